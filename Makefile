@@ -1,0 +1,48 @@
+# nextok: the two-command entry. `make demo` and `make test`; see README.md.
+BUILD   ?= build
+JOBS    ?= 2
+PKGS    := gcc make cmake libopenblas-openmp-dev libhdf5-dev hdf5-tools
+CMAKE_FLAGS ?=
+
+.PHONY: all deps build test demo sanitize clean
+
+all: build
+
+# Installs the Debian packages the build needs when they are missing. As root
+# it runs apt-get (update first: a fresh machine has no package lists);
+# otherwise it prints the exact command and stops.
+deps:
+	@missing=""; for p in $(PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "nextok: installing$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends$$missing || exit 1; \
+	  else \
+	    echo "nextok: missing packages. Run:"; \
+	    echo "  sudo apt-get update && sudo apt-get install -y$$missing"; \
+	    exit 1; \
+	  fi; \
+	fi
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) > $(BUILD).cmake.log 2>&1 || { cat $(BUILD).cmake.log; exit 1; }
+	@cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	cd $(BUILD) && OMP_NUM_THREADS=2 ctest --output-on-failure -j 1
+
+# The same suite under AddressSanitizer + UndefinedBehaviorSanitizer.
+sanitize: deps
+	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNT_SANITIZE=ON > build-asan.cmake.log 2>&1 || { cat build-asan.cmake.log; exit 1; }
+	@cmake --build build-asan -j $(JOBS)
+	cd build-asan && OMP_NUM_THREADS=2 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 NT_SANITIZED=1 ctest --output-on-failure -j 1
+
+demo: build
+	@echo "nextok demo: built. The translator (examples/translate) will generate the en-fr"
+	@echo "number corpus, train a translator from scratch, evaluate it and translate examples."
+
+clean:
+	rm -rf $(BUILD) build-asan $(BUILD).cmake.log build-asan.cmake.log

@@ -1,0 +1,178 @@
+/* tensor.h - tensors, the context (arena + autograd tape) and the parameter block.
+ *
+ * Dimension letters used in shape comments across nextok:
+ *   B batch, T target/time, S source length, D model width, H heads,
+ *   Dh = D / H head width, V vocabulary, N rows (B*T flattened), P parameters.
+ *
+ * A context owns an arena: every tensor an op returns lives there until
+ * nt_ctx_reset(), which releases everything at once (no malloc in a steady
+ * step loop once the arena has grown to its high-water mark). Autograd is
+ * define-by-run: each op computes its result immediately and, when grad mode
+ * is on and an input requires a gradient, records a node on the tape.
+ *
+ *     nt_ctx *ctx;  nt_ctx_new(&ctx, 0);
+ *     nt_params *P; nt_params_new(&P);
+ *     int iw = nt_params_add(P, "w", 2, (int[]){3, 4});   // index, or -1 on error
+ *     nt_params_alloc(P);                                  // values/grads contiguous
+ *     nt_tensor *w = nt_params_get(P, iw), *x, *y, *loss;
+ *     nt_tensor_new(ctx, &x, NT_F32, 2, (int[]){5, 4});    // in the arena
+ *     nt_linear(ctx, &y, x, w, NULL);                       // (5, 3)
+ *     nt_sum(ctx, &loss, y);
+ *     nt_backward(ctx, loss);          // w->grad += d loss / d w
+ *     nt_ctx_reset(ctx);               // all activations gone, params stay
+ *
+ * Grad mode: nt_ctx_set_grad(ctx, 0) turns recording off (evaluation,
+ * sampling): nothing is recorded and nothing saved.
+ */
+#ifndef NT_TENSOR_H
+#define NT_TENSOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/rng.h"
+#include "core/status.h"
+
+#define NT_MAX_DIMS 4
+
+typedef enum nt_dtype { NT_F32 = 0, NT_I32 = 1 } nt_dtype;
+
+typedef struct nt_node nt_node;
+
+typedef struct nt_tensor {
+    nt_dtype dtype;
+    int ndim;                 /* 0 (scalar) .. NT_MAX_DIMS */
+    int shape[NT_MAX_DIMS];   /* row-major, contiguous; unused dims are 1 */
+    int64_t n;                /* number of elements */
+    void *data;               /* float* (NT_F32) or int32_t* (NT_I32) */
+    float *grad;              /* same shape as data (F32 only); NULL until needed */
+    int requires_grad;        /* a gradient flows to this tensor */
+    int is_param;             /* lives in an nt_params block (grad always allocated) */
+    nt_node *node;            /* the tape node that produced it (NULL for leaves) */
+} nt_tensor;
+
+static inline float *nt_f32(const nt_tensor *t) { return (float *)t->data; }
+static inline int32_t *nt_i32(const nt_tensor *t) { return (int32_t *)t->data; }
+
+/* ---- context: arena + tape ------------------------------------------------ */
+
+typedef struct nt_ctx nt_ctx;
+
+/* Creates a context whose arena starts with `arena_bytes` (0: 64 MiB) and
+ * grows by chunks as needed. On error returns NT_ERR_NOMEM, *out = NULL. */
+nt_status nt_ctx_new(nt_ctx **out, size_t arena_bytes);
+void nt_ctx_free(nt_ctx *ctx); /* NULL is a no-op */
+
+/* Releases every tensor, node and buffer allocated in the arena since the
+ * last reset; keeps the arena's chunks for reuse (no free/malloc). */
+void nt_ctx_reset(nt_ctx *ctx);
+
+/* Grad mode (default on). Returns the previous mode. */
+int nt_ctx_set_grad(nt_ctx *ctx, int enabled);
+int nt_ctx_grad_enabled(const nt_ctx *ctx);
+
+/* Training mode for dropout (default on); with it off dropout is identity. */
+void nt_ctx_set_training(nt_ctx *ctx, int training);
+int nt_ctx_training(const nt_ctx *ctx);
+
+/* The RNG that dropout draws from (not owned; NULL: dropout needs none). */
+void nt_ctx_set_rng(nt_ctx *ctx, nt_rng *rng);
+nt_rng *nt_ctx_rng(nt_ctx *ctx);
+
+/* Bytes currently allocated in the arena, and the high-water mark. */
+size_t nt_ctx_used(const nt_ctx *ctx);
+size_t nt_ctx_peak(const nt_ctx *ctx);
+
+/* Raw arena allocation, 64-byte aligned, uninitialised. NULL + NT_ERR_NOMEM
+ * message on failure. Valid until the next nt_ctx_reset. */
+void *nt_ctx_alloc(nt_ctx *ctx, size_t bytes);
+
+/* ---- tensors in the arena ------------------------------------------------ */
+
+/* New tensor in ctx's arena, uninitialised. Dims must be >= 1 and ndim <= 4.
+ * On error returns NT_ERR_ARG or NT_ERR_NOMEM and leaves *out untouched. */
+nt_status nt_tensor_new(nt_ctx *ctx, nt_tensor **out, nt_dtype dt, int ndim, const int *shape);
+/* Same, zero-filled. */
+nt_status nt_tensor_zeros(nt_ctx *ctx, nt_tensor **out, nt_dtype dt, int ndim, const int *shape);
+/* New tensor that copies `data` (n elements of dt). */
+nt_status nt_tensor_from(nt_ctx *ctx, nt_tensor **out, nt_dtype dt, int ndim, const int *shape,
+                         const void *data);
+/* A tensor header over caller-owned memory (no copy; the caller keeps it alive). */
+nt_status nt_tensor_wrap(nt_ctx *ctx, nt_tensor **out, nt_dtype dt, int ndim, const int *shape,
+                         void *data);
+
+/* Shape as text, "2x3x4", into buf (returns buf). */
+const char *nt_shape_str(const nt_tensor *t, char *buf, size_t len);
+int nt_shape_eq(const nt_tensor *a, const nt_tensor *b);
+
+/* ---- autograd ---------------------------------------------------------- */
+
+/* Backpropagates from `loss` (a tensor with one element; seeded with 1):
+ * walks the tape in reverse and accumulates (+=) into every .grad that needs
+ * it, parameters included. Intermediate grads live in the arena.
+ * NT_ERR_ARG if loss is not a one-element F32 tensor that requires grad. */
+nt_status nt_backward(nt_ctx *ctx, nt_tensor *loss);
+
+/* The backward kernel of a node: accumulate into the inputs' grads. */
+typedef void (*nt_backward_fn)(nt_ctx *ctx, nt_node *node);
+
+#define NT_NODE_MAX_IN 4
+#define NT_NODE_MAX_SAVED 4
+
+/* A recorded operation. Ops fill what they need; backward kernels read it. */
+struct nt_node {
+    nt_backward_fn backward;
+    const char *name;                   /* op name, for debugging */
+    nt_tensor *out;
+    nt_tensor *in[NT_NODE_MAX_IN];      /* NULL where unused */
+    void *saved[NT_NODE_MAX_SAVED];     /* arena buffers kept for backward */
+    int iarg[8];
+    float farg[4];
+    nt_node *prev;                      /* tape order (older node) */
+};
+
+/* Op-implementation API: records a node producing `out` from `n_in` inputs if
+ * grad mode is on and any input requires grad (then out->requires_grad = 1).
+ * Returns the node (caller fills saved/args) or NULL when nothing is recorded.
+ * On arena exhaustion returns NULL and sets *st = NT_ERR_NOMEM. */
+nt_node *nt_tape_record(nt_ctx *ctx, nt_backward_fn fn, const char *name, nt_tensor *out,
+                        int n_in, nt_tensor *const *in, nt_status *st);
+
+/* The gradient buffer of t, allocated zeroed in the arena on first use
+ * (parameters already have theirs). NULL on arena exhaustion. */
+float *nt_grad_of(nt_ctx *ctx, nt_tensor *t);
+
+/* ---- parameter block --------------------------------------------------- */
+
+/* Named parameters with values, gradients and optimizer moments each in one
+ * contiguous block (llm.c's layout), so an optimizer is one fused loop. */
+typedef struct nt_params {
+    int count;              /* number of parameters */
+    int cap;
+    char **names;           /* [count] owned strings */
+    nt_tensor *tensors;     /* [count] data/grad point into the blocks */
+    int64_t *offsets;       /* [count] element offset of each in the blocks */
+    int64_t total;          /* P, total number of floats */
+    float *values;          /* (P) */
+    float *grads;           /* (P) */
+    float *m, *v;           /* (P) optimizer moments; NULL until nt_params_alloc_moments */
+    int frozen_any;
+    uint8_t *frozen;        /* [count] 1 = no update (fine-tuning); NULL until set */
+} nt_params;
+
+nt_status nt_params_new(nt_params **out);
+void nt_params_free(nt_params *p);
+/* Declares a parameter; returns its index, or -1 (message set) if the name is
+ * taken, empty, the shape invalid, or the block already allocated. */
+int nt_params_add(nt_params *p, const char *name, int ndim, const int *shape);
+/* Allocates values and grads (zeroed) for everything declared. */
+nt_status nt_params_alloc(nt_params *p);
+/* Allocates m and v (zeroed); no-op if present. */
+nt_status nt_params_alloc_moments(nt_params *p);
+nt_tensor *nt_params_get(nt_params *p, int index);
+/* Index of a name, or -1. */
+int nt_params_find(const nt_params *p, const char *name);
+/* Sets every gradient to zero. */
+void nt_params_zero_grad(nt_params *p);
+
+#endif
