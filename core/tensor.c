@@ -238,16 +238,14 @@ float *nt_grad_of(nt_ctx *ctx, nt_tensor *t) {
     return t->grad;
 }
 
-nt_status nt_backward(nt_ctx *ctx, nt_tensor *loss) {
-    if (!ctx || !loss) return nt_error(NT_ERR_ARG, "nt_backward: ctx or loss is NULL");
-    if (loss->dtype != NT_F32 || loss->n != 1)
-        return nt_error(NT_ERR_ARG, "nt_backward: loss must be one F32 element (got %lld elements)",
-                        (long long)loss->n);
-    if (!loss->requires_grad)
-        return nt_error(NT_ERR_ARG, "nt_backward: loss does not require grad (was grad mode off?)");
-    float *g = nt_grad_of(ctx, loss);
+nt_status nt_backward_seeded(nt_ctx *ctx, nt_tensor *t, const float *dout) {
+    if (!ctx || !t || !dout) return nt_error(NT_ERR_ARG, "nt_backward: ctx, tensor or seed is NULL");
+    if (t->dtype != NT_F32) return nt_error(NT_ERR_ARG, "nt_backward: tensor is not F32");
+    if (!t->requires_grad)
+        return nt_error(NT_ERR_ARG, "nt_backward: tensor does not require grad (was grad mode off?)");
+    float *g = nt_grad_of(ctx, t);
     if (!g) return nt_error_wrap(NT_ERR_NOMEM, "nt_backward");
-    g[0] += 1.0f;
+    for (int64_t i = 0; i < t->n; i++) g[i] += dout[i];
     /* Every input's grad must exist before its producer's backward runs, and
      * kernels accumulate into them; a node whose output got no gradient is
      * skipped (its output did not reach the loss). */
@@ -261,6 +259,15 @@ nt_status nt_backward(nt_ctx *ctx, nt_tensor *loss) {
         nd->backward(ctx, nd);
     }
     return NT_OK;
+}
+
+nt_status nt_backward(nt_ctx *ctx, nt_tensor *loss) {
+    if (!ctx || !loss) return nt_error(NT_ERR_ARG, "nt_backward: ctx or loss is NULL");
+    if (loss->dtype != NT_F32 || loss->n != 1)
+        return nt_error(NT_ERR_ARG, "nt_backward: loss must be one F32 element (got %lld elements)",
+                        (long long)loss->n);
+    static const float one = 1.0f;
+    return nt_backward_seeded(ctx, loss, &one);
 }
 
 /* ---- parameter block -------------------------------------------------------------------- */

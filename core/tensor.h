@@ -113,6 +113,11 @@ int nt_shape_eq(const nt_tensor *a, const nt_tensor *b);
  * NT_ERR_ARG if loss is not a one-element F32 tensor that requires grad. */
 nt_status nt_backward(nt_ctx *ctx, nt_tensor *loss);
 
+/* Backpropagates from any F32 tensor `t`, seeding its gradient with `dout`
+ * (t->n floats, added to t's grad). nt_backward(ctx, loss) is this with
+ * dout = {1}. NT_ERR_ARG if t does not require grad or dout is NULL. */
+nt_status nt_backward_seeded(nt_ctx *ctx, nt_tensor *t, const float *dout);
+
 /* The backward kernel of a node: accumulate into the inputs' grads. */
 typedef void (*nt_backward_fn)(nt_ctx *ctx, nt_node *node);
 
