@@ -1,0 +1,162 @@
+/* model.h - the transformer: one module tree for an encoder-decoder translator
+ * and a decoder-only language model, and the one forward that training and
+ * generation share.
+ *
+ * Pre-LayerNorm blocks, learned positions, MLP 4*D with GELU (tanh), separate
+ * q/k/v/o projections with bias, one token embedding tied to the encoder
+ * input, the decoder input and the output projection (logits = h embed^T).
+ * Parameter names and shapes are DESIGN.md's (PyTorch state_dict names of
+ * shared/reference/torch_ref.py).
+ *
+ *     nt_model_config cfg = nt_model_config_default();   // encdec, D 128, ...
+ *     cfg.vocab_size = 40;
+ *     nt_model *m;  NT_TRY(nt_model_new(&m, &cfg));
+ *     nt_rng rng;   nt_rng_seed(&rng, 1);  nt_model_init(m, &rng);
+ *     nt_tensor *mem, *logits;
+ *     NT_TRY(nt_model_encode(m, ctx, &mem, src, src_mask));            // (B, S, D)
+ *     NT_TRY(nt_model_decode(m, ctx, &logits, tgt, NULL, NULL, mem, src_mask, NULL, 0)); // (B, T, V)
+ *
+ * Training calls encode + decode on the whole target (teacher forcing) and
+ * takes cross-entropy at every position; generation calls the very same
+ * decode on the last token with a KV cache, or on the whole prefix without.
+ */
+#ifndef NT_MODEL_H
+#define NT_MODEL_H
+
+#include "core/ops.h"
+
+typedef enum nt_arch { NT_ARCH_ENCDEC = 0, NT_ARCH_DECODER = 1 } nt_arch;
+
+typedef struct nt_model_config {
+    nt_arch arch;
+    int vocab_size;   /* V, specials included */
+    int d_model;      /* D */
+    int heads;        /* H, divides D */
+    int enc_layers;   /* 0 for NT_ARCH_DECODER */
+    int dec_layers;
+    int max_len;      /* positions, default 256 */
+    float dropout;    /* after attention/MLP outputs and embeddings; 0 = off */
+} nt_model_config;
+
+/* Parameter tensors of one attention (q, k, v, o: weight (D, D), bias (D)). */
+typedef struct nt_attn_params {
+    nt_tensor *q_w, *q_b, *k_w, *k_b, *v_w, *v_b, *o_w, *o_b;
+} nt_attn_params;
+
+typedef struct nt_block_params {
+    nt_tensor *ln_self_w, *ln_self_b;
+    nt_attn_params self_attn;
+    nt_tensor *ln_cross_w, *ln_cross_b;   /* NULL without cross-attention */
+    nt_attn_params cross_attn;            /* all NULL without cross-attention */
+    nt_tensor *ln_mlp_w, *ln_mlp_b;
+    nt_tensor *fc_w, *fc_b;               /* (4D, D), (4D) */
+    nt_tensor *proj_w, *proj_b;           /* (D, 4D), (D) */
+} nt_block_params;
+
+typedef struct nt_stack_params {
+    nt_tensor *pos;                       /* (max_len, D) */
+    nt_block_params *layers;              /* [n_layers] */
+    int n_layers;
+    nt_tensor *ln_w, *ln_b;               /* final LayerNorm (D) */
+} nt_stack_params;
+
+typedef struct nt_model {
+    nt_model_config cfg;
+    nt_params *params;                    /* owned: every parameter, by DESIGN.md name */
+    nt_tensor *embed;                     /* (V, D) */
+    nt_stack_params encoder;              /* n_layers 0 for decoder-only */
+    nt_stack_params decoder;
+} nt_model;
+
+/* Defaults: encdec, V 0 (must be set), D 128, H 4, 2 + 2 layers, max_len 256, dropout 0. */
+nt_model_config nt_model_config_default(void);
+
+/* Checks a config; NT_ERR_ARG naming the field ("heads 3 does not divide d_model 128"). */
+nt_status nt_model_config_check(const nt_model_config *cfg);
+
+/* Declares every parameter and allocates the block (values zero). On error
+ * returns NT_ERR_ARG/NT_ERR_NOMEM and *out is untouched. */
+nt_status nt_model_new(nt_model **out, const nt_model_config *cfg);
+void nt_model_free(nt_model *m); /* NULL is a no-op */
+
+/* Initialises like the reference: normal(0, 0.02) for matrices (embeddings
+ * included), zeros for biases, ones for LayerNorm weights. */
+void nt_model_init(nt_model *m, nt_rng *rng);
+
+/* Total number of parameters (floats, padding excluded). */
+int64_t nt_model_num_params(const nt_model *m);
+
+/* ---- KV cache -------------------------------------------------------------
+ * For generation: per decoder layer, self-attention K/V of every position
+ * decoded so far (appended each step) and cross-attention K/V of the encoder
+ * output (computed once). Memory is allocated once at nt_kv_cache_new. */
+typedef struct nt_kv_cache {
+    int rows;           /* B: batch rows (beams included) the cache was made for */
+    int cap;            /* max positions (<= max_len) */
+    int len;            /* positions filled so far (same for every row) */
+    int n_layers, d_model;
+    float *self_k, *self_v;    /* [layer][row][cap][D] */
+    int src_len;               /* S of the cross K/V, 0 until computed */
+    int src_cap;
+    float *cross_k, *cross_v;  /* [layer][row][src_cap][D] (encdec only) */
+    int32_t *src_mask;         /* [row][src_cap] copy of the encoder key mask */
+    int32_t *self_mask;        /* [row][cap] 1 where a key is real (left-padded prompts) */
+    int cross_ready;
+    void *scratch;             /* implementation buffers */
+} nt_kv_cache;
+
+/* A cache for `rows` rows, `cap` positions and sources up to `src_cap`
+ * (ignored for decoder-only). NT_ERR_ARG if cap > max_len. */
+nt_status nt_kv_cache_new(nt_kv_cache **out, const nt_model *m, int rows, int cap, int src_cap);
+void nt_kv_cache_free(nt_kv_cache *c);
+/* Forgets every position (len = 0, cross K/V to recompute); keeps memory. */
+void nt_kv_cache_clear(nt_kv_cache *c);
+/* Row r of the cache becomes old row src_rows[r], for r < new_rows
+ * (beam reordering by parent; dropping finished rows). Rows in place where
+ * src_rows[r] == r are not copied. */
+nt_status nt_kv_cache_select(nt_kv_cache *c, const int *src_rows, int new_rows);
+
+/* ---- forward --------------------------------------------------------------- */
+
+/* Encoder: src (B, S) I32 ids, src_mask (B, S) I32 1 = real, 0 = pad (or NULL:
+ * all real) -> mem (B, S, D) after the final LayerNorm.
+ * NT_ERR_STATE for a decoder-only model; NT_ERR_ARG for an id outside [0, V)
+ * or S > max_len (the message names the row/position or the lengths). */
+nt_status nt_model_encode(nt_model *m, nt_ctx *ctx, nt_tensor **mem, nt_tensor *src,
+                          nt_tensor *src_mask);
+
+/* Decoder: tgt (B, T) I32 -> logits (B, T, V).
+ *   pos: (B, T) I32 position ids or NULL for start..start+T-1 on every row
+ *        (per-row positions let left-padded prompts share a batch).
+ *   tgt_mask: (B, T) I32 key-padding mask of tgt (0 = pad), or NULL. With a
+ *        cache it is appended to the cache's self_mask.
+ *   mem, mem_mask: the encoder output and its key mask (encdec; NULL for
+ *        decoder-only). With a cache whose cross K/V are ready, mem may be NULL.
+ *   cache: NULL for the full forward (training, reference decoding); else the
+ *        K/V of tgt are appended at cache->len and attention sees the whole
+ *        cached prefix; cache->len += T. No gradients through a cache (call
+ *        with grad mode off).
+ *   start: position of tgt[:, 0] when pos is NULL (with a cache: cache->len).
+ * Self-attention is causal. NT_ERR_ARG if a position reaches max_len or the
+ * cache would overflow. */
+nt_status nt_model_decode(nt_model *m, nt_ctx *ctx, nt_tensor **logits, nt_tensor *tgt,
+                          nt_tensor *pos, nt_tensor *tgt_mask, nt_tensor *mem, nt_tensor *mem_mask,
+                          nt_kv_cache *cache, int start);
+
+/* Optional: cross-attention weights of the last decode call, averaged over heads,
+ * for layer `layer` (-1: last layer) -> (B, T, S) F32 into ctx. Recorded only
+ * when nt_model_set_record_attention(m, 1). NT_ERR_STATE if not recorded. */
+void nt_model_set_record_attention(nt_model *m, int on);
+nt_status nt_model_cross_attention(nt_model *m, nt_ctx *ctx, nt_tensor **weights, int layer);
+
+/* Teacher-forced training forward: the batch in the layout of data/batcher.h.
+ *   encdec:  src (B, S), src_mask (B, S), tgt_in (B, T), labels (B, T)
+ *   decoder: src = src_mask = NULL, tgt_in (B, T) = <bos> src <sep> tgt,
+ *            labels 0 (<pad>) where no loss is taken.
+ * Loss: mean cross-entropy over labels != 0 (<pad>), with label smoothing.
+ * logits (optional out): (B, T, V). n_tokens (optional): labels counted. */
+nt_status nt_model_loss(nt_model *m, nt_ctx *ctx, nt_tensor **loss, nt_tensor **logits,
+                        nt_tensor *src, nt_tensor *src_mask, nt_tensor *tgt_in, nt_tensor *labels,
+                        float label_smoothing, int64_t *n_tokens);
+
+#endif
