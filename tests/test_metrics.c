@@ -252,6 +252,22 @@ static void test_errors(void) {
     CHECK(strstr(NT_METRICS_CHRF_SIGNATURE, "nc:6|nw:0|space:no") != NULL, "chrf signature");
 }
 
+/* Every allocation failing in turn: NT_ERR_NOMEM or the right answer. */
+static void test_nomem(void) {
+    const char *h[] = {"one two three five", "zwölf."}, *r[] = {"one two three four", "zwölf"};
+    nt_metrics want = run(h, r, 2), m;
+    int nomem = 0;
+    for (uint64_t k = 1; k <= 40; k++) {
+        nt_alloc_fail_after(k);
+        nt_status s = nt_metrics_corpus(&m, h, r, 2);
+        nt_alloc_fail_after(0);
+        CHECK(s == NT_OK || s == NT_ERR_NOMEM, "k %d: %s", (int)k, nt_errmsg());
+        if (s == NT_OK) CHECK(memcmp(&m, &want, sizeof m) == 0, "k %d: result", (int)k);
+        nomem += s == NT_ERR_NOMEM;
+    }
+    CHECK(nomem > 0, "no allocation failed");
+}
+
 int main(void) {
     test_identical();
     test_empty();
@@ -259,5 +275,6 @@ int main(void) {
     test_tokenizer();
     test_fixture();
     test_errors();
+    test_nomem();
     return nt_check_report("test_metrics");
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/alloc.h"
 #include "support/check.h"
 #include "train/report.h"
 
@@ -192,9 +193,34 @@ static void test_errors(void) {
     free(kept);
 }
 
+/* Every allocation failing in turn: NT_ERR_NOMEM or success, never a crash
+ * or a leak (the sanitizer build checks leaks), and the old file is kept. */
+static void test_nomem(void) {
+    const char *src[] = {"a", "b"}, *out[] = {"x", "y"};
+    float w[4] = {1, 0, 0, 1};
+    nt_report_heatmap hm = {NULL, src, 2, out, 2, w};
+    nt_report_kv kv = {"k", "v"};
+    nt_report_info info = {NULL, &kv, 1, &hm, 1};
+    int nomem = 0, ok = 0;
+    for (uint64_t k = 1; k <= 40; k++) {
+        write_file("test_report_oom.html", "old");
+        nt_alloc_fail_after(k);
+        nt_status s = nt_report_write("test_report_oom.html", "test_report_metrics.jsonl", &info);
+        nt_alloc_fail_after(0);
+        CHECK(s == NT_OK || s == NT_ERR_NOMEM, "k %d: %s", (int)k, nt_errmsg());
+        nomem += s == NT_ERR_NOMEM;
+        ok += s == NT_OK;
+        char *text = read_file("test_report_oom.html");
+        CHECK(text && (s == NT_OK ? strncmp(text, "<!DOCTYPE", 9) == 0 : strcmp(text, "old") == 0), "k %d: file", (int)k);
+        free(text);
+    }
+    CHECK(nomem > 0 && ok > 0, "nomem %d ok %d", nomem, ok);
+}
+
 int main(void) {
     test_report();
     test_parser();
     test_errors();
+    test_nomem();
     return nt_check_report("test_report");
 }

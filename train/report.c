@@ -374,7 +374,7 @@ static double nice_step(double range) {
     return mag * (f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10);
 }
 
-enum { CW = 640, CH = 300, ML = 70, MR = 20, MT = 34, MB = 44 };
+enum { CW = 780, CH = 300, ML = 70, MR = 150, MT = 34, MB = 44 };  /* legend in the right margin */
 
 static void chart(sbuf *b, const char *title, const char *ylabel, const series *s, int ns, int logy) {
     double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
@@ -458,7 +458,7 @@ static void chart(sbuf *b, const char *title, const char *ylabel, const series *
             }
         sb_printf(b, "<rect x=\"%.0f\" y=\"%d\" width=\"12\" height=\"3\" fill=\"%s\"/>"
                      "<text class=\"legend\" x=\"%.0f\" y=\"%d\">",
-                  ML + pw - 150, MT + 12 + 16 * legend, s[k].color, ML + pw - 132, MT + 16 + 16 * legend);
+                  ML + pw + 14, MT + 8 + 18 * legend, s[k].color, ML + pw + 32, MT + 12 + 18 * legend);
         sb_esc(b, s[k].name, 0);
         sb_puts(b, "</text>\n");
         legend++;
@@ -484,7 +484,8 @@ static int label_px(const char *const *tok, int n) {
 static void heatmap(sbuf *b, const nt_report_heatmap *h, int index) {
     const int cell = h->S > 40 || h->T > 40 ? 12 : 22;
     const int left = label_px(h->out, h->T), top = label_px(h->src, h->S) * 3 / 4 + 8;
-    const int width = left + h->S * cell + 20, height = top + h->T * cell + 36;
+    const int grid_w = h->S * cell < 380 ? 380 : h->S * cell;  /* room for the legend line */
+    const int width = left + grid_w + 20, height = top + h->T * cell + 36;
     sb_puts(b, "<figure class=\"heatmap\"><figcaption>");
     if (h->title) sb_esc(b, h->title, 0);
     else sb_printf(b, "sample %d", index + 1);
