@@ -91,14 +91,15 @@ int64_t nt_model_num_params(const nt_model *m);
  * decoded so far (appended each step) and cross-attention K/V of the encoder
  * output (computed once). Memory is allocated once at nt_kv_cache_new. */
 typedef struct nt_kv_cache {
-    int rows;           /* B: batch rows (beams included) the cache was made for */
+    int rows;           /* B: rows in use (beams included); nt_kv_cache_select changes it */
+    int rows_cap;       /* rows the memory was allocated for (row stride of the buffers) */
     int cap;            /* max positions (<= max_len) */
     int len;            /* positions filled so far (same for every row) */
     int n_layers, d_model;
-    float *self_k, *self_v;    /* [layer][row][cap][D] */
+    float *self_k, *self_v;    /* [layer][rows_cap][cap][D]: a row's prefix is contiguous */
     int src_len;               /* S of the cross K/V, 0 until computed */
     int src_cap;
-    float *cross_k, *cross_v;  /* [layer][row][src_cap][D] (encdec only) */
+    float *cross_k, *cross_v;  /* [layer][rows_cap][src_cap][D] (encdec only, else NULL) */
     int32_t *src_mask;         /* [row][src_cap] copy of the encoder key mask */
     int32_t *self_mask;        /* [row][cap] 1 where a key is real (left-padded prompts) */
     int cross_ready;
@@ -106,14 +107,17 @@ typedef struct nt_kv_cache {
 } nt_kv_cache;
 
 /* A cache for `rows` rows, `cap` positions and sources up to `src_cap`
- * (ignored for decoder-only). NT_ERR_ARG if cap > max_len. */
+ * (ignored for decoder-only). NT_ERR_ARG if cap > max_len (or a size < 1),
+ * NT_ERR_NOMEM; *out untouched on error. */
 nt_status nt_kv_cache_new(nt_kv_cache **out, const nt_model *m, int rows, int cap, int src_cap);
 void nt_kv_cache_free(nt_kv_cache *c);
 /* Forgets every position (len = 0, cross K/V to recompute); keeps memory. */
 void nt_kv_cache_clear(nt_kv_cache *c);
 /* Row r of the cache becomes old row src_rows[r], for r < new_rows
- * (beam reordering by parent; dropping finished rows). Rows in place where
- * src_rows[r] == r are not copied. */
+ * (beam reordering by parent; dropping finished rows; growing 1 row to k
+ * beams), and cache->rows = new_rows. Rows in place where src_rows[r] == r
+ * are not copied; no allocation. NT_ERR_ARG (cache unchanged) if new_rows is
+ * outside [1, rows_cap] or a src_rows[r] outside [0, rows). */
 nt_status nt_kv_cache_select(nt_kv_cache *c, const int *src_rows, int new_rows);
 
 /* ---- forward --------------------------------------------------------------- */
@@ -134,18 +138,25 @@ nt_status nt_model_encode(nt_model *m, nt_ctx *ctx, nt_tensor **mem, nt_tensor *
  *        decoder-only). With a cache whose cross K/V are ready, mem may be NULL.
  *   cache: NULL for the full forward (training, reference decoding); else the
  *        K/V of tgt are appended at cache->len and attention sees the whole
- *        cached prefix; cache->len += T. No gradients through a cache (call
- *        with grad mode off).
- *   start: position of tgt[:, 0] when pos is NULL (with a cache: cache->len).
- * Self-attention is causal. NT_ERR_ARG if a position reaches max_len or the
- * cache would overflow. */
+ *        cached prefix; cache->len += T (T > 1 prefills a prompt). B must be
+ *        cache->rows. No gradients through a cache: grad mode is off for the
+ *        call. The first call computes the cross K/V from mem and mem_mask.
+ *   start: position of tgt[:, 0] when pos is NULL. With a cache it is ignored:
+ *        positions continue at cache->len.
+ * Self-attention is causal. NT_ERR_ARG if an id is outside [0, V) (naming
+ * row and position), a position reaches max_len, mem is missing (encdec) or
+ * given (decoder-only), or the cache would overflow; NT_ERR_SHAPE for
+ * tensors of the wrong dtype/shape. On error *logits is untouched (a cached
+ * call may have written K/V past cache->len, which the next call overwrites). */
 nt_status nt_model_decode(nt_model *m, nt_ctx *ctx, nt_tensor **logits, nt_tensor *tgt,
                           nt_tensor *pos, nt_tensor *tgt_mask, nt_tensor *mem, nt_tensor *mem_mask,
                           nt_kv_cache *cache, int start);
 
 /* Optional: cross-attention weights of the last decode call, averaged over heads,
- * for layer `layer` (-1: last layer) -> (B, T, S) F32 into ctx. Recorded only
- * when nt_model_set_record_attention(m, 1). NT_ERR_STATE if not recorded. */
+ * for layer `layer` (-1: last layer) -> (B, T, S) F32 copied into ctx. Recorded
+ * (into a model-owned buffer, so a ctx reset in between is fine) only when
+ * nt_model_set_record_attention(m, 1). NT_ERR_STATE if not recorded (off,
+ * decoder-only, or the last decode failed); NT_ERR_ARG for a bad layer. */
 void nt_model_set_record_attention(nt_model *m, int on);
 nt_status nt_model_cross_attention(nt_model *m, nt_ctx *ctx, nt_tensor **weights, int layer);
 
@@ -154,7 +165,10 @@ nt_status nt_model_cross_attention(nt_model *m, nt_ctx *ctx, nt_tensor **weights
  *   decoder: src = src_mask = NULL, tgt_in (B, T) = <bos> src <sep> tgt,
  *            labels 0 (<pad>) where no loss is taken.
  * Loss: mean cross-entropy over labels != 0 (<pad>), with label smoothing.
- * logits (optional out): (B, T, V). n_tokens (optional): labels counted. */
+ * logits (optional out): (B, T, V). n_tokens (optional): labels counted.
+ * Batches are right-padded: the encoder and cross-attention mask padded
+ * source keys with src_mask; the decoder's self-attention is causal only (a
+ * real query never sees a later pad; pad queries take no loss). */
 nt_status nt_model_loss(nt_model *m, nt_ctx *ctx, nt_tensor **loss, nt_tensor **logits,
                         nt_tensor *src, nt_tensor *src_mask, nt_tensor *tgt_in, nt_tensor *labels,
                         float label_smoothing, int64_t *n_tokens);
