@@ -225,7 +225,7 @@ static nt_status attr_open(hid_t loc, const char *obj, const char *name, hid_t *
 static nt_status attr_read_num(hid_t loc, const char *obj, const char *name, hid_t mtype, int allow_float,
                                void *v, const char *want) {
     nt_h5_quiet q = nt_h5_quiet_begin();
-    hid_t a, t;
+    hid_t a = -1, t = -1;
     nt_status st = attr_open(loc, obj, name, &a, &t);
     if (st == NT_OK) {
         H5T_class_t c = H5Tget_class(t);
@@ -261,7 +261,7 @@ nt_status nt_h5_attr_read_double(hid_t loc, const char *obj, const char *name, d
 nt_status nt_h5_attr_read_str(hid_t loc, const char *obj, const char *name, char *buf, size_t cap) {
     if (!buf || cap == 0) return nt_error(NT_ERR_ARG, "nt_h5_attr_read_str: NULL buffer");
     nt_h5_quiet q = nt_h5_quiet_begin();
-    hid_t a, t;
+    hid_t a = -1, t = -1;
     nt_status st = attr_open(loc, obj, name, &a, &t);
     if (st != NT_OK) {
         nt_h5_quiet_end(q);
