@@ -40,6 +40,8 @@ nt_status nt_error_wrap(nt_status s, const char *fmt, ...) {
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     memcpy(old, errbuf, sizeof old);
-    snprintf(errbuf, sizeof errbuf, "%s: %s", prefix, old);
+    /* a message longer than errbuf is cut; that is fine for a diagnostic */
+    if (snprintf(errbuf, sizeof errbuf, "%s: %s", prefix, old) >= (int)sizeof errbuf)
+        errbuf[sizeof errbuf - 1] = 0;
     return s;
 }

@@ -146,7 +146,7 @@ static nt_status tensor_header(nt_ctx *ctx, nt_tensor **out, const char *fn, nt_
 }
 
 nt_status nt_tensor_new(nt_ctx *ctx, nt_tensor **out, nt_dtype dt, int ndim, const int *shape) {
-    nt_tensor *t;
+    nt_tensor *t = NULL;
     NT_TRY(tensor_header(ctx, &t, "nt_tensor_new", dt, ndim, shape));
     t->data = nt_ctx_alloc(ctx, (size_t)t->n * dtype_size(dt));
     if (!t->data) return nt_error_wrap(NT_ERR_NOMEM, "nt_tensor_new");
@@ -175,7 +175,7 @@ nt_status nt_tensor_from(nt_ctx *ctx, nt_tensor **out, nt_dtype dt, int ndim, co
 nt_status nt_tensor_wrap(nt_ctx *ctx, nt_tensor **out, nt_dtype dt, int ndim, const int *shape,
                          void *data) {
     if (!data) return nt_error(NT_ERR_ARG, "nt_tensor_wrap: data is NULL");
-    nt_tensor *t;
+    nt_tensor *t = NULL;
     NT_TRY(tensor_header(ctx, &t, "nt_tensor_wrap", dt, ndim, shape));
     t->data = data;
     *out = t;

@@ -1,0 +1,194 @@
+/* attention.c - nt_attention: fused multi-head scaled dot-product attention.
+ *
+ * Dimensions:
+ *   B batch, Tq queries, Tk keys, D model width, H heads, Dh = D / H
+ *
+ * Heads are column slices of the last dim: head h of q is q[b, :, h*Dh:(h+1)*Dh],
+ * read in place as a (Tq, Dh) matrix with leading dimension D (no permute
+ * copies). Per (b, h) (Vaswani et al. 2017, eq. 1):
+ *   S = scale Q K^T                      (Tq, Tk)  one sgemm
+ *   P = softmax over visible keys of S    (Tq, Tk)  masked entries are 0
+ *   O = P V                               (Tq, Dh)  one sgemm, written into out's slice
+ * Key j is visible to query i if key_mask[b, j] != 0 and, when causal,
+ * j <= i + (Tk - Tq). A row with no visible key has P = 0, so O = 0.
+ * Backward (P saved in the arena):
+ *   dV = P^T dO,  dP = dO V^T,  dS = P (dP - rowsum(dP P)) scale,
+ *   dQ = dS K,    dK = dS^T Q
+ * The (b, h) pairs run in an OpenMP loop (static schedule); each writes only
+ * its own column slices, so the result is the same for any thread count.
+ * OpenBLAS' OpenMP build runs each sgemm single-threaded inside the loop.
+ */
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+#include "core/ops.h"
+#include "core/vecmath.h"
+
+/* Below this many multiply-adds in total, stay on one thread (a KV-cached
+ * decoding step with Tq = 1 costs less than waking the pool). */
+#define ATT_PAR_MACS 65536
+
+/* Last visible key + 1 for query i under the causal rule (may be <= 0). */
+static inline int causal_end(int i, int Tq, int Tk, int causal) {
+    if (!causal) return Tk;
+    int e = i + (Tk - Tq) + 1;
+    return e < Tk ? e : Tk;
+}
+
+/* In place: S (Tq, Tk) scores -> P probabilities over the visible keys. */
+static void masked_softmax(float *S, const int32_t *mask, int Tq, int Tk, int causal) {
+    for (int i = 0; i < Tq; i++) {
+        float *s = S + (int64_t)i * Tk;
+        int n = causal_end(i, Tq, Tk, causal);
+        if (n <= 0) {
+            memset(s, 0, (size_t)Tk * sizeof(float));
+            continue;
+        }
+        float m;
+        if (!mask) {
+            m = nt_vmax(s, n);
+            for (int j = 0; j < n; j++) s[j] = nt_expf(s[j] - m);
+        } else {
+            m = -INFINITY;
+            for (int j = 0; j < n; j++)
+                if (mask[j] && s[j] > m) m = s[j];
+            if (m == -INFINITY) { /* every key padded */
+                memset(s, 0, (size_t)Tk * sizeof(float));
+                continue;
+            }
+            for (int j = 0; j < n; j++) s[j] = mask[j] ? nt_expf(s[j] - m) : 0.0f;
+        }
+        float inv = 1.0f / nt_vsum(s, n);
+        for (int j = 0; j < n; j++) s[j] *= inv;
+        for (int j = n; j < Tk; j++) s[j] = 0.0f;
+    }
+}
+
+static void attention_backward(nt_ctx *ctx, nt_node *nd) {
+    nt_tensor *q = nd->in[0], *k = nd->in[1], *v = nd->in[2];
+    int B = q->shape[0], Tq = q->shape[1], D = q->shape[2], Tk = k->shape[1];
+    int H = nd->iarg[0], nslots = nd->iarg[1], Dh = D / H;
+    float scale = nd->farg[0];
+    const float *P = nd->saved[0];   // (B, H, Tq, Tk)
+    float *scratch = nd->saved[1];   // (nslots, Tq, Tk) for dP / dS
+    const float *Q = nt_f32(q), *K = nt_f32(k), *V = nt_f32(v);
+    const float *dO = nd->out->grad; // (B, Tq, D)
+    float *dQ = q->requires_grad ? q->grad : NULL;
+    float *dK = k->requires_grad ? k->grad : NULL;
+    float *dV = v->requires_grad ? v->grad : NULL;
+    int64_t macs = (int64_t)B * H * Tq * Tk * Dh;
+
+#pragma omp parallel for schedule(static) num_threads(nslots) if (B * H > 1 && macs > ATT_PAR_MACS)
+    for (int bh = 0; bh < B * H; bh++) {
+        int b = bh / H, h = bh % H;
+        int64_t qo = (int64_t)b * Tq * D + h * Dh, ko = (int64_t)b * Tk * D + h * Dh;
+        const float *Pbh = P + (int64_t)bh * Tq * Tk;
+        if (dV) // dV (Tk, Dh) += P^T (Tk, Tq) dO (Tq, Dh)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Tk, Dh, Tq, 1.0f, Pbh, Tk, dO + qo,
+                        D, 1.0f, dV + ko, D);
+        if (!dQ && !dK) continue;
+        float *dS = scratch + (int64_t)omp_get_thread_num() * Tq * Tk;
+        // dP (Tq, Tk) = dO (Tq, Dh) V^T (Dh, Tk)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Tq, Tk, Dh, 1.0f, dO + qo, D, V + ko, D,
+                    0.0f, dS, Tk);
+        // dS = P (dP - rowsum(dP P)) scale; masked P = 0 gives dS = 0
+        for (int i = 0; i < Tq; i++) {
+            float *ds = dS + (int64_t)i * Tk;
+            const float *p = Pbh + (int64_t)i * Tk;
+            float r = nt_vdot(ds, p, Tk);
+            for (int j = 0; j < Tk; j++) ds[j] = p[j] * (ds[j] - r) * scale;
+        }
+        if (dQ) // dQ (Tq, Dh) += dS (Tq, Tk) K (Tk, Dh)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Tq, Dh, Tk, 1.0f, dS, Tk, K + ko,
+                        D, 1.0f, dQ + qo, D);
+        if (dK) // dK (Tk, Dh) += dS^T (Tk, Tq) Q (Tq, Dh)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Tk, Dh, Tq, 1.0f, dS, Tk, Q + qo,
+                        D, 1.0f, dK + ko, D);
+    }
+}
+
+nt_status nt_attention(nt_ctx *ctx, nt_tensor **out, nt_tensor *q, nt_tensor *k, nt_tensor *v,
+                       nt_tensor *key_mask, int heads, int causal, float scale,
+                       nt_tensor **probs_out) {
+    if (!ctx || !out || !q || !k || !v)
+        return nt_error(NT_ERR_ARG, "nt_attention: ctx, out, q, k or v is NULL");
+    char sq[64], sk[64], sv[64], sm[64];
+    nt_shape_str(q, sq, sizeof sq);
+    nt_shape_str(k, sk, sizeof sk);
+    nt_shape_str(v, sv, sizeof sv);
+    if (q->dtype != NT_F32 || k->dtype != NT_F32 || v->dtype != NT_F32)
+        return nt_error(NT_ERR_SHAPE, "nt_attention: q, k and v must be F32");
+    if (q->ndim != 3 || k->ndim != 3 || v->ndim != 3)
+        return nt_error(NT_ERR_SHAPE, "nt_attention: q, k, v must be 3-D (B, T, D) (q: %s, k: %s, v: %s)",
+                        sq, sk, sv);
+    int B = q->shape[0], Tq = q->shape[1], D = q->shape[2], Tk = k->shape[1];
+    if (!nt_shape_eq(k, v) || k->shape[0] != B || k->shape[2] != D)
+        return nt_error(NT_ERR_SHAPE,
+                        "nt_attention: k and v must be (%d, Tk, %d) like q's batch and width "
+                        "(q: %s, k: %s, v: %s)",
+                        B, D, sq, sk, sv);
+    if (heads < 1 || D % heads != 0)
+        return nt_error(NT_ERR_SHAPE, "nt_attention: heads %d must be >= 1 and divide D = %d", heads, D);
+    if (key_mask && (key_mask->dtype != NT_I32 || key_mask->ndim != 2 || key_mask->shape[0] != B ||
+                     key_mask->shape[1] != Tk))
+        return nt_error(NT_ERR_SHAPE, "nt_attention: key_mask must be I32 (B, Tk) = (%d, %d), got %s%s",
+                        B, Tk, nt_shape_str(key_mask, sm, sizeof sm),
+                        key_mask->dtype != NT_I32 ? " F32" : "");
+    if (!isfinite(scale)) return nt_error(NT_ERR_ARG, "nt_attention: scale %g is not finite", (double)scale);
+    int H = heads, Dh = D / H;
+    int rec = nt_ctx_grad_enabled(ctx) && (q->requires_grad || k->requires_grad || v->requires_grad);
+    int nslots = omp_get_max_threads();
+
+    nt_tensor *o, *probs = NULL;
+    NT_TRY(nt_tensor_new(ctx, &o, NT_F32, 3, (int[]){B, Tq, D})); // (B, Tq, D)
+    float *P, *dscratch = NULL;
+    int64_t pstride; /* floats between the P blocks of consecutive (b, h) */
+    if (probs_out) {
+        NT_TRY(nt_tensor_new(ctx, &probs, NT_F32, 4, (int[]){B, H, Tq, Tk})); // (B, H, Tq, Tk)
+        P = nt_f32(probs);
+        pstride = (int64_t)Tq * Tk;
+    } else if (rec) {
+        P = nt_ctx_alloc(ctx, (size_t)B * H * Tq * Tk * sizeof(float));
+        pstride = (int64_t)Tq * Tk;
+    } else { /* nothing kept: one scratch block per thread */
+        P = nt_ctx_alloc(ctx, (size_t)nslots * Tq * Tk * sizeof(float));
+        pstride = 0;
+    }
+    if (rec) dscratch = nt_ctx_alloc(ctx, (size_t)nslots * Tq * Tk * sizeof(float));
+    if (!P || (rec && !dscratch)) return nt_error_wrap(NT_ERR_NOMEM, "nt_attention");
+
+    const float *Q = nt_f32(q), *K = nt_f32(k), *V = nt_f32(v);
+    const int32_t *M = key_mask ? nt_i32(key_mask) : NULL;
+    float *O = nt_f32(o);
+    int64_t macs = (int64_t)B * H * Tq * Tk * Dh;
+#pragma omp parallel for schedule(static) num_threads(nslots) if (B * H > 1 && macs > ATT_PAR_MACS)
+    for (int bh = 0; bh < B * H; bh++) {
+        int b = bh / H, h = bh % H;
+        int64_t qo = (int64_t)b * Tq * D + h * Dh, ko = (int64_t)b * Tk * D + h * Dh;
+        float *S = pstride ? P + bh * pstride : P + (int64_t)omp_get_thread_num() * Tq * Tk;
+        // S (Tq, Tk) = scale Q (Tq, Dh) K^T (Dh, Tk)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Tq, Tk, Dh, scale, Q + qo, D, K + ko, D,
+                    0.0f, S, Tk);
+        masked_softmax(S, M ? M + (int64_t)b * Tk : NULL, Tq, Tk, causal);
+        // O (Tq, Dh) = P (Tq, Tk) V (Tk, Dh)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Tq, Dh, Tk, 1.0f, S, Tk, V + ko, D,
+                    0.0f, O + qo, D);
+    }
+
+    if (rec) {
+        nt_status st;
+        nt_node *nd = nt_tape_record(ctx, attention_backward, "nt_attention", o, 3,
+                                     (nt_tensor *[]){q, k, v}, &st);
+        if (st) return st;
+        nd->saved[0] = P;
+        nd->saved[1] = dscratch;
+        nd->iarg[0] = H;
+        nd->iarg[1] = nslots;
+        nd->farg[0] = scale;
+    }
+    if (probs_out) *probs_out = probs;
+    *out = o;
+    return NT_OK;
+}

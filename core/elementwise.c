@@ -1,0 +1,403 @@
+/* elementwise.c - add, sub, mul, div (broadcasting), scale, relu, gelu, dropout.
+ *
+ * Dimension legend:
+ *   n   elements of a (and of the output y, which has a's shape)
+ *   nb  elements of b: nb == n, nb == 1, or b's shape is a trailing part of
+ *       a's, so a and y are viewed as (R, nb) with R = n / nb rows and
+ *       b[j] pairs with a[r, j] for every row r
+ *
+ * Every loop is OpenMP-parallel with a static schedule once a tensor is big
+ * enough to pay for the fork (PAR_MIN elements). Forward kernels compute each
+ * element independently, so they are bitwise identical at any thread count.
+ * The one reduction, b's gradient under broadcasting, sums in double over a
+ * partition fixed by the shape alone (never by the thread count), then adds
+ * the partial sums in order: bitwise identical at any thread count too.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "core/ops.h"
+
+#define PAR_MIN 32768 /* elements below which a loop stays serial */
+
+/* ---- broadcasting binary ops ------------------------------------------------ */
+
+typedef enum binop { OP_ADD, OP_SUB, OP_MUL, OP_DIV } binop;
+
+static const char *binop_name[] = {"nt_add", "nt_sub", "nt_mul", "nt_div"};
+
+/* Row chunks of the (R, nb) view for b's gradient when nb is small: each chunk
+ * holds about CHUNK_ELEMS elements and there are at most MAX_CHUNKS of them. */
+#define CHUNK_ELEMS 16384
+#define MAX_CHUNKS 32
+/* From this nb on, b's gradient parallelises over columns instead. */
+#define WIDE_NB 1024
+
+static int reduce_chunks(int64_t n, int64_t nb) {
+    int64_t k = n / CHUNK_ELEMS;
+    if (k > MAX_CHUNKS) k = MAX_CHUNKS;
+    if (k > n / nb) k = n / nb; /* no more chunks than rows */
+    return k < 1 ? 1 : (int)k;
+}
+
+// y (R, nb) = a (R, nb) op b (nb)
+static void binop_forward(float *y, const float *a, const float *b, int64_t n, int64_t nb, binop op) {
+    if (nb == n) {
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+        for (int64_t i = 0; i < n; i++) {
+            switch (op) {
+            case OP_ADD: y[i] = a[i] + b[i]; break;
+            case OP_SUB: y[i] = a[i] - b[i]; break;
+            case OP_MUL: y[i] = a[i] * b[i]; break;
+            case OP_DIV: y[i] = a[i] / b[i]; break;
+            }
+        }
+        return;
+    }
+    int64_t R = n / nb;
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (int64_t r = 0; r < R; r++) {
+        const float *ar = a + r * nb;
+        float *yr = y + r * nb;
+        switch (op) {
+        case OP_ADD: for (int64_t j = 0; j < nb; j++) yr[j] = ar[j] + b[j]; break;
+        case OP_SUB: for (int64_t j = 0; j < nb; j++) yr[j] = ar[j] - b[j]; break;
+        case OP_MUL: for (int64_t j = 0; j < nb; j++) yr[j] = ar[j] * b[j]; break;
+        case OP_DIV: for (int64_t j = 0; j < nb; j++) yr[j] = ar[j] / b[j]; break;
+        }
+    }
+}
+
+/* The per-element term whose column sums make b's gradient (before the final
+ * factor): add/sub: dy; mul: dy * a; div: dy * a (times -1/b^2 afterwards). */
+static inline double db_term(binop op, const float *dy, const float *a, int64_t i) {
+    return (op == OP_ADD || op == OP_SUB) ? (double)dy[i] : (double)dy[i] * a[i];
+}
+
+// colsum (nb) = sum over rows r, in order, of term(r, j); dy, a (R, nb).
+// scratch: (MAX_CHUNKS * nb) doubles when nb < WIDE_NB.
+static void column_sums(double *colsum, double *scratch, binop op, const float *dy, const float *a,
+                        int64_t n, int64_t nb) {
+    int64_t R = n / nb;
+    if (nb >= WIDE_NB) {
+        /* Wide rows: each thread owns blocks of 64 columns and walks all rows. */
+        int64_t nblk = (nb + 63) / 64;
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+        for (int64_t blk = 0; blk < nblk; blk++) {
+            int64_t j0 = blk * 64, j1 = j0 + 64 < nb ? j0 + 64 : nb;
+            double acc[64] = {0};
+            for (int64_t r = 0; r < R; r++)
+                for (int64_t j = j0; j < j1; j++) acc[j - j0] += db_term(op, dy, a, r * nb + j);
+            for (int64_t j = j0; j < j1; j++) colsum[j] = acc[j - j0];
+        }
+        return;
+    }
+    /* Narrow rows (a bias, a scalar): fixed row chunks, partial sums per chunk,
+     * then the partials added in chunk order. */
+    int K = reduce_chunks(n, nb);
+    int64_t rows_per = (R + K - 1) / K;
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (int c = 0; c < K; c++) {
+        double *part = scratch + (int64_t)c * nb;
+        for (int64_t j = 0; j < nb; j++) part[j] = 0;
+        int64_t r1 = (c + 1) * rows_per < R ? (c + 1) * rows_per : R;
+        for (int64_t r = c * rows_per; r < r1; r++)
+            for (int64_t j = 0; j < nb; j++) part[j] += db_term(op, dy, a, r * nb + j);
+    }
+    for (int64_t j = 0; j < nb; j++) {
+        double s = 0;
+        for (int c = 0; c < K; c++) s += scratch[(int64_t)c * nb + j];
+        colsum[j] = s;
+    }
+}
+
+/* node: in[0] = a (R, nb), in[1] = b (nb), iarg[0] = op,
+ * saved[0] = scratch doubles for b's gradient (NULL if b needs none). */
+static void binop_backward(nt_ctx *ctx, nt_node *nd) {
+    (void)ctx;
+    nt_tensor *A = nd->in[0], *B = nd->in[1];
+    binop op = (binop)nd->iarg[0];
+    const float *dy = nd->out->grad;
+    const float *a = nt_f32(A), *b = nt_f32(B);
+    int64_t n = A->n, nb = B->n;
+    float *da = A->requires_grad ? A->grad : NULL;
+    float *db = B->requires_grad ? B->grad : NULL;
+
+    // da (R, nb) += dy * d(a op b)/da
+    if (da) {
+        int64_t R = n / nb;
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+        for (int64_t r = 0; r < R; r++) {
+            const float *g = dy + r * nb;
+            float *d = da + r * nb;
+            switch (op) {
+            case OP_ADD:
+            case OP_SUB: for (int64_t j = 0; j < nb; j++) d[j] += g[j]; break;
+            case OP_MUL: for (int64_t j = 0; j < nb; j++) d[j] += g[j] * b[j]; break;
+            case OP_DIV: for (int64_t j = 0; j < nb; j++) d[j] += g[j] / b[j]; break;
+            }
+        }
+    }
+    if (!db) return;
+    if (nb == n) {
+        // db (n) += dy * d(a op b)/db, elementwise
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+        for (int64_t i = 0; i < n; i++) {
+            switch (op) {
+            case OP_ADD: db[i] += dy[i]; break;
+            case OP_SUB: db[i] -= dy[i]; break;
+            case OP_MUL: db[i] += dy[i] * a[i]; break;
+            case OP_DIV: db[i] -= dy[i] * a[i] / (b[i] * b[i]); break;
+            }
+        }
+        return;
+    }
+    // db (nb) += sum over rows: add dy, sub -dy, mul dy*a, div -dy*a/b^2
+    double *colsum = nd->saved[0];
+    double *scratch = colsum + nb;
+    column_sums(colsum, scratch, op, dy, a, n, nb);
+    for (int64_t j = 0; j < nb; j++) {
+        switch (op) {
+        case OP_ADD:
+        case OP_MUL: db[j] += (float)colsum[j]; break;
+        case OP_SUB: db[j] -= (float)colsum[j]; break;
+        case OP_DIV: db[j] -= (float)(colsum[j] / ((double)b[j] * b[j])); break;
+        }
+    }
+}
+
+/* b broadcasts against a if it has one element or its shape is a trailing part of a's. */
+static int broadcasts(const nt_tensor *a, const nt_tensor *b) {
+    if (b->n == 1) return 1;
+    if (b->ndim > a->ndim) return 0;
+    for (int i = 0; i < b->ndim; i++)
+        if (b->shape[b->ndim - 1 - i] != a->shape[a->ndim - 1 - i]) return 0;
+    return 1;
+}
+
+static nt_status binop_apply(nt_ctx *ctx, nt_tensor **out, nt_tensor *a, nt_tensor *b, binop op) {
+    const char *fn = binop_name[op];
+    if (!ctx || !out || !a || !b)
+        return nt_error(NT_ERR_ARG, "%s: ctx, out, a or b is NULL", fn);
+    if (a->dtype != NT_F32 || b->dtype != NT_F32)
+        return nt_error(NT_ERR_SHAPE, "%s: inputs must be F32 (a: %s, b: %s)", fn,
+                        a->dtype == NT_F32 ? "F32" : "I32", b->dtype == NT_F32 ? "F32" : "I32");
+    if (!broadcasts(a, b)) {
+        char sa[64], sb[64];
+        return nt_error(NT_ERR_SHAPE, "%s: shapes do not broadcast (a: %s, b: %s)", fn,
+                        nt_shape_str(a, sa, sizeof sa), nt_shape_str(b, sb, sizeof sb));
+    }
+    nt_tensor *y;
+    nt_status st = nt_tensor_new(ctx, &y, NT_F32, a->ndim, a->shape);
+    if (st) return nt_error_wrap(st, "%s", fn);
+    binop_forward(nt_f32(y), nt_f32(a), nt_f32(b), a->n, b->n, op);
+
+    nt_node *nd = nt_tape_record(ctx, binop_backward, fn, y, 2, (nt_tensor *[]){a, b}, &st);
+    if (st) return st;
+    if (nd) {
+        nd->iarg[0] = (int)op;
+        if (b->requires_grad && b->n < a->n) {
+            /* colsum (nb) then the chunk partials (K, nb), allocated now so
+             * that backward cannot run out of memory */
+            int64_t nb = b->n;
+            int64_t k = nb >= WIDE_NB ? 0 : reduce_chunks(a->n, nb);
+            nd->saved[0] = nt_ctx_alloc(ctx, (size_t)(nb + k * nb) * sizeof(double));
+            if (!nd->saved[0]) return nt_error_wrap(NT_ERR_NOMEM, "%s", fn);
+        }
+    }
+    *out = y;
+    return NT_OK;
+}
+
+nt_status nt_add(nt_ctx *ctx, nt_tensor **out, nt_tensor *a, nt_tensor *b) {
+    return binop_apply(ctx, out, a, b, OP_ADD);
+}
+nt_status nt_sub(nt_ctx *ctx, nt_tensor **out, nt_tensor *a, nt_tensor *b) {
+    return binop_apply(ctx, out, a, b, OP_SUB);
+}
+nt_status nt_mul(nt_ctx *ctx, nt_tensor **out, nt_tensor *a, nt_tensor *b) {
+    return binop_apply(ctx, out, a, b, OP_MUL);
+}
+nt_status nt_div(nt_ctx *ctx, nt_tensor **out, nt_tensor *a, nt_tensor *b) {
+    return binop_apply(ctx, out, a, b, OP_DIV);
+}
+
+/* ---- unary ops ------------------------------------------------------------------ */
+
+static nt_status unary_check(const char *fn, nt_ctx *ctx, nt_tensor **out, nt_tensor *x) {
+    if (!ctx || !out || !x) return nt_error(NT_ERR_ARG, "%s: ctx, out or x is NULL", fn);
+    if (x->dtype != NT_F32) return nt_error(NT_ERR_SHAPE, "%s: x must be F32 (got I32)", fn);
+    return NT_OK;
+}
+
+/* A new uninitialised F32 tensor shaped like x; errors name the op. */
+static nt_status new_like(const char *fn, nt_ctx *ctx, nt_tensor **y, const nt_tensor *x) {
+    nt_status st = nt_tensor_new(ctx, y, NT_F32, x->ndim, x->shape);
+    return st ? nt_error_wrap(st, "%s", fn) : NT_OK;
+}
+
+/* node: in[0] = x (n), farg[0] = s. */
+static void scale_backward(nt_ctx *ctx, nt_node *nd) {
+    (void)ctx;
+    nt_tensor *X = nd->in[0];
+    if (!X->requires_grad) return;
+    const float *dy = nd->out->grad;
+    float *dx = X->grad, s = nd->farg[0];
+    int64_t n = X->n;
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (int64_t i = 0; i < n; i++) dx[i] += s * dy[i];
+}
+
+nt_status nt_scale(nt_ctx *ctx, nt_tensor **out, nt_tensor *x, float s) {
+    NT_TRY(unary_check("nt_scale", ctx, out, x));
+    nt_tensor *y;
+    NT_TRY(new_like("nt_scale", ctx, &y, x));
+    const float *xs = nt_f32(x);
+    float *ys = nt_f32(y);
+    int64_t n = x->n;
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (int64_t i = 0; i < n; i++) ys[i] = s * xs[i];
+    nt_status st;
+    nt_node *nd = nt_tape_record(ctx, scale_backward, "nt_scale", y, 1, (nt_tensor *[]){x}, &st);
+    if (st) return st;
+    if (nd) nd->farg[0] = s;
+    *out = y;
+    return NT_OK;
+}
+
+/* node: in[0] = x (n); the gradient passes where x > 0. */
+static void relu_backward(nt_ctx *ctx, nt_node *nd) {
+    (void)ctx;
+    nt_tensor *X = nd->in[0];
+    if (!X->requires_grad) return;
+    const float *dy = nd->out->grad, *x = nt_f32(X);
+    float *dx = X->grad;
+    int64_t n = X->n;
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (int64_t i = 0; i < n; i++) dx[i] += x[i] > 0 ? dy[i] : 0.0f;
+}
+
+nt_status nt_relu(nt_ctx *ctx, nt_tensor **out, nt_tensor *x) {
+    NT_TRY(unary_check("nt_relu", ctx, out, x));
+    nt_tensor *y;
+    NT_TRY(new_like("nt_relu", ctx, &y, x));
+    const float *xs = nt_f32(x);
+    float *ys = nt_f32(y);
+    int64_t n = x->n;
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (int64_t i = 0; i < n; i++) ys[i] = xs[i] > 0 ? xs[i] : 0.0f;
+    nt_status st;
+    nt_tape_record(ctx, relu_backward, "nt_relu", y, 1, (nt_tensor *[]){x}, &st);
+    if (st) return st;
+    *out = y;
+    return NT_OK;
+}
+
+/* GELU, tanh approximation (Hendrycks & Gimpel 2016; PyTorch's
+ * F.gelu(approximate="tanh")):
+ *   y  = 0.5 x (1 + t),  t = tanh(u),  u = k (x + c x^3),  k = sqrt(2/pi), c = 0.044715
+ *   dy/dx = 0.5 (1 + t) + 0.5 x (1 - t^2) k (1 + 3 c x^2)                     */
+#define GELU_K 0.7978845608028654f /* sqrt(2/pi) */
+#define GELU_C 0.044715f
+
+/* node: in[0] = x (n). */
+static void gelu_backward(nt_ctx *ctx, nt_node *nd) {
+    (void)ctx;
+    nt_tensor *X = nd->in[0];
+    if (!X->requires_grad) return;
+    const float *dy = nd->out->grad, *x = nt_f32(X);
+    float *dx = X->grad;
+    int64_t n = X->n;
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (int64_t i = 0; i < n; i++) {
+        float v = x[i], v2 = v * v;
+        float t = tanhf(GELU_K * (v + GELU_C * v2 * v));
+        float left = 0.5f * (1.0f + t);                                   // d(0.5x)/dx * (1+t)
+        float right = 0.5f * v * (1.0f - t * t) * GELU_K * (1.0f + 3.0f * GELU_C * v2); // 0.5x dt/dx
+        dx[i] += dy[i] * (left + right);
+    }
+}
+
+nt_status nt_gelu(nt_ctx *ctx, nt_tensor **out, nt_tensor *x) {
+    NT_TRY(unary_check("nt_gelu", ctx, out, x));
+    nt_tensor *y;
+    NT_TRY(new_like("nt_gelu", ctx, &y, x));
+    const float *xs = nt_f32(x);
+    float *ys = nt_f32(y);
+    int64_t n = x->n;
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (int64_t i = 0; i < n; i++) {
+        float v = xs[i];
+        ys[i] = 0.5f * v * (1.0f + tanhf(GELU_K * (v + GELU_C * v * v * v)));
+    }
+    nt_status st;
+    nt_tape_record(ctx, gelu_backward, "nt_gelu", y, 1, (nt_tensor *[]){x}, &st);
+    if (st) return st;
+    *out = y;
+    return NT_OK;
+}
+
+/* ---- dropout ------------------------------------------------------------------- */
+
+/* Element i is kept iff the uniform draw at stream position base + i is >= p,
+ * so the mask depends on (seed, base, i) only, never on which thread draws it,
+ * and backward regenerates it instead of storing n bytes. */
+static inline int dropout_keep(const nt_rng *r, uint64_t base, int64_t i, float p) {
+    return nt_rng_to_unit(nt_rng_u64_at(r, base + (uint64_t)i)) >= p;
+}
+
+// y (n) = keep_i ? x_i / (1 - p) : 0
+static void dropout_kernel(float *y, const float *x, const nt_rng *r, uint64_t base, float p,
+                           float scale, int64_t n, int accumulate) {
+#pragma omp parallel for schedule(static) if (n > PAR_MIN / 4)
+    for (int64_t i = 0; i < n; i++) {
+        float v = dropout_keep(r, base, i, p) ? x[i] * scale : 0.0f;
+        if (accumulate) y[i] += v;
+        else y[i] = v;
+    }
+}
+
+/* node: in[0] = x (n), saved[0] = the rng as it was (seed; counter = base),
+ * farg[0] = p, farg[1] = 1 / (1 - p). */
+static void dropout_backward(nt_ctx *ctx, nt_node *nd) {
+    (void)ctx;
+    nt_tensor *X = nd->in[0];
+    if (!X->requires_grad) return;
+    const nt_rng *r = nd->saved[0];
+    // dx += keep ? dy / (1 - p) : 0
+    dropout_kernel(X->grad, nd->out->grad, r, r->counter, nd->farg[0], nd->farg[1], X->n, 1);
+}
+
+nt_status nt_dropout(nt_ctx *ctx, nt_tensor **out, nt_tensor *x, float p) {
+    NT_TRY(unary_check("nt_dropout", ctx, out, x));
+    if (!(p >= 0.0f && p < 1.0f))
+        return nt_error(NT_ERR_ARG, "nt_dropout: p = %g outside [0, 1)", (double)p);
+    if (p == 0.0f || !nt_ctx_training(ctx)) {
+        *out = x;
+        return NT_OK;
+    }
+    nt_rng *rng = nt_ctx_rng(ctx);
+    if (!rng)
+        return nt_error(NT_ERR_STATE,
+                        "nt_dropout: no RNG set on the context (nt_ctx_set_rng) with p = %g in training",
+                        (double)p);
+    nt_tensor *y;
+    NT_TRY(new_like("nt_dropout", ctx, &y, x));
+    nt_rng snap = *rng;
+    snap.counter = nt_rng_skip(rng, (uint64_t)x->n);
+    float scale = 1.0f / (1.0f - p);
+    dropout_kernel(nt_f32(y), nt_f32(x), &snap, snap.counter, p, scale, x->n, 0);
+    nt_status st;
+    nt_node *nd = nt_tape_record(ctx, dropout_backward, "nt_dropout", y, 1, (nt_tensor *[]){x}, &st);
+    if (st) return st;
+    if (nd) {
+        nt_rng *keep = nt_ctx_alloc(ctx, sizeof *keep);
+        if (!keep) return nt_error_wrap(NT_ERR_NOMEM, "nt_dropout");
+        *keep = snap;
+        nd->saved[0] = keep;
+        nd->farg[0] = p;
+        nd->farg[1] = scale;
+    }
+    *out = y;
+    return NT_OK;
+}

@@ -1,0 +1,79 @@
+/* embedding.c - nt_embedding: gather rows of a (V, D) table at integer ids.
+ *
+ * Dimensions:
+ *   V  rows of the table (vocabulary), D  row width
+ *   N  number of ids (product of the ids' shape)
+ *
+ * Backward scatter-adds dy's rows into dW. Repeated ids add into the same
+ * row, so rows cannot be split across threads; instead each thread owns a
+ * slice of the D columns and walks all N ids in order, which gives every
+ * element the same summation order for any thread count.
+ */
+#include <omp.h>
+#include <string.h>
+
+#include "core/ops.h"
+
+static void embedding_backward(nt_ctx *ctx, nt_node *nd) {
+    nt_tensor *w = nd->in[0], *ids = nd->in[1];
+    if (!w->requires_grad) return;
+    int D = w->shape[1];
+    int64_t N = ids->n;
+    const int32_t *id = nt_i32(ids);
+    const float *dy = nd->out->grad; // (N, D)
+    float *dW = w->grad;             // (V, D)
+    enum { TILE = 32 };
+    int tiles = (D + TILE - 1) / TILE;
+#pragma omp parallel for schedule(static) if (N * D > 32768)
+    for (int t = 0; t < tiles; t++) {
+        int c0 = t * TILE, cw = D - c0 < TILE ? D - c0 : TILE;
+        for (int64_t n = 0; n < N; n++) {
+            float *dst = dW + (int64_t)id[n] * D + c0;
+            const float *src = dy + n * D + c0;
+            for (int j = 0; j < cw; j++) dst[j] += src[j];
+        }
+    }
+}
+
+nt_status nt_embedding(nt_ctx *ctx, nt_tensor **out, nt_tensor *weight, nt_tensor *ids) {
+    if (!ctx || !out || !weight || !ids)
+        return nt_error(NT_ERR_ARG, "nt_embedding: ctx, out, weight or ids is NULL");
+    char sw[64], si[64];
+    nt_shape_str(weight, sw, sizeof sw);
+    nt_shape_str(ids, si, sizeof si);
+    if (weight->dtype != NT_F32 || weight->ndim != 2)
+        return nt_error(NT_ERR_SHAPE, "nt_embedding: weight must be F32 (V, D), got %s%s", sw,
+                        weight->dtype != NT_F32 ? " (not F32)" : "");
+    if (ids->dtype != NT_I32)
+        return nt_error(NT_ERR_SHAPE, "nt_embedding: ids must be I32, got F32 %s", si);
+    if (ids->ndim >= NT_MAX_DIMS)
+        return nt_error(NT_ERR_SHAPE, "nt_embedding: ids have %d dims (at most %d, the output adds one)",
+                        ids->ndim, NT_MAX_DIMS - 1);
+    int V = weight->shape[0], D = weight->shape[1];
+    const int32_t *id = nt_i32(ids);
+    for (int64_t i = 0; i < ids->n; i++)
+        if (id[i] < 0 || id[i] >= V)
+            return nt_error(NT_ERR_ARG,
+                            "nt_embedding: id %d at flat position %lld of ids %s is outside [0, %d)",
+                            (int)id[i], (long long)i, si, V);
+    int shape[NT_MAX_DIMS];
+    for (int i = 0; i < ids->ndim; i++) shape[i] = ids->shape[i];
+    shape[ids->ndim] = D;
+    nt_tensor *y;
+    NT_TRY(nt_tensor_new(ctx, &y, NT_F32, ids->ndim + 1, shape)); // (.., D)
+
+    const float *W = nt_f32(weight);
+    float *Y = nt_f32(y);
+    int64_t N = ids->n;
+#pragma omp parallel for schedule(static) if (N * D > 65536)
+    for (int64_t n = 0; n < N; n++)
+        memcpy(Y + n * D, W + (int64_t)id[n] * D, (size_t)D * sizeof(float));
+
+    nt_status st;
+    nt_node *nd = nt_tape_record(ctx, embedding_backward, "nt_embedding", y, 2,
+                                 (nt_tensor *[]){weight, ids}, &st);
+    if (st) return st;
+    (void)nd; /* nothing to save: backward reads the ids */
+    *out = y;
+    return NT_OK;
+}

@@ -1,0 +1,157 @@
+/* layernorm.c - nt_layernorm: fused layer normalisation over the last dim.
+ *
+ * Dimensions:
+ *   R  rows (product of the leading dims), D  normalised width
+ *
+ * Forward, per row (Ba, Kiros, Hinton 2016; PyTorch's LayerNorm):
+ *   mean = sum x / D, var = sum (x - mean)^2 / D (biased), rstd = 1/sqrt(var + eps)
+ *   xhat = (x - mean) rstd,  y = xhat w + b
+ * mean and rstd are saved per row for backward. Backward, per row, with
+ * dyw = dy w:
+ *   dx = rstd (dyw - mean(dyw) - xhat mean(dyw xhat))
+ *   dw += sum over rows of dy xhat,  db += sum over rows of dy
+ * The dw/db sums are taken per fixed block of rows (independent of the thread
+ * count) and the block partials added in block order: bitwise reproducible.
+ */
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+#include "core/ops.h"
+#include "core/vecmath.h"
+
+enum { LN_BLOCK = 64 }; /* rows per partial-sum block of dw/db */
+
+static void layernorm_backward(nt_ctx *ctx, nt_node *nd) {
+    nt_tensor *x = nd->in[0], *w = nd->in[1], *b = nd->in[2];
+    int R = nd->iarg[0], D = nd->iarg[1], nblocks = nd->iarg[2];
+    const float *X = nt_f32(x), *W = w ? nt_f32(w) : NULL;
+    const float *dY = nd->out->grad;     // (R, D)
+    const float *mean = nd->saved[0];    // (R)
+    const float *rstd = nd->saved[1];    // (R)
+    float *part = nd->saved[2];          // (nblocks, 2, D): dw, db partials
+    float *dX = x->requires_grad ? x->grad : NULL;
+    int want_wb = (w && w->requires_grad) || (b && b->requires_grad);
+    float invD = 1.0f / (float)D;
+
+#pragma omp parallel for schedule(static) if ((int64_t)R * D > 16384)
+    for (int blk = 0; blk < nblocks; blk++) {
+        float *pw = part + (int64_t)blk * 2 * D, *pb = pw + D;
+        memset(pw, 0, (size_t)2 * D * sizeof(float));
+        int r1 = (blk + 1) * LN_BLOCK < R ? (blk + 1) * LN_BLOCK : R;
+        for (int r = blk * LN_BLOCK; r < r1; r++) {
+            const float *xr = X + (int64_t)r * D, *dy = dY + (int64_t)r * D;
+            float mu = mean[r], rs = rstd[r];
+            /* a = sum dyw, c = sum dyw xhat, in 16 fixed lanes */
+            float la[NT_VLANES] = {0}, lc[NT_VLANES] = {0};
+            int j = 0;
+            for (; j + NT_VLANES <= D; j += NT_VLANES)
+                for (int l = 0; l < NT_VLANES; l++) {
+                    float dyw = dy[j + l] * (W ? W[j + l] : 1.0f);
+                    la[l] += dyw;
+                    lc[l] += dyw * ((xr[j + l] - mu) * rs);
+                }
+            for (int l = 0; j + l < D; l++) {
+                float dyw = dy[j + l] * (W ? W[j + l] : 1.0f);
+                la[l] += dyw;
+                lc[l] += dyw * ((xr[j + l] - mu) * rs);
+            }
+            for (int s = NT_VLANES / 2; s > 0; s /= 2)
+                for (int l = 0; l < s; l++) {
+                    la[l] += la[l + s];
+                    lc[l] += lc[l + s];
+                }
+            float ma = la[0] * invD, mc = lc[0] * invD;
+            if (dX) {
+                float *dx = dX + (int64_t)r * D;
+                for (int jj = 0; jj < D; jj++) {
+                    float xh = (xr[jj] - mu) * rs;
+                    float dyw = dy[jj] * (W ? W[jj] : 1.0f);
+                    dx[jj] += rs * (dyw - ma - xh * mc);
+                }
+            }
+            if (want_wb)
+                for (int jj = 0; jj < D; jj++) {
+                    pw[jj] += dy[jj] * ((xr[jj] - mu) * rs);
+                    pb[jj] += dy[jj];
+                }
+        }
+    }
+    if (!want_wb) return;
+    float *dW = w && w->requires_grad ? w->grad : NULL;
+    float *dB = b && b->requires_grad ? b->grad : NULL;
+    for (int blk = 0; blk < nblocks; blk++) {
+        const float *pw = part + (int64_t)blk * 2 * D, *pb = pw + D;
+        if (dW)
+            for (int j = 0; j < D; j++) dW[j] += pw[j];
+        if (dB)
+            for (int j = 0; j < D; j++) dB[j] += pb[j];
+    }
+}
+
+nt_status nt_layernorm(nt_ctx *ctx, nt_tensor **out, nt_tensor *x, nt_tensor *w, nt_tensor *b,
+                       float eps) {
+    if (!ctx || !out || !x) return nt_error(NT_ERR_ARG, "nt_layernorm: ctx, out or x is NULL");
+    char sx[64], sp[64];
+    nt_shape_str(x, sx, sizeof sx);
+    if (x->dtype != NT_F32 || x->ndim < 1)
+        return nt_error(NT_ERR_SHAPE, "nt_layernorm: x must be F32 with >= 1 dim, got %s", sx);
+    int D = x->shape[x->ndim - 1];
+    nt_tensor *wb[2] = {w, b};
+    for (int i = 0; i < 2; i++)
+        if (wb[i] && (wb[i]->dtype != NT_F32 || wb[i]->ndim != 1 || wb[i]->shape[0] != D))
+            return nt_error(NT_ERR_SHAPE, "nt_layernorm: %s must be F32 (%d) to match x %s, got %s",
+                            i ? "bias" : "weight", D, sx, nt_shape_str(wb[i], sp, sizeof sp));
+    if (!(eps >= 0.0f) || isinf(eps))
+        return nt_error(NT_ERR_ARG, "nt_layernorm: eps %g must be finite and >= 0", (double)eps);
+    int R = (int)(x->n / D);
+    int rec = nt_ctx_grad_enabled(ctx) &&
+              (x->requires_grad || (w && w->requires_grad) || (b && b->requires_grad));
+    nt_tensor *y;
+    NT_TRY(nt_tensor_new(ctx, &y, NT_F32, x->ndim, x->shape)); // (.., D)
+    float *mean = NULL, *rstd = NULL, *part = NULL;
+    int nblocks = (R + LN_BLOCK - 1) / LN_BLOCK;
+    if (rec) {
+        mean = nt_ctx_alloc(ctx, (size_t)R * sizeof(float));
+        rstd = nt_ctx_alloc(ctx, (size_t)R * sizeof(float));
+        part = nt_ctx_alloc(ctx, (size_t)nblocks * 2 * D * sizeof(float));
+        if (!mean || !rstd || !part) return nt_error_wrap(NT_ERR_NOMEM, "nt_layernorm");
+    }
+
+    const float *X = nt_f32(x), *W = w ? nt_f32(w) : NULL, *Bv = b ? nt_f32(b) : NULL;
+    float *Y = nt_f32(y);
+    float invD = 1.0f / (float)D;
+#pragma omp parallel for schedule(static) if ((int64_t)R * D > 16384)
+    for (int r = 0; r < R; r++) {
+        const float *xr = X + (int64_t)r * D;
+        float *yr = Y + (int64_t)r * D;
+        float mu = nt_vsum(xr, D) * invD;
+        for (int j = 0; j < D; j++) yr[j] = xr[j] - mu;
+        float var = nt_vdot(yr, yr, D) * invD;
+        float rs = 1.0f / sqrtf(var + eps);
+        if (W && Bv)
+            for (int j = 0; j < D; j++) yr[j] = yr[j] * rs * W[j] + Bv[j];
+        else
+            for (int j = 0; j < D; j++) yr[j] = yr[j] * rs * (W ? W[j] : 1.0f) + (Bv ? Bv[j] : 0.0f);
+        if (mean) {
+            mean[r] = mu;
+            rstd[r] = rs;
+        }
+    }
+
+    nt_status st = NT_OK;
+    nt_node *nd = rec ? nt_tape_record(ctx, layernorm_backward, "nt_layernorm", y, 3,
+                                       (nt_tensor *[]){x, w, b}, &st)
+                      : NULL;
+    if (rec && st) return st;
+    if (nd) {
+        nd->saved[0] = mean;
+        nd->saved[1] = rstd;
+        nd->saved[2] = part;
+        nd->iarg[0] = R;
+        nd->iarg[1] = D;
+        nd->iarg[2] = nblocks;
+    }
+    *out = y;
+    return NT_OK;
+}

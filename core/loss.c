@@ -1,0 +1,123 @@
+/* loss.c - nt_cross_entropy: log-softmax fused with the negative log-likelihood.
+ *
+ * Dimensions:
+ *   N  rows (product of the targets' shape), V  classes (logits' last dim)
+ *   C  rows counted (target != ignore_index)
+ *
+ * Per counted row i with target t and label smoothing eps (PyTorch's
+ * F.cross_entropy(label_smoothing=eps): target distribution
+ * q = (1 - eps) onehot(t) + eps / V):
+ *   lse_i  = log sum_j exp(x_ij)                    (max-shifted)
+ *   loss_i = (1 - eps) (lse_i - x_it) + eps (lse_i - mean_j x_ij)
+ *   loss   = sum_i loss_i / C                        (0 when C = 0)
+ * Backward: dx_ij += (softmax_ij - q_ij) dloss / C; ignored rows get nothing.
+ * Only lse (N) is saved: softmax is recomputed as exp(x - lse), no (N, V)
+ * buffer. Per-row losses are summed in row order, in double.
+ */
+#include <math.h>
+#include <omp.h>
+
+#include "core/ops.h"
+#include "core/vecmath.h"
+
+static void cross_entropy_backward(nt_ctx *ctx, nt_node *nd) {
+    nt_tensor *logits = nd->in[0], *targets = nd->in[1];
+    if (!logits->requires_grad) return;
+    int ignore = nd->iarg[0], N = nd->iarg[1], V = nd->iarg[2], C = nd->iarg[3];
+    float eps = nd->farg[0];
+    if (C == 0) return;
+    const float *X = nt_f32(logits), *lse = nd->saved[0]; // (N, V), (N)
+    const int32_t *tg = nt_i32(targets);                  // (N)
+    float *dX = logits->grad;                              // (N, V)
+    float g = nd->out->grad[0] / (float)C;
+    float off = eps / (float)V, on = 1.0f - eps;
+#pragma omp parallel for schedule(static) if ((int64_t)N * V > 16384)
+    for (int i = 0; i < N; i++) {
+        int t = tg[i];
+        if (t == ignore) continue;
+        const float *x = X + (int64_t)i * V;
+        float *dx = dX + (int64_t)i * V, l = lse[i];
+        for (int j = 0; j < V; j++) dx[j] += g * (nt_expf(x[j] - l) - off);
+        dx[t] -= g * on;
+    }
+}
+
+nt_status nt_cross_entropy(nt_ctx *ctx, nt_tensor **out, nt_tensor *logits, nt_tensor *targets,
+                           int ignore_index, float label_smoothing, int64_t *n_counted) {
+    if (!ctx || !out || !logits || !targets)
+        return nt_error(NT_ERR_ARG, "nt_cross_entropy: ctx, out, logits or targets is NULL");
+    char sl[64], st_[64];
+    nt_shape_str(logits, sl, sizeof sl);
+    nt_shape_str(targets, st_, sizeof st_);
+    if (logits->dtype != NT_F32 || logits->ndim < 1)
+        return nt_error(NT_ERR_SHAPE, "nt_cross_entropy: logits must be F32 (.., V), got %s", sl);
+    if (targets->dtype != NT_I32)
+        return nt_error(NT_ERR_SHAPE, "nt_cross_entropy: targets must be I32, got F32 %s", st_);
+    int same = targets->ndim == logits->ndim - 1;
+    for (int i = 0; same && i < targets->ndim; i++) same = targets->shape[i] == logits->shape[i];
+    if (!same)
+        return nt_error(NT_ERR_SHAPE,
+                        "nt_cross_entropy: targets %s must have logits' leading shape (logits: %s)",
+                        st_, sl);
+    if (!(label_smoothing >= 0.0f && label_smoothing <= 1.0f))
+        return nt_error(NT_ERR_ARG, "nt_cross_entropy: label_smoothing %g outside [0, 1]",
+                        (double)label_smoothing);
+    int V = logits->shape[logits->ndim - 1];
+    int64_t N64 = targets->n;
+    if (N64 > 0x7fffffff) return nt_error(NT_ERR_SHAPE, "nt_cross_entropy: too many rows (%lld)", (long long)N64);
+    int N = (int)N64, ignore = ignore_index < 0 ? -1 : ignore_index;
+    const int32_t *tg = nt_i32(targets);
+    int C = 0;
+    for (int i = 0; i < N; i++) {
+        if (tg[i] == ignore && ignore >= 0) continue;
+        if (tg[i] < 0 || tg[i] >= V)
+            return nt_error(NT_ERR_ARG,
+                            "nt_cross_entropy: target %d at flat position %d of targets %s is "
+                            "outside [0, %d)%s",
+                            (int)tg[i], i, st_, V, ignore >= 0 ? " and is not ignore_index" : "");
+        C++;
+    }
+    int rec = nt_ctx_grad_enabled(ctx) && logits->requires_grad;
+    nt_tensor *o;
+    NT_TRY(nt_tensor_new(ctx, &o, NT_F32, 0, NULL)); // scalar
+    float *rowloss = nt_ctx_alloc(ctx, (size_t)N * sizeof(float));        // (N)
+    float *lse = rec ? nt_ctx_alloc(ctx, (size_t)N * sizeof(float)) : NULL; // (N)
+    if (!rowloss || (rec && !lse)) return nt_error_wrap(NT_ERR_NOMEM, "nt_cross_entropy");
+
+    const float *X = nt_f32(logits);
+    float eps = label_smoothing;
+#pragma omp parallel for schedule(static) if ((int64_t)N * V > 16384)
+    for (int i = 0; i < N; i++) {
+        int t = tg[i];
+        if (t == ignore) {
+            rowloss[i] = 0.0f;
+            continue;
+        }
+        const float *x = X + (int64_t)i * V;
+        float m = nt_vmax(x, V);
+        float l = m + logf(nt_vsumexp(x, V, m));
+        float loss = l - x[t];
+        if (eps > 0.0f) loss = (1.0f - eps) * loss + eps * (l - nt_vsum(x, V) / (float)V);
+        rowloss[i] = loss;
+        if (lse) lse[i] = l;
+    }
+    double total = 0;
+    for (int i = 0; i < N; i++) total += rowloss[i];
+    nt_f32(o)[0] = C ? (float)(total / C) : 0.0f;
+
+    if (rec) {
+        nt_status st;
+        nt_node *nd = nt_tape_record(ctx, cross_entropy_backward, "nt_cross_entropy", o, 2,
+                                     (nt_tensor *[]){logits, targets}, &st);
+        if (st) return st;
+        nd->saved[0] = lse;
+        nd->iarg[0] = ignore;
+        nd->iarg[1] = N;
+        nd->iarg[2] = V;
+        nd->iarg[3] = C;
+        nd->farg[0] = eps;
+    }
+    if (n_counted) *n_counted = C;
+    *out = o;
+    return NT_OK;
+}

@@ -1,0 +1,219 @@
+/* matmul.c - matrix products: nt_matmul (2-D and batched) and nt_linear (x W^T + b).
+ *
+ * Dimensions:
+ *   Bt  batch (product of the leading dims of a; 1 for 2-D)
+ *   M, K, N   op(a) is (M, K), op(b) is (K, N), out is (M, N) per batch
+ *   R   rows of a linear's input (product of its leading dims)
+ *   In, Out   a linear's input and output widths, W is (Out, In)
+ *
+ * Every product is one cblas_sgemm (row-major). A 2-D b shared by a batched a
+ * with trans_a off is folded into one product with M' = Bt*M; otherwise a
+ * batch of small products runs one sgemm per batch item inside an OpenMP
+ * loop (OpenBLAS' OpenMP build runs single-threaded in a parallel region),
+ * and a batch of large ones runs them one after another, each threaded.
+ */
+#include <cblas.h>
+#include <omp.h>
+#include <string.h>
+
+#include "core/ops.h"
+
+/* C (M, N) = op(A) (M, K) op(B) (K, N) + beta C, all row-major and packed:
+ * A is stored (M, K), or (K, M) if ta; B is stored (K, N), or (N, K) if tb. */
+static void gemm(int ta, int tb, int M, int N, int K, const float *A, const float *B, float beta,
+                 float *C) {
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M,
+                N, K, 1.0f, A, ta ? M : K, B, tb ? K : N, beta, C, N);
+}
+
+/* Below this many multiply-adds per batch item, a batch runs its products in
+ * parallel (one per thread) rather than threading each product. */
+#define SMALL_GEMM_MACS (96 * 96 * 96)
+
+/* ---- nt_matmul ---------------------------------------------------------------- */
+
+static void matmul_dims(const nt_tensor *a, const nt_tensor *b, int ta, int tb, int *M, int *K,
+                        int *Kb, int *N) {
+    int ar = a->shape[a->ndim - 2], ac = a->shape[a->ndim - 1];
+    int br = b->shape[b->ndim - 2], bc = b->shape[b->ndim - 1];
+    *M = ta ? ac : ar;
+    *K = ta ? ar : ac;
+    *Kb = tb ? bc : br;
+    *N = tb ? br : bc;
+}
+
+static void matmul_backward(nt_ctx *ctx, nt_node *nd) {
+    nt_tensor *a = nd->in[0], *b = nd->in[1];
+    int ta = nd->iarg[0], tb = nd->iarg[1], Bt = nd->iarg[2], shared = nd->iarg[3];
+    int M, K, Kb, N;
+    matmul_dims(a, b, ta, tb, &M, &K, &Kb, &N);
+    const float *A = nt_f32(a), *Bm = nt_f32(b), *dC = nd->out->grad; // dC (Bt, M, N)
+    float *dA = a->requires_grad ? a->grad : NULL;
+    float *dB = b->requires_grad ? b->grad : NULL;
+    int64_t sa = (int64_t)M * K, sb = shared ? 0 : (int64_t)K * N, sc = (int64_t)M * N;
+
+    /* C = op(A) op(B):
+     *   dop(A) = dC op(B)^T ;  stored (K, M) when ta: dA = op(B) dC^T
+     *   dop(B) = op(A)^T dC ;  stored (N, K) when tb: dB = dC^T op(A) */
+    if (shared && !ta) {
+        /* b shared, a's batch folded into rows: one product each. */
+        int R = Bt * M;
+        if (dA) gemm(0, !tb, R, K, N, dC, Bm, 1.0f, dA);
+        if (dB) {
+            if (!tb) gemm(1, 0, K, N, R, A, dC, 1.0f, dB);
+            else gemm(1, 0, N, K, R, dC, A, 1.0f, dB);
+        }
+        return;
+    }
+    int par = Bt > 1 && (int64_t)M * N * K <= SMALL_GEMM_MACS;
+    if (dA) {
+#pragma omp parallel for schedule(static) if (par)
+        for (int i = 0; i < Bt; i++) {
+            const float *Bi = Bm + i * sb, *dCi = dC + i * sc;
+            float *dAi = dA + i * sa;
+            if (!ta) gemm(0, !tb, M, K, N, dCi, Bi, 1.0f, dAi);
+            else gemm(tb, 1, K, M, N, Bi, dCi, 1.0f, dAi);
+        }
+    }
+    if (dB) {
+        /* A shared dB accumulates over the batch: in batch order, serially. */
+#pragma omp parallel for schedule(static) if (par && !shared)
+        for (int i = 0; i < Bt; i++) {
+            const float *Ai = A + i * sa, *dCi = dC + i * sc;
+            float *dBi = dB + i * sb;
+            if (!tb) gemm(!ta, 0, K, N, M, Ai, dCi, 1.0f, dBi);
+            else gemm(1, ta, N, K, M, dCi, Ai, 1.0f, dBi);
+        }
+    }
+}
+
+nt_status nt_matmul(nt_ctx *ctx, nt_tensor **out, nt_tensor *a, nt_tensor *b, int trans_a,
+                    int trans_b) {
+    if (!ctx || !out || !a || !b) return nt_error(NT_ERR_ARG, "nt_matmul: ctx, out, a or b is NULL");
+    if (a->dtype != NT_F32 || b->dtype != NT_F32)
+        return nt_error(NT_ERR_SHAPE, "nt_matmul: a and b must be F32");
+    char sa[64], sb[64];
+    nt_shape_str(a, sa, sizeof sa);
+    nt_shape_str(b, sb, sizeof sb);
+    if (a->ndim < 2 || b->ndim < 2)
+        return nt_error(NT_ERR_SHAPE, "nt_matmul: a and b need >= 2 dims (a: %s, b: %s)", sa, sb);
+    int ta = trans_a != 0, tb = trans_b != 0;
+    int M, K, Kb, N;
+    matmul_dims(a, b, ta, tb, &M, &K, &Kb, &N);
+    if (K != Kb)
+        return nt_error(NT_ERR_SHAPE,
+                        "nt_matmul: inner dims differ (a: %s, b: %s, trans_a %d, trans_b %d: %d vs %d)",
+                        sa, sb, ta, tb, K, Kb);
+    int shared = b->ndim == 2;
+    if (!shared) {
+        int same = b->ndim == a->ndim;
+        for (int i = 0; same && i < a->ndim - 2; i++) same = a->shape[i] == b->shape[i];
+        if (!same)
+            return nt_error(NT_ERR_SHAPE,
+                            "nt_matmul: batch dims differ (a: %s, b: %s; b must have a's batch "
+                            "dims or be 2-D)",
+                            sa, sb);
+    }
+    int Bt = 1, shape[NT_MAX_DIMS];
+    for (int i = 0; i < a->ndim - 2; i++) Bt *= (shape[i] = a->shape[i]);
+    shape[a->ndim - 2] = M;
+    shape[a->ndim - 1] = N;
+    nt_tensor *c;
+    NT_TRY(nt_tensor_new(ctx, &c, NT_F32, a->ndim, shape)); // (.., M, N)
+
+    const float *A = nt_f32(a), *Bm = nt_f32(b);
+    float *C = nt_f32(c);
+    if (shared && !ta) {
+        gemm(0, tb, Bt * M, N, K, A, Bm, 0.0f, C);
+    } else {
+        int64_t sA = (int64_t)M * K, sB = shared ? 0 : (int64_t)K * N, sC = (int64_t)M * N;
+        int par = Bt > 1 && (int64_t)M * N * K <= SMALL_GEMM_MACS;
+#pragma omp parallel for schedule(static) if (par)
+        for (int i = 0; i < Bt; i++) gemm(ta, tb, M, N, K, A + i * sA, Bm + i * sB, 0.0f, C + i * sC);
+    }
+
+    nt_status st;
+    nt_node *nd = nt_tape_record(ctx, matmul_backward, "nt_matmul", c, 2, (nt_tensor *[]){a, b}, &st);
+    if (st) return st;
+    if (nd) {
+        nd->iarg[0] = ta;
+        nd->iarg[1] = tb;
+        nd->iarg[2] = Bt;
+        nd->iarg[3] = shared;
+    }
+    *out = c;
+    return NT_OK;
+}
+
+/* ---- nt_linear -------------------------------------------------------------- */
+
+/* db (Out) += column sums of dy (R, Out). Threads own disjoint 64-column
+ * tiles and walk the rows in order, so the sum is the same for any thread
+ * count. */
+static void bias_backward(float *db, const float *dy, int R, int Out) {
+    enum { TILE = 64 };
+    int tiles = (Out + TILE - 1) / TILE;
+#pragma omp parallel for schedule(static) if ((int64_t)R * Out > 32768)
+    for (int t = 0; t < tiles; t++) {
+        int c0 = t * TILE, w = Out - c0 < TILE ? Out - c0 : TILE;
+        float acc[TILE] = {0};
+        for (int r = 0; r < R; r++) {
+            const float *row = dy + (int64_t)r * Out + c0;
+            for (int j = 0; j < w; j++) acc[j] += row[j];
+        }
+        for (int j = 0; j < w; j++) db[c0 + j] += acc[j];
+    }
+}
+
+static void linear_backward(nt_ctx *ctx, nt_node *nd) {
+    nt_tensor *x = nd->in[0], *w = nd->in[1], *b = nd->in[2];
+    int R = nd->iarg[0], In = nd->iarg[1], Out = nd->iarg[2];
+    const float *dy = nd->out->grad; // (R, Out)
+    if (x->requires_grad) gemm(0, 0, R, In, Out, dy, nt_f32(w), 1.0f, x->grad);  // dx += dy W
+    if (w->requires_grad) gemm(1, 0, Out, In, R, dy, nt_f32(x), 1.0f, w->grad);  // dW += dy^T x
+    if (b && b->requires_grad) bias_backward(b->grad, dy, R, Out);                // db += sum_r dy
+}
+
+nt_status nt_linear(nt_ctx *ctx, nt_tensor **out, nt_tensor *x, nt_tensor *w, nt_tensor *b) {
+    if (!ctx || !out || !x || !w) return nt_error(NT_ERR_ARG, "nt_linear: ctx, out, x or w is NULL");
+    char sx[64], sw[64], sbias[64];
+    nt_shape_str(x, sx, sizeof sx);
+    nt_shape_str(w, sw, sizeof sw);
+    if (x->dtype != NT_F32 || w->dtype != NT_F32 || (b && b->dtype != NT_F32))
+        return nt_error(NT_ERR_SHAPE, "nt_linear: x, w and b must be F32");
+    if (w->ndim != 2) return nt_error(NT_ERR_SHAPE, "nt_linear: w must be 2-D (Out, In), got %s", sw);
+    if (x->ndim < 1) return nt_error(NT_ERR_SHAPE, "nt_linear: x must have >= 1 dim, got a scalar");
+    int Out = w->shape[0], In = w->shape[1];
+    if (x->shape[x->ndim - 1] != In)
+        return nt_error(NT_ERR_SHAPE,
+                        "nt_linear: x's last dim %d differs from w's In (x: %s, w: %s = Out x In)",
+                        x->shape[x->ndim - 1], sx, sw);
+    if (b && (b->ndim != 1 || b->shape[0] != Out))
+        return nt_error(NT_ERR_SHAPE, "nt_linear: bias must be (%d) to match w %s, got %s", Out, sw,
+                        nt_shape_str(b, sbias, sizeof sbias));
+    int R = (int)(x->n / In), shape[NT_MAX_DIMS];
+    memcpy(shape, x->shape, sizeof shape);
+    shape[x->ndim - 1] = Out;
+    nt_tensor *y;
+    NT_TRY(nt_tensor_new(ctx, &y, NT_F32, x->ndim, shape)); // (.., Out)
+
+    float *Y = nt_f32(y);
+    if (b) {
+        /* y starts as the broadcast bias; the product then adds with beta = 1. */
+        const float *bias = nt_f32(b);
+#pragma omp parallel for schedule(static) if ((int64_t)R * Out > 65536)
+        for (int r = 0; r < R; r++) memcpy(Y + (int64_t)r * Out, bias, (size_t)Out * sizeof(float));
+    }
+    gemm(0, 1, R, Out, In, nt_f32(x), nt_f32(w), b ? 1.0f : 0.0f, Y); // (R, In) (Out, In)^T
+
+    nt_status st;
+    nt_node *nd = nt_tape_record(ctx, linear_backward, "nt_linear", y, 3, (nt_tensor *[]){x, w, b}, &st);
+    if (st) return st;
+    if (nd) {
+        nd->iarg[0] = R;
+        nd->iarg[1] = In;
+        nd->iarg[2] = Out;
+    }
+    *out = y;
+    return NT_OK;
+}

@@ -1,0 +1,107 @@
+/* softmax.c - softmax and log-softmax over the last dim.
+ *
+ * Dimension legend:
+ *   D  the last dim (the one normalised over); N = n / D rows
+ *
+ * Numerically stable: each row subtracts its max before exp, so no exp
+ * overflows and the largest term is exactly 1. Rows are independent and
+ * split statically across threads; within a row the reductions are
+ * `omp simd` loops whose order depends on D only, so results are bitwise
+ * identical at any thread count.
+ *
+ *   softmax:      y = exp(x - m) / s,       m = max x, s = sum exp(x - m)
+ *                 dx = y * (dy - sum(dy * y))
+ *   log-softmax:  y = (x - m) - log s
+ *                 dx = dy - exp(y) * sum(dy)
+ */
+#include <math.h>
+
+#include "core/ops.h"
+
+#define PAR_MIN 16384 /* elements below which a loop stays serial (exp is costly) */
+
+static inline float row_max(const float *x, int64_t D) {
+    float m = x[0];
+#pragma omp simd reduction(max : m)
+    for (int64_t j = 1; j < D; j++) m = x[j] > m ? x[j] : m;
+    return m;
+}
+
+// y (N, D) = softmax(x) or log_softmax(x) over D
+static void softmax_forward(float *y, const float *x, int64_t N, int64_t D, int log_form) {
+#pragma omp parallel for schedule(static) if (N * D > PAR_MIN)
+    for (int64_t r = 0; r < N; r++) {
+        const float *xr = x + r * D;
+        float *yr = y + r * D;
+        float m = row_max(xr, D);
+        float s = 0;
+        if (log_form) {
+#pragma omp simd reduction(+ : s)
+            for (int64_t j = 0; j < D; j++) s += expf(xr[j] - m);
+            float ls = logf(s);
+            for (int64_t j = 0; j < D; j++) yr[j] = (xr[j] - m) - ls;
+        } else {
+#pragma omp simd reduction(+ : s)
+            for (int64_t j = 0; j < D; j++) {
+                float e = expf(xr[j] - m);
+                yr[j] = e;
+                s += e;
+            }
+            float inv = 1.0f / s;
+            for (int64_t j = 0; j < D; j++) yr[j] *= inv;
+        }
+    }
+}
+
+/* node: in[0] = x (N, D), out = y (N, D) (its values are what backward needs),
+ * iarg[0] = log_form. */
+static void softmax_backward(nt_ctx *ctx, nt_node *nd) {
+    (void)ctx;
+    nt_tensor *X = nd->in[0];
+    if (!X->requires_grad) return;
+    int log_form = nd->iarg[0];
+    int64_t n = X->n, D = X->ndim ? X->shape[X->ndim - 1] : 1, N = n / D;
+    const float *y = nt_f32(nd->out), *dy = nd->out->grad;
+    float *dx = X->grad;
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (int64_t r = 0; r < N; r++) {
+        const float *yr = y + r * D, *g = dy + r * D;
+        float *d = dx + r * D;
+        float s = 0;
+        if (log_form) {
+            // dx = dy - exp(y) * sum(dy)
+#pragma omp simd reduction(+ : s)
+            for (int64_t j = 0; j < D; j++) s += g[j];
+            for (int64_t j = 0; j < D; j++) d[j] += g[j] - expf(yr[j]) * s;
+        } else {
+            // dx = y * (dy - sum(dy * y))
+#pragma omp simd reduction(+ : s)
+            for (int64_t j = 0; j < D; j++) s += g[j] * yr[j];
+            for (int64_t j = 0; j < D; j++) d[j] += yr[j] * (g[j] - s);
+        }
+    }
+}
+
+static nt_status softmax_apply(const char *fn, nt_ctx *ctx, nt_tensor **out, nt_tensor *x,
+                               int log_form) {
+    if (!ctx || !out || !x) return nt_error(NT_ERR_ARG, "%s: ctx, out or x is NULL", fn);
+    if (x->dtype != NT_F32) return nt_error(NT_ERR_SHAPE, "%s: x must be F32 (got I32)", fn);
+    nt_tensor *y;
+    nt_status st = nt_tensor_new(ctx, &y, NT_F32, x->ndim, x->shape);
+    if (st) return nt_error_wrap(st, "%s", fn);
+    int64_t D = x->ndim ? x->shape[x->ndim - 1] : 1;
+    softmax_forward(nt_f32(y), nt_f32(x), x->n / D, D, log_form);
+    nt_node *nd = nt_tape_record(ctx, softmax_backward, fn, y, 1, (nt_tensor *[]){x}, &st);
+    if (st) return st;
+    if (nd) nd->iarg[0] = log_form;
+    *out = y;
+    return NT_OK;
+}
+
+nt_status nt_softmax(nt_ctx *ctx, nt_tensor **out, nt_tensor *x) {
+    return softmax_apply("nt_softmax", ctx, out, x, 0);
+}
+
+nt_status nt_log_softmax(nt_ctx *ctx, nt_tensor **out, nt_tensor *x) {
+    return softmax_apply("nt_log_softmax", ctx, out, x, 1);
+}

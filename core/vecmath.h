@@ -1,0 +1,94 @@
+/* vecmath.h - small float helpers for kernels: a vectorisable exp and
+ * fixed-order 16-lane reductions (internal to nextok's kernels).
+ *
+ * The build is strict C11 without -ffast-math, so the compiler neither
+ * vectorises expf() nor reassociates a float sum. These helpers do both by
+ * hand and in a fixed order, so a result never depends on the thread count
+ * or on which code path ran before:
+ *
+ *     float m = nt_vmax(x, n);                  // max of x[0..n)
+ *     for (int j = 0; j < n; j++) e[j] = nt_expf(x[j] - m);
+ *     float s = nt_vsum(e, n);                  // 16 partial sums, fixed order
+ */
+#ifndef NT_VECMATH_H
+#define NT_VECMATH_H
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+/* exp(x) for float, relative error ~2 ulp (Cephes' expf polynomial on
+ * r = x - n ln2, |r| <= ln2/2, times 2^n built from the exponent bits).
+ * Branch-free, so loops over it vectorise. Returns 0 for x < -87 and
+ * saturates at exp(88) for x > 88 (callers pass x - max <= 0). */
+static inline float nt_expf(float x) {
+    float xc = x < -87.0f ? -87.0f : x;
+    xc = xc > 88.0f ? 88.0f : xc;
+    float n = nearbyintf(xc * 1.44269504088896341f); /* vectorises; floorf does not */
+    float r = xc - n * 0.693359375f;
+    r = r + n * 2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    int32_t bits = ((int32_t)n + 127) << 23;
+    float s;
+    memcpy(&s, &bits, sizeof s);
+    return x < -87.0f ? 0.0f : p * s;
+}
+
+#define NT_VLANES 16
+
+/* sum of x[0..n): 16 running partial sums combined in a fixed order. */
+static inline float nt_vsum(const float *x, int n) {
+    float acc[NT_VLANES] = {0};
+    int j = 0;
+    for (; j + NT_VLANES <= n; j += NT_VLANES)
+        for (int l = 0; l < NT_VLANES; l++) acc[l] += x[j + l];
+    for (int l = 0; j + l < n; l++) acc[l] += x[j + l];
+    for (int w = NT_VLANES / 2; w > 0; w /= 2)
+        for (int l = 0; l < w; l++) acc[l] += acc[l + w];
+    return acc[0];
+}
+
+/* sum of a[j] * b[j], same order as nt_vsum. */
+static inline float nt_vdot(const float *a, const float *b, int n) {
+    float acc[NT_VLANES] = {0};
+    int j = 0;
+    for (; j + NT_VLANES <= n; j += NT_VLANES)
+        for (int l = 0; l < NT_VLANES; l++) acc[l] += a[j + l] * b[j + l];
+    for (int l = 0; j + l < n; l++) acc[l] += a[j + l] * b[j + l];
+    for (int w = NT_VLANES / 2; w > 0; w /= 2)
+        for (int l = 0; l < w; l++) acc[l] += acc[l + w];
+    return acc[0];
+}
+
+/* sum of exp(x[j] - m), same order as nt_vsum. */
+static inline float nt_vsumexp(const float *x, int n, float m) {
+    float acc[NT_VLANES] = {0};
+    int j = 0;
+    for (; j + NT_VLANES <= n; j += NT_VLANES)
+        for (int l = 0; l < NT_VLANES; l++) acc[l] += nt_expf(x[j + l] - m);
+    for (int l = 0; j + l < n; l++) acc[l] += nt_expf(x[j + l] - m);
+    for (int w = NT_VLANES / 2; w > 0; w /= 2)
+        for (int l = 0; l < w; l++) acc[l] += acc[l + w];
+    return acc[0];
+}
+
+/* max of x[0..n), n >= 1. */
+static inline float nt_vmax(const float *x, int n) {
+    float acc[NT_VLANES];
+    for (int l = 0; l < NT_VLANES; l++) acc[l] = x[0];
+    int j = 0;
+    for (; j + NT_VLANES <= n; j += NT_VLANES)
+        for (int l = 0; l < NT_VLANES; l++) acc[l] = x[j + l] > acc[l] ? x[j + l] : acc[l];
+    for (int l = 0; j + l < n; l++) acc[l] = x[j + l] > acc[l] ? x[j + l] : acc[l];
+    for (int w = NT_VLANES / 2; w > 0; w /= 2)
+        for (int l = 0; l < w; l++) acc[l] = acc[l + w] > acc[l] ? acc[l + w] : acc[l];
+    return acc[0];
+}
+
+#endif
