@@ -1,0 +1,148 @@
+/* generate.h - text generation: the model's forward in a for-loop (greedy,
+ * sampling, beam search), with a KV cache.
+ *
+ * Generation is sequence classification in a loop: run the decoder, take the
+ * logits of the last position, choose a token, append it, repeat until <eos>
+ * or max_new_tokens. The options carry HuggingFace generate()'s names.
+ *
+ *     nt_generate_config g = nt_generate_config_default();    // greedy, cache on
+ *     g.num_beams = 4;  g.num_return_sequences = 2;  g.max_new_tokens = 40;
+ *     const int32_t *src[2] = {ids0, ids1};  int len[2] = {7, 12};  // no specials
+ *     nt_generate_result res;
+ *     NT_TRY(nt_generate(model, ctx, &g, src, len, 2, &res));
+ *     nt_generate_seq *best = nt_generate_result_get(&res, 1, 0); // source 1, best
+ *     // best->tokens[0 .. best->len): the output without <bos>/<eos>
+ *     nt_generate_result_free(&res);
+ *
+ * Inputs: encoder-decoder models read `source <eos>` in the encoder and start
+ * the decoder at <bos>; decoder-only models read the prompt `<bos> source
+ * <sep>` and continue it. A batch of sources of different lengths is padded
+ * (left-padded with per-row positions for decoder-only prompts); rows leave
+ * the batch when they finish, and the tokens chosen for a source never depend
+ * on the other sources of the batch or on the batch size.
+ *
+ * Scores: `score` is the sum over the generated tokens (<eos> included) of
+ * log softmax of the logits after the repetition penalty and the n-gram ban
+ * (temperature, top-k and top-p shape only what is drawn, not the score).
+ * `score_norm` = score / length^length_penalty, length = tokens generated,
+ * <eos> included; beam search ranks by it.
+ *
+ * Strategies: do_sample -> sampling; else num_beams > 1 -> beam search; else
+ * greedy. The loop itself is model-agnostic (nt_generate_run over an
+ * nt_generate_stepper), so strategies can be run and tested on any
+ * next-token distribution.
+ */
+#ifndef NT_GENERATE_H
+#define NT_GENERATE_H
+
+#include "nn/model.h"
+
+/* Special token ids (DESIGN.md). */
+enum { NT_GEN_PAD = 0, NT_GEN_BOS = 1, NT_GEN_EOS = 2, NT_GEN_UNK = 3, NT_GEN_SEP = 4 };
+
+typedef struct nt_generate_config {
+    int max_new_tokens;        /* tokens generated at most, <eos> included (>= 1; default 64).
+                                  Also capped by the model's max_len positions. */
+    int do_sample;             /* 1: draw from the distribution (default 0) */
+    float temperature;         /* > 0, sampling only (default 1) */
+    int top_k;                 /* >= 0, 0 = off; sampling only (default 0) */
+    float top_p;               /* (0, 1], 1 = off; sampling only (default 1) */
+    int num_beams;             /* >= 1 (default 1); > 1 = beam search */
+    float length_penalty;      /* alpha in score / length^alpha (default 1) */
+    int num_return_sequences;  /* per source: 1 for greedy, <= num_beams for beams,
+                                  any >= 1 independent draws when sampling (default 1) */
+    float repetition_penalty;  /* > 0, 1 = off (default 1); over the generated tokens */
+    int no_repeat_ngram_size;  /* >= 0, 0 = off; over the generated tokens */
+    uint64_t seed;             /* sampling: draw j of every source uses its own stream
+                                  seeded from (seed, j) (default 0) */
+    int use_cache;             /* 1: KV cache (default); 0: rerun the full forward on the
+                                  growing prefix (the reference path) */
+    int output_attentions;     /* 1: return cross-attention weights (encoder-decoder) */
+} nt_generate_config;
+
+nt_generate_config nt_generate_config_default(void);
+
+/* Checks every field; NT_ERR_ARG naming the field, its value and the range
+ * ("nt_generate: top_p 1.5 outside (0, 1]"). */
+nt_status nt_generate_config_check(const nt_generate_config *cfg);
+
+/* One output sequence. */
+typedef struct nt_generate_seq {
+    int32_t *tokens;   /* (len) without <bos>/<eos> */
+    int len;
+    int finished;      /* 1 if it ended with <eos>, 0 if a length limit stopped it */
+    float score;       /* sum of log-probs of the generated tokens (<eos> included) */
+    float score_norm;  /* score / (len + finished)^length_penalty */
+    float *attn;       /* (attn_rows, attn_cols) or NULL: row k = cross-attention of the
+                          step that produced output token k (<eos> included), averaged
+                          over heads, last decoder layer; columns = source tokens + <eos> */
+    int attn_rows, attn_cols;
+} nt_generate_seq;
+
+/* Results of one call, owned by this object (release with nt_generate_result_free). */
+typedef struct nt_generate_result {
+    int n_sources;
+    int n_per_source;        /* num_return_sequences */
+    nt_generate_seq *seqs;   /* [n_sources * n_per_source], best first per source */
+} nt_generate_result;
+
+/* Sequence k (0 = best) of source i, or NULL if out of range. */
+nt_generate_seq *nt_generate_result_get(const nt_generate_result *r, int i, int k);
+/* Frees what r owns and zeroes it; NULL or an already freed result is a no-op. */
+void nt_generate_result_free(nt_generate_result *r);
+
+/* Generates for n sources. src[i] holds src_len[i] token ids without specials
+ * (src_len[i] may be 0). ctx is the scratch arena of the decode steps: it is
+ * reset (everything in it released) and its grad mode is off during the call.
+ * On success *res owns the outputs; on error *res is zeroed and holds nothing.
+ * Errors: NT_ERR_ARG for a bad config (see nt_generate_config_check), a NULL
+ * argument, a token id outside [0, V), a source longer than the model's
+ * max_len allows ("source 3: prompt of 260 tokens exceeds max_len 256"), or
+ * output_attentions on a decoder-only model; NT_ERR_NOMEM; any status of the
+ * model's forward. */
+nt_status nt_generate(nt_model *m, nt_ctx *ctx, const nt_generate_config *cfg,
+                      const int32_t *const *src, const int *src_len, int n,
+                      nt_generate_result *res);
+
+/* ---- the loop, independent of the network ------------------------------------
+ * A stepper produces next-token logits for the live rows of a batch. Row i
+ * starts as source i (one row per source); after each step the loop calls
+ * select() with the rows it keeps (finished rows dropped, beams reordered by
+ * parent, a row repeated to fork beams or samples). */
+typedef struct nt_generate_stepper {
+    void *user;
+    int vocab_size;   /* V */
+    int attn_cols;    /* > 0: step() can fill attention rows of this width */
+    /* logits (n, V): next-token logits of row r given its generated prefix
+     * tokens[r * stride .. r * stride + t) (t tokens so far, the same for
+     * every live row). attn (n, attn_cols) or NULL: the cross-attention of
+     * this step's query. */
+    nt_status (*step)(void *user, float *logits, float *attn, const int32_t *tokens, int stride,
+                      int n, int t);
+    /* Row r becomes old row src_rows[r] for r < n_new (n_new may exceed the
+     * current row count when rows fork; never more than n_sources *
+     * max(num_beams, num_return_sequences)). */
+    nt_status (*select)(void *user, const int *src_rows, int n_new);
+} nt_generate_stepper;
+
+/* Runs the strategy of cfg over a stepper for n sources. max_tokens (or NULL)
+ * caps source i at max_tokens[i] < cfg->max_new_tokens generated tokens.
+ * Same result and error contract as nt_generate. */
+nt_status nt_generate_run(const nt_generate_stepper *st, const nt_generate_config *cfg, int n,
+                          const int *max_tokens, nt_generate_result *res);
+
+/* Beam search whatever cfg->num_beams is (also 1, which nt_generate_run
+ * treats as greedy; with length_penalty 0 the two agree). */
+nt_status nt_generate_run_beam(const nt_generate_stepper *st, const nt_generate_config *cfg,
+                               int n, const int *max_tokens, nt_generate_result *res);
+
+/* The model as a stepper, with its KV cache (cfg->use_cache) allocated once
+ * for the batch: what nt_generate runs. *limits receives the per-source cap
+ * on generated tokens that the model's max_len imposes (owned by the
+ * stepper). Errors as nt_generate. Free with nt_generate_stepper_free. */
+nt_status nt_generate_stepper_model(nt_generate_stepper **out, int **limits, nt_model *m,
+                                    nt_ctx *ctx, const nt_generate_config *cfg,
+                                    const int32_t *const *src, const int *src_len, int n);
+void nt_generate_stepper_free(nt_generate_stepper *st); /* NULL is a no-op */
+
+#endif

@@ -1,0 +1,122 @@
+/* sampling.c - logits processors (repetition penalty, n-gram ban, temperature,
+ * top-k, top-p) and the inverse-CDF sampler. One row of V logits at a time. */
+#include "nn/sampling.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+typedef struct logit_pair {
+    float v;
+    int32_t id;
+} logit_pair;
+
+size_t nt_sampling_scratch_bytes(int V) { return (size_t)(V > 0 ? V : 1) * sizeof(logit_pair); }
+
+/* Descending by value, then ascending by id: a total order, so the sort is
+ * deterministic whatever qsort's algorithm. -inf sorts last. */
+static int pair_cmp(const void *pa, const void *pb) {
+    const logit_pair *a = pa, *b = pb;
+    if (a->v > b->v) return -1;
+    if (a->v < b->v) return 1;
+    return (a->id > b->id) - (a->id < b->id);
+}
+
+/* The logits sorted into scratch, most probable first. */
+static logit_pair *sort_logits(const float *x, int V, void *scratch) {
+    logit_pair *p = scratch;
+    for (int i = 0; i < V; i++) {
+        p[i].v = isnan(x[i]) ? -INFINITY : x[i];
+        p[i].id = i;
+    }
+    qsort(p, (size_t)V, sizeof *p, pair_cmp);
+    return p;
+}
+
+int nt_logits_argmax(const float *x, int V) {
+    int best = -1;
+    float bv = -INFINITY;
+    for (int i = 0; i < V; i++)
+        if (x[i] > bv) {
+            bv = x[i];
+            best = i;
+        }
+    return best;
+}
+
+double nt_logits_logsumexp(const float *x, int V) {
+    int a = nt_logits_argmax(x, V);
+    if (a < 0) return -INFINITY;
+    double mx = x[a], s = 0;
+    for (int i = 0; i < V; i++) s += exp((double)x[i] - mx);
+    return mx + log(s);
+}
+
+void nt_logits_repetition_penalty(float *x, int V, const int32_t *prev, int n_prev, float penalty) {
+    if (penalty == 1.0f) return;
+    for (int i = 0; i < n_prev; i++) {
+        int32_t t = prev[i];
+        if (t < 0 || t >= V) continue;
+        int seen = 0; /* penalise each distinct token once */
+        for (int j = 0; j < i && !seen; j++) seen = prev[j] == t;
+        if (seen) continue;
+        x[t] = x[t] > 0 ? x[t] / penalty : x[t] * penalty;
+    }
+}
+
+void nt_logits_no_repeat_ngram(float *x, int V, const int32_t *seq, int len, int ngram) {
+    if (ngram <= 0 || len < ngram - 1) return;
+    /* The n-1 most recent tokens; every earlier occurrence of them bans the token
+     * that followed it. */
+    const int32_t *tail = seq + len - (ngram - 1);
+    for (int i = 0; i + ngram - 1 < len; i++) {
+        int match = 1;
+        for (int j = 0; j < ngram - 1 && match; j++) match = seq[i + j] == tail[j];
+        if (!match) continue;
+        int32_t t = seq[i + ngram - 1];
+        if (t >= 0 && t < V) x[t] = -INFINITY;
+    }
+}
+
+void nt_logits_temperature(float *x, int V, float temperature) {
+    if (temperature == 1.0f) return;
+    for (int i = 0; i < V; i++) x[i] /= temperature;
+}
+
+void nt_logits_top_k(float *x, int V, int k, void *scratch) {
+    if (k <= 0 || k >= V) return;
+    logit_pair *p = sort_logits(x, V, scratch);
+    for (int i = k; i < V; i++) x[p[i].id] = -INFINITY;
+}
+
+void nt_logits_top_p(float *x, int V, float p, void *scratch) {
+    if (p >= 1.0f) return;
+    logit_pair *s = sort_logits(x, V, scratch);
+    if (s[0].v == -INFINITY) return;
+    double mx = s[0].v, total = 0;
+    for (int i = 0; i < V; i++) total += exp((double)s[i].v - mx);
+    /* Keep token i (in order) while the mass before it is still short of p. */
+    double before = 0;
+    int keep = 0;
+    while (keep < V && (keep == 0 || before < (double)p - 1e-6)) {
+        before += exp((double)s[keep].v - mx) / total;
+        keep++;
+    }
+    for (int i = keep; i < V; i++) x[s[i].id] = -INFINITY;
+}
+
+int nt_sample_logits(const float *x, int V, double u) {
+    int a = nt_logits_argmax(x, V);
+    if (a < 0) return -1;
+    double mx = x[a], total = 0;
+    for (int i = 0; i < V; i++) total += exp((double)x[i] - mx);
+    double target = u * total, cum = 0;
+    int last = a;
+    for (int i = 0; i < V; i++) {
+        double e = exp((double)x[i] - mx);
+        if (e <= 0) continue;
+        cum += e;
+        last = i;
+        if (cum > target) return i;
+    }
+    return last; /* u * total rounded up to the very end */
+}
