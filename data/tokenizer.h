@@ -1,0 +1,109 @@
+/* tokenizer.h - character and word tokenizers and their vocabulary.
+ *
+ * Token ids 0..4 are the specials (DESIGN.md), then the vocabulary built
+ * from training text, most frequent first (ties in byte order):
+ *
+ *     const char *texts[] = {"vingt et un", "quatre-vingts"};
+ *     nt_vocab *v;
+ *     nt_vocab_build(&v, NT_TOKENIZER_CHAR, texts, 2, 1);  // min_freq 1
+ *     int32_t ids[64]; int n;
+ *     nt_vocab_encode(v, "vingt", ids, 64, &n);            // 5 ids, no specials
+ *     char out[64];
+ *     nt_vocab_decode(v, ids, n, out, sizeof out);         // "vingt"
+ *     nt_vocab_save_h5(v, file);                           // /vocab/tokens
+ *     nt_vocab_free(v);
+ *
+ * char: one token per Unicode code point ("é", "ß", "٣" and the space are
+ * one token each).
+ * word: SentencePiece's convention: the text is split at spaces, and '-'
+ * and ',' are tokens of their own; a token that follows a space carries a
+ * leading "▁" (U+2581), and the start of the text counts as following a
+ * space: "one thousand, twenty-one" -> ▁one ▁thousand , ▁twenty - one.
+ * A space followed by another space (or ending the text) is a bare "▁".
+ * Decoding concatenates, turns ▁ into spaces and drops the leading one, so
+ * decode(encode(x)) == x for every text whose symbols are in the vocabulary.
+ * Text containing U+2581 itself cannot be word-tokenized (NT_ERR_FORMAT).
+ */
+#ifndef NT_DATA_TOKENIZER_H
+#define NT_DATA_TOKENIZER_H
+
+#include <hdf5.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/status.h"
+
+enum {
+    NT_TOK_PAD = 0, /* "<pad>" */
+    NT_TOK_BOS = 1, /* "<bos>" */
+    NT_TOK_EOS = 2, /* "<eos>" */
+    NT_TOK_UNK = 3, /* "<unk>" */
+    NT_TOK_SEP = 4, /* "<sep>" */
+    NT_TOK_N_SPECIAL = 5
+};
+
+typedef enum nt_tokenizer_kind {
+    NT_TOKENIZER_CHAR = 0, /* Unicode code points */
+    NT_TOKENIZER_WORD = 1, /* words with the ▁ convention */
+} nt_tokenizer_kind;
+
+/* "char" | "word"; NULL for an out-of-range value. */
+const char *nt_tokenizer_kind_name(nt_tokenizer_kind k);
+/* NT_ERR_ARG naming the bad name; *out unchanged on error. */
+nt_status nt_tokenizer_kind_parse(const char *name, nt_tokenizer_kind *out);
+
+/* Splits one text into token strings (the tokenizer alone, no vocabulary):
+ * calls fn(piece, len, user) per token in order. NT_ERR_FORMAT for invalid
+ * UTF-8 (or U+2581 in word mode), naming the byte offset. */
+nt_status nt_tokenizer_split(nt_tokenizer_kind k, const char *text,
+                             void (*fn)(const char *piece, size_t len, void *user), void *user);
+
+typedef struct nt_vocab nt_vocab; /* opaque */
+
+/* Builds a vocabulary from n training texts: specials, then every token seen
+ * at least min_freq times (min_freq >= 1). NT_ERR_ARG for bad arguments,
+ * NT_ERR_FORMAT naming the text index for invalid UTF-8, NT_ERR_NOMEM;
+ * *out = NULL on error. */
+nt_status nt_vocab_build(nt_vocab **out, nt_tokenizer_kind kind, const char *const *texts, int n,
+                         int min_freq);
+
+/* A vocabulary from an explicit token list: tokens[0..4] must be the five
+ * specials by name, the rest distinct. NT_ERR_FORMAT naming the first bad
+ * entry; *out = NULL on error. */
+nt_status nt_vocab_from_tokens(nt_vocab **out, nt_tokenizer_kind kind, const char *const *tokens,
+                               int n);
+
+void nt_vocab_free(nt_vocab *v); /* NULL is a no-op */
+
+int nt_vocab_size(const nt_vocab *v);                    /* specials included */
+nt_tokenizer_kind nt_vocab_kind(const nt_vocab *v);
+void nt_vocab_set_kind(nt_vocab *v, nt_tokenizer_kind k); /* after a load without the attr */
+/* The token string of id (NUL-terminated), NULL if id is out of range. */
+const char *nt_vocab_token(const nt_vocab *v, int id);
+/* The id of token string s, or -1 if s is not in the vocabulary. */
+int nt_vocab_id(const nt_vocab *v, const char *s);
+
+/* Encodes text to ids (no specials added; unknown tokens -> NT_TOK_UNK).
+ * *n = the number of ids. With ids == NULL only counts. NT_ERR_ARG if the
+ * count exceeds cap (ids unspecified), NT_ERR_FORMAT for invalid UTF-8. */
+nt_status nt_vocab_encode(const nt_vocab *v, const char *text, int32_t *ids, int cap, int *n);
+
+/* Decodes ids to text in buf (always NUL-terminated when cap > 0), skipping
+ * the specials (<pad> <bos> <eos> <unk> <sep>). NT_ERR_ARG for an id out of
+ * range or a buffer too small (the message gives the bytes needed). */
+nt_status nt_vocab_decode(const nt_vocab *v, const int32_t *ids, int n, char *buf, size_t cap);
+
+/* Writes dataset "vocab/tokens" under loc (a file or group id), creating
+ * group "vocab" if missing: 1-D variable-length UTF-8 strings, index = id,
+ * with a string attribute "tokenizer" ("char" | "word"). NT_ERR_IO if the
+ * dataset exists already or HDF5 fails. */
+nt_status nt_vocab_save_h5(const nt_vocab *v, hid_t loc);
+
+/* Reads "vocab/tokens" under loc. Checks that tokens 0..4 are <pad> <bos>
+ * <eos> <unk> <sep> (NT_ERR_FORMAT naming the first wrong one) and that the
+ * rest are distinct. The kind comes from the "tokenizer" attribute if
+ * present, else NT_TOKENIZER_CHAR (the caller may set it from /config with
+ * nt_vocab_set_kind). *out = NULL on error. */
+nt_status nt_vocab_load_h5(nt_vocab **out, hid_t loc);
+
+#endif
