@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "core/alloc.h"
+#include "train/h5io.h"
+#include "train/weights.h"
 
 /* ---- HDF5 helpers ----------------------------------------------------------------
  * All HDF5 calls run with the library's automatic error printing off; when a
@@ -500,5 +502,109 @@ nt_status nt_ckpt_read_train(hid_t file, const char *where, nt_train_state *out)
     H5Gclose(g);
     if (s == NT_OK) memcpy(out, ts, sizeof *ts);
     nt_free(ts);
+    return s;
+}
+
+/* ---- whole files ------------------------------------------------------------------------ */
+
+nt_status nt_ckpt_save(const char *path, const nt_model *m, const nt_vocab *vocab,
+                       const nt_optim *optim, const nt_train_state *train) {
+    const char *fn = "nt_ckpt_save";
+    if (!path || !m || !vocab)
+        return nt_error(NT_ERR_ARG, "%s: path, model and vocab must not be NULL", fn);
+    if (nt_vocab_size(vocab) != m->cfg.vocab_size)
+        return nt_error(NT_ERR_ARG, "%s: %s: vocabulary has %d tokens, the model's vocab_size is %d",
+                        fn, path, nt_vocab_size(vocab), m->cfg.vocab_size);
+    if (optim && optim->params != m->params)
+        return nt_error(NT_ERR_ARG, "%s: the optimizer is not over this model's parameters", fn);
+    hid_t f;
+    char tmp[4200];
+    NT_TRY(nt_ckpt_create(path, &f, tmp, sizeof tmp));
+    nt_status s = nt_weights_save(f, m);
+    if (s == NT_OK)
+        s = nt_h5_attr_write_str(f, "/config", "tokenizer", nt_tokenizer_kind_name(nt_vocab_kind(vocab)));
+    if (s == NT_OK) s = nt_vocab_save_h5(vocab, f);
+    if (s == NT_OK && optim) s = nt_ckpt_write_optim(f, optim);
+    if (s == NT_OK && train) s = nt_ckpt_write_train(f, train);
+    if (s != NT_OK) {
+        nt_ckpt_abort(f, tmp);
+        return nt_error_wrap(s, "%s: %s", fn, path);
+    }
+    return nt_ckpt_commit(f, tmp, path);
+}
+
+nt_status nt_ckpt_export(const char *path, const nt_model *m, const nt_vocab *vocab) {
+    return nt_ckpt_save(path, m, vocab, NULL, NULL);
+}
+
+nt_status nt_ckpt_load(const char *path, nt_model **model, nt_vocab **vocab) {
+    if (!path || !model) return nt_error(NT_ERR_ARG, "nt_ckpt_load: path and model must not be NULL");
+    hid_t f;
+    NT_TRY(nt_ckpt_open(path, &f));
+    nt_model *m = NULL;
+    nt_vocab *v = NULL;
+    nt_status s = nt_weights_load(f, &m);
+    if (s == NT_OK && vocab) {
+        char tok[32];
+        nt_tokenizer_kind kind = NT_TOKENIZER_CHAR;
+        s = nt_h5_attr_read_str(f, "/config", "tokenizer", tok, sizeof tok);
+        if (s == NT_OK) s = nt_tokenizer_kind_parse(tok, &kind) == NT_OK
+                                ? NT_OK
+                                : nt_error(NT_ERR_FORMAT, "/config: tokenizer '%s' is unknown", tok);
+        if (s == NT_OK) s = nt_vocab_load_h5(&v, f);
+        if (s == NT_OK) {
+            nt_vocab_set_kind(v, kind);
+            if (nt_vocab_size(v) != m->cfg.vocab_size)
+                s = nt_error(NT_ERR_FORMAT, "/vocab/tokens has %d tokens, /config vocab_size is %d",
+                             nt_vocab_size(v), m->cfg.vocab_size);
+        }
+    }
+    H5Fclose(f);
+    if (s != NT_OK) {
+        nt_model_free(m);
+        nt_vocab_free(v);
+        return nt_error_wrap(s, "%s", path);
+    }
+    *model = m;
+    if (vocab) *vocab = v;
+    return NT_OK;
+}
+
+nt_status nt_ckpt_load_weights_into(const char *path, nt_model *model) {
+    if (!path || !model) return nt_error(NT_ERR_ARG, "nt_ckpt_load_weights_into: NULL argument");
+    hid_t f;
+    NT_TRY(nt_ckpt_open(path, &f));
+    nt_model_config c;
+    nt_status s = nt_config_read(f, &c);
+    if (s == NT_OK && (c.arch != model->cfg.arch || c.vocab_size != model->cfg.vocab_size ||
+                       c.d_model != model->cfg.d_model || c.heads != model->cfg.heads ||
+                       c.enc_layers != model->cfg.enc_layers || c.dec_layers != model->cfg.dec_layers ||
+                       c.max_len != model->cfg.max_len))
+        s = nt_error(NT_ERR_FORMAT,
+                     "/config (V %d, D %d, H %d, layers %d+%d, max_len %d) differs from the model "
+                     "(V %d, D %d, H %d, layers %d+%d, max_len %d)",
+                     c.vocab_size, c.d_model, c.heads, c.enc_layers, c.dec_layers, c.max_len,
+                     model->cfg.vocab_size, model->cfg.d_model, model->cfg.heads,
+                     model->cfg.enc_layers, model->cfg.dec_layers, model->cfg.max_len);
+    if (s == NT_OK) s = nt_weights_load_into(f, model);
+    H5Fclose(f);
+    return s == NT_OK ? NT_OK : nt_error_wrap(s, "%s", path);
+}
+
+nt_status nt_ckpt_load_optim(const char *path, nt_optim *optim) {
+    if (!path || !optim) return nt_error(NT_ERR_ARG, "nt_ckpt_load_optim: NULL argument");
+    hid_t f;
+    NT_TRY(nt_ckpt_open(path, &f));
+    nt_status s = nt_ckpt_read_optim(f, path, optim);
+    H5Fclose(f);
+    return s;
+}
+
+nt_status nt_ckpt_load_train(const char *path, nt_train_state *train) {
+    if (!path || !train) return nt_error(NT_ERR_ARG, "nt_ckpt_load_train: NULL argument");
+    hid_t f;
+    NT_TRY(nt_ckpt_open(path, &f));
+    nt_status s = nt_ckpt_read_train(f, path, train);
+    H5Fclose(f);
     return s;
 }

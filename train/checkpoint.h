@@ -42,6 +42,8 @@
 
 #include "core/rng.h"
 #include "core/status.h"
+#include "data/tokenizer.h"
+#include "nn/model.h"
 #include "train/optim.h"
 
 #define NT_CKPT_FORMAT "nextok-checkpoint"
@@ -67,6 +69,35 @@ typedef struct nt_train_state {
 void nt_train_state_init(nt_train_state *ts);
 
 /* ---- whole files ------------------------------------------------------------ */
+
+/* Writes a checkpoint atomically: /config (+ tokenizer from the vocab), /vocab,
+ * /model, then /optim if optim is not NULL and /train if train is not NULL
+ * (both NULL: a weights-only file). The vocabulary must have the model's
+ * vocab_size (NT_ERR_ARG otherwise). On any error `path` is untouched (the
+ * old checkpoint stays) and the temporary file is removed. */
+nt_status nt_ckpt_save(const char *path, const nt_model *model, const nt_vocab *vocab,
+                       const nt_optim *optim, const nt_train_state *train);
+
+/* A weights-only file for sharing: /config, /vocab, /model. */
+nt_status nt_ckpt_export(const char *path, const nt_model *model, const nt_vocab *vocab);
+
+/* Builds the model from /config and loads /model strictly; loads /vocab
+ * (its tokenizer from /config) if vocab is not NULL. Works on full and
+ * weights-only files. NT_ERR_IO/NT_ERR_FORMAT naming the file and the first
+ * bad tensor or attribute; outputs untouched (nothing leaks) on error. */
+nt_status nt_ckpt_load(const char *path, nt_model **model, nt_vocab **vocab);
+
+/* Loads /model into an existing model of the same config, strictly; on
+ * error the model is untouched. */
+nt_status nt_ckpt_load_weights_into(const char *path, nt_model *model);
+
+/* /optim into an optimizer over the model's parameters (nt_ckpt_read_optim). */
+nt_status nt_ckpt_load_optim(const char *path, nt_optim *optim);
+
+/* /train (nt_ckpt_read_train). */
+nt_status nt_ckpt_load_train(const char *path, nt_train_state *train);
+
+/* ---- lower level ------------------------------------------------------------- */
 
 /* Opens `path` read-only and checks the root attributes format and version.
  * NT_ERR_IO if the file cannot be opened, NT_ERR_FORMAT if it is not HDF5,
