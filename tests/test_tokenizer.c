@@ -1,0 +1,242 @@
+/* test_tokenizer.c - char and word tokenizers: splitting, vocabulary, round
+ * trips over all five number forms, unknowns, HDF5 save/load and its errors. */
+#include <hdf5.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/alloc.h"
+#include "data/corpus.h"
+#include "data/tokenizer.h"
+#include "support/check.h"
+
+typedef struct pieces { char s[1024]; int n; } pieces;
+
+static void join_piece(const char *p, size_t len, void *user) {
+    pieces *ps = user;
+    size_t l = strlen(ps->s);
+    if (ps->n++) ps->s[l++] = '|';
+    memcpy(ps->s + l, p, len);
+    ps->s[l + len] = 0;
+}
+
+static void check_split(nt_tokenizer_kind k, const char *text, const char *want, int want_n) {
+    pieces ps = {{0}, 0};
+    CHECK(nt_tokenizer_split(k, text, join_piece, &ps) == NT_OK, "split %s: %s", text, nt_errmsg());
+    CHECK(strcmp(ps.s, want) == 0 && ps.n == want_n, "split \"%s\" -> \"%s\" (%d), want \"%s\" (%d)", text, ps.s,
+          ps.n, want, want_n);
+}
+
+static void test_split(void) {
+    /* DESIGN.md's example */
+    check_split(NT_TOKENIZER_WORD, "one thousand, twenty-one", "▁one|▁thousand|,|▁twenty|-|one", 6);
+    check_split(NT_TOKENIZER_WORD, "quatre-vingts", "▁quatre|-|vingts", 3);
+    check_split(NT_TOKENIZER_WORD, "einundzwanzig", "▁einundzwanzig", 1);
+    check_split(NT_TOKENIZER_WORD, "a  b ", "▁a|▁|▁b|▁", 4);
+    check_split(NT_TOKENIZER_WORD, " a", "▁|▁a", 2);
+    check_split(NT_TOKENIZER_WORD, "a,-b", "▁a|,|-|b", 4);
+    check_split(NT_TOKENIZER_WORD, "", "", 0);
+    check_split(NT_TOKENIZER_CHAR, "é ß٣", "é| |ß|٣", 4);
+    check_split(NT_TOKENIZER_CHAR, "\xF0\x9F\x98\x80x", "\xF0\x9F\x98\x80|x", 2);
+    pieces ps = {{0}, 0};
+    CHECK(nt_tokenizer_split(NT_TOKENIZER_CHAR, "a\xC3", join_piece, &ps) == NT_ERR_FORMAT, "bad utf8");
+    CHECK(strstr(nt_errmsg(), "byte 2") != NULL, "msg: %s", nt_errmsg());
+    CHECK(nt_tokenizer_split(NT_TOKENIZER_WORD, "a ▁b", join_piece, &ps) == NT_ERR_FORMAT, "mark in text");
+    CHECK(strstr(nt_errmsg(), "U+2581") != NULL, "msg: %s", nt_errmsg());
+    nt_tokenizer_kind k;
+    CHECK(nt_tokenizer_kind_parse("word", &k) == NT_OK && k == NT_TOKENIZER_WORD, "parse word");
+    CHECK(nt_tokenizer_kind_parse("bpe", &k) == NT_ERR_ARG && strstr(nt_errmsg(), "\"bpe\""), "parse bpe");
+    CHECK(strcmp(nt_tokenizer_kind_name(NT_TOKENIZER_CHAR), "char") == 0, "name");
+}
+
+/* Round trip of every number 0..999999 step 37 (and the sample's edge
+ * cases) in all five forms, for both tokenizers, vocabulary built from them. */
+static void test_round_trip(void) {
+    enum { N = 1000000 / 37 + 1 };
+    static char text[NT_FORM_COUNT][N][NT_CORPUS_MAX_TEXT / 2];
+    const char **all = malloc(sizeof(char *) * N * NT_FORM_COUNT);
+    for (int f = 0; f < NT_FORM_COUNT; f++)
+        for (int i = 0; i < N; i++) {
+            CHECK(nt_corpus_render((nt_form)f, i * 37, text[f][i], sizeof text[f][i]) == NT_OK, "render");
+            all[f * N + i] = text[f][i];
+        }
+    int32_t ids[256];
+    char back[512];
+    for (int k = 0; k < 2; k++) {
+        nt_vocab *v;
+        CHECK(nt_vocab_build(&v, (nt_tokenizer_kind)k, all, N * NT_FORM_COUNT, 1) == NT_OK, "build: %s", nt_errmsg());
+        if (!v) continue;
+        int bad = 0, unk = 0;
+        for (int f = 0; f < NT_FORM_COUNT; f++)
+            for (int i = 0; i < N; i++) {
+                int n;
+                if (nt_vocab_encode(v, text[f][i], ids, 256, &n) != NT_OK) { bad++; continue; }
+                for (int j = 0; j < n; j++) unk += ids[j] < NT_TOK_N_SPECIAL;
+                if (nt_vocab_decode(v, ids, n, back, sizeof back) != NT_OK || strcmp(back, text[f][i]) != 0) {
+                    if (bad++ < 3) fprintf(stderr, "%s: \"%s\" -> \"%s\"\n", nt_tokenizer_kind_name(nt_vocab_kind(v)), text[f][i], back);
+                }
+            }
+        CHECK(bad == 0 && unk == 0, "%s: %d round trips failed, %d specials", k ? "word" : "char", bad, unk);
+        /* one token each for é, ß, ٣ in char mode */
+        if (k == NT_TOKENIZER_CHAR) {
+            int n;
+            CHECK(nt_vocab_encode(v, "zéro", ids, 256, &n) == NT_OK && n == 4, "zéro is 4 tokens, got %d", n);
+            CHECK(nt_vocab_encode(v, "dreißig", ids, 256, &n) == NT_OK && n == 7, "dreißig is 7 tokens");
+            CHECK(nt_vocab_encode(v, "٣", ids, 256, &n) == NT_OK && n == 1 && strcmp(nt_vocab_token(v, ids[0]), "٣") == 0,
+                  "٣ is one token");
+            CHECK(nt_vocab_size(v) < 80, "char vocab size %d", nt_vocab_size(v));
+        } else {
+            int n;
+            CHECK(nt_vocab_encode(v, "one thousand, twenty-one", ids, 256, &n) == NT_OK && n == 6, "word count %d", n);
+            CHECK(nt_vocab_id(v, "▁thousand") == ids[1] && nt_vocab_id(v, ",") == ids[2], "word ids");
+            /* digits, arabic and German numbers are one word each: a big vocabulary */
+            CHECK(nt_vocab_size(v) > 50000, "word vocab size %d", nt_vocab_size(v));
+            nt_vocab *ef;
+            CHECK(nt_vocab_build(&ef, NT_TOKENIZER_WORD, all + 2 * N, 2 * N, 1) == NT_OK, "en+fr");
+            CHECK(nt_vocab_size(ef) < 100, "en+fr word vocab size %d", nt_vocab_size(ef));
+            nt_vocab_free(ef);
+        }
+        nt_vocab_free(v);
+    }
+    free(all);
+}
+
+static void test_vocab(void) {
+    const char *texts[] = {"aab", "ab", "c"};
+    nt_vocab *v;
+    CHECK(nt_vocab_build(&v, NT_TOKENIZER_CHAR, texts, 3, 1) == NT_OK, "build");
+    /* specials, then by frequency: a (3), b (2), c (1) */
+    const char *want[] = {"<pad>", "<bos>", "<eos>", "<unk>", "<sep>", "a", "b", "c"};
+    CHECK(nt_vocab_size(v) == 8, "size %d", nt_vocab_size(v));
+    for (int i = 0; i < 8 && i < nt_vocab_size(v); i++) CHECK(strcmp(nt_vocab_token(v, i), want[i]) == 0, "token %d", i);
+    CHECK(nt_vocab_token(v, 8) == NULL && nt_vocab_token(v, -1) == NULL, "out of range");
+    CHECK(nt_vocab_id(v, "c") == 7 && nt_vocab_id(v, "z") == -1, "id");
+    int32_t ids[8];
+    int n;
+    CHECK(nt_vocab_encode(v, "azc", ids, 8, &n) == NT_OK && n == 3 && ids[1] == NT_TOK_UNK, "unk");
+    CHECK(nt_vocab_encode(v, "abcabc", ids, 4, &n) == NT_ERR_ARG && n == 6, "cap");
+    CHECK(nt_vocab_encode(v, "abcabc", NULL, 0, &n) == NT_OK && n == 6, "count only");
+    char out[8];
+    int32_t seq[] = {NT_TOK_BOS, 5, NT_TOK_UNK, 6, NT_TOK_SEP, 7, NT_TOK_EOS, NT_TOK_PAD};
+    CHECK(nt_vocab_decode(v, seq, 8, out, sizeof out) == NT_OK && strcmp(out, "abc") == 0, "decode skips specials: %s", out);
+    CHECK(nt_vocab_decode(v, seq, 8, out, 3) == NT_ERR_ARG && strstr(nt_errmsg(), "needs 4"), "small: %s", nt_errmsg());
+    int32_t badid[] = {5, 99};
+    CHECK(nt_vocab_decode(v, badid, 2, out, sizeof out) == NT_ERR_ARG && strstr(nt_errmsg(), "id 99"), "bad id");
+    nt_vocab_free(v);
+    /* min_freq */
+    CHECK(nt_vocab_build(&v, NT_TOKENIZER_CHAR, texts, 3, 2) == NT_OK && nt_vocab_size(v) == 7, "min_freq 2");
+    nt_vocab_free(v);
+    CHECK(nt_vocab_build(&v, NT_TOKENIZER_CHAR, texts, 3, 0) == NT_ERR_ARG && v == NULL, "min_freq 0");
+    const char *badt[] = {"ok", "x\xFF"};
+    CHECK(nt_vocab_build(&v, NT_TOKENIZER_CHAR, badt, 2, 1) == NT_ERR_FORMAT && strstr(nt_errmsg(), "text 1"),
+          "bad text: %s", nt_errmsg());
+    /* text equal to a special's name is not the special */
+    const char *sp[] = {"x-<pad>"};
+    CHECK(nt_vocab_build(&v, NT_TOKENIZER_WORD, sp, 1, 1) == NT_OK, "special text");
+    CHECK(nt_vocab_encode(v, "x-<pad>", ids, 8, &n) == NT_OK && n == 3 && ids[2] == NT_TOK_UNK, "<pad> text is unk");
+    nt_vocab_free(v);
+    /* from_tokens checks */
+    const char *t1[] = {"<pad>", "<bos>", "<eos>", "<unk>", "<sep>", "a", "a"};
+    CHECK(nt_vocab_from_tokens(&v, NT_TOKENIZER_CHAR, t1, 7) == NT_ERR_FORMAT && strstr(nt_errmsg(), "repeats"), "dup");
+    const char *t2[] = {"<pad>", "<bos>", "<unk>", "<eos>", "<sep>"};
+    CHECK(nt_vocab_from_tokens(&v, NT_TOKENIZER_CHAR, t2, 5) == NT_ERR_FORMAT &&
+              strstr(nt_errmsg(), "token 2 is \"<unk>\", expected \"<eos>\""), "order: %s", nt_errmsg());
+    /* allocation failures are clean */
+    for (uint64_t k = 1; k < 40; k++) {
+        nt_alloc_fail_after(k);
+        nt_status s = nt_vocab_build(&v, NT_TOKENIZER_WORD, texts, 3, 1);
+        nt_alloc_fail_after(0);
+        CHECK(s == NT_OK || (s == NT_ERR_NOMEM && v == NULL), "nomem %d: %s", (int)k, nt_status_name(s));
+        if (s == NT_OK) nt_vocab_free(v);
+    }
+}
+
+/* writes a raw tokens dataset (for the load error cases) */
+static void write_raw(hid_t f, const char **tok, int n) {
+    hid_t g = H5Gcreate2(f, "vocab", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, H5T_VARIABLE);
+    H5Tset_cset(t, H5T_CSET_UTF8);
+    hsize_t d = (hsize_t)n;
+    hid_t sp = H5Screate_simple(1, &d, NULL);
+    hid_t ds = H5Dcreate2(g, "tokens", t, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    H5Dwrite(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, tok);
+    H5Dclose(ds); H5Sclose(sp); H5Tclose(t); H5Gclose(g);
+}
+
+static void test_h5(void) {
+    char path[] = "/tmp/nt_vocab_XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    const char *texts[] = {"vingt et un", "quatre-vingts", "zwölf", "٣٤"};
+    for (int k = 0; k < 2; k++) {
+        nt_vocab *v, *w = NULL;
+        CHECK(nt_vocab_build(&v, (nt_tokenizer_kind)k, texts, 4, 1) == NT_OK, "build");
+        hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+        CHECK(nt_vocab_save_h5(v, f) == NT_OK, "save: %s", nt_errmsg());
+        CHECK(nt_vocab_save_h5(v, f) == NT_ERR_IO && strstr(nt_errmsg(), "exists"), "save twice");
+        H5Fclose(f);
+        f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+        CHECK(nt_vocab_load_h5(&w, f) == NT_OK, "load: %s", nt_errmsg());
+        H5Fclose(f);
+        if (w) {
+            CHECK(nt_vocab_size(w) == nt_vocab_size(v) && nt_vocab_kind(w) == (nt_tokenizer_kind)k, "size/kind");
+            for (int i = 0; i < nt_vocab_size(v); i++)
+                CHECK(strcmp(nt_vocab_token(v, i), nt_vocab_token(w, i)) == 0, "token %d", i);
+            int32_t ids[64];
+            int n;
+            char back[128];
+            CHECK(nt_vocab_encode(w, "quatre-vingts", ids, 64, &n) == NT_OK &&
+                      nt_vocab_decode(w, ids, n, back, sizeof back) == NT_OK && strcmp(back, "quatre-vingts") == 0,
+                  "round trip after load");
+        }
+        nt_vocab_free(v);
+        nt_vocab_free(w);
+    }
+    /* a group as the location */
+    nt_vocab *v, *w = NULL;
+    nt_vocab_build(&v, NT_TOKENIZER_CHAR, texts, 4, 1);
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t g = H5Gcreate2(f, "ckpt", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    CHECK(nt_vocab_save_h5(v, g) == NT_OK && nt_vocab_load_h5(&w, g) == NT_OK && nt_vocab_size(w) == nt_vocab_size(v),
+          "group location");
+    nt_vocab_free(w);
+    /* missing dataset */
+    CHECK(nt_vocab_load_h5(&w, f) == NT_ERR_FORMAT && w == NULL && strstr(nt_errmsg(), "no dataset vocab/tokens"),
+          "missing: %s", nt_errmsg());
+    H5Gclose(g);
+    H5Fclose(f);
+    nt_vocab_free(v);
+    /* wrong specials, by name */
+    const char *bad1[] = {"<pad>", "<bos>", "<eos>", "<sep>", "<unk>", "a"};
+    f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    write_raw(f, bad1, 6);
+    CHECK(nt_vocab_load_h5(&w, f) == NT_ERR_FORMAT && w == NULL, "bad specials");
+    CHECK(strstr(nt_errmsg(), "token 3 is \"<sep>\", expected \"<unk>\"") != NULL, "msg: %s", nt_errmsg());
+    H5Fclose(f);
+    const char *bad2[] = {"<pad>", "<bos>", "<eos>"};
+    f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    write_raw(f, bad2, 3);
+    CHECK(nt_vocab_load_h5(&w, f) == NT_ERR_FORMAT && strstr(nt_errmsg(), "3 tokens"), "too few: %s", nt_errmsg());
+    H5Fclose(f);
+    /* without the attribute: char, and the caller may set the kind */
+    const char *good[] = {"<pad>", "<bos>", "<eos>", "<unk>", "<sep>", "▁a", "b"};
+    f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    write_raw(f, good, 7);
+    CHECK(nt_vocab_load_h5(&w, f) == NT_OK && nt_vocab_kind(w) == NT_TOKENIZER_CHAR, "no attr");
+    nt_vocab_set_kind(w, NT_TOKENIZER_WORD);
+    int32_t ids[4];
+    int n;
+    CHECK(nt_vocab_encode(w, "a", ids, 4, &n) == NT_OK && n == 1 && ids[0] == 5, "set kind");
+    nt_vocab_free(w);
+    H5Fclose(f);
+    unlink(path);
+}
+
+int main(void) {
+    test_split();
+    test_round_trip();
+    test_vocab();
+    test_h5();
+    return nt_check_report("test_tokenizer");
+}
