@@ -244,6 +244,116 @@ static void test_bad_files(void) {
     nt_params_free(p);
 }
 
+/* ---- whole checkpoints: model + vocabulary + optimizer + train state ------------------ */
+
+static nt_vocab *toy_vocab(void) {
+    const char *texts[] = {"one hundred", "deux cents", "vier"};
+    nt_vocab *v;
+    NT_ASSERT(nt_vocab_build(&v, NT_TOKENIZER_WORD, texts, 3, 1) == NT_OK);
+    return v;
+}
+
+static nt_model *toy_model(int vocab_size, nt_arch arch, uint64_t seed) {
+    nt_model_config c = nt_model_config_default();
+    c.arch = arch;
+    c.vocab_size = vocab_size, c.d_model = 16, c.heads = 2, c.max_len = 32;
+    c.enc_layers = arch == NT_ARCH_ENCDEC ? 1 : 0, c.dec_layers = 2;
+    nt_model *m;
+    NT_ASSERT(nt_model_new(&m, &c) == NT_OK);
+    nt_rng r;
+    nt_rng_seed(&r, seed);
+    nt_model_init(m, &r);
+    return m;
+}
+
+static void test_full_round_trip(void) {
+    nt_vocab *v = toy_vocab();
+    int V = nt_vocab_size(v);
+    nt_model *m = toy_model(V, NT_ARCH_ENCDEC, 1);
+    nt_optim_config oc = nt_optim_config_default(NT_OPTIM_ADAMW);
+    nt_optim *o;
+    CHECK(nt_optim_new(&o, m->params, &oc) == NT_OK, "%s", nt_errmsg());
+    nt_rng r;
+    nt_rng_seed(&r, 5);
+    for (int i = 0; i < m->params->count; i++)
+        for (int64_t j = 0; j < m->params->tensors[i].n; j++) m->params->tensors[i].grad[j] = nt_rng_normal(&r);
+    nt_optim_step(o, 1e-3);
+    nt_train_state ts;
+    nt_train_state_init(&ts);
+    ts.step = 1, ts.cursor = 3;
+    const char *full = tmp_path("full.h5"), *light = tmp_path("weights.h5");
+    CHECK(nt_ckpt_save(full, m, v, o, &ts) == NT_OK, "save: %s", nt_errmsg());
+    CHECK(nt_ckpt_export(light, m, v) == NT_OK, "export: %s", nt_errmsg());
+
+    nt_model *m2 = NULL;
+    nt_vocab *v2 = NULL;
+    CHECK(nt_ckpt_load(full, &m2, &v2) == NT_OK, "load: %s", nt_errmsg());
+    if (m2 && v2) {
+        CHECK(memcmp(&m2->cfg, &m->cfg, sizeof m->cfg) == 0, "config");
+        CHECK(m2->params->total == m->params->total &&
+                  memcmp(m2->params->values, m->params->values, (size_t)m->params->total * 4) == 0,
+              "weights bitwise");
+        CHECK(nt_vocab_size(v2) == V && nt_vocab_kind(v2) == NT_TOKENIZER_WORD, "vocab kind/size");
+        int same = 1;
+        for (int i = 0; i < V; i++) same &= strcmp(nt_vocab_token(v, i), nt_vocab_token(v2, i)) == 0;
+        CHECK(same, "vocab tokens");
+        nt_optim *o2;
+        nt_optim_new(&o2, m2->params, &oc);
+        CHECK(nt_ckpt_load_optim(full, o2) == NT_OK, "%s", nt_errmsg());
+        CHECK(memcmp(m2->params->m, m->params->m, (size_t)m->params->total * 4) == 0 && o2->step == 1,
+              "moments");
+        nt_train_state t2;
+        CHECK(nt_ckpt_load_train(full, &t2) == NT_OK && t2.cursor == 3, "train state");
+        /* the weights-only file: same weights, no optimizer, no train state */
+        CHECK(nt_ckpt_load_optim(light, o2) == NT_ERR_FORMAT, "weights-only has no /optim");
+        CHECK(strstr(nt_errmsg(), "weights.h5: /optim is missing"), "msg: %s", nt_errmsg());
+        CHECK(nt_ckpt_load_train(light, &t2) == NT_ERR_FORMAT, "weights-only has no /train");
+        nt_optim_free(o2);
+        nt_model_free(m2);
+        nt_vocab_free(v2);
+        m2 = NULL, v2 = NULL;
+        CHECK(nt_ckpt_load(light, &m2, &v2) == NT_OK, "load weights-only: %s", nt_errmsg());
+        CHECK(m2 && memcmp(m2->params->values, m->params->values, (size_t)m->params->total * 4) == 0,
+              "weights-only weights");
+        nt_model_free(m2);
+        nt_vocab_free(v2);
+    }
+    /* into an existing model: strict config check */
+    nt_model *other = toy_model(V, NT_ARCH_DECODER, 2);
+    CHECK(nt_ckpt_load_weights_into(full, other) == NT_ERR_FORMAT, "arch differs");
+    CHECK(strstr(nt_errmsg(), "full.h5") && strstr(nt_errmsg(), "differs from the model"), "msg: %s",
+          nt_errmsg());
+    nt_model *same = toy_model(V, NT_ARCH_ENCDEC, 3);
+    CHECK(nt_ckpt_load_weights_into(full, same) == NT_OK, "%s", nt_errmsg());
+    CHECK(memcmp(same->params->values, m->params->values, (size_t)m->params->total * 4) == 0, "into");
+
+    /* a vocabulary that does not fit the model is refused at save */
+    nt_model *small = toy_model(V - 1, NT_ARCH_ENCDEC, 1);
+    CHECK(nt_ckpt_save(tmp_path("x.h5"), small, v, NULL, NULL) == NT_ERR_ARG, "vocab size");
+    CHECK(strstr(nt_errmsg(), "vocabulary has"), "msg: %s", nt_errmsg());
+
+    /* a tensor rewritten with another shape: the load names it */
+    hid_t f = H5Fopen(full, H5F_ACC_RDWR, H5P_DEFAULT);
+    H5Ldelete(f, "/model/decoder.layers.1.mlp.fc.bias", H5P_DEFAULT);
+    hsize_t d = 7;
+    hid_t sp = H5Screate_simple(1, &d, NULL);
+    hid_t ds = H5Dcreate2(f, "/model/decoder.layers.1.mlp.fc.bias", H5T_IEEE_F32LE, sp, H5P_DEFAULT,
+                          H5P_DEFAULT, H5P_DEFAULT);
+    H5Dclose(ds), H5Sclose(sp), H5Fclose(f);
+    m2 = (nt_model *)&m2;
+    CHECK(nt_ckpt_load(full, &m2, &v2) == NT_ERR_FORMAT, "misshapen tensor");
+    CHECK(m2 == (nt_model *)&m2, "output untouched on error");
+    CHECK(strstr(nt_errmsg(), "full.h5") && strstr(nt_errmsg(), "decoder.layers.1.mlp.fc.bias") &&
+              strstr(nt_errmsg(), "shape 7, expected 64"),
+          "msg: %s", nt_errmsg());
+    nt_model_free(small);
+    nt_model_free(same);
+    nt_model_free(other);
+    nt_optim_free(o);
+    nt_model_free(m);
+    nt_vocab_free(v);
+}
+
 int main(void) {
     snprintf(dir, sizeof dir, "/tmp/nt_test_ckpt_%ld", (long)getpid());
     char cmd[300];
@@ -251,6 +361,7 @@ int main(void) {
     NT_ASSERT(system(cmd) == 0);
     test_state_round_trip();
     test_bad_files();
+    test_full_round_trip();
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     NT_ASSERT(system(cmd) == 0);
     return nt_check_report("test_checkpoint");
