@@ -138,18 +138,25 @@ nt_status nt_model_encode(nt_model *m, nt_ctx *ctx, nt_tensor **mem, nt_tensor *
  *        decoder-only). With a cache whose cross K/V are ready, mem may be NULL.
  *   cache: NULL for the full forward (training, reference decoding); else the
  *        K/V of tgt are appended at cache->len and attention sees the whole
- *        cached prefix; cache->len += T. No gradients through a cache (call
- *        with grad mode off).
- *   start: position of tgt[:, 0] when pos is NULL (with a cache: cache->len).
- * Self-attention is causal. NT_ERR_ARG if a position reaches max_len or the
- * cache would overflow. */
+ *        cached prefix; cache->len += T (T > 1 prefills a prompt). B must be
+ *        cache->rows. No gradients through a cache: grad mode is off for the
+ *        call. The first call computes the cross K/V from mem and mem_mask.
+ *   start: position of tgt[:, 0] when pos is NULL. With a cache it is ignored:
+ *        positions continue at cache->len.
+ * Self-attention is causal. NT_ERR_ARG if an id is outside [0, V) (naming
+ * row and position), a position reaches max_len, mem is missing (encdec) or
+ * given (decoder-only), or the cache would overflow; NT_ERR_SHAPE for
+ * tensors of the wrong dtype/shape. On error *logits is untouched (a cached
+ * call may have written K/V past cache->len, which the next call overwrites). */
 nt_status nt_model_decode(nt_model *m, nt_ctx *ctx, nt_tensor **logits, nt_tensor *tgt,
                           nt_tensor *pos, nt_tensor *tgt_mask, nt_tensor *mem, nt_tensor *mem_mask,
                           nt_kv_cache *cache, int start);
 
 /* Optional: cross-attention weights of the last decode call, averaged over heads,
- * for layer `layer` (-1: last layer) -> (B, T, S) F32 into ctx. Recorded only
- * when nt_model_set_record_attention(m, 1). NT_ERR_STATE if not recorded. */
+ * for layer `layer` (-1: last layer) -> (B, T, S) F32 copied into ctx. Recorded
+ * (into a model-owned buffer, so a ctx reset in between is fine) only when
+ * nt_model_set_record_attention(m, 1). NT_ERR_STATE if not recorded (off,
+ * decoder-only, or the last decode failed); NT_ERR_ARG for a bad layer. */
 void nt_model_set_record_attention(nt_model *m, int on);
 nt_status nt_model_cross_attention(nt_model *m, nt_ctx *ctx, nt_tensor **weights, int layer);
 
@@ -158,7 +165,10 @@ nt_status nt_model_cross_attention(nt_model *m, nt_ctx *ctx, nt_tensor **weights
  *   decoder: src = src_mask = NULL, tgt_in (B, T) = <bos> src <sep> tgt,
  *            labels 0 (<pad>) where no loss is taken.
  * Loss: mean cross-entropy over labels != 0 (<pad>), with label smoothing.
- * logits (optional out): (B, T, V). n_tokens (optional): labels counted. */
+ * logits (optional out): (B, T, V). n_tokens (optional): labels counted.
+ * Batches are right-padded: the encoder and cross-attention mask padded
+ * source keys with src_mask; the decoder's self-attention is causal only (a
+ * real query never sees a later pad; pad queries take no loss). */
 nt_status nt_model_loss(nt_model *m, nt_ctx *ctx, nt_tensor **loss, nt_tensor **logits,
                         nt_tensor *src, nt_tensor *src_mask, nt_tensor *tgt_in, nt_tensor *labels,
                         float label_smoothing, int64_t *n_tokens);
