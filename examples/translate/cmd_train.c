@@ -37,6 +37,8 @@ void cmd_train_usage(FILE *out) {
             "  --max-len N          override the preset (max-len default: the preset's, grown to fit\n"
             "                       the longest training pair)\n"
             "  --threads N          OpenMP/OpenBLAS threads (default: OMP_NUM_THREADS or all cores)\n"
+            "  --stop-after N       stop after update N as if interrupted (checkpoint-last saved;\n"
+            "                       --resume continues with the same budget and schedule)\n"
             "\n",
             CLI_AUTO_WORD_MAX);
     cli_trainer_usage(out);
@@ -180,7 +182,8 @@ static nt_status build_vocab(const cli_pairs *p, nt_tokenizer_kind kind, nt_voca
 int cmd_train(int argc, char **argv) {
     const char *train = NULL, *valid = NULL, *out = NULL, *resume = NULL, *preset = "small", *arch = NULL,
                *tokenizer = "auto";
-    long d_model = 0, heads = 0, layers = -1, enc_layers = -1, dec_layers = -1, max_len = 0, threads = 0;
+    long d_model = 0, heads = 0, layers = -1, enc_layers = -1, dec_layers = -1, max_len = 0, threads = 0,
+         stop_after = 0;
     int model_flags = 0, overwrite = 0;
     nt_trainer_config scratch = nt_trainer_config_default();
     cli_budget_seen seen = {0};
@@ -213,6 +216,7 @@ int cmd_train(int argc, char **argv) {
                     : strcmp(a, "--dec-layers") == 0 ? &dec_layers
                     : strcmp(a, "--max-len") == 0    ? &max_len
                     : strcmp(a, "--threads") == 0    ? &threads
+                    : strcmp(a, "--stop-after") == 0 ? &stop_after
                                                      : NULL;
         if (!str && !num) {
             fprintf(stderr, "nextok-translate train: unknown option \"%s\"\n", a);
@@ -222,9 +226,9 @@ int cmd_train(int argc, char **argv) {
         if (!v) return usage_error();
         if (str) *str = v;
         else if (!nt_cli_parse_int(a, v, num == &enc_layers || num == &dec_layers || num == &layers ? 0 : 1,
-                                   num == &threads ? 1024 : 65536, num))
+                                   num == &threads ? 1024 : num == &stop_after ? 2000000000L : 65536, num))
             return usage_error();
-        if (num != &threads && str != &train && str != &valid && str != &out && str != &resume) model_flags = 1;
+        if (num != &threads && num != &stop_after && str != &train && str != &valid && str != &out && str != &resume) model_flags = 1;
     }
     cli_threads((int)threads);
 
@@ -315,6 +319,7 @@ int cmd_train(int argc, char **argv) {
             return usage_error();
         }
     }
+    tc.stop_at = stop_after;
     if (nt_trainer_config_check(&tc) != NT_OK) {
         fprintf(stderr, "nextok-translate train: %s\n", nt_errmsg());
         rc = 2;
