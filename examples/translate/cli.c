@@ -224,13 +224,34 @@ nt_status cli_pairs_read(cli_pairs *out, const char *paths) {
     int n_files = 1;
     for (const char *c = buf; *c; c++) n_files += *c == ',';
     out->tables = nt_calloc((size_t)n_files, sizeof *out->tables);
-    if (!out->tables) return nt_error(NT_ERR_NOMEM, "out of memory");
+    int *repeat = nt_calloc((size_t)n_files, sizeof *repeat);
+    if (!out->tables || !repeat) {
+        nt_free(repeat);
+        cli_pairs_free(out);
+        return nt_error(NT_ERR_NOMEM, "out of memory");
+    }
     nt_status s = NT_OK;
     int64_t total = 0;
     char *save = NULL;
     for (char *f = strtok_r(buf, ",", &save); f && s == NT_OK; f = strtok_r(NULL, ",", &save)) {
+        /* "FILE*K": the file's pairs K times (upsampling) */
+        int k = 1;
+        char *star = strrchr(f, '*');
+        if (star) {
+            char *end;
+            long v = strtol(star + 1, &end, 10);
+            if (end == star + 1 || *end || v < 1 || v > 100000) {
+                s = nt_error(NT_ERR_ARG, "\"%s\": the repeat count after '*' must be an integer in 1..100000", f);
+                break;
+            }
+            *star = 0;
+            k = (int)v;
+        }
         s = nt_tsv_read(&out->tables[out->n_tables], f, NULL);
-        if (s == NT_OK) total += out->tables[out->n_tables++]->n;
+        if (s == NT_OK) {
+            total += (int64_t)k * out->tables[out->n_tables]->n;
+            repeat[out->n_tables++] = k;
+        }
     }
     if (s == NT_OK && total > 0x7fffffff) s = nt_error(NT_ERR_ARG, "%s: too many pairs (%lld)", paths, (long long)total);
     if (s == NT_OK) {
@@ -240,12 +261,14 @@ nt_status cli_pairs_read(cli_pairs *out, const char *paths) {
     }
     if (s == NT_OK) {
         for (int t = 0; t < out->n_tables; t++)
-            for (int i = 0; i < out->tables[t]->n; i++) {
-                out->src[out->n] = out->tables[t]->src[i];
-                out->tgt[out->n++] = out->tables[t]->tgt[i];
-            }
+            for (int r = 0; r < repeat[t]; r++)
+                for (int i = 0; i < out->tables[t]->n; i++) {
+                    out->src[out->n] = out->tables[t]->src[i];
+                    out->tgt[out->n++] = out->tables[t]->tgt[i];
+                }
         if (out->n == 0) s = nt_error(NT_ERR_FORMAT, "%s holds no pairs", paths);
     }
+    nt_free(repeat);
     if (s != NT_OK) cli_pairs_free(out);
     return s;
 }

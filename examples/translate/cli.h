@@ -64,7 +64,9 @@ int cli_parse_double(const char *flag, const char *value, double min, double max
 /* ---- corpora ------------------------------------------------------------------ */
 
 /* Reads one or more TSV files (comma-separated in `paths`) into *out, one
- * table of pairs in file order. NT_ERR_IO / NT_ERR_FORMAT naming file:line. */
+ * table of pairs in file order; "FILE*K" takes FILE's pairs K times
+ * (upsampling a small file). NT_ERR_IO / NT_ERR_FORMAT naming file:line,
+ * NT_ERR_ARG for a bad repeat count. */
 typedef struct cli_pairs {
     int n;
     const char **src, **tgt;  /* (n) point into the tables */

@@ -15,7 +15,7 @@ void cmd_finetune_usage(FILE *out) {
             "writes RUN/ as 'train' does. The model and its vocabulary are C's.\n"
             "\n"
             "  --checkpoint C       the starting weights\n"
-            "  --train F[,F...]     training pairs\n"
+            "  --train F[,F...]     training pairs (F*K: F's pairs K times)\n"
             "  --valid F            validation pairs\n"
             "  --out RUN            run folder (created if missing)\n"
             "  --overwrite          replace the run already in RUN\n"
