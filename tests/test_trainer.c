@@ -407,8 +407,20 @@ static void test_signal_and_nan(void) {
     CHECK(nt_ckpt_load_train(path_in("sigterm/checkpoint-last.h5"), &ts) == NT_OK && ts.step == 3,
           "checkpoint at the interrupt");
     nt_signals_clear();
-    /* the previous handler is back: SIGTERM ignored here proves the restore */
-    signal(SIGTERM, SIG_IGN);
+    nt_model_free(m);
+
+    /* a time budget alone: stops on the clock */
+    m = tiny_model(V, 32, 1, 6);
+    c = quiet_config("time");
+    c.steps = 0, c.minutes = 0.0005, c.eval_every = 0, c.schedule = NT_SCHED_COSINE, c.warmup = 2;
+    s = train(&c, m, &t, NULL, &r);
+    CHECK(s == NT_OK && strcmp(r.stop_reason, "time") == 0 && r.step >= 1 && r.seconds >= 0.03,
+          "time budget: %s, %s after %lld steps, %.3f s", nt_status_name(s), r.stop_reason,
+          (long long)r.step, r.seconds);
+    /* the handlers of before the run are back */
+    struct sigaction sa;
+    sigaction(SIGTERM, NULL, &sa);
+    CHECK(sa.sa_handler == SIG_DFL, "SIGTERM handler restored");
     nt_model_free(m);
 
     m = tiny_model(V, 32, 1, 6);

@@ -760,6 +760,7 @@ nt_status nt_trainer_run(nt_trainer *t, nt_train_result *res) {
     nt_status s = NT_OK;
     char msg[NT_TRAINER_PATH_MAX + 128];
     FILE *log = t->log;
+    int line_open = 0; /* a progress line is on screen without its newline */
 
     for (;;) {
         double elapsed = t->st.seconds;
@@ -826,6 +827,7 @@ nt_status nt_trainer_run(nt_trainer *t, nt_train_result *res) {
                     (long long)t->st.step, total_s, si.loss, si.lr, rate, eta_s);
             fflush(log);
             last_draw = now;
+            line_open = 1;
         } else if (t->tty == 0 && log_now) {
             fprintf(log, "step %lld%s loss %.4f lr %.2e grad_norm %.3f tok/s %.0f eta %s\n",
                     (long long)t->st.step, total_s, si.loss, si.lr, (double)si.grad_norm, rate, eta_s);
@@ -860,7 +862,8 @@ nt_status nt_trainer_run(nt_trainer *t, nt_train_result *res) {
             fprintf(t->metrics, ",\"sentences\":%d,\"best\":%s}\n", ev.n_sentences, better ? "true" : "false");
             fflush(t->metrics);
             if (t->tty >= 0) {
-                if (t->tty == 1) fprintf(log, "\r\033[K");
+                if (line_open) fprintf(log, "\r\033[K");
+                line_open = 0;
                 fprintf(log, "eval step %lld: loss %.4f ppl %.3f token_acc %.2f%%", (long long)t->st.step,
                         ev.loss, ev.ppl, 100.0 * ev.token_acc);
                 if (ev.n_decoded > 0) fprintf(log, " exact_match %.2f%% (%d sentences)", 100.0 * ev.exact_match, ev.n_decoded);
@@ -901,6 +904,8 @@ nt_status nt_trainer_run(nt_trainer *t, nt_train_result *res) {
         if (stop_early) {
             r.stop_reason = "early_stop";
             if (t->tty >= 0) {
+                if (line_open) fprintf(log, "\n");
+                line_open = 0;
                 fprintf(log, "early stop at step %lld: %s did not improve for %d evaluations (best %.6g at step %lld)\n",
                         (long long)t->st.step, nt_metric_name(c->metric), c->patience, t->st.best_metric,
                         (long long)t->st.best_step);
@@ -908,7 +913,7 @@ nt_status nt_trainer_run(nt_trainer *t, nt_train_result *res) {
             break;
         }
     }
-    if (t->tty == 1) fprintf(log, "\n");
+    if (line_open) fprintf(log, "\n");
     nt_signals_restore();
     if (s != NT_ERR_INTERRUPTED) nt_signals_clear();
     r.step = t->st.step;

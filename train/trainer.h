@@ -26,9 +26,12 @@
  * object per line,
  *   {"type":"train","step":50,"epoch":0,"loss":2.31,"lr":0.0005,"grad_norm":1.2,
  *    "tokens":51234,"tok_s":4100.5,"elapsed":12.5}
- *   {"type":"eval","step":250,"loss":1.1,"ppl":3.0,"token_acc":0.71,
- *    "exact_match":0.12,"sentences":500,"best":true}
- * ("exact_match" is present when greedy decoding ran, eval_exact_max >= 0).
+ *   {"type":"eval","step":250,"loss":1.1,"ppl":3.0,"token_acc":71.2,
+ *    "exact_match":12.4,"sentences":500,"best":true}
+ * token_acc and exact_match in percent there (like BLEU), as fractions in
+ * nt_eval_result; "exact_match" is present when greedy decoding ran
+ * (eval_exact_max >= 0). A resumed run first drops the lines of steps after
+ * its checkpoint, so the file never repeats a step.
  *
  * Exact resume: a checkpoint holds the weights, the optimizer moments and
  * step, the data cursor, the dropout RNG and the early-stopping state, and
@@ -95,7 +98,7 @@ typedef struct nt_trainer_config {
     int eval_max_new_tokens;  /* decoding limit, 0 = longest reference + 8 */
     uint64_t seed;            /* data order and dropout */
     /* files */
-    char out_dir[NT_TRAINER_PATH_MAX];   /* created if missing */
+    char out_dir[NT_TRAINER_PATH_MAX];   /* created if missing; "" = "run", or the resumed run's */
     char resume[NT_TRAINER_PATH_MAX];    /* run folder or checkpoint to resume, "" = fresh */
     char freeze[NT_TRAINER_PATH_MAX];    /* comma-separated parameter-name prefixes */
     int extend_vocab;                    /* fine-tuning: see nt_trainer_finetune_load */
@@ -116,7 +119,7 @@ typedef struct nt_trainer_config {
  * weight decay 0.01), lr 1e-3, cosine to 1e-5 after 100 warmup steps,
  * clip 1, label smoothing 0.1, dropout 0.1, eval every 200, log every 20,
  * patience 0, metric loss, exact match on all validation sentences,
- * seed 1, out_dir "run", progress auto. */
+ * seed 1, out_dir "" (see above), progress auto. */
 nt_trainer_config nt_trainer_config_default(void);
 
 /* Checks every field (NT_ERR_ARG naming it: "accum 0 must be >= 1"). */
