@@ -94,6 +94,8 @@ typedef struct nt_trainer_config {
     int64_t save_every;       /* updates between checkpoint-last saves, 0 = at evaluations */
     int patience;             /* evaluations without improvement before stopping, 0 = off */
     nt_metric metric;         /* early stopping and checkpoint-best */
+    double target;            /* stop once an evaluation's metric reaches this (<= for loss
+                                 and ppl, >= for accuracies, as fractions); 0 = off */
     int eval_exact_max;       /* sentences greedily decoded for exact match: 0 all, -1 none */
     int eval_max_new_tokens;  /* decoding limit, 0 = longest reference + 8 */
     uint64_t seed;            /* data order and dropout */
@@ -150,7 +152,7 @@ typedef struct nt_train_result {
     int64_t best_step;
     int64_t tokens;           /* tokens trained on */
     double seconds;           /* training time, resumed runs included */
-    const char *stop_reason;  /* "steps", "time", "early_stop", "interrupted", "nan" */
+    const char *stop_reason;  /* "steps", "time", "early_stop", "target", "interrupted", "nan" */
 } nt_train_result;
 
 typedef struct nt_trainer nt_trainer;
