@@ -417,6 +417,8 @@ static void test_signal_and_nan(void) {
     CHECK(s == NT_OK && strcmp(r.stop_reason, "time") == 0 && r.step >= 1 && r.seconds >= 0.03,
           "time budget: %s, %s after %lld steps, %.3f s", nt_status_name(s), r.stop_reason,
           (long long)r.step, r.seconds);
+    nt_model_free(m);
+
     /* early stopping: with lr 0 nothing improves after the first evaluation */
     m = tiny_model(V, 32, 1, 6);
     c = quiet_config("patience");
@@ -431,7 +433,6 @@ static void test_signal_and_nan(void) {
     struct sigaction sa;
     sigaction(SIGTERM, NULL, &sa);
     CHECK(sa.sa_handler == SIG_DFL, "SIGTERM handler restored");
-    nt_model_free(m);
 
     m = tiny_model(V, 32, 1, 6);
     c = quiet_config("nan");
