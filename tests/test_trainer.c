@@ -429,6 +429,22 @@ static void test_signal_and_nan(void) {
     CHECK(r.best_metric == r.eval.token_acc && r.best_metric > 0, "best token_acc %.3f", r.best_metric);
     nt_model_free(m);
 
+    /* a second signal while the first is pending ends the process (a child
+     * that runs no OpenMP code, so a plain fork is safe) */
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        nt_signals_install();
+        raise(SIGINT);
+        if (nt_signals_pending() != SIGINT) _exit(2);
+        raise(SIGINT);
+        _exit(3); /* not reached */
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGINT, "second SIGINT ends the process (status %d)",
+          status);
+
     /* the handlers of before the run are back */
     struct sigaction sa;
     sigaction(SIGTERM, NULL, &sa);
@@ -536,6 +552,40 @@ static void test_finetune(void) {
     task_free(&t);
 }
 
+/* ---- a decoder-only model: the same loop on <bos> source <sep> target ------------------ */
+
+static void test_decoder_only(void) {
+    task t;
+    task_make(&t, 16, 999, 61, NULL);
+    nt_model_config mc = nt_model_config_default();
+    mc.arch = NT_ARCH_DECODER, mc.vocab_size = nt_vocab_size(t.vocab), mc.d_model = 32, mc.heads = 2;
+    mc.enc_layers = 0, mc.dec_layers = 2, mc.max_len = 64;
+    nt_model *m;
+    NT_ASSERT(nt_model_new(&m, &mc) == NT_OK);
+    nt_rng r;
+    nt_rng_seed(&r, 3);
+    nt_model_init(m, &r);
+    nt_trainer_config c = quiet_config("decoder");
+    c.steps = 30, c.lr = 3e-3, c.eval_every = 15, c.eval_exact_max = 4, c.batch_sentences = 16;
+    nt_trainer *tr;
+    CHECK(nt_trainer_new(&tr, &c, m, t.vocab, t.corpus, t.corpus) == NT_OK, "%s", nt_errmsg());
+    nt_eval_result e0, e1;
+    CHECK(nt_trainer_evaluate(tr, &e0) == NT_OK, "%s", nt_errmsg());
+    nt_train_result res;
+    CHECK(nt_trainer_run(tr, &res) == NT_OK && res.step == 30, "decoder-only run: %s", nt_errmsg());
+    CHECK(nt_trainer_evaluate(tr, &e1) == NT_OK && e1.n_decoded == 4, "%s", nt_errmsg());
+    CHECK(e1.loss < e0.loss - 0.5, "validation loss falls: %.3f -> %.3f", e0.loss, e1.loss);
+    CHECK(e1.n_tokens == e0.n_tokens && e1.n_sentences == 16, "scored the targets only (%lld tokens)",
+          (long long)e1.n_tokens);
+    int64_t want = 0;
+    for (int i = 0; i < t.corpus->n; i++) want += t.corpus->tgt_len[i] + 1;
+    CHECK(e1.n_tokens == want, "target tokens + <eos>: %lld, expected %lld", (long long)e1.n_tokens,
+          (long long)want);
+    nt_trainer_free(tr);
+    nt_model_free(m);
+    task_free(&t);
+}
+
 /* ---- options -------------------------------------------------------------------------------- */
 
 static void test_options(void) {
@@ -593,6 +643,7 @@ int main(int argc, char **argv) {
     test_resume();
     test_signal_and_nan();
     test_finetune();
+    test_decoder_only();
     test_overfit();
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (nt_check_failures == 0 && !getenv("NT_KEEP")) NT_ASSERT(system(cmd) == 0);

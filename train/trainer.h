@@ -33,6 +33,11 @@
  * (eval_exact_max >= 0). A resumed run first drops the lines of steps after
  * its checkpoint, so the file never repeats a step.
  *
+ * Resuming: a checkpoint's /train attribute "options" holds the run's
+ * options as JSON; a caller restores them with nt_ckpt_load_train +
+ * nt_trainer_config_from_json, builds the same corpora and vocabulary, sets
+ * cfg.resume to the run folder and calls nt_trainer_new as for a fresh run.
+ *
  * Exact resume: a checkpoint holds the weights, the optimizer moments and
  * step, the data cursor, the dropout RNG and the early-stopping state, and
  * every kernel is deterministic for a fixed thread count; a run of N steps
