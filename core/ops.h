@@ -32,8 +32,10 @@ nt_status nt_relu(nt_ctx *ctx, nt_tensor **out, nt_tensor *x);
 /* GELU, tanh form: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
 nt_status nt_gelu(nt_ctx *ctx, nt_tensor **out, nt_tensor *x);
 /* Inverted dropout: zero with probability p, scale the rest by 1/(1-p).
- * Identity when p == 0 or the context is not in training mode. Draws from
- * the context's RNG (NT_ERR_STATE if none is set and p > 0 in training). */
+ * Identity when p == 0 or the context is not in training mode: *out = x
+ * itself, no node, no draw. Draws n values from the context's RNG (counter-
+ * based: the mask does not depend on the thread count; NT_ERR_STATE if none
+ * is set and p > 0 in training). p outside [0, 1) is NT_ERR_ARG. */
 nt_status nt_dropout(nt_ctx *ctx, nt_tensor **out, nt_tensor *x, float p);
 
 /* ---- products ------------------------------------------------------------ */
@@ -72,7 +74,9 @@ nt_status nt_attention(nt_ctx *ctx, nt_tensor **out, nt_tensor *q, nt_tensor *k,
                        nt_tensor **probs_out);
 
 /* ---- shape ---------------------------------------------------------------- */
-/* Same data, new shape (element count must match); one dim may be -1. */
+/* Shape ops accept F32 and I32 (token ids); only F32 ones record gradients.
+ * Same data, new shape (element count must match); one dim may be -1.
+ * The output shares x's data (no copy); its gradient is its own. */
 nt_status nt_reshape(nt_ctx *ctx, nt_tensor **out, nt_tensor *x, int ndim, const int *shape);
 /* Copy with dims reordered: out.shape[i] = x.shape[perm[i]]. */
 nt_status nt_permute(nt_ctx *ctx, nt_tensor **out, nt_tensor *x, const int *perm);

@@ -9,7 +9,8 @@
  *
  * These ops move elements without arithmetic, so they accept F32 and I32
  * (token ids get sliced and concatenated too); only F32 ones get gradients.
- * Both dtypes are 4 bytes wide, so the copies move uint32_t words. Backward
+ * Both dtypes are 4 bytes wide, so the copies move uint32_t words; I32 inputs
+ * record no tape node even if flagged requires_grad. Backward
  * kernels write disjoint elements of dx from each thread: deterministic.
  */
 #include <string.h>
@@ -35,7 +36,7 @@ static nt_status new_tensor(const char *fn, nt_ctx *ctx, nt_tensor **y, nt_dtype
 static void reshape_backward(nt_ctx *ctx, nt_node *nd) {
     (void)ctx;
     nt_tensor *X = nd->in[0];
-    if (!X->requires_grad) return;
+    if (!X->requires_grad || !X->grad) return;
     const float *dy = nd->out->grad;
     float *dx = X->grad;
     int64_t n = X->n;
@@ -85,7 +86,8 @@ nt_status nt_reshape(nt_ctx *ctx, nt_tensor **out, nt_tensor *x, int ndim, const
     nt_tensor *y;
     nt_status st = nt_tensor_wrap(ctx, &y, x->dtype, ndim, dims, x->data);
     if (st) return nt_error_wrap(st, "nt_reshape");
-    nt_tape_record(ctx, reshape_backward, "nt_reshape", y, 1, (nt_tensor *[]){x}, &st);
+    if (x->dtype == NT_F32)
+        nt_tape_record(ctx, reshape_backward, "nt_reshape", y, 1, (nt_tensor *[]){x}, &st);
     if (st) return st;
     *out = y;
     return NT_OK;
@@ -145,7 +147,7 @@ static void permute_kernel(uint32_t *y, const uint32_t *x, float *dx, const floa
 static void permute_backward(nt_ctx *ctx, nt_node *nd) {
     (void)ctx;
     nt_tensor *X = nd->in[0];
-    if (!X->requires_grad) return;
+    if (!X->requires_grad || !X->grad) return;
     perm_plan p = perm_plan_make(X, nd->iarg);
     permute_kernel(NULL, NULL, X->grad, nd->out->grad, &p, X->n);
 }
@@ -173,8 +175,9 @@ nt_status nt_permute(nt_ctx *ctx, nt_tensor **out, nt_tensor *x, const int *perm
     NT_TRY(new_tensor("nt_permute", ctx, &y, x->dtype, nd, shape));
     perm_plan p = perm_plan_make(x, perm);
     permute_kernel(y->data, x->data, NULL, NULL, &p, x->n);
-    nt_status st;
-    nt_node *node = nt_tape_record(ctx, permute_backward, "nt_permute", y, 1, (nt_tensor *[]){x}, &st);
+    nt_status st = NT_OK;
+    nt_node *node = x->dtype != NT_F32 ? NULL
+                  : nt_tape_record(ctx, permute_backward, "nt_permute", y, 1, (nt_tensor *[]){x}, &st);
     if (st) return st;
     if (node)
         for (int i = 0; i < nd; i++) node->iarg[i] = perm[i];
@@ -195,7 +198,7 @@ static void axis_split(const nt_tensor *x, int axis, int64_t *outer, int64_t *in
 static void slice_backward(nt_ctx *ctx, nt_node *nd) {
     (void)ctx;
     nt_tensor *X = nd->in[0];
-    if (!X->requires_grad) return;
+    if (!X->requires_grad || !X->grad) return;
     int axis = nd->iarg[0], start = nd->iarg[1], len = nd->iarg[2];
     int64_t outer, inner, L = X->shape[axis];
     axis_split(X, axis, &outer, &inner);
@@ -236,8 +239,9 @@ nt_status nt_slice(nt_ctx *ctx, nt_tensor **out, nt_tensor *x, int axis, int sta
 #pragma omp parallel for schedule(static) if (y->n > PAR_MIN && outer > 1)
     for (int64_t o = 0; o < outer; o++)
         memcpy(ys + o * row, xs + (o * dim + start) * inner, (size_t)row * sizeof *ys);
-    nt_status st;
-    nt_node *node = nt_tape_record(ctx, slice_backward, "nt_slice", y, 1, (nt_tensor *[]){x}, &st);
+    nt_status st = NT_OK;
+    nt_node *node = x->dtype != NT_F32 ? NULL
+                  : nt_tape_record(ctx, slice_backward, "nt_slice", y, 1, (nt_tensor *[]){x}, &st);
     if (st) return st;
     if (node) {
         node->iarg[0] = axis;
@@ -261,7 +265,7 @@ static void concat_backward(nt_ctx *ctx, nt_node *nd) {
     for (int i = 0; i < n; i++) {
         nt_tensor *X = nd->in[i];
         int64_t L = X->shape[axis], row = L * inner;
-        if (X->requires_grad) {
+        if (X->requires_grad && X->grad) {
             float *dx = X->grad;
 #pragma omp parallel for schedule(static) if (X->n > PAR_MIN)
             for (int64_t o = 0; o < outer; o++) {
@@ -297,7 +301,7 @@ static nt_status concat_impl(nt_ctx *ctx, nt_tensor **out, nt_tensor *const *xs,
             off += xs[i]->shape[axis];
         }
     }
-    if (n <= NT_NODE_MAX_IN) {
+    if (n <= NT_NODE_MAX_IN && x0->dtype == NT_F32) {
         nt_status st;
         nt_node *node = nt_tape_record(ctx, concat_backward, "nt_concat", y, n, xs, &st);
         if (st) return st;
@@ -337,7 +341,7 @@ nt_status nt_concat(nt_ctx *ctx, nt_tensor **out, nt_tensor *const *xs, int n, i
             return nt_error(NT_ERR_SHAPE,
                             "nt_concat: xs[%d] %s does not match xs[0] %s outside axis %d", i,
                             nt_shape_str(x, si, sizeof si), nt_shape_str(x0, s0, sizeof s0), axis);
-        any_grad |= x->requires_grad;
+        any_grad |= x->requires_grad && x->dtype == NT_F32;
         Ltot += x->shape[axis];
     }
     if (Ltot > 0x7fffffff)

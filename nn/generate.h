@@ -126,13 +126,18 @@ typedef struct nt_generate_stepper {
 } nt_generate_stepper;
 
 /* Runs the strategy of cfg over a stepper for n sources. max_tokens (or NULL)
- * caps source i at max_tokens[i] < cfg->max_new_tokens generated tokens.
- * Same result and error contract as nt_generate. */
+ * caps source i at min(max_tokens[i], cfg->max_new_tokens) generated tokens.
+ * Allocates all its buffers before the first step (none per token).
+ * Same result and error contract as nt_generate; a status returned by the
+ * stepper comes back wrapped ("nt_generate: step 3: ..."). */
 nt_status nt_generate_run(const nt_generate_stepper *st, const nt_generate_config *cfg, int n,
                           const int *max_tokens, nt_generate_result *res);
 
 /* Beam search whatever cfg->num_beams is (also 1, which nt_generate_run
- * treats as greedy; with length_penalty 0 the two agree). */
+ * treats as greedy; with length_penalty 0 the two agree). A source stops when
+ * its num_beams kept hypotheses provably cannot be beaten by a live beam
+ * (an exact bound, HF's early_stopping="never" behaviour, not its default
+ * heuristic). */
 nt_status nt_generate_run_beam(const nt_generate_stepper *st, const nt_generate_config *cfg,
                                int n, const int *max_tokens, nt_generate_result *res);
 

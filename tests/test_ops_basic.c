@@ -376,6 +376,14 @@ static void test_no_grad(void) {
     for (int i = 0; i < 6; i++)
         CHECK(outs[i]->node == NULL && !outs[i]->requires_grad, "output %d recorded with grad off", i);
     nt_ctx_set_grad(ctx, old);
+    /* token ids never record a node, even if flagged */
+    nt_tensor *ids, *y2;
+    nt_tensor_zeros(ctx, &ids, NT_I32, 2, (int[]){2, 3});
+    ids->requires_grad = 1;
+    CHECK(nt_slice(ctx, &y, ids, 1, 0, 2) == NT_OK && y->node == NULL && !y->requires_grad, "I32 slice");
+    CHECK(nt_concat(ctx, &y2, (nt_tensor *[]){ids, ids}, 2, 0) == NT_OK && y2->node == NULL, "I32 concat");
+    CHECK(nt_reshape(ctx, &y, ids, 1, (int[]){6}) == NT_OK && y->node == NULL, "I32 reshape");
+    CHECK(nt_permute(ctx, &y, ids, (int[]){1, 0}) == NT_OK && y->node == NULL, "I32 permute");
 }
 
 int main(void) {

@@ -1,6 +1,6 @@
 /* test_steady_state.c - 1,000 cycles of forward + backward + nt_ctx_reset on a
  * small network make no heap allocation after the first cycle, and the
- * resident set does not grow after cycle 10. */
+ * resident set does not grow after cycle 10 (beyond 2 MiB of noise). */
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -44,7 +44,12 @@ int main(void) {
     printf("arena peak %zu bytes, RSS after cycle 10: %ld KiB, after 1000: %ld KiB\n", nt_ctx_peak(ctx),
            rss10 / 1024, rss_end / 1024);
     CHECK(rss10 > 0 && rss_end > 0, "statm readable");
-    CHECK(rss_end - rss10 <= (2L << 20), "RSS grew by %ld KiB after cycle 10", (rss_end - rss10) / 1024);
+    /* Under ASan the RSS grows by its quarantine of memory freed outside
+     * nextok (the runtime libraries'); the allocation count above still holds. */
+    if (getenv("NT_SANITIZED"))
+        printf("RSS check skipped under the sanitizer (quarantine)\n");
+    else
+        CHECK(rss_end - rss10 <= (2L << 20), "RSS grew by %ld KiB after cycle 10", (rss_end - rss10) / 1024);
     nt_ctx_free(ctx);
     tinynet_free(&net);
     return nt_check_report("test_steady_state");

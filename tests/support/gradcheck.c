@@ -26,7 +26,7 @@ static double weighted_sum(const nt_tensor *out, const float *r) {
 int gc_check(const char *name, gc_build_fn build, int n_in, nt_tensor **in, void *arg, double eps,
              double tol) {
     nt_ctx *work;
-    if (nt_ctx_new(&work, 0) != NT_OK) {
+    if (nt_ctx_new(&work, 1 << 20) != NT_OK) {
         CHECK(0, "%s: no context", name);
         return 0;
     }
@@ -62,7 +62,7 @@ int gc_check(const char *name, gc_build_fn build, int n_in, nt_tensor **in, void
         in[i]->grad = NULL;
     }
     nt_ctx *eval;
-    nt_ctx_new(&eval, 0);
+    nt_ctx_new(&eval, 1 << 20);
     nt_ctx_set_grad(eval, 0);
     nt_ctx_set_rng(eval, &drop);
     double worst = 0;

@@ -1,0 +1,67 @@
+/* main.c - nextok-translate: a number translator built on nextok; dispatches subcommands. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+
+typedef struct command {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv);
+    void (*usage)(FILE *out);
+} command;
+
+static const command commands[] = {
+    {"data", "write train/valid/test TSV files of a number-translation task", cmd_data, cmd_data_usage},
+};
+enum { N_COMMANDS = sizeof commands / sizeof *commands };
+
+static void usage(FILE *out) {
+    fprintf(out, "usage: nextok-translate <command> [options]\n\ncommands:\n");
+    for (int i = 0; i < N_COMMANDS; i++) fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n'nextok-translate <command> --help' describes a command's options.\n");
+}
+
+int nt_cli_parse_int(const char *flag, const char *value, long min, long max, long *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(value, &end, 10);
+    if (errno || end == value || *end || v < min || v > max) {
+        fprintf(stderr, "nextok-translate: %s: bad number \"%s\" (expected an integer in %ld..%ld)\n", flag, value,
+                min, max);
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+int nt_cli_parse_u64(const char *flag, const char *value, unsigned long long *out) {
+    char *end;
+    errno = 0;
+    if (value[0] == '-' || value[0] == '+') goto bad;
+    unsigned long long v = strtoull(value, &end, 10);
+    if (errno || end == value || *end) goto bad;
+    *out = v;
+    return 1;
+bad:
+    fprintf(stderr, "nextok-translate: %s: bad number \"%s\" (expected a non-negative integer)\n", flag, value);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    for (int i = 0; i < N_COMMANDS; i++)
+        if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "nextok-translate: unknown command \"%s\"\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
