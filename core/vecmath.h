@@ -20,10 +20,12 @@
 /* exp(x) for float, relative error ~2 ulp (Cephes' expf polynomial on
  * r = x - n ln2, |r| <= ln2/2, times 2^n built from the exponent bits).
  * Branch-free, so loops over it vectorise. Returns 0 for x < -87 and
- * saturates at exp(88) for x > 88 (callers pass x - max <= 0). */
+ * saturates at exp(88) for x > 88 (callers pass x - max <= 0). A NaN in
+ * gives NaN out: the clamps send it to -87 so that the integer conversion
+ * below stays defined (a diverged model must not hit undefined behaviour). */
 static inline float nt_expf(float x) {
-    float xc = x < -87.0f ? -87.0f : x;
-    xc = xc > 88.0f ? 88.0f : xc;
+    float xc = x > -87.0f ? x : -87.0f;
+    xc = xc < 88.0f ? xc : 88.0f;
     float n = nearbyintf(xc * 1.44269504088896341f); /* vectorises; floorf does not */
     float r = xc - n * 0.693359375f;
     r = r + n * 2.12194440e-4f;
@@ -37,7 +39,7 @@ static inline float nt_expf(float x) {
     int32_t bits = ((int32_t)n + 127) << 23;
     float s;
     memcpy(&s, &bits, sizeof s);
-    return x < -87.0f ? 0.0f : p * s;
+    return x < -87.0f ? 0.0f : x != x ? x : p * s;
 }
 
 #define NT_VLANES 16

@@ -228,10 +228,10 @@ static void step_sgd(nt_optim *o, double lr) {
         const int64_t b = o->ranges[r].begin, e = o->ranges[r].end;
         const float wd = o->ranges[r].decay ? (float)o->cfg.weight_decay : 0.0f;
         if (mu == 0.0f) {
-#pragma omp for schedule(static) nowait
+#pragma omp for simd schedule(static) nowait
             for (int64_t i = b; i < e; i++) pv[i] = pv[i] + neg_lr * (pg[i] + wd * pv[i]);
         } else {
-#pragma omp for schedule(static) nowait
+#pragma omp for simd schedule(static) nowait
             for (int64_t i = b; i < e; i++) {
                 float g = pg[i] + wd * pv[i];
                 float buf = pm[i] * mu + g;
@@ -243,6 +243,10 @@ static void step_sgd(nt_optim *o, double lr) {
     }
 }
 
+/* The loop vectorises only because the build passes -fno-math-errno: with
+ * errno semantics GCC keeps sqrtf scalar and the update runs 4-5x slower
+ * (measured: 36 ms vs 8 ms per 10M parameters on 2 threads, the latter at
+ * the speed of a plain stream over the four arrays). */
 static void step_adam(nt_optim *o, double lr, int decoupled) {
     const nt_params *P = o->params;
     float *restrict pv = P->values, *restrict pg = P->grads, *restrict pm = P->m,
@@ -296,9 +300,13 @@ double nt_optim_grad_norm(nt_optim *o) {
     const int64_t *cb = o->chunk_begin, *ce = o->chunk_end;
 #pragma omp parallel for schedule(static)
     for (int64_t k = 0; k < o->n_chunks; k++) {
-        double s = 0.0;
-        for (int64_t i = cb[k]; i < ce[k]; i++) s += (double)g[i] * (double)g[i];
-        partial[k] = s;
+        /* 8 running sums (independent chains that vectorise), combined in a fixed order */
+        double acc[8] = {0};
+        int64_t i = cb[k];
+        for (; i + 8 <= ce[k]; i += 8)
+            for (int l = 0; l < 8; l++) acc[l] += (double)g[i + l] * (double)g[i + l];
+        for (; i < ce[k]; i++) acc[0] += (double)g[i] * (double)g[i];
+        partial[k] = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
     }
     double total = 0.0;
     for (int64_t k = 0; k < o->n_chunks; k++) total += partial[k];

@@ -9,7 +9,17 @@ static volatile sig_atomic_t pending;
 static struct sigaction old_int, old_term;
 static int depth;
 
-static void on_signal(int sig) { pending = sig; }
+/* The first signal asks the loop to save and stop; a second one while the
+ * first is pending means "now": the default action (the checkpoint write is
+ * atomic, so this never leaves a broken checkpoint). */
+static void on_signal(int sig) {
+    if (pending) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    pending = sig;
+}
 
 void nt_signals_install(void) {
     if (depth++ > 0) return;

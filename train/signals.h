@@ -9,7 +9,9 @@
  *     }
  *     nt_signals_restore();
  *
- * A second signal while the flag is set is not lost (the flag stays set);
+ * A second signal while the first is pending ends the process at once with
+ * the signal's default action (a user pressing Ctrl-C twice means it; the
+ * checkpoint write is atomic, so no checkpoint is ever left half-written).
  * restore puts back the handlers that were there before install.
  */
 #ifndef NT_SIGNALS_H

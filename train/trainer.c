@@ -90,7 +90,7 @@ static const field FIELDS[] = {
     FIELD(momentum, F_DBL),       FIELD(nesterov, F_INT),     FIELD(decay_all, F_INT),
     FIELD(clip, F_FLT),           FIELD(label_smoothing, F_FLT), FIELD(dropout, F_FLT),
     FIELD(eval_every, F_I64),     FIELD(log_every, F_I64),    FIELD(save_every, F_I64),
-    FIELD(patience, F_INT),       FIELD(metric, F_METRIC),    FIELD(eval_exact_max, F_INT),
+    FIELD(patience, F_INT),       FIELD(metric, F_METRIC),    FIELD(target, F_DBL),    FIELD(eval_exact_max, F_INT),
     FIELD(eval_max_new_tokens, F_INT), FIELD(seed, F_U64),    FIELD(out_dir, F_STR),
     FIELD(resume, F_STR),         FIELD(freeze, F_STR),       FIELD(extend_vocab, F_INT),
     FIELD(train_path, F_STR),     FIELD(valid_path, F_STR),   FIELD(progress, F_INT),
@@ -134,6 +134,8 @@ nt_status nt_trainer_config_check(const nt_trainer_config *c) {
     if (c->patience < 0) return nt_error(NT_ERR_ARG, "%s: patience %d must be >= 0", fn, c->patience);
     if (c->metric < NT_METRIC_LOSS || c->metric > NT_METRIC_EXACT_MATCH)
         return nt_error(NT_ERR_ARG, "%s: unknown metric %d", fn, (int)c->metric);
+    if (!(c->target >= 0) || !isfinite(c->target))
+        return nt_error(NT_ERR_ARG, "%s: target %g must be finite and >= 0", fn, c->target);
     if (c->eval_exact_max < -1)
         return nt_error(NT_ERR_ARG, "%s: eval_exact_max %d must be >= -1", fn, c->eval_exact_max);
     if (c->metric == NT_METRIC_EXACT_MATCH && c->eval_exact_max < 0)
@@ -760,6 +762,7 @@ nt_status nt_trainer_run(nt_trainer *t, nt_train_result *res) {
     nt_status s = NT_OK;
     char msg[NT_TRAINER_PATH_MAX + 128];
     FILE *log = t->log;
+    int line_open = 0; /* a progress line is on screen without its newline */
 
     for (;;) {
         double elapsed = t->st.seconds;
@@ -826,6 +829,7 @@ nt_status nt_trainer_run(nt_trainer *t, nt_train_result *res) {
                     (long long)t->st.step, total_s, si.loss, si.lr, rate, eta_s);
             fflush(log);
             last_draw = now;
+            line_open = 1;
         } else if (t->tty == 0 && log_now) {
             fprintf(log, "step %lld%s loss %.4f lr %.2e grad_norm %.3f tok/s %.0f eta %s\n",
                     (long long)t->st.step, total_s, si.loss, si.lr, (double)si.grad_norm, rate, eta_s);
@@ -836,7 +840,7 @@ nt_status nt_trainer_run(nt_trainer *t, nt_train_result *res) {
         /* evaluation, early stopping, checkpoints */
         int done = (c->steps > 0 && t->st.step >= c->steps) || (budget > 0 && t->st.seconds >= budget);
         int eval_now = t->valid_b && ((c->eval_every > 0 && t->st.step % c->eval_every == 0) || done);
-        int stop_early = 0;
+        int stop_early = 0, reached = 0;
         if (eval_now) {
             nt_eval_result ev;
             s = nt_trainer_evaluate(t, &ev);
@@ -852,6 +856,8 @@ nt_status nt_trainer_run(nt_trainer *t, nt_train_result *res) {
                 t->st.bad_evals++;
                 stop_early = c->patience > 0 && t->st.bad_evals >= c->patience;
             }
+            reached = c->target > 0 && isfinite(v) &&
+                      (metric_higher_is_better(c->metric) ? v >= c->target : v <= c->target);
             fprintf(t->metrics, "{\"type\":\"eval\",\"step\":%lld", (long long)t->st.step);
             json_num(t->metrics, "loss", ev.loss);
             json_num(t->metrics, "ppl", ev.ppl);
@@ -860,7 +866,8 @@ nt_status nt_trainer_run(nt_trainer *t, nt_train_result *res) {
             fprintf(t->metrics, ",\"sentences\":%d,\"best\":%s}\n", ev.n_sentences, better ? "true" : "false");
             fflush(t->metrics);
             if (t->tty >= 0) {
-                if (t->tty == 1) fprintf(log, "\r\033[K");
+                if (line_open) fprintf(log, "\r\033[K");
+                line_open = 0;
                 fprintf(log, "eval step %lld: loss %.4f ppl %.3f token_acc %.2f%%", (long long)t->st.step,
                         ev.loss, ev.ppl, 100.0 * ev.token_acc);
                 if (ev.n_decoded > 0) fprintf(log, " exact_match %.2f%% (%d sentences)", 100.0 * ev.exact_match, ev.n_decoded);
@@ -873,7 +880,7 @@ nt_status nt_trainer_run(nt_trainer *t, nt_train_result *res) {
             }
         }
         int interrupted = nt_signals_pending() || (c->stop_at > 0 && t->st.step == c->stop_at);
-        int save_now = done || stop_early || interrupted ||
+        int save_now = done || stop_early || reached || interrupted ||
                        (save_every > 0 && t->st.step % save_every == 0);
         if (save_now) {
             s = save_checkpoint(t, t->path_last);
@@ -898,9 +905,21 @@ nt_status nt_trainer_run(nt_trainer *t, nt_train_result *res) {
                          c->out_dir);
             break;
         }
+        if (reached) {
+            r.stop_reason = "target";
+            if (t->tty >= 0) {
+                if (line_open) fprintf(log, "\n");
+                line_open = 0;
+                fprintf(log, "target reached at step %lld: %s %.6g\n", (long long)t->st.step,
+                        nt_metric_name(c->metric), metric_value(c->metric, &r.eval));
+            }
+            break;
+        }
         if (stop_early) {
             r.stop_reason = "early_stop";
             if (t->tty >= 0) {
+                if (line_open) fprintf(log, "\n");
+                line_open = 0;
                 fprintf(log, "early stop at step %lld: %s did not improve for %d evaluations (best %.6g at step %lld)\n",
                         (long long)t->st.step, nt_metric_name(c->metric), c->patience, t->st.best_metric,
                         (long long)t->st.best_step);
@@ -908,7 +927,7 @@ nt_status nt_trainer_run(nt_trainer *t, nt_train_result *res) {
             break;
         }
     }
-    if (t->tty == 1) fprintf(log, "\n");
+    if (line_open) fprintf(log, "\n");
     nt_signals_restore();
     if (s != NT_ERR_INTERRUPTED) nt_signals_clear();
     r.step = t->st.step;

@@ -26,9 +26,17 @@
  * object per line,
  *   {"type":"train","step":50,"epoch":0,"loss":2.31,"lr":0.0005,"grad_norm":1.2,
  *    "tokens":51234,"tok_s":4100.5,"elapsed":12.5}
- *   {"type":"eval","step":250,"loss":1.1,"ppl":3.0,"token_acc":0.71,
- *    "exact_match":0.12,"sentences":500,"best":true}
- * ("exact_match" is present when greedy decoding ran, eval_exact_max >= 0).
+ *   {"type":"eval","step":250,"loss":1.1,"ppl":3.0,"token_acc":71.2,
+ *    "exact_match":12.4,"sentences":500,"best":true}
+ * token_acc and exact_match in percent there (like BLEU), as fractions in
+ * nt_eval_result; "exact_match" is present when greedy decoding ran
+ * (eval_exact_max >= 0). A resumed run first drops the lines of steps after
+ * its checkpoint, so the file never repeats a step.
+ *
+ * Resuming: a checkpoint's /train attribute "options" holds the run's
+ * options as JSON; a caller restores them with nt_ckpt_load_train +
+ * nt_trainer_config_from_json, builds the same corpora and vocabulary, sets
+ * cfg.resume to the run folder and calls nt_trainer_new as for a fresh run.
  *
  * Exact resume: a checkpoint holds the weights, the optimizer moments and
  * step, the data cursor, the dropout RNG and the early-stopping state, and
@@ -91,11 +99,13 @@ typedef struct nt_trainer_config {
     int64_t save_every;       /* updates between checkpoint-last saves, 0 = at evaluations */
     int patience;             /* evaluations without improvement before stopping, 0 = off */
     nt_metric metric;         /* early stopping and checkpoint-best */
+    double target;            /* stop once an evaluation's metric reaches this (<= for loss
+                                 and ppl, >= for accuracies, as fractions); 0 = off */
     int eval_exact_max;       /* sentences greedily decoded for exact match: 0 all, -1 none */
     int eval_max_new_tokens;  /* decoding limit, 0 = longest reference + 8 */
     uint64_t seed;            /* data order and dropout */
     /* files */
-    char out_dir[NT_TRAINER_PATH_MAX];   /* created if missing */
+    char out_dir[NT_TRAINER_PATH_MAX];   /* created if missing; "" = "run", or the resumed run's */
     char resume[NT_TRAINER_PATH_MAX];    /* run folder or checkpoint to resume, "" = fresh */
     char freeze[NT_TRAINER_PATH_MAX];    /* comma-separated parameter-name prefixes */
     int extend_vocab;                    /* fine-tuning: see nt_trainer_finetune_load */
@@ -116,7 +126,7 @@ typedef struct nt_trainer_config {
  * weight decay 0.01), lr 1e-3, cosine to 1e-5 after 100 warmup steps,
  * clip 1, label smoothing 0.1, dropout 0.1, eval every 200, log every 20,
  * patience 0, metric loss, exact match on all validation sentences,
- * seed 1, out_dir "run", progress auto. */
+ * seed 1, out_dir "" (see above), progress auto. */
 nt_trainer_config nt_trainer_config_default(void);
 
 /* Checks every field (NT_ERR_ARG naming it: "accum 0 must be >= 1"). */
@@ -147,7 +157,7 @@ typedef struct nt_train_result {
     int64_t best_step;
     int64_t tokens;           /* tokens trained on */
     double seconds;           /* training time, resumed runs included */
-    const char *stop_reason;  /* "steps", "time", "early_stop", "interrupted", "nan" */
+    const char *stop_reason;  /* "steps", "time", "early_stop", "target", "interrupted", "nan" */
 } nt_train_result;
 
 typedef struct nt_trainer nt_trainer;
