@@ -314,6 +314,21 @@ int main(void) {
     snprintf(p, sizeof p, "%s/report.html", ft);
     CHECK(exists(p), "finetune wrote its report");
 
+    /* a decoder-only translator goes through the same commands */
+    char dec[1100];
+    path_of(dec, sizeof dec, "dec");
+    const char *a_dec[] = {"train", "--train", train, "--valid", valid, "--out", dec, "--preset", "tiny", "--arch",
+                           "decoder", "--tokenizer", "char", "--steps", "20", "--warmup", "2", "--eval-every", "0",
+                           "--eval-exact-max", "5", "--progress", "off", "--threads", "2", NULL};
+    CHECK(run(a_dec) == 0, "decoder-only train: %s", err_text);
+    snprintf(p, sizeof p, "%s/checkpoint-last.h5", dec);
+    const char *a_dec_inspect[] = {"inspect", p, NULL};
+    CHECK(run(a_dec_inspect) == 0 && strstr(out_text, "decoder (decoder-only)") &&
+              strstr(out_text, "layers:       0 encoder, 2 decoder"),
+          "decoder-only inspect: %s", out_text);
+    const char *a_dec_tr[] = {"translate", "--checkpoint", p, "--max-new-tokens", "8", NULL};
+    CHECK(run_in("42\n\n7\n", a_dec_tr) == 0 && count_lines(out_text) == 3, "decoder-only translate: %s", err_text);
+
     /* report, rewritten from the run folder */
     snprintf(p, sizeof p, "%s/report.html", run1);
     remove(p);

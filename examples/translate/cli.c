@@ -543,7 +543,7 @@ nt_status cli_report_write(const char *run_dir, const char *ckpt, const char *sa
     if (has_train == 1) {
         char t[64];
         fmt_seconds(t, sizeof t, ts->seconds);
-        KV("training", "%lld updates, %lld target tokens, %s", (long long)ts->step, (long long)ts->tokens, t);
+        KV("training", "%lld updates, %lld tokens (source + target), %s", (long long)ts->step, (long long)ts->tokens, t);
         if (isfinite(ts->best_metric))
             KV("best validation", "%s %.6g at step %lld", nt_metric_name(tc.metric),
                tc.metric == NT_METRIC_TOKEN_ACC || tc.metric == NT_METRIC_EXACT_MATCH ? 100 * ts->best_metric : ts->best_metric,

@@ -60,7 +60,7 @@ int cmd_inspect(int argc, char **argv) {
         nt_trainer_config tc = nt_trainer_config_default();
         int opts = ts->options[0] && nt_trainer_config_from_json(&tc, ts->options) == NT_OK;
         printf("step:         %lld updates (epoch %lld)\n", (long long)ts->step, (long long)ts->epoch);
-        printf("trained on:   %lld target tokens in %.1f s\n", (long long)ts->tokens, ts->seconds);
+        printf("trained on:   %lld tokens (source + target) in %.1f s\n", (long long)ts->tokens, ts->seconds);
         if (isfinite(ts->best_metric)) {
             int pct = opts && (tc.metric == NT_METRIC_TOKEN_ACC || tc.metric == NT_METRIC_EXACT_MATCH);
             printf("best metric:  %s %.6g%s at step %lld\n", opts ? nt_metric_name(tc.metric) : "?",

@@ -31,7 +31,8 @@ void cmd_train_usage(FILE *out) {
             "model (not with --resume):\n"
             "  --preset NAME        tiny (d 32, 1+1 layers), small (d 128, 2+2), base (d 256, 3+3)\n"
             "                       (default small)\n"
-            "  --arch A             encdec | decoder (default encdec)\n"
+            "  --arch A             encdec | decoder (default encdec; decoder: one stack holding the\n"
+            "                       preset's encoder and decoder layers)\n"
             "  --tokenizer T        char | word | auto (default auto: word unless the data holds\n"
             "                       more than %d distinct words, as digits and German do)\n"
             "  --d-model N, --heads N, --layers N (each side), --enc-layers N, --dec-layers N,\n"
@@ -351,7 +352,8 @@ int cmd_train(int argc, char **argv) {
         if (enc_layers >= 0) mc.enc_layers = (int)enc_layers;
         if (dec_layers >= 0) mc.dec_layers = (int)dec_layers;
         if (mc.arch == NT_ARCH_DECODER) {
-            if (mc.enc_layers > 0 && enc_layers < 0) mc.dec_layers += layers >= 0 ? 0 : mc.enc_layers;
+            /* one stack: the preset's layers all go to the decoder unless given */
+            if (layers < 0 && dec_layers < 0) mc.dec_layers += mc.enc_layers;
             mc.enc_layers = 0;
         }
         nt_tokenizer_kind kind;
