@@ -122,6 +122,10 @@ int main(void) {
     snprintf(bin, sizeof bin, "%s/nextok-translate", b ? b : "build/bin");
     CHECK(mkdtemp(tmp) != NULL, "mkdtemp");
     const int sanitized = getenv("NT_SANITIZED") != NULL;
+    /* the children: sleeping, not spinning, OpenMP threads (a loaded machine
+     * otherwise makes every barrier slow), and one thread under ASan */
+    setenv("OMP_WAIT_POLICY", "passive", 0);
+    const char *threads = sanitized ? "1" : "2";
     char data[1100], train[1100], valid[1100], test[1100], run1[1100], run3[1100], ft[1100], p[1200], q[1200];
     path_of(data, sizeof data, "data");
     path_of(train, sizeof train, "data/train.tsv");
@@ -143,7 +147,7 @@ int main(void) {
     const char *a_train[] = {"train", "--train", train, "--valid", valid, "--out", run1, "--preset", "tiny",
                              "--tokenizer", "char", "--d-model", "48", "--steps", steps, "--warmup", "20", "--lr", "3e-3", "--dropout", "0",
                              "--batch-tokens", "400", "--eval-every", half, "--log-every", "10", "--progress", "off",
-                             "--threads", "2", "--seed", "5", "--metric", "exact_match", NULL};
+                             "--threads", threads, "--seed", "5", "--metric", "exact_match", NULL};
     CHECK(run(a_train) == 0, "train: %s", err_text);
     const char *files[] = {"checkpoint-last.h5", "checkpoint-best.h5", "metrics.jsonl", "report.html"};
     for (int k = 0; k < 4; k++) {
@@ -169,7 +173,7 @@ int main(void) {
     const char *a_stop[] = {"train", "--train", train, "--valid", valid, "--out", run3, "--preset", "tiny",
                             "--tokenizer", "char", "--d-model", "48", "--steps", steps, "--warmup", "20", "--lr", "3e-3", "--dropout", "0",
                             "--batch-tokens", "400", "--eval-every", half, "--log-every", "10", "--progress", "off",
-                            "--threads", "2", "--seed", "5", "--metric", "exact_match", "--stop-after", half, NULL};
+                            "--threads", threads, "--seed", "5", "--metric", "exact_match", "--stop-after", half, NULL};
     CHECK(run(a_stop) == 0 && strstr(err_text, "--resume"), "stopped run: %s", err_text);
     snprintf(p, sizeof p, "%s/checkpoint-last.h5", run3);
     nt_train_state ts;
@@ -177,7 +181,7 @@ int main(void) {
     CHECK(nt_ckpt_load_train(p, &ts) == NT_OK && ts.step == atoi(half), "stopped at step %lld", (long long)ts.step);
     const char *a_resume_low[] = {"train", "--resume", run3, "--steps", half, NULL};
     CHECK(run(a_resume_low) == 2 && strstr(err_text, "already"), "resume to a reached step: %s", err_text);
-    const char *a_resume[] = {"train", "--resume", run3, "--threads", "2", NULL};
+    const char *a_resume[] = {"train", "--resume", run3, "--threads", threads, NULL};
     CHECK(run(a_resume) == 0, "resume: %s", err_text);
     nt_train_state_init(&ts);
     CHECK(nt_ckpt_load_train(p, &ts) == NT_OK && ts.step == atoi(steps), "resumed to step %lld", (long long)ts.step);
@@ -187,7 +191,7 @@ int main(void) {
     snprintf(q, sizeof q, "%s/checkpoint-best.h5", run1);
     CHECK(same_weights(p, q), "and the same best checkpoint");
     /* --resume --steps N goes further */
-    const char *a_more[] = {"train", "--resume", run3, "--steps", sanitized ? "130" : "220", "--threads", "2", NULL};
+    const char *a_more[] = {"train", "--resume", run3, "--steps", sanitized ? "130" : "220", "--threads", threads, NULL};
     CHECK(run(a_more) == 0, "resume further: %s", err_text);
     snprintf(p, sizeof p, "%s/checkpoint-last.h5", run3);
     nt_train_state_init(&ts);
@@ -302,7 +306,7 @@ int main(void) {
     CHECK(run(a_ftdata) == 0, "data for finetune: %s", err_text);
     const char *a_ft[] = {"finetune", "--checkpoint", q, "--train", fttrain, "--valid", ftvalid, "--out", ft,
                           "--steps", "3", "--warmup", "0", "--schedule", "constant", "--lr", "1e-12", "--eval-every",
-                          "0", "--progress", "off", "--threads", "2", NULL};
+                          "0", "--progress", "off", "--threads", threads, NULL};
     CHECK(run(a_ft) == 0, "finetune: %s", err_text);
     snprintf(p, sizeof p, "%s/checkpoint-last.h5", ft);
     nt_train_state_init(&ts);
@@ -319,7 +323,7 @@ int main(void) {
     path_of(dec, sizeof dec, "dec");
     const char *a_dec[] = {"train", "--train", train, "--valid", valid, "--out", dec, "--preset", "tiny", "--arch",
                            "decoder", "--tokenizer", "char", "--steps", "20", "--warmup", "2", "--eval-every", "0",
-                           "--eval-exact-max", "5", "--progress", "off", "--threads", "2", NULL};
+                           "--eval-exact-max", "5", "--progress", "off", "--threads", threads, NULL};
     CHECK(run(a_dec) == 0, "decoder-only train: %s", err_text);
     snprintf(p, sizeof p, "%s/checkpoint-last.h5", dec);
     const char *a_dec_inspect[] = {"inspect", p, NULL};
