@@ -1,0 +1,368 @@
+/* test_checkpoint.c - checkpoint round trips (optimizer, train state), atomic
+ * writes, and named errors for corrupt, truncated, wrong-version and
+ * mismatched files. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "support/check.h"
+#include "train/checkpoint.h"
+
+static char dir[256];
+
+static const char *tmp_path(const char *name) {
+    static char buf[4][512];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
+    return buf[k];
+}
+
+static nt_params *toy_params(int v, uint64_t seed) {
+    nt_params *p;
+    NT_ASSERT(nt_params_new(&p) == NT_OK);
+    nt_params_add(p, "embed.weight", 2, (int[]){v, 4});
+    nt_params_add(p, "lin.weight", 2, (int[]){3, 4});
+    nt_params_add(p, "lin.bias", 1, (int[]){3});
+    NT_ASSERT(nt_params_alloc(p) == NT_OK);
+    nt_rng r;
+    nt_rng_seed(&r, seed);
+    for (int i = 0; i < p->count; i++)
+        for (int64_t j = 0; j < p->tensors[i].n; j++)
+            nt_f32(&p->tensors[i])[j] = nt_rng_normal(&r), p->tensors[i].grad[j] = nt_rng_normal(&r);
+    return p;
+}
+
+static void file_bytes(const char *path, char **data, long *n) {
+    FILE *f = fopen(path, "rb");
+    NT_ASSERT(f);
+    fseek(f, 0, SEEK_END);
+    *n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    *data = malloc((size_t)*n);
+    NT_ASSERT(fread(*data, 1, (size_t)*n, f) == (size_t)*n);
+    fclose(f);
+}
+
+static void write_bytes(const char *path, const char *data, long n) {
+    FILE *f = fopen(path, "wb");
+    NT_ASSERT(f && fwrite(data, 1, (size_t)n, f) == (size_t)n);
+    fclose(f);
+}
+
+/* Writes optimizer + train state to path. */
+static nt_status save_state(const char *path, const nt_optim *o, const nt_train_state *ts) {
+    hid_t f;
+    char tmp[1024];
+    NT_TRY(nt_ckpt_create(path, &f, tmp, sizeof tmp));
+    nt_status s = nt_ckpt_write_optim(f, o);
+    if (s == NT_OK) s = nt_ckpt_write_train(f, ts);
+    if (s != NT_OK) {
+        nt_ckpt_abort(f, tmp);
+        return s;
+    }
+    return nt_ckpt_commit(f, tmp, path);
+}
+
+static void test_state_round_trip(void) {
+    nt_params *p = toy_params(6, 1);
+    nt_optim_config oc = nt_optim_config_default(NT_OPTIM_ADAMW);
+    oc.beta2 = 0.98, oc.weight_decay = 0.05;
+    nt_optim *o;
+    CHECK(nt_optim_new(&o, p, &oc) == NT_OK, "%s", nt_errmsg());
+    for (int i = 0; i < 3; i++) nt_optim_step(o, 0.01 * (i + 1));
+    nt_train_state ts;
+    nt_train_state_init(&ts);
+    ts.step = 3, ts.epoch = 2, ts.cursor = 17, ts.best_metric = 0.25, ts.best_step = 2;
+    ts.bad_evals = 1, ts.tokens = 1234, ts.seconds = 1.5;
+    nt_rng_seed(&ts.rng, 99);
+    nt_rng_skip(&ts.rng, 1000);
+    snprintf(ts.options, sizeof ts.options, "{\"lr\": 0.001, \"name\": \"é\"}");
+    const char *path = tmp_path("state.h5");
+    CHECK(save_state(path, o, &ts) == NT_OK, "save: %s", nt_errmsg());
+    char tmpname[600];
+    snprintf(tmpname, sizeof tmpname, "%s.tmp-%ld", path, (long)getpid());
+    CHECK(access(tmpname, F_OK) != 0, "temporary file renamed away");
+
+    nt_params *q = toy_params(6, 2);
+    nt_optim_config oc2 = nt_optim_config_default(NT_OPTIM_ADAMW);
+    nt_optim *o2;
+    CHECK(nt_optim_new(&o2, q, &oc2) == NT_OK, "%s", nt_errmsg());
+    hid_t f;
+    CHECK(nt_ckpt_open(path, &f) == NT_OK, "open: %s", nt_errmsg());
+    CHECK(nt_ckpt_read_optim(f, path, o2) == NT_OK, "read optim: %s", nt_errmsg());
+    nt_train_state t2;
+    CHECK(nt_ckpt_read_train(f, path, &t2) == NT_OK, "read train: %s", nt_errmsg());
+    H5Fclose(f);
+    CHECK(memcmp(p->m, q->m, (size_t)p->total * 4) == 0, "m bitwise");
+    CHECK(memcmp(p->v, q->v, (size_t)p->total * 4) == 0, "v bitwise");
+    CHECK(o2->step == 3 && o2->last_lr == 0.03 && o2->cfg.beta2 == 0.98 &&
+              o2->cfg.weight_decay == 0.05, "optim attrs");
+    CHECK(t2.step == 3 && t2.epoch == 2 && t2.cursor == 17 && t2.best_metric == 0.25 &&
+              t2.best_step == 2 && t2.bad_evals == 1 && t2.tokens == 1234 && t2.seconds == 1.5,
+          "train attrs");
+    CHECK(t2.rng.seed == ts.rng.seed && t2.rng.counter == 1000, "rng state");
+    CHECK(strcmp(t2.options, ts.options) == 0, "options '%s'", t2.options);
+    /* continuing from either gives bitwise the same next update */
+    memcpy(q->values, p->values, (size_t)p->total * 4);
+    memcpy(q->grads, p->grads, (size_t)p->total * 4);
+    nt_optim_step(o, 0.02), nt_optim_step(o2, 0.02);
+    CHECK(memcmp(p->values, q->values, (size_t)p->total * 4) == 0, "same next step");
+
+    /* a NaN best metric survives */
+    nt_train_state_init(&ts);
+    CHECK(save_state(path, o, &ts) == NT_OK, "save 2");
+    CHECK(nt_ckpt_open(path, &f) == NT_OK && nt_ckpt_read_train(f, path, &t2) == NT_OK, "read 2");
+    H5Fclose(f);
+    CHECK(isnan(t2.best_metric) && t2.best_step == -1, "nan best");
+
+    /* another model's shapes: named error */
+    nt_params *r = toy_params(7, 3);
+    nt_optim *o3;
+    nt_optim_new(&o3, r, &oc2);
+    CHECK(nt_ckpt_open(path, &f) == NT_OK, "open");
+    CHECK(nt_ckpt_read_optim(f, path, o3) == NT_ERR_FORMAT, "shape mismatch");
+    CHECK(strstr(nt_errmsg(), "/optim/embed.weight/m has shape 6x4, expected 7x4") != NULL, "msg: %s",
+          nt_errmsg());
+    H5Fclose(f);
+    /* another kind */
+    nt_optim_config sgd = nt_optim_config_default(NT_OPTIM_SGD);
+    nt_optim *o4;
+    nt_optim_new(&o4, q, &sgd);
+    CHECK(nt_ckpt_open(path, &f) == NT_OK, "open");
+    CHECK(nt_ckpt_read_optim(f, path, o4) == NT_ERR_FORMAT, "kind mismatch");
+    CHECK(strstr(nt_errmsg(), "'adamw' differs from this run's 'sgd'") != NULL, "msg: %s",
+          nt_errmsg());
+    H5Fclose(f);
+    nt_optim_free(o4);
+    nt_optim_free(o3);
+    nt_params_free(r);
+    nt_optim_free(o2);
+    nt_params_free(q);
+    nt_optim_free(o);
+    nt_params_free(p);
+}
+
+static void test_bad_files(void) {
+    hid_t f;
+    /* missing */
+    CHECK(nt_ckpt_open(tmp_path("nope.h5"), &f) == NT_ERR_IO, "missing");
+    CHECK(strstr(nt_errmsg(), "nope.h5") != NULL, "msg: %s", nt_errmsg());
+    /* not HDF5 at all */
+    const char *junk = tmp_path("junk.h5");
+    write_bytes(junk, "this is not a checkpoint\n", 25);
+    CHECK(nt_ckpt_open(junk, &f) == NT_ERR_FORMAT, "junk");
+    CHECK(strstr(nt_errmsg(), "junk.h5: not a readable HDF5") != NULL, "msg: %s", nt_errmsg());
+
+    /* a good file, then damaged copies of it */
+    nt_params *p = toy_params(50, 4);
+    nt_optim_config oc = nt_optim_config_default(NT_OPTIM_ADAM);
+    nt_optim *o;
+    nt_optim_new(&o, p, &oc);
+    nt_train_state ts;
+    nt_train_state_init(&ts);
+    const char *good = tmp_path("good.h5");
+    CHECK(save_state(good, o, &ts) == NT_OK, "save: %s", nt_errmsg());
+    char *data;
+    long n;
+    file_bytes(good, &data, &n);
+    /* truncated to half */
+    const char *trunc = tmp_path("trunc.h5");
+    write_bytes(trunc, data, n / 2);
+    CHECK(nt_ckpt_open(trunc, &f) == NT_ERR_FORMAT, "truncated");
+    CHECK(strstr(nt_errmsg(), "trunc.h5") && strstr(nt_errmsg(), "truncated"), "msg: %s",
+          nt_errmsg());
+    /* corrupt: the superblock signature overwritten */
+    const char *bad = tmp_path("corrupt.h5");
+    char *copy = malloc((size_t)n);
+    memcpy(copy, data, (size_t)n);
+    memset(copy, 0x5a, 64);
+    write_bytes(bad, copy, n);
+    CHECK(nt_ckpt_open(bad, &f) == NT_ERR_FORMAT, "corrupt");
+    CHECK(strstr(nt_errmsg(), "corrupt.h5: not a readable HDF5") != NULL, "msg: %s", nt_errmsg());
+    free(copy);
+    free(data);
+
+    /* wrong version and wrong format */
+    const char *ver = tmp_path("v2.h5");
+    char tmp[1024];
+    CHECK(nt_ckpt_create(ver, &f, tmp, sizeof tmp) == NT_OK, "create");
+    H5Adelete(f, "version");
+    int64_t two = 2;
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(f, "version", H5T_NATIVE_INT64, sp, H5P_DEFAULT, H5P_DEFAULT);
+    H5Awrite(a, H5T_NATIVE_INT64, &two);
+    H5Aclose(a);
+    H5Sclose(sp);
+    CHECK(nt_ckpt_commit(f, tmp, ver) == NT_OK, "commit");
+    CHECK(nt_ckpt_open(ver, &f) == NT_ERR_FORMAT, "version 2");
+    CHECK(strstr(nt_errmsg(), "v2.h5: checkpoint version 2 is not supported (this build reads version 1)"),
+          "msg: %s", nt_errmsg());
+    const char *nofmt = tmp_path("nofmt.h5");
+    CHECK(nt_ckpt_create(nofmt, &f, tmp, sizeof tmp) == NT_OK, "create");
+    H5Adelete(f, "format");
+    CHECK(nt_ckpt_commit(f, tmp, nofmt) == NT_OK, "commit");
+    CHECK(nt_ckpt_open(nofmt, &f) == NT_ERR_FORMAT, "no format");
+    CHECK(strstr(nt_errmsg(), "nofmt.h5: attribute 'format' is missing"), "msg: %s", nt_errmsg());
+
+    /* a file with the root attributes only: /optim and /train are missing */
+    const char *empty = tmp_path("empty.h5");
+    CHECK(nt_ckpt_create(empty, &f, tmp, sizeof tmp) == NT_OK, "create");
+    CHECK(nt_ckpt_commit(f, tmp, empty) == NT_OK, "commit");
+    CHECK(nt_ckpt_open(empty, &f) == NT_OK, "open empty: %s", nt_errmsg());
+    CHECK(nt_ckpt_read_optim(f, empty, o) == NT_ERR_FORMAT && strstr(nt_errmsg(), "/optim is missing"),
+          "msg: %s", nt_errmsg());
+    CHECK(nt_ckpt_read_train(f, empty, &ts) == NT_ERR_FORMAT && strstr(nt_errmsg(), "/train is missing"),
+          "msg: %s", nt_errmsg());
+    H5Fclose(f);
+
+    /* a /train attribute missing: named */
+    const char *miss = tmp_path("miss.h5");
+    CHECK(nt_ckpt_create(miss, &f, tmp, sizeof tmp) == NT_OK, "create");
+    nt_ckpt_write_train(f, &ts);
+    H5Adelete_by_name(f, "/train", "rng_counter", H5P_DEFAULT);
+    CHECK(nt_ckpt_commit(f, tmp, miss) == NT_OK, "commit");
+    CHECK(nt_ckpt_open(miss, &f) == NT_OK, "open");
+    nt_train_state t2;
+    t2.step = 77;
+    CHECK(nt_ckpt_read_train(f, miss, &t2) == NT_ERR_FORMAT && t2.step == 77, "missing attr");
+    CHECK(strstr(nt_errmsg(), "/train: attribute 'rng_counter' is missing"), "msg: %s", nt_errmsg());
+    H5Fclose(f);
+
+    /* atomicity: a failed write leaves the old file intact */
+    file_bytes(good, &data, &n);
+    CHECK(nt_ckpt_create(good, &f, tmp, sizeof tmp) == NT_OK, "create over good");
+    nt_ckpt_abort(f, tmp);
+    CHECK(access(tmp, F_OK) != 0, "aborted temporary removed");
+    char *after;
+    long n2;
+    file_bytes(good, &after, &n2);
+    CHECK(n == n2 && memcmp(data, after, (size_t)n) == 0, "old checkpoint untouched");
+    free(data), free(after);
+    nt_optim_free(o);
+    nt_params_free(p);
+}
+
+/* ---- whole checkpoints: model + vocabulary + optimizer + train state ------------------ */
+
+static nt_vocab *toy_vocab(void) {
+    const char *texts[] = {"one hundred", "deux cents", "vier"};
+    nt_vocab *v;
+    NT_ASSERT(nt_vocab_build(&v, NT_TOKENIZER_WORD, texts, 3, 1) == NT_OK);
+    return v;
+}
+
+static nt_model *toy_model(int vocab_size, nt_arch arch, uint64_t seed) {
+    nt_model_config c = nt_model_config_default();
+    c.arch = arch;
+    c.vocab_size = vocab_size, c.d_model = 16, c.heads = 2, c.max_len = 32;
+    c.enc_layers = arch == NT_ARCH_ENCDEC ? 1 : 0, c.dec_layers = 2;
+    nt_model *m;
+    NT_ASSERT(nt_model_new(&m, &c) == NT_OK);
+    nt_rng r;
+    nt_rng_seed(&r, seed);
+    nt_model_init(m, &r);
+    return m;
+}
+
+static void test_full_round_trip(void) {
+    nt_vocab *v = toy_vocab();
+    int V = nt_vocab_size(v);
+    nt_model *m = toy_model(V, NT_ARCH_ENCDEC, 1);
+    nt_optim_config oc = nt_optim_config_default(NT_OPTIM_ADAMW);
+    nt_optim *o;
+    CHECK(nt_optim_new(&o, m->params, &oc) == NT_OK, "%s", nt_errmsg());
+    nt_rng r;
+    nt_rng_seed(&r, 5);
+    for (int i = 0; i < m->params->count; i++)
+        for (int64_t j = 0; j < m->params->tensors[i].n; j++) m->params->tensors[i].grad[j] = nt_rng_normal(&r);
+    nt_optim_step(o, 1e-3);
+    nt_train_state ts;
+    nt_train_state_init(&ts);
+    ts.step = 1, ts.cursor = 3;
+    const char *full = tmp_path("full.h5"), *light = tmp_path("weights.h5");
+    CHECK(nt_ckpt_save(full, m, v, o, &ts) == NT_OK, "save: %s", nt_errmsg());
+    CHECK(nt_ckpt_export(light, m, v) == NT_OK, "export: %s", nt_errmsg());
+
+    nt_model *m2 = NULL;
+    nt_vocab *v2 = NULL;
+    CHECK(nt_ckpt_load(full, &m2, &v2) == NT_OK, "load: %s", nt_errmsg());
+    if (m2 && v2) {
+        CHECK(memcmp(&m2->cfg, &m->cfg, sizeof m->cfg) == 0, "config");
+        CHECK(m2->params->total == m->params->total &&
+                  memcmp(m2->params->values, m->params->values, (size_t)m->params->total * 4) == 0,
+              "weights bitwise");
+        CHECK(nt_vocab_size(v2) == V && nt_vocab_kind(v2) == NT_TOKENIZER_WORD, "vocab kind/size");
+        int same = 1;
+        for (int i = 0; i < V; i++) same &= strcmp(nt_vocab_token(v, i), nt_vocab_token(v2, i)) == 0;
+        CHECK(same, "vocab tokens");
+        nt_optim *o2;
+        nt_optim_new(&o2, m2->params, &oc);
+        CHECK(nt_ckpt_load_optim(full, o2) == NT_OK, "%s", nt_errmsg());
+        CHECK(memcmp(m2->params->m, m->params->m, (size_t)m->params->total * 4) == 0 && o2->step == 1,
+              "moments");
+        nt_train_state t2;
+        CHECK(nt_ckpt_load_train(full, &t2) == NT_OK && t2.cursor == 3, "train state");
+        /* the weights-only file: same weights, no optimizer, no train state */
+        CHECK(nt_ckpt_load_optim(light, o2) == NT_ERR_FORMAT, "weights-only has no /optim");
+        CHECK(strstr(nt_errmsg(), "weights.h5: /optim is missing"), "msg: %s", nt_errmsg());
+        CHECK(nt_ckpt_load_train(light, &t2) == NT_ERR_FORMAT, "weights-only has no /train");
+        nt_optim_free(o2);
+        nt_model_free(m2);
+        nt_vocab_free(v2);
+        m2 = NULL, v2 = NULL;
+        CHECK(nt_ckpt_load(light, &m2, &v2) == NT_OK, "load weights-only: %s", nt_errmsg());
+        CHECK(m2 && memcmp(m2->params->values, m->params->values, (size_t)m->params->total * 4) == 0,
+              "weights-only weights");
+        nt_model_free(m2);
+        nt_vocab_free(v2);
+    }
+    /* into an existing model: strict config check */
+    nt_model *other = toy_model(V, NT_ARCH_DECODER, 2);
+    CHECK(nt_ckpt_load_weights_into(full, other) == NT_ERR_FORMAT, "arch differs");
+    CHECK(strstr(nt_errmsg(), "full.h5") && strstr(nt_errmsg(), "differs from the model"), "msg: %s",
+          nt_errmsg());
+    nt_model *same = toy_model(V, NT_ARCH_ENCDEC, 3);
+    CHECK(nt_ckpt_load_weights_into(full, same) == NT_OK, "%s", nt_errmsg());
+    CHECK(memcmp(same->params->values, m->params->values, (size_t)m->params->total * 4) == 0, "into");
+
+    /* a vocabulary that does not fit the model is refused at save */
+    nt_model *small = toy_model(V - 1, NT_ARCH_ENCDEC, 1);
+    CHECK(nt_ckpt_save(tmp_path("x.h5"), small, v, NULL, NULL) == NT_ERR_ARG, "vocab size");
+    CHECK(strstr(nt_errmsg(), "vocabulary has"), "msg: %s", nt_errmsg());
+
+    /* a tensor rewritten with another shape: the load names it */
+    hid_t f = H5Fopen(full, H5F_ACC_RDWR, H5P_DEFAULT);
+    H5Ldelete(f, "/model/decoder.layers.1.mlp.fc.bias", H5P_DEFAULT);
+    hsize_t d = 7;
+    hid_t sp = H5Screate_simple(1, &d, NULL);
+    hid_t ds = H5Dcreate2(f, "/model/decoder.layers.1.mlp.fc.bias", H5T_IEEE_F32LE, sp, H5P_DEFAULT,
+                          H5P_DEFAULT, H5P_DEFAULT);
+    H5Dclose(ds), H5Sclose(sp), H5Fclose(f);
+    m2 = (nt_model *)&m2;
+    CHECK(nt_ckpt_load(full, &m2, &v2) == NT_ERR_FORMAT, "misshapen tensor");
+    CHECK(m2 == (nt_model *)&m2, "output untouched on error");
+    CHECK(strstr(nt_errmsg(), "full.h5") && strstr(nt_errmsg(), "decoder.layers.1.mlp.fc.bias") &&
+              strstr(nt_errmsg(), "shape 7, expected 64"),
+          "msg: %s", nt_errmsg());
+    nt_model_free(small);
+    nt_model_free(same);
+    nt_model_free(other);
+    nt_optim_free(o);
+    nt_model_free(m);
+    nt_vocab_free(v);
+}
+
+int main(void) {
+    snprintf(dir, sizeof dir, "/tmp/nt_test_ckpt_%ld", (long)getpid());
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "mkdir -p %s", dir);
+    NT_ASSERT(system(cmd) == 0);
+    test_state_round_trip();
+    test_bad_files();
+    test_full_round_trip();
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    NT_ASSERT(system(cmd) == 0);
+    return nt_check_report("test_checkpoint");
+}

@@ -1,0 +1,558 @@
+/* test_trainer.c - the training loop: a tiny model memorises 32 pairs,
+ * gradient accumulation equals one big batch, exact resume (stopped and
+ * SIGKILLed), SIGTERM, NaN stop, freezing and vocabulary extension in
+ * fine-tuning, the options' JSON round trip. */
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/parallel.h"
+#include "support/check.h"
+#include "train/signals.h"
+#include "train/trainer.h"
+
+static char dir[256];
+static int sanitized;
+
+static const char *path_in(const char *name) {
+    static char buf[8][512];
+    static int k;
+    k = (k + 1) % 8;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
+    return buf[k];
+}
+
+/* ---- a toy task: digits -> English words ------------------------------------------- */
+
+typedef struct task {
+    char *src[64], *tgt[64];
+    int n;
+    nt_vocab *vocab;
+    nt_corpus *corpus;
+} task;
+
+static void task_make(task *t, int n, int max_number, uint64_t seed, const nt_vocab *vocab) {
+    memset(t, 0, sizeof *t);
+    nt_rng r;
+    nt_rng_seed(&r, seed);
+    t->n = n;
+    for (int i = 0; i < n; i++) {
+        int x = (int)nt_rng_below(&r, (uint64_t)max_number + 1);
+        t->src[i] = malloc(NT_CORPUS_MAX_TEXT);
+        t->tgt[i] = malloc(NT_CORPUS_MAX_TEXT);
+        NT_ASSERT(nt_corpus_render(NT_FORM_DIGITS, x, t->src[i], NT_CORPUS_MAX_TEXT) == NT_OK);
+        NT_ASSERT(nt_corpus_render(NT_FORM_EN, x, t->tgt[i], NT_CORPUS_MAX_TEXT) == NT_OK);
+    }
+    if (!vocab) {
+        const char *texts[128];
+        for (int i = 0; i < n; i++) texts[2 * i] = t->src[i], texts[2 * i + 1] = t->tgt[i];
+        NT_ASSERT(nt_vocab_build(&t->vocab, NT_TOKENIZER_CHAR, texts, 2 * n, 1) == NT_OK);
+        vocab = t->vocab;
+    }
+    NT_ASSERT(nt_corpus_from_pairs(&t->corpus, (const char *const *)t->src,
+                                   (const char *const *)t->tgt, n, vocab) == NT_OK);
+}
+
+static void task_free(task *t) {
+    for (int i = 0; i < t->n; i++) free(t->src[i]), free(t->tgt[i]);
+    nt_corpus_free(t->corpus);
+    nt_vocab_free(t->vocab);
+}
+
+static nt_model *tiny_model(int vocab_size, int d, int layers, uint64_t seed) {
+    nt_model_config c = nt_model_config_default();
+    c.vocab_size = vocab_size, c.d_model = d, c.heads = 2, c.max_len = 64;
+    c.enc_layers = layers, c.dec_layers = layers;
+    nt_model *m;
+    NT_ASSERT(nt_model_new(&m, &c) == NT_OK);
+    nt_rng r;
+    nt_rng_seed(&r, seed);
+    nt_model_init(m, &r);
+    return m;
+}
+
+static nt_trainer_config quiet_config(const char *run) {
+    nt_trainer_config c = nt_trainer_config_default();
+    snprintf(c.out_dir, sizeof c.out_dir, "%s", path_in(run));
+    c.progress = -2;
+    c.eval_exact_max = -1;
+    c.batch_tokens = 0;
+    c.batch_sentences = 8;
+    c.schedule = NT_SCHED_CONSTANT;
+    c.warmup = 0;
+    c.log_every = 1;
+    return c;
+}
+
+static nt_status train(const nt_trainer_config *c, nt_model *m, const task *t, const nt_corpus *valid,
+                       nt_train_result *res) {
+    nt_trainer *tr;
+    NT_TRY(nt_trainer_new(&tr, c, m, t->vocab, t->corpus, valid));
+    nt_status s = nt_trainer_run(tr, res);
+    nt_trainer_free(tr);
+    return s;
+}
+
+static int64_t count_lines(const char *path, const char *needle) {
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    char line[4096];
+    int64_t n = 0;
+    while (fgets(line, sizeof line, f)) n += strstr(line, needle) != NULL;
+    fclose(f);
+    return n;
+}
+
+/* ---- overfit: 32 pairs to 100% exact match ------------------------------------------ */
+
+static void test_overfit(void) {
+    task t;
+    task_make(&t, 32, 99, 11, NULL);
+    nt_model *m = tiny_model(nt_vocab_size(t.vocab), 64, 1, 1);
+    nt_trainer_config c = quiet_config("overfit");
+    c.steps = 600;
+    c.batch_sentences = 32;
+    c.optim = NT_OPTIM_ADAMW;
+    c.lr = 3e-3, c.warmup = 20, c.schedule = NT_SCHED_INV_SQRT;
+    c.label_smoothing = 0, c.dropout = 0;
+    c.eval_every = 20, c.log_every = 20;
+    c.metric = NT_METRIC_EXACT_MATCH;
+    c.eval_exact_max = 0;
+    c.patience = 1; /* at 100% nothing can improve: stop at the next evaluation */
+    nt_train_result r;
+    nt_status s = train(&c, m, &t, t.corpus, &r);
+    CHECK(s == NT_OK, "overfit run: %s", nt_errmsg());
+    CHECK(r.best_metric == 1.0, "exact match reached %.3f (best at step %lld)", r.best_metric,
+          (long long)r.best_step);
+    printf("  overfit: 32 pairs at 100%% exact match after %lld steps (%s after %lld), "
+           "final train loss %.4f\n",
+           (long long)r.best_step, r.stop_reason, (long long)r.step, r.loss);
+    CHECK(strcmp(r.stop_reason, "early_stop") == 0, "stopped early (%s)", r.stop_reason);
+    /* the best checkpoint holds the memorising weights: reload and re-evaluate */
+    nt_model *m2;
+    nt_vocab *v2;
+    CHECK(nt_ckpt_load(path_in("overfit/checkpoint-best.h5"), &m2, &v2) == NT_OK, "%s", nt_errmsg());
+    nt_trainer_config c2 = c;
+    snprintf(c2.out_dir, sizeof c2.out_dir, "%s", path_in("overfit-eval"));
+    nt_trainer *tr;
+    CHECK(nt_trainer_new(&tr, &c2, m2, t.vocab, t.corpus, t.corpus) == NT_OK, "%s", nt_errmsg());
+    nt_eval_result ev;
+    CHECK(nt_trainer_evaluate(tr, &ev) == NT_OK, "%s", nt_errmsg());
+    CHECK(ev.exact_match == 1.0 && ev.n_decoded == 32 && ev.token_acc == 1.0, "reloaded best: %.3f %.3f",
+          ev.exact_match, ev.token_acc);
+    nt_trainer_free(tr);
+    nt_model_free(m2);
+    nt_vocab_free(v2);
+    /* metrics.jsonl: train lines every 20 steps and an eval line per evaluation */
+    const char *mp = path_in("overfit/metrics.jsonl");
+    CHECK(count_lines(mp, "\"type\":\"eval\"") == r.step / 20, "eval lines %lld",
+          (long long)count_lines(mp, "\"type\":\"eval\""));
+    CHECK(count_lines(mp, "\"type\":\"train\"") == r.step / 20, "train lines");
+    CHECK(count_lines(mp, "\"exact_match\":100") == 2, "two evaluations at 100%%");
+    nt_model_free(m);
+    task_free(&t);
+}
+
+/* ---- accumulation: 4 micro-batches of 8 == one batch of 32 --------------------------- */
+
+static void test_accumulation(void) {
+    task t;
+    task_make(&t, 32, 999, 21, NULL);
+    nt_model *a = tiny_model(nt_vocab_size(t.vocab), 32, 1, 2);
+    nt_model *b = tiny_model(nt_vocab_size(t.vocab), 32, 1, 2);
+    float *init = malloc((size_t)a->params->total * 4);
+    memcpy(init, a->params->values, (size_t)a->params->total * 4);
+    /* SGD with lr 1: the update is the gradient itself */
+    nt_trainer_config c = quiet_config("accum-a");
+    c.steps = 1, c.optim = NT_OPTIM_SGD, c.lr = 1.0, c.weight_decay = 0, c.clip = 0;
+    c.dropout = 0, c.label_smoothing = 0.1f, c.buckets = 1, c.eval_every = 0;
+    c.batch_sentences = 32, c.accum = 1;
+    nt_train_result ra, rb;
+    CHECK(train(&c, a, &t, NULL, &ra) == NT_OK, "%s", nt_errmsg());
+    snprintf(c.out_dir, sizeof c.out_dir, "%s", path_in("accum-b"));
+    c.batch_sentences = 8, c.accum = 4;
+    CHECK(train(&c, b, &t, NULL, &rb) == NT_OK, "%s", nt_errmsg());
+    double worst = 0, moved = 0;
+    for (int64_t i = 0; i < a->params->total; i++) {
+        double d = fabs((double)a->params->values[i] - b->params->values[i]);
+        double g = fabs((double)a->params->values[i] - init[i]);
+        worst = d > worst ? d : worst;
+        moved = g > moved ? g : moved;
+    }
+    printf("  accumulation: max |update(32) - update(4 x 8)| = %.3g (largest update %.3g), loss %.7f vs %.7f\n",
+           worst, moved, ra.loss, rb.loss);
+    CHECK(worst <= 1e-6, "4 x 8 vs 32: max difference %.3g", worst);
+    CHECK(moved > 1e-3, "the update is not trivial (%.3g)", moved);
+    CHECK_CLOSE(ra.loss, rb.loss, 1e-6, 0);
+    free(init);
+    nt_model_free(a);
+    nt_model_free(b);
+    task_free(&t);
+}
+
+/* ---- exact resume ------------------------------------------------------------------------ */
+
+static nt_trainer_config resume_config(const char *run, int64_t steps) {
+    nt_trainer_config c = quiet_config(run);
+    c.steps = steps;
+    c.optim = NT_OPTIM_ADAMW, c.lr = 2e-3, c.schedule = NT_SCHED_COSINE, c.warmup = 3, c.lr_min = 1e-4;
+    c.dropout = 0.1f, c.label_smoothing = 0.1f, c.clip = 0.5f;
+    c.batch_sentences = 8, c.accum = 2, c.buckets = 2;
+    c.eval_every = 4, c.patience = 0, c.eval_exact_max = 4;
+    c.log_every = 2;
+    return c;
+}
+
+/* The final state of a run: weights, moments, train state, from checkpoint-last.h5. */
+typedef struct final_state {
+    nt_model *m;
+    nt_optim *o;
+    nt_train_state ts;
+} final_state;
+
+static void final_load(final_state *f, const char *run) {
+    char p[600];
+    snprintf(p, sizeof p, "%s/checkpoint-last.h5", path_in(run));
+    nt_vocab *v;
+    f->m = NULL, f->o = NULL;
+    CHECK(nt_ckpt_load(p, &f->m, &v) == NT_OK, "%s", nt_errmsg());
+    if (!f->m) return;
+    nt_vocab_free(v);
+    nt_optim_config oc = nt_optim_config_default(NT_OPTIM_ADAMW);
+    NT_ASSERT(nt_optim_new(&f->o, f->m->params, &oc) == NT_OK);
+    CHECK(nt_ckpt_load_optim(p, f->o) == NT_OK, "%s", nt_errmsg());
+    CHECK(nt_ckpt_load_train(p, &f->ts) == NT_OK, "%s", nt_errmsg());
+}
+
+static void final_free(final_state *f) {
+    nt_optim_free(f->o);
+    nt_model_free(f->m);
+}
+
+static int final_equal(const final_state *a, const final_state *b) {
+    if (!a->m || !b->m) return 0;
+    size_t n = (size_t)a->m->params->total * 4;
+    return a->m->params->total == b->m->params->total &&
+           memcmp(a->m->params->values, b->m->params->values, n) == 0 &&
+           memcmp(a->m->params->m, b->m->params->m, n) == 0 &&
+           memcmp(a->m->params->v, b->m->params->v, n) == 0 && a->o->step == b->o->step &&
+           a->ts.step == b->ts.step && a->ts.epoch == b->ts.epoch && a->ts.cursor == b->ts.cursor &&
+           a->ts.rng.counter == b->ts.rng.counter && a->ts.tokens == b->ts.tokens &&
+           (a->ts.best_metric == b->ts.best_metric) && a->ts.best_step == b->ts.best_step;
+}
+
+typedef struct kill_hook {
+    int64_t at;
+    int fd;
+} kill_hook;
+
+/* In the child: after the checkpoint at step `at`, tell the parent and wait to be killed. */
+static void hook_wait_for_kill(void *user, int64_t step, const char *path) {
+    kill_hook *h = user;
+    if (step == h->at && strstr(path, "checkpoint-last")) {
+        char c = 'k';
+        if (write(h->fd, &c, 1) != 1) _exit(3);
+        for (;;) pause();
+    }
+}
+
+static void test_resume(void) {
+    const int64_t N = sanitized ? 10 : 14, K = 6, KILL_AT = 8;
+    task t, v;
+    task_make(&t, 32, 999, 31, NULL);
+    task_make(&v, 8, 999, 32, t.vocab);
+    int V = nt_vocab_size(t.vocab);
+
+    /* A: N steps straight */
+    nt_model *m = tiny_model(V, 32, 1, 5);
+    nt_trainer_config c = resume_config("resume-a", N);
+    nt_train_result r;
+    CHECK(train(&c, m, &t, v.corpus, &r) == NT_OK, "run A: %s", nt_errmsg());
+    CHECK(r.step == N, "run A steps %lld", (long long)r.step);
+    nt_model_free(m);
+
+    /* B: stopped after K (as on SIGINT), then resumed to N in a new trainer and model */
+    m = tiny_model(V, 32, 1, 5);
+    c = resume_config("resume-b", N);
+    c.stop_at = K;
+    nt_status s = train(&c, m, &t, v.corpus, &r);
+    CHECK(s == NT_ERR_INTERRUPTED && r.step == K, "run B stops at K: %s (%lld)", nt_status_name(s),
+          (long long)r.step);
+    CHECK(strstr(nt_errmsg(), "resume with: nextok-translate train --resume") != NULL, "msg: %s",
+          nt_errmsg());
+    nt_model_free(m);
+    m = tiny_model(V, 32, 1, 99); /* other weights: the resume must replace them all */
+    c = resume_config("", N);
+    c.out_dir[0] = 0;
+    snprintf(c.resume, sizeof c.resume, "%s", path_in("resume-b"));
+    s = train(&c, m, &t, v.corpus, &r);
+    CHECK(s == NT_OK && r.step == N, "run B resumed: %s (%lld)", nt_errmsg(), (long long)r.step);
+    nt_model_free(m);
+
+    /* C: a child process SIGKILLed right after the checkpoint at KILL_AT, resumed to N */
+    int fds[2];
+    NT_ASSERT(pipe(fds) == 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    NT_ASSERT(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        nt_model *cm = tiny_model(V, 32, 1, 5);
+        nt_trainer_config cc = resume_config("resume-c", N);
+        kill_hook h = {KILL_AT, fds[1]};
+        cc.on_checkpoint = hook_wait_for_kill, cc.user = &h;
+        nt_trainer *tr;
+        if (nt_trainer_new(&tr, &cc, cm, t.vocab, t.corpus, v.corpus) != NT_OK) _exit(2);
+        nt_trainer_run(tr, NULL);
+        _exit(4); /* never reached: killed at KILL_AT */
+    }
+    close(fds[1]);
+    char got = 0;
+    ssize_t nr = read(fds[0], &got, 1);
+    close(fds[0]);
+    CHECK(nr == 1 && got == 'k', "child reached the checkpoint at %lld", (long long)KILL_AT);
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "child killed by SIGKILL");
+    nt_train_state ts;
+    CHECK(nt_ckpt_load_train(path_in("resume-c/checkpoint-last.h5"), &ts) == NT_OK && ts.step == KILL_AT,
+          "checkpoint of the killed run is at step %lld", (long long)ts.step);
+    m = tiny_model(V, 32, 1, 77);
+    c = resume_config("resume-c", N);
+    snprintf(c.resume, sizeof c.resume, "%s", path_in("resume-c/checkpoint-last.h5"));
+    s = train(&c, m, &t, v.corpus, &r);
+    CHECK(s == NT_OK && r.step == N, "run C resumed: %s", nt_errmsg());
+    nt_model_free(m);
+
+    final_state fa, fb, fc;
+    final_load(&fa, "resume-a");
+    final_load(&fb, "resume-b");
+    final_load(&fc, "resume-c");
+    int ab = final_equal(&fa, &fb), ac = final_equal(&fa, &fc);
+    printf("  resume: %lld steps straight vs stopped at %lld and resumed: %s; vs SIGKILL after the "
+           "checkpoint at %lld and resumed: %s\n",
+           (long long)N, (long long)K, ab ? "bitwise identical" : "DIFFERENT", (long long)KILL_AT,
+           ac ? "bitwise identical" : "DIFFERENT");
+    CHECK(ab, "stopped + resumed run is bitwise identical to the straight run");
+    CHECK(ac, "killed + resumed run is bitwise identical to the straight run");
+    CHECK(fa.ts.epoch >= 2, "the runs crossed epochs (%lld)", (long long)fa.ts.epoch);
+    /* metrics of the resumed runs: no duplicated steps */
+    CHECK(count_lines(path_in("resume-a/metrics.jsonl"), "\"type\":\"train\"") == N / 2, "A train lines");
+    CHECK(count_lines(path_in("resume-b/metrics.jsonl"), "\"type\":\"train\"") == N / 2, "B train lines");
+    CHECK(count_lines(path_in("resume-c/metrics.jsonl"), "\"type\":\"train\"") == N / 2, "C train lines");
+    final_free(&fa), final_free(&fb), final_free(&fc);
+
+    /* a weights-only file cannot be resumed: named error */
+    nt_model *em;
+    nt_vocab *ev;
+    CHECK(nt_ckpt_load(path_in("resume-a/checkpoint-last.h5"), &em, &ev) == NT_OK, "load");
+    CHECK(nt_ckpt_export(path_in("weights-only.h5"), em, ev) == NT_OK, "export");
+    c = resume_config("resume-w", N);
+    snprintf(c.resume, sizeof c.resume, "%s", path_in("weights-only.h5"));
+    nt_trainer *tr;
+    CHECK(nt_trainer_new(&tr, &c, em, t.vocab, t.corpus, NULL) == NT_ERR_FORMAT, "weights-only resume");
+    CHECK(strstr(nt_errmsg(), "/optim is missing"), "msg: %s", nt_errmsg());
+    nt_model_free(em);
+    nt_vocab_free(ev);
+    task_free(&v);
+    task_free(&t);
+}
+
+/* ---- signals and NaN ------------------------------------------------------------------- */
+
+static void hook_sigterm(void *user, int64_t step, const char *path) {
+    (void)user, (void)path;
+    if (step == 2) raise(SIGTERM);
+}
+
+static void hook_poison(void *user, int64_t step, const char *path) {
+    nt_model *m = user;
+    (void)path;
+    if (step == 3) nt_f32(m->embed)[5] = NAN; /* the weights diverge after the save */
+}
+
+static void test_signal_and_nan(void) {
+    task t;
+    task_make(&t, 16, 999, 41, NULL);
+    int V = nt_vocab_size(t.vocab);
+    nt_model *m = tiny_model(V, 32, 1, 6);
+    nt_trainer_config c = quiet_config("sigterm");
+    c.steps = 50, c.save_every = 1, c.eval_every = 0;
+    c.on_checkpoint = hook_sigterm;
+    nt_train_result r;
+    nt_status s = train(&c, m, &t, NULL, &r);
+    CHECK(s == NT_ERR_INTERRUPTED && r.step == 3 && strcmp(r.stop_reason, "interrupted") == 0,
+          "SIGTERM: %s at %lld", nt_status_name(s), (long long)r.step);
+    CHECK(strstr(nt_errmsg(), "SIGTERM") && strstr(nt_errmsg(), "--resume"), "msg: %s", nt_errmsg());
+    nt_train_state ts;
+    CHECK(nt_ckpt_load_train(path_in("sigterm/checkpoint-last.h5"), &ts) == NT_OK && ts.step == 3,
+          "checkpoint at the interrupt");
+    nt_signals_clear();
+    /* the previous handler is back: SIGTERM ignored here proves the restore */
+    signal(SIGTERM, SIG_IGN);
+    nt_model_free(m);
+
+    m = tiny_model(V, 32, 1, 6);
+    c = quiet_config("nan");
+    c.steps = 50, c.save_every = 1, c.eval_every = 0;
+    c.on_checkpoint = hook_poison, c.user = m;
+    s = train(&c, m, &t, NULL, &r);
+    CHECK(s == NT_ERR_NUMERIC && r.step == 3 && strcmp(r.stop_reason, "nan") == 0, "NaN: %s at %lld",
+          nt_status_name(s), (long long)r.step);
+    CHECK(strstr(nt_errmsg(), "step 4") && strstr(nt_errmsg(), "NaN") &&
+              strstr(nt_errmsg(), "last good checkpoint") && strstr(nt_errmsg(), "(step 3)"),
+          "msg: %s", nt_errmsg());
+    nt_model *good;
+    nt_vocab *gv;
+    CHECK(nt_ckpt_load(path_in("nan/checkpoint-last.h5"), &good, &gv) == NT_OK, "%s", nt_errmsg());
+    int finite = 1;
+    for (int64_t i = 0; i < good->params->total; i++) finite &= isfinite(good->params->values[i]) != 0;
+    CHECK(finite, "the kept checkpoint is finite");
+    nt_model_free(good);
+    nt_vocab_free(gv);
+    nt_model_free(m);
+    task_free(&t);
+}
+
+/* ---- fine-tuning: freeze, vocabulary mismatch and extension ------------------------------ */
+
+static void test_finetune(void) {
+    task t;
+    task_make(&t, 16, 999, 51, NULL);
+    int V = nt_vocab_size(t.vocab);
+    nt_model *m = tiny_model(V, 32, 1, 7);
+    nt_trainer_config c = quiet_config("base");
+    c.steps = 3, c.eval_every = 0;
+    nt_train_result r;
+    CHECK(train(&c, m, &t, NULL, &r) == NT_OK, "%s", nt_errmsg());
+    const char *base = path_in("base/checkpoint-last.h5");
+
+    /* new data in another language: symbols the vocabulary lacks */
+    const char *fr_src[] = {"80", "21"}, *fr_tgt[] = {"quatre-vingts", "vingt et un"};
+    const char *texts[] = {fr_src[0], fr_tgt[0], fr_src[1], fr_tgt[1]};
+    nt_model *fm = NULL;
+    nt_vocab *fv = NULL;
+    int added = -1;
+    CHECK(nt_trainer_finetune_load(base, texts, 4, 0, 1, &fm, &fv, &added) == NT_ERR_ARG && !fm,
+          "mismatch refused");
+    CHECK(strstr(nt_errmsg(), "vocabulary mismatch") && strstr(nt_errmsg(), "--extend-vocab"), "msg: %s",
+          nt_errmsg());
+    CHECK(nt_trainer_finetune_load(base, texts, 4, 1, 1, &fm, &fv, &added) == NT_OK, "%s", nt_errmsg());
+    CHECK(added > 0 && nt_vocab_size(fv) == V + added && fm->cfg.vocab_size == V + added, "extended by %d",
+          added);
+    nt_model *bm;
+    nt_vocab *bv;
+    NT_ASSERT(nt_ckpt_load(base, &bm, &bv) == NT_OK);
+    CHECK(memcmp(nt_f32(fm->embed), nt_f32(bm->embed), (size_t)V * 32 * 4) == 0, "old rows kept bitwise");
+    int same_tokens = 1;
+    for (int i = 0; i < V; i++) same_tokens &= strcmp(nt_vocab_token(fv, i), nt_vocab_token(bv, i)) == 0;
+    CHECK(same_tokens, "old token ids unchanged");
+    double ss = 0;
+    for (int64_t e = (int64_t)V * 32; e < fm->embed->n; e++) ss += (double)nt_f32(fm->embed)[e] * nt_f32(fm->embed)[e];
+    double sd = sqrt(ss / (double)(fm->embed->n - (int64_t)V * 32));
+    CHECK(sd > 0.005 && sd < 0.06, "new rows initialised (std %.4f)", sd);
+    int p_enc = nt_params_find(fm->params, "encoder.layers.0.self_attn.q.weight");
+    CHECK(memcmp(nt_f32(&fm->params->tensors[p_enc]),
+                 nt_f32(&bm->params->tensors[nt_params_find(bm->params, "encoder.layers.0.self_attn.q.weight")]),
+                 (size_t)fm->params->tensors[p_enc].n * 4) == 0,
+          "other weights copied");
+
+    /* fine-tune with the encoder and the embedding frozen: they stay bitwise */
+    nt_corpus *fc;
+    NT_ASSERT(nt_corpus_from_pairs(&fc, fr_src, fr_tgt, 2, fv) == NT_OK);
+    float *before = malloc((size_t)fm->params->total * 4);
+    memcpy(before, fm->params->values, (size_t)fm->params->total * 4);
+    c = quiet_config("finetune");
+    c.steps = 4, c.eval_every = 0, c.weight_decay = 0.1, c.dropout = 0.1f;
+    snprintf(c.freeze, sizeof c.freeze, "encoder.,embed.");
+    nt_trainer *tr;
+    CHECK(nt_trainer_new(&tr, &c, fm, fv, fc, NULL) == NT_OK, "%s", nt_errmsg());
+    CHECK(nt_trainer_optim(tr)->step == 0, "fresh optimizer");
+    CHECK(nt_trainer_run(tr, &r) == NT_OK && r.step == 4, "finetune: %s", nt_errmsg());
+    nt_trainer_free(tr);
+    int frozen_same = 1, others_moved = 0;
+    for (int i = 0; i < fm->params->count; i++) {
+        const char *nm = fm->params->names[i];
+        const nt_tensor *pt = &fm->params->tensors[i];
+        int same = memcmp(nt_f32(pt), before + fm->params->offsets[i], (size_t)pt->n * 4) == 0;
+        if (strncmp(nm, "encoder.", 8) == 0 || strncmp(nm, "embed.", 6) == 0) frozen_same &= same;
+        else others_moved += !same;
+    }
+    CHECK(frozen_same, "frozen parameters bitwise unchanged");
+    CHECK(others_moved > 10, "unfrozen parameters trained (%d moved)", others_moved);
+    /* a prefix that matches nothing is refused */
+    snprintf(c.freeze, sizeof c.freeze, "encoders.");
+    CHECK(nt_trainer_new(&tr, &c, fm, fv, fc, NULL) == NT_ERR_ARG && strstr(nt_errmsg(), "'encoders.'"),
+          "bad prefix: %s", nt_errmsg());
+    free(before);
+    nt_corpus_free(fc);
+    nt_model_free(bm);
+    nt_vocab_free(bv);
+    nt_model_free(fm);
+    nt_vocab_free(fv);
+    nt_model_free(m);
+    task_free(&t);
+}
+
+/* ---- options -------------------------------------------------------------------------------- */
+
+static void test_options(void) {
+    nt_trainer_config a = nt_trainer_config_default(), b = nt_trainer_config_default();
+    a.steps = 1234, a.lr = 3.5e-4, a.optim = NT_OPTIM_SGD, a.momentum = 0.9, a.nesterov = 1;
+    a.schedule = NT_SCHED_INV_SQRT, a.metric = NT_METRIC_EXACT_MATCH, a.seed = 18446744073709551615ULL;
+    a.clip = 0.25f, a.minutes = 2.5;
+    snprintf(a.out_dir, sizeof a.out_dir, "runs/\"q\"\\x\ty");
+    snprintf(a.freeze, sizeof a.freeze, "encoder.,embed.");
+    char json[NT_TRAIN_OPTIONS_MAX];
+    CHECK(nt_trainer_config_to_json(&a, json, sizeof json) == NT_OK, "%s", nt_errmsg());
+    CHECK(nt_trainer_config_from_json(&b, json) == NT_OK, "%s (%s)", nt_errmsg(), json);
+    CHECK(b.steps == 1234 && b.lr == 3.5e-4 && b.optim == NT_OPTIM_SGD && b.momentum == 0.9 &&
+              b.nesterov == 1 && b.schedule == NT_SCHED_INV_SQRT && b.metric == NT_METRIC_EXACT_MATCH &&
+              b.seed == a.seed && b.clip == 0.25f && b.minutes == 2.5,
+          "round trip: %s", json);
+    CHECK(strcmp(a.out_dir, b.out_dir) == 0 && strcmp(a.freeze, b.freeze) == 0, "strings: %s", b.out_dir);
+    CHECK(nt_trainer_config_from_json(&b, "{\"stpes\": 3}") == NT_ERR_FORMAT &&
+              strstr(nt_errmsg(), "\"stpes\""),
+          "unknown key: %s", nt_errmsg());
+    CHECK(nt_trainer_config_from_json(&b, "{\"steps\": 2.5}") == NT_ERR_FORMAT, "int field with 2.5");
+    CHECK(nt_trainer_config_from_json(&b, "{\"optim\": \"lamb\"}") == NT_ERR_FORMAT, "bad enum");
+    char small[16];
+    CHECK(nt_trainer_config_to_json(&a, small, sizeof small) == NT_ERR_ARG, "small buffer");
+
+    nt_trainer_config c = nt_trainer_config_default();
+    c.accum = 0;
+    CHECK(nt_trainer_config_check(&c) == NT_ERR_ARG && strstr(nt_errmsg(), "accum 0"), "accum");
+    c = nt_trainer_config_default();
+    c.steps = 0;
+    CHECK(nt_trainer_config_check(&c) == NT_ERR_ARG && strstr(nt_errmsg(), "no budget"), "budget");
+    c = nt_trainer_config_default();
+    c.steps = 50, c.warmup = 100;
+    CHECK(nt_trainer_config_check(&c) == NT_ERR_ARG && strstr(nt_errmsg(), "warmup"), "%s", nt_errmsg());
+    c = nt_trainer_config_default();
+    c.beta2 = 1.0;
+    CHECK(nt_trainer_config_check(&c) == NT_ERR_ARG && strstr(nt_errmsg(), "beta2"), "beta2");
+    nt_metric mt;
+    CHECK(nt_metric_parse("bleu", &mt) == NT_ERR_ARG && strstr(nt_errmsg(), "'bleu'"), "metric parse");
+}
+
+int main(void) {
+    sanitized = getenv("NT_SANITIZED") != NULL;
+    nt_threads_set(2);
+    snprintf(dir, sizeof dir, "/tmp/nt_test_trainer_%ld", (long)getpid());
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s && mkdir -p %s", dir, dir);
+    NT_ASSERT(system(cmd) == 0);
+    test_options();
+    test_accumulation();
+    test_resume();
+    test_signal_and_nan();
+    test_finetune();
+    test_overfit();
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (nt_check_failures == 0) NT_ASSERT(system(cmd) == 0);
+    return nt_check_report("test_trainer");
+}

@@ -1,0 +1,134 @@
+/* checkpoint.h - HDF5 checkpoints: everything a run needs to resume exactly,
+ * or just the weights to share.
+ *
+ * Layout (DESIGN.md; h5py and h5dump read it as is):
+ *   /                 attrs format = "nextok-checkpoint", version = 1
+ *   /config           model config attrs + tokenizer     (train/weights.h)
+ *   /vocab/tokens     UTF-8 strings, index = token id    (data/vocab.h)
+ *   /model/<name>     float32 parameters                 (train/weights.h)
+ *   /optim/<name>/m, /optim/<name>/v   float32 moments, the parameter's shape
+ *   /optim            attrs kind ("sgd"|"adam"|"adamw"), step, lr (last),
+ *                     beta1, beta2, eps, weight_decay, momentum, nesterov,
+ *                     decay_all
+ *   /train            attrs step, epoch, cursor (data position), rng_seed,
+ *                     rng_counter (nt_rng state), best_metric (NaN: none),
+ *                     best_step, bad_evals, tokens, seconds, options (the
+ *                     trainer's options as JSON)
+ * A weights-only file (nt_ckpt_export) has no /optim and no /train.
+ *
+ * Writes are atomic: the file is written to "<path>.tmp-<pid>" in the same
+ * folder, flushed, fsync'ed and renamed over `path`, so a crash at any moment
+ * leaves either the old or the new checkpoint, never a broken one.
+ *
+ * Loads are strict: format and version are checked first, then every name,
+ * shape and dtype; the first mismatch fails with NT_ERR_FORMAT and a message
+ * that names the file and the tensor or attribute
+ * ("run/ckpt.h5: /optim/embed.weight/m: shape 40x16, expected 44x16").
+ *
+ *     nt_train_state ts;  nt_train_state_init(&ts);  ts.step = step; ...
+ *     NT_TRY(nt_ckpt_save("run/checkpoint-last.h5", model, vocab, opt, &ts));
+ *     ...
+ *     nt_model *m;  nt_vocab *v;
+ *     NT_TRY(nt_ckpt_load("run/checkpoint-last.h5", &m, &v));
+ *     NT_TRY(nt_optim_new(&opt, m->params, &oc));
+ *     NT_TRY(nt_ckpt_load_optim("run/checkpoint-last.h5", opt));
+ *     NT_TRY(nt_ckpt_load_train("run/checkpoint-last.h5", &ts));
+ */
+#ifndef NT_CHECKPOINT_H
+#define NT_CHECKPOINT_H
+
+#include <hdf5.h>
+#include <stdint.h>
+
+#include "core/rng.h"
+#include "core/status.h"
+#include "data/tokenizer.h"
+#include "nn/model.h"
+#include "train/optim.h"
+
+#define NT_CKPT_FORMAT "nextok-checkpoint"
+#define NT_CKPT_VERSION 1
+
+#define NT_TRAIN_OPTIONS_MAX 8192
+
+/* The trainer's progress: what /train stores. */
+typedef struct nt_train_state {
+    int64_t step;          /* optimizer updates taken */
+    int64_t epoch;         /* data cursor: epoch ... */
+    int64_t cursor;        /* ... and position in it (nt_batcher_get_cursor) */
+    nt_rng rng;            /* dropout RNG state (seed, counter) */
+    double best_metric;    /* best evaluation value so far; NaN if none */
+    int64_t best_step;     /* step of the best evaluation; -1 if none */
+    int64_t bad_evals;     /* evaluations since the best (early-stopping patience) */
+    int64_t tokens;        /* target tokens trained on */
+    double seconds;        /* training time so far */
+    char options[NT_TRAIN_OPTIONS_MAX]; /* the trainer's options (JSON), "" if none */
+} nt_train_state;
+
+/* Zero progress: best_metric NaN, best_step -1, options "". */
+void nt_train_state_init(nt_train_state *ts);
+
+/* ---- whole files ------------------------------------------------------------ */
+
+/* Writes a checkpoint atomically: /config (+ tokenizer from the vocab), /vocab,
+ * /model, then /optim if optim is not NULL and /train if train is not NULL
+ * (both NULL: a weights-only file). The vocabulary must have the model's
+ * vocab_size (NT_ERR_ARG otherwise). On any error `path` is untouched (the
+ * old checkpoint stays) and the temporary file is removed. */
+nt_status nt_ckpt_save(const char *path, const nt_model *model, const nt_vocab *vocab,
+                       const nt_optim *optim, const nt_train_state *train);
+
+/* A weights-only file for sharing: /config, /vocab, /model. */
+nt_status nt_ckpt_export(const char *path, const nt_model *model, const nt_vocab *vocab);
+
+/* Builds the model from /config and loads /model strictly; loads /vocab
+ * (its tokenizer from /config) if vocab is not NULL. Works on full and
+ * weights-only files. NT_ERR_IO/NT_ERR_FORMAT naming the file and the first
+ * bad tensor or attribute; outputs untouched (nothing leaks) on error. */
+nt_status nt_ckpt_load(const char *path, nt_model **model, nt_vocab **vocab);
+
+/* Loads /model into an existing model of the same config, strictly; on
+ * error the model is untouched. */
+nt_status nt_ckpt_load_weights_into(const char *path, nt_model *model);
+
+/* /optim into an optimizer over the model's parameters (nt_ckpt_read_optim). */
+nt_status nt_ckpt_load_optim(const char *path, nt_optim *optim);
+
+/* /train (nt_ckpt_read_train). */
+nt_status nt_ckpt_load_train(const char *path, nt_train_state *train);
+
+/* ---- lower level ------------------------------------------------------------- */
+
+/* Opens `path` read-only and checks the root attributes format and version.
+ * NT_ERR_IO if the file cannot be opened, NT_ERR_FORMAT if it is not HDF5,
+ * is damaged or truncated, or has another format or version (the message
+ * says which, and which version this build reads). Close with H5Fclose. */
+nt_status nt_ckpt_open(const char *path, hid_t *file);
+
+/* Creates the temporary file for `path` and writes the root attributes.
+ * *tmp receives its name. Finish with nt_ckpt_commit or nt_ckpt_abort. */
+nt_status nt_ckpt_create(const char *path, hid_t *file, char *tmp, size_t tmp_len);
+/* Flushes, closes, fsyncs `file`, renames tmp over path, fsyncs the folder.
+ * On failure the temporary file is removed and `path` is untouched. */
+nt_status nt_ckpt_commit(hid_t file, const char *tmp, const char *path);
+/* Closes and removes the temporary file (error paths). */
+void nt_ckpt_abort(hid_t file, const char *tmp);
+
+/* ---- parts (on an open file) ------------------------------------------------ */
+
+/* /optim: attributes and the moments of every parameter of o->params. */
+nt_status nt_ckpt_write_optim(hid_t file, const nt_optim *o);
+/* Reads /optim into an optimizer over parameters of the same names and
+ * shapes: moments into params->m/v, o->step and o->last_lr, and the
+ * hyperparameters (o->cfg, kind included, must be the same kind).
+ * `where` names the file in messages. NT_ERR_FORMAT if /optim is absent
+ * (a weights-only file), a parameter's moments are missing or misshapen,
+ * or the kind differs; on error the optimizer may be partly updated. */
+nt_status nt_ckpt_read_optim(hid_t file, const char *where, nt_optim *o);
+
+nt_status nt_ckpt_write_train(hid_t file, const nt_train_state *ts);
+/* NT_ERR_FORMAT naming the first missing or mistyped attribute; *ts is
+ * untouched on error. */
+nt_status nt_ckpt_read_train(hid_t file, const char *where, nt_train_state *ts);
+
+#endif

@@ -1,0 +1,1031 @@
+/* trainer.c - the training loop, evaluation, checkpoints, metrics, progress, resume. */
+#include "train/trainer.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/alloc.h"
+#include "data/batcher.h"
+#include "nn/generate.h"
+#include "train/signals.h"
+
+/* ---- metrics names ------------------------------------------------------------- */
+
+static const char *const METRIC_NAMES[] = {"loss", "ppl", "token_acc", "exact_match"};
+
+const char *nt_metric_name(nt_metric m) {
+    return m >= NT_METRIC_LOSS && m <= NT_METRIC_EXACT_MATCH ? METRIC_NAMES[m] : "?";
+}
+
+nt_status nt_metric_parse(const char *name, nt_metric *out) {
+    if (!name || !out) return nt_error(NT_ERR_ARG, "nt_metric_parse: NULL argument");
+    for (int k = 0; k <= NT_METRIC_EXACT_MATCH; k++)
+        if (strcmp(name, METRIC_NAMES[k]) == 0) {
+            *out = (nt_metric)k;
+            return NT_OK;
+        }
+    return nt_error(NT_ERR_ARG,
+                    "unknown metric '%s' (expected loss, ppl, token_acc or exact_match)", name);
+}
+
+static int metric_higher_is_better(nt_metric m) {
+    return m == NT_METRIC_TOKEN_ACC || m == NT_METRIC_EXACT_MATCH;
+}
+
+static double metric_value(nt_metric m, const nt_eval_result *e) {
+    switch (m) {
+    case NT_METRIC_LOSS: return e->loss;
+    case NT_METRIC_PPL: return e->ppl;
+    case NT_METRIC_TOKEN_ACC: return e->token_acc;
+    case NT_METRIC_EXACT_MATCH: return e->exact_match;
+    }
+    return NAN;
+}
+
+/* ---- configuration ----------------------------------------------------------------- */
+
+nt_trainer_config nt_trainer_config_default(void) {
+    nt_trainer_config c;
+    memset(&c, 0, sizeof c);
+    c.steps = 1000;
+    c.batch_tokens = 2048;
+    c.accum = 1;
+    c.optim = NT_OPTIM_ADAMW;
+    c.lr = 1e-3;
+    c.lr_min = 1e-5;
+    c.schedule = NT_SCHED_COSINE;
+    c.warmup = 100;
+    c.beta1 = 0.9, c.beta2 = 0.999, c.eps = 1e-8, c.weight_decay = 0.01;
+    c.clip = 1.0f;
+    c.label_smoothing = 0.1f;
+    c.dropout = 0.1f;
+    c.eval_every = 200;
+    c.log_every = 20;
+    c.metric = NT_METRIC_LOSS;
+    c.seed = 1;
+    c.progress = -1;
+    return c;
+}
+
+/* The stored fields, for JSON in both directions. */
+typedef enum field_type { F_I64, F_INT, F_U64, F_DBL, F_FLT, F_STR, F_OPTIM, F_SCHED, F_METRIC } field_type;
+typedef struct field {
+    const char *name;
+    field_type type;
+    size_t offset;
+} field;
+
+#define FIELD(n, t) {#n, t, offsetof(nt_trainer_config, n)}
+static const field FIELDS[] = {
+    FIELD(steps, F_I64),          FIELD(minutes, F_DBL),      FIELD(batch_tokens, F_INT),
+    FIELD(batch_sentences, F_INT), FIELD(buckets, F_INT),     FIELD(accum, F_INT),
+    FIELD(optim, F_OPTIM),        FIELD(lr, F_DBL),           FIELD(lr_min, F_DBL),
+    FIELD(schedule, F_SCHED),     FIELD(warmup, F_I64),       FIELD(beta1, F_DBL),
+    FIELD(beta2, F_DBL),          FIELD(eps, F_DBL),          FIELD(weight_decay, F_DBL),
+    FIELD(momentum, F_DBL),       FIELD(nesterov, F_INT),     FIELD(decay_all, F_INT),
+    FIELD(clip, F_FLT),           FIELD(label_smoothing, F_FLT), FIELD(dropout, F_FLT),
+    FIELD(eval_every, F_I64),     FIELD(log_every, F_I64),    FIELD(save_every, F_I64),
+    FIELD(patience, F_INT),       FIELD(metric, F_METRIC),    FIELD(eval_exact_max, F_INT),
+    FIELD(eval_max_new_tokens, F_INT), FIELD(seed, F_U64),    FIELD(out_dir, F_STR),
+    FIELD(resume, F_STR),         FIELD(freeze, F_STR),       FIELD(extend_vocab, F_INT),
+    FIELD(train_path, F_STR),     FIELD(valid_path, F_STR),   FIELD(progress, F_INT),
+};
+#define N_FIELDS ((int)(sizeof FIELDS / sizeof *FIELDS))
+
+nt_status nt_trainer_config_check(const nt_trainer_config *c) {
+    const char *fn = "nt_trainer_config_check";
+    if (!c) return nt_error(NT_ERR_ARG, "%s: config is NULL", fn);
+    if (c->steps < 0) return nt_error(NT_ERR_ARG, "%s: steps %lld must be >= 0", fn, (long long)c->steps);
+    if (!(c->minutes >= 0) || !isfinite(c->minutes))
+        return nt_error(NT_ERR_ARG, "%s: minutes %g must be finite and >= 0", fn, c->minutes);
+    if (c->steps == 0 && c->minutes == 0)
+        return nt_error(NT_ERR_ARG, "%s: no budget: set steps or minutes (both are 0)", fn);
+    if (c->batch_tokens < 0 || c->batch_sentences < 0 || (c->batch_tokens == 0 && c->batch_sentences == 0))
+        return nt_error(NT_ERR_ARG, "%s: batch_tokens %d / batch_sentences %d: one must be > 0, "
+                        "neither negative", fn, c->batch_tokens, c->batch_sentences);
+    if (c->buckets < 0) return nt_error(NT_ERR_ARG, "%s: buckets %d must be >= 0", fn, c->buckets);
+    if (c->accum < 1) return nt_error(NT_ERR_ARG, "%s: accum %d must be >= 1", fn, c->accum);
+    nt_optim_config oc = nt_optim_config_default(c->optim);
+    oc.lr = c->lr, oc.beta1 = c->beta1, oc.beta2 = c->beta2, oc.eps = c->eps;
+    oc.weight_decay = c->weight_decay, oc.momentum = c->momentum, oc.nesterov = c->nesterov;
+    nt_status s = nt_optim_config_check(&oc);
+    if (s != NT_OK) return nt_error_wrap(s, "%s", fn);
+    nt_schedule sc = {c->schedule, c->lr, c->warmup, c->steps > c->warmup ? c->steps : c->warmup + 1,
+                      c->lr_min};
+    s = nt_schedule_check(&sc);
+    if (s != NT_OK) return nt_error_wrap(s, "%s", fn);
+    if (c->schedule == NT_SCHED_COSINE && c->steps > 0 && c->steps <= c->warmup)
+        return nt_error(NT_ERR_ARG, "%s: cosine schedule: steps %lld must exceed warmup %lld", fn,
+                        (long long)c->steps, (long long)c->warmup);
+    if (!(c->clip >= 0) || !isfinite(c->clip))
+        return nt_error(NT_ERR_ARG, "%s: clip %g must be finite and >= 0", fn, (double)c->clip);
+    if (!(c->label_smoothing >= 0 && c->label_smoothing < 1))
+        return nt_error(NT_ERR_ARG, "%s: label_smoothing %g not in [0, 1)", fn, (double)c->label_smoothing);
+    if (!(c->dropout >= 0 && c->dropout < 1))
+        return nt_error(NT_ERR_ARG, "%s: dropout %g not in [0, 1)", fn, (double)c->dropout);
+    if (c->eval_every < 0 || c->log_every < 0 || c->save_every < 0)
+        return nt_error(NT_ERR_ARG, "%s: eval_every %lld, log_every %lld, save_every %lld must be >= 0",
+                        fn, (long long)c->eval_every, (long long)c->log_every, (long long)c->save_every);
+    if (c->patience < 0) return nt_error(NT_ERR_ARG, "%s: patience %d must be >= 0", fn, c->patience);
+    if (c->metric < NT_METRIC_LOSS || c->metric > NT_METRIC_EXACT_MATCH)
+        return nt_error(NT_ERR_ARG, "%s: unknown metric %d", fn, (int)c->metric);
+    if (c->eval_exact_max < -1)
+        return nt_error(NT_ERR_ARG, "%s: eval_exact_max %d must be >= -1", fn, c->eval_exact_max);
+    if (c->metric == NT_METRIC_EXACT_MATCH && c->eval_exact_max < 0)
+        return nt_error(NT_ERR_ARG, "%s: metric exact_match needs decoding (eval_exact_max is -1)", fn);
+    if (c->eval_max_new_tokens < 0)
+        return nt_error(NT_ERR_ARG, "%s: eval_max_new_tokens %d must be >= 0", fn, c->eval_max_new_tokens);
+    if (c->progress < -2 || c->progress > 1)
+        return nt_error(NT_ERR_ARG, "%s: progress %d not in -2..1", fn, c->progress);
+    for (const char *s2 = c->freeze; *s2; s2++)
+        if (*s2 == ',' && (s2[1] == ',' || s2[1] == 0 || s2 == c->freeze))
+            return nt_error(NT_ERR_ARG, "%s: freeze '%s' has an empty prefix", fn, c->freeze);
+    return NT_OK;
+}
+
+/* Appends s JSON-escaped and quoted. Returns the new length (may exceed cap). */
+static size_t json_str(char *buf, size_t cap, size_t k, const char *s) {
+    if (k < cap) buf[k] = '"';
+    k++;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        char esc[8];
+        const char *e = NULL;
+        if (*p == '"') e = "\\\"";
+        else if (*p == '\\') e = "\\\\";
+        else if (*p == '\n') e = "\\n";
+        else if (*p == '\t') e = "\\t";
+        else if (*p < 0x20) snprintf(esc, sizeof esc, "\\u%04x", *p), e = esc;
+        if (e) {
+            for (; *e; e++, k++)
+                if (k < cap) buf[k] = *e;
+        } else {
+            if (k < cap) buf[k] = (char)*p;
+            k++;
+        }
+    }
+    if (k < cap) buf[k] = '"';
+    return k + 1;
+}
+
+nt_status nt_trainer_config_to_json(const nt_trainer_config *c, char *buf, size_t cap) {
+    if (!c || !buf || cap == 0) return nt_error(NT_ERR_ARG, "nt_trainer_config_to_json: NULL argument");
+    size_t k = 0;
+    char num[64];
+    for (int i = 0; i < N_FIELDS; i++) {
+        const field *f = &FIELDS[i];
+        const char *p = (const char *)c + f->offset;
+        k += (size_t)snprintf(k < cap ? buf + k : NULL, k < cap ? cap - k : 0, "%s\"%s\":",
+                              i ? "," : "{", f->name);
+        num[0] = 0;
+        switch (f->type) {
+        case F_I64: snprintf(num, sizeof num, "%lld", (long long)*(const int64_t *)p); break;
+        case F_INT: snprintf(num, sizeof num, "%d", *(const int *)p); break;
+        case F_U64: snprintf(num, sizeof num, "%llu", (unsigned long long)*(const uint64_t *)p); break;
+        case F_DBL: snprintf(num, sizeof num, "%.17g", *(const double *)p); break;
+        case F_FLT: snprintf(num, sizeof num, "%.9g", (double)*(const float *)p); break;
+        case F_STR: k = json_str(buf, cap, k, p); break;
+        case F_OPTIM: k = json_str(buf, cap, k, nt_optim_kind_name(*(const nt_optim_kind *)p)); break;
+        case F_SCHED: k = json_str(buf, cap, k, nt_sched_kind_name(*(const nt_sched_kind *)p)); break;
+        case F_METRIC: k = json_str(buf, cap, k, nt_metric_name(*(const nt_metric *)p)); break;
+        }
+        if (num[0]) k += (size_t)snprintf(k < cap ? buf + k : NULL, k < cap ? cap - k : 0, "%s", num);
+    }
+    k += (size_t)snprintf(k < cap ? buf + k : NULL, k < cap ? cap - k : 0, "}");
+    if (k >= cap) {
+        buf[cap - 1] = 0;
+        return nt_error(NT_ERR_ARG, "nt_trainer_config_to_json: %zu bytes needed, buffer has %zu", k + 1, cap);
+    }
+    return NT_OK;
+}
+
+static const char *skip_ws(const char *s) {
+    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') s++;
+    return s;
+}
+
+/* Parses a JSON string at s (after the opening quote) into out (cap bytes). */
+static const char *json_parse_str(const char *s, char *out, size_t cap, int *ok) {
+    size_t k = 0;
+    *ok = 0;
+    for (; *s && *s != '"'; s++) {
+        char c = *s;
+        if (c == '\\') {
+            s++;
+            switch (*s) {
+            case '"': c = '"'; break;
+            case '\\': c = '\\'; break;
+            case '/': c = '/'; break;
+            case 'n': c = '\n'; break;
+            case 't': c = '\t'; break;
+            case 'r': c = '\r'; break;
+            case 'u': {
+                unsigned v = 0;
+                for (int i = 1; i <= 4; i++) {
+                    char h = s[i];
+                    if (!h) return s;
+                    v = v * 16 + (unsigned)(h >= 'a' ? h - 'a' + 10 : h >= 'A' ? h - 'A' + 10 : h - '0');
+                }
+                if (v >= 0x80) return s; /* we only ever write \u00XX controls */
+                c = (char)v;
+                s += 4;
+                break;
+            }
+            default: return s;
+            }
+        }
+        if (k + 1 >= cap) return s;
+        out[k++] = c;
+    }
+    if (*s != '"') return s;
+    out[k] = 0;
+    *ok = 1;
+    return s + 1;
+}
+
+nt_status nt_trainer_config_from_json(nt_trainer_config *cfg, const char *json) {
+    const char *fn = "nt_trainer_config_from_json";
+    if (!cfg || !json) return nt_error(NT_ERR_ARG, "%s: NULL argument", fn);
+    nt_trainer_config c = *cfg;
+    const char *s = skip_ws(json);
+    if (*s++ != '{') return nt_error(NT_ERR_FORMAT, "%s: expected '{' at offset %ld", fn, (long)(s - 1 - json));
+    s = skip_ws(s);
+    if (*s == '}') {
+        *cfg = c;
+        return NT_OK;
+    }
+    char key[64], sval[NT_TRAINER_PATH_MAX];
+    for (;;) {
+        int ok;
+        if (*s != '"') return nt_error(NT_ERR_FORMAT, "%s: expected a key at offset %ld", fn, (long)(s - json));
+        s = json_parse_str(s + 1, key, sizeof key, &ok);
+        if (!ok) return nt_error(NT_ERR_FORMAT, "%s: bad key at offset %ld", fn, (long)(s - json));
+        s = skip_ws(s);
+        if (*s++ != ':') return nt_error(NT_ERR_FORMAT, "%s: expected ':' after \"%s\"", fn, key);
+        s = skip_ws(s);
+        const field *f = NULL;
+        for (int i = 0; i < N_FIELDS; i++)
+            if (strcmp(FIELDS[i].name, key) == 0) f = &FIELDS[i];
+        if (!f) return nt_error(NT_ERR_FORMAT, "%s: unknown option \"%s\"", fn, key);
+        char *p = (char *)&c + f->offset;
+        int is_str = f->type == F_STR || f->type == F_OPTIM || f->type == F_SCHED || f->type == F_METRIC;
+        if (is_str) {
+            if (*s != '"') return nt_error(NT_ERR_FORMAT, "%s: \"%s\" must be a string", fn, key);
+            s = json_parse_str(s + 1, sval, sizeof sval, &ok);
+            if (!ok) return nt_error(NT_ERR_FORMAT, "%s: bad or too long string for \"%s\"", fn, key);
+            nt_status st = NT_OK;
+            if (f->type == F_STR) memcpy(p, sval, strlen(sval) + 1);
+            else if (f->type == F_OPTIM) st = nt_optim_kind_parse(sval, (nt_optim_kind *)p);
+            else if (f->type == F_SCHED) st = nt_sched_kind_parse(sval, (nt_sched_kind *)p);
+            else st = nt_metric_parse(sval, (nt_metric *)p);
+            if (st != NT_OK) return nt_error_wrap(NT_ERR_FORMAT, "%s: \"%s\"", fn, key);
+        } else {
+            char *end;
+            errno = 0;
+            switch (f->type) {
+            case F_I64: *(int64_t *)p = strtoll(s, &end, 10); break;
+            case F_INT: {
+                long v = strtol(s, &end, 10);
+                if (v < -2147483647L || v > 2147483647L) errno = ERANGE;
+                *(int *)p = (int)v;
+                break;
+            }
+            case F_U64: *(uint64_t *)p = strtoull(s, &end, 10); break;
+            case F_DBL: *(double *)p = strtod(s, &end); break;
+            case F_FLT: *(float *)p = (float)strtod(s, &end); break;
+            default: end = (char *)s; break;
+            }
+            if (end == s || errno == ERANGE || *end == '.' || *end == 'e' || *end == 'E')
+                return nt_error(NT_ERR_FORMAT, "%s: \"%s\" has a bad value for its type", fn, key);
+            s = end;
+        }
+        s = skip_ws(s);
+        if (*s == ',') {
+            s = skip_ws(s + 1);
+            continue;
+        }
+        if (*s == '}') break;
+        return nt_error(NT_ERR_FORMAT, "%s: expected ',' or '}' after \"%s\"", fn, key);
+    }
+    *cfg = c;
+    return NT_OK;
+}
+
+/* ---- the trainer ------------------------------------------------------------------------ */
+
+struct nt_trainer {
+    nt_trainer_config cfg;
+    nt_model *model;
+    const nt_vocab *vocab;
+    const nt_corpus *train, *valid;
+    nt_optim *opt;
+    nt_schedule sched;
+    nt_batcher *train_b, *valid_b;
+    nt_ctx *ctx;
+    nt_train_state st;            /* rng, step, cursor, best, ... (st.rng is the dropout RNG) */
+    char path_last[NT_TRAINER_PATH_MAX + 32];
+    char path_best[NT_TRAINER_PATH_MAX + 32];
+    char path_metrics[NT_TRAINER_PATH_MAX + 32];
+    FILE *metrics;
+    FILE *log;
+    int tty;                      /* progress line (1) or plain lines (0), -2 silent */
+    int64_t last_saved_step;      /* -1 if nothing saved in this run or the resumed one */
+    int ran;
+};
+
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static nt_status mkdir_p(const char *dir) {
+    char buf[NT_TRAINER_PATH_MAX];
+    size_t n = strlen(dir);
+    if (n == 0 || n >= sizeof buf) return nt_error(NT_ERR_ARG, "bad folder name '%s'", dir);
+    memcpy(buf, dir, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] == '/' || buf[i] == 0) {
+            char c = buf[i];
+            buf[i] = 0;
+            if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+                return nt_error(NT_ERR_IO, "cannot create folder %s (%s)", buf, strerror(errno));
+            buf[i] = c;
+        }
+    }
+    struct stat sb;
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return nt_error(NT_ERR_IO, "%s is not a folder", dir);
+    return NT_OK;
+}
+
+static int is_dir(const char *p) {
+    struct stat sb;
+    return stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+/* Rewrites metrics.jsonl without the lines of steps after `step` (a resumed
+ * run repeats them). Lines without a "step" are kept. */
+static nt_status metrics_truncate(const char *path, int64_t step) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NT_OK;
+    char tmp[NT_TRAINER_PATH_MAX + 64];
+    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
+    FILE *g = fopen(tmp, "wb");
+    if (!g) {
+        fclose(f);
+        return nt_error(NT_ERR_IO, "cannot write %s (%s)", tmp, strerror(errno));
+    }
+    char line[4096];
+    while (fgets(line, sizeof line, f)) {
+        const char *p = strstr(line, "\"step\":");
+        if (p && strtoll(p + 7, NULL, 10) > step) continue;
+        fputs(line, g);
+    }
+    fclose(f);
+    int bad = fclose(g) != 0;
+    if (bad || rename(tmp, path) != 0) {
+        remove(tmp);
+        return nt_error(NT_ERR_IO, "cannot rewrite %s", path);
+    }
+    return NT_OK;
+}
+
+static nt_status apply_freeze(nt_trainer *t) {
+    char buf[NT_TRAINER_PATH_MAX];
+    snprintf(buf, sizeof buf, "%s", t->cfg.freeze);
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        while (*tok == ' ') tok++;
+        if (!*tok) continue;
+        NT_TRY(nt_optim_freeze(t->opt, tok, NULL));
+    }
+    return NT_OK;
+}
+
+nt_status nt_trainer_new(nt_trainer **out, const nt_trainer_config *cfg, nt_model *model,
+                         const nt_vocab *vocab, const nt_corpus *train, const nt_corpus *valid) {
+    const char *fn = "nt_trainer_new";
+    if (!out || !cfg || !model || !vocab || !train)
+        return nt_error(NT_ERR_ARG, "%s: out, cfg, model, vocab and train must not be NULL", fn);
+    NT_TRY(nt_trainer_config_check(cfg));
+    if (nt_vocab_size(vocab) != model->cfg.vocab_size)
+        return nt_error(NT_ERR_ARG, "%s: vocabulary has %d tokens, the model's vocab_size is %d", fn,
+                        nt_vocab_size(vocab), model->cfg.vocab_size);
+    nt_trainer *t = nt_calloc(1, sizeof *t);
+    if (!t) return nt_error(NT_ERR_NOMEM, "%s: out of memory", fn);
+    t->cfg = *cfg;
+    t->model = model, t->vocab = vocab, t->train = train, t->valid = valid;
+    t->log = cfg->log ? cfg->log : stderr;
+    t->last_saved_step = -1;
+    nt_train_state_init(&t->st);
+    nt_status s = NT_OK;
+
+    /* Folders: resume folder or file; out_dir defaults to the resumed run's. */
+    char resume_file[NT_TRAINER_PATH_MAX + 32] = "";
+    if (cfg->resume[0]) {
+        if (is_dir(cfg->resume))
+            snprintf(resume_file, sizeof resume_file, "%s/checkpoint-last.h5", cfg->resume);
+        else
+            snprintf(resume_file, sizeof resume_file, "%s", cfg->resume);
+        if (!t->cfg.out_dir[0]) {
+            if (is_dir(cfg->resume)) {
+                snprintf(t->cfg.out_dir, sizeof t->cfg.out_dir, "%s", cfg->resume);
+            } else {
+                snprintf(t->cfg.out_dir, sizeof t->cfg.out_dir, "%s", cfg->resume);
+                char *slash = strrchr(t->cfg.out_dir, '/');
+                if (slash) *slash = 0;
+                else snprintf(t->cfg.out_dir, sizeof t->cfg.out_dir, ".");
+            }
+        }
+    }
+    if (!t->cfg.out_dir[0]) snprintf(t->cfg.out_dir, sizeof t->cfg.out_dir, "run");
+    snprintf(t->path_last, sizeof t->path_last, "%s/checkpoint-last.h5", t->cfg.out_dir);
+    snprintf(t->path_best, sizeof t->path_best, "%s/checkpoint-best.h5", t->cfg.out_dir);
+    snprintf(t->path_metrics, sizeof t->path_metrics, "%s/metrics.jsonl", t->cfg.out_dir);
+    s = mkdir_p(t->cfg.out_dir);
+
+    /* Model, optimizer, schedule. */
+    model->cfg.dropout = cfg->dropout;
+    if (s == NT_OK) {
+        nt_optim_config oc = nt_optim_config_default(cfg->optim);
+        oc.lr = cfg->lr, oc.beta1 = cfg->beta1, oc.beta2 = cfg->beta2, oc.eps = cfg->eps;
+        oc.weight_decay = cfg->weight_decay, oc.momentum = cfg->momentum;
+        oc.nesterov = cfg->nesterov, oc.decay_all = cfg->decay_all;
+        s = nt_optim_new(&t->opt, model->params, &oc);
+    }
+    t->sched.kind = cfg->schedule, t->sched.lr = cfg->lr, t->sched.warmup = cfg->warmup;
+    t->sched.lr_min = cfg->lr_min;
+    t->sched.total = cfg->steps > 0 ? cfg->steps : cfg->warmup + 1;
+
+    /* Batchers. */
+    nt_batcher_config bc = nt_batcher_config_default();
+    bc.layout = model->cfg.arch == NT_ARCH_DECODER ? NT_LAYOUT_DECODER : NT_LAYOUT_ENCDEC;
+    bc.max_tokens = cfg->batch_tokens, bc.max_sentences = cfg->batch_sentences;
+    bc.seed = cfg->seed, bc.shuffle = 1, bc.max_len = model->cfg.max_len;
+    bc.buckets = cfg->buckets;
+    if (s == NT_OK) s = nt_batcher_new(&t->train_b, train, &bc);
+    if (s == NT_OK && valid) {
+        bc.shuffle = 0;
+        s = nt_batcher_new(&t->valid_b, valid, &bc);
+        if (s != NT_OK) nt_error_wrap(s, "validation data");
+    }
+    if (s == NT_OK) s = nt_ctx_new(&t->ctx, 0);
+    nt_rng_seed(&t->st.rng, cfg->seed ^ 0xd50a0d50a0ULL);
+
+    /* Resume: weights, optimizer, train state, cursor; strictly. */
+    if (s == NT_OK && resume_file[0]) {
+        nt_train_state *ts = nt_malloc(sizeof *ts);
+        s = ts ? NT_OK : nt_error(NT_ERR_NOMEM, "%s: out of memory", fn);
+        if (s == NT_OK) s = nt_ckpt_load_weights_into(resume_file, model);
+        if (s == NT_OK) s = nt_ckpt_load_optim(resume_file, t->opt);
+        if (s == NT_OK) s = nt_ckpt_load_train(resume_file, ts);
+        if (s == NT_OK) {
+            s = nt_batcher_set_cursor(t->train_b, ts->epoch, ts->cursor);
+            if (s != NT_OK) nt_error_wrap(s, "%s: data cursor (does the training data differ?)", resume_file);
+        }
+        if (s == NT_OK) {
+            t->st = *ts;
+            t->last_saved_step = ts->step;
+            if (t->opt->step != ts->step)
+                s = nt_error(NT_ERR_FORMAT, "%s: /optim step %lld differs from /train step %lld",
+                             resume_file, (long long)t->opt->step, (long long)ts->step);
+        }
+        nt_free(ts);
+        if (s == NT_OK) s = metrics_truncate(t->path_metrics, t->st.step);
+    }
+    if (s == NT_OK) s = apply_freeze(t);
+    if (s == NT_OK) {
+        t->metrics = fopen(t->path_metrics, "ab");
+        if (!t->metrics) s = nt_error(NT_ERR_IO, "cannot open %s (%s)", t->path_metrics, strerror(errno));
+    }
+    if (s == NT_OK) {
+        nt_trainer_config stored = t->cfg;
+        stored.resume[0] = 0;
+        s = nt_trainer_config_to_json(&stored, t->st.options, sizeof t->st.options);
+    }
+    if (s != NT_OK) {
+        nt_trainer_free(t);
+        return s == NT_OK ? s : nt_error_wrap(s, "%s", fn);
+    }
+    t->tty = cfg->progress == -1 ? isatty(fileno(t->log)) : cfg->progress;
+    *out = t;
+    return NT_OK;
+}
+
+void nt_trainer_free(nt_trainer *t) {
+    if (!t) return;
+    nt_optim_free(t->opt);
+    nt_batcher_free(t->train_b);
+    nt_batcher_free(t->valid_b);
+    nt_ctx_free(t->ctx);
+    if (t->metrics) fclose(t->metrics);
+    nt_free(t);
+}
+
+nt_optim *nt_trainer_optim(nt_trainer *t) { return t ? t->opt : NULL; }
+const nt_train_state *nt_trainer_state(const nt_trainer *t) { return t ? &t->st : NULL; }
+
+/* ---- one update ---------------------------------------------------------------------- */
+
+/* Wraps the batch's buffers as tensors of ctx (no copy). */
+static nt_status batch_tensors(nt_trainer *t, const nt_batch *b, nt_tensor **src, nt_tensor **src_mask,
+                               nt_tensor **tgt_in, nt_tensor **labels) {
+    *src = *src_mask = NULL;
+    if (t->model->cfg.arch == NT_ARCH_ENCDEC) {
+        NT_TRY(nt_tensor_wrap(t->ctx, src, NT_I32, 2, (int[]){b->B, b->S}, b->src));
+        NT_TRY(nt_tensor_wrap(t->ctx, src_mask, NT_I32, 2, (int[]){b->B, b->S}, b->src_mask));
+    }
+    NT_TRY(nt_tensor_wrap(t->ctx, tgt_in, NT_I32, 2, (int[]){b->B, b->T}, b->tgt_in));
+    NT_TRY(nt_tensor_wrap(t->ctx, labels, NT_I32, 2, (int[]){b->B, b->T}, b->labels));
+    return NT_OK;
+}
+
+/* The next training batch, crossing into the next epoch when one ends. */
+static nt_status next_train_batch(nt_trainer *t, nt_batch *b) {
+    NT_TRY(nt_batcher_next(t->train_b, b));
+    if (b->B == 0) NT_TRY(nt_batcher_next(t->train_b, b));
+    if (b->B == 0) return nt_error(NT_ERR_STATE, "the training data yields no batch");
+    return NT_OK;
+}
+
+typedef struct step_info {
+    double loss;        /* mean over the update's target tokens */
+    float grad_norm;
+    double lr;
+    int64_t tokens;     /* source + target tokens */
+    int nonfinite;      /* 1: loss or gradient not finite (message set) */
+} step_info;
+
+/* Sets every parameter gradient to g * s over the non-frozen ranges. */
+static void scale_grads(nt_optim *o, float s) {
+    float *g = o->params->grads;
+    for (int r = 0; r < o->n_ranges; r++) {
+        const int64_t b = o->ranges[r].begin, e = o->ranges[r].end;
+#pragma omp parallel for schedule(static)
+        for (int64_t i = b; i < e; i++) g[i] *= s;
+    }
+}
+
+static nt_status train_update(nt_trainer *t, step_info *si) {
+    nt_params *P = t->model->params;
+    nt_params_zero_grad(P);
+    nt_ctx_set_grad(t->ctx, 1);
+    nt_ctx_set_training(t->ctx, 1);
+    nt_ctx_set_rng(t->ctx, &t->st.rng);
+    double sum_loss = 0;
+    int64_t n_total = 0;
+    si->tokens = 0;
+    si->nonfinite = 0;
+    for (int k = 0; k < t->cfg.accum; k++) {
+        nt_batch b;
+        NT_TRY(next_train_batch(t, &b));
+        nt_tensor *src, *src_mask, *tgt_in, *labels, *loss;
+        NT_TRY(batch_tensors(t, &b, &src, &src_mask, &tgt_in, &labels));
+        int64_t n = 0;
+        NT_TRY(nt_model_loss(t->model, t->ctx, &loss, NULL, src, src_mask, tgt_in, labels,
+                             t->cfg.label_smoothing, &n));
+        float l = nt_f32(loss)[0];
+        if (!isfinite(l)) {
+            si->loss = l;
+            si->nonfinite = 1;
+            nt_ctx_reset(t->ctx);
+            return nt_error(NT_ERR_NUMERIC, "training loss is %s (micro-batch %d of %d)",
+                            isnan(l) ? "NaN" : "Inf", k + 1, t->cfg.accum);
+        }
+        /* d(sum of token losses) = n * d(mean): the micro-batches add up to
+         * the gradient of the summed loss, divided by the total below. */
+        if (n > 0) NT_TRY(nt_backward_seeded(t->ctx, loss, &(float){(float)n}));
+        sum_loss += (double)l * (double)n;
+        n_total += n;
+        si->tokens += b.n_src_tokens + b.n_tgt_tokens;
+        nt_ctx_reset(t->ctx);
+    }
+    if (n_total > 0) scale_grads(t->opt, (float)(1.0 / (double)n_total));
+    si->loss = n_total > 0 ? sum_loss / (double)n_total : 0.0;
+    nt_status s = nt_optim_clip(t->opt, t->cfg.clip, &si->grad_norm);
+    if (s != NT_OK) {
+        si->nonfinite = 1;
+        return s;
+    }
+    si->lr = nt_schedule_lr(&t->sched, t->st.step);
+    NT_TRY(nt_optim_step(t->opt, si->lr));
+    return NT_OK;
+}
+
+/* ---- evaluation ----------------------------------------------------------------------- */
+
+static nt_status eval_exact(nt_trainer *t, nt_eval_result *ev) {
+    const nt_corpus *c = t->valid;
+    int n = t->cfg.eval_exact_max > 0 && t->cfg.eval_exact_max < c->n ? t->cfg.eval_exact_max : c->n;
+    int max_tgt = 0;
+    for (int i = 0; i < n; i++) max_tgt = c->tgt_len[i] > max_tgt ? c->tgt_len[i] : max_tgt;
+    nt_generate_config g = nt_generate_config_default();
+    g.max_new_tokens = t->cfg.eval_max_new_tokens > 0 ? t->cfg.eval_max_new_tokens : max_tgt + 8;
+    const int chunk = 64;
+    const int32_t *src[64];
+    int len[64];
+    int exact = 0;
+    for (int i0 = 0; i0 < n; i0 += chunk) {
+        int m = n - i0 < chunk ? n - i0 : chunk;
+        for (int j = 0; j < m; j++) src[j] = c->ids + c->src_off[i0 + j], len[j] = c->src_len[i0 + j];
+        nt_generate_result res;
+        NT_TRY(nt_generate(t->model, t->ctx, &g, src, len, m, &res));
+        for (int j = 0; j < m; j++) {
+            const nt_generate_seq *q = nt_generate_result_get(&res, j, 0);
+            int i = i0 + j;
+            exact += q && q->finished && q->len == c->tgt_len[i] &&
+                     memcmp(q->tokens, c->ids + c->tgt_off[i], (size_t)q->len * sizeof(int32_t)) == 0;
+        }
+        nt_generate_result_free(&res);
+    }
+    ev->n_decoded = n;
+    ev->exact_match = n > 0 ? (double)exact / n : 0.0;
+    return NT_OK;
+}
+
+nt_status nt_trainer_evaluate(nt_trainer *t, nt_eval_result *ev) {
+    if (!t || !ev) return nt_error(NT_ERR_ARG, "nt_trainer_evaluate: NULL argument");
+    memset(ev, 0, sizeof *ev);
+    ev->exact_match = NAN;
+    if (!t->valid_b) return nt_error(NT_ERR_STATE, "nt_trainer_evaluate: no validation data");
+    int prev_grad = nt_ctx_set_grad(t->ctx, 0);
+    nt_ctx_set_training(t->ctx, 0);
+    nt_ctx_set_rng(t->ctx, NULL);
+    nt_status s = nt_batcher_set_cursor(t->valid_b, 0, 0);
+    double sum_loss = 0;
+    int64_t n_tok = 0, n_right = 0;
+    const int V = t->model->cfg.vocab_size;
+    while (s == NT_OK) {
+        nt_batch b;
+        s = nt_batcher_next(t->valid_b, &b);
+        if (s != NT_OK || b.B == 0) break;
+        nt_tensor *src, *src_mask, *tgt_in, *labels, *loss, *logits;
+        int64_t n = 0;
+        s = batch_tensors(t, &b, &src, &src_mask, &tgt_in, &labels);
+        if (s == NT_OK)
+            s = nt_model_loss(t->model, t->ctx, &loss, &logits, src, src_mask, tgt_in, labels, 0.0f, &n);
+        if (s == NT_OK) {
+            sum_loss += (double)nt_f32(loss)[0] * (double)n;
+            n_tok += n;
+            const float *lg = nt_f32(logits); /* (B, T, V) */
+            for (int64_t r = 0; r < (int64_t)b.B * b.T; r++) {
+                int32_t y = b.labels[r];
+                if (y == 0) continue;
+                const float *row = lg + r * V;
+                int best = 0;
+                for (int v = 1; v < V; v++)
+                    if (row[v] > row[best]) best = v;
+                n_right += best == y;
+            }
+            ev->n_sentences += b.B;
+        }
+        nt_ctx_reset(t->ctx);
+    }
+    if (s == NT_OK) {
+        ev->n_tokens = n_tok;
+        ev->loss = n_tok > 0 ? sum_loss / (double)n_tok : 0.0;
+        ev->ppl = exp(ev->loss);
+        ev->token_acc = n_tok > 0 ? (double)n_right / (double)n_tok : 0.0;
+        if (t->cfg.eval_exact_max >= 0) s = eval_exact(t, ev);
+    }
+    nt_ctx_reset(t->ctx);
+    nt_ctx_set_grad(t->ctx, prev_grad);
+    nt_ctx_set_training(t->ctx, 1);
+    return s == NT_OK ? NT_OK : nt_error_wrap(s, "nt_trainer_evaluate");
+}
+
+/* ---- checkpoints, logs --------------------------------------------------------------- */
+
+static int params_finite(const nt_params *p) {
+    int ok = 1;
+#pragma omp parallel for schedule(static) reduction(&& : ok)
+    for (int64_t i = 0; i < p->total; i++) ok = ok && isfinite(p->values[i]);
+    return ok;
+}
+
+static nt_status save_checkpoint(nt_trainer *t, const char *path) {
+    if (!params_finite(t->model->params))
+        return nt_error(NT_ERR_NUMERIC, "step %lld: the weights hold NaN or Inf; %s not written",
+                        (long long)t->st.step, path);
+    int64_t epoch, pos;
+    nt_batcher_get_cursor(t->train_b, &epoch, &pos);
+    t->st.epoch = epoch, t->st.cursor = pos;
+    NT_TRY(nt_ckpt_save(path, t->model, t->vocab, t->opt, &t->st));
+    if (path == t->path_last) t->last_saved_step = t->st.step;
+    if (t->cfg.on_checkpoint) t->cfg.on_checkpoint(t->cfg.user, t->st.step, path);
+    return NT_OK;
+}
+
+static void json_num(FILE *f, const char *key, double v) {
+    if (isfinite(v)) fprintf(f, ",\"%s\":%.9g", key, v);
+    else fprintf(f, ",\"%s\":%s", key, isnan(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity");
+}
+
+static void fmt_duration(char *buf, size_t n, double s) {
+    if (!(s >= 0) || !isfinite(s)) snprintf(buf, n, "?");
+    else if (s < 60) snprintf(buf, n, "%ds", (int)s);
+    else if (s < 3600) snprintf(buf, n, "%dm%02ds", (int)s / 60, (int)s % 60);
+    else snprintf(buf, n, "%dh%02dm", (int)(s / 3600), ((int)s % 3600) / 60);
+}
+
+/* ---- the loop ---------------------------------------------------------------------------- */
+
+static const char *stop_message(nt_trainer *t, char *buf, size_t n) {
+    if (t->last_saved_step >= 0)
+        snprintf(buf, n, "the last good checkpoint is %s (step %lld)", t->path_last,
+                 (long long)t->last_saved_step);
+    else
+        snprintf(buf, n, "no checkpoint was written");
+    return buf;
+}
+
+nt_status nt_trainer_run(nt_trainer *t, nt_train_result *res) {
+    if (!t) return nt_error(NT_ERR_ARG, "nt_trainer_run: trainer is NULL");
+    if (t->ran) return nt_error(NT_ERR_STATE, "nt_trainer_run: a trainer runs once");
+    t->ran = 1;
+    const nt_trainer_config *c = &t->cfg;
+    nt_train_result r;
+    memset(&r, 0, sizeof r);
+    r.eval.exact_match = NAN;
+    r.stop_reason = "steps";
+    nt_signals_install();
+    const double t0 = now_seconds(), seconds0 = t->st.seconds, budget = c->minutes * 60.0;
+    double win_t = t0, last_draw = 0;
+    int64_t win_tokens = 0, win_steps = 0;
+    const int64_t save_every = c->save_every > 0 ? c->save_every : c->eval_every;
+    nt_status s = NT_OK;
+    char msg[NT_TRAINER_PATH_MAX + 128];
+    FILE *log = t->log;
+
+    for (;;) {
+        double elapsed = t->st.seconds;
+        if (c->steps > 0 && t->st.step >= c->steps) break;
+        if (budget > 0 && elapsed >= budget) {
+            r.stop_reason = "time";
+            break;
+        }
+        /* A time budget without a step budget: the cosine's end moves with the clock. */
+        if (c->steps == 0 && budget > 0 && elapsed > 0) {
+            int64_t est = (int64_t)((double)t->st.step * budget / elapsed);
+            t->sched.total = est > t->sched.warmup + 1 ? est : t->sched.warmup + 1;
+        }
+        step_info si;
+        s = train_update(t, &si);
+        t->st.seconds = seconds0 + (now_seconds() - t0);
+        if (s != NT_OK) {
+            nt_ctx_reset(t->ctx);
+            char why[2048];
+            snprintf(why, sizeof why, "%s", nt_errmsg());
+            if (si.nonfinite || s == NT_ERR_NUMERIC) {
+                r.stop_reason = "nan";
+                r.loss = si.loss;
+                s = nt_error(NT_ERR_NUMERIC, "nt_trainer_run: step %lld: %s; training stopped, %s",
+                             (long long)t->st.step + 1, why, stop_message(t, msg, sizeof msg));
+            } else {
+                s = nt_error(s, "nt_trainer_run: step %lld: %s", (long long)t->st.step + 1, why);
+            }
+            break;
+        }
+        t->st.step++;
+        t->st.tokens += si.tokens;
+        r.loss = si.loss;
+        win_tokens += si.tokens, win_steps++;
+
+        /* log line + progress */
+        double now = now_seconds();
+        int log_now = c->log_every > 0 && t->st.step % c->log_every == 0;
+        double rate = win_tokens / (now - win_t > 1e-9 ? now - win_t : 1e-9);
+        double step_time = (now - win_t) / (double)(win_steps ? win_steps : 1);
+        double eta = INFINITY;
+        if (c->steps > 0) eta = (double)(c->steps - t->st.step) * step_time;
+        if (budget > 0 && budget - t->st.seconds < eta) eta = budget - t->st.seconds;
+        char eta_s[32];
+        fmt_duration(eta_s, sizeof eta_s, eta);
+        if (log_now) {
+            int64_t epoch, pos;
+            nt_batcher_get_cursor(t->train_b, &epoch, &pos);
+            fprintf(t->metrics, "{\"type\":\"train\",\"step\":%lld,\"epoch\":%lld", (long long)t->st.step,
+                    (long long)epoch);
+            json_num(t->metrics, "loss", si.loss);
+            json_num(t->metrics, "lr", si.lr);
+            json_num(t->metrics, "grad_norm", si.grad_norm);
+            fprintf(t->metrics, ",\"tokens\":%lld", (long long)t->st.tokens);
+            json_num(t->metrics, "tok_s", rate);
+            json_num(t->metrics, "elapsed_s", t->st.seconds);
+            fprintf(t->metrics, "}\n");
+            fflush(t->metrics);
+        }
+        char total_s[32] = "";
+        if (c->steps > 0) snprintf(total_s, sizeof total_s, "/%lld", (long long)c->steps);
+        if (t->tty == 1 && (now - last_draw > 0.1 || log_now)) {
+            fprintf(log, "\rstep %lld%s | loss %.4f | lr %.2e | %.0f tok/s | ETA %s\033[K",
+                    (long long)t->st.step, total_s, si.loss, si.lr, rate, eta_s);
+            fflush(log);
+            last_draw = now;
+        } else if (t->tty == 0 && log_now) {
+            fprintf(log, "step %lld%s loss %.4f lr %.2e grad_norm %.3f tok/s %.0f eta %s\n",
+                    (long long)t->st.step, total_s, si.loss, si.lr, (double)si.grad_norm, rate, eta_s);
+            fflush(log);
+        }
+        if (log_now) win_t = now, win_tokens = 0, win_steps = 0;
+
+        /* evaluation, early stopping, checkpoints */
+        int done = (c->steps > 0 && t->st.step >= c->steps) || (budget > 0 && t->st.seconds >= budget);
+        int eval_now = t->valid_b && ((c->eval_every > 0 && t->st.step % c->eval_every == 0) || done);
+        int stop_early = 0;
+        if (eval_now) {
+            nt_eval_result ev;
+            s = nt_trainer_evaluate(t, &ev);
+            if (s != NT_OK) break;
+            r.eval = ev;
+            double v = metric_value(c->metric, &ev);
+            int better = isfinite(v) && (isnan(t->st.best_metric) ||
+                                         (metric_higher_is_better(c->metric) ? v > t->st.best_metric
+                                                                             : v < t->st.best_metric));
+            if (better) {
+                t->st.best_metric = v, t->st.best_step = t->st.step, t->st.bad_evals = 0;
+            } else {
+                t->st.bad_evals++;
+                stop_early = c->patience > 0 && t->st.bad_evals >= c->patience;
+            }
+            fprintf(t->metrics, "{\"type\":\"eval\",\"step\":%lld", (long long)t->st.step);
+            json_num(t->metrics, "loss", ev.loss);
+            json_num(t->metrics, "ppl", ev.ppl);
+            json_num(t->metrics, "token_acc", 100.0 * ev.token_acc);
+            if (ev.n_decoded > 0 || c->eval_exact_max >= 0) json_num(t->metrics, "exact_match", 100.0 * ev.exact_match);
+            fprintf(t->metrics, ",\"sentences\":%d,\"best\":%s}\n", ev.n_sentences, better ? "true" : "false");
+            fflush(t->metrics);
+            if (t->tty >= 0) {
+                if (t->tty == 1) fprintf(log, "\r\033[K");
+                fprintf(log, "eval step %lld: loss %.4f ppl %.3f token_acc %.2f%%", (long long)t->st.step,
+                        ev.loss, ev.ppl, 100.0 * ev.token_acc);
+                if (ev.n_decoded > 0) fprintf(log, " exact_match %.2f%% (%d sentences)", 100.0 * ev.exact_match, ev.n_decoded);
+                fprintf(log, "%s\n", better ? " (best)" : "");
+                fflush(log);
+            }
+            if (better) {
+                s = save_checkpoint(t, t->path_best);
+                if (s != NT_OK) break;
+            }
+        }
+        int interrupted = nt_signals_pending() || (c->stop_at > 0 && t->st.step == c->stop_at);
+        int save_now = done || stop_early || interrupted ||
+                       (save_every > 0 && t->st.step % save_every == 0);
+        if (save_now) {
+            s = save_checkpoint(t, t->path_last);
+            if (s != NT_OK) {
+                if (s == NT_ERR_NUMERIC) {
+                    r.stop_reason = "nan";
+                    char why[2048];
+                    snprintf(why, sizeof why, "%s", nt_errmsg());
+                    nt_error(NT_ERR_NUMERIC, "nt_trainer_run: %s; training stopped, %s", why,
+                             stop_message(t, msg, sizeof msg));
+                }
+                break;
+            }
+        }
+        if (interrupted) {
+            int sig = nt_signals_pending();
+            r.stop_reason = "interrupted";
+            s = nt_error(NT_ERR_INTERRUPTED,
+                         "interrupted by %s after step %lld; checkpoint saved to %s; resume with: "
+                         "nextok-translate train --resume %s",
+                         sig ? nt_signals_name(sig) : "request", (long long)t->st.step, t->path_last,
+                         c->out_dir);
+            break;
+        }
+        if (stop_early) {
+            r.stop_reason = "early_stop";
+            if (t->tty >= 0) {
+                fprintf(log, "early stop at step %lld: %s did not improve for %d evaluations (best %.6g at step %lld)\n",
+                        (long long)t->st.step, nt_metric_name(c->metric), c->patience, t->st.best_metric,
+                        (long long)t->st.best_step);
+            }
+            break;
+        }
+    }
+    if (t->tty == 1) fprintf(log, "\n");
+    nt_signals_restore();
+    if (s != NT_ERR_INTERRUPTED) nt_signals_clear();
+    r.step = t->st.step;
+    r.best_metric = t->st.best_metric;
+    r.best_step = t->st.best_step;
+    r.tokens = t->st.tokens;
+    r.seconds = t->st.seconds;
+    if (res) *res = r;
+    return s;
+}
+
+/* ---- fine-tuning ------------------------------------------------------------------------ */
+
+typedef struct missing_ctx {
+    const nt_vocab *v;
+    char **tokens;   /* new tokens, in order of first appearance */
+    int n, cap;
+    int oom;
+} missing_ctx;
+
+static void collect_missing(const char *piece, size_t len, void *user) {
+    missing_ctx *m = user;
+    char buf[256];
+    if (m->oom || len >= sizeof buf) return;
+    memcpy(buf, piece, len);
+    buf[len] = 0;
+    if (nt_vocab_id(m->v, buf) >= 0) return;
+    for (int i = 0; i < m->n; i++)
+        if (strcmp(m->tokens[i], buf) == 0) return;
+    if (m->n == m->cap) {
+        int cap = m->cap ? 2 * m->cap : 16;
+        char **t = nt_realloc(m->tokens, (size_t)cap * sizeof *t);
+        if (!t) {
+            m->oom = 1;
+            return;
+        }
+        m->tokens = t, m->cap = cap;
+    }
+    char *copy = nt_malloc(len + 1);
+    if (!copy) {
+        m->oom = 1;
+        return;
+    }
+    memcpy(copy, buf, len + 1);
+    m->tokens[m->n++] = copy;
+}
+
+nt_status nt_trainer_finetune_load(const char *ckpt, const char *const *texts, int n, int extend,
+                                   uint64_t seed, nt_model **model, nt_vocab **vocab, int *n_added) {
+    const char *fn = "nt_trainer_finetune_load";
+    if (!ckpt || (!texts && n > 0) || n < 0 || !model || !vocab)
+        return nt_error(NT_ERR_ARG, "%s: bad arguments", fn);
+    nt_model *m = NULL, *m2 = NULL;
+    nt_vocab *v = NULL, *v2 = NULL;
+    NT_TRY(nt_ckpt_load(ckpt, &m, &v));
+    missing_ctx mc = {.v = v};
+    nt_status s = NT_OK;
+    for (int i = 0; i < n && s == NT_OK; i++) {
+        s = nt_tokenizer_split(nt_vocab_kind(v), texts[i], collect_missing, &mc);
+        if (s != NT_OK) nt_error_wrap(s, "%s: text %d", fn, i);
+    }
+    if (s == NT_OK && mc.oom) s = nt_error(NT_ERR_NOMEM, "%s: out of memory", fn);
+    if (s == NT_OK && mc.n > 0 && !extend) {
+        char list[256] = "";
+        size_t k = 0;
+        for (int i = 0; i < mc.n && i < 5 && k < sizeof list; i++)
+            k += (size_t)snprintf(list + k, sizeof list - k, "%s'%s'", i ? ", " : "", mc.tokens[i]);
+        s = nt_error(NT_ERR_ARG,
+                     "vocabulary mismatch: %d token%s of the training data %s not in %s's vocabulary "
+                     "(first: %s); pass --extend-vocab to add them (new embedding rows are "
+                     "initialised, old rows kept)",
+                     mc.n, mc.n == 1 ? "" : "s", mc.n == 1 ? "is" : "are", ckpt, list);
+    }
+    if (s == NT_OK && mc.n > 0) {
+        /* The extended vocabulary: old tokens (ids unchanged), then the new. */
+        int V0 = nt_vocab_size(v), V1 = V0 + mc.n;
+        const char **toks = nt_malloc((size_t)V1 * sizeof *toks);
+        if (!toks) s = nt_error(NT_ERR_NOMEM, "%s: out of memory", fn);
+        if (s == NT_OK) {
+            for (int i = 0; i < V0; i++) toks[i] = nt_vocab_token(v, i);
+            for (int i = 0; i < mc.n; i++) toks[V0 + i] = mc.tokens[i];
+            s = nt_vocab_from_tokens(&v2, nt_vocab_kind(v), toks, V1);
+        }
+        nt_free(toks);
+        nt_model_config mcfg = m->cfg;
+        mcfg.vocab_size = V1;
+        if (s == NT_OK) s = nt_model_new(&m2, &mcfg);
+        if (s == NT_OK) {
+            /* Copy every parameter; the embedding's old rows, new rows N(0, 0.02). */
+            nt_params *a = m->params, *b = m2->params;
+            for (int i = 0; i < b->count && s == NT_OK; i++) {
+                int j = nt_params_find(a, b->names[i]);
+                NT_ASSERT(j >= 0);
+                const nt_tensor *ta = &a->tensors[j];
+                nt_tensor *tb = &b->tensors[i];
+                memcpy(nt_f32(tb), nt_f32(ta), (size_t)ta->n * sizeof(float));
+                if (tb->n > ta->n) {
+                    nt_rng r;
+                    nt_rng_seed(&r, seed);
+                    for (int64_t e = ta->n; e < tb->n; e++) nt_f32(tb)[e] = 0.02f * nt_rng_normal(&r);
+                }
+            }
+        }
+        if (s == NT_OK) {
+            nt_model_free(m), nt_vocab_free(v);
+            m = m2, v = v2;
+            m2 = NULL, v2 = NULL;
+        }
+    }
+    for (int i = 0; i < mc.n; i++) nt_free(mc.tokens[i]);
+    nt_free(mc.tokens);
+    if (s != NT_OK) {
+        nt_model_free(m), nt_model_free(m2);
+        nt_vocab_free(v), nt_vocab_free(v2);
+        return s;
+    }
+    *model = m, *vocab = v;
+    if (n_added) *n_added = mc.n;
+    return NT_OK;
+}

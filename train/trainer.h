@@ -1,0 +1,201 @@
+/* trainer.h - the training loop: batches -> loss -> backward -> clip -> step,
+ * evaluation, early stopping, checkpoints, metrics, progress, exact resume.
+ *
+ *     nt_trainer_config tc = nt_trainer_config_default();
+ *     tc.steps = 5000;  tc.eval_every = 250;  snprintf(tc.out_dir, sizeof tc.out_dir, "runs/en-fr");
+ *     nt_trainer *tr;
+ *     NT_TRY(nt_trainer_new(&tr, &tc, model, vocab, train_corpus, valid_corpus));
+ *     nt_train_result res;
+ *     nt_status s = nt_trainer_run(tr, &res);
+ *     // NT_OK: budget reached or early stop; NT_ERR_INTERRUPTED: SIGINT/SIGTERM,
+ *     // checkpoint saved (exit 0, print nt_errmsg()); NT_ERR_NUMERIC: NaN/Inf loss,
+ *     // the last good checkpoint kept.
+ *     nt_trainer_free(tr);
+ *
+ * One update: `accum` micro-batches (each of batch_tokens tokens or
+ * batch_sentences sentences, from the length-bucketed batcher), each
+ * back-propagated with its loss weighted by its share of the update's target
+ * tokens, so the gradient is that of the mean cross-entropy over every
+ * target token of the update (4 micro-batches of 8 = one batch of 32); then
+ * global-norm clipping (the norm is logged), the scheduled learning rate and
+ * the optimizer step.
+ *
+ * Files in out_dir: checkpoint-last.h5 (every save_every steps, default at
+ * each evaluation, at the end, and on SIGINT/SIGTERM), checkpoint-best.h5
+ * (whenever the early-stopping metric improves), metrics.jsonl: one JSON
+ * object per line,
+ *   {"type":"train","step":50,"epoch":0,"loss":2.31,"lr":0.0005,"grad_norm":1.2,
+ *    "tokens":51234,"tok_s":4100.5,"elapsed":12.5}
+ *   {"type":"eval","step":250,"loss":1.1,"ppl":3.0,"token_acc":0.71,
+ *    "exact_match":0.12,"sentences":500,"best":true}
+ * ("exact_match" is present when greedy decoding ran, eval_exact_max >= 0).
+ *
+ * Exact resume: a checkpoint holds the weights, the optimizer moments and
+ * step, the data cursor, the dropout RNG and the early-stopping state, and
+ * every kernel is deterministic for a fixed thread count; a run of N steps
+ * and a run stopped (or killed) after the checkpoint at K and resumed to N
+ * end bitwise identical. A time budget makes a run depend on the clock and
+ * so is not reproducible.
+ */
+#ifndef NT_TRAINER_H
+#define NT_TRAINER_H
+
+#include <stdio.h>
+
+#include "data/corpus.h"
+#include "nn/model.h"
+#include "train/checkpoint.h"
+#include "train/optim.h"
+#include "train/schedule.h"
+
+typedef enum nt_metric {
+    NT_METRIC_LOSS = 0,        /* validation cross-entropy (lower is better) */
+    NT_METRIC_PPL = 1,         /* exp(loss) (lower is better) */
+    NT_METRIC_TOKEN_ACC = 2,   /* teacher-forced next-token accuracy (higher is better) */
+    NT_METRIC_EXACT_MATCH = 3, /* greedy output == reference (higher is better) */
+} nt_metric;
+
+const char *nt_metric_name(nt_metric m); /* "loss", "ppl", "token_acc", "exact_match" */
+/* NT_ERR_ARG naming the text and the choices; *out untouched then. */
+nt_status nt_metric_parse(const char *name, nt_metric *out);
+
+#define NT_TRAINER_PATH_MAX 1024
+
+/* Every option the CLI exposes. Fixed-size strings keep the struct copyable;
+ * nt_trainer_config_to_json / _from_json store it in checkpoints (/train
+ * attribute "options") so that a resume can restore it. */
+typedef struct nt_trainer_config {
+    /* budget: stop at whichever comes first (0 = no limit; one must be set) */
+    int64_t steps;            /* optimizer updates */
+    double minutes;           /* wall-clock minutes (not reproducible) */
+    /* batches */
+    int batch_tokens;         /* source + target tokens per micro-batch (0: use batch_sentences) */
+    int batch_sentences;      /* sentences per micro-batch (0: use batch_tokens) */
+    int accum;                /* micro-batches per update, >= 1 */
+    int buckets;              /* length buckets of the batcher, 0 = its default */
+    /* optimizer */
+    nt_optim_kind optim;
+    double lr;                /* peak learning rate */
+    double lr_min;            /* cosine floor */
+    nt_sched_kind schedule;
+    int64_t warmup;           /* linear warmup updates */
+    double beta1, beta2, eps, weight_decay, momentum;
+    int nesterov;
+    int decay_all;            /* weight-decay every parameter (see train/optim.h) */
+    float clip;               /* global gradient-norm limit, 0 = off */
+    float label_smoothing;    /* training loss only; evaluation uses plain cross-entropy */
+    float dropout;            /* sets the model's dropout */
+    /* evaluation and stopping */
+    int64_t eval_every;       /* updates between evaluations, 0 = only at the end */
+    int64_t log_every;        /* updates between train log lines */
+    int64_t save_every;       /* updates between checkpoint-last saves, 0 = at evaluations */
+    int patience;             /* evaluations without improvement before stopping, 0 = off */
+    nt_metric metric;         /* early stopping and checkpoint-best */
+    int eval_exact_max;       /* sentences greedily decoded for exact match: 0 all, -1 none */
+    int eval_max_new_tokens;  /* decoding limit, 0 = longest reference + 8 */
+    uint64_t seed;            /* data order and dropout */
+    /* files */
+    char out_dir[NT_TRAINER_PATH_MAX];   /* created if missing */
+    char resume[NT_TRAINER_PATH_MAX];    /* run folder or checkpoint to resume, "" = fresh */
+    char freeze[NT_TRAINER_PATH_MAX];    /* comma-separated parameter-name prefixes */
+    int extend_vocab;                    /* fine-tuning: see nt_trainer_finetune_load */
+    char train_path[NT_TRAINER_PATH_MAX]; /* recorded for the CLI's resume; not read here */
+    char valid_path[NT_TRAINER_PATH_MAX];
+    /* display: -1 auto (a progress line on a terminal, plain lines otherwise),
+     * 0 plain lines, 1 progress line, -2 silent */
+    int progress;
+    /* ---- not stored in checkpoints: hooks for callers and tests ---- */
+    FILE *log;                /* progress and messages; NULL = stderr */
+    int64_t stop_at;          /* > 0: behave as if SIGINT arrived after this update */
+    /* called after each checkpoint write (path = the file written) */
+    void (*on_checkpoint)(void *user, int64_t step, const char *path);
+    void *user;
+} nt_trainer_config;
+
+/* Defaults: 1000 steps, batch_tokens 2048, accum 1, AdamW (0.9, 0.999, 1e-8,
+ * weight decay 0.01), lr 1e-3, cosine to 1e-5 after 100 warmup steps,
+ * clip 1, label smoothing 0.1, dropout 0.1, eval every 200, log every 20,
+ * patience 0, metric loss, exact match on all validation sentences,
+ * seed 1, out_dir "run", progress auto. */
+nt_trainer_config nt_trainer_config_default(void);
+
+/* Checks every field (NT_ERR_ARG naming it: "accum 0 must be >= 1"). */
+nt_status nt_trainer_config_check(const nt_trainer_config *cfg);
+
+/* JSON of the stored fields into buf (NT_ERR_ARG if cap is too small). */
+nt_status nt_trainer_config_to_json(const nt_trainer_config *cfg, char *buf, size_t cap);
+/* Fields present in the JSON object replace those of *cfg; unknown keys are
+ * NT_ERR_FORMAT naming them (so are values of the wrong type). */
+nt_status nt_trainer_config_from_json(nt_trainer_config *cfg, const char *json);
+
+/* Validation results. */
+typedef struct nt_eval_result {
+    double loss;          /* mean cross-entropy per target token */
+    double ppl;           /* exp(loss) */
+    double token_acc;     /* argmax == label, over target tokens */
+    double exact_match;   /* fraction of decoded sentences equal to the reference; NaN if not run */
+    int64_t n_tokens;     /* target tokens scored */
+    int n_sentences;      /* sentences scored (loss) */
+    int n_decoded;        /* sentences greedily decoded */
+} nt_eval_result;
+
+typedef struct nt_train_result {
+    int64_t step;             /* updates done (resumed ones included) */
+    double loss;              /* mean training loss of the last update */
+    nt_eval_result eval;      /* the last evaluation (n_sentences 0 if none) */
+    double best_metric;       /* NaN if no evaluation */
+    int64_t best_step;
+    int64_t tokens;           /* tokens trained on */
+    double seconds;           /* training time, resumed runs included */
+    const char *stop_reason;  /* "steps", "time", "early_stop", "interrupted", "nan" */
+} nt_train_result;
+
+typedef struct nt_trainer nt_trainer;
+
+/* A trainer for `model` (not owned; trained in place) on `train`, evaluated
+ * on `valid` (may be NULL: no evaluation). The corpora and vocab are
+ * borrowed and must outlive the trainer; the corpora's ids must come from
+ * `vocab` and fit the model (vocab size = the model's vocab_size). Sets the
+ * model's dropout to cfg->dropout. With cfg->resume set, loads the
+ * checkpoint strictly (the weights into `model`, the optimizer, the data
+ * cursor, the RNG, the early-stopping state); out_dir defaults to the resumed
+ * run's folder. Freezes cfg->freeze prefixes. Creates out_dir.
+ * Errors: NT_ERR_ARG (bad config, a prefix that matches no parameter,
+ * mismatched vocab), NT_ERR_IO / NT_ERR_FORMAT (resume file), NT_ERR_NOMEM;
+ * *out untouched (the model may hold loaded weights if a later part of the
+ * resume failed). */
+nt_status nt_trainer_new(nt_trainer **out, const nt_trainer_config *cfg, nt_model *model,
+                         const nt_vocab *vocab, const nt_corpus *train, const nt_corpus *valid);
+void nt_trainer_free(nt_trainer *t); /* NULL is a no-op */
+
+/* Trains until the budget or early stop. Returns NT_OK, NT_ERR_INTERRUPTED
+ * (a signal or cfg->stop_at: checkpoint-last saved, message says how to
+ * resume), NT_ERR_NUMERIC (non-finite loss, gradient or weights: nothing is
+ * saved from that step on, the message names the step and the last good
+ * checkpoint), or an I/O error of a checkpoint write. *res (optional) is
+ * filled in every case. Can be called once. */
+nt_status nt_trainer_run(nt_trainer *t, nt_train_result *res);
+
+/* Evaluates the model on the validation corpus now (no state changes). */
+nt_status nt_trainer_evaluate(nt_trainer *t, nt_eval_result *ev);
+
+/* Optimizer and state, for inspection (owned by the trainer). */
+nt_optim *nt_trainer_optim(nt_trainer *t);
+const nt_train_state *nt_trainer_state(const nt_trainer *t);
+
+/* ---- fine-tuning -----------------------------------------------------------------
+ * Starts from a checkpoint's weights (its optimizer and train state are
+ * ignored: the trainer then starts a fresh optimizer and schedule). `texts`
+ * are the new training texts (sources and targets): if one holds a token the
+ * checkpoint's vocabulary lacks, the vocabulary does not fit, and
+ *   extend = 0: NT_ERR_ARG "vocabulary mismatch: 3 tokens of the training
+ *     data are not in <ckpt>'s vocabulary (first: 'x', 'y', 'z'); pass
+ *     --extend-vocab to add them";
+ *   extend = 1: the tokens are appended (ids of old tokens unchanged), the
+ *     embedding grows: old rows kept bitwise, new rows drawn from
+ *     normal(0, 0.02) with `seed`; *n_added says how many.
+ * On error the outputs are untouched. */
+nt_status nt_trainer_finetune_load(const char *ckpt, const char *const *texts, int n, int extend,
+                                   uint64_t seed, nt_model **model, nt_vocab **vocab, int *n_added);
+
+#endif
