@@ -109,26 +109,66 @@ static void attention_backward(nt_ctx *ctx, nt_node *nd) {
     }
 }
 
+typedef struct attn_fwd_args {
+    float *O, *P;
+    const float *Q, *K, *V;
+    const int32_t *M;
+    int64_t pstride;
+    int B, H, Tq, Tk, D, Dh, causal;
+    float scale;
+} attn_fwd_args;
+
+/* One (b, h) pair of the forward; `slot` picks the thread's scratch when P is
+ * not kept (pstride 0). A single query (a KV-cached decoding step) takes dot
+ * products directly: two sgemm calls on a 1-row problem cost more in call
+ * overhead and packing than the work itself. */
+static void attention_head_forward(const attn_fwd_args *a, int bh, int slot) {
+    int b = bh / a->H, h = bh % a->H, Tq = a->Tq, Tk = a->Tk, D = a->D, Dh = a->Dh;
+    int64_t qo = (int64_t)b * Tq * D + h * Dh, ko = (int64_t)b * Tk * D + h * Dh;
+    float *S = a->pstride ? a->P + bh * a->pstride : a->P + (int64_t)slot * Tq * Tk;
+    const int32_t *mask = a->M ? a->M + (int64_t)b * Tk : NULL;
+    if (Tq == 1) {
+        const float *q = a->Q + qo;
+        int n = causal_end(0, 1, Tk, a->causal);
+        // S (1, Tk) = scale q . k_j
+        for (int j = 0; j < n; j++) S[j] = a->scale * nt_vdot(q, a->K + ko + (int64_t)j * D, Dh);
+        masked_softmax(S, mask, 1, Tk, a->causal);
+        // O (1, Dh) = sum_j P_j v_j, j in order
+        float *o = a->O + qo;
+        for (int d = 0; d < Dh; d++) o[d] = 0.0f;
+        for (int j = 0; j < n; j++) {
+            const float *v = a->V + ko + (int64_t)j * D;
+            float p = S[j];
+            for (int d = 0; d < Dh; d++) o[d] += p * v[d];
+        }
+        return;
+    }
+    // S (Tq, Tk) = scale Q (Tq, Dh) K^T (Dh, Tk)
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Tq, Tk, Dh, a->scale, a->Q + qo, D, a->K + ko,
+                D, 0.0f, S, Tk);
+    masked_softmax(S, mask, Tq, Tk, a->causal);
+    // O (Tq, Dh) = P (Tq, Tk) V (Tk, Dh)
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Tq, Dh, Tk, 1.0f, S, Tk, a->V + ko, D, 0.0f,
+                a->O + qo, D);
+}
+
 nt_status nt_attention(nt_ctx *ctx, nt_tensor **out, nt_tensor *q, nt_tensor *k, nt_tensor *v,
                        nt_tensor *key_mask, int heads, int causal, float scale,
                        nt_tensor **probs_out) {
     if (!ctx || !out || !q || !k || !v)
         return nt_error(NT_ERR_ARG, "nt_attention: ctx, out, q, k or v is NULL");
     char sq[64], sk[64], sv[64], sm[64];
-    nt_shape_str(q, sq, sizeof sq);
-    nt_shape_str(k, sk, sizeof sk);
-    nt_shape_str(v, sv, sizeof sv);
     if (q->dtype != NT_F32 || k->dtype != NT_F32 || v->dtype != NT_F32)
         return nt_error(NT_ERR_SHAPE, "nt_attention: q, k and v must be F32");
     if (q->ndim != 3 || k->ndim != 3 || v->ndim != 3)
         return nt_error(NT_ERR_SHAPE, "nt_attention: q, k, v must be 3-D (B, T, D) (q: %s, k: %s, v: %s)",
-                        sq, sk, sv);
+                        nt_shape_str(q, sq, sizeof sq), nt_shape_str(k, sk, sizeof sk), nt_shape_str(v, sv, sizeof sv));
     int B = q->shape[0], Tq = q->shape[1], D = q->shape[2], Tk = k->shape[1];
     if (!nt_shape_eq(k, v) || k->shape[0] != B || k->shape[2] != D)
         return nt_error(NT_ERR_SHAPE,
                         "nt_attention: k and v must be (%d, Tk, %d) like q's batch and width "
                         "(q: %s, k: %s, v: %s)",
-                        B, D, sq, sk, sv);
+                        B, D, nt_shape_str(q, sq, sizeof sq), nt_shape_str(k, sk, sizeof sk), nt_shape_str(v, sv, sizeof sv));
     if (heads < 1 || D % heads != 0)
         return nt_error(NT_ERR_SHAPE, "nt_attention: heads %d must be >= 1 and divide D = %d", heads, D);
     if (key_mask && (key_mask->dtype != NT_I32 || key_mask->ndim != 2 || key_mask->shape[0] != B ||
@@ -163,18 +203,12 @@ nt_status nt_attention(nt_ctx *ctx, nt_tensor **out, nt_tensor *q, nt_tensor *k,
     const int32_t *M = key_mask ? nt_i32(key_mask) : NULL;
     float *O = nt_f32(o);
     int64_t macs = (int64_t)B * H * Tq * Tk * Dh;
-#pragma omp parallel for schedule(static) num_threads(nslots) if (B * H > 1 && macs > ATT_PAR_MACS)
-    for (int bh = 0; bh < B * H; bh++) {
-        int b = bh / H, h = bh % H;
-        int64_t qo = (int64_t)b * Tq * D + h * Dh, ko = (int64_t)b * Tk * D + h * Dh;
-        float *S = pstride ? P + bh * pstride : P + (int64_t)omp_get_thread_num() * Tq * Tk;
-        // S (Tq, Tk) = scale Q (Tq, Dh) K^T (Dh, Tk)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Tq, Tk, Dh, scale, Q + qo, D, K + ko, D,
-                    0.0f, S, Tk);
-        masked_softmax(S, M ? M + (int64_t)b * Tk : NULL, Tq, Tk, causal);
-        // O (Tq, Dh) = P (Tq, Tk) V (Tk, Dh)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Tq, Dh, Tk, 1.0f, S, Tk, V + ko, D,
-                    0.0f, O + qo, D);
+    attn_fwd_args fa = {O, P, Q, K, V, M, pstride, B, H, Tq, Tk, D, Dh, causal, scale};
+    if (B * H > 1 && macs > ATT_PAR_MACS) {
+#pragma omp parallel for schedule(static) num_threads(nslots)
+        for (int bh = 0; bh < B * H; bh++) attention_head_forward(&fa, bh, omp_get_thread_num());
+    } else { /* no parallel region (a decoding step) */
+        for (int bh = 0; bh < B * H; bh++) attention_head_forward(&fa, bh, 0);
     }
 
     if (rec) {

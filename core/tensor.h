@@ -109,7 +109,10 @@ int nt_shape_eq(const nt_tensor *a, const nt_tensor *b);
 
 /* Backpropagates from `loss` (a tensor with one element; seeded with 1):
  * walks the tape in reverse and accumulates (+=) into every .grad that needs
- * it, parameters included. Intermediate grads live in the arena.
+ * it, parameters included. Intermediate grads live in the arena, and the
+ * gradient of an op's output is released for reuse once its node's backward
+ * has run (its .grad is NULL afterwards): only the gradients of leaves,
+ * parameters and `loss` itself remain readable after the call.
  * NT_ERR_ARG if loss is not a one-element F32 tensor that requires grad. */
 nt_status nt_backward(nt_ctx *ctx, nt_tensor *loss);
 
