@@ -312,16 +312,9 @@ nt_status nt_relu(nt_ctx *ctx, nt_tensor **out, nt_tensor *x) {
  * with nt_expf the loops vectorise (libm's tanhf does not): a few ulp from
  * the tanh form. For u < -44, e saturates at exp(88) and y underflows to
  * x s ~ 0 as it should; for u > 43.5, e = 0 and y = x exactly. */
-#define GELU_K 0.7978845608028654f /* sqrt(2/pi) */
-#define GELU_C 0.044715f
-
 // y (n) = gelu(x (n))
 static inline void gelu_span(float *restrict y, const float *restrict x, int64_t n) {
-    for (int64_t i = 0; i < n; i++) {
-        float v = x[i];
-        float e = nt_expf(-2.0f * GELU_K * (v + GELU_C * v * v * v));
-        y[i] = v / (1.0f + e);
-    }
+    for (int64_t i = 0; i < n; i++) y[i] = nt_gelu_f(x[i]);
 }
 
 /* node: in[0] = x (n). */
@@ -333,13 +326,7 @@ static void gelu_backward(nt_ctx *ctx, nt_node *nd) {
     float *restrict dx = X->grad;
     int64_t n = X->n;
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
-    for (int64_t i = 0; i < n; i++) {
-        float v = x[i], v2 = v * v;
-        float e = nt_expf(-2.0f * GELU_K * (v + GELU_C * v2 * v));
-        float s = 1.0f / (1.0f + e);
-        float g = s + 2.0f * v * s * s * e * GELU_K * (1.0f + 3.0f * GELU_C * v2);
-        dx[i] += dy[i] * g;
-    }
+    for (int64_t i = 0; i < n; i++) dx[i] += dy[i] * nt_gelu_grad_f(x[i]);
 }
 
 nt_status nt_gelu(nt_ctx *ctx, nt_tensor **out, nt_tensor *x) {

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "core/ops.h"
+#include "core/vecmath.h"
 
 /* C (M, N) = op(A) (M, K) op(B) (K, N) + beta C, all row-major and packed:
  * A is stored (M, K), or (K, M) if ta; B is stored (K, N), or (N, K) if tb. */
@@ -328,6 +329,87 @@ nt_status nt_linear(nt_ctx *ctx, nt_tensor **out, nt_tensor *x, nt_tensor *w, nt
         nd->iarg[0] = R;
         nd->iarg[1] = In;
         nd->iarg[2] = Out;
+    }
+    *out = y;
+    return NT_OK;
+}
+
+/* ---- nt_gelu_linear ------------------------------------------------------------
+ * y = gelu(h) W^T + b without keeping gelu(h): the forward computes it into
+ * the context's scratch buffer, the backward recomputes it there (for dW),
+ * then reuses the same buffer for dg = dy W before dh += dg gelu'(h). Saves
+ * one (R, In) activation per call against nt_gelu + nt_linear. */
+
+#define GELU_PAR_MIN 32768
+#define GELU_CHUNK 4096
+
+// g (n) = gelu(h (n))
+static void gelu_into(float *restrict g, const float *restrict h, int64_t n) {
+    if (n <= GELU_PAR_MIN) {
+        for (int64_t i = 0; i < n; i++) g[i] = nt_gelu_f(h[i]);
+        return;
+    }
+    int64_t chunks = (n + GELU_CHUNK - 1) / GELU_CHUNK;
+#pragma omp parallel for schedule(static)
+    for (int64_t c = 0; c < chunks; c++) {
+        int64_t i0 = c * GELU_CHUNK, m = n - i0 < GELU_CHUNK ? n - i0 : GELU_CHUNK;
+        float *restrict gc = g + i0;
+        const float *restrict hc = h + i0;
+        for (int64_t i = 0; i < m; i++) gc[i] = nt_gelu_f(hc[i]);
+    }
+}
+
+/* node: in = {h (R, In), w (Out, In), b (Out) or NULL}; iarg = {R, In, Out}. */
+static void gelu_linear_backward(nt_ctx *ctx, nt_node *nd) {
+    nt_tensor *h = nd->in[0], *w = nd->in[1], *b = nd->in[2];
+    int R = nd->iarg[0], In = nd->iarg[1], Out = nd->iarg[2];
+    const float *dy = nd->out->grad; // (R, Out)
+    const float *H = nt_f32(h);
+    int64_t n = (int64_t)R * In;
+    float *g = nt_ctx_scratch(ctx, (size_t)n * sizeof(float)); // (R, In)
+    NT_ASSERT(g); /* the forward obtained this size already */
+    if (w->requires_grad) {
+        gelu_into(g, H, n);
+        gemm(1, 0, Out, In, R, dy, g, 1.0f, w->grad); // dW += dy^T gelu(h)
+    }
+    if (b && b->requires_grad) bias_backward(b->grad, dy, R, Out);
+    if (h->requires_grad) {
+        gemm(0, 0, R, In, Out, dy, nt_f32(w), 0.0f, g); // dg = dy W
+        float *dh = h->grad;
+#pragma omp parallel for schedule(static) if (n > GELU_PAR_MIN)
+        for (int64_t i = 0; i < n; i++) dh[i] += g[i] * nt_gelu_grad_f(H[i]);
+    }
+}
+
+nt_status nt_gelu_linear(nt_ctx *ctx, nt_tensor **out, nt_tensor *h, nt_tensor *w, nt_tensor *b) {
+    if (!ctx || !out || !h || !w)
+        return nt_error(NT_ERR_ARG, "nt_gelu_linear: ctx, out, h or w is NULL");
+    if (h->dtype != NT_F32) return nt_error(NT_ERR_SHAPE, "nt_gelu_linear: h must be F32");
+    if (h->ndim < 1) return nt_error(NT_ERR_SHAPE, "nt_gelu_linear: h must have >= 1 dim, got a scalar");
+    /* With a node to record, gelu(h) goes to the scratch buffer (not kept);
+     * without one (evaluation, decoding) to the arena like any output, so
+     * that steady loops stay free of heap allocations. */
+    int record = nt_ctx_grad_enabled(ctx) &&
+                 (h->requires_grad || w->requires_grad || (b && b->requires_grad));
+    size_t bytes = (size_t)h->n * sizeof(float);
+    float *g = record ? nt_ctx_scratch(ctx, bytes) : nt_ctx_alloc(ctx, bytes);
+    if (!g) return nt_error_wrap(NT_ERR_NOMEM, "nt_gelu_linear");
+    gelu_into(g, nt_f32(h), h->n);
+    nt_tensor *gt, *y;
+    NT_TRY(nt_tensor_wrap(ctx, &gt, NT_F32, h->ndim, h->shape, g));
+    /* The product itself is nt_linear's (shape checks, few-row path), with
+     * recording off: this op records its own node, which saves h, not gt. */
+    int grad = nt_ctx_set_grad(ctx, 0);
+    nt_status st = nt_linear(ctx, &y, gt, w, b);
+    nt_ctx_set_grad(ctx, grad);
+    if (st) return nt_error_wrap(st, "nt_gelu_linear");
+    nt_node *nd = nt_tape_record(ctx, gelu_linear_backward, "nt_gelu_linear", y, 3,
+                                 (nt_tensor *[]){h, w, b}, &st);
+    if (st) return st;
+    if (nd) {
+        nd->iarg[0] = (int)(y->n / w->shape[0]);
+        nd->iarg[1] = w->shape[1];
+        nd->iarg[2] = w->shape[0];
     }
     *out = y;
     return NT_OK;

@@ -31,6 +31,8 @@ struct nt_ctx {
     struct free_grad *free_grads; /* gradient buffers released during nt_backward */
     int grad_enabled, training;
     nt_rng *rng;
+    void *scratch;         /* nt_ctx_scratch: outside the arena, grown on demand */
+    size_t scratch_bytes;
 };
 
 static chunk *chunk_new(size_t size) {
@@ -71,6 +73,7 @@ void nt_ctx_free(nt_ctx *ctx) {
         nt_free_aligned(c->mem);
         nt_free(c);
     }
+    nt_free_aligned(ctx->scratch);
     nt_free(ctx);
 }
 
@@ -95,6 +98,19 @@ void nt_ctx_set_rng(nt_ctx *ctx, nt_rng *rng) { ctx->rng = rng; }
 nt_rng *nt_ctx_rng(nt_ctx *ctx) { return ctx->rng; }
 size_t nt_ctx_used(const nt_ctx *ctx) { return ctx->used; }
 size_t nt_ctx_peak(const nt_ctx *ctx) { return ctx->peak; }
+
+void *nt_ctx_scratch(nt_ctx *ctx, size_t bytes) {
+    if (bytes <= ctx->scratch_bytes) return ctx->scratch;
+    void *m = nt_malloc_aligned(bytes);
+    if (!m) {
+        nt_error(NT_ERR_NOMEM, "nt_ctx_scratch: cannot allocate %zu bytes", bytes);
+        return NULL;
+    }
+    nt_free_aligned(ctx->scratch);
+    ctx->scratch = m;
+    ctx->scratch_bytes = bytes;
+    return m;
+}
 
 void *nt_ctx_alloc(nt_ctx *ctx, size_t bytes) {
     size_t need = (bytes + 63) & ~(size_t)63;

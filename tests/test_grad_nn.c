@@ -77,6 +77,77 @@ static void test_linear(void) {
     }
 }
 
+/* ---- gelu_linear (linear(gelu(h)), gelu recomputed in backward) ------------------ */
+
+static nt_status build_gelu_linear(nt_ctx *c, nt_tensor **in, nt_tensor **out, void *arg) {
+    return nt_gelu_linear(c, out, in[0], in[1], arg ? in[2] : NULL);
+}
+
+/* The fused op against nt_gelu then nt_linear: same output and gradients. */
+static void gelu_linear_vs_unfused(int R, int In, int Out) {
+    nt_ctx *ref_ctx, *c; /* one context per pass: a second backward would replay the first tape */
+    CHECK(nt_ctx_new(&ref_ctx, 0) == NT_OK, "nt_ctx_new");
+    nt_tensor *h = in_f32(2, (int[]){R, In}), *w = in_f32(2, (int[]){Out, In}), *b = in_f32(1, (int[]){Out});
+    float *ref[4] = {0};
+    nt_tensor *par[3] = {h, w, b};
+    for (int pass = 0; pass < 2; pass++) {
+        CHECK(nt_ctx_new(&c, 0) == NT_OK, "nt_ctx_new");
+        for (int k = 0; k < 3; k++) par[k]->grad = NULL; /* fresh zeroed grads in c */
+        nt_tensor *g, *y, *loss, *sq;
+        if (pass == 0) {
+            CHECK(nt_gelu(c, &g, h) == NT_OK, "nt_gelu");
+            CHECK(nt_linear(c, &y, g, w, b) == NT_OK, "nt_linear");
+        } else {
+            CHECK(nt_gelu_linear(c, &y, h, w, b) == NT_OK, "nt_gelu_linear");
+        }
+        CHECK(nt_mul(c, &sq, y, y) == NT_OK, "nt_mul"); /* a loss whose dy is not constant */
+        CHECK(nt_sum(c, &loss, sq) == NT_OK, "nt_sum");
+        CHECK(nt_backward(c, loss) == NT_OK, "nt_backward");
+        if (pass == 0) {
+            ref[3] = nt_ctx_alloc(ref_ctx, (size_t)y->n * sizeof(float));
+            memcpy(ref[3], nt_f32(y), (size_t)y->n * sizeof(float));
+            for (int k = 0; k < 3; k++) {
+                ref[k] = nt_ctx_alloc(ref_ctx, (size_t)par[k]->n * sizeof(float));
+                memcpy(ref[k], par[k]->grad, (size_t)par[k]->n * sizeof(float));
+            }
+        } else {
+            for (int64_t i = 0; i < y->n; i++) CHECK_CLOSE(nt_f32(y)[i], ref[3][i], 1e-6, 1e-5);
+            for (int k = 0; k < 3; k++)
+                for (int64_t i = 0; i < par[k]->n; i++) CHECK_CLOSE(par[k]->grad[i], ref[k][i], 1e-5, 1e-4);
+        }
+        for (int k = 0; k < 3; k++) par[k]->grad = NULL;
+        nt_ctx_free(c);
+    }
+    nt_ctx_free(ref_ctx);
+}
+
+static void test_gelu_linear(void) {
+    static const struct { const char *name; int ndx, sx[3], out, bias; } cases[] = {
+        {"gelu_linear 3x17 -> 5 bias", 2, {3, 17}, 5, 1},
+        {"gelu_linear 1-D 4 -> 3 no bias", 1, {4}, 3, 0},
+        {"gelu_linear 3-D 2x17x3 -> 3 bias (sgemm path)", 3, {2, 17, 3}, 3, 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        int In = cases[i].sx[cases[i].ndx - 1];
+        nt_tensor *x = in_f32(cases[i].ndx, cases[i].sx), *w = in_f32(2, (int[]){cases[i].out, In});
+        nt_tensor *b = in_f32(1, (int[]){cases[i].out});
+        gc_check(cases[i].name, build_gelu_linear, cases[i].bias ? 3 : 2, (nt_tensor *[]){x, w, b},
+                 cases[i].bias ? (void *)1 : NULL, 1e-2, 2e-3);
+    }
+    /* only h requires grad, then only w */
+    nt_tensor *x = in_f32(2, (int[]){20, 6}), *wc = gc_input(leaf, NT_F32, 2, (int[]){4, 6}, 0, &rng);
+    gc_check("gelu_linear h only", build_gelu_linear, 2, (nt_tensor *[]){x, wc}, NULL, 1e-2, 2e-3);
+    nt_tensor *xc = gc_input(leaf, NT_F32, 2, (int[]){20, 6}, 0, &rng), *w = in_f32(2, (int[]){4, 6});
+    gc_check("gelu_linear w only", build_gelu_linear, 2, (nt_tensor *[]){xc, w}, NULL, 1e-2, 2e-3);
+    gelu_linear_vs_unfused(3, 17, 5);
+    gelu_linear_vs_unfused(40, 33, 7);
+    /* errors: wrong width, NULL */
+    nt_tensor *y = NULL;
+    CHECK(nt_gelu_linear(leaf, &y, x, in_f32(2, (int[]){4, 5}), NULL) == NT_ERR_SHAPE, "width 6 vs 5");
+    CHECK(y == NULL, "*out untouched on error");
+    CHECK(nt_gelu_linear(leaf, &y, NULL, w, NULL) == NT_ERR_ARG, "NULL h");
+}
+
 /* ---- embedding ------------------------------------------------------------------- */
 
 static nt_status build_embedding(nt_ctx *c, nt_tensor **in, nt_tensor **out, void *arg) {
@@ -193,6 +264,7 @@ int main(void) {
     nt_rng_seed(&rng, 2024);
     test_matmul();
     test_linear();
+    test_gelu_linear();
     test_embedding();
     test_layernorm();
     test_attention();
