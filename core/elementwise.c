@@ -230,6 +230,48 @@ nt_status nt_div(nt_ctx *ctx, nt_tensor **out, nt_tensor *a, nt_tensor *b) {
     return binop_apply(ctx, out, a, b, OP_DIV);
 }
 
+/* ---- residual add over the branch's buffer ------------------------------------- */
+
+/* node: in = {x, f}; the sum's gradient goes to both unchanged. */
+static void add_residual_backward(nt_ctx *ctx, nt_node *nd) {
+    (void)ctx;
+    const float *restrict dy = nd->out->grad;
+    int64_t n = nd->out->n;
+    for (int k = 0; k < 2; k++) {
+        nt_tensor *t = nd->in[k];
+        if (!t->requires_grad) continue;
+        float *restrict d = t->grad;
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+        for (int64_t i = 0; i < n; i++) d[i] += dy[i];
+    }
+}
+
+nt_status nt_add_residual(nt_ctx *ctx, nt_tensor **out, nt_tensor *x, nt_tensor *f) {
+    if (!ctx || !out || !x || !f) return nt_error(NT_ERR_ARG, "nt_add_residual: ctx, out, x or f is NULL");
+    if (x->dtype != NT_F32 || f->dtype != NT_F32)
+        return nt_error(NT_ERR_SHAPE, "nt_add_residual: x and f must be F32");
+    if (!nt_shape_eq(x, f)) {
+        char sx[64], sf[64];
+        return nt_error(NT_ERR_SHAPE, "nt_add_residual: x %s and f %s must have the same shape",
+                        nt_shape_str(x, sx, sizeof sx), nt_shape_str(f, sf, sizeof sf));
+    }
+    if (x == f || x->data == f->data)
+        return nt_error(NT_ERR_ARG, "nt_add_residual: x and f share storage (f is overwritten)");
+    if (f->is_param) return nt_error(NT_ERR_ARG, "nt_add_residual: f is a parameter (f is overwritten)");
+    nt_tensor *y;
+    NT_TRY(nt_tensor_wrap(ctx, &y, NT_F32, f->ndim, f->shape, f->data));
+    const float *restrict xs = nt_f32(x);
+    float *restrict ys = nt_f32(y);
+    int64_t n = x->n;
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (int64_t i = 0; i < n; i++) ys[i] += xs[i];
+    nt_status st;
+    nt_tape_record(ctx, add_residual_backward, "nt_add_residual", y, 2, (nt_tensor *[]){x, f}, &st);
+    if (st) return st;
+    *out = y;
+    return NT_OK;
+}
+
 /* ---- unary ops ------------------------------------------------------------------ */
 
 static nt_status unary_check(const char *fn, nt_ctx *ctx, nt_tensor **out, nt_tensor *x) {

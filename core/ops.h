@@ -26,6 +26,13 @@ nt_status nt_add(nt_ctx *ctx, nt_tensor **out, nt_tensor *a, nt_tensor *b);
 nt_status nt_sub(nt_ctx *ctx, nt_tensor **out, nt_tensor *a, nt_tensor *b);
 nt_status nt_mul(nt_ctx *ctx, nt_tensor **out, nt_tensor *a, nt_tensor *b);
 nt_status nt_div(nt_ctx *ctx, nt_tensor **out, nt_tensor *a, nt_tensor *b);
+/* x + f with the result written over f's storage: for a residual branch f
+ * that is not read again, this keeps one tensor fewer per sum. f's values
+ * are gone afterwards (its gradient still flows), so f must not be read
+ * again, and its producer's backward must not read its own output (linear,
+ * gelu_linear, attention, dropout do not; softmax does). Same shapes only
+ * (NT_ERR_SHAPE); x and f sharing storage, or f a parameter, is NT_ERR_ARG. */
+nt_status nt_add_residual(nt_ctx *ctx, nt_tensor **out, nt_tensor *x, nt_tensor *f);
 nt_status nt_scale(nt_ctx *ctx, nt_tensor **out, nt_tensor *x, float s);
 nt_status nt_relu(nt_ctx *ctx, nt_tensor **out, nt_tensor *x);
 /* GELU, tanh form: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */

@@ -148,6 +148,40 @@ static void test_gelu_linear(void) {
     CHECK(nt_gelu_linear(leaf, &y, NULL, w, NULL) == NT_ERR_ARG, "NULL h");
 }
 
+/* ---- add_residual (x + f over f's buffer) --------------------------------------- */
+
+static nt_status build_add_residual(nt_ctx *c, nt_tensor **in, nt_tensor **out, void *arg) {
+    (void)arg;
+    nt_tensor *f; /* a fresh branch: the op overwrites it, the input must survive */
+    NT_TRY(nt_scale(c, &f, in[1], 1.5f));
+    return nt_add_residual(c, out, in[0], f);
+}
+
+static void test_add_residual(void) {
+    nt_tensor *x = in_f32(3, (int[]){2, 17, 3}), *f = in_f32(3, (int[]){2, 17, 3});
+    gc_check("add_residual 2x17x3", build_add_residual, 2, (nt_tensor *[]){x, f}, NULL, 1e-2, 2e-3);
+    nt_tensor *xc = gc_input(leaf, NT_F32, 2, (int[]){5, 7}, 0, &rng), *f2 = in_f32(2, (int[]){5, 7});
+    gc_check("add_residual f only", build_add_residual, 2, (nt_tensor *[]){xc, f2}, NULL, 1e-2, 2e-3);
+    /* the value, and f's buffer reused */
+    nt_ctx *c;
+    CHECK(nt_ctx_new(&c, 0) == NT_OK, "nt_ctx_new");
+    nt_tensor *a = gc_input(c, NT_F32, 1, (int[]){40000}, 0, &rng), *b = gc_input(c, NT_F32, 1, (int[]){40000}, 0, &rng);
+    nt_tensor *bb, *y = NULL;
+    CHECK(nt_tensor_from(c, &bb, NT_F32, 1, (int[]){40000}, b->data) == NT_OK, "copy");
+    CHECK(nt_add_residual(c, &y, a, b) == NT_OK, "nt_add_residual");
+    CHECK(y && y->data == b->data, "result written over f");
+    for (int i = 0; y && i < 40000; i++) CHECK(nt_f32(y)[i] == nt_f32(a)[i] + nt_f32(bb)[i], "y[%d]", i);
+    /* errors */
+    nt_tensor *z = NULL, *p = in_f32(1, (int[]){40000});
+    CHECK(nt_add_residual(c, &z, a, a) == NT_ERR_ARG && !z, "x == f rejected");
+    p->is_param = 1;
+    CHECK(nt_add_residual(c, &z, a, p) == NT_ERR_ARG && !z, "parameter f rejected");
+    p->is_param = 0;
+    CHECK(nt_add_residual(c, &z, a, in_f32(1, (int[]){3})) == NT_ERR_SHAPE && !z, "shape mismatch");
+    CHECK(nt_add_residual(c, &z, NULL, a) == NT_ERR_ARG && !z, "NULL x");
+    nt_ctx_free(c);
+}
+
 /* ---- embedding ------------------------------------------------------------------- */
 
 static nt_status build_embedding(nt_ctx *c, nt_tensor **in, nt_tensor **out, void *arg) {
@@ -265,6 +299,7 @@ int main(void) {
     test_matmul();
     test_linear();
     test_gelu_linear();
+    test_add_residual();
     test_embedding();
     test_layernorm();
     test_attention();
