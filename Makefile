@@ -40,9 +40,13 @@ sanitize: deps
 	cd build-asan && OMP_NUM_THREADS=2 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 NT_SANITIZED=1 ctest --output-on-failure -j 1
 
+# The translator end to end: en-fr number corpus, training from scratch within
+# DEMO_MINUTES on 2 threads, evaluation on two held-out test sets, a few
+# translations, the report (runs/demo/report.html). See docs/translate.md.
+DEMO_RUN     ?= runs/demo
+DEMO_MINUTES ?= 10
 demo: build
-	@echo "nextok demo: built. The translator (examples/translate) will generate the en-fr"
-	@echo "number corpus, train a translator from scratch, evaluate it and translate examples."
+	@sh examples/translate/demo.sh $(BUILD)/bin/nextok-translate $(DEMO_RUN) $(DEMO_MINUTES)
 
 clean:
 	rm -rf $(BUILD) build-asan $(BUILD).cmake.log build-asan.cmake.log

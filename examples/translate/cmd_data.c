@@ -1,10 +1,14 @@
 /* cmd_data.c - `nextok-translate data`: write the splits of a number task. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "commands.h"
+#include "core/alloc.h"
 #include "core/status.h"
 #include "data/corpus.h"
+#include "data/tsv.h"
 
 void cmd_data_usage(FILE *out) {
     fprintf(out,
@@ -23,7 +27,95 @@ void cmd_data_usage(FILE *out) {
             "  --sampling K     uniform: every number equally likely; length: every digit\n"
             "                   length equally likely, so small numbers are not rare\n"
             "                   (default length)\n"
+            "  --exclude F      never write a number that appears in TSV file F (either side,\n"
+            "                   as text): keeps new splits disjoint from an existing test set;\n"
+            "                   repeatable\n"
             "  -h, --help       this text\n");
+}
+
+/* ---- --exclude: a set of texts, and splits drawn around it ------------------------ */
+
+typedef struct text_set {
+    const char **keys; /* open addressing, cap a power of two; point into the tables */
+    size_t cap, n;
+} text_set;
+
+static uint64_t text_hash(const char *s) {
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static int text_set_has(const text_set *t, const char *s) {
+    if (!t->cap) return 0;
+    for (size_t k = text_hash(s) & (t->cap - 1);; k = (k + 1) & (t->cap - 1)) {
+        if (!t->keys[k]) return 0;
+        if (strcmp(t->keys[k], s) == 0) return 1;
+    }
+}
+
+static void text_set_add(text_set *t, const char *s) {
+    size_t k = text_hash(s) & (t->cap - 1);
+    for (; t->keys[k]; k = (k + 1) & (t->cap - 1))
+        if (strcmp(t->keys[k], s) == 0) return;
+    t->keys[k] = s;
+    t->n++;
+}
+
+static nt_status write_numbers(const char *dir, const char *name, nt_form src, nt_form tgt, const int *nums, int n) {
+    char path[4200], a[NT_CORPUS_MAX_TEXT], b[NT_CORPUS_MAX_TEXT];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f) return nt_error(NT_ERR_IO, "cannot open %s for writing: %s", path, strerror(errno));
+    for (int i = 0; i < n; i++) {
+        NT_TRY(nt_corpus_render(src, nums[i], a, sizeof a));
+        NT_TRY(nt_corpus_render(tgt, nums[i], b, sizeof b));
+        fprintf(f, "%s\t%s\n", a, b);
+    }
+    int bad = ferror(f);
+    if (fclose(f) != 0 || bad) return nt_error(NT_ERR_IO, "write to %s failed", path);
+    return NT_OK;
+}
+
+/* The splits of cfg without any number whose source or target text is in ex:
+ * draws cfg's total plus one per excluded text as one random-order pool (the
+ * data library's draw), drops the excluded, and cuts test | valid | train. */
+static nt_status write_splits_excluding(const char *dir, nt_form src, nt_form tgt, const nt_corpus_split_config *cfg,
+                                        const text_set *ex, int *n_dropped) {
+    int64_t total = (int64_t)cfg->n_train + cfg->n_valid + cfg->n_test;
+    int64_t draw = total + (int64_t)ex->n, avail = (int64_t)cfg->max_number + 1;
+    if (draw > avail) draw = avail;
+    nt_corpus_split_config pool = *cfg;
+    pool.n_train = (int)draw, pool.n_valid = 0, pool.n_test = 0;
+    int *nums = nt_malloc((size_t)(draw ? draw : 1) * sizeof *nums);
+    if (!nums) return nt_error(NT_ERR_NOMEM, "out of memory");
+    nt_status s = nt_corpus_split_numbers(&pool, nums, NULL, NULL);
+    int64_t kept = 0;
+    char a[NT_CORPUS_MAX_TEXT], b[NT_CORPUS_MAX_TEXT];
+    for (int64_t i = 0; i < draw && s == NT_OK; i++) {
+        s = nt_corpus_render(src, nums[i], a, sizeof a);
+        if (s == NT_OK) s = nt_corpus_render(tgt, nums[i], b, sizeof b);
+        if (s == NT_OK && !text_set_has(ex, a) && !text_set_has(ex, b)) nums[kept++] = nums[i];
+    }
+    *n_dropped = (int)(draw - kept);
+    if (s == NT_OK && kept < total)
+        s = nt_error(NT_ERR_ARG, "only %lld numbers of 0..%d are left after the exclusions, %lld asked", (long long)kept,
+                     cfg->max_number, (long long)total);
+    char path[4096];
+    size_t len = strlen(dir);
+    if (s == NT_OK && (len == 0 || len >= sizeof path)) s = nt_error(NT_ERR_ARG, "bad directory name \"%s\"", dir);
+    for (size_t i = 1; s == NT_OK && i <= len; i++) {
+        if (dir[i] != '/' && dir[i] != 0) continue;
+        memcpy(path, dir, i);
+        path[i] = 0;
+        if (mkdir(path, 0777) != 0 && errno != EEXIST)
+            s = nt_error(NT_ERR_IO, "cannot create directory %s: %s", path, strerror(errno));
+    }
+    if (s == NT_OK) s = write_numbers(dir, "test.tsv", src, tgt, nums, cfg->n_test);
+    if (s == NT_OK) s = write_numbers(dir, "valid.tsv", src, tgt, nums + cfg->n_test, cfg->n_valid);
+    if (s == NT_OK) s = write_numbers(dir, "train.tsv", src, tgt, nums + cfg->n_test + cfg->n_valid, cfg->n_train);
+    nt_free(nums);
+    return s;
 }
 
 static int usage_error(void) {
@@ -36,13 +128,15 @@ int cmd_data(int argc, char **argv) {
     nt_corpus_split_config cfg;
     nt_corpus_split_config_default(&cfg);
     const char *task = NULL, *out = NULL;
+    const char *exclude[64];
+    int n_exclude = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             cmd_data_usage(stdout);
             return 0;
         }
-        static const char *valued[] = {"--task", "--out", "--train", "--valid", "--test", "--max", "--seed", "--sampling"};
+        static const char *valued[] = {"--task", "--out", "--train", "--valid", "--test", "--max", "--seed", "--sampling", "--exclude"};
         int known = 0;
         for (size_t k = 0; k < sizeof valued / sizeof *valued; k++) known |= strcmp(a, valued[k]) == 0;
         if (!known) {
@@ -56,6 +150,13 @@ int cmd_data(int argc, char **argv) {
         const char *v = argv[++i];
         long n;
         if (strcmp(a, "--task") == 0) task = v;
+        else if (strcmp(a, "--exclude") == 0) {
+            if (n_exclude == (int)(sizeof exclude / sizeof *exclude)) {
+                fprintf(stderr, "nextok-translate data: too many --exclude files\n");
+                return usage_error();
+            }
+            exclude[n_exclude++] = v;
+        }
         else if (strcmp(a, "--out") == 0) out = v;
         else if (strcmp(a, "--seed") == 0) {
             unsigned long long s;
@@ -84,7 +185,29 @@ int cmd_data(int argc, char **argv) {
         fprintf(stderr, "nextok-translate data: --task: %s\n", nt_errmsg());
         return usage_error();
     }
-    nt_status s = nt_corpus_write_splits(out, src, tgt, &cfg);
+    nt_status s = NT_OK;
+    int dropped = 0;
+    if (n_exclude == 0) {
+        s = nt_corpus_write_splits(out, src, tgt, &cfg);
+    } else {
+        nt_tsv *tables[64] = {0};
+        text_set ex = {0};
+        size_t n_texts = 0;
+        for (int k = 0; k < n_exclude && s == NT_OK; k++) {
+            s = nt_tsv_read(&tables[k], exclude[k], NULL);
+            if (s == NT_OK) n_texts += 2 * (size_t)tables[k]->n;
+        }
+        if (s == NT_OK) {
+            for (ex.cap = 16; ex.cap < 2 * n_texts; ex.cap *= 2) {}
+            ex.keys = nt_calloc(ex.cap, sizeof *ex.keys);
+            if (!ex.keys) s = nt_error(NT_ERR_NOMEM, "out of memory");
+        }
+        for (int k = 0; k < n_exclude && s == NT_OK; k++)
+            for (int i = 0; i < tables[k]->n; i++) text_set_add(&ex, tables[k]->src[i]), text_set_add(&ex, tables[k]->tgt[i]);
+        if (s == NT_OK) s = write_splits_excluding(out, src, tgt, &cfg, &ex, &dropped);
+        nt_free(ex.keys);
+        for (int k = 0; k < n_exclude; k++) nt_tsv_free(tables[k]);
+    }
     if (s != NT_OK) {
         fprintf(stderr, "nextok-translate data: %s\n", nt_errmsg());
         return s == NT_ERR_ARG ? usage_error() : 1;
@@ -93,5 +216,6 @@ int cmd_data(int argc, char **argv) {
            "seed %llu\n",
            out, cfg.n_train, out, cfg.n_valid, out, cfg.n_test, task, cfg.max_number,
            nt_corpus_sampling_name(cfg.sampling), (unsigned long long)cfg.seed);
+    if (n_exclude) printf("excluded %d drawn numbers found in the --exclude files\n", dropped);
     return 0;
 }

@@ -11,6 +11,18 @@
 
 int cmd_data(int argc, char **argv);
 void cmd_data_usage(FILE *out);
+int cmd_train(int argc, char **argv);
+void cmd_train_usage(FILE *out);
+int cmd_translate(int argc, char **argv);
+void cmd_translate_usage(FILE *out);
+int cmd_eval(int argc, char **argv);
+void cmd_eval_usage(FILE *out);
+int cmd_finetune(int argc, char **argv);
+void cmd_finetune_usage(FILE *out);
+int cmd_inspect(int argc, char **argv);
+void cmd_inspect_usage(FILE *out);
+int cmd_report(int argc, char **argv);
+void cmd_report_usage(FILE *out);
 
 /* Parses a non-negative decimal int for flag `flag` ("--train"); prints a
  * message and returns 0 on failure. Shared by the subcommands. */

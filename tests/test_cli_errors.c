@@ -1,0 +1,243 @@
+/* test_cli_errors.c - nextok-translate's answers to wrong use: unknown flags,
+ * missing files and values, unreadable, foreign and weights-only checkpoints,
+ * a vocabulary that does not fit. Each must print a message that names the
+ * problem and exit non-zero (2 for usage, 1 for a failure), never crash. */
+#include <fcntl.h>
+#include <hdf5.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/rng.h"
+#include "data/tokenizer.h"
+#include "support/check.h"
+#include "train/checkpoint.h"
+
+static char bin[1024], tmp[] = "/tmp/nt_cli_err_XXXXXX", out_text[1 << 15], err_text[1 << 15];
+
+/* Runs bin with args, stdin from /dev/null; returns the exit status, or
+ * 128 + signal if it was killed (a crash). */
+static int run(const char *const *args) {
+    char out_path[1100], err_path[1100];
+    snprintf(out_path, sizeof out_path, "%s/stdout", tmp);
+    snprintf(err_path, sizeof err_path, "%s/stderr", tmp);
+    const char *argv[40];
+    int n = 0;
+    argv[n++] = bin;
+    for (int i = 0; args[i] && n < 39; i++) argv[n++] = args[i];
+    argv[n] = NULL;
+    fflush(stdout), fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int i = open("/dev/null", O_RDONLY), o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644),
+            e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(i, 0), dup2(o, 1), dup2(e, 2);
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    char *bufs[2] = {out_text, err_text};
+    const char *paths[2] = {out_path, err_path};
+    for (int k = 0; k < 2; k++) {
+        bufs[k][0] = 0;
+        FILE *g = fopen(paths[k], "rb");
+        if (!g) continue;
+        size_t m = fread(bufs[k], 1, sizeof out_text - 1, g);
+        bufs[k][m] = 0;
+        fclose(g);
+    }
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+}
+
+/* Expects exit status `want` and every needle in stderr. */
+#define EXPECT(want, args, ...)                                                                          \
+    do {                                                                                                 \
+        int rc_ = run(args);                                                                             \
+        const char *needles_[] = {__VA_ARGS__, NULL};                                                    \
+        int found_ = 1;                                                                                  \
+        for (int k_ = 0; needles_[k_]; k_++) found_ &= strstr(err_text, needles_[k_]) != NULL;           \
+        CHECK(rc_ == (want) && found_, "%s %s: exit %d (want %d), stderr: %s", (args)[0], (args)[1] ? (args)[1] : "", rc_, \
+              (want), err_text);                                                                         \
+    } while (0)
+
+static void write_file(const char *path, const char *text) {
+    FILE *f = fopen(path, "wb");
+    if (f) fputs(text, f), fclose(f);
+}
+
+/* A small real checkpoint: a weights-only export (ok = 1), or full. */
+static int make_checkpoint(const char *path, int full) {
+    const char *toks[] = {"<pad>", "<bos>", "<eos>", "<unk>", "<sep>", "▁one", "▁un", "▁two", "▁deux"};
+    nt_vocab *v = NULL;
+    nt_model *m = NULL;
+    nt_model_config mc = nt_model_config_default();
+    mc.vocab_size = 9, mc.d_model = 16, mc.heads = 2, mc.enc_layers = 1, mc.dec_layers = 1, mc.max_len = 16;
+    int ok = nt_vocab_from_tokens(&v, NT_TOKENIZER_WORD, toks, 9) == NT_OK && nt_model_new(&m, &mc) == NT_OK;
+    if (ok) {
+        nt_rng r;
+        nt_rng_seed(&r, 1);
+        nt_model_init(m, &r);
+        if (full) {
+            nt_train_state ts;
+            nt_train_state_init(&ts);
+            ok = nt_ckpt_save(path, m, v, NULL, &ts) == NT_OK;
+        } else {
+            ok = nt_ckpt_export(path, m, v) == NT_OK;
+        }
+    }
+    nt_model_free(m);
+    nt_vocab_free(v);
+    return ok;
+}
+
+int main(void) {
+    const char *b = getenv("NT_BIN");
+    snprintf(bin, sizeof bin, "%s/nextok-translate", b ? b : "build/bin");
+    CHECK(mkdtemp(tmp) != NULL, "mkdtemp");
+    char train[1100], valid[1100], digits[1100], ckpt[1100], full[1100], garbage[1100], foreign[1100], empty[1100],
+        missing[1100], run_dir[1100], p[1200];
+    snprintf(train, sizeof train, "%s/train.tsv", tmp);
+    snprintf(valid, sizeof valid, "%s/valid.tsv", tmp);
+    snprintf(digits, sizeof digits, "%s/digits.tsv", tmp);
+    snprintf(ckpt, sizeof ckpt, "%s/weights.h5", tmp);
+    snprintf(full, sizeof full, "%s/full.h5", tmp);
+    snprintf(garbage, sizeof garbage, "%s/garbage.h5", tmp);
+    snprintf(foreign, sizeof foreign, "%s/foreign.h5", tmp);
+    snprintf(empty, sizeof empty, "%s/empty.tsv", tmp);
+    snprintf(missing, sizeof missing, "%s/no-such-file.tsv", tmp);
+    snprintf(run_dir, sizeof run_dir, "%s/run", tmp);
+    write_file(train, "one\tun\ntwo\tdeux\none two\tun deux\n");
+    write_file(valid, "two one\tdeux un\n");
+    write_file(digits, "12\tdouze\n");
+    write_file(garbage, "this is not an HDF5 file\n");
+    write_file(empty, "");
+    CHECK(make_checkpoint(ckpt, 0), "weights-only checkpoint: %s", nt_errmsg());
+    CHECK(make_checkpoint(full, 1), "full checkpoint: %s", nt_errmsg());
+    /* an HDF5 file of some other program */
+    hid_t f = H5Fcreate(foreign, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (f >= 0) {
+        hid_t sp = H5Screate(H5S_SCALAR), ty = H5Tcopy(H5T_C_S1);
+        H5Tset_size(ty, 6);
+        hid_t at = H5Acreate2(f, "format", ty, sp, H5P_DEFAULT, H5P_DEFAULT);
+        H5Awrite(at, ty, "keras!");
+        H5Aclose(at), H5Tclose(ty), H5Sclose(sp), H5Fclose(f);
+    }
+
+    /* the dispatcher */
+    const char *a0[] = {"frobnicate", NULL};
+    EXPECT(2, a0, "unknown command \"frobnicate\"");
+    const char *a1[] = {"--help", NULL};
+    CHECK(run(a1) == 0 && strstr(out_text, "translate") && strstr(out_text, "finetune"), "--help: %s", out_text);
+
+    /* unknown flags, every subcommand */
+    const char *cmds[] = {"data", "train", "translate", "eval", "finetune", "inspect", "report"};
+    for (int i = 0; i < 7; i++) {
+        const char *a[] = {cmds[i], "--bogus-flag", NULL};
+        EXPECT(2, a, "unknown option \"--bogus-flag\"", "usage:");
+        const char *h[] = {cmds[i], "--help", NULL};
+        CHECK(run(h) == 0 && strstr(out_text, "usage:"), "%s --help", cmds[i]);
+    }
+
+    /* missing required flags and bad values */
+    const char *a2[] = {"train", "--train", train, "--valid", valid, NULL};
+    EXPECT(2, a2, "--out is required");
+    const char *a3[] = {"train", "--train", train, "--valid", valid, "--out", run_dir, "--steps", "many", NULL};
+    EXPECT(2, a3, "--steps", "bad number \"many\"");
+    const char *a4[] = {"train", "--train", train, "--valid", valid, "--out", run_dir, "--lr", NULL};
+    EXPECT(2, a4, "--lr needs a value");
+    const char *a5[] = {"train", "--train", train, "--valid", valid, "--out", run_dir, "--preset", "huge", NULL};
+    EXPECT(2, a5, "unknown preset \"huge\"");
+    const char *a6[] = {"train", "--train", train, "--valid", valid, "--out", run_dir, "--schedule", "sawtooth", NULL};
+    EXPECT(2, a6, "--schedule", "sawtooth");
+    const char *a7[] = {"train", "--train", train, "--valid", valid, "--out", run_dir, "--tokenizer", "bpe", NULL};
+    EXPECT(2, a7, "bpe");
+    const char *a8[] = {"translate", NULL};
+    EXPECT(2, a8, "--checkpoint is required");
+    const char *a9[] = {"eval", "--checkpoint", ckpt, NULL};
+    EXPECT(2, a9, "--test is required");
+    const char *a10[] = {"translate", "--checkpoint", ckpt, "--top-p", "1.5", NULL};
+    EXPECT(2, a10, "--top-p", "1.5");
+    const char *a11[] = {"inspect", NULL};
+    EXPECT(2, a11, "which checkpoint");
+    const char *a12[] = {"train", "--train", train, "--valid", valid, "--out", run_dir, "--arch", "rnn", NULL};
+    EXPECT(2, a12, "unknown architecture \"rnn\"");
+
+    /* missing and empty files */
+    const char *b1[] = {"train", "--train", missing, "--valid", valid, "--out", run_dir, NULL};
+    EXPECT(1, b1, "no-such-file.tsv");
+    const char *b2[] = {"train", "--train", train, "--valid", missing, "--out", run_dir, NULL};
+    EXPECT(1, b2, "no-such-file.tsv");
+    const char *b3[] = {"train", "--train", empty, "--valid", valid, "--out", run_dir, NULL};
+    EXPECT(1, b3, "empty.tsv");
+    const char *b4[] = {"eval", "--checkpoint", ckpt, "--test", missing, NULL};
+    EXPECT(1, b4, "no-such-file.tsv");
+    const char *b5[] = {"translate", "--checkpoint", ckpt, "--input", missing, NULL};
+    EXPECT(1, b5, "no-such-file.tsv");
+    snprintf(p, sizeof p, "%s/nothing.h5", tmp);
+    const char *b6[] = {"translate", "--checkpoint", p, NULL};
+    EXPECT(1, b6, "nothing.h5");
+    const char *b7[] = {"report", p, NULL};
+    EXPECT(1, b7, "not a run folder");
+
+    /* unreadable and foreign checkpoints, for every command that reads one */
+    const char *bad[] = {garbage, foreign};
+    for (int k = 0; k < 2; k++) {
+        const char *c1[] = {"translate", "--checkpoint", bad[k], NULL};
+        EXPECT(1, c1, k ? "foreign.h5" : "garbage.h5");
+        const char *c2[] = {"eval", "--checkpoint", bad[k], "--test", valid, NULL};
+        EXPECT(1, c2, k ? "foreign.h5" : "garbage.h5");
+        const char *c3[] = {"inspect", bad[k], NULL};
+        EXPECT(1, c3, k ? "foreign.h5" : "garbage.h5");
+        const char *c4[] = {"finetune", "--checkpoint", bad[k], "--train", train, "--valid", valid, "--out", run_dir, NULL};
+        EXPECT(1, c4, k ? "foreign.h5" : "garbage.h5");
+        const char *c5[] = {"train", "--resume", bad[k], NULL};
+        EXPECT(1, c5, k ? "foreign.h5" : "garbage.h5");
+    }
+    const char *c6[] = {"inspect", foreign, NULL};
+    EXPECT(1, c6, "format");
+
+    /* a weights-only file cannot be resumed, but inspects, translates and fine-tunes */
+    const char *d1[] = {"train", "--resume", ckpt, NULL};
+    EXPECT(1, d1, "weights-only");
+    const char *d2[] = {"inspect", ckpt, NULL};
+    CHECK(run(d2) == 0 && strstr(out_text, "weights only") && strstr(out_text, "vocabulary:   9 tokens"),
+          "inspect weights-only: %s", out_text);
+    /* model options cannot change on resume */
+    const char *d3[] = {"train", "--resume", full, "--preset", "base", NULL};
+    EXPECT(2, d3, "cannot change on --resume");
+    /* a checkpoint without recorded data files needs --train/--valid */
+    const char *d4[] = {"train", "--resume", full, "--steps", "5", NULL};
+    EXPECT(2, d4, "--train and --valid");
+
+    /* fine-tuning on data the vocabulary cannot encode */
+    const char *e1[] = {"finetune", "--checkpoint", ckpt, "--train", digits, "--valid", valid, "--out", run_dir,
+                        "--steps", "2", NULL};
+    EXPECT(1, e1, "vocabulary mismatch", "--extend-vocab");
+
+    /* a run folder is not overwritten by accident */
+    mkdir(run_dir, 0777);
+    snprintf(p, sizeof p, "%s/metrics.jsonl", run_dir);
+    write_file(p, "{\"type\":\"train\",\"step\":1,\"loss\":1}\n");
+    const char *e2[] = {"train", "--train", train, "--valid", valid, "--out", run_dir, "--preset", "tiny", "--steps",
+                        "2", "--progress", "off", NULL};
+    EXPECT(1, e2, "holds a run already", "--overwrite");
+    struct stat sb;
+    CHECK(stat(p, &sb) == 0 && sb.st_size > 0, "the old run is untouched");
+
+    /* a line the tokenizer cannot read is reported, not fatal (U+2581 in word mode) */
+    snprintf(p, sizeof p, "%s/in.txt", tmp);
+    write_file(p, "one\n\xe2\x96\x81two\ntwo\n");
+    const char *g1[] = {"translate", "--checkpoint", ckpt, "--input", p, "--max-new-tokens", "3", NULL};
+    CHECK(run(g1) == 0 && strstr(err_text, "line 2") && strstr(err_text, "tokenized"), "translate: %s", err_text);
+    int lines = 0;
+    for (const char *s = out_text; *s; s++) lines += *s == '\n';
+    CHECK(lines == 3, "3 output lines, got %d", lines);
+
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+    CHECK(system(cmd) == 0, "cleanup");
+    return nt_check_report("test_cli_errors");
+}

@@ -1,0 +1,332 @@
+/* test_cli_translate.c - end to end through the real nextok-translate binary
+ * ($NT_BIN): data -> train -> resume (bitwise equal to an uninterrupted run)
+ * -> inspect -> translate (bad lines, batch independence, n-best) -> eval
+ * (agrees with translate) -> finetune -> report. A tiny model on a tiny
+ * corpus: it must learn its training pairs, and every file must hold what it
+ * should. */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/tensor.h"
+#include "data/tsv.h"
+#include "support/check.h"
+#include "train/checkpoint.h"
+
+static char bin[1024], tmp[] = "/tmp/nt_cli_tr_XXXXXX";
+static char out_text[1 << 16], err_text[1 << 16];
+
+/* Runs bin with args (NULL-terminated) and `input` on stdin (NULL: none);
+ * stdout and stderr land in out_text and err_text. Returns the exit status,
+ * -1 if the process did not exit normally. */
+static int run_in(const char *input, const char *const *args) {
+    char in_path[1100], out_path[1100], err_path[1100];
+    snprintf(in_path, sizeof in_path, "%s/stdin", tmp);
+    snprintf(out_path, sizeof out_path, "%s/stdout", tmp);
+    snprintf(err_path, sizeof err_path, "%s/stderr", tmp);
+    FILE *f = fopen(in_path, "wb");
+    if (f) {
+        if (input) fputs(input, f);
+        fclose(f);
+    }
+    const char *argv[64];
+    int n = 0;
+    argv[n++] = bin;
+    for (int i = 0; args[i] && n < 63; i++) argv[n++] = args[i];
+    argv[n] = NULL;
+    fflush(stdout), fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int i = open(in_path, O_RDONLY), o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644),
+            e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(i, 0), dup2(o, 1), dup2(e, 2);
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    char *bufs[2] = {out_text, err_text};
+    const char *paths[2] = {out_path, err_path};
+    for (int k = 0; k < 2; k++) {
+        bufs[k][0] = 0;
+        FILE *g = fopen(paths[k], "rb");
+        if (!g) continue;
+        size_t m = fread(bufs[k], 1, sizeof out_text - 1, g);
+        bufs[k][m] = 0;
+        fclose(g);
+    }
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int run(const char *const *args) { return run_in(NULL, args); }
+
+static char *path_of(char *buf, size_t cap, const char *rel) {
+    snprintf(buf, cap, "%s/%s", tmp, rel);
+    return buf;
+}
+
+static int exists(const char *p) {
+    struct stat sb;
+    return stat(p, &sb) == 0 && sb.st_size > 0;
+}
+
+static char *slurp(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = malloc((size_t)n + 1);
+    size_t k = fread(s, 1, (size_t)n, f);
+    s[k] = 0;
+    fclose(f);
+    return s;
+}
+
+static int count_lines(const char *s) {
+    int n = 0;
+    for (; *s; s++) n += *s == '\n';
+    return n;
+}
+
+static int count_str(const char *s, const char *needle) {
+    int n = 0;
+    for (const char *p = s; (p = strstr(p, needle)) != NULL; p += strlen(needle)) n++;
+    return n;
+}
+
+/* The value of "key": in a one-line JSON object, NAN if absent. */
+static double json_num(const char *json, const char *key) {
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *p = strstr(json, pat);
+    return p ? strtod(p + strlen(pat), NULL) : NAN;
+}
+
+/* 1 if the two checkpoints hold bitwise equal weights. */
+static int same_weights(const char *a, const char *b) {
+    nt_model *ma = NULL, *mb = NULL;
+    int same = nt_ckpt_load(a, &ma, NULL) == NT_OK && nt_ckpt_load(b, &mb, NULL) == NT_OK &&
+               ma->params->total == mb->params->total &&
+               memcmp(ma->params->values, mb->params->values, (size_t)ma->params->total * sizeof(float)) == 0;
+    nt_model_free(ma);
+    nt_model_free(mb);
+    return same;
+}
+
+int main(void) {
+    const char *b = getenv("NT_BIN");
+    snprintf(bin, sizeof bin, "%s/nextok-translate", b ? b : "build/bin");
+    CHECK(mkdtemp(tmp) != NULL, "mkdtemp");
+    const int sanitized = getenv("NT_SANITIZED") != NULL;
+    char data[1100], train[1100], valid[1100], test[1100], run1[1100], run3[1100], ft[1100], p[1200], q[1200];
+    path_of(data, sizeof data, "data");
+    path_of(train, sizeof train, "data/train.tsv");
+    path_of(valid, sizeof valid, "data/valid.tsv");
+    path_of(test, sizeof test, "data/test.tsv");
+    path_of(run1, sizeof run1, "run1");
+    path_of(run3, sizeof run3, "run3");
+    path_of(ft, sizeof ft, "ft");
+
+    /* A small corpus that a tiny model learns in seconds: digits to Eastern
+     * Arabic-Indic digits, numbers 0..9999, character tokens. */
+    const char *a_data[] = {"data", "--task", "digits-arabic", "--out", data, "--max", "9999", "--train", "300",
+                            "--valid", "20", "--test", "30", "--seed", "3", NULL};
+    CHECK(run(a_data) == 0, "data: %s", err_text);
+
+    /* train: the uninterrupted run */
+    const char *steps = sanitized ? "120" : "200";
+    const char *half = sanitized ? "60" : "100";
+    const char *a_train[] = {"train", "--train", train, "--valid", valid, "--out", run1, "--preset", "tiny",
+                             "--tokenizer", "char", "--d-model", "48", "--steps", steps, "--warmup", "20", "--lr", "3e-3", "--dropout", "0",
+                             "--batch-tokens", "400", "--eval-every", half, "--log-every", "10", "--progress", "off",
+                             "--threads", "2", "--seed", "5", "--metric", "exact_match", NULL};
+    CHECK(run(a_train) == 0, "train: %s", err_text);
+    const char *files[] = {"checkpoint-last.h5", "checkpoint-best.h5", "metrics.jsonl", "report.html"};
+    for (int k = 0; k < 4; k++) {
+        snprintf(p, sizeof p, "%s/%s", run1, files[k]);
+        CHECK(exists(p), "train wrote %s", p);
+    }
+    snprintf(p, sizeof p, "%s/metrics.jsonl", run1);
+    char *metrics = slurp(p);
+    CHECK(metrics && count_str(metrics, "\"type\":\"train\"") == atoi(steps) / 10, "train lines in metrics.jsonl");
+    CHECK(metrics && count_str(metrics, "\"type\":\"eval\"") == 2, "eval lines in metrics.jsonl");
+    free(metrics);
+    snprintf(p, sizeof p, "%s/report.html", run1);
+    char *html = slurp(p);
+    CHECK(html && strstr(html, "<svg") && count_str(html, "class=\"heatmap\"") >= 1, "report has charts and heatmaps");
+    CHECK(html && !strstr(html, "src=\"http") && !strstr(html, "href=\"http") && !strstr(html, "<script src"),
+          "report fetches nothing");
+    free(html);
+    /* a second run into the same folder is refused without --overwrite */
+    CHECK(run(a_train) != 0 && strstr(err_text, "--overwrite"), "train over a run: %s", err_text);
+
+    /* resume: a run with the same budget stopped after half the steps (as a
+     * signal would stop it), then resumed, ends with run1's weights, bit for bit */
+    const char *a_stop[] = {"train", "--train", train, "--valid", valid, "--out", run3, "--preset", "tiny",
+                            "--tokenizer", "char", "--d-model", "48", "--steps", steps, "--warmup", "20", "--lr", "3e-3", "--dropout", "0",
+                            "--batch-tokens", "400", "--eval-every", half, "--log-every", "10", "--progress", "off",
+                            "--threads", "2", "--seed", "5", "--metric", "exact_match", "--stop-after", half, NULL};
+    CHECK(run(a_stop) == 0 && strstr(err_text, "--resume"), "stopped run: %s", err_text);
+    snprintf(p, sizeof p, "%s/checkpoint-last.h5", run3);
+    nt_train_state ts;
+    nt_train_state_init(&ts);
+    CHECK(nt_ckpt_load_train(p, &ts) == NT_OK && ts.step == atoi(half), "stopped at step %lld", (long long)ts.step);
+    const char *a_resume_low[] = {"train", "--resume", run3, "--steps", half, NULL};
+    CHECK(run(a_resume_low) == 2 && strstr(err_text, "already"), "resume to a reached step: %s", err_text);
+    const char *a_resume[] = {"train", "--resume", run3, "--threads", "2", NULL};
+    CHECK(run(a_resume) == 0, "resume: %s", err_text);
+    nt_train_state_init(&ts);
+    CHECK(nt_ckpt_load_train(p, &ts) == NT_OK && ts.step == atoi(steps), "resumed to step %lld", (long long)ts.step);
+    snprintf(q, sizeof q, "%s/checkpoint-last.h5", run1);
+    CHECK(same_weights(p, q), "resumed run ends with the uninterrupted run's weights");
+    snprintf(p, sizeof p, "%s/checkpoint-best.h5", run3);
+    snprintf(q, sizeof q, "%s/checkpoint-best.h5", run1);
+    CHECK(same_weights(p, q), "and the same best checkpoint");
+    /* --resume --steps N goes further */
+    const char *a_more[] = {"train", "--resume", run3, "--steps", sanitized ? "130" : "220", "--threads", "2", NULL};
+    CHECK(run(a_more) == 0, "resume further: %s", err_text);
+    snprintf(p, sizeof p, "%s/checkpoint-last.h5", run3);
+    nt_train_state_init(&ts);
+    CHECK(nt_ckpt_load_train(p, &ts) == NT_OK && ts.step == (sanitized ? 130 : 220), "resumed to step %lld",
+          (long long)ts.step);
+    snprintf(q, sizeof q, "%s/checkpoint-last.h5", run1);
+
+    /* inspect */
+    const char *a_inspect[] = {"inspect", q, NULL};
+    CHECK(run(a_inspect) == 0, "inspect: %s", err_text);
+    snprintf(p, sizeof p, "step:         %s updates", steps);
+    CHECK(strstr(out_text, p) && strstr(out_text, "d_model:      48") && strstr(out_text, "parameters:") &&
+              strstr(out_text, "char tokenizer") && strstr(out_text, "best metric:  exact_match"),
+          "inspect output:\n%s", out_text);
+
+    /* eval on the training pairs: the model has learnt them */
+    const char *a_eval_train[] = {"eval", "--checkpoint", q, "--test", train, "--json", NULL};
+    CHECK(run(a_eval_train) == 0, "eval train: %s", err_text);
+    double em_train = json_num(out_text, "exact_match");
+    CHECK(em_train >= (sanitized ? 50.0 : 90.0), "exact match on the training pairs %.1f%%", em_train);
+    CHECK(json_num(out_text, "n") == 300, "eval n: %s", out_text);
+
+    /* eval on the test file; translate must agree with it */
+    const char *a_eval[] = {"eval", "--checkpoint", q, "--test", test, "--json", NULL};
+    CHECK(run(a_eval) == 0, "eval: %s", err_text);
+    double em = json_num(out_text, "exact_match"), ca = json_num(out_text, "char_accuracy"),
+           bleu = json_num(out_text, "bleu"), chrf = json_num(out_text, "chrf");
+    CHECK(em >= (sanitized ? 30.0 : 80.0), "exact match on held-out pairs %.1f%%", em);
+    CHECK(json_num(out_text, "n") == 30 && em >= 0 && em <= 100 && ca >= 0 && ca <= 100 && bleu >= 0 &&
+              bleu <= 100 && chrf >= 0 && chrf <= 100,
+          "eval json: %s", out_text);
+    const char *a_eval_text[] = {"eval", "--checkpoint", q, "--test", test, NULL};
+    CHECK(run(a_eval_text) == 0 && strstr(out_text, "BLEU") && strstr(out_text, "chrF2") &&
+              strstr(out_text, "signatures: BLEU nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp"),
+          "eval text: %s", out_text);
+
+    nt_tsv *t = NULL;
+    CHECK(nt_tsv_read(&t, test, NULL) == NT_OK, "read test");
+    if (t) {
+        /* the test sources, then bad lines: invalid UTF-8, too long, empty */
+        size_t cap = 1 << 15, k = 0;
+        char *input = malloc(cap);
+        for (int i = 0; i < t->n; i++) k += (size_t)snprintf(input + k, cap - k, "%s\n", t->src[i]);
+        k += (size_t)snprintf(input + k, cap - k, "4\xc3\x28" "2\n");
+        for (int i = 0; i < 80; i++) k += (size_t)snprintf(input + k, cap - k, "1");
+        k += (size_t)snprintf(input + k, cap - k, "\n\n%s\n", t->src[0]);
+        const char *a_tr[] = {"translate", "--checkpoint", q, NULL};
+        CHECK(run_in(input, a_tr) == 0, "translate: %s", err_text);
+        char *outs = strdup(out_text), *split = strdup(out_text);
+        CHECK(count_lines(outs) == t->n + 4, "translate: %d lines for %d inputs", count_lines(outs), t->n + 4);
+        CHECK(strstr(err_text, "invalid UTF-8") && strstr(err_text, "too long"), "bad lines reported: %s", err_text);
+        /* line by line: the test lines, then empty, empty, empty, the first again */
+        int right = 0, i = 0;
+        char *lines[128] = {0};
+        int n_lines = 0;
+        for (char *s = split, *e; *s && n_lines < 128; s = e + 1) {
+            e = strchr(s, '\n');
+            if (!e) break;
+            *e = 0;
+            lines[n_lines++] = s;
+        }
+        for (i = 0; i < t->n && i < n_lines; i++) right += strcmp(lines[i], t->tgt[i]) == 0;
+        CHECK(n_lines == t->n + 4 && lines[t->n][0] == 0 && lines[t->n + 1][0] == 0 && lines[t->n + 2][0] == 0 &&
+                  strcmp(lines[t->n + 3], lines[0]) == 0 && lines[0][0] != 0,
+              "bad lines give empty outputs, the others are translated");
+        CHECK(fabs(100.0 * right / t->n - em) < 1e-6, "translate right %d of %d, eval says %.2f%%", right, t->n, em);
+        /* batch independence */
+        const char *a_tr1[] = {"translate", "--checkpoint", q, "--batch", "1", NULL};
+        CHECK(run_in(input, a_tr1) == 0 && strcmp(out_text, outs) == 0, "--batch 1 gives the same output");
+        const char *a_tr7[] = {"translate", "--checkpoint", q, "--batch", "7", NULL};
+        CHECK(run_in(input, a_tr7) == 0 && strcmp(out_text, outs) == 0, "--batch 7 gives the same output");
+        /* n-best: 2 lines per source, the best first and equal to beam search's */
+        const char *a_nb[] = {"translate", "--checkpoint", q, "--nbest", "2", NULL};
+        CHECK(run_in("42\n1917\n", a_nb) == 0, "nbest: %s", err_text);
+        CHECK(count_lines(out_text) == 4 && count_str(out_text, " ||| ") == 8 && strncmp(out_text, "0 ||| ", 6) == 0,
+              "nbest output:\n%s", out_text);
+        char nb[4096];
+        memcpy(nb, out_text, sizeof nb - 1);
+        nb[sizeof nb - 1] = 0;
+        const char *a_beam[] = {"translate", "--checkpoint", q, "--num-beams", "2", NULL};
+        CHECK(run_in("42\n1917\n", a_beam) == 0, "beam: %s", err_text);
+        char first[512] = "";
+        char *bar = strstr(nb, " ||| "), *bar2 = bar ? strstr(bar + 5, " ||| ") : NULL;
+        if (bar && bar2) snprintf(first, sizeof first, "%.*s\n", (int)(bar2 - bar - 5), bar + 5);
+        CHECK(first[0] && strncmp(out_text, first, strlen(first)) == 0, "nbest best = beam output: '%s' vs '%s'", first,
+              out_text);
+        /* --input and sampling */
+        snprintf(p, sizeof p, "%s/in.txt", tmp);
+        FILE *f = fopen(p, "wb");
+        if (f) fputs("42\n1917\n", f), fclose(f);
+        const char *a_smp[] = {"translate", "--checkpoint", q, "--input", p, "--do-sample", "--temperature", "0.7",
+                               "--top-k", "5", "--top-p", "0.9", "--seed", "4", NULL};
+        CHECK(run(a_smp) == 0 && count_lines(out_text) == 2, "sampling: %s", err_text);
+        char *smp = strdup(out_text);
+        CHECK(run(a_smp) == 0 && strcmp(smp, out_text) == 0, "sampling with a seed is reproducible");
+        free(smp);
+        free(outs);
+        free(split);
+        free(input);
+        nt_tsv_free(t);
+    }
+
+    /* finetune from run1 on five-digit numbers: a fresh optimizer and
+     * schedule (it counts its own steps), starting from run1's weights (with
+     * a learning rate of 1e-12 it translates exactly as run1 does) */
+    char ftdata[1100], fttrain[1200], ftvalid[1200];
+    path_of(ftdata, sizeof ftdata, "ftdata");
+    snprintf(fttrain, sizeof fttrain, "%s/train.tsv", ftdata);
+    snprintf(ftvalid, sizeof ftvalid, "%s/valid.tsv", ftdata);
+    const char *a_ftdata[] = {"data", "--task", "digits-arabic", "--out", ftdata, "--max", "99999", "--train", "50",
+                              "--valid", "10", "--test", "0", "--seed", "9", NULL};
+    CHECK(run(a_ftdata) == 0, "data for finetune: %s", err_text);
+    const char *a_ft[] = {"finetune", "--checkpoint", q, "--train", fttrain, "--valid", ftvalid, "--out", ft,
+                          "--steps", "3", "--warmup", "0", "--schedule", "constant", "--lr", "1e-12", "--eval-every",
+                          "0", "--progress", "off", "--threads", "2", NULL};
+    CHECK(run(a_ft) == 0, "finetune: %s", err_text);
+    snprintf(p, sizeof p, "%s/checkpoint-last.h5", ft);
+    nt_train_state_init(&ts);
+    CHECK(nt_ckpt_load_train(p, &ts) == NT_OK && ts.step == 3, "finetune counts its own steps: %lld",
+          (long long)ts.step);
+    const char *a_ft_eval[] = {"eval", "--checkpoint", p, "--test", test, "--json", NULL};
+    CHECK(run(a_ft_eval) == 0, "eval finetuned: %s", err_text);
+    CHECK(json_num(out_text, "exact_match") == em, "finetuned from run1's weights: %s", out_text);
+    snprintf(p, sizeof p, "%s/report.html", ft);
+    CHECK(exists(p), "finetune wrote its report");
+
+    /* report, rewritten from the run folder */
+    snprintf(p, sizeof p, "%s/report.html", run1);
+    remove(p);
+    const char *a_rep[] = {"report", run1, NULL};
+    CHECK(run(a_rep) == 0 && exists(p), "report: %s", err_text);
+    html = slurp(p);
+    CHECK(html && count_str(html, "<svg") >= 4 && count_str(html, "class=\"heatmap\"") >= 1, "report content");
+    free(html);
+
+    if (!getenv("NT_KEEP_TMP")) {
+        char cmd[1200];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+        CHECK(system(cmd) == 0, "cleanup");
+    }
+    return nt_check_report("test_cli_translate");
+}
