@@ -11,7 +11,10 @@
  *   O = P V                               (Tq, Dh)  one sgemm, written into out's slice
  * Key j is visible to query i if key_mask[b, j] != 0 and, when causal,
  * j <= i + (Tk - Tq). A row with no visible key has P = 0, so O = 0.
- * Backward (P saved in the arena):
+ * Backward recomputes P per (b, h) from Q and K (one more QK^T product per
+ * head) instead of keeping (B, H, Tq, Tk) floats from the forward; the
+ * per-thread P and dS blocks live in the context's scratch (nt_ctx_scratch),
+ * which the forward already grew to that size:
  *   dV = P^T dO,  dP = dO V^T,  dS = P (dP - rowsum(dP P)) scale,
  *   dQ = dS K,    dK = dS^T Q
  * The (b, h) pairs run in an OpenMP loop (static schedule); each writes only
@@ -66,14 +69,47 @@ static void masked_softmax(float *S, const int32_t *mask, int Tq, int Tk, int ca
     }
 }
 
+typedef struct attn_fwd_args {
+    float *O, *P;
+    const float *Q, *K, *V;
+    const int32_t *M;
+    int64_t pstride, pslot; /* floats between the P blocks of pairs (kept) or of threads */
+    int B, H, Tq, Tk, D, Dh, causal;
+    float scale;
+} attn_fwd_args;
+
+/* S (Tq, Tk) = P of pair bh: scaled scores, then the masked softmax. A single
+ * query (a KV-cached decoding step) takes dot products directly: an sgemm
+ * call on a 1-row problem costs more in overhead and packing than the work. */
+static void attention_head_probs(const attn_fwd_args *a, int bh, float *S) {
+    int b = bh / a->H, h = bh % a->H, Tq = a->Tq, Tk = a->Tk, D = a->D, Dh = a->Dh;
+    int64_t qo = (int64_t)b * Tq * D + h * Dh, ko = (int64_t)b * Tk * D + h * Dh;
+    const int32_t *mask = a->M ? a->M + (int64_t)b * Tk : NULL;
+    if (Tq == 1) {
+        const float *q = a->Q + qo;
+        int n = causal_end(0, 1, Tk, a->causal);
+        // S (1, Tk) = scale q . k_j
+        for (int j = 0; j < n; j++) S[j] = a->scale * nt_vdot(q, a->K + ko + (int64_t)j * D, Dh);
+    } else {
+        // S (Tq, Tk) = scale Q (Tq, Dh) K^T (Dh, Tk)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Tq, Tk, Dh, a->scale, a->Q + qo, D,
+                    a->K + ko, D, 0.0f, S, Tk);
+    }
+    masked_softmax(S, mask, Tq, Tk, a->causal);
+}
+
 static void attention_backward(nt_ctx *ctx, nt_node *nd) {
     nt_tensor *q = nd->in[0], *k = nd->in[1], *v = nd->in[2];
     int B = q->shape[0], Tq = q->shape[1], D = q->shape[2], Tk = k->shape[1];
-    int H = nd->iarg[0], nslots = nd->iarg[1], Dh = D / H;
+    int H = nd->iarg[0], nslots = nd->iarg[1], causal = nd->iarg[2], Dh = D / H;
     float scale = nd->farg[0];
-    const float *P = nd->saved[0];   // (B, H, Tq, Tk)
-    float *scratch = nd->saved[1];   // (nslots, Tq, Tk) for dP / dS
+    const float *P = nd->saved[0];   // (B, H, Tq, Tk) when the caller asked for it, else NULL
+    const int32_t *M = nd->saved[1]; // (B, Tk) key mask or NULL
+    // (nslots, 2, Tq, Tk): per thread, recomputed P then dP / dS
+    float *scratch = nt_ctx_scratch(ctx, (size_t)nslots * 2 * Tq * Tk * sizeof(float));
+    NT_ASSERT(scratch); /* the forward obtained this size already */
     const float *Q = nt_f32(q), *K = nt_f32(k), *V = nt_f32(v);
+    attn_fwd_args fa = {NULL, NULL, Q, K, V, M, 0, 0, B, H, Tq, Tk, D, Dh, causal, scale};
     const float *dO = nd->out->grad; // (B, Tq, D)
     float *dQ = q->requires_grad ? q->grad : NULL;
     float *dK = k->requires_grad ? k->grad : NULL;
@@ -84,12 +120,14 @@ static void attention_backward(nt_ctx *ctx, nt_node *nd) {
     for (int bh = 0; bh < B * H; bh++) {
         int b = bh / H, h = bh % H;
         int64_t qo = (int64_t)b * Tq * D + h * Dh, ko = (int64_t)b * Tk * D + h * Dh;
-        const float *Pbh = P + (int64_t)bh * Tq * Tk;
+        float *slot = scratch + (int64_t)omp_get_thread_num() * 2 * Tq * Tk;
+        const float *Pbh = P ? P + (int64_t)bh * Tq * Tk : slot;
+        if (!P) attention_head_probs(&fa, bh, slot);
         if (dV) // dV (Tk, Dh) += P^T (Tk, Tq) dO (Tq, Dh)
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Tk, Dh, Tq, 1.0f, Pbh, Tk, dO + qo,
                         D, 1.0f, dV + ko, D);
         if (!dQ && !dK) continue;
-        float *dS = scratch + (int64_t)omp_get_thread_num() * Tq * Tk;
+        float *dS = slot + (int64_t)Tq * Tk;
         // dP (Tq, Tk) = dO (Tq, Dh) V^T (Dh, Tk)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Tq, Tk, Dh, 1.0f, dO + qo, D, V + ko, D,
                     0.0f, dS, Tk);
@@ -109,26 +147,47 @@ static void attention_backward(nt_ctx *ctx, nt_node *nd) {
     }
 }
 
+/* One (b, h) pair of the forward; `slot` picks the thread's block of P when
+ * P is not kept (pstride 0). */
+static void attention_head_forward(const attn_fwd_args *a, int bh, int slot) {
+    int b = bh / a->H, h = bh % a->H, Tq = a->Tq, Tk = a->Tk, D = a->D, Dh = a->Dh;
+    int64_t qo = (int64_t)b * Tq * D + h * Dh, ko = (int64_t)b * Tk * D + h * Dh;
+    float *S = a->pstride ? a->P + bh * a->pstride : a->P + (int64_t)slot * a->pslot;
+    attention_head_probs(a, bh, S);
+    if (Tq == 1) {
+        int n = causal_end(0, 1, Tk, a->causal);
+        // O (1, Dh) = sum_j P_j v_j, j in order
+        float *o = a->O + qo;
+        for (int d = 0; d < Dh; d++) o[d] = 0.0f;
+        for (int j = 0; j < n; j++) {
+            const float *v = a->V + ko + (int64_t)j * D;
+            float p = S[j];
+            for (int d = 0; d < Dh; d++) o[d] += p * v[d];
+        }
+        return;
+    }
+    // O (Tq, Dh) = P (Tq, Tk) V (Tk, Dh)
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Tq, Dh, Tk, 1.0f, S, Tk, a->V + ko, D, 0.0f,
+                a->O + qo, D);
+}
+
 nt_status nt_attention(nt_ctx *ctx, nt_tensor **out, nt_tensor *q, nt_tensor *k, nt_tensor *v,
                        nt_tensor *key_mask, int heads, int causal, float scale,
                        nt_tensor **probs_out) {
     if (!ctx || !out || !q || !k || !v)
         return nt_error(NT_ERR_ARG, "nt_attention: ctx, out, q, k or v is NULL");
     char sq[64], sk[64], sv[64], sm[64];
-    nt_shape_str(q, sq, sizeof sq);
-    nt_shape_str(k, sk, sizeof sk);
-    nt_shape_str(v, sv, sizeof sv);
     if (q->dtype != NT_F32 || k->dtype != NT_F32 || v->dtype != NT_F32)
         return nt_error(NT_ERR_SHAPE, "nt_attention: q, k and v must be F32");
     if (q->ndim != 3 || k->ndim != 3 || v->ndim != 3)
         return nt_error(NT_ERR_SHAPE, "nt_attention: q, k, v must be 3-D (B, T, D) (q: %s, k: %s, v: %s)",
-                        sq, sk, sv);
+                        nt_shape_str(q, sq, sizeof sq), nt_shape_str(k, sk, sizeof sk), nt_shape_str(v, sv, sizeof sv));
     int B = q->shape[0], Tq = q->shape[1], D = q->shape[2], Tk = k->shape[1];
     if (!nt_shape_eq(k, v) || k->shape[0] != B || k->shape[2] != D)
         return nt_error(NT_ERR_SHAPE,
                         "nt_attention: k and v must be (%d, Tk, %d) like q's batch and width "
                         "(q: %s, k: %s, v: %s)",
-                        B, D, sq, sk, sv);
+                        B, D, nt_shape_str(q, sq, sizeof sq), nt_shape_str(k, sk, sizeof sk), nt_shape_str(v, sv, sizeof sv));
     if (heads < 1 || D % heads != 0)
         return nt_error(NT_ERR_SHAPE, "nt_attention: heads %d must be >= 1 and divide D = %d", heads, D);
     if (key_mask && (key_mask->dtype != NT_I32 || key_mask->ndim != 2 || key_mask->shape[0] != B ||
@@ -143,38 +202,34 @@ nt_status nt_attention(nt_ctx *ctx, nt_tensor **out, nt_tensor *q, nt_tensor *k,
 
     nt_tensor *o, *probs = NULL;
     NT_TRY(nt_tensor_new(ctx, &o, NT_F32, 3, (int[]){B, Tq, D})); // (B, Tq, D)
-    float *P, *dscratch = NULL;
-    int64_t pstride; /* floats between the P blocks of consecutive (b, h) */
+    float *P;
+    int64_t pstride = 0, pslot = (int64_t)Tq * Tk;
     if (probs_out) {
         NT_TRY(nt_tensor_new(ctx, &probs, NT_F32, 4, (int[]){B, H, Tq, Tk})); // (B, H, Tq, Tk)
         P = nt_f32(probs);
         pstride = (int64_t)Tq * Tk;
     } else if (rec) {
-        P = nt_ctx_alloc(ctx, (size_t)B * H * Tq * Tk * sizeof(float));
-        pstride = (int64_t)Tq * Tk;
-    } else { /* nothing kept: one scratch block per thread */
+        /* P is not kept: per-thread blocks in the scratch, grown here to the
+         * (nslots, 2, Tq, Tk) that backward will ask for (P and dS). */
+        P = nt_ctx_scratch(ctx, (size_t)nslots * 2 * Tq * Tk * sizeof(float));
+        pslot = 2 * (int64_t)Tq * Tk;
+    } else { /* nothing kept: one block per thread, in the arena (no heap in decoding loops) */
         P = nt_ctx_alloc(ctx, (size_t)nslots * Tq * Tk * sizeof(float));
-        pstride = 0;
     }
-    if (rec) dscratch = nt_ctx_alloc(ctx, (size_t)nslots * Tq * Tk * sizeof(float));
-    if (!P || (rec && !dscratch)) return nt_error_wrap(NT_ERR_NOMEM, "nt_attention");
+    if (!P) return nt_error_wrap(NT_ERR_NOMEM, "nt_attention");
+    if (rec && probs_out && !nt_ctx_scratch(ctx, (size_t)nslots * 2 * Tq * Tk * sizeof(float)))
+        return nt_error_wrap(NT_ERR_NOMEM, "nt_attention");
 
     const float *Q = nt_f32(q), *K = nt_f32(k), *V = nt_f32(v);
     const int32_t *M = key_mask ? nt_i32(key_mask) : NULL;
     float *O = nt_f32(o);
     int64_t macs = (int64_t)B * H * Tq * Tk * Dh;
-#pragma omp parallel for schedule(static) num_threads(nslots) if (B * H > 1 && macs > ATT_PAR_MACS)
-    for (int bh = 0; bh < B * H; bh++) {
-        int b = bh / H, h = bh % H;
-        int64_t qo = (int64_t)b * Tq * D + h * Dh, ko = (int64_t)b * Tk * D + h * Dh;
-        float *S = pstride ? P + bh * pstride : P + (int64_t)omp_get_thread_num() * Tq * Tk;
-        // S (Tq, Tk) = scale Q (Tq, Dh) K^T (Dh, Tk)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Tq, Tk, Dh, scale, Q + qo, D, K + ko, D,
-                    0.0f, S, Tk);
-        masked_softmax(S, M ? M + (int64_t)b * Tk : NULL, Tq, Tk, causal);
-        // O (Tq, Dh) = P (Tq, Tk) V (Tk, Dh)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Tq, Dh, Tk, 1.0f, S, Tk, V + ko, D,
-                    0.0f, O + qo, D);
+    attn_fwd_args fa = {O, P, Q, K, V, M, pstride, pslot, B, H, Tq, Tk, D, Dh, causal, scale};
+    if (B * H > 1 && macs > ATT_PAR_MACS) {
+#pragma omp parallel for schedule(static) num_threads(nslots)
+        for (int bh = 0; bh < B * H; bh++) attention_head_forward(&fa, bh, omp_get_thread_num());
+    } else { /* no parallel region (a decoding step) */
+        for (int bh = 0; bh < B * H; bh++) attention_head_forward(&fa, bh, 0);
     }
 
     if (rec) {
@@ -182,10 +237,17 @@ nt_status nt_attention(nt_ctx *ctx, nt_tensor **out, nt_tensor *q, nt_tensor *k,
         nt_node *nd = nt_tape_record(ctx, attention_backward, "nt_attention", o, 3,
                                      (nt_tensor *[]){q, k, v}, &st);
         if (st) return st;
-        nd->saved[0] = P;
-        nd->saved[1] = dscratch;
+        nd->saved[0] = probs_out ? P : NULL;
+        int32_t *Mc = NULL; /* the mask is read again in backward: keep a copy */
+        if (M) {
+            Mc = nt_ctx_alloc(ctx, (size_t)B * Tk * sizeof(int32_t));
+            if (!Mc) return nt_error_wrap(NT_ERR_NOMEM, "nt_attention");
+            memcpy(Mc, M, (size_t)B * Tk * sizeof(int32_t));
+        }
+        nd->saved[1] = Mc;
         nd->iarg[0] = H;
         nd->iarg[1] = nslots;
+        nd->iarg[2] = causal;
         nd->farg[0] = scale;
     }
     if (probs_out) *probs_out = probs;

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "core/ops.h"
+#include "core/vecmath.h"
 
 #define PAR_MIN 32768 /* elements below which a loop stays serial */
 
@@ -40,32 +41,39 @@ static int reduce_chunks(int64_t n, int64_t nb) {
     return k < 1 ? 1 : (int)k;
 }
 
-// y (R, nb) = a (R, nb) op b (nb)
+// y (len) = a (len) op b (len)
+static inline void binop_span(float *restrict y, const float *a, const float *b, int64_t len, binop op) {
+    switch (op) {
+    case OP_ADD: for (int64_t j = 0; j < len; j++) y[j] = a[j] + b[j]; break;
+    case OP_SUB: for (int64_t j = 0; j < len; j++) y[j] = a[j] - b[j]; break;
+    case OP_MUL: for (int64_t j = 0; j < len; j++) y[j] = a[j] * b[j]; break;
+    case OP_DIV: for (int64_t j = 0; j < len; j++) y[j] = a[j] / b[j]; break;
+    }
+}
+
+// y (R, nb) = a (R, nb) op b (nb). Below PAR_MIN no parallel region is
+// entered at all: even a region with a false if clause costs libgomp a
+// barrier and a futex call, which dominates the one-row ops of decoding.
 static void binop_forward(float *y, const float *a, const float *b, int64_t n, int64_t nb, binop op) {
+    if (n <= PAR_MIN) {
+        if (nb == n) binop_span(y, a, b, n, op);
+        else
+            for (int64_t r = 0; r < n / nb; r++) binop_span(y + r * nb, a + r * nb, b, nb, op);
+        return;
+    }
     if (nb == n) {
-#pragma omp parallel for schedule(static) if (n > PAR_MIN)
-        for (int64_t i = 0; i < n; i++) {
-            switch (op) {
-            case OP_ADD: y[i] = a[i] + b[i]; break;
-            case OP_SUB: y[i] = a[i] - b[i]; break;
-            case OP_MUL: y[i] = a[i] * b[i]; break;
-            case OP_DIV: y[i] = a[i] / b[i]; break;
-            }
+        enum { CHUNK = 4096 };
+        int64_t chunks = (n + CHUNK - 1) / CHUNK;
+#pragma omp parallel for schedule(static)
+        for (int64_t c = 0; c < chunks; c++) {
+            int64_t i0 = c * CHUNK, len = n - i0 < CHUNK ? n - i0 : CHUNK;
+            binop_span(y + i0, a + i0, b + i0, len, op);
         }
         return;
     }
     int64_t R = n / nb;
-#pragma omp parallel for schedule(static) if (n > PAR_MIN)
-    for (int64_t r = 0; r < R; r++) {
-        const float *ar = a + r * nb;
-        float *yr = y + r * nb;
-        switch (op) {
-        case OP_ADD: for (int64_t j = 0; j < nb; j++) yr[j] = ar[j] + b[j]; break;
-        case OP_SUB: for (int64_t j = 0; j < nb; j++) yr[j] = ar[j] - b[j]; break;
-        case OP_MUL: for (int64_t j = 0; j < nb; j++) yr[j] = ar[j] * b[j]; break;
-        case OP_DIV: for (int64_t j = 0; j < nb; j++) yr[j] = ar[j] / b[j]; break;
-        }
-    }
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < R; r++) binop_span(y + r * nb, a + r * nb, b, nb, op);
 }
 
 /* The per-element term whose column sums make b's gradient (before the final
@@ -222,6 +230,48 @@ nt_status nt_div(nt_ctx *ctx, nt_tensor **out, nt_tensor *a, nt_tensor *b) {
     return binop_apply(ctx, out, a, b, OP_DIV);
 }
 
+/* ---- residual add over the branch's buffer ------------------------------------- */
+
+/* node: in = {x, f}; the sum's gradient goes to both unchanged. */
+static void add_residual_backward(nt_ctx *ctx, nt_node *nd) {
+    (void)ctx;
+    const float *restrict dy = nd->out->grad;
+    int64_t n = nd->out->n;
+    for (int k = 0; k < 2; k++) {
+        nt_tensor *t = nd->in[k];
+        if (!t->requires_grad) continue;
+        float *restrict d = t->grad;
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+        for (int64_t i = 0; i < n; i++) d[i] += dy[i];
+    }
+}
+
+nt_status nt_add_residual(nt_ctx *ctx, nt_tensor **out, nt_tensor *x, nt_tensor *f) {
+    if (!ctx || !out || !x || !f) return nt_error(NT_ERR_ARG, "nt_add_residual: ctx, out, x or f is NULL");
+    if (x->dtype != NT_F32 || f->dtype != NT_F32)
+        return nt_error(NT_ERR_SHAPE, "nt_add_residual: x and f must be F32");
+    if (!nt_shape_eq(x, f)) {
+        char sx[64], sf[64];
+        return nt_error(NT_ERR_SHAPE, "nt_add_residual: x %s and f %s must have the same shape",
+                        nt_shape_str(x, sx, sizeof sx), nt_shape_str(f, sf, sizeof sf));
+    }
+    if (x == f || x->data == f->data)
+        return nt_error(NT_ERR_ARG, "nt_add_residual: x and f share storage (f is overwritten)");
+    if (f->is_param) return nt_error(NT_ERR_ARG, "nt_add_residual: f is a parameter (f is overwritten)");
+    nt_tensor *y;
+    NT_TRY(nt_tensor_wrap(ctx, &y, NT_F32, f->ndim, f->shape, f->data));
+    const float *restrict xs = nt_f32(x);
+    float *restrict ys = nt_f32(y);
+    int64_t n = x->n;
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (int64_t i = 0; i < n; i++) ys[i] += xs[i];
+    nt_status st;
+    nt_tape_record(ctx, add_residual_backward, "nt_add_residual", y, 2, (nt_tensor *[]){x, f}, &st);
+    if (st) return st;
+    *out = y;
+    return NT_OK;
+}
+
 /* ---- unary ops ------------------------------------------------------------------ */
 
 static nt_status unary_check(const char *fn, nt_ctx *ctx, nt_tensor **out, nt_tensor *x) {
@@ -296,39 +346,48 @@ nt_status nt_relu(nt_ctx *ctx, nt_tensor **out, nt_tensor *x) {
 /* GELU, tanh approximation (Hendrycks & Gimpel 2016; PyTorch's
  * F.gelu(approximate="tanh")):
  *   y  = 0.5 x (1 + t),  t = tanh(u),  u = k (x + c x^3),  k = sqrt(2/pi), c = 0.044715
- *   dy/dx = 0.5 (1 + t) + 0.5 x (1 - t^2) k (1 + 3 c x^2)                     */
-#define GELU_K 0.7978845608028654f /* sqrt(2/pi) */
-#define GELU_C 0.044715f
+ *   dy/dx = 0.5 (1 + t) + 0.5 x (1 - t^2) k (1 + 3 c x^2)
+ * Computed through the logistic function, since 1 + tanh(u) = 2 s with
+ * s = 1 / (1 + e), e = exp(-2u), and 1 - t^2 = 4 s (1 - s) = 4 s^2 e:
+ *   y = x s,   dy/dx = s + 2 x s^2 e k (1 + 3 c x^2)
+ * No cancellation near u = 0 (1 + t is never formed by subtraction), and
+ * with nt_expf the loops vectorise (libm's tanhf does not): a few ulp from
+ * the tanh form. For u < -44, e saturates at exp(88) and y underflows to
+ * x s ~ 0 as it should; for u > 43.5, e = 0 and y = x exactly. */
+// y (n) = gelu(x (n))
+static inline void gelu_span(float *restrict y, const float *restrict x, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] = nt_gelu_f(x[i]);
+}
 
 /* node: in[0] = x (n). */
 static void gelu_backward(nt_ctx *ctx, nt_node *nd) {
     (void)ctx;
     nt_tensor *X = nd->in[0];
     if (!X->requires_grad) return;
-    const float *dy = nd->out->grad, *x = nt_f32(X);
-    float *dx = X->grad;
+    const float *restrict dy = nd->out->grad, *restrict x = nt_f32(X);
+    float *restrict dx = X->grad;
     int64_t n = X->n;
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
-    for (int64_t i = 0; i < n; i++) {
-        float v = x[i], v2 = v * v;
-        float t = tanhf(GELU_K * (v + GELU_C * v2 * v));
-        float left = 0.5f * (1.0f + t);                                   // d(0.5x)/dx * (1+t)
-        float right = 0.5f * v * (1.0f - t * t) * GELU_K * (1.0f + 3.0f * GELU_C * v2); // 0.5x dt/dx
-        dx[i] += dy[i] * (left + right);
-    }
+    for (int64_t i = 0; i < n; i++) dx[i] += dy[i] * nt_gelu_grad_f(x[i]);
 }
 
 nt_status nt_gelu(nt_ctx *ctx, nt_tensor **out, nt_tensor *x) {
     NT_TRY(unary_check("nt_gelu", ctx, out, x));
     nt_tensor *y;
     NT_TRY(new_like("nt_gelu", ctx, &y, x));
-    const float *xs = nt_f32(x);
-    float *ys = nt_f32(y);
+    const float *restrict xs = nt_f32(x);
+    float *restrict ys = nt_f32(y);
     int64_t n = x->n;
-#pragma omp parallel for schedule(static) if (n > PAR_MIN)
-    for (int64_t i = 0; i < n; i++) {
-        float v = xs[i];
-        ys[i] = 0.5f * v * (1.0f + tanhf(GELU_K * (v + GELU_C * v * v * v)));
+    if (n <= PAR_MIN) {
+        gelu_span(ys, xs, n);
+    } else {
+        enum { CHUNK = 4096 };
+        int64_t chunks = (n + CHUNK - 1) / CHUNK;
+#pragma omp parallel for schedule(static)
+        for (int64_t c = 0; c < chunks; c++) {
+            int64_t i0 = c * CHUNK;
+            gelu_span(ys + i0, xs + i0, n - i0 < CHUNK ? n - i0 : CHUNK);
+        }
     }
     nt_status st;
     nt_tape_record(ctx, gelu_backward, "nt_gelu", y, 1, (nt_tensor *[]){x}, &st);

@@ -39,13 +39,11 @@ nt_status nt_embedding(nt_ctx *ctx, nt_tensor **out, nt_tensor *weight, nt_tenso
     if (!ctx || !out || !weight || !ids)
         return nt_error(NT_ERR_ARG, "nt_embedding: ctx, out, weight or ids is NULL");
     char sw[64], si[64];
-    nt_shape_str(weight, sw, sizeof sw);
-    nt_shape_str(ids, si, sizeof si);
     if (weight->dtype != NT_F32 || weight->ndim != 2)
-        return nt_error(NT_ERR_SHAPE, "nt_embedding: weight must be F32 (V, D), got %s%s", sw,
+        return nt_error(NT_ERR_SHAPE, "nt_embedding: weight must be F32 (V, D), got %s%s", nt_shape_str(weight, sw, sizeof sw),
                         weight->dtype != NT_F32 ? " (not F32)" : "");
     if (ids->dtype != NT_I32)
-        return nt_error(NT_ERR_SHAPE, "nt_embedding: ids must be I32, got F32 %s", si);
+        return nt_error(NT_ERR_SHAPE, "nt_embedding: ids must be I32, got F32 %s", nt_shape_str(ids, si, sizeof si));
     if (ids->ndim >= NT_MAX_DIMS)
         return nt_error(NT_ERR_SHAPE, "nt_embedding: ids have %d dims (at most %d, the output adds one)",
                         ids->ndim, NT_MAX_DIMS - 1);
@@ -55,7 +53,7 @@ nt_status nt_embedding(nt_ctx *ctx, nt_tensor **out, nt_tensor *weight, nt_tenso
         if (id[i] < 0 || id[i] >= V)
             return nt_error(NT_ERR_ARG,
                             "nt_embedding: id %d at flat position %lld of ids %s is outside [0, %d)",
-                            (int)id[i], (long long)i, si, V);
+                            (int)id[i], (long long)i, nt_shape_str(ids, si, sizeof si), V);
     int shape[NT_MAX_DIMS];
     for (int i = 0; i < ids->ndim; i++) shape[i] = ids->shape[i];
     shape[ids->ndim] = D;
@@ -65,9 +63,14 @@ nt_status nt_embedding(nt_ctx *ctx, nt_tensor **out, nt_tensor *weight, nt_tenso
     const float *W = nt_f32(weight);
     float *Y = nt_f32(y);
     int64_t N = ids->n;
-#pragma omp parallel for schedule(static) if (N * D > 65536)
-    for (int64_t n = 0; n < N; n++)
-        memcpy(Y + n * D, W + (int64_t)id[n] * D, (size_t)D * sizeof(float));
+    if (N * D > 65536) {
+#pragma omp parallel for schedule(static)
+        for (int64_t n = 0; n < N; n++)
+            memcpy(Y + n * D, W + (int64_t)id[n] * D, (size_t)D * sizeof(float));
+    } else { /* no parallel region for a few ids (decoding) */
+        for (int64_t n = 0; n < N; n++)
+            memcpy(Y + n * D, W + (int64_t)id[n] * D, (size_t)D * sizeof(float));
+    }
 
     nt_status st;
     nt_node *nd = nt_tape_record(ctx, embedding_backward, "nt_embedding", y, 2,

@@ -89,19 +89,38 @@ static void layernorm_backward(nt_ctx *ctx, nt_node *nd) {
     }
 }
 
+// Y[r] (D) = layernorm of X[r] (D); mean[r], rstd[r] saved when mean is not NULL
+static inline void layernorm_row(float *Y, float *mean, float *rstd, const float *X, const float *W,
+                                 const float *Bv, int r, int D, float eps) {
+    const float *xr = X + (int64_t)r * D;
+    float *yr = Y + (int64_t)r * D;
+    float invD = 1.0f / (float)D;
+    float mu = nt_vsum(xr, D) * invD;
+    for (int j = 0; j < D; j++) yr[j] = xr[j] - mu;
+    float var = nt_vdot(yr, yr, D) * invD;
+    float rs = 1.0f / sqrtf(var + eps);
+    if (W && Bv)
+        for (int j = 0; j < D; j++) yr[j] = yr[j] * rs * W[j] + Bv[j];
+    else
+        for (int j = 0; j < D; j++) yr[j] = yr[j] * rs * (W ? W[j] : 1.0f) + (Bv ? Bv[j] : 0.0f);
+    if (mean) {
+        mean[r] = mu;
+        rstd[r] = rs;
+    }
+}
+
 nt_status nt_layernorm(nt_ctx *ctx, nt_tensor **out, nt_tensor *x, nt_tensor *w, nt_tensor *b,
                        float eps) {
     if (!ctx || !out || !x) return nt_error(NT_ERR_ARG, "nt_layernorm: ctx, out or x is NULL");
     char sx[64], sp[64];
-    nt_shape_str(x, sx, sizeof sx);
     if (x->dtype != NT_F32 || x->ndim < 1)
-        return nt_error(NT_ERR_SHAPE, "nt_layernorm: x must be F32 with >= 1 dim, got %s", sx);
+        return nt_error(NT_ERR_SHAPE, "nt_layernorm: x must be F32 with >= 1 dim, got %s", nt_shape_str(x, sx, sizeof sx));
     int D = x->shape[x->ndim - 1];
     nt_tensor *wb[2] = {w, b};
     for (int i = 0; i < 2; i++)
         if (wb[i] && (wb[i]->dtype != NT_F32 || wb[i]->ndim != 1 || wb[i]->shape[0] != D))
             return nt_error(NT_ERR_SHAPE, "nt_layernorm: %s must be F32 (%d) to match x %s, got %s",
-                            i ? "bias" : "weight", D, sx, nt_shape_str(wb[i], sp, sizeof sp));
+                            i ? "bias" : "weight", D, nt_shape_str(x, sx, sizeof sx), nt_shape_str(wb[i], sp, sizeof sp));
     if (!(eps >= 0.0f) || isinf(eps))
         return nt_error(NT_ERR_ARG, "nt_layernorm: eps %g must be finite and >= 0", (double)eps);
     int R = (int)(x->n / D);
@@ -120,23 +139,11 @@ nt_status nt_layernorm(nt_ctx *ctx, nt_tensor **out, nt_tensor *x, nt_tensor *w,
 
     const float *X = nt_f32(x), *W = w ? nt_f32(w) : NULL, *Bv = b ? nt_f32(b) : NULL;
     float *Y = nt_f32(y);
-    float invD = 1.0f / (float)D;
-#pragma omp parallel for schedule(static) if ((int64_t)R * D > 16384)
-    for (int r = 0; r < R; r++) {
-        const float *xr = X + (int64_t)r * D;
-        float *yr = Y + (int64_t)r * D;
-        float mu = nt_vsum(xr, D) * invD;
-        for (int j = 0; j < D; j++) yr[j] = xr[j] - mu;
-        float var = nt_vdot(yr, yr, D) * invD;
-        float rs = 1.0f / sqrtf(var + eps);
-        if (W && Bv)
-            for (int j = 0; j < D; j++) yr[j] = yr[j] * rs * W[j] + Bv[j];
-        else
-            for (int j = 0; j < D; j++) yr[j] = yr[j] * rs * (W ? W[j] : 1.0f) + (Bv ? Bv[j] : 0.0f);
-        if (mean) {
-            mean[r] = mu;
-            rstd[r] = rs;
-        }
+    if ((int64_t)R * D > 16384) {
+#pragma omp parallel for schedule(static)
+        for (int r = 0; r < R; r++) layernorm_row(Y, mean, rstd, X, W, Bv, r, D, eps);
+    } else { /* no parallel region for a few rows (decoding) */
+        for (int r = 0; r < R; r++) layernorm_row(Y, mean, rstd, X, W, Bv, r, D, eps);
     }
 
     nt_status st = NT_OK;

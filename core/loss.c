@@ -47,18 +47,16 @@ nt_status nt_cross_entropy(nt_ctx *ctx, nt_tensor **out, nt_tensor *logits, nt_t
     if (!ctx || !out || !logits || !targets)
         return nt_error(NT_ERR_ARG, "nt_cross_entropy: ctx, out, logits or targets is NULL");
     char sl[64], st_[64];
-    nt_shape_str(logits, sl, sizeof sl);
-    nt_shape_str(targets, st_, sizeof st_);
     if (logits->dtype != NT_F32 || logits->ndim < 1)
-        return nt_error(NT_ERR_SHAPE, "nt_cross_entropy: logits must be F32 (.., V), got %s", sl);
+        return nt_error(NT_ERR_SHAPE, "nt_cross_entropy: logits must be F32 (.., V), got %s", nt_shape_str(logits, sl, sizeof sl));
     if (targets->dtype != NT_I32)
-        return nt_error(NT_ERR_SHAPE, "nt_cross_entropy: targets must be I32, got F32 %s", st_);
+        return nt_error(NT_ERR_SHAPE, "nt_cross_entropy: targets must be I32, got F32 %s", nt_shape_str(targets, st_, sizeof st_));
     int same = targets->ndim == logits->ndim - 1;
     for (int i = 0; same && i < targets->ndim; i++) same = targets->shape[i] == logits->shape[i];
     if (!same)
         return nt_error(NT_ERR_SHAPE,
                         "nt_cross_entropy: targets %s must have logits' leading shape (logits: %s)",
-                        st_, sl);
+                        nt_shape_str(targets, st_, sizeof st_), nt_shape_str(logits, sl, sizeof sl));
     if (!(label_smoothing >= 0.0f && label_smoothing <= 1.0f))
         return nt_error(NT_ERR_ARG, "nt_cross_entropy: label_smoothing %g outside [0, 1]",
                         (double)label_smoothing);
@@ -74,7 +72,7 @@ nt_status nt_cross_entropy(nt_ctx *ctx, nt_tensor **out, nt_tensor *logits, nt_t
             return nt_error(NT_ERR_ARG,
                             "nt_cross_entropy: target %d at flat position %d of targets %s is "
                             "outside [0, %d)%s",
-                            (int)tg[i], i, st_, V, ignore >= 0 ? " and is not ignore_index" : "");
+                            (int)tg[i], i, nt_shape_str(targets, st_, sizeof st_), V, ignore >= 0 ? " and is not ignore_index" : "");
         C++;
     }
     int rec = nt_ctx_grad_enabled(ctx) && logits->requires_grad;

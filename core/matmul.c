@@ -13,10 +13,12 @@
  * and a batch of large ones runs them one after another, each threaded.
  */
 #include <cblas.h>
+#include <math.h>
 #include <omp.h>
 #include <string.h>
 
 #include "core/ops.h"
+#include "core/vecmath.h"
 
 /* C (M, N) = op(A) (M, K) op(B) (K, N) + beta C, all row-major and packed:
  * A is stored (M, K), or (K, M) if ta; B is stored (K, N), or (N, K) if tb. */
@@ -93,17 +95,15 @@ nt_status nt_matmul(nt_ctx *ctx, nt_tensor **out, nt_tensor *a, nt_tensor *b, in
     if (a->dtype != NT_F32 || b->dtype != NT_F32)
         return nt_error(NT_ERR_SHAPE, "nt_matmul: a and b must be F32");
     char sa[64], sb[64];
-    nt_shape_str(a, sa, sizeof sa);
-    nt_shape_str(b, sb, sizeof sb);
     if (a->ndim < 2 || b->ndim < 2)
-        return nt_error(NT_ERR_SHAPE, "nt_matmul: a and b need >= 2 dims (a: %s, b: %s)", sa, sb);
+        return nt_error(NT_ERR_SHAPE, "nt_matmul: a and b need >= 2 dims (a: %s, b: %s)", nt_shape_str(a, sa, sizeof sa), nt_shape_str(b, sb, sizeof sb));
     int ta = trans_a != 0, tb = trans_b != 0;
     int M, K, Kb, N;
     matmul_dims(a, b, ta, tb, &M, &K, &Kb, &N);
     if (K != Kb)
         return nt_error(NT_ERR_SHAPE,
                         "nt_matmul: inner dims differ (a: %s, b: %s, trans_a %d, trans_b %d: %d vs %d)",
-                        sa, sb, ta, tb, K, Kb);
+                        nt_shape_str(a, sa, sizeof sa), nt_shape_str(b, sb, sizeof sb), ta, tb, K, Kb);
     int shared = b->ndim == 2;
     if (!shared) {
         int same = b->ndim == a->ndim;
@@ -112,7 +112,7 @@ nt_status nt_matmul(nt_ctx *ctx, nt_tensor **out, nt_tensor *a, nt_tensor *b, in
             return nt_error(NT_ERR_SHAPE,
                             "nt_matmul: batch dims differ (a: %s, b: %s; b must have a's batch "
                             "dims or be 2-D)",
-                            sa, sb);
+                            nt_shape_str(a, sa, sizeof sa), nt_shape_str(b, sb, sizeof sb));
     }
     int Bt = 1, shape[NT_MAX_DIMS];
     for (int i = 0; i < a->ndim - 2; i++) Bt *= (shape[i] = a->shape[i]);
@@ -165,6 +165,120 @@ static void bias_backward(float *db, const float *dy, int R, int Out) {
     }
 }
 
+/* ---- nt_linear for a few rows ------------------------------------------------------
+ * A decoding step multiplies one row (or one row per sequence) by each weight:
+ * sgemm then spends most of its time packing W. Up to LINEAR_FEW_ROWS rows,
+ * nt_linear computes the outputs as dot products, eight at a time:
+ *   y[r, o] = b[o] + sum_j x[r, j] W[o, j]
+ * summed in 16 lanes (lane l takes j = l mod 16 in order, the In % 16 tail
+ * goes to lanes 0..), the lanes added by a fixed network, then the bias.
+ * That order depends on nothing but In, so a row's result is the same
+ * whatever the row count, the row's position, the output blocking or the
+ * thread count: a sequence decodes the same alone or in a batch of up to
+ * LINEAR_FEW_ROWS rows. */
+#define LINEAR_FEW_ROWS 16
+#define LANES 16
+/* Below this many multiply-adds a few-row product stays on one thread (and
+ * enters no parallel region at all). */
+#define FEW_PAR_MACS (1 << 18)
+
+#ifdef __AVX512F__
+#include <immintrin.h>
+
+// y[o] = x (In) . w[o] (In) for o < 8
+static void dot8(float *y, const float *restrict x, const float *const *w, int In) {
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+    int j = 0;
+    for (; j + LANES <= In; j += LANES) {
+        __m512 xv = _mm512_loadu_ps(x + j);
+        a0 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(w[0] + j), a0);
+        a1 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(w[1] + j), a1);
+        a2 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(w[2] + j), a2);
+        a3 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(w[3] + j), a3);
+        a4 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(w[4] + j), a4);
+        a5 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(w[5] + j), a5);
+        a6 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(w[6] + j), a6);
+        a7 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(w[7] + j), a7);
+    }
+    if (j < In) {
+        __mmask16 m = (__mmask16)((1u << (In - j)) - 1);
+        __m512 xv = _mm512_maskz_loadu_ps(m, x + j);
+        a0 = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(m, w[0] + j), a0);
+        a1 = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(m, w[1] + j), a1);
+        a2 = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(m, w[2] + j), a2);
+        a3 = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(m, w[3] + j), a3);
+        a4 = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(m, w[4] + j), a4);
+        a5 = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(m, w[5] + j), a5);
+        a6 = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(m, w[6] + j), a6);
+        a7 = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(m, w[7] + j), a7);
+    }
+    /* Transposing reduction: halves of every accumulator added pairwise
+     * until lane k of 128-bit block b holds output b + 4 k. */
+    __m512 s01 = _mm512_add_ps(_mm512_shuffle_f32x4(a0, a1, 0x44), _mm512_shuffle_f32x4(a0, a1, 0xEE));
+    __m512 s23 = _mm512_add_ps(_mm512_shuffle_f32x4(a2, a3, 0x44), _mm512_shuffle_f32x4(a2, a3, 0xEE));
+    __m512 s45 = _mm512_add_ps(_mm512_shuffle_f32x4(a4, a5, 0x44), _mm512_shuffle_f32x4(a4, a5, 0xEE));
+    __m512 s67 = _mm512_add_ps(_mm512_shuffle_f32x4(a6, a7, 0x44), _mm512_shuffle_f32x4(a6, a7, 0xEE));
+    // blocks of s01: a0 (2), a1 (2) -> u0123 blocks: outputs 0, 1, 2, 3
+    __m512 u0 = _mm512_add_ps(_mm512_shuffle_f32x4(s01, s23, 0x88), _mm512_shuffle_f32x4(s01, s23, 0xDD));
+    __m512 u4 = _mm512_add_ps(_mm512_shuffle_f32x4(s45, s67, 0x88), _mm512_shuffle_f32x4(s45, s67, 0xDD));
+    __m512 v = _mm512_add_ps(_mm512_shuffle_ps(u0, u4, 0x44), _mm512_shuffle_ps(u0, u4, 0xEE));
+    __m512 t = _mm512_add_ps(_mm512_shuffle_ps(v, v, 0x88), _mm512_shuffle_ps(v, v, 0xDD));
+    float out[16];
+    _mm512_storeu_ps(out, t);
+    for (int b = 0; b < 4; b++) {
+        y[b] = out[4 * b];
+        y[b + 4] = out[4 * b + 1];
+    }
+}
+#else
+#ifdef __FMA__
+#define MADD(a, b, c) fmaf(a, b, c)
+#else
+#define MADD(a, b, c) ((a) * (b) + (c))
+#endif
+// y[o] = x (In) . w[o] (In) for o < 8
+static void dot8(float *y, const float *restrict x, const float *const *w, int In) {
+    float a[8][LANES] = {{0}};
+    int j = 0;
+    for (; j + LANES <= In; j += LANES)
+        for (int o = 0; o < 8; o++)
+            for (int l = 0; l < LANES; l++) a[o][l] = MADD(x[j + l], w[o][j + l], a[o][l]);
+    for (int l = 0; j + l < In; l++)
+        for (int o = 0; o < 8; o++) a[o][l] = MADD(x[j + l], w[o][j + l], a[o][l]);
+    for (int o = 0; o < 8; o++) {
+        for (int h = LANES / 2; h > 0; h /= 2)
+            for (int l = 0; l < h; l++) a[o][l] += a[o][l + h];
+        y[o] = a[o][0];
+    }
+}
+#endif
+
+// Y[r, o0 .. o0+8) for every r < R (outputs past Out reuse row Out-1 and are dropped)
+static void few_rows_block(float *Y, const float *X, const float *W, const float *bias, int R,
+                           int In, int Out, int o0) {
+    const float *w[8];
+    for (int o = 0; o < 8; o++) w[o] = W + (int64_t)(o0 + o < Out ? o0 + o : Out - 1) * In;
+    int n = Out - o0 < 8 ? Out - o0 : 8;
+    for (int r = 0; r < R; r++) {
+        float y[8];
+        dot8(y, X + (int64_t)r * In, w, In);
+        float *yr = Y + (int64_t)r * Out + o0;
+        for (int o = 0; o < n; o++) yr[o] = bias ? y[o] + bias[o0 + o] : y[o];
+    }
+}
+
+// Y (R, Out) = X (R, In) W (Out, In)^T + bias (Out, or NULL), R <= LINEAR_FEW_ROWS
+static void linear_few_rows(float *Y, const float *X, const float *W, const float *bias, int R,
+                            int In, int Out) {
+    int blocks = (Out + 7) / 8;
+    if ((int64_t)R * In * Out >= FEW_PAR_MACS && blocks > 1) {
+#pragma omp parallel for schedule(static)
+        for (int k = 0; k < blocks; k++) few_rows_block(Y, X, W, bias, R, In, Out, 8 * k);
+    } else {
+        for (int k = 0; k < blocks; k++) few_rows_block(Y, X, W, bias, R, In, Out, 8 * k);
+    }
+}
+
 static void linear_backward(nt_ctx *ctx, nt_node *nd) {
     nt_tensor *x = nd->in[0], *w = nd->in[1], *b = nd->in[2];
     int R = nd->iarg[0], In = nd->iarg[1], Out = nd->iarg[2];
@@ -177,19 +291,17 @@ static void linear_backward(nt_ctx *ctx, nt_node *nd) {
 nt_status nt_linear(nt_ctx *ctx, nt_tensor **out, nt_tensor *x, nt_tensor *w, nt_tensor *b) {
     if (!ctx || !out || !x || !w) return nt_error(NT_ERR_ARG, "nt_linear: ctx, out, x or w is NULL");
     char sx[64], sw[64], sbias[64];
-    nt_shape_str(x, sx, sizeof sx);
-    nt_shape_str(w, sw, sizeof sw);
     if (x->dtype != NT_F32 || w->dtype != NT_F32 || (b && b->dtype != NT_F32))
         return nt_error(NT_ERR_SHAPE, "nt_linear: x, w and b must be F32");
-    if (w->ndim != 2) return nt_error(NT_ERR_SHAPE, "nt_linear: w must be 2-D (Out, In), got %s", sw);
+    if (w->ndim != 2) return nt_error(NT_ERR_SHAPE, "nt_linear: w must be 2-D (Out, In), got %s", nt_shape_str(w, sw, sizeof sw));
     if (x->ndim < 1) return nt_error(NT_ERR_SHAPE, "nt_linear: x must have >= 1 dim, got a scalar");
     int Out = w->shape[0], In = w->shape[1];
     if (x->shape[x->ndim - 1] != In)
         return nt_error(NT_ERR_SHAPE,
                         "nt_linear: x's last dim %d differs from w's In (x: %s, w: %s = Out x In)",
-                        x->shape[x->ndim - 1], sx, sw);
+                        x->shape[x->ndim - 1], nt_shape_str(x, sx, sizeof sx), nt_shape_str(w, sw, sizeof sw));
     if (b && (b->ndim != 1 || b->shape[0] != Out))
-        return nt_error(NT_ERR_SHAPE, "nt_linear: bias must be (%d) to match w %s, got %s", Out, sw,
+        return nt_error(NT_ERR_SHAPE, "nt_linear: bias must be (%d) to match w %s, got %s", Out, nt_shape_str(w, sw, sizeof sw),
                         nt_shape_str(b, sbias, sizeof sbias));
     int R = (int)(x->n / In), shape[NT_MAX_DIMS];
     memcpy(shape, x->shape, sizeof shape);
@@ -198,13 +310,17 @@ nt_status nt_linear(nt_ctx *ctx, nt_tensor **out, nt_tensor *x, nt_tensor *w, nt
     NT_TRY(nt_tensor_new(ctx, &y, NT_F32, x->ndim, shape)); // (.., Out)
 
     float *Y = nt_f32(y);
-    if (b) {
+    if (R <= LINEAR_FEW_ROWS) {
+        linear_few_rows(Y, nt_f32(x), nt_f32(w), b ? nt_f32(b) : NULL, R, In, Out);
+    } else {
+        if (b) {
         /* y starts as the broadcast bias; the product then adds with beta = 1. */
-        const float *bias = nt_f32(b);
+            const float *bias = nt_f32(b);
 #pragma omp parallel for schedule(static) if ((int64_t)R * Out > 65536)
-        for (int r = 0; r < R; r++) memcpy(Y + (int64_t)r * Out, bias, (size_t)Out * sizeof(float));
+            for (int r = 0; r < R; r++) memcpy(Y + (int64_t)r * Out, bias, (size_t)Out * sizeof(float));
+        }
+        gemm(0, 1, R, Out, In, nt_f32(x), nt_f32(w), b ? 1.0f : 0.0f, Y); // (R, In) (Out, In)^T
     }
-    gemm(0, 1, R, Out, In, nt_f32(x), nt_f32(w), b ? 1.0f : 0.0f, Y); // (R, In) (Out, In)^T
 
     nt_status st;
     nt_node *nd = nt_tape_record(ctx, linear_backward, "nt_linear", y, 3, (nt_tensor *[]){x, w, b}, &st);
@@ -213,6 +329,87 @@ nt_status nt_linear(nt_ctx *ctx, nt_tensor **out, nt_tensor *x, nt_tensor *w, nt
         nd->iarg[0] = R;
         nd->iarg[1] = In;
         nd->iarg[2] = Out;
+    }
+    *out = y;
+    return NT_OK;
+}
+
+/* ---- nt_gelu_linear ------------------------------------------------------------
+ * y = gelu(h) W^T + b without keeping gelu(h): the forward computes it into
+ * the context's scratch buffer, the backward recomputes it there (for dW),
+ * then reuses the same buffer for dg = dy W before dh += dg gelu'(h). Saves
+ * one (R, In) activation per call against nt_gelu + nt_linear. */
+
+#define GELU_PAR_MIN 32768
+#define GELU_CHUNK 4096
+
+// g (n) = gelu(h (n))
+static void gelu_into(float *restrict g, const float *restrict h, int64_t n) {
+    if (n <= GELU_PAR_MIN) {
+        for (int64_t i = 0; i < n; i++) g[i] = nt_gelu_f(h[i]);
+        return;
+    }
+    int64_t chunks = (n + GELU_CHUNK - 1) / GELU_CHUNK;
+#pragma omp parallel for schedule(static)
+    for (int64_t c = 0; c < chunks; c++) {
+        int64_t i0 = c * GELU_CHUNK, m = n - i0 < GELU_CHUNK ? n - i0 : GELU_CHUNK;
+        float *restrict gc = g + i0;
+        const float *restrict hc = h + i0;
+        for (int64_t i = 0; i < m; i++) gc[i] = nt_gelu_f(hc[i]);
+    }
+}
+
+/* node: in = {h (R, In), w (Out, In), b (Out) or NULL}; iarg = {R, In, Out}. */
+static void gelu_linear_backward(nt_ctx *ctx, nt_node *nd) {
+    nt_tensor *h = nd->in[0], *w = nd->in[1], *b = nd->in[2];
+    int R = nd->iarg[0], In = nd->iarg[1], Out = nd->iarg[2];
+    const float *dy = nd->out->grad; // (R, Out)
+    const float *H = nt_f32(h);
+    int64_t n = (int64_t)R * In;
+    float *g = nt_ctx_scratch(ctx, (size_t)n * sizeof(float)); // (R, In)
+    NT_ASSERT(g); /* the forward obtained this size already */
+    if (w->requires_grad) {
+        gelu_into(g, H, n);
+        gemm(1, 0, Out, In, R, dy, g, 1.0f, w->grad); // dW += dy^T gelu(h)
+    }
+    if (b && b->requires_grad) bias_backward(b->grad, dy, R, Out);
+    if (h->requires_grad) {
+        gemm(0, 0, R, In, Out, dy, nt_f32(w), 0.0f, g); // dg = dy W
+        float *dh = h->grad;
+#pragma omp parallel for schedule(static) if (n > GELU_PAR_MIN)
+        for (int64_t i = 0; i < n; i++) dh[i] += g[i] * nt_gelu_grad_f(H[i]);
+    }
+}
+
+nt_status nt_gelu_linear(nt_ctx *ctx, nt_tensor **out, nt_tensor *h, nt_tensor *w, nt_tensor *b) {
+    if (!ctx || !out || !h || !w)
+        return nt_error(NT_ERR_ARG, "nt_gelu_linear: ctx, out, h or w is NULL");
+    if (h->dtype != NT_F32) return nt_error(NT_ERR_SHAPE, "nt_gelu_linear: h must be F32");
+    if (h->ndim < 1) return nt_error(NT_ERR_SHAPE, "nt_gelu_linear: h must have >= 1 dim, got a scalar");
+    /* With a node to record, gelu(h) goes to the scratch buffer (not kept);
+     * without one (evaluation, decoding) to the arena like any output, so
+     * that steady loops stay free of heap allocations. */
+    int record = nt_ctx_grad_enabled(ctx) &&
+                 (h->requires_grad || w->requires_grad || (b && b->requires_grad));
+    size_t bytes = (size_t)h->n * sizeof(float);
+    float *g = record ? nt_ctx_scratch(ctx, bytes) : nt_ctx_alloc(ctx, bytes);
+    if (!g) return nt_error_wrap(NT_ERR_NOMEM, "nt_gelu_linear");
+    gelu_into(g, nt_f32(h), h->n);
+    nt_tensor *gt, *y;
+    NT_TRY(nt_tensor_wrap(ctx, &gt, NT_F32, h->ndim, h->shape, g));
+    /* The product itself is nt_linear's (shape checks, few-row path), with
+     * recording off: this op records its own node, which saves h, not gt. */
+    int grad = nt_ctx_set_grad(ctx, 0);
+    nt_status st = nt_linear(ctx, &y, gt, w, b);
+    nt_ctx_set_grad(ctx, grad);
+    if (st) return nt_error_wrap(st, "nt_gelu_linear");
+    nt_node *nd = nt_tape_record(ctx, gelu_linear_backward, "nt_gelu_linear", y, 3,
+                                 (nt_tensor *[]){h, w, b}, &st);
+    if (st) return st;
+    if (nd) {
+        nd->iarg[0] = (int)(y->n / w->shape[0]);
+        nd->iarg[1] = w->shape[1];
+        nd->iarg[2] = w->shape[0];
     }
     *out = y;
     return NT_OK;

@@ -8,8 +8,7 @@
  *
  *     nt_tensor *h, *y;
  *     NT_TRY(nt_linear(ctx, &h, x, w1, b1));       // (N, 4D)
- *     NT_TRY(nt_gelu(ctx, &h, h));
- *     NT_TRY(nt_linear(ctx, &y, h, w2, b2));       // (N, D)
+ *     NT_TRY(nt_gelu_linear(ctx, &y, h, w2, b2));  // (N, D) = gelu(h) w2^T + b2
  *
  * Broadcasting (add, sub, mul, div): b's shape must equal a's or a trailing
  * part of it (b (D) or (T, D) against a (B, T, D)), or b has one element;
@@ -27,6 +26,13 @@ nt_status nt_add(nt_ctx *ctx, nt_tensor **out, nt_tensor *a, nt_tensor *b);
 nt_status nt_sub(nt_ctx *ctx, nt_tensor **out, nt_tensor *a, nt_tensor *b);
 nt_status nt_mul(nt_ctx *ctx, nt_tensor **out, nt_tensor *a, nt_tensor *b);
 nt_status nt_div(nt_ctx *ctx, nt_tensor **out, nt_tensor *a, nt_tensor *b);
+/* x + f with the result written over f's storage: for a residual branch f
+ * that is not read again, this keeps one tensor fewer per sum. f's values
+ * are gone afterwards (its gradient still flows), so f must not be read
+ * again, and its producer's backward must not read its own output (linear,
+ * gelu_linear, attention, dropout do not; softmax does). Same shapes only
+ * (NT_ERR_SHAPE); x and f sharing storage, or f a parameter, is NT_ERR_ARG. */
+nt_status nt_add_residual(nt_ctx *ctx, nt_tensor **out, nt_tensor *x, nt_tensor *f);
 nt_status nt_scale(nt_ctx *ctx, nt_tensor **out, nt_tensor *x, float s);
 nt_status nt_relu(nt_ctx *ctx, nt_tensor **out, nt_tensor *x);
 /* GELU, tanh form: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
@@ -46,6 +52,11 @@ nt_status nt_matmul(nt_ctx *ctx, nt_tensor **out, nt_tensor *a, nt_tensor *b, in
                     int trans_b);
 /* x (.., In) W(Out, In)^T + b (Out) -> (.., Out); b may be NULL. */
 nt_status nt_linear(nt_ctx *ctx, nt_tensor **out, nt_tensor *x, nt_tensor *w, nt_tensor *b);
+/* nt_linear(nt_gelu(h), w, b) without keeping gelu(h) for backward: only h
+ * is saved and gelu(h) is recomputed in the context's scratch buffer
+ * (nt_ctx_scratch), one (.., In) temporary instead of one per call. Same
+ * shape rules and errors as nt_linear (messages prefixed nt_gelu_linear). */
+nt_status nt_gelu_linear(nt_ctx *ctx, nt_tensor **out, nt_tensor *h, nt_tensor *w, nt_tensor *b);
 
 /* ---- lookup and normalisation ------------------------------------------- */
 /* weight (V, D) gathered at ids (I32, any shape ..) -> (.., D). An id outside

@@ -236,9 +236,14 @@ nt_status nt_slice(nt_ctx *ctx, nt_tensor **out, nt_tensor *x, int axis, int sta
     int64_t row = (int64_t)len * inner;
     const uint32_t *xs = x->data;
     uint32_t *ys = y->data;
-#pragma omp parallel for schedule(static) if (y->n > PAR_MIN && outer > 1)
-    for (int64_t o = 0; o < outer; o++)
-        memcpy(ys + o * row, xs + (o * dim + start) * inner, (size_t)row * sizeof *ys);
+    if (y->n > PAR_MIN && outer > 1) {
+#pragma omp parallel for schedule(static)
+        for (int64_t o = 0; o < outer; o++)
+            memcpy(ys + o * row, xs + (o * dim + start) * inner, (size_t)row * sizeof *ys);
+    } else { /* no parallel region for small slices (decoding) */
+        for (int64_t o = 0; o < outer; o++)
+            memcpy(ys + o * row, xs + (o * dim + start) * inner, (size_t)row * sizeof *ys);
+    }
     nt_status st = NT_OK;
     nt_node *node = x->dtype != NT_F32 ? NULL
                   : nt_tape_record(ctx, slice_backward, "nt_slice", y, 1, (nt_tensor *[]){x}, &st);

@@ -16,13 +16,23 @@ typedef struct chunk {
     unsigned char *mem;
 } chunk;
 
+/* A gradient buffer that nt_backward no longer needs, kept for reuse by the
+ * next gradient of the same size (the header lives in the buffer itself). */
+struct free_grad {
+    struct free_grad *next;
+    size_t bytes;
+};
+
 struct nt_ctx {
     chunk *first, *cur;
     size_t chunk_bytes;
     size_t used, peak;     /* bytes handed out since reset; high-water mark */
     nt_node *tape;         /* newest node */
+    struct free_grad *free_grads; /* gradient buffers released during nt_backward */
     int grad_enabled, training;
     nt_rng *rng;
+    void *scratch;         /* nt_ctx_scratch: outside the arena, grown on demand */
+    size_t scratch_bytes;
 };
 
 static chunk *chunk_new(size_t size) {
@@ -63,6 +73,7 @@ void nt_ctx_free(nt_ctx *ctx) {
         nt_free_aligned(c->mem);
         nt_free(c);
     }
+    nt_free_aligned(ctx->scratch);
     nt_free(ctx);
 }
 
@@ -72,6 +83,7 @@ void nt_ctx_reset(nt_ctx *ctx) {
     ctx->cur = ctx->first;
     ctx->used = 0;
     ctx->tape = NULL;
+    ctx->free_grads = NULL;
 }
 
 int nt_ctx_set_grad(nt_ctx *ctx, int enabled) {
@@ -86,6 +98,19 @@ void nt_ctx_set_rng(nt_ctx *ctx, nt_rng *rng) { ctx->rng = rng; }
 nt_rng *nt_ctx_rng(nt_ctx *ctx) { return ctx->rng; }
 size_t nt_ctx_used(const nt_ctx *ctx) { return ctx->used; }
 size_t nt_ctx_peak(const nt_ctx *ctx) { return ctx->peak; }
+
+void *nt_ctx_scratch(nt_ctx *ctx, size_t bytes) {
+    if (bytes <= ctx->scratch_bytes) return ctx->scratch;
+    void *m = nt_malloc_aligned(bytes);
+    if (!m) {
+        nt_error(NT_ERR_NOMEM, "nt_ctx_scratch: cannot allocate %zu bytes", bytes);
+        return NULL;
+    }
+    nt_free_aligned(ctx->scratch);
+    ctx->scratch = m;
+    ctx->scratch_bytes = bytes;
+    return m;
+}
 
 void *nt_ctx_alloc(nt_ctx *ctx, size_t bytes) {
     size_t need = (bytes + 63) & ~(size_t)63;
@@ -230,12 +255,38 @@ nt_node *nt_tape_record(nt_ctx *ctx, nt_backward_fn fn, const char *name, nt_ten
     return nd;
 }
 
+static size_t grad_bytes(const nt_tensor *t) {
+    size_t b = ((size_t)t->n * sizeof(float) + 63) & ~(size_t)63;
+    return b ? b : 64;
+}
+
 float *nt_grad_of(nt_ctx *ctx, nt_tensor *t) {
     if (!t->grad) {
-        t->grad = nt_ctx_alloc(ctx, (size_t)t->n * sizeof(float));
+        size_t bytes = grad_bytes(t);
+        for (struct free_grad **p = &ctx->free_grads; *p; p = &(*p)->next)
+            if ((*p)->bytes == bytes) { /* reuse a released buffer of the same size */
+                t->grad = (float *)*p;
+                *p = (*p)->next;
+                break;
+            }
+        if (!t->grad) t->grad = nt_ctx_alloc(ctx, bytes);
         if (t->grad) memset(t->grad, 0, (size_t)t->n * sizeof(float));
     }
     return t->grad;
+}
+
+/* After node nd's backward, nothing reads its output's gradient again (every
+ * consumer of the output was recorded later and has run), so the buffer
+ * goes to the free list for the next gradient of its size: the live
+ * gradients of a backward pass are its frontier, not the whole tape.
+ * Parameters, leaves and the tensor backward started from keep theirs. */
+static void grad_release(nt_ctx *ctx, nt_tensor *t) {
+    if (!t->grad || t->is_param) return;
+    struct free_grad *f = (struct free_grad *)(void *)t->grad;
+    f->bytes = grad_bytes(t);
+    f->next = ctx->free_grads;
+    ctx->free_grads = f;
+    t->grad = NULL;
 }
 
 nt_status nt_backward_seeded(nt_ctx *ctx, nt_tensor *t, const float *dout) {
@@ -257,6 +308,7 @@ nt_status nt_backward_seeded(nt_ctx *ctx, nt_tensor *t, const float *dout) {
                 return nt_error_wrap(NT_ERR_NOMEM, "nt_backward (%s)", nd->name);
         }
         nd->backward(ctx, nd);
+        if (nd->out != t) grad_release(ctx, nd->out);
     }
     return NT_OK;
 }

@@ -87,6 +87,15 @@ size_t nt_ctx_peak(const nt_ctx *ctx);
  * message on failure. Valid until the next nt_ctx_reset. */
 void *nt_ctx_alloc(nt_ctx *ctx, size_t bytes);
 
+/* A per-context scratch buffer outside the arena, 64-byte aligned and
+ * uninitialised, for kernels that need a large temporary only while they run
+ * (an op's forward and the same op's backward). It grows to the largest size
+ * ever asked for and is reused after that, so only one such buffer is ever
+ * resident. Valid until the next nt_ctx_scratch call or nt_ctx_free; its
+ * contents do not survive another op. NULL + NT_ERR_NOMEM message on failure.
+ * A backward kernel may rely on getting a size its forward already obtained. */
+void *nt_ctx_scratch(nt_ctx *ctx, size_t bytes);
+
 /* ---- tensors in the arena ------------------------------------------------ */
 
 /* New tensor in ctx's arena, uninitialised. Dims must be >= 1 and ndim <= 4.
@@ -109,7 +118,10 @@ int nt_shape_eq(const nt_tensor *a, const nt_tensor *b);
 
 /* Backpropagates from `loss` (a tensor with one element; seeded with 1):
  * walks the tape in reverse and accumulates (+=) into every .grad that needs
- * it, parameters included. Intermediate grads live in the arena.
+ * it, parameters included. Intermediate grads live in the arena, and the
+ * gradient of an op's output is released for reuse once its node's backward
+ * has run (its .grad is NULL afterwards): only the gradients of leaves,
+ * parameters and `loss` itself remain readable after the call.
  * NT_ERR_ARG if loss is not a one-element F32 tensor that requires grad. */
 nt_status nt_backward(nt_ctx *ctx, nt_tensor *loss);
 

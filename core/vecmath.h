@@ -93,4 +93,22 @@ static inline float nt_vmax(const float *x, int n) {
     return acc[0];
 }
 
+/* GELU, tanh form, through the logistic function (see core/elementwise.c):
+ *   y = x s,  s = 1 / (1 + e),  e = exp(-2 k (x + c x^3))
+ *   dy/dx = s + 2 x s^2 e k (1 + 3 c x^2) */
+#define NT_GELU_K 0.7978845608028654f /* sqrt(2/pi) */
+#define NT_GELU_C 0.044715f
+
+static inline float nt_gelu_f(float v) {
+    float e = nt_expf(-2.0f * NT_GELU_K * (v + NT_GELU_C * v * v * v));
+    return v / (1.0f + e);
+}
+
+static inline float nt_gelu_grad_f(float v) {
+    float v2 = v * v;
+    float e = nt_expf(-2.0f * NT_GELU_K * (v + NT_GELU_C * v2 * v));
+    float s = 1.0f / (1.0f + e);
+    return s + 2.0f * v * s * s * e * NT_GELU_K * (1.0f + 3.0f * NT_GELU_C * v2);
+}
+
 #endif

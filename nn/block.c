@@ -4,10 +4,10 @@
 #include "nn/attention.h"
 #include "nn/mlp.h"
 
-/* x + dropout(f) */
+/* x + dropout(f), over f's buffer (the sublayer output f is not read again) */
 static nt_status residual(nt_ctx *ctx, nt_tensor **x, nt_tensor *f, float p) {
     if (p > 0) NT_TRY(nt_dropout(ctx, &f, f, p));
-    return nt_add(ctx, x, *x, f);
+    return nt_add_residual(ctx, x, *x, f);
 }
 
 nt_status nt_block_forward(nt_ctx *ctx, nt_tensor **y, nt_tensor *x, const nt_block_params *p,

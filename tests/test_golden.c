@@ -19,6 +19,7 @@
 #include "nn/model.h"
 #include "support/check.h"
 #include "train/h5io.h"
+#include "train/optim.h"
 #include "train/weights.h"
 
 /* Reads an int32 (B, T) dataset into the arena. */
@@ -63,6 +64,57 @@ static double compare(const char *what, const float *got, const float *want, int
     }
     CHECK(worst <= tol, "%s: relative error %.3g at [%lld] (got %.9g, want %.9g), tolerance %g", what,
           worst, (long long)at, got[at], want[at], tol);
+    return worst;
+}
+
+static double attr_f64(hid_t f, const char *obj, const char *name) {
+    double v = NAN;
+    hid_t a = H5Aopen_by_name(f, obj, name, H5P_DEFAULT, H5P_DEFAULT);
+    if (a >= 0) {
+        H5Aread(a, H5T_NATIVE_DOUBLE, &v);
+        H5Aclose(a);
+    }
+    return v;
+}
+
+static double adamw_steps(nt_model *m, nt_ctx *ctx, hid_t f, const char *file, int encdec) {
+    double want[6];
+    hid_t d = H5Dopen2(f, "/expected/adamw_losses", H5P_DEFAULT);
+    CHECK(d >= 0 && H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, want) >= 0,
+          "%s: /expected/adamw_losses", file);
+    if (d < 0) return 1;
+    H5Dclose(d);
+    nt_optim_config oc = nt_optim_config_default(NT_OPTIM_ADAMW);
+    oc.lr = attr_f64(f, "/expected/adamw_losses", "lr");
+    oc.beta1 = attr_f64(f, "/expected/adamw_losses", "beta1");
+    oc.beta2 = attr_f64(f, "/expected/adamw_losses", "beta2");
+    oc.eps = attr_f64(f, "/expected/adamw_losses", "eps");
+    oc.weight_decay = attr_f64(f, "/expected/adamw_losses", "weight_decay");
+    oc.decay_all = 1;
+    nt_optim *opt = NULL;
+    CHECK(nt_optim_new(&opt, m->params, &oc) == NT_OK, "%s: optimizer: %s", file, nt_errmsg());
+    if (!opt) return 1;
+    double worst = 0;
+    for (int k = 0; k <= 5; k++) {
+        nt_ctx_reset(ctx);
+        nt_ctx_set_grad(ctx, 1);
+        nt_tensor *src = encdec ? read_ids(ctx, f, "/inputs/src") : NULL;
+        nt_tensor *src_mask = encdec ? read_ids(ctx, f, "/inputs/src_mask") : NULL;
+        nt_tensor *tgt = read_ids(ctx, f, "/inputs/tgt_in"), *labels = read_ids(ctx, f, "/inputs/labels");
+        nt_tensor *loss;
+        nt_params_zero_grad(m->params);
+        nt_status st = nt_model_loss(m, ctx, &loss, NULL, src, src_mask, tgt, labels, 0.0f, NULL);
+        CHECK(st == NT_OK, "%s: AdamW step %d: %s", file, k, nt_errmsg());
+        if (st != NT_OK) break;
+        double e = fabs(nt_f32(loss)[0] - want[k]) / fabs(want[k]);
+        CHECK(e <= 1e-5, "%s: loss after %d AdamW steps %.9g, want %.9g", file, k, nt_f32(loss)[0],
+              want[k]);
+        if (e > worst) worst = e;
+        if (k == 5) break;
+        CHECK(nt_backward(ctx, loss) == NT_OK && nt_optim_step(opt, oc.lr) == NT_OK, "%s: step %d: %s",
+              file, k, nt_errmsg());
+    }
+    nt_optim_free(opt);
     return worst;
 }
 
@@ -156,9 +208,13 @@ static void run(const char *file) {
     CHECK(st == NT_OK && e_ls <= 1e-5, "%s: smoothed loss %.9g, want %.9g (%s)", file,
           st == NT_OK ? nt_f32(loss)[0] : NAN, wls, nt_errmsg());
 
+    /* 5 AdamW steps: the losses after 0..5 updates, as torch.optim.AdamW over
+     * m.parameters() (one group: decay on every parameter). */
+    double e_adamw = adamw_steps(m, ctx, f, file, encdec);
+
     printf("%s: largest relative errors: logits %.2e, loss %.2e, smoothed loss %.2e, "
-           "cross-attn %.2e, gradients %.2e (%s)\n",
-           file, e_logits, e_loss, e_ls, e_xattn, e_grad, worst_name);
+           "cross-attn %.2e, gradients %.2e (%s), AdamW losses %.2e\n",
+           file, e_logits, e_loss, e_ls, e_xattn, e_grad, worst_name, e_adamw);
     nt_free(want);
 done:
     H5Fclose(f);

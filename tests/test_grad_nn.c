@@ -77,6 +77,111 @@ static void test_linear(void) {
     }
 }
 
+/* ---- gelu_linear (linear(gelu(h)), gelu recomputed in backward) ------------------ */
+
+static nt_status build_gelu_linear(nt_ctx *c, nt_tensor **in, nt_tensor **out, void *arg) {
+    return nt_gelu_linear(c, out, in[0], in[1], arg ? in[2] : NULL);
+}
+
+/* The fused op against nt_gelu then nt_linear: same output and gradients. */
+static void gelu_linear_vs_unfused(int R, int In, int Out) {
+    nt_ctx *ref_ctx, *c; /* one context per pass: a second backward would replay the first tape */
+    CHECK(nt_ctx_new(&ref_ctx, 0) == NT_OK, "nt_ctx_new");
+    nt_tensor *h = in_f32(2, (int[]){R, In}), *w = in_f32(2, (int[]){Out, In}), *b = in_f32(1, (int[]){Out});
+    float *ref[4] = {0};
+    nt_tensor *par[3] = {h, w, b};
+    for (int pass = 0; pass < 2; pass++) {
+        CHECK(nt_ctx_new(&c, 0) == NT_OK, "nt_ctx_new");
+        for (int k = 0; k < 3; k++) par[k]->grad = NULL; /* fresh zeroed grads in c */
+        nt_tensor *g, *y, *loss, *sq;
+        if (pass == 0) {
+            CHECK(nt_gelu(c, &g, h) == NT_OK, "nt_gelu");
+            CHECK(nt_linear(c, &y, g, w, b) == NT_OK, "nt_linear");
+        } else {
+            CHECK(nt_gelu_linear(c, &y, h, w, b) == NT_OK, "nt_gelu_linear");
+        }
+        CHECK(nt_mul(c, &sq, y, y) == NT_OK, "nt_mul"); /* a loss whose dy is not constant */
+        CHECK(nt_sum(c, &loss, sq) == NT_OK, "nt_sum");
+        CHECK(nt_backward(c, loss) == NT_OK, "nt_backward");
+        if (pass == 0) {
+            ref[3] = nt_ctx_alloc(ref_ctx, (size_t)y->n * sizeof(float));
+            memcpy(ref[3], nt_f32(y), (size_t)y->n * sizeof(float));
+            for (int k = 0; k < 3; k++) {
+                ref[k] = nt_ctx_alloc(ref_ctx, (size_t)par[k]->n * sizeof(float));
+                memcpy(ref[k], par[k]->grad, (size_t)par[k]->n * sizeof(float));
+            }
+        } else {
+            for (int64_t i = 0; i < y->n; i++) CHECK_CLOSE(nt_f32(y)[i], ref[3][i], 1e-6, 1e-5);
+            for (int k = 0; k < 3; k++)
+                for (int64_t i = 0; i < par[k]->n; i++) CHECK_CLOSE(par[k]->grad[i], ref[k][i], 1e-5, 1e-4);
+        }
+        for (int k = 0; k < 3; k++) par[k]->grad = NULL;
+        nt_ctx_free(c);
+    }
+    nt_ctx_free(ref_ctx);
+}
+
+static void test_gelu_linear(void) {
+    static const struct { const char *name; int ndx, sx[3], out, bias; } cases[] = {
+        {"gelu_linear 3x17 -> 5 bias", 2, {3, 17}, 5, 1},
+        {"gelu_linear 1-D 4 -> 3 no bias", 1, {4}, 3, 0},
+        {"gelu_linear 3-D 2x17x3 -> 3 bias (sgemm path)", 3, {2, 17, 3}, 3, 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        int In = cases[i].sx[cases[i].ndx - 1];
+        nt_tensor *x = in_f32(cases[i].ndx, cases[i].sx), *w = in_f32(2, (int[]){cases[i].out, In});
+        nt_tensor *b = in_f32(1, (int[]){cases[i].out});
+        gc_check(cases[i].name, build_gelu_linear, cases[i].bias ? 3 : 2, (nt_tensor *[]){x, w, b},
+                 cases[i].bias ? (void *)1 : NULL, 1e-2, 2e-3);
+    }
+    /* only h requires grad, then only w */
+    nt_tensor *x = in_f32(2, (int[]){20, 6}), *wc = gc_input(leaf, NT_F32, 2, (int[]){4, 6}, 0, &rng);
+    gc_check("gelu_linear h only", build_gelu_linear, 2, (nt_tensor *[]){x, wc}, NULL, 1e-2, 2e-3);
+    nt_tensor *xc = gc_input(leaf, NT_F32, 2, (int[]){20, 6}, 0, &rng), *w = in_f32(2, (int[]){4, 6});
+    gc_check("gelu_linear w only", build_gelu_linear, 2, (nt_tensor *[]){xc, w}, NULL, 1e-2, 2e-3);
+    gelu_linear_vs_unfused(3, 17, 5);
+    gelu_linear_vs_unfused(40, 33, 7);
+    /* errors: wrong width, NULL */
+    nt_tensor *y = NULL;
+    CHECK(nt_gelu_linear(leaf, &y, x, in_f32(2, (int[]){4, 5}), NULL) == NT_ERR_SHAPE, "width 6 vs 5");
+    CHECK(y == NULL, "*out untouched on error");
+    CHECK(nt_gelu_linear(leaf, &y, NULL, w, NULL) == NT_ERR_ARG, "NULL h");
+}
+
+/* ---- add_residual (x + f over f's buffer) --------------------------------------- */
+
+static nt_status build_add_residual(nt_ctx *c, nt_tensor **in, nt_tensor **out, void *arg) {
+    (void)arg;
+    nt_tensor *f; /* a fresh branch: the op overwrites it, the input must survive */
+    NT_TRY(nt_scale(c, &f, in[1], 1.5f));
+    return nt_add_residual(c, out, in[0], f);
+}
+
+static void test_add_residual(void) {
+    nt_tensor *x = in_f32(3, (int[]){2, 17, 3}), *f = in_f32(3, (int[]){2, 17, 3});
+    gc_check("add_residual 2x17x3", build_add_residual, 2, (nt_tensor *[]){x, f}, NULL, 1e-2, 2e-3);
+    nt_tensor *xc = gc_input(leaf, NT_F32, 2, (int[]){5, 7}, 0, &rng), *f2 = in_f32(2, (int[]){5, 7});
+    gc_check("add_residual f only", build_add_residual, 2, (nt_tensor *[]){xc, f2}, NULL, 1e-2, 2e-3);
+    /* the value, and f's buffer reused */
+    nt_ctx *c;
+    CHECK(nt_ctx_new(&c, 0) == NT_OK, "nt_ctx_new");
+    nt_tensor *a = gc_input(c, NT_F32, 1, (int[]){40000}, 0, &rng), *b = gc_input(c, NT_F32, 1, (int[]){40000}, 0, &rng);
+    nt_tensor *bb, *y = NULL;
+    CHECK(nt_tensor_from(c, &bb, NT_F32, 1, (int[]){40000}, b->data) == NT_OK, "copy");
+    CHECK(nt_add_residual(c, &y, a, b) == NT_OK, "nt_add_residual");
+    CHECK(y && y->data == b->data, "result written over f");
+    for (int i = 0; y && i < 40000; i++) CHECK(nt_f32(y)[i] == nt_f32(a)[i] + nt_f32(bb)[i], "y[%d]", i);
+    /* errors */
+    nt_tensor *z = NULL, *p = in_f32(1, (int[]){40000});
+    CHECK(nt_add_residual(c, &z, a, a) == NT_ERR_ARG && !z, "x == f rejected");
+    p->is_param = 1;
+    CHECK(nt_add_residual(c, &z, a, p) == NT_ERR_ARG && !z, "parameter f rejected");
+    p->is_param = 0;
+    CHECK(nt_add_residual(c, &z, a, in_f32(1, (int[]){3})) == NT_ERR_SHAPE && !z, "shape mismatch");
+    CHECK(nt_add_residual(c, &z, NULL, a) == NT_ERR_ARG && !z, "NULL x");
+    nt_ctx_free(c);
+}
+
 /* ---- embedding ------------------------------------------------------------------- */
 
 static nt_status build_embedding(nt_ctx *c, nt_tensor **in, nt_tensor **out, void *arg) {
@@ -193,6 +298,8 @@ int main(void) {
     nt_rng_seed(&rng, 2024);
     test_matmul();
     test_linear();
+    test_gelu_linear();
+    test_add_residual();
     test_embedding();
     test_layernorm();
     test_attention();

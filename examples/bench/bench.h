@@ -1,6 +1,7 @@
 /* bench.h - nextok-bench's modes and the timing helpers they share.
  *
- *     bench_opts o = {.threads = 2, .reps = 5};
+ *     bench_opts o = {.threads = 2, .reps = 5, .config = "tiny", .seconds = 8};
+ *     bench_model(&o);                        // --config: training + decoding
  *     bench_kernels(&o);                      // --kernels: per-kernel throughput
  */
 #ifndef NT_BENCH_H
@@ -9,7 +10,25 @@
 typedef struct bench_opts {
     int threads; /* OpenMP + OpenBLAS threads (--threads, default 2) */
     int reps;    /* timed repetitions per measurement; the median is reported (--reps) */
+    const char *config; /* --config tiny|small|gpt */
+    double seconds;     /* --seconds: training time; decoding gets half (default 8) */
+    int json;           /* --json: one JSON line (torch_ref.py's keys and a few more) */
+    int skip_train, skip_decode; /* --only decode / --only train (for profiling) */
 } bench_opts;
+
+#define NT_BENCH_VERSION "0.1.0"
+
+/* --config: full training steps (forward, backward, AdamW) and batch-1
+ * greedy decoding with the KV cache on a config of shared/reference/
+ * torch_ref.py; prints the figures (one JSON line with --json), the sgemm
+ * peak of the same run and the model FLOP utilisation. Returns an exit status. */
+int bench_model(const bench_opts *o);
+/* The 2048^3 sgemm peak in GFLOP/s, best of `reps`, measured in this process
+ * (the hidden --sgemm-peak mode that bench_model runs as a child). */
+double bench_sgemm_peak_here(int reps);
+/* 1 if `name` is a config bench_model knows; the list as text. */
+int bench_config_known(const char *name);
+const char *bench_config_names(void);
 
 /* --kernels: sgemm at the model shapes against a large-sgemm peak, then the
  * layernorm, attention and cross-entropy kernels. Returns a process exit status. */

@@ -1,0 +1,307 @@
+/* model.c - nextok-bench --config: full training steps and batch-1 greedy decoding,
+ * the side-by-side counterpart of shared/reference/torch_ref.py.
+ *
+ * Letters: B batch, S source length, T target length, D width, H heads,
+ * V vocabulary, G tokens decoded per greedy run.
+ *
+ * Training: the reference's step exactly: encode the source (B, S), decode
+ * the target (B, T) with teacher forcing, mean cross-entropy at every
+ * position, backward, AdamW (lr 1e-3, betas (0.9, 0.98), eps 1e-8,
+ * weight_decay 0.01 on every parameter: torch.optim.AdamW(m.parameters())).
+ * Tokens are drawn in [5, V) so that no label is <pad> (which nt_model_loss
+ * ignores and PyTorch's default loss does not). Throughput = B (S + T)
+ * tokens per step.
+ *
+ * Decoding: the reference's loop: encode one source, then G steps of one
+ * token each through the KV cache, each taking the argmax of the last
+ * logits (no stop at <eos>: every run decodes exactly G tokens).
+ *
+ * The sgemm peak is measured before and after (the larger counts), each in
+ * a child process so that its matrices stay out of the peak RSS.
+ *
+ * Model FLOPs (for the utilisation figure) count the products a dense
+ * implementation runs: every linear layer (2 rows In Out), the attention
+ * products QK^T and PV in full (2 Tq Tk D each, masked entries included),
+ * the tied output projection; backward is twice forward. Elementwise work is
+ * not counted.
+ */
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "core/alloc.h"
+#include "core/parallel.h"
+#include "nn/model.h"
+#include "train/optim.h"
+
+typedef struct bench_config {
+    const char *name;
+    int V, D, H, enc_layers, dec_layers, S, T, B, G;
+} bench_config;
+
+/* torch_ref.py's CONFIGS (same parameter counts, checked by compare.py). */
+static const bench_config configs[] = {
+    {"tiny", 128, 128, 4, 2, 2, 32, 32, 64, 32},
+    {"small", 256, 256, 8, 3, 3, 64, 64, 32, 64},
+    {"gpt", 512, 384, 6, 0, 6, 0, 128, 16, 64},
+};
+
+const char *bench_config_names(void) { return "tiny, small, gpt"; }
+
+int bench_config_known(const char *name) {
+    for (size_t i = 0; i < sizeof configs / sizeof *configs; i++)
+        if (!strcmp(configs[i].name, name)) return 1;
+    return 0;
+}
+
+/* Forward FLOPs of one training batch (see the banner). */
+static double forward_flops(const bench_config *c) {
+    double D = c->D, B = c->B, S = c->S, T = c->T, V = c->V;
+    double enc = c->enc_layers * (2 * B * S * 12 * D * D + 4 * B * S * S * D);
+    double dec = c->dec_layers * (2 * B * T * 12 * D * D + 4 * B * T * T * D);
+    if (c->enc_layers) /* cross-attention: q, o over T rows, k, v over S rows, QK^T, PV */
+        dec += c->dec_layers * (2 * B * T * 2 * D * D + 2 * B * S * 2 * D * D + 4 * B * T * S * D);
+    return enc + dec + 2 * B * T * D * V;
+}
+
+static double sgemm_peak_here(int reps) {
+    int n = 2048;
+    size_t big = (size_t)n * n;
+    float *A = nt_malloc_aligned(big * sizeof(float)), *Bm = nt_malloc_aligned(big * sizeof(float));
+    float *C = nt_malloc_aligned(big * sizeof(float));
+    double best = 0;
+    if (A && Bm && C) {
+        for (size_t i = 0; i < big; i++) A[i] = (float)((i * 7) % 13) * 0.1f - 0.6f, Bm[i] = (float)((i * 5) % 11) * 0.1f - 0.5f;
+        for (int r = 0; r < reps + 1; r++) { /* the first is a warm-up */
+            double t0 = bench_now();
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, A, n, Bm, n, 0.0f, C, n);
+            double g = 2.0 * n * n * n / (bench_now() - t0) * 1e-9;
+            if (r > 0 && g > best) best = g;
+        }
+    }
+    nt_free_aligned(A);
+    nt_free_aligned(Bm);
+    nt_free_aligned(C);
+    return best;
+}
+
+double bench_sgemm_peak_here(int reps) { return sgemm_peak_here(reps); }
+
+/* The large square sgemm peak (2048^3, best of `reps`), measured by a fresh
+ * process (this program with the hidden --sgemm-peak mode) so that its 48 MB
+ * of matrices stay out of this process's peak RSS, the figure compared with
+ * PyTorch's. (A fork would not do: libgomp's pool does not survive one.)
+ * Falls back to measuring here. */
+static double sgemm_peak(int reps, int threads) {
+    int fd[2];
+    if (pipe(fd) != 0) return sgemm_peak_here(reps);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fd[0]);
+        close(fd[1]);
+        return sgemm_peak_here(reps);
+    }
+    if (pid == 0) {
+        char t[16], r[16];
+        snprintf(t, sizeof t, "%d", threads);
+        snprintf(r, sizeof r, "%d", reps);
+        dup2(fd[1], 1);
+        close(fd[0]);
+        close(fd[1]);
+        execl("/proc/self/exe", "nextok-bench", "--sgemm-peak", "--threads", t, "--reps", r, (char *)NULL);
+        _exit(127);
+    }
+    close(fd[1]);
+    char buf[64] = {0};
+    ssize_t got = read(fd[0], buf, sizeof buf - 1);
+    close(fd[0]);
+    int st;
+    waitpid(pid, &st, 0);
+    double g = got > 0 ? strtod(buf, NULL) : 0;
+    return g > 0 ? g : sgemm_peak_here(reps);
+}
+
+/* xorshift draws in [5, V): no specials, so every label counts. */
+static void fill_tokens(int32_t *t, int64_t n, int V, uint32_t *state) {
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t x = *state;
+        x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+        *state = x;
+        t[i] = 5 + (int32_t)(x % (uint32_t)(V - 5));
+    }
+}
+
+typedef struct train_state {
+    nt_model *m;
+    nt_optim *opt;
+    nt_ctx *ctx;
+    nt_tensor *src, *tgt_in, *labels; /* in the persistent ctx */
+    nt_ctx *work;
+} train_state;
+
+static nt_status train_step(train_state *s, float *loss_out) {
+    nt_tensor *loss;
+    nt_params_zero_grad(s->m->params);
+    NT_TRY(nt_model_loss(s->m, s->work, &loss, NULL, s->src, NULL, s->tgt_in, s->labels, 0.0f, NULL));
+    NT_TRY(nt_backward(s->work, loss));
+    NT_TRY(nt_optim_step(s->opt, 1e-3));
+    *loss_out = nt_f32(loss)[0];
+    nt_ctx_reset(s->work);
+    return NT_OK;
+}
+
+/* One greedy run: encode src1 (1, S), then G cached steps. */
+static nt_status decode_run(nt_model *m, nt_ctx *ctx, nt_kv_cache *cache, nt_tensor *src1, int first,
+                            int G, int32_t *out) {
+    nt_ctx_reset(ctx);
+    nt_kv_cache_clear(cache);
+    nt_tensor *mem = NULL, *tok, *lg;
+    if (src1) NT_TRY(nt_model_encode(m, ctx, &mem, src1, NULL)); // (1, S, D)
+    int V = m->cfg.vocab_size;
+    int32_t cur = first;
+    for (int i = 0; i < G; i++) {
+        if (i > 0) nt_ctx_reset(ctx); /* step 0 still reads mem from the arena */
+        NT_TRY(nt_tensor_from(ctx, &tok, NT_I32, 2, (int[]){1, 1}, &cur));
+        NT_TRY(nt_model_decode(m, ctx, &lg, tok, NULL, NULL, i == 0 ? mem : NULL, NULL, cache, 0));
+        const float *l = nt_f32(lg); // (1, 1, V)
+        int best = 0;
+        for (int j = 1; j < V; j++)
+            if (l[j] > l[best]) best = j;
+        cur = best;
+        out[i] = cur;
+    }
+    return NT_OK;
+}
+
+static double peak_rss_mb(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_maxrss / 1024.0;
+}
+
+int bench_model(const bench_opts *o) {
+    const bench_config *c = NULL;
+    for (size_t i = 0; i < sizeof configs / sizeof *configs; i++)
+        if (!strcmp(configs[i].name, o->config)) c = &configs[i];
+    if (!c) {
+        fprintf(stderr, "nextok-bench: unknown config '%s' (choices: %s)\n", o->config, bench_config_names());
+        return 2;
+    }
+    nt_model_config mc = nt_model_config_default();
+    mc.arch = c->enc_layers ? NT_ARCH_ENCDEC : NT_ARCH_DECODER;
+    mc.vocab_size = c->V;
+    mc.d_model = c->D;
+    mc.heads = c->H;
+    mc.enc_layers = c->enc_layers;
+    mc.dec_layers = c->dec_layers;
+    mc.max_len = 256;
+
+    nt_model *m = NULL;
+    nt_optim *opt = NULL;
+    nt_ctx *data = NULL, *work = NULL;
+    nt_kv_cache *cache = NULL;
+    int rc = 1;
+    nt_rng rng;
+    nt_rng_seed(&rng, 0);
+    nt_optim_config oc = nt_optim_config_default(NT_OPTIM_ADAMW);
+    oc.lr = 1e-3, oc.beta1 = 0.9, oc.beta2 = 0.98, oc.eps = 1e-8, oc.weight_decay = 0.01;
+    oc.decay_all = 1;
+    int S = c->S > 0 ? c->S : 1;
+    nt_tensor *src = NULL, *tgt = NULL, *tgt_in, *labels, *src1 = NULL;
+    uint32_t seed = 12345;
+    int32_t *out = NULL;
+    int profiling = o->skip_train || o->skip_decode; /* --only: no peak measurement */
+    double peak_before = profiling ? 0 : sgemm_peak(2, o->threads);
+    if (nt_model_new(&m, &mc) != NT_OK || nt_ctx_new(&data, 1 << 20) != NT_OK || nt_ctx_new(&work, 0) != NT_OK)
+        goto fail;
+    nt_model_init(m, &rng);
+    if (nt_optim_new(&opt, m->params, &oc) != NT_OK) goto fail;
+    /* src (B, S), tgt (B, T + 1): tgt_in = tgt[:, :-1], labels = tgt[:, 1:] */
+    if (nt_tensor_new(data, &src, NT_I32, 2, (int[]){c->B, S}) != NT_OK ||
+        nt_tensor_new(data, &tgt, NT_I32, 2, (int[]){c->B, c->T + 1}) != NT_OK ||
+        nt_tensor_new(data, &tgt_in, NT_I32, 2, (int[]){c->B, c->T}) != NT_OK ||
+        nt_tensor_new(data, &labels, NT_I32, 2, (int[]){c->B, c->T}) != NT_OK)
+        goto fail;
+    fill_tokens(nt_i32(src), src->n, c->V, &seed);
+    fill_tokens(nt_i32(tgt), tgt->n, c->V, &seed);
+    for (int b = 0; b < c->B; b++)
+        for (int t = 0; t < c->T; t++) {
+            nt_i32(tgt_in)[b * c->T + t] = nt_i32(tgt)[b * (c->T + 1) + t];
+            nt_i32(labels)[b * c->T + t] = nt_i32(tgt)[b * (c->T + 1) + t + 1];
+        }
+    train_state ts = {.m = m, .opt = opt, .work = work, .src = c->enc_layers ? src : NULL,
+                      .tgt_in = tgt_in, .labels = labels};
+    float loss = 0;
+    double t0, el, step_s = 0, dec_s = 0;
+    int steps = 0, runs = 0;
+    if (!o->skip_train) {
+        for (int i = 0; i < 2; i++)
+            if (train_step(&ts, &loss) != NT_OK) goto fail;
+        t0 = bench_now();
+        do {
+            if (train_step(&ts, &loss) != NT_OK) goto fail;
+            steps++;
+        } while ((el = bench_now() - t0) < o->seconds);
+        step_s = el / steps;
+    }
+
+    /* decoding, batch 1 */
+    if (c->enc_layers && nt_tensor_wrap(data, &src1, NT_I32, 2, (int[]){1, S}, nt_i32(src)) != NT_OK) goto fail;
+    if (nt_kv_cache_new(&cache, m, 1, c->G, c->enc_layers ? S : 1) != NT_OK) goto fail;
+    nt_ctx_set_grad(work, 0);
+    out = nt_malloc((size_t)c->G * sizeof *out);
+    if (!out) goto fail;
+    int first = nt_i32(tgt)[0];
+    if (!o->skip_decode) {
+        if (decode_run(m, work, cache, src1, first, c->G, out) != NT_OK) goto fail;
+        t0 = bench_now();
+        do {
+            if (decode_run(m, work, cache, src1, first, c->G, out) != NT_OK) goto fail;
+            runs++;
+        } while ((el = bench_now() - t0) < o->seconds / 2);
+        dec_s = el / runs;
+    }
+    double peak_after = profiling ? 0 : sgemm_peak(2, o->threads);
+    double peak = peak_before > peak_after ? peak_before : peak_after;
+    double flops = 3 * forward_flops(c);
+    double mfu = step_s > 0 && peak > 0 ? flops / step_s * 1e-9 / peak : 0;
+    int64_t tokens = (int64_t)c->B * (c->S + c->T);
+    double rss = peak_rss_mb();
+
+    if (o->json) {
+        printf("{\"impl\": \"nextok-%s\", \"config\": \"%s\", \"threads\": %d, \"params\": %lld, "
+               "\"train_step_ms\": %.2f, \"train_tok_s\": %.1f, \"decode_tok_s\": %.1f, "
+               "\"peak_rss_mb\": %.1f, \"sgemm_peak_gflops\": %.1f, \"model_gflops\": %.1f, "
+               "\"mfu\": %.3f}\n",
+               NT_BENCH_VERSION, c->name, o->threads, (long long)nt_model_num_params(m), step_s * 1e3,
+               tokens / step_s, c->G / dec_s, rss, peak, flops / step_s * 1e-9, mfu);
+    } else {
+        printf("nextok-bench --config %s: %d thread(s), %s\n", c->name, o->threads, nt_blas_info());
+        printf("  model       V %d, D %d, H %d, %d + %d layers, %lld parameters\n", c->V, c->D, c->H,
+               c->enc_layers, c->dec_layers, (long long)nt_model_num_params(m));
+        printf("  training    B %d, S %d, T %d: %.2f ms/step (%d steps), %.1f tokens/s, loss %.4f\n", c->B,
+               c->S, c->T, step_s * 1e3, steps, tokens / step_s, (double)loss);
+        printf("  decoding    batch 1, greedy, KV cache, %d tokens: %.1f tokens/s (%d runs)\n", c->G,
+               c->G / dec_s, runs);
+        printf("  sgemm peak  2048^3: %.1f GFLOP/s (%.1f before, %.1f after)\n", peak, peak_before, peak_after);
+        printf("  model FLOPs %.2f GFLOP/step, %.1f GFLOP/s = %.0f%% of the sgemm peak\n", flops * 1e-9,
+               flops / step_s * 1e-9, 100 * mfu);
+        printf("  peak RSS    %.1f MB (arena high-water mark %.1f MB)\n", rss, nt_ctx_peak(work) / 1048576.0);
+    }
+    rc = 0;
+fail:
+    if (rc) fprintf(stderr, "nextok-bench: %s\n", nt_errmsg());
+    nt_free(out);
+    nt_kv_cache_free(cache);
+    nt_optim_free(opt);
+    nt_ctx_free(work);
+    nt_ctx_free(data);
+    nt_model_free(m);
+    return rc;
+}

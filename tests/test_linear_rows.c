@@ -1,0 +1,95 @@
+/* test_linear_rows.c - nt_linear's paths agree: the few-row dot-product path
+ * (decoding) and the sgemm path match a double reference, a row's result
+ * does not depend on how many rows share the call (bitwise, up to the
+ * few-row limit), and nt_gelu matches the tanh formula. */
+#include <math.h>
+#include <string.h>
+
+#include "core/ops.h"
+#include "core/parallel.h"
+#include "support/check.h"
+
+static float val(uint32_t i, uint32_t salt) {
+    uint32_t h = (i + 0x9e3779b9u * salt) * 2654435761u;
+    h ^= h >> 15;
+    return (float)(h % 2001) / 1000.0f - 1.0f;
+}
+
+/* y (R, Out) of x (R, In) W (Out, In)^T + b against a double reference, and
+ * every row computed alone equals the same row of the batched call. */
+static void check_shape_case(nt_ctx *ctx, int R, int In, int Out, int bias) {
+    nt_tensor *x, *w, *b = NULL, *y;
+    CHECK(nt_tensor_new(ctx, &x, NT_F32, 2, (int[]){R, In}) == NT_OK, "x");
+    CHECK(nt_tensor_new(ctx, &w, NT_F32, 2, (int[]){Out, In}) == NT_OK, "w");
+    if (bias) CHECK(nt_tensor_new(ctx, &b, NT_F32, 1, (int[]){Out}) == NT_OK, "b");
+    for (int64_t i = 0; i < x->n; i++) nt_f32(x)[i] = val((uint32_t)i, 1);
+    for (int64_t i = 0; i < w->n; i++) nt_f32(w)[i] = val((uint32_t)i, 2);
+    if (b)
+        for (int64_t i = 0; i < b->n; i++) nt_f32(b)[i] = val((uint32_t)i, 3);
+    nt_status st = nt_linear(ctx, &y, x, w, b);
+    CHECK(st == NT_OK, "R %d In %d Out %d: %s", R, In, Out, nt_errmsg());
+    if (st) return;
+    int bad = 0;
+    for (int r = 0; r < R; r++)
+        for (int o = 0; o < Out; o++) {
+            double ref = b ? nt_f32(b)[o] : 0.0, mag = fabs(ref);
+            for (int j = 0; j < In; j++) {
+                double p = (double)nt_f32(x)[r * In + j] * nt_f32(w)[o * In + j];
+                ref += p;
+                mag += fabs(p);
+            }
+            double got = nt_f32(y)[r * Out + o];
+            if (fabs(got - ref) > 1e-6 * mag + 1e-7 && bad++ < 3)
+                CHECK(0, "R %d In %d Out %d bias %d: y[%d, %d] = %.9g, expected %.9g", R, In, Out,
+                      bias, r, o, got, ref);
+        }
+    CHECK(bad == 0, "R %d In %d Out %d bias %d: %d elements off", R, In, Out, bias, bad);
+    /* batch independence of the rows */
+    int same = 1;
+    for (int r = 0; r < R && same; r++) {
+        nt_tensor *xr, *yr;
+        if (nt_tensor_from(ctx, &xr, NT_F32, 2, (int[]){1, In}, nt_f32(x) + (size_t)r * In) != NT_OK ||
+            nt_linear(ctx, &yr, xr, w, b) != NT_OK) {
+            CHECK(0, "row %d alone: %s", r, nt_errmsg());
+            return;
+        }
+        same = memcmp(nt_f32(yr), nt_f32(y) + (size_t)r * Out, (size_t)Out * sizeof(float)) == 0;
+    }
+    if (R <= 16) CHECK(same, "R %d In %d Out %d: a row differs when computed alone", R, In, Out);
+}
+
+int main(void) {
+    nt_threads_set(2);
+    nt_ctx *ctx;
+    if (nt_ctx_new(&ctx, 0) != NT_OK) return 1;
+    nt_ctx_set_grad(ctx, 0);
+    static const int ins[] = {1, 5, 16, 37, 128, 300};
+    static const int outs[] = {1, 7, 8, 13, 64, 1030};
+    static const int rows[] = {1, 2, 3, 16, 17, 40};
+    for (size_t a = 0; a < sizeof ins / sizeof *ins; a++)
+        for (size_t c = 0; c < sizeof outs / sizeof *outs; c++)
+            for (size_t r = 0; r < sizeof rows / sizeof *rows; r++) {
+                check_shape_case(ctx, rows[r], ins[a], outs[c], (int)((a + c + r) % 2));
+                nt_ctx_reset(ctx);
+            }
+
+    /* nt_gelu against 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) in double; far
+     * left the float rounding of u dominates (exp(-2u) amplifies it), hence the absolute floor */
+    enum { N = 4001 };
+    nt_tensor *x, *y;
+    CHECK(nt_tensor_new(ctx, &x, NT_F32, 1, (int[]){N}) == NT_OK, "gelu x");
+    for (int i = 0; i < N; i++) nt_f32(x)[i] = (float)(i - N / 2) * 0.01f; /* -20 .. 20 */
+    CHECK(nt_gelu(ctx, &y, x) == NT_OK, "gelu: %s", nt_errmsg());
+    int bad = 0;
+    for (int i = 0; i < N; i++) {
+        double v = nt_f32(x)[i];
+        /* 1 + tanh(u) as 2 / (1 + exp(-2u)): no cancellation in the reference either */
+        double u = 0.7978845608028654 * (v + 0.044715 * v * v * v);
+        double ref = 0.5 * v * (2.0 / (1.0 + exp(-2.0 * u)));
+        if (fabs(nt_f32(y)[i] - ref) > 1e-6 * fabs(ref) + 1e-10 && bad++ < 3)
+            CHECK(0, "gelu(%.3f) = %.9g, expected %.9g", v, (double)nt_f32(y)[i], ref);
+    }
+    CHECK(bad == 0, "gelu: %d values off by more than 1e-6 relative + 1e-10", bad);
+    nt_ctx_free(ctx);
+    return nt_check_report("test_linear_rows");
+}
