@@ -5,34 +5,17 @@
  * threshold beyond being positive. Also checks that bad options exit 2. */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "support/check.h"
+#include "support/proc.h"
 
-/* Runs bin with argv, stdout into buf (NUL-terminated); returns the exit
- * status, or -1 if it could not run or did not exit normally. */
-static int run(const char *bin, const char *const *argv, char *buf, size_t cap) {
-    int fd[2];
-    if (pipe(fd) != 0) return -1;
-    pid_t pid = fork();
-    if (pid < 0) return -1;
-    if (pid == 0) {
-        dup2(fd[1], 1);
-        close(fd[0]);
-        close(fd[1]);
-        execv(bin, (char *const *)argv);
-        _exit(127);
-    }
-    close(fd[1]);
-    size_t len = 0;
-    ssize_t got;
-    while (len + 1 < cap && (got = read(fd[0], buf + len, cap - 1 - len)) > 0) len += (size_t)got;
-    buf[len] = 0;
-    close(fd[0]);
-    int st;
-    if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st)) return -1;
-    return WEXITSTATUS(st);
+static char err_text[1 << 14];
+
+/* Runs bin with args (NULL-terminated), stdout into buf (NUL-terminated),
+ * stderr into err_text; returns the exit status. */
+static int run(const char *bin, const char *const *args, char *buf, size_t cap) {
+    nt_proc_io io = {.out = buf, .out_cap = cap, .err = err_text, .err_cap = sizeof err_text};
+    return nt_proc_run(bin, args, &io);
 }
 
 /* The number after "key": in a flat JSON line, or NAN if absent. */
@@ -56,9 +39,9 @@ int main(void) {
     snprintf(bin, sizeof bin, "%s/nextok-bench", dir);
     static char out[1 << 16];
 
-    const char *argv[] = {bin, "--config", "tiny", "--threads", "2", "--seconds", "1", "--json", NULL};
-    int rc = run(bin, argv, out, sizeof out);
-    CHECK(rc == 0, "nextok-bench exited with %d; output:\n%s", rc, out);
+    const char *args[] = {"--config", "tiny", "--threads", "2", "--seconds", "1", "--json", NULL};
+    int rc = run(bin, args, out, sizeof out);
+    CHECK(rc == 0, "nextok-bench exited with %d; output:\n%s\nstderr:\n%s", rc, out, err_text);
     char *line = strchr(out, '{');
     CHECK(line != NULL, "no JSON line in:\n%s", out);
     if (line) {
@@ -78,8 +61,8 @@ int main(void) {
     const char *bad[][4] = {{"--config", "huge", NULL}, {"--config", "tiny", "--seconds", "-1"},
                             {"--json", NULL}, {"--kernels", "--config", "tiny", NULL}};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        const char *av[6] = {bin};
-        for (int k = 0; k < 4 && bad[i][k]; k++) av[k + 1] = bad[i][k];
+        const char *av[5] = {NULL};
+        for (int k = 0; k < 4 && bad[i][k]; k++) av[k] = bad[i][k];
         rc = run(bin, av, out, sizeof out);
         CHECK(rc == 2, "bad options %zu: exit %d, expected 2", i, rc);
     }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "support/check.h"
+#include "support/proc.h"
 #include "train/checkpoint.h"
 
 static char dir[256];
@@ -32,23 +33,6 @@ static nt_params *toy_params(int v, uint64_t seed) {
         for (int64_t j = 0; j < p->tensors[i].n; j++)
             nt_f32(&p->tensors[i])[j] = nt_rng_normal(&r), p->tensors[i].grad[j] = nt_rng_normal(&r);
     return p;
-}
-
-static void file_bytes(const char *path, char **data, long *n) {
-    FILE *f = fopen(path, "rb");
-    NT_ASSERT(f);
-    fseek(f, 0, SEEK_END);
-    *n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    *data = malloc((size_t)*n);
-    NT_ASSERT(fread(*data, 1, (size_t)*n, f) == (size_t)*n);
-    fclose(f);
-}
-
-static void write_bytes(const char *path, const char *data, long n) {
-    FILE *f = fopen(path, "wb");
-    NT_ASSERT(f && fwrite(data, 1, (size_t)n, f) == (size_t)n);
-    fclose(f);
 }
 
 /* Writes optimizer + train state to path. */
@@ -151,7 +135,7 @@ static void test_bad_files(void) {
     CHECK(strstr(nt_errmsg(), "nope.h5") != NULL, "msg: %s", nt_errmsg());
     /* not HDF5 at all */
     const char *junk = tmp_path("junk.h5");
-    write_bytes(junk, "this is not a checkpoint\n", 25);
+    CHECK(nt_proc_write_file(junk, "this is not a checkpoint\n", 25) == 0, "write junk");
     CHECK(nt_ckpt_open(junk, &f) == NT_ERR_FORMAT, "junk");
     CHECK(strstr(nt_errmsg(), "junk.h5: not a readable HDF5") != NULL, "msg: %s", nt_errmsg());
 
@@ -164,21 +148,21 @@ static void test_bad_files(void) {
     nt_train_state_init(&ts);
     const char *good = tmp_path("good.h5");
     CHECK(save_state(good, o, &ts) == NT_OK, "save: %s", nt_errmsg());
-    char *data;
-    long n;
-    file_bytes(good, &data, &n);
+    size_t n;
+    char *data = nt_proc_read_file(good, &n);
+    NT_ASSERT(data);
     /* truncated to half */
     const char *trunc = tmp_path("trunc.h5");
-    write_bytes(trunc, data, n / 2);
+    CHECK(nt_proc_write_file(trunc, data, n / 2) == 0, "write trunc");
     CHECK(nt_ckpt_open(trunc, &f) == NT_ERR_FORMAT, "truncated");
     CHECK(strstr(nt_errmsg(), "trunc.h5") && strstr(nt_errmsg(), "truncated"), "msg: %s",
           nt_errmsg());
     /* corrupt: the superblock signature overwritten */
     const char *bad = tmp_path("corrupt.h5");
-    char *copy = malloc((size_t)n);
-    memcpy(copy, data, (size_t)n);
+    char *copy = malloc(n);
+    memcpy(copy, data, n);
     memset(copy, 0x5a, 64);
-    write_bytes(bad, copy, n);
+    CHECK(nt_proc_write_file(bad, copy, n) == 0, "write corrupt");
     CHECK(nt_ckpt_open(bad, &f) == NT_ERR_FORMAT, "corrupt");
     CHECK(strstr(nt_errmsg(), "corrupt.h5: not a readable HDF5") != NULL, "msg: %s", nt_errmsg());
     free(copy);
@@ -231,14 +215,13 @@ static void test_bad_files(void) {
     H5Fclose(f);
 
     /* atomicity: a failed write leaves the old file intact */
-    file_bytes(good, &data, &n);
+    data = nt_proc_read_file(good, &n);
     CHECK(nt_ckpt_create(good, &f, tmp, sizeof tmp) == NT_OK, "create over good");
     nt_ckpt_abort(f, tmp);
     CHECK(access(tmp, F_OK) != 0, "aborted temporary removed");
-    char *after;
-    long n2;
-    file_bytes(good, &after, &n2);
-    CHECK(n == n2 && memcmp(data, after, (size_t)n) == 0, "old checkpoint untouched");
+    size_t n2;
+    char *after = nt_proc_read_file(good, &n2);
+    CHECK(data && after && n == n2 && memcmp(data, after, n) == 0, "old checkpoint untouched");
     free(data), free(after);
     nt_optim_free(o);
     nt_params_free(p);

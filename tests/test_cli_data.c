@@ -1,60 +1,22 @@
 /* test_cli_data.c - runs the real `nextok-translate data` (path from NT_BIN):
  * the files it writes, determinism, and the exits on bad flags. */
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "data/corpus.h"
 #include "data/tsv.h"
 #include "support/check.h"
+#include "support/proc.h"
 
-static char bin[1024], tmp[] = "/tmp/nt_cli_XXXXXX", errtext[8192];
+static char bin[1024], tmp[] = "/tmp/nt_cli_XXXXXX", outtext[8192], errtext[8192];
 
-/* Runs bin with args (NULL-terminated), stdout/stderr to files; returns the
- * exit status (-1 if it did not exit normally); stderr text in errtext. */
+/* Runs bin with args (NULL-terminated); returns the exit status; stdout and
+ * stderr text in outtext and errtext. */
 static int run(const char *const *args) {
-    char out_path[1100], err_path[1100];
-    snprintf(out_path, sizeof out_path, "%s/stdout", tmp);
-    snprintf(err_path, sizeof err_path, "%s/stderr", tmp);
-    const char *argv[32];
-    int n = 0;
-    argv[n++] = bin;
-    for (int i = 0; args[i] && n < 31; i++) argv[n++] = args[i];
-    argv[n] = NULL;
-    pid_t pid = fork();
-    if (pid == 0) {
-        int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644), e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(o, 1);
-        dup2(e, 2);
-        execv(bin, (char *const *)argv);
-        _exit(127);
-    }
-    int st;
-    waitpid(pid, &st, 0);
-    errtext[0] = 0;
-    FILE *f = fopen(err_path, "r");
-    if (f) {
-        size_t k = fread(errtext, 1, sizeof errtext - 1, f);
-        errtext[k] = 0;
-        fclose(f);
-    }
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    size_t k = fread(s, 1, (size_t)n, f);
-    s[k] = 0;
-    fclose(f);
-    return s;
+    nt_proc_io io = {.out = outtext, .out_cap = sizeof outtext, .err = errtext, .err_cap = sizeof errtext};
+    return nt_proc_run(bin, args, &io);
 }
 
 static void test_writes(void) {
@@ -93,7 +55,7 @@ static void test_writes(void) {
         /* same seed, same bytes */
         char p2[1200];
         snprintf(p2, sizeof p2, "%s/%s", dir2, names[s]);
-        char *x = slurp(path), *y = slurp(p2);
+        char *x = nt_proc_read_file(path, NULL), *y = nt_proc_read_file(p2, NULL);
         CHECK(x && y && strcmp(x, y) == 0, "%s: same seed, same file", names[s]);
         free(x);
         free(y);
@@ -122,7 +84,7 @@ static void test_writes(void) {
                         "5", "--test", "5", "--sampling", "uniform", NULL};
     CHECK(run(a4) == 0, "small: %s", errtext);
     snprintf(path, sizeof path, "%s/train.tsv", dir);
-    char *x = slurp(path);
+    char *x = nt_proc_read_file(path, NULL);
     CHECK(x && strstr(x, "\t") != NULL && strstr(x, "\xD9"), "arabic digits written");
     free(x);
 }
@@ -159,17 +121,15 @@ static void test_errors(void) {
     expect_usage_error((const char *[]){"frobnicate", NULL}, "unknown command \"frobnicate\"");
     /* unwritable output: a runtime failure, exit 1 */
     char file[1100];
-    snprintf(file, sizeof file, "%s/stdout", tmp);
+    snprintf(file, sizeof file, "%s/a-file", tmp);
+    CHECK(nt_proc_write_file(file, "x", 1) == 0, "write %s", file);
     int rc = run((const char *[]){"data", "--task", "en-fr", "--out", file, "--train", "5", NULL});
     CHECK(rc == 1 && strstr(errtext, "not a directory"), "out is a file: %d %s", rc, errtext);
     /* --help: exit 0, defaults stated */
     CHECK(run((const char *[]){"data", "--help", NULL}) == 0, "help");
-    char out[1100];
-    snprintf(out, sizeof out, "%s/stdout", tmp);
-    char *h = slurp(out);
-    CHECK(h && strstr(h, "default 20000") && strstr(h, "default 500") && strstr(h, "default 1000") &&
-              strstr(h, "default 999999") && strstr(h, "default length"), "help states defaults: %s", h ? h : "");
-    free(h);
+    const char *h = outtext;
+    CHECK(strstr(h, "default 20000") && strstr(h, "default 500") && strstr(h, "default 1000") &&
+              strstr(h, "default 999999") && strstr(h, "default length"), "help states defaults: %s", h);
     CHECK(run((const char *[]){NULL}) == 2, "no command");
 }
 

@@ -2,17 +2,16 @@
  * missing files and values, unreadable, foreign and weights-only checkpoints,
  * a vocabulary that does not fit. Each must print a message that names the
  * problem and exit non-zero (2 for usage, 1 for a failure), never crash. */
-#include <fcntl.h>
 #include <hdf5.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/rng.h"
 #include "data/tokenizer.h"
 #include "support/check.h"
+#include "support/proc.h"
 #include "train/checkpoint.h"
 
 static char bin[1024], tmp[] = "/tmp/nt_cli_err_XXXXXX", out_text[1 << 15], err_text[1 << 15];
@@ -20,36 +19,8 @@ static char bin[1024], tmp[] = "/tmp/nt_cli_err_XXXXXX", out_text[1 << 15], err_
 /* Runs bin with args, stdin from /dev/null; returns the exit status, or
  * 128 + signal if it was killed (a crash). */
 static int run(const char *const *args) {
-    char out_path[1100], err_path[1100];
-    snprintf(out_path, sizeof out_path, "%s/stdout", tmp);
-    snprintf(err_path, sizeof err_path, "%s/stderr", tmp);
-    const char *argv[40];
-    int n = 0;
-    argv[n++] = bin;
-    for (int i = 0; args[i] && n < 39; i++) argv[n++] = args[i];
-    argv[n] = NULL;
-    fflush(stdout), fflush(stderr);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int i = open("/dev/null", O_RDONLY), o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644),
-            e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(i, 0), dup2(o, 1), dup2(e, 2);
-        execv(bin, (char *const *)argv);
-        _exit(127);
-    }
-    int st = 0;
-    waitpid(pid, &st, 0);
-    char *bufs[2] = {out_text, err_text};
-    const char *paths[2] = {out_path, err_path};
-    for (int k = 0; k < 2; k++) {
-        bufs[k][0] = 0;
-        FILE *g = fopen(paths[k], "rb");
-        if (!g) continue;
-        size_t m = fread(bufs[k], 1, sizeof out_text - 1, g);
-        bufs[k][m] = 0;
-        fclose(g);
-    }
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+    nt_proc_io io = {.out = out_text, .out_cap = sizeof out_text, .err = err_text, .err_cap = sizeof err_text};
+    return nt_proc_run(bin, args, &io);
 }
 
 /* Expects exit status `want` and every needle in stderr. */
@@ -64,8 +35,7 @@ static int run(const char *const *args) {
     } while (0)
 
 static void write_file(const char *path, const char *text) {
-    FILE *f = fopen(path, "wb");
-    if (f) fputs(text, f), fclose(f);
+    CHECK(nt_proc_write_file(path, text, strlen(text)) == 0, "cannot write %s", path);
 }
 
 /* A small real checkpoint: a weights-only export (ok = 1), or full. */

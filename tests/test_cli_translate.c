@@ -4,61 +4,26 @@
  * (agrees with translate) -> finetune -> report. A tiny model on a tiny
  * corpus: it must learn its training pairs, and every file must hold what it
  * should. */
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/tensor.h"
 #include "data/tsv.h"
 #include "support/check.h"
+#include "support/proc.h"
 #include "train/checkpoint.h"
 
 static char bin[1024], tmp[] = "/tmp/nt_cli_tr_XXXXXX";
 static char out_text[1 << 16], err_text[1 << 16];
 
 /* Runs bin with args (NULL-terminated) and `input` on stdin (NULL: none);
- * stdout and stderr land in out_text and err_text. Returns the exit status,
- * -1 if the process did not exit normally. */
+ * stdout and stderr land in out_text and err_text. Returns the exit status. */
 static int run_in(const char *input, const char *const *args) {
-    char in_path[1100], out_path[1100], err_path[1100];
-    snprintf(in_path, sizeof in_path, "%s/stdin", tmp);
-    snprintf(out_path, sizeof out_path, "%s/stdout", tmp);
-    snprintf(err_path, sizeof err_path, "%s/stderr", tmp);
-    FILE *f = fopen(in_path, "wb");
-    if (f) {
-        if (input) fputs(input, f);
-        fclose(f);
-    }
-    const char *argv[64];
-    int n = 0;
-    argv[n++] = bin;
-    for (int i = 0; args[i] && n < 63; i++) argv[n++] = args[i];
-    argv[n] = NULL;
-    fflush(stdout), fflush(stderr);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int i = open(in_path, O_RDONLY), o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644),
-            e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(i, 0), dup2(o, 1), dup2(e, 2);
-        execv(bin, (char *const *)argv);
-        _exit(127);
-    }
-    int st = 0;
-    waitpid(pid, &st, 0);
-    char *bufs[2] = {out_text, err_text};
-    const char *paths[2] = {out_path, err_path};
-    for (int k = 0; k < 2; k++) {
-        bufs[k][0] = 0;
-        FILE *g = fopen(paths[k], "rb");
-        if (!g) continue;
-        size_t m = fread(bufs[k], 1, sizeof out_text - 1, g);
-        bufs[k][m] = 0;
-        fclose(g);
-    }
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    nt_proc_io io = {.input = input, .out = out_text, .out_cap = sizeof out_text, .err = err_text,
+                     .err_cap = sizeof err_text};
+    return nt_proc_run(bin, args, &io);
 }
 
 static int run(const char *const *args) { return run_in(NULL, args); }
@@ -71,19 +36,6 @@ static char *path_of(char *buf, size_t cap, const char *rel) {
 static int exists(const char *p) {
     struct stat sb;
     return stat(p, &sb) == 0 && sb.st_size > 0;
-}
-
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    size_t k = fread(s, 1, (size_t)n, f);
-    s[k] = 0;
-    fclose(f);
-    return s;
 }
 
 static int count_lines(const char *s) {
@@ -155,12 +107,12 @@ int main(void) {
         CHECK(exists(p), "train wrote %s", p);
     }
     snprintf(p, sizeof p, "%s/metrics.jsonl", run1);
-    char *metrics = slurp(p);
+    char *metrics = nt_proc_read_file(p, NULL);
     CHECK(metrics && count_str(metrics, "\"type\":\"train\"") == atoi(steps) / 10, "train lines in metrics.jsonl");
     CHECK(metrics && count_str(metrics, "\"type\":\"eval\"") == 2, "eval lines in metrics.jsonl");
     free(metrics);
     snprintf(p, sizeof p, "%s/report.html", run1);
-    char *html = slurp(p);
+    char *html = nt_proc_read_file(p, NULL);
     CHECK(html && strstr(html, "<svg") && count_str(html, "class=\"heatmap\"") >= 1, "report has charts and heatmaps");
     CHECK(html && !strstr(html, "src=\"http") && !strstr(html, "href=\"http") && !strstr(html, "<script src"),
           "report fetches nothing");
@@ -280,8 +232,7 @@ int main(void) {
               out_text);
         /* --input and sampling */
         snprintf(p, sizeof p, "%s/in.txt", tmp);
-        FILE *f = fopen(p, "wb");
-        if (f) fputs("42\n1917\n", f), fclose(f);
+        CHECK(nt_proc_write_file(p, "42\n1917\n", 8) == 0, "write %s", p);
         const char *a_smp[] = {"translate", "--checkpoint", q, "--input", p, "--do-sample", "--temperature", "0.7",
                                "--top-k", "5", "--top-p", "0.9", "--seed", "4", NULL};
         CHECK(run(a_smp) == 0 && count_lines(out_text) == 2, "sampling: %s", err_text);
@@ -338,7 +289,7 @@ int main(void) {
     remove(p);
     const char *a_rep[] = {"report", run1, NULL};
     CHECK(run(a_rep) == 0 && exists(p), "report: %s", err_text);
-    html = slurp(p);
+    html = nt_proc_read_file(p, NULL);
     CHECK(html && count_str(html, "<svg") >= 4 && count_str(html, "class=\"heatmap\"") >= 1, "report content");
     free(html);
 

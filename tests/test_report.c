@@ -7,27 +7,11 @@
 
 #include "core/alloc.h"
 #include "support/check.h"
+#include "support/proc.h"
 #include "train/report.h"
 
 static void write_file(const char *path, const char *text) {
-    FILE *f = fopen(path, "wb");
-    CHECK(f != NULL, "cannot create %s", path);
-    if (!f) return;
-    fputs(text, f);
-    fclose(f);
-}
-
-static char *read_file(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    size_t got = fread(s, 1, (size_t)n, f);
-    s[got] = 0;
-    fclose(f);
-    return s;
+    CHECK(nt_proc_write_file(path, text, strlen(text)) == 0, "cannot create %s", path);
 }
 
 static int count(const char *hay, const char *needle) {
@@ -82,7 +66,7 @@ static void test_report(void) {
     nt_report_info info = {"en-fr numbers", kv, 3, hm, 2};
     nt_status s = nt_report_write("test_report.html", "test_report_metrics.jsonl", &info);
     CHECK(s == NT_OK, "write: %s", nt_errmsg());
-    char *html = read_file("test_report.html");
+    char *html = nt_proc_read_file("test_report.html", NULL);
     CHECK(html != NULL, "report not written");
     if (!html) return;
     CHECK(strncmp(html, "<!DOCTYPE html>", 15) == 0, "doctype");
@@ -138,7 +122,7 @@ static void test_parser(void) {
                "{}\n");                                                        /* 15: no type */
     nt_status s = nt_report_write("test_report_bad.html", "test_report_bad.jsonl", NULL);
     CHECK(s == NT_OK, "write: %s", nt_errmsg());
-    char *html = read_file("test_report_bad.html");
+    char *html = nt_proc_read_file("test_report_bad.html", NULL);
     if (!html) { CHECK(0, "not written"); return; }
     const int bad[] = {2, 3, 4, 5, 6, 7, 8, 9, 13, 15};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -157,7 +141,7 @@ static void test_parser(void) {
     free(html);
     /* no metrics file at all */
     CHECK(nt_report_write("test_report_none.html", NULL, NULL) == NT_OK, "no metrics: %s", nt_errmsg());
-    html = read_file("test_report_none.html");
+    html = nt_proc_read_file("test_report_none.html", NULL);
     CHECK(html && count(html, ">no data<") == 3, "three empty charts");
     free(html);
 }
@@ -170,7 +154,7 @@ static void test_errors(void) {
     nt_report_info info = {NULL, NULL, 0, &hm, 1};
     CHECK(nt_report_write("test_report_keep.html", NULL, &info) == NT_ERR_NUMERIC, "NaN weight");
     CHECK(strstr(nt_errmsg(), "heatmap 0: weight (0, 1)") != NULL, "msg: %s", nt_errmsg());
-    char *kept = read_file("test_report_keep.html");
+    char *kept = nt_proc_read_file("test_report_keep.html", NULL);
     CHECK(kept && strcmp(kept, "old") == 0, "target untouched on error");
     free(kept);
     w[1] = 0.5f;
@@ -188,7 +172,7 @@ static void test_errors(void) {
     CHECK(nt_report_write("test_report_keep.html", "no_such_metrics.jsonl", NULL) == NT_ERR_IO, "missing metrics");
     CHECK(strstr(nt_errmsg(), "no_such_metrics.jsonl") != NULL, "msg: %s", nt_errmsg());
     CHECK(nt_report_write("no_such_dir/report.html", NULL, NULL) == NT_ERR_IO, "bad dir");
-    kept = read_file("test_report_keep.html");
+    kept = nt_proc_read_file("test_report_keep.html", NULL);
     CHECK(kept && strcmp(kept, "old") == 0, "target untouched on error");
     free(kept);
 }
@@ -210,7 +194,7 @@ static void test_nomem(void) {
         CHECK(s == NT_OK || s == NT_ERR_NOMEM, "k %d: %s", (int)k, nt_errmsg());
         nomem += s == NT_ERR_NOMEM;
         ok += s == NT_OK;
-        char *text = read_file("test_report_oom.html");
+        char *text = nt_proc_read_file("test_report_oom.html", NULL);
         CHECK(text && (s == NT_OK ? strncmp(text, "<!DOCTYPE", 9) == 0 : strcmp(text, "old") == 0), "k %d: file", (int)k);
         free(text);
     }
