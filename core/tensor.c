@@ -29,6 +29,7 @@ struct nt_ctx {
     size_t used, peak;     /* bytes handed out since reset; high-water mark */
     nt_node *tape;         /* newest node */
     struct free_grad *free_grads; /* gradient buffers released during nt_backward */
+    int backward_done;     /* nt_backward has consumed the tape (until nt_ctx_reset) */
     int grad_enabled, training;
     nt_rng *rng;
     void *scratch;         /* nt_ctx_scratch: outside the arena, grown on demand */
@@ -84,6 +85,7 @@ void nt_ctx_reset(nt_ctx *ctx) {
     ctx->used = 0;
     ctx->tape = NULL;
     ctx->free_grads = NULL;
+    ctx->backward_done = 0;
 }
 
 int nt_ctx_set_grad(nt_ctx *ctx, int enabled) {
@@ -294,6 +296,16 @@ nt_status nt_backward_seeded(nt_ctx *ctx, nt_tensor *t, const float *dout) {
     if (t->dtype != NT_F32) return nt_error(NT_ERR_ARG, "nt_backward: tensor is not F32");
     if (!t->requires_grad)
         return nt_error(NT_ERR_ARG, "nt_backward: tensor does not require grad (was grad mode off?)");
+    /* A second walk would replay every node of the first (their outputs'
+     * gradients are gone or already consumed) and add each parameter's
+     * gradient again: PyTorch refuses the same way ("Trying to backward
+     * through the graph a second time"). */
+    if (ctx->backward_done)
+        return nt_error(NT_ERR_STATE,
+                        "nt_backward: this context's tape was already backpropagated; call nt_ctx_reset "
+                        "and run the forward again before the next backward (a second pass would add "
+                        "every gradient twice)");
+    ctx->backward_done = 1;
     float *g = nt_grad_of(ctx, t);
     if (!g) return nt_error_wrap(NT_ERR_NOMEM, "nt_backward");
     for (int64_t i = 0; i < t->n; i++) g[i] += dout[i];

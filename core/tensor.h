@@ -18,7 +18,7 @@
  *     nt_tensor_new(ctx, &x, NT_F32, 2, (int[]){5, 4});    // in the arena
  *     nt_linear(ctx, &y, x, w, NULL);                       // (5, 3)
  *     nt_sum(ctx, &loss, y);
- *     nt_backward(ctx, loss);          // w->grad += d loss / d w
+ *     nt_backward(ctx, loss);          // w->grad += d loss / d w (once per tape)
  *     nt_ctx_reset(ctx);               // all activations gone, params stay
  *
  * Grad mode: nt_ctx_set_grad(ctx, 0) turns recording off (evaluation,
@@ -122,6 +122,12 @@ int nt_shape_eq(const nt_tensor *a, const nt_tensor *b);
  * gradient of an op's output is released for reuse once its node's backward
  * has run (its .grad is NULL afterwards): only the gradients of leaves,
  * parameters and `loss` itself remain readable after the call.
+ * One backward per tape: the call consumes the tape, and any further
+ * nt_backward / nt_backward_seeded on this context fails with NT_ERR_STATE
+ * (nothing is accumulated) until nt_ctx_reset; run the forward again to get
+ * a new tape, or sum the losses and backpropagate once. (PyTorch refuses
+ * the same way: "Trying to backward through the graph a second time".)
+ * A failed call (NT_ERR_NOMEM mid-walk) consumes the tape too.
  * NT_ERR_ARG if loss is not a one-element F32 tensor that requires grad. */
 nt_status nt_backward(nt_ctx *ctx, nt_tensor *loss);
 

@@ -1,7 +1,8 @@
-/* test_core.c - arena, tape bookkeeping, parameter block, RNG, errors, BLAS build. */
+/* test_core.c - arena, tape bookkeeping (one backward per tape), parameter block, RNG, errors, BLAS build. */
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/ops.h"
 #include "core/parallel.h"
 #include "core/tensor.h"
 #include "support/check.h"
@@ -54,6 +55,42 @@ static void test_params(void) {
     nt_params_free(NULL);
 }
 
+/* One backward per tape: a second nt_backward before nt_ctx_reset used to
+ * replay the tape and add every gradient again (w->grad doubled silently). */
+static void test_backward_once(void) {
+    nt_ctx *ctx;
+    nt_params *p;
+    NT_ASSERT(nt_ctx_new(&ctx, 1 << 16) == NT_OK && nt_params_new(&p) == NT_OK);
+    int iw = nt_params_add(p, "w", 1, (int[]){3});
+    NT_ASSERT(iw == 0 && nt_params_alloc(p) == NT_OK);
+    nt_tensor *w = nt_params_get(p, iw), *x, *h, *loss, *loss2;
+    const float xv[3] = {1, -2, 3};
+    for (int i = 0; i < 3; i++) nt_f32(w)[i] = 0.5f * (float)(i + 1);
+    nt_params_zero_grad(p);
+    for (int pass = 1; pass <= 2; pass++) {
+        /* loss = sum(x * w * w): d loss / dw = 2 x w, through an intermediate */
+        NT_ASSERT(nt_tensor_from(ctx, &x, NT_F32, 1, (int[]){3}, xv) == NT_OK);
+        NT_ASSERT(nt_mul(ctx, &h, x, w) == NT_OK && nt_mul(ctx, &h, h, w) == NT_OK);
+        NT_ASSERT(nt_sum(ctx, &loss, h) == NT_OK);
+        CHECK(nt_backward(ctx, loss) == NT_OK, "pass %d: %s", pass, nt_errmsg());
+        for (int i = 0; i < 3; i++) CHECK_CLOSE(w->grad[i], pass * 2 * xv[i] * nt_f32(w)[i], 1e-6, 1e-6);
+        /* the same loss again: refused, gradients unchanged */
+        CHECK(nt_backward(ctx, loss) == NT_ERR_STATE, "second backward on one tape must fail");
+        CHECK(strstr(nt_errmsg(), "nt_backward") && strstr(nt_errmsg(), "already backpropagated") &&
+                  strstr(nt_errmsg(), "nt_ctx_reset"),
+              "msg: %s", nt_errmsg());
+        /* a new loss recorded on the same, unreset tape: refused too (its
+         * walk would pass through the first graph again) */
+        NT_ASSERT(nt_sum(ctx, &loss2, h) == NT_OK);
+        CHECK(nt_backward_seeded(ctx, loss2, (const float[]){1}) == NT_ERR_STATE, "seeded, same tape");
+        for (int i = 0; i < 3; i++)
+            CHECK_CLOSE(w->grad[i], pass * 2 * xv[i] * nt_f32(w)[i], 1e-6, 1e-6); /* += after reset only */
+        nt_ctx_reset(ctx); /* a fresh tape: the next pass accumulates once more */
+    }
+    nt_params_free(p);
+    nt_ctx_free(ctx);
+}
+
 static void test_rng(void) {
     nt_rng r, s;
     nt_rng_seed(&r, 7);
@@ -102,6 +139,7 @@ static void test_alloc_failure(void) {
 int main(void) {
     test_arena();
     test_params();
+    test_backward_once();
     test_rng();
     test_errors_and_blas();
     test_alloc_failure();

@@ -246,8 +246,9 @@ static void big_pass(big_run *r, int threads) {
     nt_dropout(ctx, &y, x, 0.4f);
     append(r, nt_f32(y), y->n);
     nt_sum(ctx, &loss, y);
-    nt_backward(ctx, loss);
+    CHECK(nt_backward(ctx, loss) == NT_OK, "dropout backward: %s", nt_errmsg());
     append(r, x->grad, x->n);
+    nt_ctx_reset(ctx); /* one backward per tape */
     /* broadcasting products and their reductions into b */
     for (int k = 0; k < 4; k++) {
         int R = big_shapes[k][0], C = big_shapes[k][1];
@@ -260,7 +261,7 @@ static void big_pass(big_run *r, int threads) {
         nt_mul(ctx, &h, h, w);      // weights so that every element's gradient differs
         nt_sum(ctx, &loss, h);
         append(r, nt_f32(loss), 1);
-        nt_backward(ctx, loss);
+        CHECK(nt_backward(ctx, loss) == NT_OK, "product backward: %s", nt_errmsg());
         append(r, b->grad, b->n);
         append(r, a->grad, a->n);
         /* reference for b's gradient: sum_r w (a - 1), serially in double */
@@ -272,6 +273,7 @@ static void big_pass(big_run *r, int threads) {
             if (err > worst) worst = err;
         }
         CHECK(worst < 1e-5, "b grad of %dx%d vs double reference: rel err %g", R, C, worst);
+        nt_ctx_reset(ctx);
     }
     /* sum over an axis, softmax, log-softmax */
     nt_tensor *z = gc_input(ctx, NT_F32, 3, (int[]){20, 50, 64}, 1, &init), *s;
@@ -282,7 +284,7 @@ static void big_pass(big_run *r, int threads) {
     nt_log_softmax(ctx, &s, z);
     append(r, nt_f32(s), s->n);
     nt_mean(ctx, &loss, s);
-    nt_backward(ctx, loss);
+    CHECK(nt_backward(ctx, loss) == NT_OK, "log-softmax backward: %s", nt_errmsg());
     append(r, z->grad, z->n);
     nt_ctx_free(ctx);
 }
