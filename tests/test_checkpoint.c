@@ -9,6 +9,7 @@
 #include "support/check.h"
 #include "support/proc.h"
 #include "train/checkpoint.h"
+#include "train/h5io.h"
 
 static char dir[256];
 
@@ -337,6 +338,142 @@ static void test_full_round_trip(void) {
     nt_vocab_free(v);
 }
 
+/* ---- checksums: a flipped bit in a tensor fails the load ----------------------------- */
+
+/* The offset of the only occurrence of `needle` in `hay`, -1 if none or several. */
+static long find_once(const char *hay, size_t n, const void *needle, size_t k) {
+    long at = -1;
+    for (size_t i = 0; i + k <= n; i++)
+        if (memcmp(hay + i, needle, k) == 0) {
+            if (at >= 0) return -1;
+            at = (long)i;
+        }
+    return at;
+}
+
+/* A copy of `src` at `dst` with one bit flipped inside the stored bytes of
+ * `values` (found by content: a tensor's float32 little-endian data). */
+static int flip_bit_in(const char *src, const char *dst, const float *values) {
+    size_t n;
+    char *data = nt_proc_read_file(src, &n);
+    long at = data ? find_once(data, n, values, 8 * sizeof(float)) : -1;
+    CHECK(at >= 0, "%s: the tensor's bytes occur exactly once", src);
+    if (at >= 0) data[at + 3 * sizeof(float) + 1] ^= 0x10; /* inside the 4th value */
+    int ok = at >= 0 && nt_proc_write_file(dst, data, n) == 0;
+    free(data);
+    return ok;
+}
+
+/* 1 if the dataset at `path` is chunked with the Fletcher32 filter. */
+static int has_fletcher32(const char *file, const char *path) {
+    nt_h5_quiet q = nt_h5_quiet_begin();
+    hid_t f = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t ds = f >= 0 ? H5Dopen2(f, path, H5P_DEFAULT) : -1;
+    hid_t dcpl = ds >= 0 ? H5Dget_create_plist(ds) : -1;
+    int yes = dcpl >= 0 && H5Pget_layout(dcpl) == H5D_CHUNKED;
+    if (yes) {
+        unsigned flags;
+        size_t nelm = 0;
+        yes = H5Pget_filter_by_id2(dcpl, H5Z_FILTER_FLETCHER32, &flags, &nelm, NULL, 0, NULL, NULL) >= 0;
+    }
+    if (dcpl >= 0) H5Pclose(dcpl);
+    if (ds >= 0) H5Dclose(ds);
+    if (f >= 0) H5Fclose(f);
+    nt_h5_quiet_end(q);
+    return yes;
+}
+
+static void test_checksums(void) {
+    nt_vocab *v = toy_vocab();
+    nt_model *m = toy_model(nt_vocab_size(v), NT_ARCH_ENCDEC, 7);
+    nt_optim_config oc = nt_optim_config_default(NT_OPTIM_ADAMW);
+    nt_optim *o;
+    NT_ASSERT(nt_optim_new(&o, m->params, &oc) == NT_OK);
+    nt_rng r;
+    nt_rng_seed(&r, 8);
+    for (int64_t j = 0; j < m->params->total; j++) m->params->grads[j] = nt_rng_normal(&r);
+    NT_ASSERT(nt_optim_step(o, 1e-3) == NT_OK);
+    nt_train_state ts;
+    nt_train_state_init(&ts);
+    const char *good = tmp_path("sum-good.h5");
+    CHECK(nt_ckpt_save(good, m, v, o, &ts) == NT_OK, "save: %s", nt_errmsg());
+    /* the layout the checksum needs; names, shapes, dtypes as before */
+    CHECK(has_fletcher32(good, "/model/embed.weight") && has_fletcher32(good, "/optim/embed.weight/m"),
+          "datasets are chunked with Fletcher32");
+    hid_t f;
+    CHECK(nt_ckpt_open(good, &f) == NT_OK, "open: %s", nt_errmsg());
+    int V = nt_vocab_size(v);
+    CHECK(nt_h5_check_f32(f, "/model/embed.weight", 2, (int[]){V, 16}) == NT_OK, "shape/dtype: %s", nt_errmsg());
+    H5Fclose(f);
+
+    /* a bit flipped inside /model/embed.weight: the load fails and says where */
+    int ie = nt_params_find(m->params, "embed.weight");
+    NT_ASSERT(ie >= 0);
+    const char *bad = tmp_path("sum-bad-model.h5");
+    if (flip_bit_in(good, bad, nt_f32(&m->params->tensors[ie]))) {
+        nt_model *m2 = (nt_model *)&m2;
+        nt_vocab *v2 = NULL;
+        nt_status s = nt_ckpt_load(bad, &m2, &v2);
+        CHECK(s == NT_ERR_FORMAT, "corrupt weights load: %s", nt_status_name(s));
+        CHECK(strstr(nt_errmsg(), "sum-bad-model.h5") && strstr(nt_errmsg(), "/model/embed.weight") &&
+                  strstr(nt_errmsg(), "checksum mismatch"),
+              "msg: %s", nt_errmsg());
+        CHECK(m2 == (nt_model *)&m2, "output untouched on error");
+        nt_model *into = toy_model(V, NT_ARCH_ENCDEC, 7);
+        CHECK(nt_ckpt_load_weights_into(bad, into) == NT_ERR_FORMAT && strstr(nt_errmsg(), "checksum mismatch"),
+              "load_weights_into: %s", nt_errmsg());
+        nt_model_free(into);
+    }
+    /* ... and inside an optimizer moment */
+    bad = tmp_path("sum-bad-optim.h5");
+    if (flip_bit_in(good, bad, m->params->m + m->params->offsets[ie])) {
+        nt_model *m2 = NULL;
+        CHECK(nt_ckpt_load(bad, &m2, NULL) == NT_OK, "the weights are intact: %s", nt_errmsg());
+        nt_optim *o2 = NULL;
+        if (m2) NT_ASSERT(nt_optim_new(&o2, m2->params, &oc) == NT_OK);
+        CHECK(o2 && nt_ckpt_load_optim(bad, o2) == NT_ERR_FORMAT, "corrupt moment load");
+        CHECK(strstr(nt_errmsg(), "sum-bad-optim.h5") && strstr(nt_errmsg(), "/optim/embed.weight/m") &&
+                  strstr(nt_errmsg(), "checksum mismatch"),
+              "msg: %s", nt_errmsg());
+        nt_optim_free(o2);
+        nt_model_free(m2);
+    }
+
+    /* a checkpoint written before the checksums (tests/fixtures/checkpoint-unfiltered.h5:
+     * written by nt_ckpt_save with train/h5io.c as of 09c7ee5: contiguous datasets, no filter)
+     * still loads, unchecked, and re-saves with checksums */
+    const char *fx = getenv("NT_FIXTURES");
+    char old[1024];
+    snprintf(old, sizeof old, "%s/checkpoint-unfiltered.h5", fx ? fx : "tests/fixtures");
+    CHECK(!has_fletcher32(old, "/model/embed.weight"), "the fixture has no checksums");
+    nt_model *mo = NULL;
+    nt_vocab *vo = NULL;
+    CHECK(nt_ckpt_load(old, &mo, &vo) == NT_OK, "old checkpoint: %s", nt_errmsg());
+    if (mo && vo) {
+        nt_optim *oo;
+        NT_ASSERT(nt_optim_new(&oo, mo->params, &oc) == NT_OK);
+        nt_train_state to;
+        CHECK(nt_ckpt_load_optim(old, oo) == NT_OK && oo->step == 12, "old optim: %s", nt_errmsg());
+        CHECK(nt_ckpt_load_train(old, &to) == NT_OK && to.step == 12 && to.tokens == 345, "old train: %s",
+              nt_errmsg());
+        CHECK(nt_vocab_size(vo) == 9 && mo->params->total == 2512, "old sizes");
+        const char *again = tmp_path("sum-resaved.h5");
+        CHECK(nt_ckpt_save(again, mo, vo, oo, &to) == NT_OK, "re-save: %s", nt_errmsg());
+        CHECK(has_fletcher32(again, "/model/embed.weight"), "re-saved with checksums");
+        nt_model *m3 = NULL;
+        CHECK(nt_ckpt_load(again, &m3, NULL) == NT_OK && m3 &&
+                  memcmp(m3->params->values, mo->params->values, (size_t)mo->params->total * 4) == 0,
+              "re-saved weights bitwise: %s", nt_errmsg());
+        nt_model_free(m3);
+        nt_optim_free(oo);
+    }
+    nt_model_free(mo);
+    nt_vocab_free(vo);
+    nt_optim_free(o);
+    nt_model_free(m);
+    nt_vocab_free(v);
+}
+
 int main(void) {
     snprintf(dir, sizeof dir, "/tmp/nt_test_ckpt_%ld", (long)getpid());
     char cmd[300];
@@ -345,6 +482,7 @@ int main(void) {
     test_state_round_trip();
     test_bad_files();
     test_full_round_trip();
+    test_checksums();
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     NT_ASSERT(system(cmd) == 0);
     return nt_check_report("test_checkpoint");

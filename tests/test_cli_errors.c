@@ -63,12 +63,32 @@ static int make_checkpoint(const char *path, int full) {
     return ok;
 }
 
+/* A copy of checkpoint `src` at `dst` with one bit flipped inside the stored
+ * data of `dataset` (its first chunk, located through HDF5). */
+static int corrupt_copy(const char *src, const char *dst, const char *dataset) {
+    haddr_t addr = HADDR_UNDEF;
+    hsize_t size = 0, origin[4] = {0};
+    unsigned mask = 0;
+    hid_t f = H5Fopen(src, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t ds = f >= 0 ? H5Dopen2(f, dataset, H5P_DEFAULT) : -1;
+    if (ds >= 0 && H5Dget_chunk_info_by_coord(ds, origin, &mask, &addr, &size) < 0) addr = HADDR_UNDEF;
+    if (ds >= 0) H5Dclose(ds);
+    if (f >= 0) H5Fclose(f);
+    size_t n;
+    char *data = nt_proc_read_file(src, &n);
+    int ok = data && addr != HADDR_UNDEF && size > 8 && addr + size <= n;
+    if (ok) data[addr + 5] ^= 0x04;
+    ok = ok && nt_proc_write_file(dst, data, n) == 0;
+    free(data);
+    return ok;
+}
+
 int main(void) {
     const char *b = getenv("NT_BIN");
     snprintf(bin, sizeof bin, "%s/nextok-translate", b ? b : "build/bin");
     CHECK(mkdtemp(tmp) != NULL, "mkdtemp");
     char train[1100], valid[1100], digits[1100], ckpt[1100], full[1100], garbage[1100], foreign[1100], empty[1100],
-        missing[1100], run_dir[1100], p[1200];
+        missing[1100], run_dir[1100], corrupt[1100], p[1200];
     snprintf(train, sizeof train, "%s/train.tsv", tmp);
     snprintf(valid, sizeof valid, "%s/valid.tsv", tmp);
     snprintf(digits, sizeof digits, "%s/digits.tsv", tmp);
@@ -76,6 +96,7 @@ int main(void) {
     snprintf(full, sizeof full, "%s/full.h5", tmp);
     snprintf(garbage, sizeof garbage, "%s/garbage.h5", tmp);
     snprintf(foreign, sizeof foreign, "%s/foreign.h5", tmp);
+    snprintf(corrupt, sizeof corrupt, "%s/corrupt.h5", tmp);
     snprintf(empty, sizeof empty, "%s/empty.tsv", tmp);
     snprintf(missing, sizeof missing, "%s/no-such-file.tsv", tmp);
     snprintf(run_dir, sizeof run_dir, "%s/run", tmp);
@@ -168,6 +189,14 @@ int main(void) {
     }
     const char *c6[] = {"inspect", foreign, NULL};
     EXPECT(1, c6, "format");
+    /* a flipped bit inside a tensor: the checksum names file and dataset */
+    CHECK(corrupt_copy(full, corrupt, "/model/embed.weight"), "corrupt copy of %s", full);
+    const char *c7[] = {"translate", "--checkpoint", corrupt, NULL};
+    EXPECT(1, c7, "corrupt.h5", "/model/embed.weight", "checksum mismatch");
+    const char *c8[] = {"eval", "--checkpoint", corrupt, "--test", valid, NULL};
+    EXPECT(1, c8, "corrupt.h5", "/model/embed.weight", "checksum mismatch");
+    const char *c9[] = {"train", "--resume", corrupt, "--train", train, "--valid", valid, "--steps", "1", NULL};
+    EXPECT(1, c9, "corrupt.h5", "/model/embed.weight", "checksum mismatch");
 
     /* a weights-only file cannot be resumed, but inspects, translates and fine-tunes */
     const char *d1[] = {"train", "--resume", ckpt, NULL};

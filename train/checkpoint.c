@@ -109,7 +109,7 @@ nt_status nt_ckpt_create(const char *path, hid_t *file, char *tmp, size_t tmp_le
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
     nt_h5_quiet q = nt_h5_quiet_begin();
-    hid_t h = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    hid_t h = nt_h5_file_create(tmp, fapl);
     H5Pclose(fapl);
     if (h < 0) {
         h5_reason r;

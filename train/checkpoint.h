@@ -15,6 +15,10 @@
  *                     best_step, bad_evals, tokens, seconds, options (the
  *                     trainer's options as JSON)
  * A weights-only file (nt_ckpt_export) has no /optim and no /train.
+ * Every float32 dataset is chunked with a Fletcher32 checksum (train/h5io.h):
+ * a corrupt tensor fails the load with NT_ERR_FORMAT naming the file and the
+ * dataset. Files written before the checksums (contiguous datasets) load as
+ * before, unchecked.
  *
  * Writes are atomic: the file is written to "<path>.tmp-<pid>" in the same
  * folder, flushed, fsync'ed and renamed over `path`, so a crash at any moment

@@ -14,6 +14,14 @@ nt_h5_quiet nt_h5_quiet_begin(void) {
 
 void nt_h5_quiet_end(nt_h5_quiet q) { H5Eset_auto2(H5E_DEFAULT, q.fn, q.data); }
 
+hid_t nt_h5_file_create(const char *path, hid_t fapl) {
+    hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
+    if (fcpl < 0) return -1;
+    hid_t f = H5Pset_istore_k(fcpl, 1) < 0 ? -1 : H5Fcreate(path, H5F_ACC_TRUNC, fcpl, fapl);
+    H5Pclose(fcpl);
+    return f;
+}
+
 int nt_h5_exists(hid_t loc, const char *path) {
     if (!path || !*path) return 0;
     if (strcmp(path, ".") == 0 || strcmp(path, "/") == 0) return 1;
@@ -55,20 +63,51 @@ static const char *dims_str(int ndim, const hsize_t *d, char *buf, size_t cap) {
     return buf;
 }
 
+/* The bytes a chunk may hold. A checkpoint tensor is usually one chunk (one
+ * checksum, one read); a larger one is cut along its leading dims, and no
+ * chunk reaches HDF5's 4 GiB limit. */
+#define CHUNK_BYTES ((hsize_t)64 << 20)
+
+/* Chunked layout with the Fletcher32 checksum filter (needs chunks; a
+ * scalar cannot be chunked and stays contiguous, unchecked). Readers need
+ * nothing special: the filter is built into every HDF5 (h5py included). */
+static hid_t checked_dcpl(int ndim, const hsize_t *dims) {
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    if (dcpl < 0 || ndim == 0) return dcpl;
+    hsize_t chunk[4], bytes = sizeof(float);
+    for (int i = 0; i < ndim; i++) chunk[i] = dims[i], bytes *= dims[i];
+    for (int i = 0; i < ndim && bytes > CHUNK_BYTES; i++) {
+        hsize_t slice = bytes / chunk[i]; /* bytes of one index along dim i */
+        chunk[i] = CHUNK_BYTES / slice ? CHUNK_BYTES / slice : 1;
+        bytes = slice * chunk[i];
+    }
+    if (H5Pset_chunk(dcpl, ndim, chunk) < 0 || H5Pset_fletcher32(dcpl) < 0) {
+        H5Pclose(dcpl);
+        return -1;
+    }
+    return dcpl;
+}
+
 nt_status nt_h5_write_f32(hid_t loc, const char *path, int ndim, const int *shape, const float *data) {
     if (!path || !data || ndim < 0 || ndim > 4 || (ndim && !shape))
         return nt_error(NT_ERR_ARG, "nt_h5_write_f32: bad arguments for '%s'", path ? path : "(null)");
     hsize_t dims[4];
-    for (int i = 0; i < ndim; i++) dims[i] = (hsize_t)shape[i];
+    for (int i = 0; i < ndim; i++) {
+        if (shape[i] < 1)
+            return nt_error(NT_ERR_ARG, "nt_h5_write_f32: '%s': dim %d is %d, expected >= 1", path, i, shape[i]);
+        dims[i] = (hsize_t)shape[i];
+    }
     nt_h5_quiet q = nt_h5_quiet_begin();
     nt_status st = NT_OK;
     hid_t sp = ndim ? H5Screate_simple(ndim, dims, NULL) : H5Screate(H5S_SCALAR);
     hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
     H5Pset_create_intermediate_group(lcpl, 1);
-    hid_t ds = sp >= 0 ? H5Dcreate2(loc, path, H5T_IEEE_F32LE, sp, lcpl, H5P_DEFAULT, H5P_DEFAULT) : -1;
+    hid_t dcpl = checked_dcpl(ndim, dims);
+    hid_t ds = sp >= 0 && dcpl >= 0 ? H5Dcreate2(loc, path, H5T_IEEE_F32LE, sp, lcpl, dcpl, H5P_DEFAULT) : -1;
     if (ds < 0 || H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
         st = nt_error(NT_ERR_IO, "%s: cannot write the dataset (exists already, or the file is read-only?)", path);
     if (ds >= 0) H5Dclose(ds);
+    if (dcpl >= 0) H5Pclose(dcpl);
     H5Pclose(lcpl);
     if (sp >= 0) H5Sclose(sp);
     nt_h5_quiet_end(q);
@@ -123,6 +162,21 @@ nt_status nt_h5_check_f32(hid_t loc, const char *path, int ndim, const int *shap
     return st;
 }
 
+static herr_t checksum_cb(unsigned n, const H5E_error2_t *err, void *data) {
+    (void)n;
+    if (err->desc && strstr(err->desc, "letcher32")) *(int *)data = 1; /* [Ff]letcher32 */
+    return 0;
+}
+
+/* 1 if HDF5's current error stack holds the Fletcher32 filter's complaint
+ * ("data error detected by Fletcher32 checksum"): a read whose checksum
+ * does not match, as opposed to one that failed for another reason. */
+static int checksum_failed(void) {
+    int found = 0;
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, checksum_cb, &found);
+    return found;
+}
+
 nt_status nt_h5_read_f32(hid_t loc, const char *path, int ndim, const int *shape, float *data) {
     if (!path || !data || ndim < 0 || ndim > 4 || (ndim && !shape))
         return nt_error(NT_ERR_ARG, "nt_h5_read_f32: bad arguments");
@@ -130,8 +184,12 @@ nt_status nt_h5_read_f32(hid_t loc, const char *path, int ndim, const int *shape
     hid_t ds;
     nt_status st = open_f32(loc, path, ndim, shape, &ds);
     if (st == NT_OK) {
-        if (H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
-            st = nt_error(NT_ERR_IO, "%s: read failed", path);
+        if (H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) {
+            if (checksum_failed())
+                st = nt_error(NT_ERR_FORMAT, "%s: checksum mismatch (Fletcher32): the stored data is corrupt", path);
+            else
+                st = nt_error(NT_ERR_IO, "%s: read failed", path);
+        }
         H5Dclose(ds);
     }
     nt_h5_quiet_end(q);

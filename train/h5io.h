@@ -31,17 +31,33 @@ typedef struct nt_h5_quiet {
 nt_h5_quiet nt_h5_quiet_begin(void);
 void nt_h5_quiet_end(nt_h5_quiet q);
 
+/* Creates (truncates) the HDF5 file at `path` for datasets as
+ * nt_h5_write_f32 writes them: H5Fcreate(path, H5F_ACC_TRUNC, ., fapl) with
+ * chunk-index B-tree nodes sized for one-chunk datasets (H5Pset_istore_k 1;
+ * HDF5's default node takes 2 KiB a dataset and would triple a small
+ * checkpoint). Returns the file id, or a negative value with the reason on
+ * HDF5's error stack. */
+hid_t nt_h5_file_create(const char *path, hid_t fapl);
+
 /* 1 if the object at `path` exists (every component checked), else 0. */
 int nt_h5_exists(hid_t loc, const char *path);
 
-/* Writes a float32 dataset of the given shape (ndim 0..4). NT_ERR_IO if it
- * exists already or HDF5 fails. */
+/* Writes a float32 dataset of the given shape (ndim 0..4, dims >= 1,
+ * NT_ERR_ARG otherwise), chunked (one chunk up to 64 MiB) with HDF5's
+ * Fletcher32 checksum filter, so that a flipped bit is caught on read; a
+ * scalar (ndim 0) cannot be chunked and is stored contiguous, unchecked.
+ * Name, shape and dtype are as without the filter: h5py and h5dump read it
+ * as is. NT_ERR_IO if it exists already or HDF5 fails. */
 nt_status nt_h5_write_f32(hid_t loc, const char *path, int ndim, const int *shape, const float *data);
 
 /* Reads a dataset that must be float32 of exactly this shape into data.
  * NT_ERR_FORMAT naming the path if missing, not a dataset, of another dtype
- * ("float64, expected float32") or another shape. On failure `data` may be
- * partly written only if HDF5 fails mid-read (NT_ERR_IO). */
+ * ("float64, expected float32") or another shape, or if its Fletcher32
+ * checksum does not match ("/model/embed.weight: checksum mismatch
+ * (Fletcher32): the stored data is corrupt"). A dataset written without the
+ * filter (older nextok checkpoints, h5py's default) reads unchecked. On
+ * failure `data` may be partly written only if the read itself failed
+ * (NT_ERR_IO, or a checksum mismatch). */
 nt_status nt_h5_read_f32(hid_t loc, const char *path, int ndim, const int *shape, float *data);
 
 /* Checks a dataset's dtype and shape as nt_h5_read_f32 would, without reading. */

@@ -139,7 +139,7 @@ nt_status nt_weights_load(hid_t file, nt_model **out) {
 nt_status nt_weights_save_file(const char *path, const nt_model *m) {
     if (!path || !m) return nt_error(NT_ERR_ARG, "nt_weights_save_file: NULL path or model");
     nt_h5_quiet q = nt_h5_quiet_begin();
-    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t f = nt_h5_file_create(path, H5P_DEFAULT);
     nt_h5_quiet_end(q);
     if (f < 0) return nt_error(NT_ERR_IO, "nt_weights_save_file: cannot create '%s'", path);
     nt_status st = nt_h5_attr_write_str(f, "/", "format", NT_CKPT_FORMAT);
