@@ -1,9 +1,15 @@
 /* test_checkpoint.c - checkpoint round trips (optimizer, train state), atomic
  * writes, and named errors for corrupt, truncated, wrong-version and
  * mismatched files. */
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "support/check.h"
@@ -474,6 +480,63 @@ static void test_checksums(void) {
     nt_vocab_free(v);
 }
 
+/* ---- leftovers of killed writers ------------------------------------------------------ */
+
+/* The pid of a process that has exited and been reaped. */
+static pid_t dead_pid(void) {
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) _exit(0);
+    NT_ASSERT(pid > 0 && waitpid(pid, NULL, 0) == pid);
+    return pid;
+}
+
+static const char *tmp_named(const char *base, long pid) {
+    static char buf[4][600];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/%s.tmp-%ld", dir, base, pid);
+    return buf[k];
+}
+
+static void test_stale_tmps(void) {
+    nt_vocab *v = toy_vocab();
+    nt_model *m = toy_model(nt_vocab_size(v), NT_ARCH_DECODER, 3);
+    const char *path = tmp_path("last.h5");
+    pid_t dead = dead_pid(), dead2 = dead_pid(), alive = getppid();
+    const char *stale = tmp_named("last.h5", dead);        /* a SIGKILLed writer's: removed */
+    const char *live = tmp_named("last.h5", alive);        /* a running process's: kept */
+    const char *locked = tmp_named("last.h5", dead2);      /* dead pid, but a writer holds it locked: kept */
+    const char *other = tmp_named("other.h5", dead);       /* another checkpoint's: kept */
+    const char *not_pid = tmp_path("last.h5.tmp-12ab");    /* not a pid: kept */
+    const char *dir_like = tmp_named("last.h5", dead2 + 1); /* a folder, whatever its name: kept */
+    const char *files[] = {stale, live, locked, other, not_pid};
+    for (int i = 0; i < 5; i++) CHECK(nt_proc_write_file(files[i], "half a checkpoint", 17) == 0, "%s", files[i]);
+    int lock_fd = open(locked, O_RDONLY);
+    CHECK(lock_fd >= 0 && flock(lock_fd, LOCK_EX | LOCK_NB) == 0, "lock %s", locked);
+    int dir_made = kill(dead2 + 1, 0) != 0 && errno == ESRCH && mkdir(dir_like, 0755) == 0;
+
+    CHECK(nt_ckpt_save(path, m, v, NULL, NULL) == NT_OK, "save: %s", nt_errmsg());
+    CHECK(access(stale, F_OK) != 0, "the dead writer's %s is removed", stale);
+    CHECK(access(live, F_OK) == 0, "a live process's temporary file stays");
+    CHECK(access(locked, F_OK) == 0, "a locked temporary file stays");
+    CHECK(access(other, F_OK) == 0 && access(not_pid, F_OK) == 0, "other files stay");
+    if (dir_made) CHECK(access(dir_like, F_OK) == 0, "a folder stays");
+    CHECK(access(tmp_named("last.h5", getpid()), F_OK) != 0, "our own temporary file is renamed");
+    nt_model *m2 = NULL;
+    CHECK(nt_ckpt_load(path, &m2, NULL) == NT_OK, "the checkpoint loads: %s", nt_errmsg());
+    nt_model_free(m2);
+    /* the lock released: the next save removes that one too */
+    if (lock_fd >= 0) close(lock_fd);
+    CHECK(nt_ckpt_save(path, m, v, NULL, NULL) == NT_OK, "save again: %s", nt_errmsg());
+    CHECK(access(locked, F_OK) != 0, "unlocked, dead: removed");
+    const char *keep[] = {live, other, not_pid};
+    for (int i = 0; i < 3; i++) unlink(keep[i]);
+    if (dir_made) rmdir(dir_like);
+    nt_model_free(m);
+    nt_vocab_free(v);
+}
+
 int main(void) {
     snprintf(dir, sizeof dir, "/tmp/nt_test_ckpt_%ld", (long)getpid());
     char cmd[300];
@@ -483,6 +546,7 @@ int main(void) {
     test_bad_files();
     test_full_round_trip();
     test_checksums();
+    test_stale_tmps();
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     NT_ASSERT(system(cmd) == 0);
     return nt_check_report("test_checkpoint");

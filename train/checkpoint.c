@@ -1,11 +1,16 @@
 /* checkpoint.c - HDF5 checkpoints: atomic writes, strict loads, named errors. */
 #include "train/checkpoint.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/alloc.h"
@@ -100,10 +105,56 @@ nt_status nt_ckpt_open(const char *path, hid_t *file) {
     return NT_OK;
 }
 
+/* The pid in "<base>.tmp-<pid>" (digits only), or 0 if `name` is not such a file name. */
+static pid_t tmp_pid(const char *name, const char *base) {
+    size_t n = strlen(base);
+    if (strncmp(name, base, n) != 0 || strncmp(name + n, ".tmp-", 5) != 0) return 0;
+    const char *digits = name + n + 5;
+    if (*digits < '0' || *digits > '9') return 0;
+    char *end;
+    errno = 0;
+    long pid = strtol(digits, &end, 10);
+    if (*end || errno || pid <= 0 || (long)(pid_t)pid != pid) return 0;
+    return (pid_t)pid;
+}
+
+/* Removes the "<path>.tmp-<pid>" files that writers killed mid-write (SIGKILL,
+ * power loss) left next to `path`: only regular files whose writer process
+ * is gone (kill(pid, 0) fails with ESRCH) and that no process holds a lock
+ * on (HDF5 flocks a file it writes; this also guards against a writer of
+ * the same pid on another host sharing the folder). A live writer's file,
+ * one of a reused pid, and anything else in the folder are left alone.
+ * Best effort: a file that cannot be checked or removed stays. */
+static void remove_stale_tmps(const char *path) {
+    char dir[4096];
+    if ((size_t)snprintf(dir, sizeof dir, "%s", path) >= sizeof dir) return;
+    char *slash = strrchr(dir, '/');
+    const char *base = slash ? path + (slash - dir) + 1 : path;
+    if (slash == dir) slash[1] = 0;
+    else if (slash) *slash = 0;
+    else snprintf(dir, sizeof dir, ".");
+    DIR *d = opendir(dir);
+    if (!d) return;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        pid_t pid = tmp_pid(e->d_name, base);
+        if (pid <= 0 || pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH) continue;
+        char full[8192];
+        if ((size_t)snprintf(full, sizeof full, "%s/%s", dir, e->d_name) >= sizeof full) continue;
+        struct stat sb;
+        if (lstat(full, &sb) != 0 || !S_ISREG(sb.st_mode)) continue;
+        int fd = open(full, O_RDONLY | O_NOFOLLOW);
+        if (fd < 0) continue;
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0) unlink(full);
+        close(fd); /* releases the lock */
+    }
+    closedir(d);
+}
+
 nt_status nt_ckpt_create(const char *path, hid_t *file, char *tmp, size_t tmp_len) {
     if (!path || !file || !tmp) return nt_error(NT_ERR_ARG, "nt_ckpt_create: NULL argument");
     if ((size_t)snprintf(tmp, tmp_len, "%s.tmp-%ld", path, (long)getpid()) >= tmp_len)
         return nt_error(NT_ERR_ARG, "nt_ckpt_create: path too long: %s", path);
+    remove_stale_tmps(path);
     /* Close strongly: an object left open by mistake cannot keep the file
      * from being complete on disk before the rename. */
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);

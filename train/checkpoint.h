@@ -22,7 +22,11 @@
  *
  * Writes are atomic: the file is written to "<path>.tmp-<pid>" in the same
  * folder, flushed, fsync'ed and renamed over `path`, so a crash at any moment
- * leaves either the old or the new checkpoint, never a broken one.
+ * leaves either the old or the new checkpoint, never a broken one. A
+ * writer killed mid-write leaves its temporary file behind; the next save
+ * to the same path removes every "<path>.tmp-<pid>" whose process no
+ * longer exists and that no process holds locked (a live writer's file,
+ * even of another pid, stays).
  *
  * Loads are strict: format and version are checked first, then every name,
  * shape and dtype; the first mismatch fails with NT_ERR_FORMAT and a message
@@ -109,8 +113,10 @@ nt_status nt_ckpt_load_train(const char *path, nt_train_state *train);
  * says which, and which version this build reads). Close with H5Fclose. */
 nt_status nt_ckpt_open(const char *path, hid_t *file);
 
-/* Creates the temporary file for `path` and writes the root attributes.
- * *tmp receives its name. Finish with nt_ckpt_commit or nt_ckpt_abort. */
+/* Creates the temporary file for `path` ("<path>.tmp-<pid>") and writes the
+ * root attributes; first removes the stale temporary files of dead writers
+ * of `path` (see above). *tmp receives its name. Finish with nt_ckpt_commit
+ * or nt_ckpt_abort. */
 nt_status nt_ckpt_create(const char *path, hid_t *file, char *tmp, size_t tmp_len);
 /* Flushes, closes, fsyncs `file`, renames tmp over path, fsyncs the folder.
  * On failure the temporary file is removed and `path` is untouched. */
