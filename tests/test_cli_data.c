@@ -133,6 +133,47 @@ static void test_errors(void) {
     CHECK(run((const char *[]){NULL}) == 2, "no command");
 }
 
+/* --train all: every number of 0..M that test, valid and --exclude leave,
+ * with no count to work out by hand (demo.sh's short numbers). */
+static void test_train_all(void) {
+    char a[1100], b[1100], path[1200];
+    snprintf(a, sizeof a, "%s/all-a", tmp);
+    snprintf(b, sizeof b, "%s/all-b", tmp);
+    const char *a1[] = {"data", "--task", "digits-en", "--out", a, "--max", "99", "--test", "10", "--valid", "5",
+                        "--train", "all", "--seed", "3", NULL};
+    CHECK(run(a1) == 0 && strstr(outtext, "train.tsv (85)"), "--train all: %s%s", outtext, errtext);
+    static int seen[100];
+    memset(seen, 0, sizeof seen);
+    const char *names[3] = {"train.tsv", "valid.tsv", "test.tsv"};
+    const int want[3] = {85, 5, 10};
+    for (int s = 0; s < 3; s++) {
+        snprintf(path, sizeof path, "%s/%s", a, names[s]);
+        nt_tsv *t;
+        CHECK(nt_tsv_read(&t, path, NULL) == NT_OK && t->n == want[s], "%s: %s", names[s], nt_errmsg());
+        if (!t) continue;
+        for (int i = 0; i < t->n; i++) {
+            int n = atoi(t->src[i]);
+            if (n >= 0 && n < 100) seen[n]++;
+        }
+        nt_tsv_free(t);
+    }
+    int once = 0;
+    for (int n = 0; n < 100; n++) once += seen[n] == 1;
+    CHECK(once == 100, "every number of 0..99 in exactly one split (%d)", once);
+    /* around an exclusion: what the excluded file leaves, all of it */
+    snprintf(path, sizeof path, "%s/test.tsv", a);
+    const char *a2[] = {"data", "--task", "digits-en", "--out", b, "--max", "99", "--test", "0", "--valid", "0",
+                        "--train", "all", "--sampling", "uniform", "--exclude", path, NULL};
+    CHECK(run(a2) == 0 && strstr(outtext, "train.tsv (90)"), "--train all --exclude: %s%s", outtext, errtext);
+    /* nothing left for training is not an error; too little for test is */
+    const char *a3[] = {"data", "--task", "digits-en", "--out", b, "--max", "9", "--test", "10", "--valid", "0",
+                        "--train", "all", NULL};
+    CHECK(run(a3) == 0 && strstr(outtext, "train.tsv (0)"), "--train all, nothing left: %s%s", outtext, errtext);
+    const char *a4[] = {"data", "--task", "digits-en", "--out", b, "--max", "9", "--test", "11", "--valid", "0",
+                        "--train", "all", NULL};
+    CHECK(run(a4) == 2 && strstr(errtext, "only 10 numbers"), "--train all, test too large: %s", errtext);
+}
+
 int main(void) {
     const char *b = getenv("NT_BIN");
     snprintf(bin, sizeof bin, "%s/nextok-translate", b ? b : "build/bin");
@@ -140,6 +181,7 @@ int main(void) {
     CHECK(mkdtemp(tmp) != NULL, "mkdtemp");
     test_writes();
     test_errors();
+    test_train_all();
     char cmd[1200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
     CHECK(system(cmd) == 0, "cleanup");

@@ -19,7 +19,8 @@ void cmd_data_usage(FILE *out) {
             "\n"
             "  --task SRC-TGT   two distinct forms of digits, arabic, en, fr, de (e.g. en-fr)\n"
             "  --out DIR        output directory (created if missing)\n"
-            "  --train N        training pairs (default 20000)\n"
+            "  --train N|all    training pairs (default 20000); all: every number of 0..M\n"
+            "                   that the test and validation splits and --exclude leave\n"
             "  --valid N        validation pairs (default 500)\n"
             "  --test N         test pairs (default 1000)\n"
             "  --max M          numbers are drawn from 0..M, M <= 999999 (default 999999)\n"
@@ -79,12 +80,16 @@ static nt_status write_numbers(const char *dir, const char *name, nt_form src, n
 
 /* The splits of cfg without any number whose source or target text is in ex:
  * draws cfg's total plus one per excluded text as one random-order pool (the
- * data library's draw), drops the excluded, and cuts test | valid | train. */
-static nt_status write_splits_excluding(const char *dir, nt_form src, nt_form tgt, const nt_corpus_split_config *cfg,
+ * data library's draw), drops the excluded, and cuts test | valid | train.
+ * cfg->n_train == TRAIN_ALL: the pool is all of 0..max_number, and training
+ * takes what test and valid leave (cfg->n_train is set to that count). */
+#define TRAIN_ALL (-1)
+static nt_status write_splits_excluding(const char *dir, nt_form src, nt_form tgt, nt_corpus_split_config *cfg,
                                         const text_set *ex, int *n_dropped) {
-    int64_t total = (int64_t)cfg->n_train + cfg->n_valid + cfg->n_test;
+    int all = cfg->n_train == TRAIN_ALL;
+    int64_t total = (int64_t)(all ? 0 : cfg->n_train) + cfg->n_valid + cfg->n_test;
     int64_t draw = total + (int64_t)ex->n, avail = (int64_t)cfg->max_number + 1;
-    if (draw > avail) draw = avail;
+    if (draw > avail || all) draw = avail;
     nt_corpus_split_config pool = *cfg;
     pool.n_train = (int)draw, pool.n_valid = 0, pool.n_test = 0;
     int *nums = nt_malloc((size_t)(draw ? draw : 1) * sizeof *nums);
@@ -98,6 +103,7 @@ static nt_status write_splits_excluding(const char *dir, nt_form src, nt_form tg
         if (s == NT_OK && !text_set_has(ex, a) && !text_set_has(ex, b)) nums[kept++] = nums[i];
     }
     *n_dropped = (int)(draw - kept);
+    if (s == NT_OK && all && kept >= total) cfg->n_train = (int)(kept - total), total = kept;
     if (s == NT_OK && kept < total)
         s = nt_error(NT_ERR_ARG, "only %lld numbers of 0..%d are left after the exclusions, %lld asked", (long long)kept,
                      cfg->max_number, (long long)total);
@@ -169,6 +175,10 @@ int cmd_data(int argc, char **argv) {
             }
         } else {
             long max = strcmp(a, "--max") == 0 ? NT_CORPUS_MAX_NUMBER : NT_CORPUS_MAX_NUMBER + 1;
+            if (strcmp(a, "--train") == 0 && strcmp(v, "all") == 0) {
+                cfg.n_train = TRAIN_ALL;
+                continue;
+            }
             if (!nt_cli_parse_int(a, v, 0, max, &n)) return usage_error();
             if (strcmp(a, "--train") == 0) cfg.n_train = (int)n;
             else if (strcmp(a, "--valid") == 0) cfg.n_valid = (int)n;
@@ -187,7 +197,7 @@ int cmd_data(int argc, char **argv) {
     }
     nt_status s = NT_OK;
     int dropped = 0;
-    if (n_exclude == 0) {
+    if (n_exclude == 0 && cfg.n_train != TRAIN_ALL) {
         s = nt_corpus_write_splits(out, src, tgt, &cfg);
     } else {
         nt_tsv *tables[64] = {0};
