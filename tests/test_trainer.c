@@ -187,6 +187,15 @@ static void test_accumulation(void) {
     CHECK(worst <= 1e-6, "4 x 8 vs 32: max difference %.3g", worst);
     CHECK(moved > 1e-3, "the update is not trivial (%.3g)", moved);
     CHECK_CLOSE(ra.loss, rb.loss, 1e-6, 0);
+    /* the tokens counter (train/checkpoint.h): source + target tokens, each
+     * sentence with its <eos> / <bos>; one step here is the whole corpus */
+    int64_t want = 0;
+    for (int i = 0; i < t.n; i++) want += (int64_t)strlen(t.src[i]) + 1 + (int64_t)strlen(t.tgt[i]) + 1;
+    CHECK(ra.tokens == want && rb.tokens == want, "tokens %lld and %lld, expected %lld (source + target)",
+          (long long)ra.tokens, (long long)rb.tokens, (long long)want);
+    nt_train_state ts;
+    CHECK(nt_ckpt_load_train(path_in("accum-a/checkpoint-last.h5"), &ts) == NT_OK && ts.tokens == want,
+          "/train tokens %lld, expected %lld: %s", (long long)ts.tokens, (long long)want, nt_errmsg());
     free(init);
     nt_model_free(a);
     nt_model_free(b);

@@ -12,8 +12,8 @@
  *                     decay_all
  *   /train            attrs step, epoch, cursor (data position), rng_seed,
  *                     rng_counter (nt_rng state), best_metric (NaN: none),
- *                     best_step, bad_evals, tokens, seconds, options (the
- *                     trainer's options as JSON)
+ *                     best_step, bad_evals, tokens (source + target),
+ *                     seconds, options (the trainer's options as JSON)
  * A weights-only file (nt_ckpt_export) has no /optim and no /train.
  * Every float32 dataset is chunked with a Fletcher32 checksum (train/h5io.h):
  * a corrupt tensor fails the load with NT_ERR_FORMAT naming the file and the
@@ -68,7 +68,10 @@ typedef struct nt_train_state {
     double best_metric;    /* best evaluation value so far; NaN if none */
     int64_t best_step;     /* step of the best evaluation; -1 if none */
     int64_t bad_evals;     /* evaluations since the best (early-stopping patience) */
-    int64_t tokens;        /* target tokens trained on */
+    int64_t tokens;        /* source + target tokens trained on: every micro-batch's
+                              n_src_tokens + n_tgt_tokens (data/batcher.h: each
+                              sentence + its <eos> / <bos>), as DESIGN.md counts
+                              train_tok_s; metrics.jsonl's tok_s is its rate */
     double seconds;        /* training time so far */
     char options[NT_TRAIN_OPTIONS_MAX]; /* the trainer's options (JSON), "" if none */
 } nt_train_state;

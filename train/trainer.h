@@ -28,6 +28,8 @@
  *    "tokens":51234,"tok_s":4100.5,"elapsed":12.5}
  *   {"type":"eval","step":250,"loss":1.1,"ppl":3.0,"token_acc":71.2,
  *    "exact_match":12.4,"sentences":500,"best":true}
+ * "tokens" counts source + target tokens trained on so far and "tok_s" their
+ * rate over the last log window (nt_train_state.tokens).
  * token_acc and exact_match in percent there (like BLEU), as fractions in
  * nt_eval_result; "exact_match" is present when greedy decoding ran
  * (eval_exact_max >= 0). A resumed run first drops the lines of steps after
@@ -155,7 +157,7 @@ typedef struct nt_train_result {
     nt_eval_result eval;      /* the last evaluation (n_sentences 0 if none) */
     double best_metric;       /* NaN if no evaluation */
     int64_t best_step;
-    int64_t tokens;           /* tokens trained on */
+    int64_t tokens;           /* source + target tokens trained on (nt_train_state.tokens) */
     double seconds;           /* training time, resumed runs included */
     const char *stop_reason;  /* "steps", "time", "early_stop", "target", "interrupted", "nan" */
 } nt_train_result;
