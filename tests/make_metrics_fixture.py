@@ -233,6 +233,11 @@ def main():
     corpus("emptyhyp", [("", "one two three four"), ("one two three four", "one two three four")], False)
     corpus("unicode", [("vingt\u00a0et un.", "vingt et un."), ("zwölf", "zwölf "),
                        ("€ 1,5", "€1,5")], False)
+    # one-token corpora: no bigram anywhere, so BLEU is 0 however right the
+    # tokens are (effective order is off in corpus BLEU); a one-token
+    # reference still counts every n-gram of a longer hypothesis
+    corpus("onetoken", [("five", "five"), ("six", "six"), ("seven", "eight"), ("nine", "nine ")], False)
+    corpus("onetokenref", [("five five five five", "five"), ("six", "six seven")], False)
     with open(OUT, "w", encoding="utf-8", newline="\n") as f:
         f.write("\n".join(lines) + "\n")
     print("wrote", OUT, len(lines), "lines")

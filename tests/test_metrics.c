@@ -110,6 +110,57 @@ static void test_one_word_off(void) {
     CHECK(m.bleu_counts[0] == 4 + 0 + 3 + 1, "unigram matches %lld", (long long)m.bleu_counts[0]);
 }
 
+/* One-token corpora, worked by hand from sacreBLEU 2.x's corpus BLEU
+ * (BLEU.compute_bleu, smooth_method 'exp', effective_order off, which is
+ * what corpus_score and the sacrebleu command use): the loop over orders
+ * stops at the first order with no hypothesis n-gram at all, leaving that
+ * precision and the later ones 0, and my_log(0) = -9999999999 makes the
+ * score 0. An order with n-grams but no match gets 100 / (2^k * total),
+ * k counting such orders. (sentence_bleu differs: it turns effective order
+ * on and would score a lone matching token 100.) */
+static void test_one_token(void) {
+    /* every segment one token, all correct: p1 = 100, no bigram -> BLEU 0 */
+    const char *h1[] = {"five", "six", "seven"};
+    nt_metrics m = run(h1, h1, 3);
+    CHECK_CLOSE(m.exact_match, 100.0, 0, 0);
+    CHECK_CLOSE(m.bleu, 0.0, 0, 0);
+    CHECK_CLOSE(m.bleu_precisions[0], 100.0, 1e-12, 0);
+    for (int k = 1; k < 4; k++) CHECK(m.bleu_precisions[k] == 0.0 && m.bleu_totals[k] == 0, "p%d 0", k + 1);
+    CHECK(m.bleu_counts[0] == 3 && m.bleu_totals[0] == 3, "unigrams %lld / %lld", (long long)m.bleu_counts[0],
+          (long long)m.bleu_totals[0]);
+    CHECK_CLOSE(m.bleu_bp, 1.0, 0, 0);
+    /* one token, wrong: no match at any order -> 0, all precisions 0 */
+    const char *h2[] = {"five"}, *r2[] = {"six"};
+    m = run(h2, r2, 1);
+    CHECK(m.bleu == 0.0 && m.bleu_precisions[0] == 0.0 && m.bleu_totals[0] == 1, "no match");
+    /* a one-token hypothesis against a longer reference: BP = exp(1 - 4/1) */
+    const char *h3[] = {"five"}, *r3[] = {"five six seven eight"};
+    m = run(h3, r3, 1);
+    CHECK_CLOSE(m.bleu_bp, exp(-3.0), 1e-15, 0);
+    CHECK_CLOSE(m.bleu_ratio, 0.25, 0, 0);
+    CHECK_CLOSE(m.bleu, 0.0, 0, 0);
+    CHECK_CLOSE(m.bleu_precisions[0], 100.0, 1e-12, 0);
+    /* a one-token reference: the hypothesis's n-grams still count (the
+     * reference having none is no reason to drop them, unlike chrF):
+     * clipped unigrams 1/4, then 0/3, 0/2, 0/1 smoothed 1/(2*3), 1/(4*2), 1/(8*1) */
+    const char *h4[] = {"five five five five"}, *r4[] = {"five"};
+    m = run(h4, r4, 1);
+    CHECK(m.bleu_counts[0] == 1 && m.bleu_totals[0] == 4 && m.bleu_totals[3] == 1, "clipped counts");
+    CHECK_CLOSE(m.bleu_precisions[0], 25.0, 1e-12, 0);
+    CHECK_CLOSE(m.bleu_precisions[1], 100.0 / 6.0, 1e-12, 0);
+    CHECK_CLOSE(m.bleu_precisions[2], 12.5, 1e-12, 0);
+    CHECK_CLOSE(m.bleu_precisions[3], 12.5, 1e-12, 0);
+    CHECK_CLOSE(m.bleu_bp, 1.0, 0, 0);
+    CHECK_CLOSE(m.bleu_ratio, 4.0, 0, 0);
+    CHECK_CLOSE(m.bleu, pow(25.0 * (100.0 / 6.0) * 12.5 * 12.5, 0.25), 1e-9, 0);
+    /* corpus counts: one-token segments next to a four-token one add to the
+     * sums and do not zero the score: 5/5, 3/3, 2/2, 1/1 -> 100 */
+    const char *h5[] = {"a b c d", "e", "f"};
+    m = run(h5, h5, 3);
+    CHECK_CLOSE(m.bleu, 100.0, 1e-9, 0);
+    CHECK(m.bleu_totals[0] == 6 && m.bleu_totals[1] == 3 && m.bleu_totals[3] == 1, "totals");
+}
+
 static void tok_is(const char *in, const char *want) {
     char *out = NULL;
     nt_status s = nt_metrics_tokenize_13a(&out, in);
@@ -203,7 +254,7 @@ static void test_fixture(void) {
         }
     }
     fclose(f);
-    CHECK(ntok >= 200 && ncorp >= 9, "fixture read: %d tokenizer cases, %d corpora", ntok, ncorp);
+    CHECK(ntok >= 200 && ncorp >= 11, "fixture read: %d tokenizer cases, %d corpora", ntok, ncorp);
     for (int i = 0; i < np; i++) { free(hyp[i]); free(ref[i]); }
 }
 
@@ -272,6 +323,7 @@ int main(void) {
     test_identical();
     test_empty();
     test_one_word_off();
+    test_one_token();
     test_tokenizer();
     test_fixture();
     test_errors();

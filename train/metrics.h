@@ -32,7 +32,14 @@
  *   exp(1 - ref_len / sys_len) when sys_len < ref_len (0 when sys_len = 0),
  *   geometric mean of the 4 precisions with 'exp' smoothing (the k-th order
  *   with no match gets precision 1 / (2^k * total)). A corpus with no
- *   unigram match scores 0 with all precisions 0, as in sacreBLEU.
+ *   unigram match scores 0 with all precisions 0, as in sacreBLEU. Short
+ *   segments: as in sacreBLEU's corpus BLEU (effective order off), the
+ *   orders are walked up to the first one with no hypothesis n-gram in the
+ *   whole corpus; that precision and the later ones stay 0 and the score is
+ *   0. So a corpus of one-token hypotheses scores 0 even when every token is
+ *   right (exact match and chrF still tell), while one-token segments among
+ *   longer ones just add their counts. A one-token reference does not
+ *   remove a longer hypothesis's n-grams from the totals.
  * - chrF: sacreBLEU 2.x default CHRF (Popovic 2015): whitespace removed,
  *   character n-grams 1..6, no word n-grams, beta 2. Per pair and order n the
  *   hypothesis n-gram count (0 if the reference has no n-gram of that order),
