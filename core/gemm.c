@@ -334,22 +334,19 @@ nt_status nt_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, c
     int ta = trans_a != 0, tb = trans_b != 0;
     if (m < 0 || n < 0 || k < 0)
         return nt_error(NT_ERR_ARG, "nt_sgemm: m, n, k must be >= 0 (got %d, %d, %d)", m, n, k);
-    int arow = ta ? m : k, brow = tb ? k : n;
-    if (lda < (arow > 1 ? arow : 1) || ldb < (brow > 1 ? brow : 1) || ldc < (n > 1 ? n : 1))
-        return nt_error(NT_ERR_ARG,
-                        "nt_sgemm: leading dimension too small (lda %d, need >= %d; ldb %d, need "
-                        ">= %d; ldc %d, need >= %d)",
-                        lda, arow > 1 ? arow : 1, ldb, brow > 1 ? brow : 1, ldc, n > 1 ? n : 1);
     if (m == 0 || n == 0) return NT_OK;
-    int reads_ab = k > 0 && alpha != 0.0f;
-    if (!c || (reads_ab && (!a || !b)))
-        return nt_error(NT_ERR_ARG, "nt_sgemm: NULL matrix (a %p, b %p, c %p)", (const void *)a,
-                        (const void *)b, (void *)c);
+    if (ldc < n) return nt_error(NT_ERR_ARG, "nt_sgemm: ldc %d < n %d", ldc, n);
+    if (!c) return nt_error(NT_ERR_ARG, "nt_sgemm: c is NULL");
     gemm_args g = {ta, tb, m, n, k, alpha, beta, a, b, c, lda, ldb, ldc};
-    if (!reads_ab) {
+    if (k == 0 || alpha == 0.0f) { /* A and B are not read */
         scale_c(&g);
         return NT_OK;
     }
+    int arow = ta ? m : k, brow = tb ? k : n;
+    if (lda < arow || ldb < brow)
+        return nt_error(NT_ERR_ARG, "nt_sgemm: leading dimension too small (lda %d, need >= %d; ldb %d, need >= %d)",
+                        lda, arow, ldb, brow);
+    if (!a || !b) return nt_error(NT_ERR_ARG, "nt_sgemm: a or b is NULL (a %p, b %p)", (const void *)a, (const void *)b);
     if (backend_get() == BACKEND_AVX512) run_blocked(&g);
     else part_cblas(&g, 0, m, 0, n);
     return NT_OK;

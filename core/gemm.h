@@ -32,8 +32,10 @@
 
 /* C (m, n) = alpha op(A) op(B) + beta C (row-major, see above).
  * NT_ERR_ARG (C untouched) for a negative m, n or k, a leading dimension
- * smaller than its row length (lda < (trans_a ? m : k), ldb < (trans_b ? k : n),
- * ldc < n, each at least 1), or a NULL matrix that would be read or written.
+ * smaller than its row length (ldc < n; lda < (trans_a ? m : k) or
+ * ldb < (trans_b ? k : n) when A and B are read, i.e. k > 0 and alpha != 0),
+ * or a NULL matrix that would be read or written. Unlike cblas, a leading
+ * dimension of 0 is accepted for an empty row (k == 0 or n == 0).
  * If a packing buffer cannot be allocated, that thread's share falls back to
  * cblas_sgemm (same result up to rounding; still NT_OK). */
 nt_status nt_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a,

@@ -306,6 +306,9 @@ static void test_errors(void) {
     for (int i = 0; i < 16; i++) untouched &= c[i] == 7.0f;
     CHECK(untouched, "C changed by a failing call");
     CHECK(nt_sgemm(0, 0, 0, 0, 5, 1.0f, NULL, 5, NULL, 1, 0.0f, NULL, 1) == NT_OK, "empty product");
+    /* k == 0 (as nt_matmul passes it: lda = k = 0): C = beta C, A and B unread */
+    CHECK(nt_sgemm(0, 0, 2, 2, 0, 1.0f, NULL, 0, NULL, 2, 0.5f, c, 2) == NT_OK, "k = 0: %s", nt_errmsg());
+    CHECK(c[0] == 3.5f && c[3] == 3.5f && c[4] == 7.0f, "k = 0: C = 0.5 C (got %g %g %g)", c[0], c[3], c[4]);
 }
 
 int main(void) {
