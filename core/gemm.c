@@ -54,7 +54,7 @@
 #define MR 14
 #define NR 32
 #ifndef NT_GEMM_KC
-#define NT_GEMM_KC 256
+#define NT_GEMM_KC 384
 #endif
 #ifndef NT_GEMM_NC
 #define NT_GEMM_NC 512

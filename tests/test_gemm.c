@@ -1,7 +1,7 @@
 /* test_gemm.c - nt_sgemm against a double-precision reference and cblas_sgemm.
  *
  * All four transpose combinations; m, n, k at every remainder of the kernel's
- * 14 x 32 tile and around its blocks (KC 256 deep, NC 512 wide, see
+ * 14 x 32 tile and around its blocks (KC 384 deep, NC 512 wide, see
  * core/gemm.c); leading dimensions larger than the rows; alpha != 1; beta 0
  * (old C full of NaNs), 1 and 0.5; k = 0 and alpha = 0; C's padding columns
  * untouched; bitwise equality of a result at 1 and 2 threads and of a strip
@@ -148,7 +148,7 @@ static void test_edges(void) {
  * columns), and degenerate shapes. */
 static void test_blocks(void) {
     static const int sizes[][3] = {
-        {30, 70, 255},  {30, 70, 256},  {30, 70, 257},  {29, 33, 513},   {15, 511, 20},
+        {30, 70, 383},  {30, 70, 384},  {30, 70, 385},  {29, 33, 769},   {15, 511, 20},
         {15, 512, 20},  {15, 513, 20},  {43, 1025, 9},  {200, 150, 300}, {130, 40, 600},
         {5, 700, 70},   {1, 1, 1000},   {1000, 1, 3},   {600, 3, 1},     {97, 97, 97},
         {64, 64, 64},   {257, 33, 77},  {3, 1000, 90},
