@@ -25,8 +25,9 @@
  * needs no copy: the kernel reads it in place with row stride lda (3% faster
  * than copying it, measured at the model shapes). op(B) panels hold NR consecutive columns per
  * k, zero-padded; A micro-panels are zero-padded to MR rows. Edge tiles
- * compute the full 14 x 32 and store only the valid part through masks, so
- * every element of C goes through the same instruction sequence.
+ * compute the full 14 x 32 (7 x 32 for panels of at most 7 rows) and store
+ * only the valid part through masks, so every element of C goes through the
+ * same sequence of operations.
  *
  * Threads split C into strips of whole tiles (rows, or columns when C has
  * more column tiles than row tiles); each thread runs the loops above on its
@@ -151,20 +152,21 @@ static void scale_c(const gemm_args *g) {
  * A(i, p) = ap[i * rs + p * ks]: rs = KC, ks = 1 for an i-major panel, rs = 1,
  * ks = MR for a p-major one. Bp is (kc, NR), 64-byte aligned. */
 static inline __attribute__((always_inline)) AVX512 void
-kernel_tile(int kc, const float *restrict ap, const int64_t rs, const int ks, const float *restrict bp,
-            float *c, int64_t ldc, float alpha, float beta, int mr, __mmask16 m0, __mmask16 m1) {
+kernel_tile(const int rows, int kc, const float *restrict ap, const int64_t rs, const int ks,
+            const float *restrict bp, float *c, int64_t ldc, float alpha, float beta, int mr,
+            __mmask16 m0, __mmask16 m1) {
     for (int i = 0; i < mr; i++) {
         _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
         _mm_prefetch((const char *)(c + i * ldc + NR - 1), _MM_HINT_T0);
     }
     __m512 acc[MR][2];
 #pragma GCC unroll 14
-    for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+    for (int i = 0; i < rows; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
 #pragma GCC unroll 2
     for (int p = 0; p < kc; p++) {
         __m512 b0 = _mm512_load_ps(bp + p * NR), b1 = _mm512_load_ps(bp + p * NR + 16);
 #pragma GCC unroll 14
-        for (int i = 0; i < MR; i++) {
+        for (int i = 0; i < rows; i++) {
             __m512 av = _mm512_set1_ps(ap[i * rs + p * ks]);
             acc[i][0] = _mm512_fmadd_ps(av, b0, acc[i][0]);
             acc[i][1] = _mm512_fmadd_ps(av, b1, acc[i][1]);
@@ -172,7 +174,7 @@ kernel_tile(int kc, const float *restrict ap, const int64_t rs, const int ks, co
     }
     __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
 #pragma GCC unroll 14
-    for (int i = 0; i < MR; i++) {
+    for (int i = 0; i < rows; i++) {
         if (i < mr) {
             float *cr = c + i * ldc;
             __m512 r0 = _mm512_mul_ps(va, acc[i][0]), r1 = _mm512_mul_ps(va, acc[i][1]);
@@ -188,18 +190,20 @@ kernel_tile(int kc, const float *restrict ap, const int64_t rs, const int ks, co
 
 AVX512 static void kernel_imajor(int kc, const float *ap, const float *bp, float *c, int64_t ldc,
                                  float alpha, float beta, int mr, __mmask16 m0, __mmask16 m1) {
-    kernel_tile(kc, ap, KC, 1, bp, c, ldc, alpha, beta, mr, m0, m1);
+    if (mr > MR / 2) kernel_tile(MR, kc, ap, KC, 1, bp, c, ldc, alpha, beta, mr, m0, m1);
+    else kernel_tile(MR / 2, kc, ap, KC, 1, bp, c, ldc, alpha, beta, mr, m0, m1);
 }
 
 AVX512 static void kernel_pmajor(int kc, const float *ap, const float *bp, float *c, int64_t ldc,
                                  float alpha, float beta, int mr, __mmask16 m0, __mmask16 m1) {
-    kernel_tile(kc, ap, 1, MR, bp, c, ldc, alpha, beta, mr, m0, m1);
+    if (mr > MR / 2) kernel_tile(MR, kc, ap, 1, MR, bp, c, ldc, alpha, beta, mr, m0, m1);
+    else kernel_tile(MR / 2, kc, ap, 1, MR, bp, c, ldc, alpha, beta, mr, m0, m1);
 }
 
 // A(i, p) = ap[i * lda + p]: a full panel of A read in place
 AVX512 static void kernel_direct(int kc, const float *ap, int64_t lda, const float *bp, float *c, int64_t ldc,
                                  float alpha, float beta, int mr, __mmask16 m0, __mmask16 m1) {
-    kernel_tile(kc, ap, lda, 1, bp, c, ldc, alpha, beta, mr, m0, m1);
+    kernel_tile(MR, kc, ap, lda, 1, bp, c, ldc, alpha, beta, mr, m0, m1);
 }
 
 static __mmask16 lanes(int w) { return w >= 16 ? (__mmask16)0xFFFF : w <= 0 ? 0 : (__mmask16)((1u << w) - 1); }
