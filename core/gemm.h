@@ -15,11 +15,13 @@
  * a 48 KB L1 / 1 MB L2. Each element of C is summed in an order that depends
  * only on k (k in blocks of KC, in order, each block one FMA chain), so the
  * result is bitwise the same for any thread count and any position of the
- * element in the matrix. Outside a parallel region the product uses up to
- * omp_get_max_threads() threads (one parallel region, C split into row or
- * column strips); inside one it runs on the calling thread. Packing buffers
- * are allocated once per thread (freed when the thread exits), so steady
- * loops make no allocation after the first call.
+ * element in the matrix. Called outside any OpenMP parallel region, a product
+ * of at least 64^3 multiply-adds uses up to omp_get_max_threads() threads
+ * (one parallel region, C split into row or column strips); called inside
+ * one (even an inactive one, `if (0)`: libgomp would start a fresh thread for
+ * every nested team), it runs on the calling thread. Packing buffers are
+ * allocated once per thread (freed when the thread exits), so steady loops
+ * make no allocation after the first call.
  *
  * Without AVX-512, or with the environment variable NT_GEMM=openblas (read
  * once, at the first call), every call goes to cblas_sgemm instead: for A/B
