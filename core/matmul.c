@@ -6,7 +6,7 @@
  *   R   rows of a linear's input (product of its leading dims)
  *   In, Out   a linear's input and output widths, W is (Out, In)
  *
- * Every product is one cblas_sgemm (row-major). A 2-D b shared by a batched a
+ * Every product is one nt_sgemm (row-major, core/gemm.h). A 2-D b shared by a batched a
  * with trans_a off is folded into one product with M' = Bt*M; otherwise a
  * batch of small products runs one sgemm per batch item inside an OpenMP
  * loop (OpenBLAS' OpenMP build runs single-threaded in a parallel region),
@@ -17,6 +17,7 @@
 #include <omp.h>
 #include <string.h>
 
+#include "core/gemm.h"
 #include "core/ops.h"
 #include "core/vecmath.h"
 
@@ -24,8 +25,8 @@
  * A is stored (M, K), or (K, M) if ta; B is stored (K, N), or (N, K) if tb. */
 static void gemm(int ta, int tb, int M, int N, int K, const float *A, const float *B, float beta,
                  float *C) {
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M,
-                N, K, 1.0f, A, ta ? M : K, B, tb ? K : N, beta, C, N);
+    nt_status st = nt_sgemm(ta, tb, M, N, K, 1.0f, A, ta ? M : K, B, tb ? K : N, beta, C, N);
+    NT_ASSERT(st == NT_OK); /* shapes were checked by the op */
 }
 
 /* Below this many multiply-adds per batch item, a batch runs its products in

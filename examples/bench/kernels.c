@@ -3,23 +3,27 @@
  * sgemm: M = 2048 rows (B*T of a training batch) against K, N in
  * {128 .. 1536}, in the three forms a linear layer runs (forward x W^T = NT,
  * dx = dy W = NN, dW = dy^T x = TN), as GFLOP/s and as a fraction of a large
- * square sgemm (2048^3) measured in the same run. Then nt_layernorm (GB/s),
+ * square sgemm (2048^3) measured in the same run, OpenBLAS (cblas_sgemm) beside
+ * nt_sgemm (core/gemm.h) at each shape. Then nt_layernorm (GB/s),
  * nt_attention (GFLOP/s of its four/six products; forward and forward +
  * backward, and a KV-cached decoding step), nt_cross_entropy.
  */
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bench.h"
 #include "core/alloc.h"
+#include "core/gemm.h"
 #include "core/ops.h"
 #include "core/parallel.h"
 
 /* ---- sgemm ------------------------------------------------------------------------ */
 
 typedef struct {
+    int ours; /* 1: nt_sgemm, 0: cblas_sgemm (OpenBLAS) */
     int ta, tb, M, N, K;
     const float *A, *B;
     float *C;
@@ -27,19 +31,29 @@ typedef struct {
 
 static void run_gemm(void *p) {
     gemm_job *g = p;
-    cblas_sgemm(CblasRowMajor, g->ta ? CblasTrans : CblasNoTrans, g->tb ? CblasTrans : CblasNoTrans,
-                g->M, g->N, g->K, 1.0f, g->A, g->ta ? g->M : g->K, g->B, g->tb ? g->K : g->N, 0.0f,
-                g->C, g->N);
+    if (g->ours)
+        nt_sgemm(g->ta, g->tb, g->M, g->N, g->K, 1.0f, g->A, g->ta ? g->M : g->K, g->B,
+                 g->tb ? g->K : g->N, 0.0f, g->C, g->N);
+    else
+        cblas_sgemm(CblasRowMajor, g->ta ? CblasTrans : CblasNoTrans, g->tb ? CblasTrans : CblasNoTrans,
+                    g->M, g->N, g->K, 1.0f, g->A, g->ta ? g->M : g->K, g->B, g->tb ? g->K : g->N, 0.0f,
+                    g->C, g->N);
 }
 
-static double gemm_gflops(int ta, int tb, int M, int N, int K, float *A, float *B, float *C, int reps) {
-    gemm_job g = {ta, tb, M, N, K, A, B, C};
+static double gemm_gflops(int ours, int ta, int tb, int M, int N, int K, float *A, float *B, float *C,
+                          int reps) {
+    gemm_job g = {ours, ta, tb, M, N, K, A, B, C};
     double s = bench_time(run_gemm, &g, reps, 0.02);
     return 2.0 * M * N * K / s * 1e-9;
 }
 
 static const int dims[] = {128, 256, 384, 512, 768, 1024, 1536};
 enum { NDIMS = sizeof dims / sizeof *dims, MROWS = 2048 };
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
 
 static int bench_sgemm(const bench_opts *o) {
     size_t big = (size_t)2048 * 2048;
@@ -51,46 +65,57 @@ static int bench_sgemm(const bench_opts *o) {
     }
     for (size_t i = 0; i < big; i++) A[i] = (float)((i * 7) % 13) * 0.1f - 0.6f, B[i] = (float)((i * 5) % 11) * 0.1f - 0.5f;
     /* The peak is measured before and after the table (the larger counts), and
-     * the table is printed once both are known. */
+     * the table is printed once both are known. Each shape runs OpenBLAS, then
+     * nt_sgemm (core/gemm.h) right after, so that both see the same load. */
     static const struct { int ta, tb; const char *what; } forms[] = {
         {0, 1, "NT: C (M x N) = A (M x K) B (N x K)^T  -- linear forward, In K, Out N"},
         {0, 0, "NN: C (M x N) = A (M x K) B (K x N)    -- linear dx = dy W, Out K, In N"},
         {1, 0, "TN: C (K x N) = A (M x K)^T B (M x N)  -- linear dW = dy^T x, Out K, In N"},
     };
-    double g[3][NDIMS][NDIMS];
-    double peak0 = gemm_gflops(0, 0, 2048, 2048, 2048, A, B, C, o->reps);
+    double g[2][3][NDIMS][NDIMS], peak0[2], peak1[2], peak[2];
+    for (int u = 0; u < 2; u++) peak0[u] = gemm_gflops(u, 0, 0, 2048, 2048, 2048, A, B, C, o->reps);
     for (int f = 0; f < 3; f++)
         for (int i = 0; i < NDIMS; i++)
-            for (int j = 0; j < NDIMS; j++) {
-                int K = dims[i], N = dims[j];
-                g[f][i][j] = forms[f].ta ? gemm_gflops(1, 0, K, N, MROWS, A, B, C, o->reps)
-                                         : gemm_gflops(0, forms[f].tb, MROWS, N, K, A, B, C, o->reps);
-            }
-    double peak1 = gemm_gflops(0, 0, 2048, 2048, 2048, A, B, C, o->reps);
-    double peak = peak0 > peak1 ? peak0 : peak1;
-    printf("sgemm peak, 2048x2048x2048 NN: %.1f GFLOP/s (%.1f before the table, %.1f after)\n\n", peak,
-           peak0, peak1);
-    double sum_frac = 0, min_frac = 1e9, max_frac = 0;
+            for (int j = 0; j < NDIMS; j++)
+                for (int u = 0; u < 2; u++) {
+                    int K = dims[i], N = dims[j];
+                    g[u][f][i][j] = forms[f].ta ? gemm_gflops(u, 1, 0, K, N, MROWS, A, B, C, o->reps)
+                                                : gemm_gflops(u, 0, forms[f].tb, MROWS, N, K, A, B, C, o->reps);
+                }
+    for (int u = 0; u < 2; u++) {
+        peak1[u] = gemm_gflops(u, 0, 0, 2048, 2048, 2048, A, B, C, o->reps);
+        peak[u] = peak0[u] > peak1[u] ? peak0[u] : peak1[u];
+    }
+    printf("sgemm peak, 2048x2048x2048 NN: OpenBLAS %.1f GFLOP/s (%.1f before the table, %.1f after)\n",
+           peak[0], peak0[0], peak1[0]);
+    printf("                               nt_sgemm %.1f GFLOP/s (%.1f before the table, %.1f after; %s)\n\n",
+           peak[1], peak0[1], peak1[1], nt_sgemm_backend());
+    double sum_frac = 0, min_frac = 1e9, max_frac = 0, ratio[3 * NDIMS * NDIMS];
     int count = 0;
     for (int f = 0; f < 3; f++) {
-        printf("sgemm %s, M = %d\n  GFLOP/s (fraction of peak)\n  %6s", forms[f].what, MROWS, "K \\ N");
-        for (int j = 0; j < NDIMS; j++) printf(" %13d", dims[j]);
+        printf("sgemm %s, M = %d\n  GFLOP/s: OpenBLAS (fraction of its peak) | nt_sgemm\n  %6s", forms[f].what,
+               MROWS, "K \\ N");
+        for (int j = 0; j < NDIMS; j++) printf(" %19d", dims[j]);
         printf("\n");
         for (int i = 0; i < NDIMS; i++) {
             printf("  %6d", dims[i]);
             for (int j = 0; j < NDIMS; j++) {
-                double fr = g[f][i][j] / peak;
+                double fr = g[0][f][i][j] / peak[0];
+                ratio[count] = g[1][f][i][j] / g[0][f][i][j];
                 sum_frac += fr, count++;
                 if (fr < min_frac) min_frac = fr;
                 if (fr > max_frac) max_frac = fr;
-                printf(" %6.1f (%3.0f%%)", g[f][i][j], 100 * fr);
+                printf(" %6.1f (%3.0f%%)|%6.1f", g[0][f][i][j], 100 * fr, g[1][f][i][j]);
             }
             printf("\n");
         }
         printf("\n");
     }
-    printf("sgemm at the model shapes: %.0f%% of peak on average (min %.0f%%, max %.0f%%)\n\n",
+    printf("sgemm at the model shapes: %.0f%% of peak on average (min %.0f%%, max %.0f%%)\n",
            100 * sum_frac / count, 100 * min_frac, 100 * max_frac);
+    qsort(ratio, (size_t)count, sizeof *ratio, cmp_double);
+    printf("nt_sgemm / OpenBLAS at the model shapes: median %.2fx (min %.2fx, max %.2fx); 2048^3: %.2fx\n\n",
+           ratio[count / 2], ratio[0], ratio[count - 1], peak[1] / peak[0]);
     nt_free_aligned(A);
     nt_free_aligned(B);
     nt_free_aligned(C);

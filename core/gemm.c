@@ -1,0 +1,372 @@
+/* gemm.c - nt_sgemm: blocked single-precision GEMM with an AVX-512 micro-kernel.
+ *
+ * Letters: C (m, n) = alpha op(A) (m, k) op(B) (k, n) + beta C, row-major.
+ *   MR x NR   register tile of C: 14 rows x 32 columns (2 zmm per row),
+ *             28 accumulators + 2 B vectors of the 32 zmm registers
+ *   KC        depth of one pass over a tile (k in blocks of KC)
+ *   NC        columns of op(B) packed at once (KC x NC floats, kept in L2)
+ *
+ * The classic Goto/BLIS structure (K. Goto, R. van de Geijn, "Anatomy of
+ * high-performance matrix multiplication", ACM TOMS 34(3), 2008), arranged
+ * for row-major C with the vectors along n:
+ *
+ *   for jc in n, step NC                       columns of this thread's share
+ *     for pc in k, step KC
+ *       pack op(B)[pc.., jc..] -> Bp           (KC, NC) as NR-wide panels, L2
+ *       for ir in m, step MR
+ *         pack op(A)[ir.., pc..] -> Ap         one MR x KC micro-panel, L1
+ *         for jr in NC, step NR
+ *           C[ir.., jc+jr..] = alpha Ap Bp_jr + (pc == 0 ? beta : 1) C
+ *
+ * Transposes are absorbed by the packing: op(A) is packed row by row (A not
+ * transposed: rows of A copied, "i-major") or k by k (A transposed: MR
+ * contiguous values per k, "p-major"), and the kernel reads either layout
+ * through compile-time strides. A full 14-row panel of a non-transposed A
+ * needs no copy: the kernel reads it in place with row stride lda (no copy
+ * traffic; ~3% faster in one-thread runs at the model shapes), except when
+ * lda is a multiple of 1024 floats, whose 14 rows would share one 12-way L1
+ * set. op(B) panels hold NR consecutive columns per k, zero-padded; A
+ * micro-panels are zero-padded to MR rows. Edge tiles compute the full
+ * 14 x 32 (7 x 32 for panels of at most 7 rows) and store only the valid
+ * part through masks, so every element of C goes through the same sequence
+ * of operations.
+ *
+ * Threads split C into strips of whole tiles (rows, or columns when C has
+ * more column tiles than row tiles); each thread runs the loops above on its
+ * strip with its own buffers, packing the operand both strips share again
+ * (that costs 1/(rows of its strip) of its work). Nothing is split along k,
+ * so the sum behind each element is the same for any thread count.
+ */
+#include "core/gemm.h"
+
+#include <cblas.h>
+#include <omp.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define NT_GEMM_X86 1
+#include <immintrin.h>
+#define AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,fma")))
+#else
+#define NT_GEMM_X86 0
+#endif
+
+#define MR 14
+#define NR 32
+#ifndef NT_GEMM_KC
+#define NT_GEMM_KC 384
+#endif
+#ifndef NT_GEMM_NC
+#define NT_GEMM_NC 512
+#endif
+#define KC NT_GEMM_KC
+#define NC NT_GEMM_NC
+/* Per thread: the B block, then one A micro-panel (with room for a masked
+ * 16-lane store past its end). */
+#define BUF_FLOATS ((size_t)KC * NC + (size_t)MR * KC + 16)
+/* Below this many multiply-adds a product stays on the calling thread. */
+#define PAR_MIN_MACS (64.0 * 64 * 64)
+
+typedef struct gemm_args {
+    int ta, tb, m, n, k;
+    float alpha, beta;
+    const float *a, *b;
+    float *c;
+    int lda, ldb, ldc;
+} gemm_args;
+
+/* ---- backend choice and per-thread buffers ------------------------------------------ */
+
+enum { BACKEND_UNKNOWN = -1, BACKEND_OPENBLAS = 0, BACKEND_AVX512 = 1 };
+static int backend = BACKEND_UNKNOWN;
+
+static int backend_get(void) {
+    int b = __atomic_load_n(&backend, __ATOMIC_RELAXED);
+    if (b != BACKEND_UNKNOWN) return b;
+    const char *env = getenv("NT_GEMM");
+    int has = 0;
+#if NT_GEMM_X86
+    __builtin_cpu_init();
+    has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+          __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+          __builtin_cpu_supports("fma");
+#endif
+    b = has && !(env && !strcmp(env, "openblas")) ? BACKEND_AVX512 : BACKEND_OPENBLAS;
+    __atomic_store_n(&backend, b, __ATOMIC_RELAXED); /* racing first calls agree */
+    return b;
+}
+
+const char *nt_sgemm_backend(void) { return backend_get() == BACKEND_AVX512 ? "avx512" : "openblas"; }
+
+/* Packing buffers live as long as their thread: a key whose destructor frees
+ * them on thread exit (pool threads of nested teams come and go). */
+static pthread_key_t buf_key;
+static pthread_once_t buf_once = PTHREAD_ONCE_INIT;
+static int buf_key_ok;
+
+static void buf_release(void *p) { nt_free_aligned(p); }
+static void buf_key_init(void) { buf_key_ok = pthread_key_create(&buf_key, buf_release) == 0; }
+
+// this thread's BUF_FLOATS-float buffer, or NULL if it cannot be had
+static float *thread_buffer(void) {
+    if (pthread_once(&buf_once, buf_key_init) != 0 || !buf_key_ok) return NULL;
+    float *p = pthread_getspecific(buf_key);
+    if (p) return p;
+    p = nt_malloc_aligned(BUF_FLOATS * sizeof(float));
+    if (p && pthread_setspecific(buf_key, p) != 0) {
+        nt_free_aligned(p);
+        p = NULL;
+    }
+    return p;
+}
+
+/* ---- reference paths ------------------------------------------------------------------ */
+
+// rows [r0, r1) x columns [c0, c1) of the product through OpenBLAS
+static void part_cblas(const gemm_args *g, int r0, int r1, int c0, int c1) {
+    const float *a = g->ta ? g->a + r0 : g->a + (int64_t)r0 * g->lda;
+    const float *b = g->tb ? g->b + (int64_t)c0 * g->ldb : g->b + c0;
+    cblas_sgemm(CblasRowMajor, g->ta ? CblasTrans : CblasNoTrans, g->tb ? CblasTrans : CblasNoTrans,
+                r1 - r0, c1 - c0, g->k, g->alpha, a, g->lda, b, g->ldb, g->beta,
+                g->c + (int64_t)r0 * g->ldc + c0, g->ldc);
+}
+
+// C = beta C (k == 0 or alpha == 0: no product to add)
+static void scale_c(const gemm_args *g) {
+    for (int i = 0; i < g->m; i++) {
+        float *row = g->c + (int64_t)i * g->ldc;
+        if (g->beta == 0.0f) memset(row, 0, (size_t)g->n * sizeof(float));
+        else if (g->beta != 1.0f)
+            for (int j = 0; j < g->n; j++) row[j] *= g->beta;
+    }
+}
+
+#if NT_GEMM_X86
+/* ---- the AVX-512 kernel ------------------------------------------------------------ */
+
+/* C[0..mr, 0..32) (masks m0, m1 for its two 16-column halves) =
+ *     alpha sum_p A(i, p) Bp[p, j] + beta C, beta == 0 not reading C.
+ * A(i, p) = ap[i * rs + p * ks]: rs = KC, ks = 1 for an i-major panel, rs = 1,
+ * ks = MR for a p-major one. Bp is (kc, NR), 64-byte aligned. */
+static inline __attribute__((always_inline)) AVX512 void
+kernel_tile(const int rows, int kc, const float *restrict ap, const int64_t rs, const int ks,
+            const float *restrict bp, float *c, int64_t ldc, float alpha, float beta, int mr,
+            __mmask16 m0, __mmask16 m1) {
+    for (int i = 0; i < mr; i++) {
+        _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + i * ldc + NR - 1), _MM_HINT_T0);
+    }
+    __m512 acc[MR][2];
+#pragma GCC unroll 14
+    for (int i = 0; i < rows; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+#pragma GCC unroll 2
+    for (int p = 0; p < kc; p++) {
+        __m512 b0 = _mm512_load_ps(bp + p * NR), b1 = _mm512_load_ps(bp + p * NR + 16);
+#pragma GCC unroll 14
+        for (int i = 0; i < rows; i++) {
+            __m512 av = _mm512_set1_ps(ap[i * rs + p * ks]);
+            acc[i][0] = _mm512_fmadd_ps(av, b0, acc[i][0]);
+            acc[i][1] = _mm512_fmadd_ps(av, b1, acc[i][1]);
+        }
+    }
+    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+#pragma GCC unroll 14
+    for (int i = 0; i < rows; i++) {
+        if (i < mr) {
+            float *cr = c + i * ldc;
+            __m512 r0 = _mm512_mul_ps(va, acc[i][0]), r1 = _mm512_mul_ps(va, acc[i][1]);
+            if (beta != 0.0f) {
+                r0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, cr), r0);
+                r1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, cr + 16), r1);
+            }
+            _mm512_mask_storeu_ps(cr, m0, r0);
+            _mm512_mask_storeu_ps(cr + 16, m1, r1);
+        }
+    }
+}
+
+AVX512 static void kernel_imajor(int kc, const float *ap, const float *bp, float *c, int64_t ldc,
+                                 float alpha, float beta, int mr, __mmask16 m0, __mmask16 m1) {
+    if (mr > MR / 2) kernel_tile(MR, kc, ap, KC, 1, bp, c, ldc, alpha, beta, mr, m0, m1);
+    else kernel_tile(MR / 2, kc, ap, KC, 1, bp, c, ldc, alpha, beta, mr, m0, m1);
+}
+
+AVX512 static void kernel_pmajor(int kc, const float *ap, const float *bp, float *c, int64_t ldc,
+                                 float alpha, float beta, int mr, __mmask16 m0, __mmask16 m1) {
+    if (mr > MR / 2) kernel_tile(MR, kc, ap, 1, MR, bp, c, ldc, alpha, beta, mr, m0, m1);
+    else kernel_tile(MR / 2, kc, ap, 1, MR, bp, c, ldc, alpha, beta, mr, m0, m1);
+}
+
+// A(i, p) = ap[i * lda + p]: a full panel of A read in place
+AVX512 static void kernel_direct(int kc, const float *ap, int64_t lda, const float *bp, float *c, int64_t ldc,
+                                 float alpha, float beta, int mr, __mmask16 m0, __mmask16 m1) {
+    kernel_tile(MR, kc, ap, lda, 1, bp, c, ldc, alpha, beta, mr, m0, m1);
+}
+
+static __mmask16 lanes(int w) { return w >= 16 ? (__mmask16)0xFFFF : w <= 0 ? 0 : (__mmask16)((1u << w) - 1); }
+
+/* Ap = op(A)[i0 .. i0+mr, p0 .. p0+kc), zero rows up to MR: i-major (row
+ * stride KC) when A is not transposed, p-major (MR values per k) when it is. */
+AVX512 static void pack_a(float *restrict ap, const gemm_args *g, int i0, int mr, int p0, int kc) {
+    if (!g->ta) {
+        for (int i = 0; i < mr; i++)
+            memcpy(ap + i * KC, g->a + (int64_t)(i0 + i) * g->lda + p0, (size_t)kc * sizeof(float));
+        for (int i = mr; i < MR; i++) memset(ap + i * KC, 0, (size_t)kc * sizeof(float));
+    } else {
+        __mmask16 mk = lanes(mr), all = lanes(MR);
+        const float *src = g->a + (int64_t)p0 * g->lda + i0;
+        for (int p = 0; p < kc; p++)
+            _mm512_mask_storeu_ps(ap + p * MR, all, _mm512_maskz_loadu_ps(mk, src + (int64_t)p * g->lda));
+    }
+}
+
+/* 16 x 16 transpose: row r of the result is column r of the input rows. */
+static inline __attribute__((always_inline)) AVX512 void transpose16(__m512 r[16]) {
+    __m512 t[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        r[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
+        r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xEE);
+        r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+    }
+    for (int i = 0; i < 4; i++) {
+        t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
+        t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xDD);
+        t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
+        t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xDD);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+        r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xDD);
+        r[i + 4] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0x88);
+        r[i + 12] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0xDD);
+    }
+}
+
+/* Bp = op(B)[p0 .. p0+kc, j0 .. j0+nc) as ceil(nc / NR) panels of (kc, NR),
+ * columns past nc zero. */
+AVX512 static void pack_b(float *restrict bp, const gemm_args *g, int p0, int kc, int j0, int nc) {
+    for (int jp = 0; jp < nc; jp += NR) {
+        float *dst = bp + (int64_t)jp * kc;
+        int w = nc - jp < NR ? nc - jp : NR;
+        if (!g->tb) {
+            __mmask16 m0 = lanes(w), m1 = lanes(w - 16);
+            const float *src = g->b + (int64_t)p0 * g->ldb + j0 + jp;
+            for (int p = 0; p < kc; p++, src += g->ldb) {
+                _mm512_store_ps(dst + p * NR, _mm512_maskz_loadu_ps(m0, src));
+                _mm512_store_ps(dst + p * NR + 16, _mm512_maskz_loadu_ps(m1, src + 16));
+            }
+            continue;
+        }
+        /* B stored (n, k): 16 columns x 16 k at a time, transposed. */
+        for (int h = 0; h < NR; h += 16) {
+            int wh = w - h; /* valid columns in this half */
+            const float *src = g->b + (int64_t)(j0 + jp + h) * g->ldb + p0;
+            for (int p = 0; p < kc; p += 16) {
+                __mmask16 mk = lanes(kc - p);
+                __m512 r[16];
+                for (int j = 0; j < 16; j++)
+                    r[j] = j < wh ? _mm512_maskz_loadu_ps(mk, src + (int64_t)j * g->ldb + p) : _mm512_setzero_ps();
+                transpose16(r);
+                int np = kc - p < 16 ? kc - p : 16;
+                for (int q = 0; q < np; q++) _mm512_store_ps(dst + (p + q) * NR + h, r[q]);
+            }
+        }
+    }
+}
+
+// rows [r0, r1) x columns [c0, c1) of C, on this thread
+AVX512 static void part_avx512(const gemm_args *g, int r0, int r1, int c0, int c1, float *buf) {
+    float *bp = buf, *ap = buf + (size_t)KC * NC;
+    int64_t ldc = g->ldc;
+    for (int jc = c0; jc < c1; jc += NC) {
+        int nc = c1 - jc < NC ? c1 - jc : NC;
+        for (int pc = 0; pc < g->k; pc += KC) {
+            int kc = g->k - pc < KC ? g->k - pc : KC;
+            float beta = pc == 0 ? g->beta : 1.0f;
+            pack_b(bp, g, pc, kc, jc, nc);
+            for (int ir = r0; ir < r1; ir += MR) {
+                int mr = r1 - ir < MR ? r1 - ir : MR;
+                /* A full panel of a non-transposed A is read in place (row
+                 * stride lda) unless its rows would share L1 sets (a stride
+                 * of a multiple of 4 KB puts all 14 in one 12-way set). */
+                int direct = !g->ta && mr == MR && g->lda % 1024 != 0;
+                if (!direct) pack_a(ap, g, ir, mr, pc, kc);
+                for (int jr = 0; jr < nc; jr += NR) {
+                    int w = nc - jr;
+                    __mmask16 m0 = lanes(w), m1 = lanes(w - 16);
+                    float *ct = g->c + ir * ldc + jc + jr;
+                    if (direct) kernel_direct(kc, g->a + (int64_t)ir * g->lda + pc, g->lda, bp + (int64_t)jr * kc, ct, ldc, g->alpha, beta, mr, m0, m1);
+                    else if (!g->ta) kernel_imajor(kc, ap, bp + (int64_t)jr * kc, ct, ldc, g->alpha, beta, mr, m0, m1);
+                    else kernel_pmajor(kc, ap, bp + (int64_t)jr * kc, ct, ldc, g->alpha, beta, mr, m0, m1);
+                }
+            }
+        }
+    }
+}
+#endif
+
+static void part_run(const gemm_args *g, int r0, int r1, int c0, int c1) {
+    if (r0 >= r1 || c0 >= c1) return;
+#if NT_GEMM_X86
+    float *buf = thread_buffer();
+    if (buf) {
+        part_avx512(g, r0, r1, c0, c1, buf);
+        return;
+    }
+#endif
+    part_cblas(g, r0, r1, c0, c1);
+}
+
+// the product on our kernel: strips of C across the threads
+static void run_blocked(const gemm_args *g) {
+    int threads = omp_get_level() == 0 ? omp_get_max_threads() : 1;
+    if ((double)g->m * g->n * g->k < PAR_MIN_MACS) threads = 1;
+    int row_tiles = (g->m + MR - 1) / MR, col_tiles = (g->n + NR - 1) / NR;
+    int by_rows = row_tiles >= col_tiles;
+    int tiles = by_rows ? row_tiles : col_tiles;
+    if (threads > tiles) threads = tiles;
+    if (threads <= 1) {
+        part_run(g, 0, g->m, 0, g->n);
+        return;
+    }
+#pragma omp parallel num_threads(threads)
+    {
+        int t = omp_get_thread_num(), nth = omp_get_num_threads();
+        int t0 = (int)((int64_t)tiles * t / nth), t1 = (int)((int64_t)tiles * (t + 1) / nth);
+        if (by_rows) part_run(g, t0 * MR, t1 * MR < g->m ? t1 * MR : g->m, 0, g->n);
+        else part_run(g, 0, g->m, t0 * NR, t1 * NR < g->n ? t1 * NR : g->n);
+    }
+}
+
+nt_status nt_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a,
+                   int lda, const float *b, int ldb, float beta, float *c, int ldc) {
+    int ta = trans_a != 0, tb = trans_b != 0;
+    if (m < 0 || n < 0 || k < 0)
+        return nt_error(NT_ERR_ARG, "nt_sgemm: m, n, k must be >= 0 (got %d, %d, %d)", m, n, k);
+    if (m == 0 || n == 0) return NT_OK;
+    if (ldc < n) return nt_error(NT_ERR_ARG, "nt_sgemm: ldc %d < n %d", ldc, n);
+    if (!c) return nt_error(NT_ERR_ARG, "nt_sgemm: c is NULL");
+    gemm_args g = {ta, tb, m, n, k, alpha, beta, a, b, c, lda, ldb, ldc};
+    if (k == 0 || alpha == 0.0f) { /* A and B are not read */
+        scale_c(&g);
+        return NT_OK;
+    }
+    int arow = ta ? m : k, brow = tb ? k : n;
+    if (lda < arow || ldb < brow)
+        return nt_error(NT_ERR_ARG, "nt_sgemm: leading dimension too small (lda %d, need >= %d; ldb %d, need >= %d)",
+                        lda, arow, ldb, brow);
+    if (!a || !b) return nt_error(NT_ERR_ARG, "nt_sgemm: a or b is NULL (a %p, b %p)", (const void *)a, (const void *)b);
+    if (backend_get() == BACKEND_AVX512) run_blocked(&g);
+    else part_cblas(&g, 0, m, 0, n);
+    return NT_OK;
+}

@@ -1,0 +1,325 @@
+/* test_gemm.c - nt_sgemm against a double-precision reference and cblas_sgemm.
+ *
+ * All four transpose combinations; m, n, k at every remainder of the kernel's
+ * 14 x 32 tile and around its blocks (KC 384 deep, NC 512 wide, see
+ * core/gemm.c); leading dimensions larger than the rows; alpha != 1; beta 0
+ * (old C full of NaNs), 1 and 0.5; k = 0 and alpha = 0; C's padding columns
+ * untouched; bitwise equality of a result at 1 and 2 threads and of a strip
+ * computed on its own; argument errors.
+ *
+ * Error bound per element: |c - ref| <= 4 (k + 4) eps (|alpha| sum_p |a b| +
+ * |beta c0|), a few times the worst case of any summation order (Higham,
+ * "Accuracy and Stability of Numerical Algorithms", 3.1), far below the error
+ * of a wrong index or a missed term.
+ */
+#include <cblas.h>
+#include <float.h>
+#include <math.h>
+#include <omp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/gemm.h"
+#include "core/parallel.h"
+#include "support/check.h"
+
+static float val(uint32_t i, uint32_t salt) {
+    uint32_t h = (i + 0x9e3779b9u * salt) * 2654435761u;
+    h ^= h >> 15;
+    h *= 2246822519u;
+    h ^= h >> 13;
+    return (float)(h % 2001) / 1000.0f - 1.0f;
+}
+
+#define SENTINEL 12345.0f
+
+typedef struct {
+    int ta, tb, m, n, k, lda, ldb, ldc;
+    float alpha, beta;
+    float *a, *b, *c0, *c;
+} prob;
+
+/* Matrices for one case: A and B filled with values, C0 with values (or NaN
+ * when beta == 0), C's padding columns with SENTINEL. */
+static int prob_init(prob *p, int ta, int tb, int m, int n, int k, int pad, float alpha, float beta,
+                     uint32_t salt) {
+    p->ta = ta, p->tb = tb, p->m = m, p->n = n, p->k = k, p->alpha = alpha, p->beta = beta;
+    int arows = ta ? k : m, acols = ta ? m : k, brows = tb ? n : k, bcols = tb ? k : n;
+    p->lda = acols + pad, p->ldb = bcols + 2 * pad, p->ldc = n + pad;
+    if (p->lda < 1) p->lda = 1;
+    if (p->ldb < 1) p->ldb = 1;
+    size_t na = (size_t)arows * p->lda + 1, nb = (size_t)brows * p->ldb + 1, nc = (size_t)m * p->ldc + 1;
+    p->a = malloc(na * sizeof(float));
+    p->b = malloc(nb * sizeof(float));
+    p->c0 = malloc(nc * sizeof(float));
+    p->c = malloc(nc * sizeof(float));
+    if (!p->a || !p->b || !p->c0 || !p->c) return 0;
+    for (size_t i = 0; i < na; i++) p->a[i] = val((uint32_t)i, salt);
+    for (size_t i = 0; i < nb; i++) p->b[i] = val((uint32_t)i, salt + 1);
+    for (size_t i = 0; i < nc; i++)
+        p->c0[i] = (i % p->ldc) >= (size_t)n ? SENTINEL : beta == 0.0f ? NAN : val((uint32_t)i, salt + 2);
+    memcpy(p->c, p->c0, nc * sizeof(float));
+    return 1;
+}
+
+static void prob_free(prob *p) {
+    free(p->a);
+    free(p->b);
+    free(p->c0);
+    free(p->c);
+}
+
+static double elem_a(const prob *p, int i, int q) { return p->ta ? p->a[(size_t)q * p->lda + i] : p->a[(size_t)i * p->lda + q]; }
+static double elem_b(const prob *p, int q, int j) { return p->tb ? p->b[(size_t)j * p->ldb + q] : p->b[(size_t)q * p->ldb + j]; }
+
+/* Checks p->c against the double reference; returns the number of bad
+ * elements (reports the first few). */
+static int prob_check(const prob *p, const char *what) {
+    int bad = 0;
+    double tol = 4.0 * (p->k + 4) * FLT_EPSILON;
+    for (int i = 0; i < p->m; i++) {
+        for (int j = 0; j < p->ldc; j++) {
+            size_t at = (size_t)i * p->ldc + j;
+            double got = p->c[at];
+            if (j >= p->n) {
+                if (got != SENTINEL && bad++ < 3)
+                    CHECK(0, "%s: padding C[%d, %d] written (%g)", what, i, j, got);
+                continue;
+            }
+            double ref = 0, mag = 0;
+            for (int q = 0; q < p->k; q++) {
+                double t = elem_a(p, i, q) * elem_b(p, q, j);
+                ref += t;
+                mag += fabs(t);
+            }
+            ref *= p->alpha;
+            mag *= fabs(p->alpha);
+            if (p->beta != 0.0f) {
+                ref += (double)p->beta * p->c0[at];
+                mag += fabs((double)p->beta * p->c0[at]);
+            }
+            if (!(fabs(got - ref) <= tol * mag + 1e-30) && bad++ < 3)
+                CHECK(0, "%s: C[%d, %d] = %.9g, expected %.9g (bound %.3g)", what, i, j, got, ref, tol * mag);
+        }
+    }
+    return bad;
+}
+
+static int run_case(int ta, int tb, int m, int n, int k, int pad, float alpha, float beta, uint32_t salt) {
+    prob p;
+    char what[160];
+    snprintf(what, sizeof what, "ta %d tb %d m %d n %d k %d pad %d alpha %g beta %g", ta, tb, m, n, k,
+             pad, alpha, beta);
+    if (!prob_init(&p, ta, tb, m, n, k, pad, alpha, beta, salt)) {
+        CHECK(0, "%s: out of memory", what);
+        prob_free(&p);
+        return 1;
+    }
+    nt_status st = nt_sgemm(ta, tb, m, n, k, alpha, p.a, p.lda, p.b, p.ldb, beta, p.c, p.ldc);
+    CHECK(st == NT_OK, "%s: %s", what, nt_errmsg());
+    int bad = prob_check(&p, what);
+    CHECK(bad == 0, "%s: %d elements off", what, bad);
+    prob_free(&p);
+    return bad;
+}
+
+static const float alphas[] = {1.0f, -0.75f, 2.5f};
+static const float betas[] = {0.0f, 1.0f, 0.5f};
+
+/* Every remainder of the 14 x 32 tile (and of its 16-column halves). */
+static void test_edges(void) {
+    static const int ns[] = {1, 2, 3, 7, 15, 16, 17, 24, 31, 32, 33, 47, 48, 63, 64, 65};
+    static const int ks[] = {1, 5, 16};
+    int cases = 0, fails = 0;
+    uint32_t salt = 1;
+    for (int t = 0; t < 4; t++)
+        for (int m = 1; m <= 29; m++)
+            for (size_t ni = 0; ni < sizeof ns / sizeof *ns; ni++)
+                for (size_t ki = 0; ki < sizeof ks / sizeof *ks; ki++, salt += 3) {
+                    float alpha = alphas[salt % 3], beta = betas[(salt / 3) % 3];
+                    fails += run_case(t >> 1, t & 1, m, ns[ni], ks[ki], (int)(salt % 4), alpha, beta, salt) != 0;
+                    cases++;
+                }
+    printf("edge tiles: %d cases, %d failed\n", cases, fails);
+}
+
+/* Sizes around the cache blocks, strips split across threads (rows and
+ * columns), and degenerate shapes. */
+static void test_blocks(void) {
+    static const int sizes[][3] = {
+        {30, 70, 383},  {30, 70, 384},  {30, 70, 385},  {29, 33, 769},   {15, 511, 20},
+        {15, 512, 20},  {15, 513, 20},  {43, 1025, 9},  {200, 150, 300}, {130, 40, 600},
+        {5, 700, 70},   {1, 1, 1000},   {1000, 1, 3},   {600, 3, 1},     {97, 97, 97},
+        {64, 64, 64},   {257, 33, 77},  {3, 1000, 90},  {28, 40, 1024}, /* lda 1024: packed */
+    };
+    int cases = 0, fails = 0;
+    uint32_t salt = 1000;
+    for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++)
+        for (int t = 0; t < 4; t++, salt += 3) {
+            float alpha = alphas[salt % 3], beta = betas[(salt / 3) % 3];
+            fails += run_case(t >> 1, t & 1, sizes[s][0], sizes[s][1], sizes[s][2], (int)(s % 3) * 5,
+                              alpha, beta, salt) != 0;
+            cases++;
+        }
+    printf("block sizes: %d cases, %d failed\n", cases, fails);
+}
+
+/* k = 0 and alpha = 0: C = beta C (beta 0 clears NaNs). */
+static void test_no_product(void) {
+    for (int b = 0; b < 3; b++) {
+        run_case(0, 0, 9, 37, 0, 2, 1.0f, betas[b], 77);
+        run_case(1, 1, 9, 37, 5, 2, 0.0f, betas[b], 78);
+    }
+}
+
+/* nt_sgemm and cblas_sgemm agree to the same bound (relative to sum |a b|). */
+static void test_vs_cblas(void) {
+    static const int sizes[][3] = {{128, 384, 256}, {77, 45, 530}, {300, 64, 33}};
+    for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++)
+        for (int t = 0; t < 4; t++) {
+            prob p;
+            int m = sizes[s][0], n = sizes[s][1], k = sizes[s][2];
+            if (!prob_init(&p, t >> 1, t & 1, m, n, k, 3, 1.0f, 0.5f, (uint32_t)(500 + s * 4 + t))) {
+                CHECK(0, "out of memory");
+                prob_free(&p);
+                continue;
+            }
+            float *ref = malloc((size_t)m * p.ldc * sizeof(float));
+            if (!ref) {
+                CHECK(0, "out of memory");
+                prob_free(&p);
+                continue;
+            }
+            memcpy(ref, p.c0, (size_t)m * p.ldc * sizeof(float));
+            cblas_sgemm(CblasRowMajor, p.ta ? CblasTrans : CblasNoTrans, p.tb ? CblasTrans : CblasNoTrans,
+                        m, n, k, p.alpha, p.a, p.lda, p.b, p.ldb, p.beta, ref, p.ldc);
+            CHECK(nt_sgemm(p.ta, p.tb, m, n, k, p.alpha, p.a, p.lda, p.b, p.ldb, p.beta, p.c, p.ldc) == NT_OK,
+                  "%s", nt_errmsg());
+            int bad = 0;
+            double tol = 8.0 * (k + 4) * FLT_EPSILON;
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++) {
+                    double mag = 0;
+                    for (int q = 0; q < k; q++) mag += fabs(elem_a(&p, i, q) * elem_b(&p, q, j));
+                    mag = mag * fabs(p.alpha) + fabs(p.beta * p.c0[(size_t)i * p.ldc + j]);
+                    double d = fabs((double)p.c[(size_t)i * p.ldc + j] - ref[(size_t)i * p.ldc + j]);
+                    if (!(d <= tol * mag) && bad++ < 3)
+                        CHECK(0, "vs cblas: ta %d tb %d %dx%dx%d: C[%d, %d] %.9g vs %.9g", p.ta, p.tb, m, n,
+                              k, i, j, p.c[(size_t)i * p.ldc + j], ref[(size_t)i * p.ldc + j]);
+                }
+            CHECK(bad == 0, "vs cblas: ta %d tb %d %dx%dx%d: %d elements differ", p.ta, p.tb, m, n, k, bad);
+            free(ref);
+            prob_free(&p);
+        }
+}
+
+/* The result does not depend on the thread count nor on which strip of C an
+ * element is computed in: a 1-thread run, a 2-thread run and the product of
+ * rows [r0, m) alone agree bitwise. */
+static void test_bitwise(void) {
+    static const int sizes[][3] = {{333, 190, 700}, {100, 600, 300}};
+    if (strcmp(nt_sgemm_backend(), "avx512") != 0) {
+        printf("bitwise checks skipped: OpenBLAS backend\n");
+        return;
+    }
+    for (size_t s = 0; s < 2; s++)
+        for (int t = 0; t < 4; t++) {
+            prob p;
+            int m = sizes[s][0], n = sizes[s][1], k = sizes[s][2];
+            if (!prob_init(&p, t >> 1, t & 1, m, n, k, 1, 0.5f, 1.0f, (uint32_t)(900 + t))) {
+                CHECK(0, "out of memory");
+                prob_free(&p);
+                continue;
+            }
+            size_t nc = (size_t)m * p.ldc;
+            float *c1 = malloc(nc * sizeof(float)), *c3 = malloc(nc * sizeof(float));
+            if (!c1 || !c3) {
+                CHECK(0, "out of memory");
+                free(c1), free(c3), prob_free(&p);
+                continue;
+            }
+            memcpy(c1, p.c0, nc * sizeof(float));
+            memcpy(c3, p.c0, nc * sizeof(float));
+            nt_threads_set(1);
+            nt_sgemm(p.ta, p.tb, m, n, k, p.alpha, p.a, p.lda, p.b, p.ldb, p.beta, c1, p.ldc);
+            nt_threads_set(2);
+            nt_sgemm(p.ta, p.tb, m, n, k, p.alpha, p.a, p.lda, p.b, p.ldb, p.beta, p.c, p.ldc);
+            CHECK(memcmp(c1, p.c, nc * sizeof(float)) == 0, "ta %d tb %d %dx%dx%d: 1 and 2 threads differ",
+                  p.ta, p.tb, m, n, k);
+            /* rows [r0, m) alone (r0 not a multiple of the tile), then columns [c0, n) alone */
+            int r0 = 19, c0 = 45;
+            const float *ar = p.ta ? p.a + r0 : p.a + (size_t)r0 * p.lda;
+            nt_sgemm(p.ta, p.tb, m - r0, n, k, p.alpha, ar, p.lda, p.b, p.ldb, p.beta, c3 + (size_t)r0 * p.ldc, p.ldc);
+            const float *bc = p.tb ? p.b + (size_t)c0 * p.ldb : p.b + c0;
+            nt_sgemm(p.ta, p.tb, r0, n - c0, k, p.alpha, p.a, p.lda, bc, p.ldb, p.beta, c3 + c0, p.ldc);
+            nt_sgemm(p.ta, p.tb, r0, c0, k, p.alpha, p.a, p.lda, p.b, p.ldb, p.beta, c3, p.ldc);
+            CHECK(memcmp(c3, p.c, nc * sizeof(float)) == 0, "ta %d tb %d %dx%dx%d: strips differ from the whole",
+                  p.ta, p.tb, m, n, k);
+            CHECK(prob_check(&p, "bitwise case") == 0, "ta %d tb %d: wrong result", p.ta, p.tb);
+            free(c1);
+            free(c3);
+            prob_free(&p);
+        }
+}
+
+/* Products started from inside a parallel region run on the calling thread
+ * and give the same bits as outside. */
+static void test_in_parallel(void) {
+    prob p;
+    if (strcmp(nt_sgemm_backend(), "avx512") != 0) return;
+    if (!prob_init(&p, 0, 1, 150, 90, 260, 0, 1.0f, 0.0f, 4242)) {
+        CHECK(0, "out of memory");
+        prob_free(&p);
+        return;
+    }
+    size_t nc = (size_t)p.m * p.ldc;
+    float *cs = malloc(2 * nc * sizeof(float));
+    if (!cs) {
+        CHECK(0, "out of memory");
+        prob_free(&p);
+        return;
+    }
+    nt_sgemm(0, 1, p.m, p.n, p.k, 1.0f, p.a, p.lda, p.b, p.ldb, 0.0f, p.c, p.ldc);
+    int ok[2] = {0, 0};
+#pragma omp parallel for num_threads(2)
+    for (int t = 0; t < 2; t++)
+        ok[t] = nt_sgemm(0, 1, p.m, p.n, p.k, 1.0f, p.a, p.lda, p.b, p.ldb, 0.0f, cs + t * nc, p.ldc) == NT_OK;
+    CHECK(ok[0] && ok[1], "in a parallel region: %s", nt_errmsg());
+    CHECK(memcmp(cs, p.c, nc * sizeof(float)) == 0 && memcmp(cs + nc, p.c, nc * sizeof(float)) == 0,
+          "in a parallel region: results differ from the serial call");
+    free(cs);
+    prob_free(&p);
+}
+
+static void test_errors(void) {
+    float a[16] = {0}, b[16] = {0}, c[16];
+    for (int i = 0; i < 16; i++) c[i] = 7.0f;
+    CHECK(nt_sgemm(0, 0, -1, 2, 2, 1.0f, a, 2, b, 2, 0.0f, c, 2) == NT_ERR_ARG, "negative m");
+    CHECK(strstr(nt_errmsg(), "nt_sgemm") != NULL, "message names the function: %s", nt_errmsg());
+    CHECK(nt_sgemm(0, 0, 2, 2, 3, 1.0f, a, 2, b, 2, 0.0f, c, 2) == NT_ERR_ARG, "lda 2 < k 3");
+    CHECK(nt_sgemm(1, 0, 3, 2, 2, 1.0f, a, 2, b, 2, 0.0f, c, 2) == NT_ERR_ARG, "lda 2 < m 3 (trans_a)");
+    CHECK(nt_sgemm(0, 1, 2, 2, 3, 1.0f, a, 3, b, 2, 0.0f, c, 2) == NT_ERR_ARG, "ldb 2 < k 3 (trans_b)");
+    CHECK(nt_sgemm(0, 0, 2, 3, 2, 1.0f, a, 2, b, 3, 0.0f, c, 2) == NT_ERR_ARG, "ldc 2 < n 3");
+    CHECK(nt_sgemm(0, 0, 2, 2, 2, 1.0f, NULL, 2, b, 2, 0.0f, c, 2) == NT_ERR_ARG, "NULL a");
+    int untouched = 1;
+    for (int i = 0; i < 16; i++) untouched &= c[i] == 7.0f;
+    CHECK(untouched, "C changed by a failing call");
+    CHECK(nt_sgemm(0, 0, 0, 0, 5, 1.0f, NULL, 5, NULL, 1, 0.0f, NULL, 1) == NT_OK, "empty product");
+    /* k == 0 (as nt_matmul passes it: lda = k = 0): C = beta C, A and B unread */
+    CHECK(nt_sgemm(0, 0, 2, 2, 0, 1.0f, NULL, 0, NULL, 2, 0.5f, c, 2) == NT_OK, "k = 0: %s", nt_errmsg());
+    CHECK(c[0] == 3.5f && c[3] == 3.5f && c[4] == 7.0f, "k = 0: C = 0.5 C (got %g %g %g)", c[0], c[3], c[4]);
+}
+
+int main(void) {
+    nt_threads_set(2);
+    printf("nt_sgemm backend: %s\n", nt_sgemm_backend());
+    test_edges();
+    test_blocks();
+    test_no_product();
+    test_vs_cblas();
+    test_bitwise();
+    test_in_parallel();
+    test_errors();
+    return nt_check_report("test_gemm");
+}
