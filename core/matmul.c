@@ -17,6 +17,7 @@
 #include <omp.h>
 #include <string.h>
 
+#include "core/linear_rows.h"
 #include "core/ops.h"
 #include "core/vecmath.h"
 
@@ -253,12 +254,12 @@ static void dot8(float *y, const float *restrict x, const float *const *w, int I
 }
 #endif
 
-// Y[r, o0 .. o0+8) for every r < R (outputs past Out reuse row Out-1 and are dropped)
+// Y[r, o0 .. min(o0+8, end)) for every r < R (outputs past end reuse row end-1 and are dropped)
 static void few_rows_block(float *Y, const float *X, const float *W, const float *bias, int R,
-                           int In, int Out, int o0) {
+                           int In, int Out, int o0, int end) {
     const float *w[8];
-    for (int o = 0; o < 8; o++) w[o] = W + (int64_t)(o0 + o < Out ? o0 + o : Out - 1) * In;
-    int n = Out - o0 < 8 ? Out - o0 : 8;
+    for (int o = 0; o < 8; o++) w[o] = W + (int64_t)(o0 + o < end ? o0 + o : end - 1) * In;
+    int n = end - o0 < 8 ? end - o0 : 8;
     for (int r = 0; r < R; r++) {
         float y[8];
         dot8(y, X + (int64_t)r * In, w, In);
@@ -273,10 +274,15 @@ static void linear_few_rows(float *Y, const float *X, const float *W, const floa
     int blocks = (Out + 7) / 8;
     if ((int64_t)R * In * Out >= FEW_PAR_MACS && blocks > 1) {
 #pragma omp parallel for schedule(static)
-        for (int k = 0; k < blocks; k++) few_rows_block(Y, X, W, bias, R, In, Out, 8 * k);
+        for (int k = 0; k < blocks; k++) few_rows_block(Y, X, W, bias, R, In, Out, 8 * k, Out);
     } else {
-        for (int k = 0; k < blocks; k++) few_rows_block(Y, X, W, bias, R, In, Out, 8 * k);
+        for (int k = 0; k < blocks; k++) few_rows_block(Y, X, W, bias, R, In, Out, 8 * k, Out);
     }
+}
+
+void nt_linear_rows(float *Y, const float *X, const float *W, const float *bias, int R, int In,
+                    int Out, int o0, int o1) {
+    for (int o = o0; o < o1; o += 8) few_rows_block(Y, X, W, bias, R, In, Out, o, o1);
 }
 
 static void linear_backward(nt_ctx *ctx, nt_node *nd) {
