@@ -1,38 +1,42 @@
 /* generate_fast.c - the batch-1 decoder (see generate_fast.h).
  *
  * Letters: D width, H heads, Dh = D / H, F = 4 D MLP width, V vocabulary,
- * L decoder layers, P positions so far (the new one included), S source length,
- * T threads.
+ * L decoder layers, P positions so far (the new one included), S source length.
  *
- * A step runs in one parallel region. Every thread keeps its own copy of the
- * residual stream x (D floats) and computes each LayerNorm itself (D floats of
- * work, cheaper than a barrier); the matrix-vector products are split by
- * output rows, attention by heads:
+ * A step is a fixed list of chunks in phases; a chunk writes outputs no other
+ * chunk of its phase touches, and reads only what earlier phases wrote:
  *
- *   x = embed[tok] + pos[P - 1]                              every thread
+ *   embed     x = embed[tok] + pos[P - 1]; h = LN_self(x)               1 chunk
  *   per layer:
- *     h = LN_self(x); q, k, v rows of my heads; k, v -> cache;
- *       attention of my heads over P keys -> att              | barrier
- *     f[my rows] = W_o att + b_o                             | barrier
- *     x += f; h = LN_cross(x); q rows of my heads;
- *       attention of my heads over the S cross keys -> att     | barrier  (encdec)
- *     f[my rows] = W_o att + b_o                             | barrier  (encdec)
- *     x += f; h = LN_mlp(x); u[my rows] = gelu(W_fc h + b_fc) | barrier
- *     f[my rows] = W_proj u + b_proj                         | barrier
- *     x += f
- *   h = LN(x); logits[my rows] = embed h                     | barrier
- *   next token = argmax(logits)                               every thread
+ *     self    per head: q, k, v rows of the head (k, v into the cache),
+ *             attention over P keys -> att                              H chunks
+ *     o       f = W_o att + b_o, by row blocks                          n chunks
+ *     res     x += f; h = LN_cross(x) (or LN_mlp)                        1 chunk
+ *     cross   per head: q rows, attention over the S cross keys -> att  H chunks (encdec)
+ *     o, res  as above, then h = LN_mlp(x)                                       (encdec)
+ *     fc      u = gelu(W_fc h + b_fc), by row blocks                    n chunks
+ *     proj    f = W_proj u + b_proj, by row blocks                      n chunks
+ *     res     x += f; h = LN of the next layer (or the final LN)       1 chunk
+ *   logits    logits = embed h, by row blocks                           n chunks
+ *   argmax    tok = argmax(logits) (greedy runs)                        1 chunk
  *
- * Each shared buffer (att, f, u, logits) is written in one phase and read in
- * the next; a barrier always separates a read from the next write, so two
- * barriers per sublayer suffice. The kernels and their summation orders are
- * those of the generic path, which makes the logits bitwise equal to
- * nt_model_decode's with a cache.
+ * The threads of one parallel region (per step, or per greedy run) take
+ * chunks in list order from one atomic counter and start a chunk once every
+ * chunk of the earlier phases is done (a second counter). No thread waits for
+ * another at a barrier: a thread the OS has descheduled (2 cores shared with
+ * other work) holds up at most the one chunk it took, and the other thread
+ * carries on with the rest; on a quiet machine both stream half of every
+ * weight matrix. Which thread runs a chunk changes nothing in its result, and
+ * the kernels and their summation orders are the generic path's (nt_linear's
+ * few-row dot products, nt_attention's single-query path, nt_layernorm's row),
+ * so the logits are bitwise those of nt_model_decode with a cache, for any
+ * thread count.
  */
 #include "nn/generate_fast.h"
 
 #include <math.h>
 #include <omp.h>
+#include <sched.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -40,6 +44,26 @@
 #include "core/vecmath.h"
 #include "nn/block.h"
 #include "nn/sampling.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+static inline void cpu_relax(void) { _mm_pause(); }
+#else
+static inline void cpu_relax(void) {}
+#endif
+
+/* One chunk of a step. */
+typedef enum chunk_kind {
+    CH_EMBED, CH_SELF, CH_CROSS, CH_O_SELF, CH_O_CROSS, CH_RES, CH_FC, CH_PROJ, CH_LOGITS, CH_ARGMAX
+} chunk_kind;
+
+typedef struct chunk {
+    chunk_kind kind;
+    int layer;
+    int lo, hi;           /* head (self/cross: lo), or output rows [lo, hi) */
+    int wait;             /* chunks of the step that must be done first (its phase's start) */
+    const nt_tensor *ln_w, *ln_b; /* CH_EMBED / CH_RES: the LayerNorm that makes h */
+} chunk;
 
 struct nt_decoder {
     nt_model *m;
@@ -51,21 +75,93 @@ struct nt_decoder {
     float scale;    /* 1 / sqrt(Dh) */
     float *k_self, *v_self;   /* [L][cap][D] */
     float *k_cross, *v_cross; /* [L][src_cap][D] (encdec) */
-    float *att, *f, *u;       /* (D), (D), (F) shared */
+    float *x, *h, *att, *f, *u; /* (D) x4, (F): the step's shared vectors */
     float *logits;            /* (V) */
-    float *priv;              /* [T][priv_stride]: x (D), h (D), probs (max(cap, src_cap)) */
-    size_t priv_stride;
+    float *probs;             /* [T][probs_stride] attention probabilities, per thread */
+    size_t probs_stride;
+    chunk *sched;             /* [n_chunks] one step */
+    int n_chunks;
+    /* run state (one parallel region) */
+    int pos0;                 /* position of the run's first step */
+    int32_t tok;              /* token fed by the current step */
+    int32_t *out;             /* greedy: token chosen after each step, or NULL */
+    char pad0[64];
+    int claim;                /* next chunk (over the whole run) to take */
+    char pad1[64];
+    int done;                 /* chunks finished */
+    char pad2[64];
 };
 
 void nt_decoder_free(nt_decoder *d) {
     if (!d) return;
-    void *bufs[] = {d->k_self, d->v_self, d->k_cross, d->v_cross, d->att, d->f, d->u, d->logits, d->priv};
+    void *bufs[] = {d->k_self, d->v_self, d->k_cross, d->v_cross, d->x, d->h, d->att, d->f, d->u, d->logits, d->probs};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) nt_free_aligned(bufs[i]);
+    nt_free(d->sched);
     nt_free(d);
 }
 
 /* Floats rounded up to a whole number of 64-byte lines. */
 static size_t lines(size_t n) { return (n + 15) / 16 * 16; }
+
+/* Multiply-adds per chunk of a matrix-vector product, about: large enough
+ * that taking a chunk costs little against it, small enough that two
+ * threads share every matrix. */
+#define CHUNK_MACS 32768
+
+/* Appends the chunks of one row-split product (Out, In) to the schedule. */
+static int add_rows(chunk *c, int n, chunk_kind kind, int layer, int Out, int In, int wait, int T) {
+    int64_t work = (int64_t)Out * In;
+    int blocks = (Out + 7) / 8;
+    int k = (int)((work + CHUNK_MACS - 1) / CHUNK_MACS);
+    if (k < T && work >= CHUNK_MACS / 4) k = T;
+    if (k > blocks) k = blocks;
+    if (k < 1) k = 1;
+    for (int i = 0; i < k; i++) {
+        int b0 = (int)((int64_t)blocks * i / k), b1 = (int)((int64_t)blocks * (i + 1) / k);
+        int lo = 8 * b0, hi = 8 * b1 < Out ? 8 * b1 : Out;
+        if (c) c[n] = (chunk){kind, layer, lo, hi, wait, NULL, NULL};
+        n++;
+    }
+    return n;
+}
+
+/* Builds one step's chunk list into c (NULL: counts only); returns its length. */
+static int build_schedule(chunk *c, const nt_model *m, int T) {
+    int D = m->cfg.d_model, H = m->cfg.heads, L = m->decoder.n_layers, F = 4 * D, V = m->cfg.vocab_size;
+    int encdec = m->cfg.arch == NT_ARCH_ENCDEC, n = 0, wait;
+#define ONE(KIND, LAYER, W, B)                                                                   \
+    do {                                                                                       \
+        if (c) c[n] = (chunk){KIND, LAYER, 0, 0, n, W, B};                                     \
+        n++;                                                                                   \
+    } while (0)
+    const nt_block_params *b0 = &m->decoder.layers[0];
+    ONE(CH_EMBED, 0, b0->ln_self_w, b0->ln_self_b);
+    for (int l = 0; l < L; l++) {
+        const nt_block_params *b = &m->decoder.layers[l];
+        wait = n;
+        for (int hd = 0; hd < H; hd++, n++)
+            if (c) c[n] = (chunk){CH_SELF, l, hd, hd + 1, wait, NULL, NULL};
+        n = add_rows(c, n, CH_O_SELF, l, D, D, n, T);
+        if (encdec) {
+            ONE(CH_RES, l, b->ln_cross_w, b->ln_cross_b);
+            wait = n;
+            for (int hd = 0; hd < H; hd++, n++)
+                if (c) c[n] = (chunk){CH_CROSS, l, hd, hd + 1, wait, NULL, NULL};
+            n = add_rows(c, n, CH_O_CROSS, l, D, D, n, T);
+        }
+        ONE(CH_RES, l, b->ln_mlp_w, b->ln_mlp_b);
+        n = add_rows(c, n, CH_FC, l, F, D, n, T);
+        n = add_rows(c, n, CH_PROJ, l, D, F, n, T);
+        if (l + 1 < L)
+            ONE(CH_RES, l, m->decoder.layers[l + 1].ln_self_w, m->decoder.layers[l + 1].ln_self_b);
+        else
+            ONE(CH_RES, l, m->decoder.ln_w, m->decoder.ln_b);
+    }
+    n = add_rows(c, n, CH_LOGITS, 0, V, D, n, T);
+    ONE(CH_ARGMAX, 0, NULL, NULL);
+#undef ONE
+    return n;
+}
 
 nt_status nt_decoder_new(nt_decoder **out, nt_model *m, int cap, int src_cap) {
     static const char *fn = "nt_decoder_new";
@@ -92,23 +188,28 @@ nt_status nt_decoder_new(nt_decoder **out, nt_model *m, int cap, int src_cap) {
     d->T = omp_get_max_threads();
     size_t D = (size_t)d->D, L = (size_t)d->L;
     size_t widest = (size_t)(cap > d->src_cap ? cap : d->src_cap);
-    d->priv_stride = 2 * lines(D) + lines(widest);
+    d->probs_stride = lines(widest);
     d->k_self = nt_malloc_aligned(L * cap * D * sizeof(float));
     d->v_self = nt_malloc_aligned(L * cap * D * sizeof(float));
     if (encdec) {
         d->k_cross = nt_malloc_aligned(L * d->src_cap * D * sizeof(float));
         d->v_cross = nt_malloc_aligned(L * d->src_cap * D * sizeof(float));
     }
+    d->x = nt_malloc_aligned(lines(D) * sizeof(float));
+    d->h = nt_malloc_aligned(lines(D) * sizeof(float));
     d->att = nt_malloc_aligned(lines(D) * sizeof(float));
     d->f = nt_malloc_aligned(lines(D) * sizeof(float));
     d->u = nt_malloc_aligned(lines((size_t)d->F) * sizeof(float));
     d->logits = nt_malloc_aligned(lines((size_t)d->V) * sizeof(float));
-    d->priv = nt_malloc_aligned((size_t)d->T * d->priv_stride * sizeof(float));
-    if (!d->k_self || !d->v_self || (encdec && (!d->k_cross || !d->v_cross)) || !d->att || !d->f ||
-        !d->u || !d->logits || !d->priv) {
+    d->probs = nt_malloc_aligned((size_t)d->T * d->probs_stride * sizeof(float));
+    d->n_chunks = build_schedule(NULL, m, d->T);
+    d->sched = nt_malloc((size_t)d->n_chunks * sizeof *d->sched);
+    if (!d->k_self || !d->v_self || (encdec && (!d->k_cross || !d->v_cross)) || !d->x || !d->h ||
+        !d->att || !d->f || !d->u || !d->logits || !d->probs || !d->sched) {
         nt_decoder_free(d);
         return nt_error(NT_ERR_NOMEM, "%s: out of memory (cache of %d positions)", fn, cap);
     }
+    build_schedule(d->sched, m, d->T);
     *out = d;
     return NT_OK;
 }
@@ -160,14 +261,6 @@ nt_status nt_decoder_start(nt_decoder *d, nt_ctx *ctx, const int32_t *src, int S
 
 /* ---- the step ---------------------------------------------------------------- */
 
-/* [lo, hi) of n items for thread t of T, in whole blocks of `blk`. */
-static void share(int n, int blk, int t, int T, int *lo, int *hi) {
-    int nb = (n + blk - 1) / blk;
-    int b0 = (int)((int64_t)nb * t / T), b1 = (int)((int64_t)nb * (t + 1) / T);
-    *lo = b0 * blk < n ? b0 * blk : n;
-    *hi = b1 * blk < n ? b1 * blk : n;
-}
-
 /* y (D) = LayerNorm(x) w + b: nt_layernorm's row, same operations. */
 static void ln_row(float *restrict y, const float *restrict x, const nt_tensor *w, const nt_tensor *b, int D) {
     const float *W = nt_f32(w), *Bv = nt_f32(b);
@@ -181,7 +274,7 @@ static void ln_row(float *restrict y, const float *restrict x, const nt_tensor *
 
 /* att[head slice] = softmax(scale q K^T) V over n keys of K, V [n][D] for
  * head hd: nt_attention's single-query path (all keys visible). */
-static void attend(float *restrict att, const float *q, const float *K, const float *Vv, int n,
+static void attend(float *att, const float *q, const float *K, const float *Vv, int n,
                    int hd, int Dh, int D, float scale, float *restrict s) {
     size_t off = (size_t)hd * Dh;
     for (int j = 0; j < n; j++) s[j] = scale * nt_vdot(q + off, K + (size_t)j * D + off, Dh);
@@ -198,72 +291,94 @@ static void attend(float *restrict att, const float *q, const float *K, const fl
     }
 }
 
-static inline void add_into(float *restrict x, const float *restrict f, int D) {
-    for (int j = 0; j < D; j++) x[j] = f[j] + x[j];
-}
-
-/* One step of thread t (of T) for `token` at position `pos`; leaves the logits
- * in d->logits (complete after the final barrier). */
-static void step_thread(nt_decoder *d, int t, int T, int32_t token, int pos) {
+/* Runs chunk ch of the step at position pos; s is the thread's scratch. */
+static void run_chunk(nt_decoder *d, const chunk *ch, int step, int pos, float *s) {
     nt_model *m = d->m;
-    const int D = d->D, H = d->H, Dh = d->Dh, F = d->F, V = d->V;
-    float *x = d->priv + (size_t)t * d->priv_stride;
-    float *h = x + lines((size_t)D);
-    float *s = h + lines((size_t)D);
-    float *q = d->att; /* q rows of my heads; att overwrites them head by head */
-    int h0, h1, r0, r1, f0, f1, v0, v1;
-    share(H, 1, t, T, &h0, &h1);
-    share(D, 8, t, T, &r0, &r1);
-    share(F, 8, t, T, &f0, &f1);
-    share(V, 8, t, T, &v0, &v1);
-    int c0 = h0 * Dh, c1 = h1 * Dh; /* my heads' columns */
-
-    const float *e = nt_f32(m->embed) + (size_t)token * D;
-    const float *pe = nt_f32(m->decoder.pos) + (size_t)pos * D;
-    for (int j = 0; j < D; j++) x[j] = e[j] + pe[j];
-
-    for (int l = 0; l < d->L; l++) {
-        const nt_block_params *b = &m->decoder.layers[l];
+    const int D = d->D, Dh = d->Dh, F = d->F, V = d->V, l = ch->layer;
+    const nt_block_params *b = &m->decoder.layers[l];
+    switch (ch->kind) {
+    case CH_EMBED: {
+        const float *e = nt_f32(m->embed) + (size_t)d->tok * D;
+        const float *pe = nt_f32(m->decoder.pos) + (size_t)pos * D;
+        for (int j = 0; j < D; j++) d->x[j] = e[j] + pe[j];
+        ln_row(d->h, d->x, ch->ln_w, ch->ln_b, D);
+        break;
+    }
+    case CH_SELF: {
+        /* q, k, v of the head (k, v straight into the cache), then its attention;
+         * q sits in att's head slice until the attention output replaces it */
         const nt_attn_params *a = &b->self_attn;
         float *Kc = d->k_self + (size_t)l * d->cap * D, *Vc = d->v_self + (size_t)l * d->cap * D;
-        /* self-attention: q, k, v of my heads, k, v straight into the cache */
-        ln_row(h, x, b->ln_self_w, b->ln_self_b, D);
-        if (c1 > c0) {
-            nt_linear_rows(q, h, nt_f32(a->q_w), nt_f32(a->q_b), 1, D, D, c0, c1);
-            nt_linear_rows(Kc + (size_t)pos * D, h, nt_f32(a->k_w), nt_f32(a->k_b), 1, D, D, c0, c1);
-            nt_linear_rows(Vc + (size_t)pos * D, h, nt_f32(a->v_w), nt_f32(a->v_b), 1, D, D, c0, c1);
-            for (int hd = h0; hd < h1; hd++) attend(d->att, q, Kc, Vc, pos + 1, hd, Dh, D, d->scale, s);
-        }
-#pragma omp barrier
-        nt_linear_rows(d->f, d->att, nt_f32(a->o_w), nt_f32(a->o_b), 1, D, D, r0, r1);
-#pragma omp barrier
-        add_into(x, d->f, D);
-        if (d->encdec) {
-            const nt_attn_params *ca = &b->cross_attn;
-            size_t co = (size_t)l * d->src_cap * D;
-            ln_row(h, x, b->ln_cross_w, b->ln_cross_b, D);
-            if (c1 > c0) {
-                nt_linear_rows(q, h, nt_f32(ca->q_w), nt_f32(ca->q_b), 1, D, D, c0, c1);
-                for (int hd = h0; hd < h1; hd++)
-                    attend(d->att, q, d->k_cross + co, d->v_cross + co, d->S, hd, Dh, D, d->scale, s);
-            }
-#pragma omp barrier
-            nt_linear_rows(d->f, d->att, nt_f32(ca->o_w), nt_f32(ca->o_b), 1, D, D, r0, r1);
-#pragma omp barrier
-            add_into(x, d->f, D);
-        }
-        /* MLP */
-        ln_row(h, x, b->ln_mlp_w, b->ln_mlp_b, D);
-        nt_linear_rows(d->u, h, nt_f32(b->fc_w), nt_f32(b->fc_b), 1, D, F, f0, f1);
-        for (int j = f0; j < f1; j++) d->u[j] = nt_gelu_f(d->u[j]);
-#pragma omp barrier
-        nt_linear_rows(d->f, d->u, nt_f32(b->proj_w), nt_f32(b->proj_b), 1, F, D, r0, r1);
-#pragma omp barrier
-        add_into(x, d->f, D);
+        int c0 = ch->lo * Dh, c1 = c0 + Dh;
+        nt_linear_rows(d->att, d->h, nt_f32(a->q_w), nt_f32(a->q_b), 1, D, D, c0, c1);
+        nt_linear_rows(Kc + (size_t)pos * D, d->h, nt_f32(a->k_w), nt_f32(a->k_b), 1, D, D, c0, c1);
+        nt_linear_rows(Vc + (size_t)pos * D, d->h, nt_f32(a->v_w), nt_f32(a->v_b), 1, D, D, c0, c1);
+        attend(d->att, d->att, Kc, Vc, pos + 1, ch->lo, Dh, D, d->scale, s);
+        break;
     }
-    ln_row(h, x, m->decoder.ln_w, m->decoder.ln_b, D);
-    nt_linear_rows(d->logits, h, nt_f32(m->embed), NULL, 1, D, V, v0, v1);
-#pragma omp barrier
+    case CH_CROSS: {
+        const nt_attn_params *a = &b->cross_attn;
+        size_t co = (size_t)l * d->src_cap * D;
+        int c0 = ch->lo * Dh, c1 = c0 + Dh;
+        nt_linear_rows(d->att, d->h, nt_f32(a->q_w), nt_f32(a->q_b), 1, D, D, c0, c1);
+        attend(d->att, d->att, d->k_cross + co, d->v_cross + co, d->S, ch->lo, Dh, D, d->scale, s);
+        break;
+    }
+    case CH_O_SELF:
+    case CH_O_CROSS: {
+        const nt_attn_params *a = ch->kind == CH_O_SELF ? &b->self_attn : &b->cross_attn;
+        nt_linear_rows(d->f, d->att, nt_f32(a->o_w), nt_f32(a->o_b), 1, D, D, ch->lo, ch->hi);
+        break;
+    }
+    case CH_RES:
+        /* the residual (f + x, nt_add_residual's order), then the next LayerNorm */
+        for (int j = 0; j < D; j++) d->x[j] = d->f[j] + d->x[j];
+        ln_row(d->h, d->x, ch->ln_w, ch->ln_b, D);
+        break;
+    case CH_FC:
+        nt_linear_rows(d->u, d->h, nt_f32(b->fc_w), nt_f32(b->fc_b), 1, D, F, ch->lo, ch->hi);
+        for (int j = ch->lo; j < ch->hi; j++) d->u[j] = nt_gelu_f(d->u[j]);
+        break;
+    case CH_PROJ:
+        nt_linear_rows(d->f, d->u, nt_f32(b->proj_w), nt_f32(b->proj_b), 1, F, D, ch->lo, ch->hi);
+        break;
+    case CH_LOGITS:
+        nt_linear_rows(d->logits, d->h, nt_f32(m->embed), NULL, 1, D, V, ch->lo, ch->hi);
+        break;
+    case CH_ARGMAX:
+        if (d->out) {
+            int best = nt_logits_argmax(d->logits, V);
+            d->tok = best < 0 ? 0 : best;
+            d->out[step] = d->tok;
+        }
+        break;
+    }
+}
+
+/* Waits until `need` chunks are done: spins briefly, then yields the core
+ * (the thread being waited for may be the one that needs it). */
+static void wait_done(const nt_decoder *d, int need) {
+    for (int spins = 0; __atomic_load_n(&d->done, __ATOMIC_ACQUIRE) < need; spins++) {
+        if (spins < 4000)
+            cpu_relax();
+        else
+            sched_yield();
+    }
+}
+
+/* The body of the parallel region: n steps, chunks taken in order. */
+static void run_steps(nt_decoder *d, int n) {
+    int C = d->n_chunks, total = n * C;
+    float *s = d->probs + (size_t)omp_get_thread_num() * d->probs_stride;
+    for (;;) {
+        int c = __atomic_fetch_add(&d->claim, 1, __ATOMIC_RELAXED);
+        if (c >= total) break;
+        int step = c / C;
+        const chunk *ch = &d->sched[c - step * C];
+        wait_done(d, step * C + ch->wait);
+        run_chunk(d, ch, step, d->pos0 + step, s);
+        __atomic_fetch_add(&d->done, 1, __ATOMIC_RELEASE);
+    }
 }
 
 static nt_status step_check(nt_decoder *d, const char *fn, int32_t first, int n) {
@@ -277,18 +392,28 @@ static nt_status step_check(nt_decoder *d, const char *fn, int32_t first, int n)
     return NT_OK;
 }
 
-static int threads_for(const nt_decoder *d) {
+/* n steps from token `first` at the next position; out as in d->out. */
+static void run(nt_decoder *d, int32_t first, int n, int32_t *out) {
+    d->pos0 = d->len;
+    d->tok = first;
+    d->out = out;
+    d->claim = 0;
+    d->done = 0;
     int T = omp_get_max_threads();
-    return T < d->T ? T : d->T;
+    if (T > d->T) T = d->T;
+    if (T > 1) {
+#pragma omp parallel num_threads(T)
+        run_steps(d, n);
+    } else {
+        run_steps(d, n);
+    }
+    d->len += n;
 }
 
 nt_status nt_decoder_step(nt_decoder *d, int32_t token, const float **logits) {
     NT_TRY(step_check(d, "nt_decoder_step", token, 1));
     if (!logits) return nt_error(NT_ERR_ARG, "nt_decoder_step: logits is NULL");
-    int pos = d->len;
-#pragma omp parallel num_threads(threads_for(d))
-    step_thread(d, omp_get_thread_num(), omp_get_num_threads(), token, pos);
-    d->len++;
+    run(d, token, 1, NULL);
     *logits = d->logits;
     return NT_OK;
 }
@@ -296,22 +421,6 @@ nt_status nt_decoder_step(nt_decoder *d, int32_t token, const float **logits) {
 nt_status nt_decoder_greedy(nt_decoder *d, int32_t first, int n, int32_t *out) {
     if (n < 0 || (n > 0 && !out)) return nt_error(NT_ERR_ARG, "nt_decoder_greedy: n %d or out NULL", n);
     NT_TRY(step_check(d, "nt_decoder_greedy", first, n));
-    int pos0 = d->len;
-#pragma omp parallel num_threads(threads_for(d))
-    {
-        int t = omp_get_thread_num(), T = omp_get_num_threads();
-        int32_t tok = first;
-        for (int i = 0; i < n; i++) {
-            step_thread(d, t, T, tok, pos0 + i);
-            /* every thread takes the argmax itself: no barrier for the token */
-            int best = nt_logits_argmax(d->logits, d->V);
-            tok = best < 0 ? 0 : best;
-            if (t == 0) out[i] = tok;
-            /* the next step's first write to a shared buffer (att) comes
-             * after its own q rows; logits are rewritten only after several
-             * barriers, so the argmax reads above are safe. */
-        }
-    }
-    d->len += n;
+    if (n > 0) run(d, first, n, out);
     return NT_OK;
 }
