@@ -40,7 +40,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
-#include "core/linear_rows.h"
+#include "core/kernels.h"
 #include "core/vecmath.h"
 #include "nn/block.h"
 #include "nn/sampling.h"
@@ -54,7 +54,9 @@ static inline void cpu_relax(void) {}
 
 /* One chunk of a step. */
 typedef enum chunk_kind {
-    CH_EMBED, CH_SELF, CH_CROSS, CH_O_SELF, CH_O_CROSS, CH_RES, CH_FC, CH_PROJ, CH_LOGITS, CH_ARGMAX
+    CH_EMBED, CH_SELF, CH_CROSS, CH_O_SELF, CH_O_CROSS, CH_RES, CH_FC, CH_PROJ, CH_LOGITS, CH_ARGMAX,
+    /* the encoder pass over the S source rows (encdec) */
+    EN_EMBED, EN_QKV, EN_ATT, EN_O, EN_RES, EN_FC, EN_PROJ, EN_CROSS_KV
 } chunk_kind;
 
 typedef struct chunk {
@@ -80,6 +82,11 @@ struct nt_decoder {
     float *probs;             /* [T][probs_stride] attention probabilities, per thread */
     size_t probs_stride;
     chunk *sched;             /* [n_chunks] one step */
+    chunk *enc_sched;         /* [n_enc_chunks] the encoder pass (encdec) */
+    int n_enc_chunks;
+    /* encoder pass: (S, D) x, h (h = the output, mem, at the end), q, k, v, att, f; (S, F) u */
+    int32_t *src;             /* (src_cap) */
+    float *ex, *eh, *eq, *ek, *ev, *ea, *ef, *eu;
     int n_chunks;
     /* run state (one parallel region) */
     int pos0;                 /* position of the run's first step */
@@ -94,9 +101,12 @@ struct nt_decoder {
 
 void nt_decoder_free(nt_decoder *d) {
     if (!d) return;
-    void *bufs[] = {d->k_self, d->v_self, d->k_cross, d->v_cross, d->x, d->h, d->att, d->f, d->u, d->logits, d->probs};
+    void *bufs[] = {d->k_self, d->v_self, d->k_cross, d->v_cross, d->x, d->h, d->att, d->f, d->u, d->logits, d->probs,
+                    d->ex, d->eh, d->eq, d->ek, d->ev, d->ea, d->ef, d->eu};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) nt_free_aligned(bufs[i]);
     nt_free(d->sched);
+    nt_free(d->enc_sched);
+    nt_free(d->src);
     nt_free(d);
 }
 
@@ -163,6 +173,46 @@ static int build_schedule(chunk *c, const nt_model *m, int T) {
     return n;
 }
 
+/* Appends chunks over rows [0, R) in up to T blocks (row-wise work). */
+static int add_row_blocks(chunk *c, int n, chunk_kind kind, int layer, int R, int wait, int T,
+                          const nt_tensor *w, const nt_tensor *b) {
+    int k = T < R ? T : R;
+    for (int i = 0; i < k; i++) {
+        if (c) c[n] = (chunk){kind, layer, (int)((int64_t)R * i / k), (int)((int64_t)R * (i + 1) / k), wait, w, b};
+        n++;
+    }
+    return n;
+}
+
+/* The encoder pass's chunk list (R: rows to plan the split for, src_cap).
+ * Row-split phases (EN_EMBED, EN_RES) take rows [lo, hi); the products take
+ * output columns [lo, hi) for all S rows; EN_ATT takes a head. */
+static int build_enc_schedule(chunk *c, const nt_model *m, int T, int R) {
+    int D = m->cfg.d_model, H = m->cfg.heads, F = 4 * D;
+    int Le = m->encoder.n_layers, Ld = m->decoder.n_layers, n = 0, wait;
+    n = add_row_blocks(c, n, EN_EMBED, 0, R, 0, T, m->encoder.layers[0].ln_self_w,
+                       m->encoder.layers[0].ln_self_b);
+    for (int l = 0; l < Le; l++) {
+        const nt_block_params *b = &m->encoder.layers[l];
+        n = add_rows(c, n, EN_QKV, l, 3 * D, D * R, n, T);
+        wait = n;
+        for (int hd = 0; hd < H; hd++, n++)
+            if (c) c[n] = (chunk){EN_ATT, l, hd, hd + 1, wait, NULL, NULL};
+        n = add_rows(c, n, EN_O, l, D, D * R, n, T);
+        n = add_row_blocks(c, n, EN_RES, l, R, n, T, b->ln_mlp_w, b->ln_mlp_b);
+        n = add_rows(c, n, EN_FC, l, F, D * R, n, T);
+        n = add_rows(c, n, EN_PROJ, l, D, F * R, n, T);
+        if (l + 1 < Le)
+            n = add_row_blocks(c, n, EN_RES, l, R, n, T, m->encoder.layers[l + 1].ln_self_w,
+                               m->encoder.layers[l + 1].ln_self_b);
+        else
+            n = add_row_blocks(c, n, EN_RES, l, R, n, T, m->encoder.ln_w, m->encoder.ln_b);
+    }
+    /* cross K/V of every decoder layer from the encoder output: 2 Ld matrices */
+    n = add_rows(c, n, EN_CROSS_KV, 0, 2 * Ld * D, D * R, n, T);
+    return n;
+}
+
 nt_status nt_decoder_new(nt_decoder **out, nt_model *m, int cap, int src_cap) {
     static const char *fn = "nt_decoder_new";
     if (!out || !m) return nt_error(NT_ERR_ARG, "%s: out or model is NULL", fn);
@@ -210,13 +260,30 @@ nt_status nt_decoder_new(nt_decoder **out, nt_model *m, int cap, int src_cap) {
         return nt_error(NT_ERR_NOMEM, "%s: out of memory (cache of %d positions)", fn, cap);
     }
     build_schedule(d->sched, m, d->T);
+    if (encdec) {
+        size_t SD = (size_t)d->src_cap * D, SF = (size_t)d->src_cap * d->F;
+        d->n_enc_chunks = build_enc_schedule(NULL, m, d->T, d->src_cap);
+        d->enc_sched = nt_malloc((size_t)d->n_enc_chunks * sizeof *d->enc_sched);
+        d->src = nt_malloc((size_t)d->src_cap * sizeof *d->src);
+        float **bufs[] = {&d->ex, &d->eh, &d->eq, &d->ek, &d->ev, &d->ea, &d->ef};
+        int ok = d->enc_sched && d->src;
+        for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) ok &= (*bufs[i] = nt_malloc_aligned(SD * sizeof(float))) != NULL;
+        ok &= (d->eu = nt_malloc_aligned(SF * sizeof(float))) != NULL;
+        if (!ok) {
+            nt_decoder_free(d);
+            return nt_error(NT_ERR_NOMEM, "%s: out of memory (encoder of %d rows)", fn, src_cap);
+        }
+        build_enc_schedule(d->enc_sched, m, d->T, d->src_cap);
+    }
     *out = d;
     return NT_OK;
 }
 
+static void run(nt_decoder *d, const chunk *sched, int C, int n);
+
 int nt_decoder_len(const nt_decoder *d) { return d ? d->len : 0; }
 
-nt_status nt_decoder_start(nt_decoder *d, nt_ctx *ctx, const int32_t *src, int S) {
+nt_status nt_decoder_start(nt_decoder *d, const int32_t *src, int S) {
     static const char *fn = "nt_decoder_start";
     if (!d) return nt_error(NT_ERR_ARG, "%s: decoder is NULL", fn);
     d->started = 0;
@@ -228,32 +295,15 @@ nt_status nt_decoder_start(nt_decoder *d, nt_ctx *ctx, const int32_t *src, int S
         d->started = 1;
         return NT_OK;
     }
-    if (!ctx || !src) return nt_error(NT_ERR_ARG, "%s: ctx or src is NULL", fn);
+    if (!src) return nt_error(NT_ERR_ARG, "%s: src is NULL", fn);
     if (S < 1 || S > d->src_cap)
         return nt_error(NT_ERR_ARG, "%s: source length %d outside [1, src_cap %d]", fn, S, d->src_cap);
     for (int i = 0; i < S; i++)
         if (src[i] < 0 || src[i] >= d->V)
             return nt_error(NT_ERR_ARG, "%s: src[%d] = %d outside [0, %d)", fn, i, (int)src[i], d->V);
-    nt_ctx_reset(ctx);
-    int grad = nt_ctx_set_grad(ctx, 0);
-    nt_model *m = d->m;
-    size_t SD = (size_t)S * d->D;
-    nt_tensor *ids, *mem = NULL, *k, *v;
-    nt_status st = nt_tensor_wrap(ctx, &ids, NT_I32, 2, (int[]){1, S}, (void *)src);
-    if (st == NT_OK) st = nt_model_encode(m, ctx, &mem, ids, NULL); // (1, S, D)
-    /* The cross K/V of every layer, once per source: what the generic
-     * cached path computes on its first step, by the same nt_linear calls. */
-    for (int l = 0; l < d->L && st == NT_OK; l++) {
-        const nt_attn_params *p = &m->decoder.layers[l].cross_attn;
-        st = nt_linear(ctx, &k, mem, p->k_w, p->k_b); // (1, S, D)
-        if (st == NT_OK) st = nt_linear(ctx, &v, mem, p->v_w, p->v_b);
-        if (st == NT_OK) {
-            memcpy(d->k_cross + (size_t)l * d->src_cap * d->D, nt_f32(k), SD * sizeof(float));
-            memcpy(d->v_cross + (size_t)l * d->src_cap * d->D, nt_f32(v), SD * sizeof(float));
-        }
-    }
-    nt_ctx_set_grad(ctx, grad);
-    if (st != NT_OK) return nt_error_wrap(st, "%s", fn);
+    memcpy(d->src, src, (size_t)S * sizeof *src);
+    d->S = S;
+    run(d, d->enc_sched, d->n_enc_chunks, 1);
     d->S = S;
     d->started = 1;
     return NT_OK;
@@ -272,30 +322,11 @@ static void ln_row(float *restrict y, const float *restrict x, const nt_tensor *
     for (int j = 0; j < D; j++) y[j] = y[j] * rs * W[j] + Bv[j];
 }
 
-/* att[head slice] = softmax(scale q K^T) V over n keys of K, V [n][D] for
- * head hd: nt_attention's single-query path (all keys visible). */
-static void attend(float *att, const float *q, const float *K, const float *Vv, int n,
-                   int hd, int Dh, int D, float scale, float *restrict s) {
-    size_t off = (size_t)hd * Dh;
-    for (int j = 0; j < n; j++) s[j] = scale * nt_vdot(q + off, K + (size_t)j * D + off, Dh);
-    float mx = nt_vmax(s, n);
-    for (int j = 0; j < n; j++) s[j] = nt_expf(s[j] - mx);
-    float inv = 1.0f / nt_vsum(s, n);
-    for (int j = 0; j < n; j++) s[j] *= inv;
-    float *o = att + off;
-    for (int d = 0; d < Dh; d++) o[d] = 0.0f;
-    for (int j = 0; j < n; j++) {
-        const float *v = Vv + (size_t)j * D + off;
-        float p = s[j];
-        for (int d = 0; d < Dh; d++) o[d] += p * v[d];
-    }
-}
-
 /* Runs chunk ch of the step at position pos; s is the thread's scratch. */
 static void run_chunk(nt_decoder *d, const chunk *ch, int step, int pos, float *s) {
     nt_model *m = d->m;
-    const int D = d->D, Dh = d->Dh, F = d->F, V = d->V, l = ch->layer;
-    const nt_block_params *b = &m->decoder.layers[l];
+    const int D = d->D, Dh = d->Dh, F = d->F, V = d->V, l = ch->layer, S = d->S;
+    const nt_block_params *b = ch->kind < EN_EMBED ? &m->decoder.layers[l] : &m->encoder.layers[l];
     switch (ch->kind) {
     case CH_EMBED: {
         const float *e = nt_f32(m->embed) + (size_t)d->tok * D;
@@ -313,7 +344,7 @@ static void run_chunk(nt_decoder *d, const chunk *ch, int step, int pos, float *
         nt_linear_rows(d->att, d->h, nt_f32(a->q_w), nt_f32(a->q_b), 1, D, D, c0, c1);
         nt_linear_rows(Kc + (size_t)pos * D, d->h, nt_f32(a->k_w), nt_f32(a->k_b), 1, D, D, c0, c1);
         nt_linear_rows(Vc + (size_t)pos * D, d->h, nt_f32(a->v_w), nt_f32(a->v_b), 1, D, D, c0, c1);
-        attend(d->att, d->att, Kc, Vc, pos + 1, ch->lo, Dh, D, d->scale, s);
+        nt_attention_row(d->att + c0, d->att + c0, Kc + c0, Vc + c0, pos + 1, Dh, D, d->scale, s);
         break;
     }
     case CH_CROSS: {
@@ -321,7 +352,8 @@ static void run_chunk(nt_decoder *d, const chunk *ch, int step, int pos, float *
         size_t co = (size_t)l * d->src_cap * D;
         int c0 = ch->lo * Dh, c1 = c0 + Dh;
         nt_linear_rows(d->att, d->h, nt_f32(a->q_w), nt_f32(a->q_b), 1, D, D, c0, c1);
-        attend(d->att, d->att, d->k_cross + co, d->v_cross + co, d->S, ch->lo, Dh, D, d->scale, s);
+        nt_attention_row(d->att + c0, d->att + c0, d->k_cross + co + c0, d->v_cross + co + c0, S, Dh, D,
+                         d->scale, s);
         break;
     }
     case CH_O_SELF:
@@ -352,6 +384,67 @@ static void run_chunk(nt_decoder *d, const chunk *ch, int step, int pos, float *
             d->out[step] = d->tok;
         }
         break;
+    case EN_EMBED:
+        for (int r = ch->lo; r < ch->hi; r++) {
+            float *x = d->ex + (size_t)r * D;
+            const float *e = nt_f32(m->embed) + (size_t)d->src[r] * D;
+            const float *pe = nt_f32(m->encoder.pos) + (size_t)r * D;
+            for (int j = 0; j < D; j++) x[j] = e[j] + pe[j];
+            ln_row(d->eh + (size_t)r * D, x, ch->ln_w, ch->ln_b, D);
+        }
+        break;
+    case EN_QKV: {
+        const nt_attn_params *a = &b->self_attn;
+        const nt_tensor *W[3] = {a->q_w, a->k_w, a->v_w}, *B[3] = {a->q_b, a->k_b, a->v_b};
+        float *Y[3] = {d->eq, d->ek, d->ev};
+        for (int k = 0; k < 3; k++) {
+            int o0 = ch->lo - k * D, o1 = ch->hi - k * D;
+            o0 = o0 < 0 ? 0 : o0;
+            o1 = o1 > D ? D : o1;
+            if (o0 < o1) nt_linear_rows(Y[k], d->eh, nt_f32(W[k]), nt_f32(B[k]), S, D, D, o0, o1);
+        }
+        break;
+    }
+    case EN_ATT: {
+        int c0 = ch->lo * Dh;
+        for (int i = 0; i < S; i++)
+            nt_attention_row(d->ea + (size_t)i * D + c0, d->eq + (size_t)i * D + c0, d->ek + c0, d->ev + c0, S,
+                             Dh, D, d->scale, s);
+        break;
+    }
+    case EN_O:
+        nt_linear_rows(d->ef, d->ea, nt_f32(b->self_attn.o_w), nt_f32(b->self_attn.o_b), S, D, D, ch->lo, ch->hi);
+        break;
+    case EN_RES:
+        for (int r = ch->lo; r < ch->hi; r++) {
+            float *x = d->ex + (size_t)r * D;
+            const float *f = d->ef + (size_t)r * D;
+            for (int j = 0; j < D; j++) x[j] = f[j] + x[j];
+            ln_row(d->eh + (size_t)r * D, x, ch->ln_w, ch->ln_b, D);
+        }
+        break;
+    case EN_FC:
+        nt_linear_rows(d->eu, d->eh, nt_f32(b->fc_w), nt_f32(b->fc_b), S, D, F, ch->lo, ch->hi);
+        for (int r = 0; r < S; r++) {
+            float *u = d->eu + (size_t)r * F;
+            for (int j = ch->lo; j < ch->hi; j++) u[j] = nt_gelu_f(u[j]);
+        }
+        break;
+    case EN_PROJ:
+        nt_linear_rows(d->ef, d->eu, nt_f32(b->proj_w), nt_f32(b->proj_b), S, F, D, ch->lo, ch->hi);
+        break;
+    case EN_CROSS_KV:
+        /* columns of [layer][k, v][D] */
+        for (int g = ch->lo / D; g * D < ch->hi; g++) {
+            int o0 = ch->lo - g * D, o1 = ch->hi - g * D;
+            o0 = o0 < 0 ? 0 : o0;
+            o1 = o1 > D ? D : o1;
+            const nt_attn_params *a = &m->decoder.layers[g / 2].cross_attn;
+            float *Y = (g % 2 ? d->v_cross : d->k_cross) + (size_t)(g / 2) * d->src_cap * D;
+            if (o0 < o1)
+                nt_linear_rows(Y, d->eh, nt_f32(g % 2 ? a->v_w : a->k_w), nt_f32(g % 2 ? a->v_b : a->k_b), S, D, D, o0, o1);
+        }
+        break;
     }
 }
 
@@ -366,18 +459,33 @@ static void wait_done(const nt_decoder *d, int need) {
     }
 }
 
-/* The body of the parallel region: n steps, chunks taken in order. */
-static void run_steps(nt_decoder *d, int n) {
-    int C = d->n_chunks, total = n * C;
+/* The body of the parallel region: n runs of the chunk list sched (C
+ * chunks), chunks taken in order. */
+static void run_chunks(nt_decoder *d, const chunk *sched, int C, int n) {
+    int total = n * C;
     float *s = d->probs + (size_t)omp_get_thread_num() * d->probs_stride;
     for (;;) {
         int c = __atomic_fetch_add(&d->claim, 1, __ATOMIC_RELAXED);
         if (c >= total) break;
         int step = c / C;
-        const chunk *ch = &d->sched[c - step * C];
+        const chunk *ch = &sched[c - step * C];
         wait_done(d, step * C + ch->wait);
         run_chunk(d, ch, step, d->pos0 + step, s);
         __atomic_fetch_add(&d->done, 1, __ATOMIC_RELEASE);
+    }
+}
+
+/* Runs sched n times in one parallel region (or on this thread alone). */
+static void run(nt_decoder *d, const chunk *sched, int C, int n) {
+    d->claim = 0;
+    d->done = 0;
+    int T = omp_get_max_threads();
+    if (T > d->T) T = d->T;
+    if (T > 1) {
+#pragma omp parallel num_threads(T)
+        run_chunks(d, sched, C, n);
+    } else {
+        run_chunks(d, sched, C, n);
     }
 }
 
@@ -393,27 +501,18 @@ static nt_status step_check(nt_decoder *d, const char *fn, int32_t first, int n)
 }
 
 /* n steps from token `first` at the next position; out as in d->out. */
-static void run(nt_decoder *d, int32_t first, int n, int32_t *out) {
+static void run_decode(nt_decoder *d, int32_t first, int n, int32_t *out) {
     d->pos0 = d->len;
     d->tok = first;
     d->out = out;
-    d->claim = 0;
-    d->done = 0;
-    int T = omp_get_max_threads();
-    if (T > d->T) T = d->T;
-    if (T > 1) {
-#pragma omp parallel num_threads(T)
-        run_steps(d, n);
-    } else {
-        run_steps(d, n);
-    }
+    run(d, d->sched, d->n_chunks, n);
     d->len += n;
 }
 
 nt_status nt_decoder_step(nt_decoder *d, int32_t token, const float **logits) {
     NT_TRY(step_check(d, "nt_decoder_step", token, 1));
     if (!logits) return nt_error(NT_ERR_ARG, "nt_decoder_step: logits is NULL");
-    run(d, token, 1, NULL);
+    run_decode(d, token, 1, NULL);
     *logits = d->logits;
     return NT_OK;
 }
@@ -421,6 +520,6 @@ nt_status nt_decoder_step(nt_decoder *d, int32_t token, const float **logits) {
 nt_status nt_decoder_greedy(nt_decoder *d, int32_t first, int n, int32_t *out) {
     if (n < 0 || (n > 0 && !out)) return nt_error(NT_ERR_ARG, "nt_decoder_greedy: n %d or out NULL", n);
     NT_TRY(step_check(d, "nt_decoder_greedy", first, n));
-    if (n > 0) run(d, first, n, out);
+    if (n > 0) run_decode(d, first, n, out);
     return NT_OK;
 }

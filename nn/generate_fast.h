@@ -2,14 +2,19 @@
  * with no per-token allocation, tensor headers or tape, and one parallel
  * region per step (or per greedy run) instead of one per op.
  *
- * It computes what nt_model_decode does with a cache of one row, with the
- * same kernels in the same summation order (nt_linear's few-row dot products,
- * nt_attention's single-query path, nt_layernorm's row): the logits of a step
- * are bitwise those of the generic path, for any thread count.
+ * It computes what nt_model_encode + nt_model_decode do with a cache of one
+ * row. A step uses the generic path's kernels in the same summation order
+ * (nt_linear's few-row dot products, nt_attention's single-query path,
+ * nt_layernorm's row), so given the same cross K/V its logits are bitwise the
+ * generic path's, for any thread count (decoder-only models: bitwise, full
+ * stop). The encoder pass (encdec) runs the same operations with the few-row
+ * kernel over all S rows instead of sgemm, so its output, and the logits
+ * after it, agree with the generic path to float rounding (~1e-6 relative),
+ * not bitwise; results never depend on the thread count.
  *
  *     nt_decoder *d;
  *     NT_TRY(nt_decoder_new(&d, model, 64, 32));        // cap 64 positions, sources <= 32
- *     NT_TRY(nt_decoder_start(d, ctx, src_ids, S));     // encoder + cross K/V (encdec);
+ *     NT_TRY(nt_decoder_start(d, src_ids, S));          // encoder + cross K/V (encdec);
  *                                                       // decoder-only: src NULL, S 0
  *     const float *logits;                              // (V), valid until the next step
  *     NT_TRY(nt_decoder_step(d, NT_GEN_BOS, &logits));  // one token in, next-token logits out
@@ -39,11 +44,11 @@ void nt_decoder_free(nt_decoder *d); /* NULL is a no-op */
 
 /* Starts a sequence: forgets every position; for an encoder-decoder model
  * runs the encoder over src (S ids, all real: the caller appends <eos> if it
- * wants one) and computes the cross-attention K/V once. ctx is scratch for
- * the encoder (reset by this call; grad mode off during it). Decoder-only:
- * src must be NULL and S 0. NT_ERR_ARG for ids outside [0, V), S outside
- * [1, src_cap], a NULL argument; NT_ERR_STATE... none: any encoder status. */
-nt_status nt_decoder_start(nt_decoder *d, nt_ctx *ctx, const int32_t *src, int S);
+ * wants one) and computes the cross-attention K/V of every layer once.
+ * Decoder-only: src must be NULL and S 0. NT_ERR_ARG for an id outside
+ * [0, V), S outside [1, src_cap] or a NULL argument; after an error no
+ * sequence is started (a step returns NT_ERR_STATE). */
+nt_status nt_decoder_start(nt_decoder *d, const int32_t *src, int S);
 
 /* Feeds `token` at the next position and returns the next-token logits (V
  * floats owned by the decoder, valid until the next call). NT_ERR_ARG for a

@@ -184,9 +184,8 @@ static nt_status decode_run_generic(nt_model *m, nt_ctx *ctx, nt_kv_cache *cache
 }
 
 /* One greedy run with the batch-1 decoder (what is timed). */
-static nt_status decode_run(nt_decoder *dec, nt_ctx *ctx, const int32_t *src, int S, int first, int G,
-                            int32_t *out) {
-    NT_TRY(nt_decoder_start(dec, ctx, src, S));
+static nt_status decode_run(nt_decoder *dec, const int32_t *src, int S, int first, int G, int32_t *out) {
+    NT_TRY(nt_decoder_start(dec, src, S));
     return nt_decoder_greedy(dec, first, G, out);
 }
 
@@ -277,7 +276,7 @@ int bench_model(const bench_opts *o) {
     int src_n = c->enc_layers ? S : 0;
     if (!o->skip_decode) {
         if (decode_run_generic(m, work, cache, src1, first, c->G, want) != NT_OK) goto fail;
-        if (decode_run(dec, work, src_ids, src_n, first, c->G, out) != NT_OK) goto fail;
+        if (decode_run(dec, src_ids, src_n, first, c->G, out) != NT_OK) goto fail;
         for (int i = 0; i < c->G; i++)
             if (out[i] != want[i]) {
                 nt_error(NT_ERR_STATE, "the batch-1 decoder chose token %d at step %d, the generic path %d",
@@ -286,7 +285,7 @@ int bench_model(const bench_opts *o) {
             }
         t0 = bench_now();
         do {
-            if (decode_run(dec, work, src_ids, src_n, first, c->G, out) != NT_OK) goto fail;
+            if (decode_run(dec, src_ids, src_n, first, c->G, out) != NT_OK) goto fail;
             runs++;
         } while ((el = bench_now() - t0) < o->seconds / 2);
         dec_s = el / runs;
