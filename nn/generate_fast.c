@@ -92,11 +92,11 @@ struct nt_decoder {
     int pos0;                 /* position of the run's first step */
     int32_t tok;              /* token fed by the current step */
     int32_t *out;             /* greedy: token chosen after each step, or NULL */
+    int64_t *taken;           /* [max chunks] step generation that took each chunk */
+    int64_t gen;              /* steps run so far (both lists): generations are unique */
     char pad0[64];
-    int claim;                /* next chunk (over the whole run) to take */
+    int done;                 /* chunks finished in this run */
     char pad1[64];
-    int done;                 /* chunks finished */
-    char pad2[64];
 };
 
 void nt_decoder_free(nt_decoder *d) {
@@ -106,6 +106,7 @@ void nt_decoder_free(nt_decoder *d) {
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) nt_free_aligned(bufs[i]);
     nt_free(d->sched);
     nt_free(d->enc_sched);
+    nt_free(d->taken);
     nt_free(d->src);
     nt_free(d);
 }
@@ -274,6 +275,12 @@ nt_status nt_decoder_new(nt_decoder **out, nt_model *m, int cap, int src_cap) {
             return nt_error(NT_ERR_NOMEM, "%s: out of memory (encoder of %d rows)", fn, src_cap);
         }
         build_enc_schedule(d->enc_sched, m, d->T, d->src_cap);
+    }
+    int most = d->n_chunks > d->n_enc_chunks ? d->n_chunks : d->n_enc_chunks;
+    d->taken = nt_calloc((size_t)most, sizeof *d->taken);
+    if (!d->taken) {
+        nt_decoder_free(d);
+        return nt_error(NT_ERR_NOMEM, "%s: out of memory", fn);
     }
     *out = d;
     return NT_OK;
@@ -448,45 +455,62 @@ static void run_chunk(nt_decoder *d, const chunk *ch, int step, int pos, float *
     }
 }
 
-/* Waits until `need` chunks are done: spins briefly, then yields the core
- * (the thread being waited for may be the one that needs it). */
-static void wait_done(const nt_decoder *d, int need) {
-    for (int spins = 0; __atomic_load_n(&d->done, __ATOMIC_ACQUIRE) < need; spins++) {
-        if (spins < 4000)
-            cpu_relax();
-        else
-            sched_yield();
-    }
+/* Spins before a waiting thread takes a late thread's chunks (a pause is
+ * ~20 ns here, so ~5 us), and before it starts yielding the core. */
+#define STEAL_SPINS 250
+#define YIELD_SPINS 2000
+
+/* Takes chunk k for step generation g; 0 if another thread has it. */
+static int claim(nt_decoder *d, int k, int64_t g) {
+    int64_t v = __atomic_load_n(&d->taken[k], __ATOMIC_RELAXED);
+    return v < g && __atomic_compare_exchange_n(&d->taken[k], &v, g, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
+
+static void exec(nt_decoder *d, const chunk *ch, int step, float *s) {
+    run_chunk(d, ch, step, d->pos0 + step, s);
+    __atomic_fetch_add(&d->done, 1, __ATOMIC_RELEASE);
 }
 
 /* The body of the parallel region: n runs of the chunk list sched (C
- * chunks), chunks taken in order. */
-static void run_chunks(nt_decoder *d, const chunk *sched, int C, int n) {
-    int total = n * C;
-    float *s = d->probs + (size_t)omp_get_thread_num() * d->probs_stride;
-    for (;;) {
-        int c = __atomic_fetch_add(&d->claim, 1, __ATOMIC_RELAXED);
-        if (c >= total) break;
-        int step = c / C;
-        const chunk *ch = &sched[c - step * C];
-        wait_done(d, step * C + ch->wait);
-        run_chunk(d, ch, step, d->pos0 + step, s);
-        __atomic_fetch_add(&d->done, 1, __ATOMIC_RELEASE);
+ * chunks), phase after phase. Thread t first runs its own chunks of a phase
+ * (every T-th, starting at t: the same weights every step, so they stay in
+ * its core's cache when they fit), then waits for the phase to finish; a
+ * wait that lasts STEAL_SPINS takes whatever chunks are still untaken (their
+ * owner is late, e.g. descheduled), and a long wait yields the core. */
+static void run_chunks(nt_decoder *d, const chunk *sched, int C, int n, int t, int T) {
+    float *s = d->probs + (size_t)t * d->probs_stride;
+    for (int step = 0; step < n; step++) {
+        int64_t g = d->gen + step + 1;
+        for (int k0 = 0, k1; k0 < C; k0 = k1) {
+            for (k1 = k0 + 1; k1 < C && sched[k1].wait == sched[k0].wait;) k1++;
+            for (int k = k0 + t; k < k1; k += T)
+                if (claim(d, k, g)) exec(d, &sched[k], step, s);
+            int need = step * C + k1;
+            for (int spins = 0; __atomic_load_n(&d->done, __ATOMIC_ACQUIRE) < need; spins++) {
+                if (spins == STEAL_SPINS)
+                    for (int k = k0; k < k1; k++)
+                        if (claim(d, k, g)) exec(d, &sched[k], step, s);
+                if (spins < YIELD_SPINS)
+                    cpu_relax();
+                else
+                    sched_yield();
+            }
+        }
     }
 }
 
 /* Runs sched n times in one parallel region (or on this thread alone). */
 static void run(nt_decoder *d, const chunk *sched, int C, int n) {
-    d->claim = 0;
     d->done = 0;
     int T = omp_get_max_threads();
     if (T > d->T) T = d->T;
     if (T > 1) {
 #pragma omp parallel num_threads(T)
-        run_chunks(d, sched, C, n);
+        run_chunks(d, sched, C, n, omp_get_thread_num(), omp_get_num_threads());
     } else {
-        run_chunks(d, sched, C, n);
+        run_chunks(d, sched, C, n, 0, 1);
     }
+    d->gen += n;
 }
 
 static nt_status step_check(nt_decoder *d, const char *fn, int32_t first, int n) {
