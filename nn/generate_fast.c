@@ -67,6 +67,11 @@ typedef struct chunk {
     const nt_tensor *ln_w, *ln_b; /* CH_EMBED / CH_RES: the LayerNorm that makes h */
 } chunk;
 
+/* A counter alone on its cache line: the two cores write different ones. */
+typedef struct slot {
+    _Alignas(64) int64_t v;
+} slot;
+
 struct nt_decoder {
     nt_model *m;
     int D, H, Dh, F, V, L, cap, src_cap, encdec;
@@ -92,11 +97,9 @@ struct nt_decoder {
     int pos0;                 /* position of the run's first step */
     int32_t tok;              /* token fed by the current step */
     int32_t *out;             /* greedy: token chosen after each step, or NULL */
-    int64_t *taken;           /* [max chunks] step generation that took each chunk */
+    slot *taken;              /* [max chunks] step generation that took each chunk */
     int64_t gen;              /* steps run so far (both lists): generations are unique */
-    char pad0[64];
-    int done;                 /* chunks finished in this run */
-    char pad1[64];
+    slot *done;               /* [T] chunks each thread finished in this run */
 };
 
 void nt_decoder_free(nt_decoder *d) {
@@ -106,7 +109,8 @@ void nt_decoder_free(nt_decoder *d) {
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) nt_free_aligned(bufs[i]);
     nt_free(d->sched);
     nt_free(d->enc_sched);
-    nt_free(d->taken);
+    nt_free_aligned(d->taken);
+    nt_free_aligned(d->done);
     nt_free(d->src);
     nt_free(d);
 }
@@ -277,11 +281,13 @@ nt_status nt_decoder_new(nt_decoder **out, nt_model *m, int cap, int src_cap) {
         build_enc_schedule(d->enc_sched, m, d->T, d->src_cap);
     }
     int most = d->n_chunks > d->n_enc_chunks ? d->n_chunks : d->n_enc_chunks;
-    d->taken = nt_calloc((size_t)most, sizeof *d->taken);
-    if (!d->taken) {
+    d->taken = nt_malloc_aligned((size_t)most * sizeof *d->taken);
+    d->done = nt_malloc_aligned((size_t)d->T * sizeof *d->done);
+    if (!d->taken || !d->done) {
         nt_decoder_free(d);
         return nt_error(NT_ERR_NOMEM, "%s: out of memory", fn);
     }
+    memset(d->taken, 0, (size_t)most * sizeof *d->taken);
     *out = d;
     return NT_OK;
 }
@@ -462,13 +468,21 @@ static void run_chunk(nt_decoder *d, const chunk *ch, int step, int pos, float *
 
 /* Takes chunk k for step generation g; 0 if another thread has it. */
 static int claim(nt_decoder *d, int k, int64_t g) {
-    int64_t v = __atomic_load_n(&d->taken[k], __ATOMIC_RELAXED);
-    return v < g && __atomic_compare_exchange_n(&d->taken[k], &v, g, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+    int64_t v = __atomic_load_n(&d->taken[k].v, __ATOMIC_RELAXED);
+    return v < g && __atomic_compare_exchange_n(&d->taken[k].v, &v, g, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 }
 
-static void exec(nt_decoder *d, const chunk *ch, int step, float *s) {
+/* Runs chunk ch and counts it in thread t's counter (written by t only). */
+static void exec(nt_decoder *d, const chunk *ch, int step, float *s, int t) {
     run_chunk(d, ch, step, d->pos0 + step, s);
-    __atomic_fetch_add(&d->done, 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&d->done[t].v, d->done[t].v + 1, __ATOMIC_RELEASE);
+}
+
+/* Chunks finished by all T threads. */
+static int64_t done_count(const nt_decoder *d, int T) {
+    int64_t n = 0;
+    for (int i = 0; i < T; i++) n += __atomic_load_n(&d->done[i].v, __ATOMIC_ACQUIRE);
+    return n;
 }
 
 /* The body of the parallel region: n runs of the chunk list sched (C
@@ -484,12 +498,12 @@ static void run_chunks(nt_decoder *d, const chunk *sched, int C, int n, int t, i
         for (int k0 = 0, k1; k0 < C; k0 = k1) {
             for (k1 = k0 + 1; k1 < C && sched[k1].wait == sched[k0].wait;) k1++;
             for (int k = k0 + t; k < k1; k += T)
-                if (claim(d, k, g)) exec(d, &sched[k], step, s);
-            int need = step * C + k1;
-            for (int spins = 0; __atomic_load_n(&d->done, __ATOMIC_ACQUIRE) < need; spins++) {
+                if (claim(d, k, g)) exec(d, &sched[k], step, s, t);
+            int64_t need = (int64_t)step * C + k1;
+            for (int spins = 0; done_count(d, T) < need; spins++) {
                 if (spins == STEAL_SPINS)
                     for (int k = k0; k < k1; k++)
-                        if (claim(d, k, g)) exec(d, &sched[k], step, s);
+                        if (claim(d, k, g)) exec(d, &sched[k], step, s, t);
                 if (spins < YIELD_SPINS)
                     cpu_relax();
                 else
@@ -501,9 +515,9 @@ static void run_chunks(nt_decoder *d, const chunk *sched, int C, int n, int t, i
 
 /* Runs sched n times in one parallel region (or on this thread alone). */
 static void run(nt_decoder *d, const chunk *sched, int C, int n) {
-    d->done = 0;
     int T = omp_get_max_threads();
     if (T > d->T) T = d->T;
+    for (int i = 0; i < T; i++) d->done[i].v = 0;
     if (T > 1) {
 #pragma omp parallel num_threads(T)
         run_chunks(d, sched, C, n, omp_get_thread_num(), omp_get_num_threads());
