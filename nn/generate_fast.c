@@ -54,7 +54,7 @@ static inline void cpu_relax(void) {}
 
 /* One chunk of a step. */
 typedef enum chunk_kind {
-    CH_EMBED, CH_SELF, CH_CROSS, CH_O_SELF, CH_O_CROSS, CH_RES, CH_FC, CH_PROJ, CH_LOGITS, CH_ARGMAX,
+    CH_SELF, CH_CROSS, CH_O_SELF, CH_O_CROSS, CH_FC, CH_PROJ, CH_LOGITS,
     /* the encoder pass over the S source rows (encdec) */
     EN_EMBED, EN_QKV, EN_ATT, EN_O, EN_RES, EN_FC, EN_PROJ, EN_CROSS_KV
 } chunk_kind;
@@ -64,8 +64,16 @@ typedef struct chunk {
     int layer;
     int lo, hi;           /* head (self/cross: lo), or output rows [lo, hi) */
     int wait;             /* chunks of the step that must be done first (its phase's start) */
-    const nt_tensor *ln_w, *ln_b; /* CH_EMBED / CH_RES: the LayerNorm that makes h */
+    const nt_tensor *ln_w, *ln_b; /* EN_EMBED / EN_RES: the LayerNorm that makes h */
+    int pt;               /* decoder: the residual point whose h it reads (self, cross, fc,
+                             logits) or whose f it writes (o, proj) */
 } chunk;
+
+/* What a thread knows of the residual stream of the current run. */
+typedef struct tstate {
+    _Alignas(64) int step; /* step whose x the thread holds (-1: none) */
+    int xpt, hpt;          /* x = x_0 + f_1 + ... + f_xpt; h = LN_hpt(x) (-1: none) */
+} tstate;
 
 /* A counter alone on its cache line: the two cores write different ones. */
 typedef struct slot {
@@ -82,8 +90,14 @@ struct nt_decoder {
     float scale;    /* 1 / sqrt(Dh) */
     float *k_self, *v_self;   /* [L][cap][D] */
     float *k_cross, *v_cross; /* [L][src_cap][D] (encdec) */
-    float *x, *h, *att, *f, *u; /* (D) x4, (F): the step's shared vectors */
-    float *logits;            /* (V) */
+    float *att, *u;           /* (D), (F): the step's shared vectors */
+    float *fs;                /* [J + 1][D] sublayer outputs f_1 .. f_J of the step */
+    const nt_tensor **ln_pt;  /* [2 (J + 1)] LayerNorm (w, b) applied at each residual point */
+    int J;                    /* residual points after the embedding (sublayers) */
+    float *logit_buf;         /* [2][V] the logits of even and odd steps */
+    float *logits;            /* the last step's */
+    float *priv;              /* [T][2 D] each thread's x and h */
+    tstate *ts;               /* [T] */
     float *probs;             /* [T][probs_stride] attention probabilities, per thread */
     size_t probs_stride;
     chunk *sched;             /* [n_chunks] one step */
@@ -104,11 +118,12 @@ struct nt_decoder {
 
 void nt_decoder_free(nt_decoder *d) {
     if (!d) return;
-    void *bufs[] = {d->k_self, d->v_self, d->k_cross, d->v_cross, d->x, d->h, d->att, d->f, d->u, d->logits, d->probs,
+    void *bufs[] = {d->k_self, d->v_self, d->k_cross, d->v_cross, d->att, d->u, d->fs, d->logit_buf, d->priv, d->ts, d->probs,
                     d->ex, d->eh, d->eq, d->ek, d->ev, d->ea, d->ef, d->eu};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) nt_free_aligned(bufs[i]);
     nt_free(d->sched);
     nt_free(d->enc_sched);
+    nt_free((void *)d->ln_pt);
     nt_free_aligned(d->taken);
     nt_free_aligned(d->done);
     nt_free(d->src);
@@ -134,47 +149,52 @@ static int add_rows(chunk *c, int n, chunk_kind kind, int layer, int Out, int In
     for (int i = 0; i < k; i++) {
         int b0 = (int)((int64_t)blocks * i / k), b1 = (int)((int64_t)blocks * (i + 1) / k);
         int lo = 8 * b0, hi = 8 * b1 < Out ? 8 * b1 : Out;
-        if (c) c[n] = (chunk){kind, layer, lo, hi, wait, NULL, NULL};
+        if (c) c[n] = (chunk){kind, layer, lo, hi, wait, NULL, NULL, 0};
         n++;
     }
     return n;
 }
 
-/* Builds one step's chunk list into c (NULL: counts only); returns its length. */
-static int build_schedule(chunk *c, const nt_model *m, int T) {
+/* Sets the residual point of chunks [from, n). */
+static void set_pt(chunk *c, int from, int n, int pt) {
+    for (int i = from; c && i < n; i++) c[i].pt = pt;
+}
+
+/* Builds one step's chunk list into c (NULL: counts only); returns its
+ * length. ln (or NULL) receives the LayerNorm of each residual point and *J
+ * the number of points after the embedding. */
+static int build_schedule(chunk *c, const nt_tensor **ln, int *J, const nt_model *m, int T) {
     int D = m->cfg.d_model, H = m->cfg.heads, L = m->decoder.n_layers, F = 4 * D, V = m->cfg.vocab_size;
-    int encdec = m->cfg.arch == NT_ARCH_ENCDEC, n = 0, wait;
-#define ONE(KIND, LAYER, W, B)                                                                   \
-    do {                                                                                       \
-        if (c) c[n] = (chunk){KIND, LAYER, 0, 0, n, W, B};                                     \
-        n++;                                                                                   \
+    int encdec = m->cfg.arch == NT_ARCH_ENCDEC, n = 0, wait, pt = 0, k;
+#define LN_AT(P, W, B)                                                                             \
+    do {                                                                                           \
+        if (ln) ln[2 * (P)] = (W), ln[2 * (P) + 1] = (B);                                          \
     } while (0)
-    const nt_block_params *b0 = &m->decoder.layers[0];
-    ONE(CH_EMBED, 0, b0->ln_self_w, b0->ln_self_b);
+    LN_AT(0, m->decoder.layers[0].ln_self_w, m->decoder.layers[0].ln_self_b);
     for (int l = 0; l < L; l++) {
         const nt_block_params *b = &m->decoder.layers[l];
         wait = n;
         for (int hd = 0; hd < H; hd++, n++)
-            if (c) c[n] = (chunk){CH_SELF, l, hd, hd + 1, wait, NULL, NULL};
-        n = add_rows(c, n, CH_O_SELF, l, D, D, n, T);
+            if (c) c[n] = (chunk){CH_SELF, l, hd, hd + 1, wait, NULL, NULL, pt};
+        k = n, n = add_rows(c, n, CH_O_SELF, l, D, D, n, T), set_pt(c, k, n, ++pt);
         if (encdec) {
-            ONE(CH_RES, l, b->ln_cross_w, b->ln_cross_b);
+            LN_AT(pt, b->ln_cross_w, b->ln_cross_b);
             wait = n;
             for (int hd = 0; hd < H; hd++, n++)
-                if (c) c[n] = (chunk){CH_CROSS, l, hd, hd + 1, wait, NULL, NULL};
-            n = add_rows(c, n, CH_O_CROSS, l, D, D, n, T);
+                if (c) c[n] = (chunk){CH_CROSS, l, hd, hd + 1, wait, NULL, NULL, pt};
+            k = n, n = add_rows(c, n, CH_O_CROSS, l, D, D, n, T), set_pt(c, k, n, ++pt);
         }
-        ONE(CH_RES, l, b->ln_mlp_w, b->ln_mlp_b);
-        n = add_rows(c, n, CH_FC, l, F, D, n, T);
-        n = add_rows(c, n, CH_PROJ, l, D, F, n, T);
+        LN_AT(pt, b->ln_mlp_w, b->ln_mlp_b);
+        k = n, n = add_rows(c, n, CH_FC, l, F, D, n, T), set_pt(c, k, n, pt);
+        k = n, n = add_rows(c, n, CH_PROJ, l, D, F, n, T), set_pt(c, k, n, ++pt);
         if (l + 1 < L)
-            ONE(CH_RES, l, m->decoder.layers[l + 1].ln_self_w, m->decoder.layers[l + 1].ln_self_b);
+            LN_AT(pt, m->decoder.layers[l + 1].ln_self_w, m->decoder.layers[l + 1].ln_self_b);
         else
-            ONE(CH_RES, l, m->decoder.ln_w, m->decoder.ln_b);
+            LN_AT(pt, m->decoder.ln_w, m->decoder.ln_b);
     }
-    n = add_rows(c, n, CH_LOGITS, 0, V, D, n, T);
-    ONE(CH_ARGMAX, 0, NULL, NULL);
-#undef ONE
+    k = n, n = add_rows(c, n, CH_LOGITS, 0, V, D, n, T), set_pt(c, k, n, pt);
+#undef LN_AT
+    *J = pt;
     return n;
 }
 
@@ -183,7 +203,7 @@ static int add_row_blocks(chunk *c, int n, chunk_kind kind, int layer, int R, in
                           const nt_tensor *w, const nt_tensor *b) {
     int k = T < R ? T : R;
     for (int i = 0; i < k; i++) {
-        if (c) c[n] = (chunk){kind, layer, (int)((int64_t)R * i / k), (int)((int64_t)R * (i + 1) / k), wait, w, b};
+        if (c) c[n] = (chunk){kind, layer, (int)((int64_t)R * i / k), (int)((int64_t)R * (i + 1) / k), wait, w, b, 0};
         n++;
     }
     return n;
@@ -202,7 +222,7 @@ static int build_enc_schedule(chunk *c, const nt_model *m, int T, int R) {
         n = add_rows(c, n, EN_QKV, l, 3 * D, D * R, n, T);
         wait = n;
         for (int hd = 0; hd < H; hd++, n++)
-            if (c) c[n] = (chunk){EN_ATT, l, hd, hd + 1, wait, NULL, NULL};
+            if (c) c[n] = (chunk){EN_ATT, l, hd, hd + 1, wait, NULL, NULL, 0};
         n = add_rows(c, n, EN_O, l, D, D * R, n, T);
         n = add_row_blocks(c, n, EN_RES, l, R, n, T, b->ln_mlp_w, b->ln_mlp_b);
         n = add_rows(c, n, EN_FC, l, F, D * R, n, T);
@@ -250,21 +270,23 @@ nt_status nt_decoder_new(nt_decoder **out, nt_model *m, int cap, int src_cap) {
         d->k_cross = nt_malloc_aligned(L * d->src_cap * D * sizeof(float));
         d->v_cross = nt_malloc_aligned(L * d->src_cap * D * sizeof(float));
     }
-    d->x = nt_malloc_aligned(lines(D) * sizeof(float));
-    d->h = nt_malloc_aligned(lines(D) * sizeof(float));
+    d->n_chunks = build_schedule(NULL, NULL, &d->J, m, d->T);
     d->att = nt_malloc_aligned(lines(D) * sizeof(float));
-    d->f = nt_malloc_aligned(lines(D) * sizeof(float));
     d->u = nt_malloc_aligned(lines((size_t)d->F) * sizeof(float));
-    d->logits = nt_malloc_aligned(lines((size_t)d->V) * sizeof(float));
+    d->fs = nt_malloc_aligned((size_t)(d->J + 1) * lines(D) * sizeof(float));
+    d->logit_buf = nt_malloc_aligned(2 * lines((size_t)d->V) * sizeof(float));
+    d->priv = nt_malloc_aligned((size_t)d->T * 2 * lines(D) * sizeof(float));
+    d->ts = nt_malloc_aligned((size_t)d->T * sizeof *d->ts);
     d->probs = nt_malloc_aligned((size_t)d->T * d->probs_stride * sizeof(float));
-    d->n_chunks = build_schedule(NULL, m, d->T);
     d->sched = nt_malloc((size_t)d->n_chunks * sizeof *d->sched);
-    if (!d->k_self || !d->v_self || (encdec && (!d->k_cross || !d->v_cross)) || !d->x || !d->h ||
-        !d->att || !d->f || !d->u || !d->logits || !d->probs || !d->sched) {
+    d->ln_pt = nt_malloc((size_t)2 * (d->J + 1) * sizeof *d->ln_pt);
+    if (!d->k_self || !d->v_self || (encdec && (!d->k_cross || !d->v_cross)) || !d->att || !d->u ||
+        !d->fs || !d->logit_buf || !d->priv || !d->ts || !d->probs || !d->sched || !d->ln_pt) {
         nt_decoder_free(d);
         return nt_error(NT_ERR_NOMEM, "%s: out of memory (cache of %d positions)", fn, cap);
     }
-    build_schedule(d->sched, m, d->T);
+    build_schedule(d->sched, d->ln_pt, &d->J, m, d->T);
+    d->logits = d->logit_buf;
     if (encdec) {
         size_t SD = (size_t)d->src_cap * D, SF = (size_t)d->src_cap * d->F;
         d->n_enc_chunks = build_enc_schedule(NULL, m, d->T, d->src_cap);
@@ -335,36 +357,68 @@ static void ln_row(float *restrict y, const float *restrict x, const nt_tensor *
     for (int j = 0; j < D; j++) y[j] = y[j] * rs * W[j] + Bv[j];
 }
 
-/* Runs chunk ch of the step at position pos; s is the thread's scratch. */
-static void run_chunk(nt_decoder *d, const chunk *ch, int step, int pos, float *s) {
+/* The greedy token after step `step` of this run (its logits), which it
+ * also records in out. Every thread that needs it computes it: no chunk, no
+ * wait; the logits of a step stay in their buffer until step + 2. */
+static int32_t token_after(nt_decoder *d, int step) {
+    int best = nt_logits_argmax(d->logit_buf + (size_t)(step & 1) * lines((size_t)d->V), d->V);
+    int32_t tok = best < 0 ? 0 : best;
+    if (d->out) __atomic_store_n(&d->out[step], tok, __ATOMIC_RELAXED);
+    return tok;
+}
+
+/* Thread t's h at residual point pt of the step: x caught up from the
+ * sublayer outputs f_1 .. f_pt (each f + x, nt_add_residual's order), then
+ * the point's LayerNorm. Each thread keeps its own x and h, so no chunk of
+ * the step is serial; f_k stays in place for the whole step. */
+static const float *ensure_h(nt_decoder *d, int t, int step, int pos, int pt) {
+    const int D = d->D;
+    tstate *ts = &d->ts[t];
+    float *x = d->priv + (size_t)t * 2 * lines((size_t)D), *h = x + lines((size_t)D);
+    if (ts->step != step) {
+        int32_t tok = step == 0 ? d->tok : token_after(d, step - 1);
+        const float *e = nt_f32(d->m->embed) + (size_t)tok * D;
+        const float *pe = nt_f32(d->m->decoder.pos) + (size_t)pos * D;
+        for (int j = 0; j < D; j++) x[j] = e[j] + pe[j];
+        ts->step = step, ts->xpt = 0, ts->hpt = -1;
+    }
+    while (ts->xpt < pt) {
+        const float *f = d->fs + (size_t)++ts->xpt * lines((size_t)D);
+        for (int j = 0; j < D; j++) x[j] = f[j] + x[j];
+    }
+    if (ts->hpt != pt) {
+        ln_row(h, x, d->ln_pt[2 * pt], d->ln_pt[2 * pt + 1], D);
+        ts->hpt = pt;
+    }
+    return h;
+}
+
+/* Runs chunk ch of the step at position pos on thread t; s is its scratch. */
+static void run_chunk(nt_decoder *d, const chunk *ch, int step, int pos, float *s, int t) {
     nt_model *m = d->m;
     const int D = d->D, Dh = d->Dh, F = d->F, V = d->V, l = ch->layer, S = d->S;
     const nt_block_params *b = ch->kind < EN_EMBED ? &m->decoder.layers[l] : &m->encoder.layers[l];
+    float *fout = d->fs + (size_t)ch->pt * lines((size_t)D); /* o, proj: f of their point */
     switch (ch->kind) {
-    case CH_EMBED: {
-        const float *e = nt_f32(m->embed) + (size_t)d->tok * D;
-        const float *pe = nt_f32(m->decoder.pos) + (size_t)pos * D;
-        for (int j = 0; j < D; j++) d->x[j] = e[j] + pe[j];
-        ln_row(d->h, d->x, ch->ln_w, ch->ln_b, D);
-        break;
-    }
     case CH_SELF: {
         /* q, k, v of the head (k, v straight into the cache), then its attention;
          * q sits in att's head slice until the attention output replaces it */
+        const float *h = ensure_h(d, t, step, pos, ch->pt);
         const nt_attn_params *a = &b->self_attn;
         float *Kc = d->k_self + (size_t)l * d->cap * D, *Vc = d->v_self + (size_t)l * d->cap * D;
         int c0 = ch->lo * Dh, c1 = c0 + Dh;
-        nt_linear_rows(d->att, d->h, nt_f32(a->q_w), nt_f32(a->q_b), 1, D, D, c0, c1);
-        nt_linear_rows(Kc + (size_t)pos * D, d->h, nt_f32(a->k_w), nt_f32(a->k_b), 1, D, D, c0, c1);
-        nt_linear_rows(Vc + (size_t)pos * D, d->h, nt_f32(a->v_w), nt_f32(a->v_b), 1, D, D, c0, c1);
+        nt_linear_rows(d->att, h, nt_f32(a->q_w), nt_f32(a->q_b), 1, D, D, c0, c1);
+        nt_linear_rows(Kc + (size_t)pos * D, h, nt_f32(a->k_w), nt_f32(a->k_b), 1, D, D, c0, c1);
+        nt_linear_rows(Vc + (size_t)pos * D, h, nt_f32(a->v_w), nt_f32(a->v_b), 1, D, D, c0, c1);
         nt_attention_row(d->att + c0, d->att + c0, Kc + c0, Vc + c0, pos + 1, Dh, D, d->scale, s);
         break;
     }
     case CH_CROSS: {
+        const float *h = ensure_h(d, t, step, pos, ch->pt);
         const nt_attn_params *a = &b->cross_attn;
         size_t co = (size_t)l * d->src_cap * D;
         int c0 = ch->lo * Dh, c1 = c0 + Dh;
-        nt_linear_rows(d->att, d->h, nt_f32(a->q_w), nt_f32(a->q_b), 1, D, D, c0, c1);
+        nt_linear_rows(d->att, h, nt_f32(a->q_w), nt_f32(a->q_b), 1, D, D, c0, c1);
         nt_attention_row(d->att + c0, d->att + c0, d->k_cross + co + c0, d->v_cross + co + c0, S, Dh, D,
                          d->scale, s);
         break;
@@ -372,31 +426,24 @@ static void run_chunk(nt_decoder *d, const chunk *ch, int step, int pos, float *
     case CH_O_SELF:
     case CH_O_CROSS: {
         const nt_attn_params *a = ch->kind == CH_O_SELF ? &b->self_attn : &b->cross_attn;
-        nt_linear_rows(d->f, d->att, nt_f32(a->o_w), nt_f32(a->o_b), 1, D, D, ch->lo, ch->hi);
+        nt_linear_rows(fout, d->att, nt_f32(a->o_w), nt_f32(a->o_b), 1, D, D, ch->lo, ch->hi);
         break;
     }
-    case CH_RES:
-        /* the residual (f + x, nt_add_residual's order), then the next LayerNorm */
-        for (int j = 0; j < D; j++) d->x[j] = d->f[j] + d->x[j];
-        ln_row(d->h, d->x, ch->ln_w, ch->ln_b, D);
-        break;
-    case CH_FC:
-        nt_linear_rows(d->u, d->h, nt_f32(b->fc_w), nt_f32(b->fc_b), 1, D, F, ch->lo, ch->hi);
+    case CH_FC: {
+        const float *h = ensure_h(d, t, step, pos, ch->pt);
+        nt_linear_rows(d->u, h, nt_f32(b->fc_w), nt_f32(b->fc_b), 1, D, F, ch->lo, ch->hi);
         for (int j = ch->lo; j < ch->hi; j++) d->u[j] = nt_gelu_f(d->u[j]);
         break;
+    }
     case CH_PROJ:
-        nt_linear_rows(d->f, d->u, nt_f32(b->proj_w), nt_f32(b->proj_b), 1, F, D, ch->lo, ch->hi);
+        nt_linear_rows(fout, d->u, nt_f32(b->proj_w), nt_f32(b->proj_b), 1, F, D, ch->lo, ch->hi);
         break;
-    case CH_LOGITS:
-        nt_linear_rows(d->logits, d->h, nt_f32(m->embed), NULL, 1, D, V, ch->lo, ch->hi);
+    case CH_LOGITS: {
+        const float *h = ensure_h(d, t, step, pos, ch->pt);
+        float *lg = d->logit_buf + (size_t)(step & 1) * lines((size_t)V);
+        nt_linear_rows(lg, h, nt_f32(m->embed), NULL, 1, D, V, ch->lo, ch->hi);
         break;
-    case CH_ARGMAX:
-        if (d->out) {
-            int best = nt_logits_argmax(d->logits, V);
-            d->tok = best < 0 ? 0 : best;
-            d->out[step] = d->tok;
-        }
-        break;
+    }
     case EN_EMBED:
         for (int r = ch->lo; r < ch->hi; r++) {
             float *x = d->ex + (size_t)r * D;
@@ -474,7 +521,7 @@ static int claim(nt_decoder *d, int k, int64_t g) {
 
 /* Runs chunk ch and counts it in thread t's counter (written by t only). */
 static void exec(nt_decoder *d, const chunk *ch, int step, float *s, int t) {
-    run_chunk(d, ch, step, d->pos0 + step, s);
+    run_chunk(d, ch, step, d->pos0 + step, s, t);
     __atomic_store_n(&d->done[t].v, d->done[t].v + 1, __ATOMIC_RELEASE);
 }
 
@@ -517,7 +564,7 @@ static void run_chunks(nt_decoder *d, const chunk *sched, int C, int n, int t, i
 static void run(nt_decoder *d, const chunk *sched, int C, int n) {
     int T = omp_get_max_threads();
     if (T > d->T) T = d->T;
-    for (int i = 0; i < T; i++) d->done[i].v = 0;
+    for (int i = 0; i < T; i++) d->done[i].v = 0, d->ts[i].step = -1;
     if (T > 1) {
 #pragma omp parallel num_threads(T)
         run_chunks(d, sched, C, n, omp_get_thread_num(), omp_get_num_threads());
@@ -545,6 +592,8 @@ static void run_decode(nt_decoder *d, int32_t first, int n, int32_t *out) {
     d->out = out;
     run(d, d->sched, d->n_chunks, n);
     d->len += n;
+    d->logits = d->logit_buf + (size_t)((n - 1) & 1) * lines((size_t)d->V);
+    if (out) token_after(d, n - 1);
 }
 
 nt_status nt_decoder_step(nt_decoder *d, int32_t token, const float **logits) {
