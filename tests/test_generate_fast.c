@@ -11,6 +11,7 @@
 
 #include "core/parallel.h"
 #include "nn/generate_fast.h"
+#include "nn/sampling.h"
 #include "support/check.h"
 
 enum { STEPS = 12, S_LEN = 9, V = 37 };
@@ -163,7 +164,32 @@ static void check_model(const char *name, nt_model *m, nt_ctx *ctx) {
     nt_decoder_free(NULL);
 }
 
+/* nt_logits_argmax (vectorised): the first largest, NaN never, -1 for all -inf. */
+static void check_argmax(void) {
+    float x[53];
+    for (int n = 1; n <= 53; n++) {
+        for (int i = 0; i < n; i++) x[i] = (float)((i * 17) % 11) - 5.0f; /* ties: 5 at i = 10, 21, 32 .. */
+        int want = -1;
+        float bv = -INFINITY;
+        for (int i = 0; i < n; i++)
+            if (x[i] > bv) bv = x[i], want = i;
+        CHECK(nt_logits_argmax(x, n) == want, "argmax n %d: %d, want %d", n, nt_logits_argmax(x, n), want);
+        x[n - 1] = NAN;
+        want = -1, bv = -INFINITY;
+        for (int i = 0; i < n; i++)
+            if (x[i] > bv) bv = x[i], want = i;
+        CHECK(nt_logits_argmax(x, n) == want, "argmax n %d with NaN last", n);
+        x[n - 1] = 100.0f; /* the max in the tail or the last block */
+        CHECK(nt_logits_argmax(x, n) == n - 1, "argmax n %d: max last", n);
+        for (int i = 0; i < n; i++) x[i] = -INFINITY;
+        CHECK(nt_logits_argmax(x, n) == -1, "argmax n %d: all -inf", n);
+        x[n / 2] = NAN;
+        CHECK(nt_logits_argmax(x, n) == -1, "argmax n %d: -inf and NaN", n);
+    }
+}
+
 int main(void) {
+    check_argmax();
     nt_ctx *ctx = NULL;
     CHECK(nt_ctx_new(&ctx, 1 << 20) == NT_OK, "ctx");
     if (!ctx) return nt_check_report("test_generate_fast");
