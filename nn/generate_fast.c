@@ -114,6 +114,7 @@ struct nt_decoder {
     slot *taken;              /* [max chunks] step generation that took each chunk */
     int64_t gen;              /* steps run so far (both lists): generations are unique */
     slot *done;               /* [T] chunks each thread finished in this run */
+    slot *entered;            /* [T] the last phase each thread entered (generation << 16 | chunk) */
 };
 
 void nt_decoder_free(nt_decoder *d) {
@@ -126,6 +127,7 @@ void nt_decoder_free(nt_decoder *d) {
     nt_free((void *)d->ln_pt);
     nt_free_aligned(d->taken);
     nt_free_aligned(d->done);
+    nt_free_aligned(d->entered);
     nt_free(d->src);
     nt_free(d);
 }
@@ -305,11 +307,13 @@ nt_status nt_decoder_new(nt_decoder **out, nt_model *m, int cap, int src_cap) {
     int most = d->n_chunks > d->n_enc_chunks ? d->n_chunks : d->n_enc_chunks;
     d->taken = nt_malloc_aligned((size_t)most * sizeof *d->taken);
     d->done = nt_malloc_aligned((size_t)d->T * sizeof *d->done);
-    if (!d->taken || !d->done) {
+    d->entered = nt_malloc_aligned((size_t)d->T * sizeof *d->entered);
+    if (!d->taken || !d->done || !d->entered) {
         nt_decoder_free(d);
         return nt_error(NT_ERR_NOMEM, "%s: out of memory", fn);
     }
     memset(d->taken, 0, (size_t)most * sizeof *d->taken);
+    memset(d->entered, 0, (size_t)d->T * sizeof *d->entered);
     *out = d;
     return NT_OK;
 }
@@ -508,8 +512,12 @@ static void run_chunk(nt_decoder *d, const chunk *ch, int step, int pos, float *
     }
 }
 
-/* Spins before a waiting thread takes a late thread's chunks (a pause is
- * ~20 ns here, so ~5 us), and before it starts yielding the core. */
+/* Spins (a pause is ~20 ns here) before a waiting thread takes the chunks
+ * of a thread that has not entered the phase (~1 us: it is descheduled, or
+ * its core is busy elsewhere), before it takes whatever is still untaken
+ * (~5 us: the owner stalled inside the phase), and before it starts yielding
+ * the core. */
+#define ABSENT_SPINS 50
 #define STEAL_SPINS 250
 #define YIELD_SPINS 2000
 
@@ -544,10 +552,17 @@ static void run_chunks(nt_decoder *d, const chunk *sched, int C, int n, int t, i
         int64_t g = d->gen + step + 1;
         for (int k0 = 0, k1; k0 < C; k0 = k1) {
             for (k1 = k0 + 1; k1 < C && sched[k1].wait == sched[k0].wait;) k1++;
+            int64_t seq = g << 16 | k0; /* this phase, unique and increasing */
+            __atomic_store_n(&d->entered[t].v, seq, __ATOMIC_RELAXED);
             for (int k = k0 + t; k < k1; k += T)
                 if (claim(d, k, g)) exec(d, &sched[k], step, s, t);
             int64_t need = (int64_t)step * C + k1;
             for (int spins = 0; done_count(d, T) < need; spins++) {
+                if (spins == ABSENT_SPINS)
+                    for (int u = 0; u < T; u++)
+                        if (u != t && __atomic_load_n(&d->entered[u].v, __ATOMIC_RELAXED) < seq)
+                            for (int k = k0 + u; k < k1; k += T)
+                                if (claim(d, k, g)) exec(d, &sched[k], step, s, t);
                 if (spins == STEAL_SPINS)
                     for (int k = k0; k < k1; k++)
                         if (claim(d, k, g)) exec(d, &sched[k], step, s, t);
