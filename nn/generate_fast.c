@@ -4,33 +4,41 @@
  * L decoder layers, P positions so far (the new one included), S source length.
  *
  * A step is a fixed list of chunks in phases; a chunk writes outputs no other
- * chunk of its phase touches, and reads only what earlier phases wrote:
+ * chunk of its phase touches and reads only what earlier phases wrote:
  *
- *   embed     x = embed[tok] + pos[P - 1]; h = LN_self(x)               1 chunk
  *   per layer:
  *     self    per head: q, k, v rows of the head (k, v into the cache),
  *             attention over P keys -> att                              H chunks
- *     o       f = W_o att + b_o, by row blocks                          n chunks
- *     res     x += f; h = LN_cross(x) (or LN_mlp)                        1 chunk
+ *     o       f_j = W_o att + b_o, by row blocks                        n chunks
  *     cross   per head: q rows, attention over the S cross keys -> att  H chunks (encdec)
- *     o, res  as above, then h = LN_mlp(x)                                       (encdec)
+ *     o       f_j+1 = W_o att + b_o                                     n chunks (encdec)
  *     fc      u = gelu(W_fc h + b_fc), by row blocks                    n chunks
- *     proj    f = W_proj u + b_proj, by row blocks                      n chunks
- *     res     x += f; h = LN of the next layer (or the final LN)       1 chunk
+ *     proj    f_j+2 = W_proj u + b_proj, by row blocks                  n chunks
  *   logits    logits = embed h, by row blocks                           n chunks
- *   argmax    tok = argmax(logits) (greedy runs)                        1 chunk
  *
- * The threads of one parallel region (per step, or per greedy run) take
- * chunks in list order from one atomic counter and start a chunk once every
- * chunk of the earlier phases is done (a second counter). No thread waits for
- * another at a barrier: a thread the OS has descheduled (2 cores shared with
- * other work) holds up at most the one chunk it took, and the other thread
- * carries on with the rest; on a quiet machine both stream half of every
- * weight matrix. Which thread runs a chunk changes nothing in its result, and
- * the kernels and their summation orders are the generic path's (nt_linear's
- * few-row dot products, nt_attention's single-query path, nt_layernorm's row),
- * so the logits are bitwise those of nt_model_decode with a cache, for any
- * thread count.
+ * No phase is serial: each thread keeps its own residual stream x and, when
+ * a chunk needs h, catches x up from the sublayer outputs f_1 .. f_j of the
+ * step (kept apart, each in place for the whole step), then takes the
+ * LayerNorm itself; at the start of a step it takes the previous step's
+ * argmax (logits double-buffered) and the embedding itself too. The encoder
+ * pass (encdec, once per source) is another chunk list over all S rows:
+ * embedding + LN and residual + LN by row blocks, q/k/v, o, fc, proj and the
+ * cross K/V of every decoder layer by output columns, attention by heads.
+ *
+ * One parallel region runs a list (per step, per greedy run, per encoder
+ * pass). Thread t runs its own chunks of a phase (every T-th: the same
+ * weights every step, so each core keeps its half in its cache when it
+ * fits), then waits until the phase is done (per-thread counters on their own
+ * cache lines), taking over the chunks of a thread that has not entered the
+ * phase after ~1 us and anything untaken after ~5 us. So a thread the OS has
+ * descheduled (2 cores shared with other work) holds up at most the chunk it
+ * is in; there is no barrier.
+ *
+ * Which thread runs a chunk changes nothing in its result, and the kernels
+ * and their summation orders are the generic path's (nt_linear's few-row dot
+ * products, nt_attention's single-query path, nt_layernorm's row,
+ * nt_add_residual's f + x): a step's logits are bitwise those of
+ * nt_model_decode with a cache for the same cross K/V, for any thread count.
  */
 #include "nn/generate_fast.h"
 
