@@ -26,6 +26,7 @@
 #include <omp.h>
 #include <string.h>
 
+#include "core/kernels.h"
 #include "core/ops.h"
 #include "core/vecmath.h"
 
@@ -253,4 +254,82 @@ nt_status nt_attention(nt_ctx *ctx, nt_tensor **out, nt_tensor *q, nt_tensor *k,
     if (probs_out) *probs_out = probs;
     *out = o;
     return NT_OK;
+}
+
+/* ---- one query, one head, every key visible (the batch-1 decoder) ----------------
+ * The operations of attention_head_probs + attention_head_forward for Tq = 1
+ * and no masked key, in their order: score j = scale * (q . k_j) with
+ * nt_vdot's lanes (products rounded, then added; lane l takes d = l mod 16;
+ * nt_vsum's tree), nt_vmax, nt_expf, nt_vsum, then o = sum_j p_j v_j in key
+ * order. With AVX-512 the scores of 8 keys share one transposing reduction
+ * and o stays in registers; the results are the same bits. */
+void nt_attention_row(float *out, const float *q, const float *K, const float *V, int n, int Dh,
+                      int ld, float scale, float *s) {
+#ifdef __AVX512F__
+    int full = Dh / 16 * 16;
+    __mmask16 tm = (__mmask16)((1u << (Dh - full)) - 1);
+    for (int j0 = 0; j0 < n; j0 += 8) {
+        const float *k[8];
+        for (int i = 0; i < 8; i++) k[i] = K + (int64_t)(j0 + i < n ? j0 + i : n - 1) * ld;
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+#define NT_ROW_STEP(LOAD)                                                                          \
+    do {                                                                                           \
+        __m512 qv = LOAD(q);                                                                       \
+        a0 = _mm512_add_ps(a0, _mm512_mul_ps(qv, LOAD(k[0])));                                     \
+        a1 = _mm512_add_ps(a1, _mm512_mul_ps(qv, LOAD(k[1])));                                     \
+        a2 = _mm512_add_ps(a2, _mm512_mul_ps(qv, LOAD(k[2])));                                     \
+        a3 = _mm512_add_ps(a3, _mm512_mul_ps(qv, LOAD(k[3])));                                     \
+        a4 = _mm512_add_ps(a4, _mm512_mul_ps(qv, LOAD(k[4])));                                     \
+        a5 = _mm512_add_ps(a5, _mm512_mul_ps(qv, LOAD(k[5])));                                     \
+        a6 = _mm512_add_ps(a6, _mm512_mul_ps(qv, LOAD(k[6])));                                     \
+        a7 = _mm512_add_ps(a7, _mm512_mul_ps(qv, LOAD(k[7])));                                     \
+    } while (0)
+        int d = 0;
+#define NT_ROW_FULL(p) _mm512_loadu_ps((p) + d)
+        for (; d < full; d += 16) NT_ROW_STEP(NT_ROW_FULL);
+#undef NT_ROW_FULL
+        if (d < Dh) {
+            /* masked lanes add 0 * 0 = +0, which leaves a sum unchanged: nt_vdot
+             * never adds them at all */
+#define NT_ROW_TAIL(p) _mm512_maskz_loadu_ps(tm, (p) + d)
+            NT_ROW_STEP(NT_ROW_TAIL);
+#undef NT_ROW_TAIL
+        }
+#undef NT_ROW_STEP
+        float y[8];
+        nt_reduce8_ps(y, a0, a1, a2, a3, a4, a5, a6, a7);
+        int m = n - j0 < 8 ? n - j0 : 8;
+        for (int i = 0; i < m; i++) s[j0 + i] = scale * y[i];
+    }
+#else
+    for (int j = 0; j < n; j++) s[j] = scale * nt_vdot(q, K + (int64_t)j * ld, Dh);
+#endif
+    float mx = nt_vmax(s, n);
+    for (int j = 0; j < n; j++) s[j] = nt_expf(s[j] - mx);
+    float inv = 1.0f / nt_vsum(s, n);
+    for (int j = 0; j < n; j++) s[j] *= inv;
+#ifdef __AVX512F__
+    if (Dh % 16 == 0 && Dh <= 64) {
+        __m512 o0 = _mm512_setzero_ps(), o1 = o0, o2 = o0, o3 = o0;
+        for (int j = 0; j < n; j++) {
+            const float *v = V + (int64_t)j * ld;
+            __m512 p = _mm512_set1_ps(s[j]);
+            o0 = _mm512_add_ps(o0, _mm512_mul_ps(p, _mm512_loadu_ps(v)));
+            if (Dh > 16) o1 = _mm512_add_ps(o1, _mm512_mul_ps(p, _mm512_loadu_ps(v + 16)));
+            if (Dh > 32) o2 = _mm512_add_ps(o2, _mm512_mul_ps(p, _mm512_loadu_ps(v + 32)));
+            if (Dh > 48) o3 = _mm512_add_ps(o3, _mm512_mul_ps(p, _mm512_loadu_ps(v + 48)));
+        }
+        _mm512_storeu_ps(out, o0);
+        if (Dh > 16) _mm512_storeu_ps(out + 16, o1);
+        if (Dh > 32) _mm512_storeu_ps(out + 32, o2);
+        if (Dh > 48) _mm512_storeu_ps(out + 48, o3);
+        return;
+    }
+#endif
+    for (int d = 0; d < Dh; d++) out[d] = 0.0f;
+    for (int j = 0; j < n; j++) {
+        const float *v = V + (int64_t)j * ld;
+        float p = s[j];
+        for (int d = 0; d < Dh; d++) out[d] += p * v[d];
+    }
 }

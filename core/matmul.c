@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "core/gemm.h"
+#include "core/kernels.h"
 #include "core/ops.h"
 #include "core/vecmath.h"
 
@@ -186,6 +187,7 @@ static void bias_backward(float *db, const float *dy, int R, int Out) {
 #ifdef __AVX512F__
 #include <immintrin.h>
 
+
 // y[o] = x (In) . w[o] (In) for o < 8
 static void dot8(float *y, const float *restrict x, const float *const *w, int In) {
     __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
@@ -213,24 +215,42 @@ static void dot8(float *y, const float *restrict x, const float *const *w, int I
         a6 = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(m, w[6] + j), a6);
         a7 = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(m, w[7] + j), a7);
     }
-    /* Transposing reduction: halves of every accumulator added pairwise
-     * until lane k of 128-bit block b holds output b + 4 k. */
-    __m512 s01 = _mm512_add_ps(_mm512_shuffle_f32x4(a0, a1, 0x44), _mm512_shuffle_f32x4(a0, a1, 0xEE));
-    __m512 s23 = _mm512_add_ps(_mm512_shuffle_f32x4(a2, a3, 0x44), _mm512_shuffle_f32x4(a2, a3, 0xEE));
-    __m512 s45 = _mm512_add_ps(_mm512_shuffle_f32x4(a4, a5, 0x44), _mm512_shuffle_f32x4(a4, a5, 0xEE));
-    __m512 s67 = _mm512_add_ps(_mm512_shuffle_f32x4(a6, a7, 0x44), _mm512_shuffle_f32x4(a6, a7, 0xEE));
-    // blocks of s01: a0 (2), a1 (2) -> u0123 blocks: outputs 0, 1, 2, 3
-    __m512 u0 = _mm512_add_ps(_mm512_shuffle_f32x4(s01, s23, 0x88), _mm512_shuffle_f32x4(s01, s23, 0xDD));
-    __m512 u4 = _mm512_add_ps(_mm512_shuffle_f32x4(s45, s67, 0x88), _mm512_shuffle_f32x4(s45, s67, 0xDD));
-    __m512 v = _mm512_add_ps(_mm512_shuffle_ps(u0, u4, 0x44), _mm512_shuffle_ps(u0, u4, 0xEE));
-    __m512 t = _mm512_add_ps(_mm512_shuffle_ps(v, v, 0x88), _mm512_shuffle_ps(v, v, 0xDD));
-    float out[16];
-    _mm512_storeu_ps(out, t);
-    for (int b = 0; b < 4; b++) {
-        y[b] = out[4 * b];
-        y[b + 4] = out[4 * b + 1];
-    }
+    nt_reduce8_ps(y, a0, a1, a2, a3, a4, a5, a6, a7);
 }
+
+// y0[o] = x0 . w[o], y1[o] = x1 . w[o] for o < 8: two rows share every load
+// of w; each row's sums are dot8's, operation for operation.
+static void dot8x2(float *y0, float *y1, const float *restrict x0, const float *restrict x1,
+                   const float *const *w, int In) {
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+    __m512 b0 = a0, b1 = a0, b2 = a0, b3 = a0, b4 = a0, b5 = a0, b6 = a0, b7 = a0;
+    int j = 0;
+#define NT_DOT8X2_STEP(LOAD)                                                                       \
+    do {                                                                                           \
+        __m512 u = LOAD(x0), v = LOAD(x1), wk;                                                     \
+        wk = LOAD(w[0]); a0 = _mm512_fmadd_ps(u, wk, a0); b0 = _mm512_fmadd_ps(v, wk, b0);         \
+        wk = LOAD(w[1]); a1 = _mm512_fmadd_ps(u, wk, a1); b1 = _mm512_fmadd_ps(v, wk, b1);         \
+        wk = LOAD(w[2]); a2 = _mm512_fmadd_ps(u, wk, a2); b2 = _mm512_fmadd_ps(v, wk, b2);         \
+        wk = LOAD(w[3]); a3 = _mm512_fmadd_ps(u, wk, a3); b3 = _mm512_fmadd_ps(v, wk, b3);         \
+        wk = LOAD(w[4]); a4 = _mm512_fmadd_ps(u, wk, a4); b4 = _mm512_fmadd_ps(v, wk, b4);         \
+        wk = LOAD(w[5]); a5 = _mm512_fmadd_ps(u, wk, a5); b5 = _mm512_fmadd_ps(v, wk, b5);         \
+        wk = LOAD(w[6]); a6 = _mm512_fmadd_ps(u, wk, a6); b6 = _mm512_fmadd_ps(v, wk, b6);         \
+        wk = LOAD(w[7]); a7 = _mm512_fmadd_ps(u, wk, a7); b7 = _mm512_fmadd_ps(v, wk, b7);         \
+    } while (0)
+#define NT_LOAD_FULL(p) _mm512_loadu_ps((p) + j)
+    for (; j + LANES <= In; j += LANES) NT_DOT8X2_STEP(NT_LOAD_FULL);
+    if (j < In) {
+        __mmask16 m = (__mmask16)((1u << (In - j)) - 1);
+#define NT_LOAD_TAIL(p) _mm512_maskz_loadu_ps(m, (p) + j)
+        NT_DOT8X2_STEP(NT_LOAD_TAIL);
+#undef NT_LOAD_TAIL
+    }
+#undef NT_LOAD_FULL
+#undef NT_DOT8X2_STEP
+    nt_reduce8_ps(y0, a0, a1, a2, a3, a4, a5, a6, a7);
+    nt_reduce8_ps(y1, b0, b1, b2, b3, b4, b5, b6, b7);
+}
+#define HAVE_DOT8X2 1
 #else
 #ifdef __FMA__
 #define MADD(a, b, c) fmaf(a, b, c)
@@ -254,13 +274,25 @@ static void dot8(float *y, const float *restrict x, const float *const *w, int I
 }
 #endif
 
-// Y[r, o0 .. o0+8) for every r < R (outputs past Out reuse row Out-1 and are dropped)
+// Y[r, o0 .. min(o0+8, end)) for every r < R (outputs past end reuse row end-1 and are dropped)
 static void few_rows_block(float *Y, const float *X, const float *W, const float *bias, int R,
-                           int In, int Out, int o0) {
+                           int In, int Out, int o0, int end) {
     const float *w[8];
-    for (int o = 0; o < 8; o++) w[o] = W + (int64_t)(o0 + o < Out ? o0 + o : Out - 1) * In;
-    int n = Out - o0 < 8 ? Out - o0 : 8;
-    for (int r = 0; r < R; r++) {
+    for (int o = 0; o < 8; o++) w[o] = W + (int64_t)(o0 + o < end ? o0 + o : end - 1) * In;
+    int n = end - o0 < 8 ? end - o0 : 8;
+    int r = 0;
+#ifdef HAVE_DOT8X2
+    for (; r + 2 <= R; r += 2) {
+        float y0[8], y1[8];
+        dot8x2(y0, y1, X + (int64_t)r * In, X + (int64_t)(r + 1) * In, w, In);
+        float *yr = Y + (int64_t)r * Out + o0, *ys = yr + Out;
+        for (int o = 0; o < n; o++) {
+            yr[o] = bias ? y0[o] + bias[o0 + o] : y0[o];
+            ys[o] = bias ? y1[o] + bias[o0 + o] : y1[o];
+        }
+    }
+#endif
+    for (; r < R; r++) {
         float y[8];
         dot8(y, X + (int64_t)r * In, w, In);
         float *yr = Y + (int64_t)r * Out + o0;
@@ -274,10 +306,15 @@ static void linear_few_rows(float *Y, const float *X, const float *W, const floa
     int blocks = (Out + 7) / 8;
     if ((int64_t)R * In * Out >= FEW_PAR_MACS && blocks > 1) {
 #pragma omp parallel for schedule(static)
-        for (int k = 0; k < blocks; k++) few_rows_block(Y, X, W, bias, R, In, Out, 8 * k);
+        for (int k = 0; k < blocks; k++) few_rows_block(Y, X, W, bias, R, In, Out, 8 * k, Out);
     } else {
-        for (int k = 0; k < blocks; k++) few_rows_block(Y, X, W, bias, R, In, Out, 8 * k);
+        for (int k = 0; k < blocks; k++) few_rows_block(Y, X, W, bias, R, In, Out, 8 * k, Out);
     }
+}
+
+void nt_linear_rows(float *Y, const float *X, const float *W, const float *bias, int R, int In,
+                    int Out, int o0, int o1) {
+    for (int o = o0; o < o1; o += 8) few_rows_block(Y, X, W, bias, R, In, Out, o, o1);
 }
 
 static void linear_backward(nt_ctx *ctx, nt_node *nd) {

@@ -5,6 +5,10 @@
 #include <math.h>
 #include <stdlib.h>
 
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
+
 typedef struct logit_pair {
     float v;
     int32_t id;
@@ -32,7 +36,31 @@ static logit_pair *sort_logits(const float *x, int V, void *scratch) {
     return p;
 }
 
+/* The first i with x[i] > every earlier value, starting from -inf: NaN never
+ * wins, -inf only if nothing else is there (then -1). With AVX-512: the
+ * largest ordered value first (16 lanes, NaN lanes masked out), then the
+ * first index holding it; the same answer. */
 int nt_logits_argmax(const float *x, int V) {
+#ifdef __AVX512F__
+    __m512 mx = _mm512_set1_ps(-INFINITY);
+    int i = 0;
+    for (; i + 16 <= V; i += 16) {
+        __m512 v = _mm512_loadu_ps(x + i);
+        mx = _mm512_mask_max_ps(mx, _mm512_cmp_ps_mask(v, v, _CMP_ORD_Q), mx, v);
+    }
+    float bv = _mm512_reduce_max_ps(mx);
+    for (; i < V; i++)
+        if (x[i] > bv) bv = x[i];
+    if (bv == -INFINITY) return -1;
+    __m512 b = _mm512_set1_ps(bv);
+    for (i = 0; i + 16 <= V; i += 16) {
+        __mmask16 eq = _mm512_cmp_ps_mask(_mm512_loadu_ps(x + i), b, _CMP_EQ_OQ);
+        if (eq) return i + __builtin_ctz((unsigned)eq);
+    }
+    for (; i < V; i++)
+        if (x[i] == bv) return i;
+    return -1; /* not reached */
+#else
     int best = -1;
     float bv = -INFINITY;
     for (int i = 0; i < V; i++)
@@ -41,6 +69,7 @@ int nt_logits_argmax(const float *x, int V) {
             best = i;
         }
     return best;
+#endif
 }
 
 double nt_logits_logsumexp(const float *x, int V) {

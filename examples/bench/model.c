@@ -14,7 +14,10 @@
  *
  * Decoding: the reference's loop: encode one source, then G steps of one
  * token each through the KV cache, each taking the argmax of the last
- * logits (no stop at <eos>: every run decodes exactly G tokens).
+ * logits (no stop at <eos>: every run decodes exactly G tokens). Timed runs
+ * use nn/generate_fast.h's batch-1 decoder (encoder, cross K/V once, then G
+ * steps); before timing, its G tokens are checked against the generic path
+ * (nt_model_encode + nt_model_decode with an nt_kv_cache), which must agree.
  *
  * The sgemm peak (nt_sgemm, the product the model runs) is measured before
  * and after (the larger counts), each in
@@ -37,6 +40,7 @@
 #include "core/alloc.h"
 #include "core/gemm.h"
 #include "core/parallel.h"
+#include "nn/generate_fast.h"
 #include "nn/model.h"
 #include "train/optim.h"
 
@@ -159,8 +163,8 @@ static nt_status train_step(train_state *s, float *loss_out) {
     return NT_OK;
 }
 
-/* One greedy run: encode src1 (1, S), then G cached steps. */
-static nt_status decode_run(nt_model *m, nt_ctx *ctx, nt_kv_cache *cache, nt_tensor *src1, int first,
+/* One greedy run, the generic way: encode src1 (1, S), then G cached steps. */
+static nt_status decode_run_generic(nt_model *m, nt_ctx *ctx, nt_kv_cache *cache, nt_tensor *src1, int first,
                             int G, int32_t *out) {
     nt_ctx_reset(ctx);
     nt_kv_cache_clear(cache);
@@ -180,6 +184,12 @@ static nt_status decode_run(nt_model *m, nt_ctx *ctx, nt_kv_cache *cache, nt_ten
         out[i] = cur;
     }
     return NT_OK;
+}
+
+/* One greedy run with the batch-1 decoder (what is timed). */
+static nt_status decode_run(nt_decoder *dec, const int32_t *src, int S, int first, int G, int32_t *out) {
+    NT_TRY(nt_decoder_start(dec, src, S));
+    return nt_decoder_greedy(dec, first, G, out);
 }
 
 static double peak_rss_mb(void) {
@@ -209,6 +219,8 @@ int bench_model(const bench_opts *o) {
     nt_optim *opt = NULL;
     nt_ctx *data = NULL, *work = NULL;
     nt_kv_cache *cache = NULL;
+    nt_decoder *dec = NULL;
+    int32_t *want = NULL;
     int rc = 1;
     nt_rng rng;
     nt_rng_seed(&rng, 0);
@@ -257,15 +269,26 @@ int bench_model(const bench_opts *o) {
     /* decoding, batch 1 */
     if (c->enc_layers && nt_tensor_wrap(data, &src1, NT_I32, 2, (int[]){1, S}, nt_i32(src)) != NT_OK) goto fail;
     if (nt_kv_cache_new(&cache, m, 1, c->G, c->enc_layers ? S : 1) != NT_OK) goto fail;
+    if (nt_decoder_new(&dec, m, c->G, S) != NT_OK) goto fail;
     nt_ctx_set_grad(work, 0);
     out = nt_malloc((size_t)c->G * sizeof *out);
-    if (!out) goto fail;
+    want = nt_malloc((size_t)c->G * sizeof *want);
+    if (!out || !want) goto fail;
     int first = nt_i32(tgt)[0];
+    const int32_t *src_ids = c->enc_layers ? nt_i32(src) : NULL;
+    int src_n = c->enc_layers ? S : 0;
     if (!o->skip_decode) {
-        if (decode_run(m, work, cache, src1, first, c->G, out) != NT_OK) goto fail;
+        if (decode_run_generic(m, work, cache, src1, first, c->G, want) != NT_OK) goto fail;
+        if (decode_run(dec, src_ids, src_n, first, c->G, out) != NT_OK) goto fail;
+        for (int i = 0; i < c->G; i++)
+            if (out[i] != want[i]) {
+                nt_error(NT_ERR_STATE, "the batch-1 decoder chose token %d at step %d, the generic path %d",
+                         out[i], i, want[i]);
+                goto fail;
+            }
         t0 = bench_now();
         do {
-            if (decode_run(m, work, cache, src1, first, c->G, out) != NT_OK) goto fail;
+            if (decode_run(dec, src_ids, src_n, first, c->G, out) != NT_OK) goto fail;
             runs++;
         } while ((el = bench_now() - t0) < o->seconds / 2);
         dec_s = el / runs;
@@ -301,6 +324,8 @@ int bench_model(const bench_opts *o) {
 fail:
     if (rc) fprintf(stderr, "nextok-bench: %s\n", nt_errmsg());
     nt_free(out);
+    nt_free(want);
+    nt_decoder_free(dec);
     nt_kv_cache_free(cache);
     nt_optim_free(opt);
     nt_ctx_free(work);

@@ -1,0 +1,57 @@
+/* kernels.h - inner kernels of nt_linear and nt_attention for callers that
+ * split the work across their own threads (the batch-1 decoder of
+ * nn/generate_fast.c runs a whole step in one parallel region). Internal to
+ * nextok: no validation (callers check shapes), no parallel region, no
+ * allocation.
+ *
+ *     // inside `#pragma omp parallel`: this thread computes outputs [o0, o1)
+ *     nt_linear_rows(y, x, W, b, 1, In, Out, o0, o1);
+ *     // one head of one query over n cached keys (row stride D)
+ *     nt_attention_row(o, q, K, V, n, Dh, D, 1 / sqrtf(Dh), scratch);
+ *
+ * Summation orders are the generic ops' (nt_linear's few-row dot products,
+ * nt_attention's single-query path), so results are bitwise theirs.
+ */
+#ifndef NT_KERNELS_H
+#define NT_KERNELS_H
+
+#ifdef __AVX512F__
+#include <immintrin.h>
+
+/* y[o] = the 16 lanes of a_o summed in nt_vsum's tree order (l + l+8, then
+ * + l+4, + l+2, + l+1), o < 8: halves of every accumulator added pairwise
+ * until lane k of 128-bit block b holds output b + 4 k. */
+static inline void nt_reduce8_ps(float *y, __m512 a0, __m512 a1, __m512 a2, __m512 a3, __m512 a4,
+                                 __m512 a5, __m512 a6, __m512 a7) {
+    __m512 s01 = _mm512_add_ps(_mm512_shuffle_f32x4(a0, a1, 0x44), _mm512_shuffle_f32x4(a0, a1, 0xEE));
+    __m512 s23 = _mm512_add_ps(_mm512_shuffle_f32x4(a2, a3, 0x44), _mm512_shuffle_f32x4(a2, a3, 0xEE));
+    __m512 s45 = _mm512_add_ps(_mm512_shuffle_f32x4(a4, a5, 0x44), _mm512_shuffle_f32x4(a4, a5, 0xEE));
+    __m512 s67 = _mm512_add_ps(_mm512_shuffle_f32x4(a6, a7, 0x44), _mm512_shuffle_f32x4(a6, a7, 0xEE));
+    __m512 u0 = _mm512_add_ps(_mm512_shuffle_f32x4(s01, s23, 0x88), _mm512_shuffle_f32x4(s01, s23, 0xDD));
+    __m512 u4 = _mm512_add_ps(_mm512_shuffle_f32x4(s45, s67, 0x88), _mm512_shuffle_f32x4(s45, s67, 0xDD));
+    __m512 v = _mm512_add_ps(_mm512_shuffle_ps(u0, u4, 0x44), _mm512_shuffle_ps(u0, u4, 0xEE));
+    __m512 t = _mm512_add_ps(_mm512_shuffle_ps(v, v, 0x88), _mm512_shuffle_ps(v, v, 0xDD));
+    float out[16];
+    _mm512_storeu_ps(out, t);
+    for (int b = 0; b < 4; b++) {
+        y[b] = out[4 * b];
+        y[b + 4] = out[4 * b + 1];
+    }
+}
+#endif
+
+/* Y[r * Out + o] = bias[o] (if bias) + sum_j X[r * In + j] W[o * In + j]
+ * for r < R and o in [o0, o1); W is (Out, In) row-major, 0 <= o0 <= o1 <= Out.
+ * Bitwise nt_linear's result for up to 16 rows (any R here), whatever the
+ * output range. */
+void nt_linear_rows(float *Y, const float *X, const float *W, const float *bias, int R, int In,
+                    int Out, int o0, int o1);
+
+/* out (Dh) = sum_j p_j V[j * ld ..], p = softmax over j < n of
+ * scale q . K[j * ld ..] (Dh wide): one head of one query with every key
+ * visible, bitwise nt_attention's single-query path. s: n floats of scratch
+ * (the probabilities on return). n >= 1. out may alias q. */
+void nt_attention_row(float *out, const float *q, const float *K, const float *V, int n, int Dh,
+                      int ld, float scale, float *s);
+
+#endif
