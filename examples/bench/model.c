@@ -253,8 +253,8 @@ int bench_model(const bench_opts *o) {
     train_state ts = {.m = m, .opt = opt, .work = work, .src = c->enc_layers ? src : NULL,
                       .tgt_in = tgt_in, .labels = labels};
     float loss = 0;
-    double t0, el, step_s = 0, dec_s = 0;
-    int steps = 0, runs = 0;
+    double t0, el, step_s = 0, dec_s = 0, gen_s = 0;
+    int steps = 0, runs = 0, gen_runs = 0;
     if (!o->skip_train) {
         for (int i = 0; i < 2; i++)
             if (train_step(&ts, &loss) != NT_OK) goto fail;
@@ -292,6 +292,14 @@ int bench_model(const bench_opts *o) {
             runs++;
         } while ((el = bench_now() - t0) < o->seconds / 2);
         dec_s = el / runs;
+        /* The generic cached path too (nt_generate's, the translator's), for
+         * the record: the JSON's decode_tok_s is the batch-1 decoder's. */
+        t0 = bench_now();
+        do {
+            if (decode_run_generic(m, work, cache, src1, first, c->G, want) != NT_OK) goto fail;
+            gen_runs++;
+        } while ((el = bench_now() - t0) < o->seconds / 4);
+        gen_s = el / gen_runs;
     }
     double peak_after = profiling ? 0 : sgemm_peak(2, o->threads);
     double peak = peak_before > peak_after ? peak_before : peak_after;
@@ -304,9 +312,10 @@ int bench_model(const bench_opts *o) {
         printf("{\"impl\": \"nextok-%s\", \"config\": \"%s\", \"threads\": %d, \"params\": %lld, "
                "\"train_step_ms\": %.2f, \"train_tok_s\": %.1f, \"decode_tok_s\": %.1f, "
                "\"peak_rss_mb\": %.1f, \"sgemm_peak_gflops\": %.1f, \"model_gflops\": %.1f, "
-               "\"mfu\": %.3f}\n",
+               "\"mfu\": %.3f, \"decode_generic_tok_s\": %.1f}\n",
                NT_BENCH_VERSION, c->name, o->threads, (long long)nt_model_num_params(m), step_s * 1e3,
-               tokens / step_s, c->G / dec_s, rss, peak, flops / step_s * 1e-9, mfu);
+               tokens / step_s, c->G / dec_s, rss, peak, flops / step_s * 1e-9, mfu,
+               gen_s > 0 ? c->G / gen_s : 0);
     } else {
         printf("nextok-bench --config %s: %d thread(s), %s\n", c->name, o->threads, nt_blas_info());
         printf("  model       V %d, D %d, H %d, %d + %d layers, %lld parameters\n", c->V, c->D, c->H,
@@ -315,6 +324,8 @@ int bench_model(const bench_opts *o) {
                c->S, c->T, step_s * 1e3, steps, tokens / step_s, (double)loss);
         printf("  decoding    batch 1, greedy, KV cache, %d tokens: %.1f tokens/s (%d runs)\n", c->G,
                c->G / dec_s, runs);
+        printf("              the generic cached path (nt_generate's): %.1f tokens/s (%d runs)\n",
+               gen_s > 0 ? c->G / gen_s : 0, gen_runs);
         printf("  sgemm peak  2048^3: %.1f GFLOP/s (%.1f before, %.1f after)\n", peak, peak_before, peak_after);
         printf("  model FLOPs %.2f GFLOP/step, %.1f GFLOP/s = %.0f%% of the sgemm peak\n", flops * 1e-9,
                flops / step_s * 1e-9, 100 * mfu);
