@@ -115,6 +115,12 @@ static void attention_backward(nt_ctx *ctx, nt_node *nd) {
     float *dK = k->requires_grad ? k->grad : NULL;
     float *dV = v->requires_grad ? v->grad : NULL;
     int64_t macs = (int64_t)B * H * Tq * Tk * Dh;
+    /* Write-first: a fresh gradient is stored (beta 0). Every pair writes
+     * its own slices in the order dV, dQ, dK, so the fresh marks are taken in
+     * that order too (q, k, v may be one tensor). */
+    float bv = dV && nt_grad_first(v) ? 0.0f : 1.0f;
+    float bq = dQ && nt_grad_first(q) ? 0.0f : 1.0f;
+    float bk = dK && nt_grad_first(k) ? 0.0f : 1.0f;
 
 #pragma omp parallel for schedule(static) num_threads(nslots) if (B * H > 1 && macs > ATT_PAR_MACS)
     for (int bh = 0; bh < B * H; bh++) {
@@ -125,7 +131,7 @@ static void attention_backward(nt_ctx *ctx, nt_node *nd) {
         if (!P) attention_head_probs(&fa, bh, slot);
         if (dV) // dV (Tk, Dh) += P^T (Tk, Tq) dO (Tq, Dh)
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Tk, Dh, Tq, 1.0f, Pbh, Tk, dO + qo,
-                        D, 1.0f, dV + ko, D);
+                        D, bv, dV + ko, D);
         if (!dQ && !dK) continue;
         float *dS = slot + (int64_t)Tq * Tk;
         // dP (Tq, Tk) = dO (Tq, Dh) V^T (Dh, Tk)
@@ -140,10 +146,10 @@ static void attention_backward(nt_ctx *ctx, nt_node *nd) {
         }
         if (dQ) // dQ (Tq, Dh) += dS (Tq, Tk) K (Tk, Dh)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Tq, Dh, Tk, 1.0f, dS, Tk, K + ko,
-                        D, 1.0f, dQ + qo, D);
+                        D, bq, dQ + qo, D);
         if (dK) // dK (Tk, Dh) += dS^T (Tk, Tq) Q (Tq, Dh)
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Tk, Dh, Tq, 1.0f, dS, Tk, Q + qo,
-                        D, 1.0f, dK + ko, D);
+                        D, bk, dK + ko, D);
     }
 }
 
@@ -237,6 +243,7 @@ nt_status nt_attention(nt_ctx *ctx, nt_tensor **out, nt_tensor *q, nt_tensor *k,
         nt_node *nd = nt_tape_record(ctx, attention_backward, "nt_attention", o, 3,
                                      (nt_tensor *[]){q, k, v}, &st);
         if (st) return st;
+        nd->write_first = 1;
         nd->saved[0] = probs_out ? P : NULL;
         int32_t *Mc = NULL; /* the mask is read again in backward: keep a copy */
         if (M) {

@@ -111,4 +111,13 @@ static inline float nt_gelu_grad_f(float v) {
     return s + 2.0f * v * s * s * e * NT_GELU_K * (1.0f + 3.0f * NT_GELU_C * v2);
 }
 
+/* gelu(v) and gelu'(v) from one exp; *g is bitwise nt_gelu_f(v), *d is
+ * nt_gelu_grad_f(v) up to the rounding of the cubic term. */
+static inline void nt_gelu_both(float *g, float *d, float v) {
+    float e = nt_expf(-2.0f * NT_GELU_K * (v + NT_GELU_C * v * v * v));
+    float s = 1.0f / (1.0f + e);
+    *g = v / (1.0f + e);
+    *d = s + 2.0f * v * s * s * e * NT_GELU_K * (1.0f + 3.0f * NT_GELU_C * (v * v));
+}
+
 #endif
