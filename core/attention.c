@@ -49,10 +49,10 @@ static void masked_softmax(float *S, const int32_t *mask, int Tq, int Tk, int ca
             memset(s, 0, (size_t)Tk * sizeof(float));
             continue;
         }
-        float m;
+        float m, sum;
         if (!mask) {
             m = nt_vmax(s, n);
-            for (int j = 0; j < n; j++) s[j] = nt_expf(s[j] - m);
+            sum = nt_vexp_sum(s, s, n, m); /* s = exp(s - m), summed in nt_vsum's order */
         } else {
             m = -INFINITY;
             for (int j = 0; j < n; j++)
@@ -62,8 +62,9 @@ static void masked_softmax(float *S, const int32_t *mask, int Tq, int Tk, int ca
                 continue;
             }
             for (int j = 0; j < n; j++) s[j] = mask[j] ? nt_expf(s[j] - m) : 0.0f;
+            sum = nt_vsum(s, n);
         }
-        float inv = 1.0f / nt_vsum(s, n);
+        float inv = 1.0f / sum;
         for (int j = 0; j < n; j++) s[j] *= inv;
         for (int j = n; j < Tk; j++) s[j] = 0.0f;
     }
