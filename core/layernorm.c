@@ -110,13 +110,12 @@ static inline void layernorm_row(float *Y, float *mean, float *rstd, const float
     float *yr = Y + (int64_t)r * D;
     float invD = 1.0f / (float)D;
     float mu = nt_vsum(xr, D) * invD;
-    for (int j = 0; j < D; j++) yr[j] = xr[j] - mu;
-    float var = nt_vdot(yr, yr, D) * invD;
+    float var = nt_vsqdev(xr, D, mu) * invD; /* sum (x - mu)^2, nothing stored */
     float rs = 1.0f / sqrtf(var + eps);
     if (W && Bv)
-        for (int j = 0; j < D; j++) yr[j] = yr[j] * rs * W[j] + Bv[j];
+        for (int j = 0; j < D; j++) yr[j] = (xr[j] - mu) * rs * W[j] + Bv[j];
     else
-        for (int j = 0; j < D; j++) yr[j] = yr[j] * rs * (W ? W[j] : 1.0f) + (Bv ? Bv[j] : 0.0f);
+        for (int j = 0; j < D; j++) yr[j] = (xr[j] - mu) * rs * (W ? W[j] : 1.0f) + (Bv ? Bv[j] : 0.0f);
     if (mean) {
         mean[r] = mu;
         rstd[r] = rs;

@@ -328,9 +328,13 @@ nt_status nt_linear(nt_ctx *ctx, nt_tensor **out, nt_tensor *x, nt_tensor *w, nt
     } else {
         if (b) {
         /* y starts as the broadcast bias; the product then adds with beta = 1. */
-            const float *bias = nt_f32(b);
+            /* a vectorised store loop, not one memcpy call per (short) row */
+            const float *restrict bias = nt_f32(b);
 #pragma omp parallel for schedule(static) if ((int64_t)R * Out > 65536)
-            for (int r = 0; r < R; r++) memcpy(Y + (int64_t)r * Out, bias, (size_t)Out * sizeof(float));
+            for (int r = 0; r < R; r++) {
+                float *restrict yr = Y + (int64_t)r * Out;
+                for (int j = 0; j < Out; j++) yr[j] = bias[j];
+            }
         }
         gemm(0, 1, R, Out, In, nt_f32(x), nt_f32(w), b ? 1.0f : 0.0f, Y); // (R, In) (Out, In)^T
     }

@@ -108,6 +108,21 @@ static inline float nt_vdot(const float *a, const float *b, int n) {
     return nt_vreduce_add_(acc);
 }
 
+static inline float nt_vsqdev(const float *x, int n, float m) {
+    __m512 acc = _mm512_setzero_ps(), mv = _mm512_set1_ps(m);
+    int j = 0;
+    for (; j + NT_VLANES <= n; j += NT_VLANES) {
+        __m512 d = _mm512_sub_ps(_mm512_loadu_ps(x + j), mv);
+        acc = _mm512_add_ps(acc, _mm512_mul_ps(d, d));
+    }
+    if (j < n) {
+        __mmask16 k = nt_vtail_(n - j);
+        __m512 d = _mm512_maskz_sub_ps(k, _mm512_maskz_loadu_ps(k, x + j), mv);
+        acc = _mm512_add_ps(acc, _mm512_mul_ps(d, d));
+    }
+    return nt_vreduce_add_(acc);
+}
+
 static inline float nt_vsumexp(const float *x, int n, float m) {
     __m512 acc = _mm512_setzero_ps(), mv = _mm512_set1_ps(m);
     int j = 0;
@@ -185,6 +200,18 @@ static inline float nt_vdot(const float *a, const float *b, int n) {
     for (; j + NT_VLANES <= n; j += NT_VLANES)
         for (int l = 0; l < NT_VLANES; l++) acc[l] += a[j + l] * b[j + l];
     for (int l = 0; j + l < n; l++) acc[l] += a[j + l] * b[j + l];
+    for (int w = NT_VLANES / 2; w > 0; w /= 2)
+        for (int l = 0; l < w; l++) acc[l] += acc[l + w];
+    return acc[0];
+}
+
+/* sum of (x[j] - m)^2, same order as nt_vsum (nt_vdot of x - m with itself). */
+static inline float nt_vsqdev(const float *x, int n, float m) {
+    float acc[NT_VLANES] = {0};
+    int j = 0;
+    for (; j + NT_VLANES <= n; j += NT_VLANES)
+        for (int l = 0; l < NT_VLANES; l++) acc[l] += (x[j + l] - m) * (x[j + l] - m);
+    for (int l = 0; j + l < n; l++) acc[l] += (x[j + l] - m) * (x[j + l] - m);
     for (int w = NT_VLANES / 2; w > 0; w /= 2)
         for (int l = 0; l < w; l++) acc[l] += acc[l + w];
     return acc[0];

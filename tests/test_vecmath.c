@@ -72,6 +72,9 @@ int main(void) {
                 CHECK(same_bits(nt_vsum(x, n), ref_sum(x, n)), "nt_vsum kind %d n %d", kind, n);
                 CHECK(same_bits(nt_vdot(x, y, n), ref_dot(x, y, n)), "nt_vdot kind %d n %d", kind, n);
                 CHECK(same_bits(nt_vmax(x, n), ref_max(x, n)), "nt_vmax kind %d n %d", kind, n);
+                float mu = ref_sum(x, n) / (float)n, dev[96];
+                for (int j = 0; j < n; j++) dev[j] = x[j] - mu;
+                CHECK(same_bits(nt_vsqdev(x, n, mu), ref_dot(dev, dev, n)), "nt_vsqdev kind %d n %d", kind, n);
                 float m = kind == 1 ? 0.5f : ref_max(x, n);
                 float re[96];
                 for (int j = 0; j < n; j++) re[j] = nt_expf(x[j] - m);
