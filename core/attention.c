@@ -34,6 +34,101 @@
  * decoding step with Tq = 1 costs less than waking the pool). */
 #define ATT_PAR_MACS 65536
 
+/* ---- per-head products ---------------------------------------------------------
+ * The products of one (b, h) pair are small (Tq, Tk up to a few hundred, Dh
+ * 32..64): sgemm spends most of their time in call overhead and packing. With
+ * AVX-512, head_gemm computes them directly: C rows in blocks of HG_ROWS, 32
+ * columns at a time (two zmm, masked at the edge), k in order, one FMA chain
+ * per output element. The order of every sum depends on the shapes alone, so
+ * results are the same for any thread count. A transposed B (K^T, V^T) is
+ * first copied into a (K, N) block on the stack; past HG_MAX_BT floats, or
+ * without AVX-512, the product goes to cblas_sgemm. */
+#define HG_ROWS 6
+#define HG_MAX_BT 16384
+
+#ifdef __AVX512F__
+#include <immintrin.h>
+
+// C[r, 0..32) (r < rows) = alpha sum_k a(r, k) b(k, 0..32) + beta C, a(r, k) = A[r ars + k acs]
+static inline __attribute__((always_inline)) void hg_block(int rows, int K, const float *A, int64_t ars,
+                                                           int64_t acs, const float *B, int64_t ldb,
+                                                           __mmask16 m0, __mmask16 m1, float alpha,
+                                                           float beta, float *C, int64_t ldc) {
+    __m512 c0[HG_ROWS], c1[HG_ROWS];
+    for (int r = 0; r < rows; r++) c0[r] = c1[r] = _mm512_setzero_ps();
+    for (int k = 0; k < K; k++) {
+        const float *bk = B + k * ldb;
+        __m512 b0 = _mm512_maskz_loadu_ps(m0, bk), b1 = _mm512_maskz_loadu_ps(m1, bk + 16);
+        const float *ak = A + k * acs;
+        for (int r = 0; r < rows; r++) {
+            __m512 a = _mm512_set1_ps(ak[r * ars]);
+            c0[r] = _mm512_fmadd_ps(a, b0, c0[r]);
+            c1[r] = _mm512_fmadd_ps(a, b1, c1[r]);
+        }
+    }
+    __m512 al = _mm512_set1_ps(alpha), be = _mm512_set1_ps(beta);
+    for (int r = 0; r < rows; r++) {
+        float *cr = C + r * ldc;
+        __m512 v0 = _mm512_mul_ps(al, c0[r]), v1 = _mm512_mul_ps(al, c1[r]);
+        if (beta != 0.0f) { /* beta 0: C is not read (it may hold garbage) */
+            v0 = _mm512_fmadd_ps(be, _mm512_maskz_loadu_ps(m0, cr), v0);
+            v1 = _mm512_fmadd_ps(be, _mm512_maskz_loadu_ps(m1, cr + 16), v1);
+        }
+        _mm512_mask_storeu_ps(cr, m0, v0);
+        _mm512_mask_storeu_ps(cr + 16, m1, v1);
+    }
+}
+
+static void hg_kernel(int M, int N, int K, float alpha, const float *A, int64_t ars, int64_t acs,
+                      const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
+    for (int j0 = 0; j0 < N; j0 += 32) {
+        int w = N - j0 < 32 ? N - j0 : 32;
+        __mmask16 m0 = (__mmask16)(w >= 16 ? 0xFFFFu : (1u << w) - 1u);
+        __mmask16 m1 = (__mmask16)(w >= 32 ? 0xFFFFu : w > 16 ? (1u << (w - 16)) - 1u : 0u);
+        for (int i0 = 0; i0 < M; i0 += HG_ROWS) {
+            const float *Ai = A + i0 * ars;
+            float *Ci = C + i0 * ldc + j0;
+            switch (M - i0 < HG_ROWS ? M - i0 : HG_ROWS) {
+            case 6: hg_block(6, K, Ai, ars, acs, B + j0, ldb, m0, m1, alpha, beta, Ci, ldc); break;
+            case 5: hg_block(5, K, Ai, ars, acs, B + j0, ldb, m0, m1, alpha, beta, Ci, ldc); break;
+            case 4: hg_block(4, K, Ai, ars, acs, B + j0, ldb, m0, m1, alpha, beta, Ci, ldc); break;
+            case 3: hg_block(3, K, Ai, ars, acs, B + j0, ldb, m0, m1, alpha, beta, Ci, ldc); break;
+            case 2: hg_block(2, K, Ai, ars, acs, B + j0, ldb, m0, m1, alpha, beta, Ci, ldc); break;
+            default: hg_block(1, K, Ai, ars, acs, B + j0, ldb, m0, m1, alpha, beta, Ci, ldc); break;
+            }
+        }
+    }
+}
+#endif
+
+/* Row-major C (M, N) = alpha op(A) (M, K) op(B) (K, N) + beta C, cblas_sgemm's
+ * arguments (beta 0 does not read C). */
+static void head_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                      const float *B, int ldb, float beta, float *C, int ldc) {
+#ifdef __AVX512F__
+    if (!tb) {
+        hg_kernel(M, N, K, alpha, A, ta ? 1 : lda, ta ? lda : 1, B, ldb, beta, C, ldc);
+        return;
+    }
+    if ((int64_t)K * N <= HG_MAX_BT) {
+        float bt[HG_MAX_BT]; // op(B) (K, N) = B^T, 16 columns of B gathered at a time
+        __m512i idx = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                         _mm512_set1_epi32(ldb));
+        for (int j0 = 0; j0 < N; j0 += 16) {
+            __mmask16 m = (__mmask16)(N - j0 >= 16 ? 0xFFFFu : (1u << (N - j0)) - 1u);
+            const float *bj = B + (int64_t)j0 * ldb;
+            for (int k = 0; k < K; k++)
+                _mm512_mask_storeu_ps(bt + (int64_t)k * N + j0, m,
+                                      _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx, bj + k, 4));
+        }
+        hg_kernel(M, N, K, alpha, A, ta ? 1 : lda, ta ? lda : 1, bt, N, beta, C, ldc);
+        return;
+    }
+#endif
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K,
+                alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
 /* Last visible key + 1 for query i under the causal rule (may be <= 0). */
 static inline int causal_end(int i, int Tq, int Tk, int causal) {
     if (!causal) return Tk;
@@ -50,10 +145,10 @@ static void masked_softmax(float *S, const int32_t *mask, int Tq, int Tk, int ca
             memset(s, 0, (size_t)Tk * sizeof(float));
             continue;
         }
-        float m;
+        float m, sum;
         if (!mask) {
             m = nt_vmax(s, n);
-            for (int j = 0; j < n; j++) s[j] = nt_expf(s[j] - m);
+            sum = nt_vexp_sum(s, s, n, m); /* s = exp(s - m), summed in nt_vsum's order */
         } else {
             m = -INFINITY;
             for (int j = 0; j < n; j++)
@@ -63,8 +158,9 @@ static void masked_softmax(float *S, const int32_t *mask, int Tq, int Tk, int ca
                 continue;
             }
             for (int j = 0; j < n; j++) s[j] = mask[j] ? nt_expf(s[j] - m) : 0.0f;
+            sum = nt_vsum(s, n);
         }
-        float inv = 1.0f / nt_vsum(s, n);
+        float inv = 1.0f / sum;
         for (int j = 0; j < n; j++) s[j] *= inv;
         for (int j = n; j < Tk; j++) s[j] = 0.0f;
     }
@@ -93,8 +189,7 @@ static void attention_head_probs(const attn_fwd_args *a, int bh, float *S) {
         for (int j = 0; j < n; j++) S[j] = a->scale * nt_vdot(q, a->K + ko + (int64_t)j * D, Dh);
     } else {
         // S (Tq, Tk) = scale Q (Tq, Dh) K^T (Dh, Tk)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Tq, Tk, Dh, a->scale, a->Q + qo, D,
-                    a->K + ko, D, 0.0f, S, Tk);
+        head_gemm(0, 1, Tq, Tk, Dh, a->scale, a->Q + qo, D, a->K + ko, D, 0.0f, S, Tk);
     }
     masked_softmax(S, mask, Tq, Tk, a->causal);
 }
@@ -116,6 +211,12 @@ static void attention_backward(nt_ctx *ctx, nt_node *nd) {
     float *dK = k->requires_grad ? k->grad : NULL;
     float *dV = v->requires_grad ? v->grad : NULL;
     int64_t macs = (int64_t)B * H * Tq * Tk * Dh;
+    /* Write-first: a fresh gradient is stored (beta 0). Every pair writes
+     * its own slices in the order dV, dQ, dK, so the fresh marks are taken in
+     * that order too (q, k, v may be one tensor). */
+    float bv = dV && nt_grad_first(v) ? 0.0f : 1.0f;
+    float bq = dQ && nt_grad_first(q) ? 0.0f : 1.0f;
+    float bk = dK && nt_grad_first(k) ? 0.0f : 1.0f;
 
 #pragma omp parallel for schedule(static) num_threads(nslots) if (B * H > 1 && macs > ATT_PAR_MACS)
     for (int bh = 0; bh < B * H; bh++) {
@@ -125,13 +226,11 @@ static void attention_backward(nt_ctx *ctx, nt_node *nd) {
         const float *Pbh = P ? P + (int64_t)bh * Tq * Tk : slot;
         if (!P) attention_head_probs(&fa, bh, slot);
         if (dV) // dV (Tk, Dh) += P^T (Tk, Tq) dO (Tq, Dh)
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Tk, Dh, Tq, 1.0f, Pbh, Tk, dO + qo,
-                        D, 1.0f, dV + ko, D);
+            head_gemm(1, 0, Tk, Dh, Tq, 1.0f, Pbh, Tk, dO + qo, D, bv, dV + ko, D);
         if (!dQ && !dK) continue;
         float *dS = slot + (int64_t)Tq * Tk;
         // dP (Tq, Tk) = dO (Tq, Dh) V^T (Dh, Tk)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Tq, Tk, Dh, 1.0f, dO + qo, D, V + ko, D,
-                    0.0f, dS, Tk);
+        head_gemm(0, 1, Tq, Tk, Dh, 1.0f, dO + qo, D, V + ko, D, 0.0f, dS, Tk);
         // dS = P (dP - rowsum(dP P)) scale; masked P = 0 gives dS = 0
         for (int i = 0; i < Tq; i++) {
             float *ds = dS + (int64_t)i * Tk;
@@ -140,11 +239,9 @@ static void attention_backward(nt_ctx *ctx, nt_node *nd) {
             for (int j = 0; j < Tk; j++) ds[j] = p[j] * (ds[j] - r) * scale;
         }
         if (dQ) // dQ (Tq, Dh) += dS (Tq, Tk) K (Tk, Dh)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Tq, Dh, Tk, 1.0f, dS, Tk, K + ko,
-                        D, 1.0f, dQ + qo, D);
+            head_gemm(0, 0, Tq, Dh, Tk, 1.0f, dS, Tk, K + ko, D, bq, dQ + qo, D);
         if (dK) // dK (Tk, Dh) += dS^T (Tk, Tq) Q (Tq, Dh)
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Tk, Dh, Tq, 1.0f, dS, Tk, Q + qo,
-                        D, 1.0f, dK + ko, D);
+            head_gemm(1, 0, Tk, Dh, Tq, 1.0f, dS, Tk, Q + qo, D, bk, dK + ko, D);
     }
 }
 
@@ -168,8 +265,7 @@ static void attention_head_forward(const attn_fwd_args *a, int bh, int slot) {
         return;
     }
     // O (Tq, Dh) = P (Tq, Tk) V (Tk, Dh)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Tq, Dh, Tk, 1.0f, S, Tk, a->V + ko, D, 0.0f,
-                a->O + qo, D);
+    head_gemm(0, 0, Tq, Dh, Tk, 1.0f, S, Tk, a->V + ko, D, 0.0f, a->O + qo, D);
 }
 
 nt_status nt_attention(nt_ctx *ctx, nt_tensor **out, nt_tensor *q, nt_tensor *k, nt_tensor *v,
@@ -238,6 +334,7 @@ nt_status nt_attention(nt_ctx *ctx, nt_tensor **out, nt_tensor *q, nt_tensor *k,
         nt_node *nd = nt_tape_record(ctx, attention_backward, "nt_attention", o, 3,
                                      (nt_tensor *[]){q, k, v}, &st);
         if (st) return st;
+        nd->write_first = 1;
         nd->saved[0] = probs_out ? P : NULL;
         int32_t *Mc = NULL; /* the mask is read again in backward: keep a copy */
         if (M) {

@@ -232,17 +232,35 @@ nt_status nt_div(nt_ctx *ctx, nt_tensor **out, nt_tensor *a, nt_tensor *b) {
 
 /* ---- residual add over the branch's buffer ------------------------------------- */
 
-/* node: in = {x, f}; the sum's gradient goes to both unchanged. */
+/* node: in = {x, f}; the sum's gradient goes to both unchanged, in one pass
+ * over dy (write-first: a fresh gradient is stored, not added to). */
 static void add_residual_backward(nt_ctx *ctx, nt_node *nd) {
     (void)ctx;
     const float *restrict dy = nd->out->grad;
     int64_t n = nd->out->n;
-    for (int k = 0; k < 2; k++) {
-        nt_tensor *t = nd->in[k];
-        if (!t->requires_grad) continue;
-        float *restrict d = t->grad;
+    nt_tensor *X = nd->in[0], *F = nd->in[1];
+    float *restrict dx = X->requires_grad ? X->grad : NULL;
+    float *restrict df = F->requires_grad ? F->grad : NULL;
+    int sx = dx && nt_grad_first(X), sf = df && nt_grad_first(F);
+    enum { CHUNK = 4096 };
+    int64_t chunks = (n + CHUNK - 1) / CHUNK;
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
-        for (int64_t i = 0; i < n; i++) d[i] += dy[i];
+    for (int64_t c = 0; c < chunks; c++) {
+        int64_t i0 = c * CHUNK, i1 = n - i0 < CHUNK ? n : i0 + CHUNK;
+        if (dx && df && sx && sf) {
+            for (int64_t i = i0; i < i1; i++) dx[i] = df[i] = dy[i];
+            continue;
+        }
+        if (dx) {
+            if (sx) memcpy(dx + i0, dy + i0, (size_t)(i1 - i0) * sizeof(float));
+            else
+                for (int64_t i = i0; i < i1; i++) dx[i] += dy[i];
+        }
+        if (df) {
+            if (sf) memcpy(df + i0, dy + i0, (size_t)(i1 - i0) * sizeof(float));
+            else
+                for (int64_t i = i0; i < i1; i++) df[i] += dy[i];
+        }
     }
 }
 
@@ -266,8 +284,10 @@ nt_status nt_add_residual(nt_ctx *ctx, nt_tensor **out, nt_tensor *x, nt_tensor 
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
     for (int64_t i = 0; i < n; i++) ys[i] += xs[i];
     nt_status st;
-    nt_tape_record(ctx, add_residual_backward, "nt_add_residual", y, 2, (nt_tensor *[]){x, f}, &st);
+    nt_node *nd = nt_tape_record(ctx, add_residual_backward, "nt_add_residual", y, 2,
+                                 (nt_tensor *[]){x, f}, &st);
     if (st) return st;
+    if (nd) nd->write_first = 1;
     *out = y;
     return NT_OK;
 }

@@ -31,6 +31,7 @@ static void layernorm_backward(nt_ctx *ctx, nt_node *nd) {
     const float *rstd = nd->saved[1];    // (R)
     float *part = nd->saved[2];          // (nblocks, 2, D): dw, db partials
     float *dX = x->requires_grad ? x->grad : NULL;
+    int store = dX && nt_grad_first(x); /* write-first: a fresh dX is stored */
     int want_wb = (w && w->requires_grad) || (b && b->requires_grad);
     float invD = 1.0f / (float)D;
 
@@ -64,11 +65,18 @@ static void layernorm_backward(nt_ctx *ctx, nt_node *nd) {
             float ma = la[0] * invD, mc = lc[0] * invD;
             if (dX) {
                 float *dx = dX + (int64_t)r * D;
-                for (int jj = 0; jj < D; jj++) {
-                    float xh = (xr[jj] - mu) * rs;
-                    float dyw = dy[jj] * (W ? W[jj] : 1.0f);
-                    dx[jj] += rs * (dyw - ma - xh * mc);
-                }
+                if (store)
+                    for (int jj = 0; jj < D; jj++) {
+                        float xh = (xr[jj] - mu) * rs;
+                        float dyw = dy[jj] * (W ? W[jj] : 1.0f);
+                        dx[jj] = rs * (dyw - ma - xh * mc);
+                    }
+                else
+                    for (int jj = 0; jj < D; jj++) {
+                        float xh = (xr[jj] - mu) * rs;
+                        float dyw = dy[jj] * (W ? W[jj] : 1.0f);
+                        dx[jj] += rs * (dyw - ma - xh * mc);
+                    }
             }
             if (want_wb)
                 for (int jj = 0; jj < D; jj++) {
@@ -80,11 +88,17 @@ static void layernorm_backward(nt_ctx *ctx, nt_node *nd) {
     if (!want_wb) return;
     float *dW = w && w->requires_grad ? w->grad : NULL;
     float *dB = b && b->requires_grad ? b->grad : NULL;
+    /* write-first: a fresh dW or dB takes block 0's partial by a store */
+    int sw = dW && nt_grad_first(w), sb = dB && nt_grad_first(b);
     for (int blk = 0; blk < nblocks; blk++) {
         const float *pw = part + (int64_t)blk * 2 * D, *pb = pw + D;
-        if (dW)
+        if (dW && blk == 0 && sw)
+            for (int j = 0; j < D; j++) dW[j] = pw[j];
+        else if (dW)
             for (int j = 0; j < D; j++) dW[j] += pw[j];
-        if (dB)
+        if (dB && blk == 0 && sb)
+            for (int j = 0; j < D; j++) dB[j] = pb[j];
+        else if (dB)
             for (int j = 0; j < D; j++) dB[j] += pb[j];
     }
 }
@@ -96,13 +110,12 @@ static inline void layernorm_row(float *Y, float *mean, float *rstd, const float
     float *yr = Y + (int64_t)r * D;
     float invD = 1.0f / (float)D;
     float mu = nt_vsum(xr, D) * invD;
-    for (int j = 0; j < D; j++) yr[j] = xr[j] - mu;
-    float var = nt_vdot(yr, yr, D) * invD;
+    float var = nt_vsqdev(xr, D, mu) * invD; /* sum (x - mu)^2, nothing stored */
     float rs = 1.0f / sqrtf(var + eps);
     if (W && Bv)
-        for (int j = 0; j < D; j++) yr[j] = yr[j] * rs * W[j] + Bv[j];
+        for (int j = 0; j < D; j++) yr[j] = (xr[j] - mu) * rs * W[j] + Bv[j];
     else
-        for (int j = 0; j < D; j++) yr[j] = yr[j] * rs * (W ? W[j] : 1.0f) + (Bv ? Bv[j] : 0.0f);
+        for (int j = 0; j < D; j++) yr[j] = (xr[j] - mu) * rs * (W ? W[j] : 1.0f) + (Bv ? Bv[j] : 0.0f);
     if (mean) {
         mean[r] = mu;
         rstd[r] = rs;
@@ -152,6 +165,7 @@ nt_status nt_layernorm(nt_ctx *ctx, nt_tensor **out, nt_tensor *x, nt_tensor *w,
                       : NULL;
     if (rec && st) return st;
     if (nd) {
+        nd->write_first = 1;
         nd->saved[0] = mean;
         nd->saved[1] = rstd;
         nd->saved[2] = part;

@@ -16,6 +16,7 @@
  */
 #include <math.h>
 #include <omp.h>
+#include <string.h>
 
 #include "core/ops.h"
 #include "core/vecmath.h"
@@ -31,13 +32,21 @@ static void cross_entropy_backward(nt_ctx *ctx, nt_node *nd) {
     float *dX = logits->grad;                              // (N, V)
     float g = nd->out->grad[0] / (float)C;
     float off = eps / (float)V, on = 1.0f - eps;
+    int store = nt_grad_first(logits); /* write-first: a fresh dX is stored */
 #pragma omp parallel for schedule(static) if ((int64_t)N * V > 16384)
     for (int i = 0; i < N; i++) {
         int t = tg[i];
-        if (t == ignore) continue;
+        float *dx = dX + (int64_t)i * V;
+        if (t == ignore) {
+            if (store) memset(dx, 0, (size_t)V * sizeof(float));
+            continue;
+        }
         const float *x = X + (int64_t)i * V;
-        float *dx = dX + (int64_t)i * V, l = lse[i];
-        for (int j = 0; j < V; j++) dx[j] += g * (nt_expf(x[j] - l) - off);
+        float l = lse[i];
+        if (store)
+            for (int j = 0; j < V; j++) dx[j] = g * (nt_expf(x[j] - l) - off);
+        else
+            for (int j = 0; j < V; j++) dx[j] += g * (nt_expf(x[j] - l) - off);
         dx[t] -= g * on;
     }
 }
@@ -108,6 +117,7 @@ nt_status nt_cross_entropy(nt_ctx *ctx, nt_tensor **out, nt_tensor *logits, nt_t
         nt_node *nd = nt_tape_record(ctx, cross_entropy_backward, "nt_cross_entropy", o, 2,
                                      (nt_tensor *[]){logits, targets}, &st);
         if (st) return st;
+        nd->write_first = 1;
         nd->saved[0] = lse;
         nd->iarg[0] = ignore;
         nd->iarg[1] = N;

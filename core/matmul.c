@@ -58,35 +58,41 @@ static void matmul_backward(nt_ctx *ctx, nt_node *nd) {
 
     /* C = op(A) op(B):
      *   dop(A) = dC op(B)^T ;  stored (K, M) when ta: dA = op(B) dC^T
-     *   dop(B) = op(A)^T dC ;  stored (N, K) when tb: dB = dC^T op(A) */
+     *   dop(B) = op(A)^T dC ;  stored (N, K) when tb: dB = dC^T op(A)
+     * A fresh gradient (nt_grad_first) is stored with beta = 0. */
     if (shared && !ta) {
         /* b shared, a's batch folded into rows: one product each. */
         int R = Bt * M;
-        if (dA) gemm(0, !tb, R, K, N, dC, Bm, 1.0f, dA);
+        if (dA) gemm(0, !tb, R, K, N, dC, Bm, nt_grad_first(a) ? 0.0f : 1.0f, dA);
         if (dB) {
-            if (!tb) gemm(1, 0, K, N, R, A, dC, 1.0f, dB);
-            else gemm(1, 0, N, K, R, dC, A, 1.0f, dB);
+            float beta = nt_grad_first(b) ? 0.0f : 1.0f;
+            if (!tb) gemm(1, 0, K, N, R, A, dC, beta, dB);
+            else gemm(1, 0, N, K, R, dC, A, beta, dB);
         }
         return;
     }
     int par = Bt > 1 && (int64_t)M * N * K <= SMALL_GEMM_MACS;
     if (dA) {
+        float beta = nt_grad_first(a) ? 0.0f : 1.0f;
 #pragma omp parallel for schedule(static) if (par)
         for (int i = 0; i < Bt; i++) {
             const float *Bi = Bm + i * sb, *dCi = dC + i * sc;
             float *dAi = dA + i * sa;
-            if (!ta) gemm(0, !tb, M, K, N, dCi, Bi, 1.0f, dAi);
-            else gemm(tb, 1, K, M, N, Bi, dCi, 1.0f, dAi);
+            if (!ta) gemm(0, !tb, M, K, N, dCi, Bi, beta, dAi);
+            else gemm(tb, 1, K, M, N, Bi, dCi, beta, dAi);
         }
     }
     if (dB) {
-        /* A shared dB accumulates over the batch: in batch order, serially. */
+        /* A shared dB accumulates over the batch: in batch order, serially;
+         * only the first item may store. */
+        float beta = nt_grad_first(b) ? 0.0f : 1.0f;
 #pragma omp parallel for schedule(static) if (par && !shared)
         for (int i = 0; i < Bt; i++) {
             const float *Ai = A + i * sa, *dCi = dC + i * sc;
             float *dBi = dB + i * sb;
-            if (!tb) gemm(!ta, 0, K, N, M, Ai, dCi, 1.0f, dBi);
-            else gemm(1, ta, N, K, M, dCi, Ai, 1.0f, dBi);
+            float bi = shared && i > 0 ? 1.0f : beta;
+            if (!tb) gemm(!ta, 0, K, N, M, Ai, dCi, bi, dBi);
+            else gemm(1, ta, N, K, M, dCi, Ai, bi, dBi);
         }
     }
 }
@@ -138,6 +144,7 @@ nt_status nt_matmul(nt_ctx *ctx, nt_tensor **out, nt_tensor *a, nt_tensor *b, in
     nt_node *nd = nt_tape_record(ctx, matmul_backward, "nt_matmul", c, 2, (nt_tensor *[]){a, b}, &st);
     if (st) return st;
     if (nd) {
+        nd->write_first = 1;
         nd->iarg[0] = ta;
         nd->iarg[1] = tb;
         nd->iarg[2] = Bt;
@@ -149,10 +156,10 @@ nt_status nt_matmul(nt_ctx *ctx, nt_tensor **out, nt_tensor *a, nt_tensor *b, in
 
 /* ---- nt_linear -------------------------------------------------------------- */
 
-/* db (Out) += column sums of dy (R, Out). Threads own disjoint 64-column
- * tiles and walk the rows in order, so the sum is the same for any thread
- * count. */
-static void bias_backward(float *db, const float *dy, int R, int Out) {
+/* db (Out) += column sums of dy (R, Out), or = when `store` (a fresh
+ * gradient). Threads own disjoint 64-column tiles and walk the rows in
+ * order, so the sum is the same for any thread count. */
+static void bias_backward(float *db, const float *dy, int R, int Out, int store) {
     enum { TILE = 64 };
     int tiles = (Out + TILE - 1) / TILE;
 #pragma omp parallel for schedule(static) if ((int64_t)R * Out > 32768)
@@ -163,7 +170,10 @@ static void bias_backward(float *db, const float *dy, int R, int Out) {
             const float *row = dy + (int64_t)r * Out + c0;
             for (int j = 0; j < w; j++) acc[j] += row[j];
         }
-        for (int j = 0; j < w; j++) db[c0 + j] += acc[j];
+        if (store)
+            for (int j = 0; j < w; j++) db[c0 + j] = acc[j];
+        else
+            for (int j = 0; j < w; j++) db[c0 + j] += acc[j];
     }
 }
 
@@ -321,9 +331,12 @@ static void linear_backward(nt_ctx *ctx, nt_node *nd) {
     nt_tensor *x = nd->in[0], *w = nd->in[1], *b = nd->in[2];
     int R = nd->iarg[0], In = nd->iarg[1], Out = nd->iarg[2];
     const float *dy = nd->out->grad; // (R, Out)
-    if (x->requires_grad) gemm(0, 0, R, In, Out, dy, nt_f32(w), 1.0f, x->grad);  // dx += dy W
-    if (w->requires_grad) gemm(1, 0, Out, In, R, dy, nt_f32(x), 1.0f, w->grad);  // dW += dy^T x
-    if (b && b->requires_grad) bias_backward(b->grad, dy, R, Out);                // db += sum_r dy
+    /* a fresh gradient (nt_grad_first) is stored: beta = 0 */
+    if (x->requires_grad) // dx += dy W
+        gemm(0, 0, R, In, Out, dy, nt_f32(w), nt_grad_first(x) ? 0.0f : 1.0f, x->grad);
+    if (w->requires_grad) // dW += dy^T x
+        gemm(1, 0, Out, In, R, dy, nt_f32(x), nt_grad_first(w) ? 0.0f : 1.0f, w->grad);
+    if (b && b->requires_grad) bias_backward(b->grad, dy, R, Out, nt_grad_first(b)); // db += sum_r dy
 }
 
 nt_status nt_linear(nt_ctx *ctx, nt_tensor **out, nt_tensor *x, nt_tensor *w, nt_tensor *b) {
@@ -353,9 +366,13 @@ nt_status nt_linear(nt_ctx *ctx, nt_tensor **out, nt_tensor *x, nt_tensor *w, nt
     } else {
         if (b) {
         /* y starts as the broadcast bias; the product then adds with beta = 1. */
-            const float *bias = nt_f32(b);
+            /* a vectorised store loop, not one memcpy call per (short) row */
+            const float *restrict bias = nt_f32(b);
 #pragma omp parallel for schedule(static) if ((int64_t)R * Out > 65536)
-            for (int r = 0; r < R; r++) memcpy(Y + (int64_t)r * Out, bias, (size_t)Out * sizeof(float));
+            for (int r = 0; r < R; r++) {
+                float *restrict yr = Y + (int64_t)r * Out;
+                for (int j = 0; j < Out; j++) yr[j] = bias[j];
+            }
         }
         gemm(0, 1, R, Out, In, nt_f32(x), nt_f32(w), b ? 1.0f : 0.0f, Y); // (R, In) (Out, In)^T
     }
@@ -364,6 +381,7 @@ nt_status nt_linear(nt_ctx *ctx, nt_tensor **out, nt_tensor *x, nt_tensor *w, nt
     nt_node *nd = nt_tape_record(ctx, linear_backward, "nt_linear", y, 3, (nt_tensor *[]){x, w, b}, &st);
     if (st) return st;
     if (nd) {
+        nd->write_first = 1;
         nd->iarg[0] = R;
         nd->iarg[1] = In;
         nd->iarg[2] = Out;
@@ -397,7 +415,23 @@ static void gelu_into(float *restrict g, const float *restrict h, int64_t n) {
     }
 }
 
-/* node: in = {h (R, In), w (Out, In), b (Out) or NULL}; iarg = {R, In, Out}. */
+// g (n) = gelu(h (n)), d (n) = gelu'(h (n)): one exp per element for both
+static void gelu_and_grad_into(float *restrict g, float *restrict d, const float *restrict h,
+                               int64_t n) {
+    int64_t chunks = (n + GELU_CHUNK - 1) / GELU_CHUNK;
+#pragma omp parallel for schedule(static) if (n > GELU_PAR_MIN)
+    for (int64_t c = 0; c < chunks; c++) {
+        int64_t i0 = c * GELU_CHUNK, m = n - i0 < GELU_CHUNK ? n - i0 : GELU_CHUNK;
+        float *restrict gc = g + i0, *restrict dc = d + i0;
+        const float *restrict hc = h + i0;
+        for (int64_t i = 0; i < m; i++) nt_gelu_both(gc + i, dc + i, hc[i]);
+    }
+}
+
+/* node: in = {h (R, In), w (Out, In), b (Out) or NULL}; iarg = {R, In, Out}.
+ * When h's gradient is fresh (write-first) and dW is wanted, one pass
+ * computes gelu(h) into the scratch and gelu'(h) into dh, and the last pass
+ * multiplies dh by dg: one exp per element instead of two. */
 static void gelu_linear_backward(nt_ctx *ctx, nt_node *nd) {
     nt_tensor *h = nd->in[0], *w = nd->in[1], *b = nd->in[2];
     int R = nd->iarg[0], In = nd->iarg[1], Out = nd->iarg[2];
@@ -406,16 +440,33 @@ static void gelu_linear_backward(nt_ctx *ctx, nt_node *nd) {
     int64_t n = (int64_t)R * In;
     float *g = nt_ctx_scratch(ctx, (size_t)n * sizeof(float)); // (R, In)
     NT_ASSERT(g); /* the forward obtained this size already */
+    float *dh = h->requires_grad ? h->grad : NULL;
+    /* h sharing its gradient with w or b would make dh a shared buffer */
+    int store_dh = dh && h != w && h != b && nt_grad_first(h);
+    int dh_holds_grad = 0; // dh = gelu'(h) already
     if (w->requires_grad) {
-        gelu_into(g, H, n);
-        gemm(1, 0, Out, In, R, dy, g, 1.0f, w->grad); // dW += dy^T gelu(h)
+        if (store_dh) {
+            gelu_and_grad_into(g, dh, H, n);
+            dh_holds_grad = 1;
+        } else {
+            gelu_into(g, H, n);
+        }
+        // dW += dy^T gelu(h)
+        gemm(1, 0, Out, In, R, dy, g, nt_grad_first(w) ? 0.0f : 1.0f, w->grad);
     }
-    if (b && b->requires_grad) bias_backward(b->grad, dy, R, Out);
-    if (h->requires_grad) {
+    if (b && b->requires_grad) bias_backward(b->grad, dy, R, Out, nt_grad_first(b));
+    if (dh) {
         gemm(0, 0, R, In, Out, dy, nt_f32(w), 0.0f, g); // dg = dy W
-        float *dh = h->grad;
+        if (dh_holds_grad) {
 #pragma omp parallel for schedule(static) if (n > GELU_PAR_MIN)
-        for (int64_t i = 0; i < n; i++) dh[i] += g[i] * nt_gelu_grad_f(H[i]);
+            for (int64_t i = 0; i < n; i++) dh[i] = g[i] * dh[i];
+        } else if (store_dh) {
+#pragma omp parallel for schedule(static) if (n > GELU_PAR_MIN)
+            for (int64_t i = 0; i < n; i++) dh[i] = g[i] * nt_gelu_grad_f(H[i]);
+        } else {
+#pragma omp parallel for schedule(static) if (n > GELU_PAR_MIN)
+            for (int64_t i = 0; i < n; i++) dh[i] += g[i] * nt_gelu_grad_f(H[i]);
+        }
     }
 }
 
@@ -445,6 +496,7 @@ nt_status nt_gelu_linear(nt_ctx *ctx, nt_tensor **out, nt_tensor *h, nt_tensor *
                                  (nt_tensor *[]){h, w, b}, &st);
     if (st) return st;
     if (nd) {
+        nd->write_first = 1;
         nd->iarg[0] = (int)(y->n / w->shape[0]);
         nd->iarg[1] = w->shape[1];
         nd->iarg[2] = w->shape[0];

@@ -262,7 +262,9 @@ static size_t grad_bytes(const nt_tensor *t) {
     return b ? b : 64;
 }
 
-float *nt_grad_of(nt_ctx *ctx, nt_tensor *t) {
+/* t's gradient buffer, taken from the free list or the arena on first use
+ * and left uninitialised (grad_fresh = 1). NULL on arena exhaustion. */
+static float *grad_alloc(nt_ctx *ctx, nt_tensor *t) {
     if (!t->grad) {
         size_t bytes = grad_bytes(t);
         for (struct free_grad **p = &ctx->free_grads; *p; p = &(*p)->next)
@@ -272,9 +274,28 @@ float *nt_grad_of(nt_ctx *ctx, nt_tensor *t) {
                 break;
             }
         if (!t->grad) t->grad = nt_ctx_alloc(ctx, bytes);
-        if (t->grad) memset(t->grad, 0, (size_t)t->n * sizeof(float));
+        if (t->grad) t->grad_fresh = 1;
     }
     return t->grad;
+}
+
+static void grad_settle(nt_tensor *t) {
+    if (t->grad && t->grad_fresh) {
+        memset(t->grad, 0, (size_t)t->n * sizeof(float));
+        t->grad_fresh = 0;
+    }
+}
+
+float *nt_grad_of(nt_ctx *ctx, nt_tensor *t) {
+    if (!grad_alloc(ctx, t)) return NULL;
+    grad_settle(t);
+    return t->grad;
+}
+
+int nt_grad_first(nt_tensor *t) {
+    int first = t->grad_fresh;
+    t->grad_fresh = 0;
+    return first;
 }
 
 /* After node nd's backward, nothing reads its output's gradient again (every
@@ -289,6 +310,7 @@ static void grad_release(nt_ctx *ctx, nt_tensor *t) {
     f->next = ctx->free_grads;
     ctx->free_grads = f;
     t->grad = NULL;
+    t->grad_fresh = 0;
 }
 
 nt_status nt_backward_seeded(nt_ctx *ctx, nt_tensor *t, const float *dout) {
@@ -316,10 +338,17 @@ nt_status nt_backward_seeded(nt_ctx *ctx, nt_tensor *t, const float *dout) {
         if (!nd->out->grad) continue;
         for (int i = 0; i < NT_NODE_MAX_IN; i++) {
             nt_tensor *x = nd->in[i];
-            if (x && x->requires_grad && x->dtype == NT_F32 && !nt_grad_of(ctx, x))
-                return nt_error_wrap(NT_ERR_NOMEM, "nt_backward (%s)", nd->name);
+            if (x && x->requires_grad && x->dtype == NT_F32) {
+                if (!grad_alloc(ctx, x))
+                    return nt_error_wrap(NT_ERR_NOMEM, "nt_backward (%s)", nd->name);
+                if (!nd->write_first) grad_settle(x);
+            }
         }
         nd->backward(ctx, nd);
+        /* a write-first kernel that did not write an input's gradient (an
+         * early exit) leaves it fresh: it gets zeros */
+        for (int i = 0; i < NT_NODE_MAX_IN; i++)
+            if (nd->in[i]) grad_settle(nd->in[i]);
         if (nd->out != t) grad_release(ctx, nd->out);
     }
     return NT_OK;

@@ -48,6 +48,9 @@ typedef struct nt_tensor {
     float *grad;              /* same shape as data (F32 only); NULL until needed */
     int requires_grad;        /* a gradient flows to this tensor */
     int is_param;             /* lives in an nt_params block (grad always allocated) */
+    int grad_fresh;           /* grad allocated by nt_backward and not yet written: its
+                                 contents are garbage until a write-first kernel stores
+                                 into it (nt_grad_first) or it is zeroed */
     nt_node *node;            /* the tape node that produced it (NULL for leaves) */
 } nt_tensor;
 
@@ -151,6 +154,9 @@ struct nt_node {
     void *saved[NT_NODE_MAX_SAVED];     /* arena buffers kept for backward */
     int iarg[8];
     float farg[4];
+    int write_first;                    /* backward calls nt_grad_first for every input
+                                           grad it writes (see below); 0: the inputs'
+                                           grads are zeroed before it runs */
     nt_node *prev;                      /* tape order (older node) */
 };
 
@@ -164,6 +170,22 @@ nt_node *nt_tape_record(nt_ctx *ctx, nt_backward_fn fn, const char *name, nt_ten
 /* The gradient buffer of t, allocated zeroed in the arena on first use
  * (parameters already have theirs). NULL on arena exhaustion. */
 float *nt_grad_of(nt_ctx *ctx, nt_tensor *t);
+
+/* Write-first gradients. nt_backward allocates an input's gradient buffer
+ * uninitialised (grad_fresh = 1) instead of zero-filling it, so that the
+ * first contribution can be stored rather than added (sgemm with beta = 0, a
+ * plain store in elementwise kernels): one pass over memory fewer per
+ * gradient. A node opts in by setting write_first = 1 when it is recorded;
+ * its backward then asks, right before writing an input's gradient:
+ *
+ *     float beta = nt_grad_first(x) ? 0.0f : 1.0f;   // store, or accumulate
+ *
+ * A 1 means every element must be stored (the buffer holds garbage) and
+ * marks the gradient written, so a second contribution in the same kernel
+ * (the same tensor given twice) accumulates. Nodes that do not opt in get
+ * their fresh input gradients zeroed before their backward runs, and any
+ * input gradient a write-first backward left fresh is zeroed after it. */
+int nt_grad_first(nt_tensor *t);
 
 /* ---- parameter block --------------------------------------------------- */
 
