@@ -65,7 +65,7 @@ static void test_state_round_trip(void) {
     for (int i = 0; i < 3; i++) nt_optim_step(o, 0.01 * (i + 1));
     nt_train_state ts;
     nt_train_state_init(&ts);
-    ts.step = 3, ts.epoch = 2, ts.cursor = 17, ts.best_metric = 0.25, ts.best_step = 2;
+    ts.step = 3, ts.epoch = 2, ts.cursor = 17, ts.best_metric = 0.25, ts.best_loss = 0.75, ts.best_step = 2;
     ts.bad_evals = 1, ts.tokens = 1234, ts.seconds = 1.5;
     nt_rng_seed(&ts.rng, 99);
     nt_rng_skip(&ts.rng, 1000);
@@ -91,7 +91,7 @@ static void test_state_round_trip(void) {
     CHECK(o2->step == 3 && o2->last_lr == 0.03 && o2->cfg.beta2 == 0.98 &&
               o2->cfg.weight_decay == 0.05, "optim attrs");
     CHECK(t2.step == 3 && t2.epoch == 2 && t2.cursor == 17 && t2.best_metric == 0.25 &&
-              t2.best_step == 2 && t2.bad_evals == 1 && t2.tokens == 1234 && t2.seconds == 1.5,
+              t2.best_loss == 0.75 && t2.best_step == 2 && t2.bad_evals == 1 && t2.tokens == 1234 && t2.seconds == 1.5,
           "train attrs");
     CHECK(t2.rng.seed == ts.rng.seed && t2.rng.counter == 1000, "rng state");
     CHECK(strcmp(t2.options, ts.options) == 0, "options '%s'", t2.options);
@@ -106,7 +106,7 @@ static void test_state_round_trip(void) {
     CHECK(save_state(path, o, &ts) == NT_OK, "save 2");
     CHECK(nt_ckpt_open(path, &f) == NT_OK && nt_ckpt_read_train(f, path, &t2) == NT_OK, "read 2");
     H5Fclose(f);
-    CHECK(isnan(t2.best_metric) && t2.best_step == -1, "nan best");
+    CHECK(isnan(t2.best_metric) && isnan(t2.best_loss) && t2.best_step == -1, "nan best");
 
     /* another model's shapes: named error */
     nt_params *r = toy_params(7, 3);
@@ -460,7 +460,8 @@ static void test_checksums(void) {
         NT_ASSERT(nt_optim_new(&oo, mo->params, &oc) == NT_OK);
         nt_train_state to;
         CHECK(nt_ckpt_load_optim(old, oo) == NT_OK && oo->step == 12, "old optim: %s", nt_errmsg());
-        CHECK(nt_ckpt_load_train(old, &to) == NT_OK && to.step == 12 && to.tokens == 345, "old train: %s",
+        CHECK(nt_ckpt_load_train(old, &to) == NT_OK && to.step == 12 && to.tokens == 345 && isnan(to.best_loss),
+              "old train (no best_loss attribute: NaN): %s",
               nt_errmsg());
         CHECK(nt_vocab_size(vo) == 9 && mo->params->total == 2512, "old sizes");
         const char *again = tmp_path("sum-resaved.h5");

@@ -597,6 +597,24 @@ static void test_decoder_only(void) {
 
 /* ---- options -------------------------------------------------------------------------------- */
 
+/* checkpoint-best: a better metric wins; an equal one wins only with a lower
+ * validation loss (a saturated exact match still tracks the loss). */
+static void test_eval_better(void) {
+    const nt_metric EM = NT_METRIC_EXACT_MATCH, L = NT_METRIC_LOSS;
+    CHECK(nt_eval_better(EM, 0.5, 1.0, NAN, NAN) == 1, "first evaluation");
+    CHECK(nt_eval_better(EM, NAN, 1.0, NAN, NAN) == 0, "NaN metric");
+    CHECK(nt_eval_better(EM, 0.9, 2.0, 0.8, 1.0) == 1, "higher exact match, worse loss");
+    CHECK(nt_eval_better(EM, 0.7, 0.5, 0.8, 1.0) == 0, "lower exact match, better loss");
+    CHECK(nt_eval_better(EM, 1.0, 0.9, 1.0, 1.0) == 1, "tie, lower loss");
+    CHECK(nt_eval_better(EM, 1.0, 1.0, 1.0, 1.0) == 0, "tie, same loss");
+    CHECK(nt_eval_better(EM, 1.0, 1.1, 1.0, 1.0) == 0, "tie, higher loss");
+    CHECK(nt_eval_better(EM, 1.0, NAN, 1.0, 1.0) == 0, "tie, NaN loss");
+    CHECK(nt_eval_better(EM, 1.0, 0.9, 1.0, NAN) == 1, "tie, no best loss (old checkpoint)");
+    CHECK(nt_eval_better(L, 0.4, 0.4, 0.5, 0.5) == 1 && nt_eval_better(L, 0.5, 0.5, 0.5, 0.5) == 0 &&
+              nt_eval_better(L, 0.6, 0.6, 0.5, 0.5) == 0,
+          "loss metric: lower wins, a tie does not");
+}
+
 static void test_options(void) {
     nt_trainer_config a = nt_trainer_config_default(), b = nt_trainer_config_default();
     a.steps = 1234, a.lr = 3.5e-4, a.optim = NT_OPTIM_SGD, a.momentum = 0.9, a.nesterov = 1;
@@ -649,6 +667,7 @@ int main(int argc, char **argv) {
     char cmd[1200];
     snprintf(cmd, sizeof cmd, "rm -rf %s && mkdir -p %s", dir, dir);
     NT_ASSERT(system(cmd) == 0);
+    test_eval_better();
     test_options();
     test_accumulation();
     test_resume();

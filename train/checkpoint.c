@@ -342,6 +342,7 @@ void nt_train_state_init(nt_train_state *ts) {
     if (!ts) return;
     memset(ts, 0, sizeof *ts);
     ts->best_metric = NAN;
+    ts->best_loss = NAN;
     ts->best_step = -1;
 }
 
@@ -354,6 +355,7 @@ nt_status nt_ckpt_write_train(hid_t file, const nt_train_state *ts) {
     if (s == NT_OK) s = attr_write_u64(file, g, "rng_seed", ts->rng.seed);
     if (s == NT_OK) s = attr_write_u64(file, g, "rng_counter", ts->rng.counter);
     if (s == NT_OK) s = nt_h5_attr_write_double(file, g, "best_metric", ts->best_metric);
+    if (s == NT_OK) s = nt_h5_attr_write_double(file, g, "best_loss", ts->best_loss);
     if (s == NT_OK) s = nt_h5_attr_write_int(file, g, "best_step", ts->best_step);
     if (s == NT_OK) s = nt_h5_attr_write_int(file, g, "bad_evals", ts->bad_evals);
     if (s == NT_OK) s = nt_h5_attr_write_int(file, g, "tokens", ts->tokens);
@@ -377,6 +379,8 @@ nt_status nt_ckpt_read_train(hid_t file, const char *where, nt_train_state *out)
     if (s == NT_OK) s = attr_read_u64(file, g, "rng_seed", &ts->rng.seed);
     if (s == NT_OK) s = attr_read_u64(file, g, "rng_counter", &ts->rng.counter);
     if (s == NT_OK) s = nt_h5_attr_read_double(file, g, "best_metric", &ts->best_metric);
+    if (s == NT_OK && nt_h5_attr_exists(file, g, "best_loss")) /* absent before 2026-11-29 */
+        s = nt_h5_attr_read_double(file, g, "best_loss", &ts->best_loss);
     if (s == NT_OK) s = nt_h5_attr_read_int(file, g, "best_step", &ts->best_step);
     if (s == NT_OK) s = nt_h5_attr_read_int(file, g, "bad_evals", &ts->bad_evals);
     if (s == NT_OK) s = nt_h5_attr_read_int(file, g, "tokens", &ts->tokens);

@@ -12,6 +12,9 @@
  *                     decay_all
  *   /train            attrs step, epoch, cursor (data position), rng_seed,
  *                     rng_counter (nt_rng state), best_metric (NaN: none),
+ *                     best_loss (validation loss of that evaluation, the
+ *                     tie-break; NaN: none; optional when reading, files
+ *                     written before it load with NaN),
  *                     best_step, bad_evals, tokens (source + target),
  *                     seconds, options (the trainer's options as JSON)
  * A weights-only file (nt_ckpt_export) has no /optim and no /train.
@@ -66,6 +69,7 @@ typedef struct nt_train_state {
     int64_t cursor;        /* ... and position in it (nt_batcher_get_cursor) */
     nt_rng rng;            /* dropout RNG state (seed, counter) */
     double best_metric;    /* best evaluation value so far; NaN if none */
+    double best_loss;      /* validation loss of that evaluation (breaks ties); NaN if none */
     int64_t best_step;     /* step of the best evaluation; -1 if none */
     int64_t bad_evals;     /* evaluations since the best (early-stopping patience) */
     int64_t tokens;        /* source + target tokens trained on: every micro-batch's
@@ -76,7 +80,7 @@ typedef struct nt_train_state {
     char options[NT_TRAIN_OPTIONS_MAX]; /* the trainer's options (JSON), "" if none */
 } nt_train_state;
 
-/* Zero progress: best_metric NaN, best_step -1, options "". */
+/* Zero progress: best_metric and best_loss NaN, best_step -1, options "". */
 void nt_train_state_init(nt_train_state *ts);
 
 /* ---- whole files ------------------------------------------------------------ */

@@ -37,6 +37,13 @@ static int metric_higher_is_better(nt_metric m) {
     return m == NT_METRIC_TOKEN_ACC || m == NT_METRIC_EXACT_MATCH;
 }
 
+int nt_eval_better(nt_metric m, double v, double loss, double best_v, double best_loss) {
+    if (!isfinite(v)) return 0;
+    if (isnan(best_v)) return 1;
+    if (v != best_v) return metric_higher_is_better(m) ? v > best_v : v < best_v;
+    return isfinite(loss) && (isnan(best_loss) || loss < best_loss);
+}
+
 static double metric_value(nt_metric m, const nt_eval_result *e) {
     switch (m) {
     case NT_METRIC_LOSS: return e->loss;
@@ -847,11 +854,10 @@ nt_status nt_trainer_run(nt_trainer *t, nt_train_result *res) {
             if (s != NT_OK) break;
             r.eval = ev;
             double v = metric_value(c->metric, &ev);
-            int better = isfinite(v) && (isnan(t->st.best_metric) ||
-                                         (metric_higher_is_better(c->metric) ? v > t->st.best_metric
-                                                                             : v < t->st.best_metric));
+            int better = nt_eval_better(c->metric, v, ev.loss, t->st.best_metric, t->st.best_loss);
             if (better) {
-                t->st.best_metric = v, t->st.best_step = t->st.step, t->st.bad_evals = 0;
+                t->st.best_metric = v, t->st.best_loss = ev.loss;
+                t->st.best_step = t->st.step, t->st.bad_evals = 0;
             } else {
                 t->st.bad_evals++;
                 stop_early = c->patience > 0 && t->st.bad_evals >= c->patience;
