@@ -402,7 +402,7 @@ nt_status nt_linear(nt_ctx *ctx, nt_tensor **out, nt_tensor *x, nt_tensor *w, nt
 // g (n) = gelu(h (n))
 static void gelu_into(float *restrict g, const float *restrict h, int64_t n) {
     if (n <= GELU_PAR_MIN) {
-        for (int64_t i = 0; i < n; i++) g[i] = nt_gelu_f(h[i]);
+        nt_vgelu(g, h, n);
         return;
     }
     int64_t chunks = (n + GELU_CHUNK - 1) / GELU_CHUNK;
@@ -411,7 +411,7 @@ static void gelu_into(float *restrict g, const float *restrict h, int64_t n) {
         int64_t i0 = c * GELU_CHUNK, m = n - i0 < GELU_CHUNK ? n - i0 : GELU_CHUNK;
         float *restrict gc = g + i0;
         const float *restrict hc = h + i0;
-        for (int64_t i = 0; i < m; i++) gc[i] = nt_gelu_f(hc[i]);
+        nt_vgelu(gc, hc, m);
     }
 }
 
@@ -424,7 +424,7 @@ static void gelu_and_grad_into(float *restrict g, float *restrict d, const float
         int64_t i0 = c * GELU_CHUNK, m = n - i0 < GELU_CHUNK ? n - i0 : GELU_CHUNK;
         float *restrict gc = g + i0, *restrict dc = d + i0;
         const float *restrict hc = h + i0;
-        for (int64_t i = 0; i < m; i++) nt_gelu_both(gc + i, dc + i, hc[i]);
+        nt_vgelu_both(gc, dc, hc, m);
     }
 }
 
@@ -460,12 +460,13 @@ static void gelu_linear_backward(nt_ctx *ctx, nt_node *nd) {
         if (dh_holds_grad) {
 #pragma omp parallel for schedule(static) if (n > GELU_PAR_MIN)
             for (int64_t i = 0; i < n; i++) dh[i] = g[i] * dh[i];
-        } else if (store_dh) {
-#pragma omp parallel for schedule(static) if (n > GELU_PAR_MIN)
-            for (int64_t i = 0; i < n; i++) dh[i] = g[i] * nt_gelu_grad_f(H[i]);
         } else {
+            int64_t chunks = (n + GELU_CHUNK - 1) / GELU_CHUNK;
 #pragma omp parallel for schedule(static) if (n > GELU_PAR_MIN)
-            for (int64_t i = 0; i < n; i++) dh[i] += g[i] * nt_gelu_grad_f(H[i]);
+            for (int64_t c = 0; c < chunks; c++) {
+                int64_t i0 = c * GELU_CHUNK;
+                nt_vgelu_grad(dh + i0, g + i0, H + i0, n - i0 < GELU_CHUNK ? n - i0 : GELU_CHUNK, !store_dh);
+            }
         }
     }
 }
