@@ -334,7 +334,9 @@ AVX512 static void part_avx512(const gemm_args *g, int r0, int r1, int c0, int c
 /* C[0..mr, 0..w) = alpha sum_p A(i, p) Bp[p, 0..16) + beta C; A(i, p) = ap[i rs + p ks] */
 static inline __attribute__((always_inline)) AVX2 void
 kernel2_tile(int kc, const float *restrict ap, const int64_t rs, const int ks, const float *restrict bp,
-             float *c, int64_t ldc, float alpha, float beta, int mr, int w) {
+             float *c, int64_t ldc, const float *ab, int mr, int w) {
+    /* alpha, beta = ab[0], ab[1], read after the loop: as arguments they
+     * would hold 2 of the 16 registers through it and spill an accumulator */
     __m256 acc[MR2][2];
 #pragma GCC unroll 6
     for (int i = 0; i < MR2; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
@@ -348,6 +350,7 @@ kernel2_tile(int kc, const float *restrict ap, const int64_t rs, const int ks, c
             acc[i][1] = _mm256_fmadd_ps(av, b1, acc[i][1]);
         }
     }
+    float alpha = ab[0], beta = ab[1];
     __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
     if (w == NR2) {
 #pragma GCC unroll 6
@@ -366,27 +369,31 @@ kernel2_tile(int kc, const float *restrict ap, const int64_t rs, const int ks, c
         return;
     }
     /* edge tile: the same operations, lane by lane for the valid columns */
-    float t[MR2][NR2];
-    for (int i = 0; i < mr; i++) {
-        _mm256_storeu_ps(t[i], _mm256_mul_ps(va, acc[i][0]));
-        _mm256_storeu_ps(t[i] + 8, _mm256_mul_ps(va, acc[i][1]));
-        float *cr = c + i * ldc;
-        if (beta != 0.0f)
-            for (int j = 0; j < w; j++) cr[j] = _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(beta), _mm_set_ss(cr[j]), _mm_set_ss(t[i][j])));
-        else
-            for (int j = 0; j < w; j++) cr[j] = t[i][j];
+    float t[NR2];
+#pragma GCC unroll 6
+    for (int i = 0; i < MR2; i++) { /* constant indices: acc stays in registers */
+        if (i < mr) {
+            _mm256_storeu_ps(t, _mm256_mul_ps(va, acc[i][0]));
+            _mm256_storeu_ps(t + 8, _mm256_mul_ps(va, acc[i][1]));
+            float *cr = c + i * ldc;
+            if (beta != 0.0f)
+                for (int j = 0; j < w; j++)
+                    cr[j] = _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(beta), _mm_set_ss(cr[j]), _mm_set_ss(t[j])));
+            else
+                for (int j = 0; j < w; j++) cr[j] = t[j];
+        }
     }
 }
 
 AVX2 static void kernel2_packed(int kc, const float *ap, int ta, const float *bp, float *c, int64_t ldc,
-                                float alpha, float beta, int mr, int w) {
-    if (!ta) kernel2_tile(kc, ap, KC, 1, bp, c, ldc, alpha, beta, mr, w);
-    else kernel2_tile(kc, ap, 1, MR2, bp, c, ldc, alpha, beta, mr, w);
+                                const float *ab, int mr, int w) {
+    if (!ta) kernel2_tile(kc, ap, KC, 1, bp, c, ldc, ab, mr, w);
+    else kernel2_tile(kc, ap, 1, MR2, bp, c, ldc, ab, mr, w);
 }
 
 AVX2 static void kernel2_direct(int kc, const float *ap, int64_t lda, const float *bp, float *c, int64_t ldc,
-                                float alpha, float beta, int mr, int w) {
-    kernel2_tile(kc, ap, lda, 1, bp, c, ldc, alpha, beta, mr, w);
+                                const float *ab, int mr, int w) {
+    kernel2_tile(kc, ap, lda, 1, bp, c, ldc, ab, mr, w);
 }
 
 /* Ap = op(A)[i0 .. i0+mr, p0 .. p0+kc), zero rows up to MR2: i-major (row
@@ -471,7 +478,7 @@ AVX2 static void part_avx2(const gemm_args *g, int r0, int r1, int c0, int c1, f
         int nc = c1 - jc < NC ? c1 - jc : NC;
         for (int pc = 0; pc < g->k; pc += KC) {
             int kc = g->k - pc < KC ? g->k - pc : KC;
-            float beta = pc == 0 ? g->beta : 1.0f;
+            const float ab[2] = {g->alpha, pc == 0 ? g->beta : 1.0f};
             pack2_b(bp, g, pc, kc, jc, nc);
             for (int ir = r0; ir < r1; ir += MR2) {
                 int mr = r1 - ir < MR2 ? r1 - ir : MR2;
@@ -480,8 +487,8 @@ AVX2 static void part_avx2(const gemm_args *g, int r0, int r1, int c0, int c1, f
                 for (int jr = 0; jr < nc; jr += NR2) {
                     int w = nc - jr < NR2 ? nc - jr : NR2;
                     float *ct = g->c + ir * ldc + jc + jr;
-                    if (direct) kernel2_direct(kc, g->a + (int64_t)ir * g->lda + pc, g->lda, bp + (int64_t)jr * kc, ct, ldc, g->alpha, beta, mr, w);
-                    else kernel2_packed(kc, ap, g->ta, bp + (int64_t)jr * kc, ct, ldc, g->alpha, beta, mr, w);
+                    if (direct) kernel2_direct(kc, g->a + (int64_t)ir * g->lda + pc, g->lda, bp + (int64_t)jr * kc, ct, ldc, ab, mr, w);
+                    else kernel2_packed(kc, ap, g->ta, bp + (int64_t)jr * kc, ct, ldc, ab, mr, w);
                 }
             }
         }
