@@ -40,12 +40,13 @@
  * the ISA level AVX-512, head_gemm computes them directly: C rows in blocks
  * of HG_ROWS, 32 columns at a time (two zmm, masked at the edge), k in order,
  * one FMA chain per output element; at AVX2 the same with 16 columns (two
- * ymm) at a time, which gives the same bits. The order of every sum depends
+ * ymm) and 4 rows at a time, which gives the same bits. The order of every sum depends
  * on the shapes alone, so results are the same for any thread count. A
  * transposed B (K^T, V^T) is first copied into a (K, N) block on the stack;
  * past HG_MAX_BT floats, or at the portable level, the product goes to
  * cblas_sgemm. */
 #define HG_ROWS 6
+#define HG2_ROWS 4 /* the AVX2 kernel's */
 #define HG_MAX_BT 16384
 
 #if NT_ISA_X86
@@ -107,7 +108,7 @@ static inline __attribute__((always_inline)) NT_AVX2 void hg2_block(int rows, in
                                                                      int64_t acs, const float *B, int64_t ldb,
                                                                      __m256i m0, __m256i m1, int w, float alpha,
                                                                      float beta, float *C, int64_t ldc) {
-    __m256 c0[HG_ROWS], c1[HG_ROWS];
+    __m256 c0[HG2_ROWS], c1[HG2_ROWS];
     for (int r = 0; r < rows; r++) c0[r] = c1[r] = _mm256_setzero_ps();
     for (int k = 0; k < K; k++) {
         const float *bk = B + k * ldb;
@@ -150,15 +151,15 @@ static inline __attribute__((always_inline)) NT_AVX2 void hg2_block(int rows, in
 
 NT_AVX2 static void hg2_kernel(int M, int N, int K, float alpha, const float *A, int64_t ars, int64_t acs,
                                const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
+    /* 4 rows x 2 ymm: 8 accumulators, 2 B vectors, 1 broadcast, 2 masks and
+     * alpha, beta fit the 16 registers (6 rows would spill) */
     for (int j0 = 0; j0 < N; j0 += 16) {
         int w = N - j0 < 16 ? N - j0 : 16;
         __m256i m0 = nt_tail8_mask(w), m1 = nt_tail8_mask(w - 8);
-        for (int i0 = 0; i0 < M; i0 += HG_ROWS) {
+        for (int i0 = 0; i0 < M; i0 += HG2_ROWS) {
             const float *Ai = A + i0 * ars;
             float *Ci = C + i0 * ldc + j0;
-            switch (M - i0 < HG_ROWS ? M - i0 : HG_ROWS) {
-            case 6: hg2_block(6, K, Ai, ars, acs, B + j0, ldb, m0, m1, w, alpha, beta, Ci, ldc); break;
-            case 5: hg2_block(5, K, Ai, ars, acs, B + j0, ldb, m0, m1, w, alpha, beta, Ci, ldc); break;
+            switch (M - i0 < HG2_ROWS ? M - i0 : HG2_ROWS) {
             case 4: hg2_block(4, K, Ai, ars, acs, B + j0, ldb, m0, m1, w, alpha, beta, Ci, ldc); break;
             case 3: hg2_block(3, K, Ai, ars, acs, B + j0, ldb, m0, m1, w, alpha, beta, Ci, ldc); break;
             case 2: hg2_block(2, K, Ai, ars, acs, B + j0, ldb, m0, m1, w, alpha, beta, Ci, ldc); break;
@@ -484,10 +485,12 @@ NT_AVX2 static void row_scores_avx2(float *s, const float *q, const float *K, in
         const float *k[4];
         for (int i = 0; i < 4; i++) k[i] = K + (int64_t)(j0 + i < n ? j0 + i : n - 1) * ld;
         __m256 lo[4], hi[4];
+#pragma GCC unroll 4
         for (int i = 0; i < 4; i++) lo[i] = hi[i] = _mm256_setzero_ps();
         int d = 0;
         for (; d + 16 <= Dh; d += 16) {
             __m256 q0 = _mm256_loadu_ps(q + d), q1 = _mm256_loadu_ps(q + d + 8);
+#pragma GCC unroll 4
             for (int i = 0; i < 4; i++) {
                 lo[i] = _mm256_add_ps(lo[i], _mm256_mul_ps(q0, _mm256_loadu_ps(k[i] + d)));
                 hi[i] = _mm256_add_ps(hi[i], _mm256_mul_ps(q1, _mm256_loadu_ps(k[i] + d + 8)));
@@ -496,13 +499,16 @@ NT_AVX2 static void row_scores_avx2(float *s, const float *q, const float *K, in
         if (d < Dh) { /* masked lanes add 0 * 0 = +0 */
             __m256i m0 = nt_tail8_mask(Dh - d), m1 = nt_tail8_mask(Dh - d - 8);
             __m256 q0 = _mm256_maskload_ps(q + d, m0), q1 = _mm256_maskload_ps(q + d + 8, m1);
+#pragma GCC unroll 4
             for (int i = 0; i < 4; i++) {
                 lo[i] = _mm256_add_ps(lo[i], _mm256_mul_ps(q0, _mm256_maskload_ps(k[i] + d, m0)));
                 hi[i] = _mm256_add_ps(hi[i], _mm256_mul_ps(q1, _mm256_maskload_ps(k[i] + d + 8, m1)));
             }
         }
         int m = n - j0 < 4 ? n - j0 : 4;
-        for (int i = 0; i < m; i++) s[j0 + i] = scale * nt_reduce16_ps256(lo[i], hi[i]);
+#pragma GCC unroll 4
+        for (int i = 0; i < 4; i++) /* constant indices: lo, hi stay in registers */
+            if (i < m) s[j0 + i] = scale * nt_reduce16_ps256(lo[i], hi[i]);
     }
 }
 
@@ -527,6 +533,7 @@ NT_AVX512 static void row_pv_avx512(float *out, const float *s, const float *V, 
 NT_AVX2 static void row_pv_avx2(float *out, const float *s, const float *V, int n, int Dh, int ld) {
     __m256 o[8];
     int nv = Dh / 8;
+#pragma GCC unroll 8
     for (int i = 0; i < 8; i++) o[i] = _mm256_setzero_ps();
     for (int j = 0; j < n; j++) {
         const float *v = V + (int64_t)j * ld;
@@ -535,7 +542,9 @@ NT_AVX2 static void row_pv_avx2(float *out, const float *s, const float *V, int 
         for (int i = 0; i < 8; i++)
             if (i < nv) o[i] = _mm256_add_ps(o[i], _mm256_mul_ps(p, _mm256_loadu_ps(v + 8 * i)));
     }
-    for (int i = 0; i < nv; i++) _mm256_storeu_ps(out + 8 * i, o[i]);
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++) /* constant indices: o stays in registers */
+        if (i < nv) _mm256_storeu_ps(out + 8 * i, o[i]);
 }
 #endif
 
