@@ -1,8 +1,10 @@
-/* gemm.c - nt_sgemm: blocked single-precision GEMM with an AVX-512 micro-kernel.
+/* gemm.c - nt_sgemm: blocked single-precision GEMM with AVX-512 and AVX2
+ * micro-kernels (chosen at run time by core/isa.h's level).
  *
  * Letters: C (m, n) = alpha op(A) (m, k) op(B) (k, n) + beta C, row-major.
  *   MR x NR   register tile of C: 14 rows x 32 columns (2 zmm per row),
  *             28 accumulators + 2 B vectors of the 32 zmm registers
+ *             (AVX2: MR2 x NR2 = 6 x 16, 12 of the 16 ymm registers)
  *   KC        depth of one pass over a tile (k in blocks of KC)
  *   NC        columns of op(B) packed at once (KC x NC floats, kept in L2)
  *
