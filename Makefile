@@ -4,7 +4,7 @@ JOBS    ?= 2
 PKGS    := gcc make cmake libopenblas-openmp-dev libhdf5-dev hdf5-tools
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test demo sanitize clean
+.PHONY: all deps build test test-portable demo sanitize clean
 
 all: build
 
@@ -32,6 +32,11 @@ build: deps
 
 test: build
 	cd $(BUILD) && OMP_NUM_THREADS=2 ctest --output-on-failure -j 1
+
+# The suite again with every kernel on its portable code (NT_ISA, core/isa.h):
+# the paths a CPU without AVX2 takes, on any machine.
+test-portable: build
+	cd $(BUILD) && OMP_NUM_THREADS=2 NT_ISA=portable ctest --output-on-failure -j 1
 
 # The same suite under AddressSanitizer + UndefinedBehaviorSanitizer.
 sanitize: deps

@@ -36,21 +36,24 @@
 
 /* ---- per-head products ---------------------------------------------------------
  * The products of one (b, h) pair are small (Tq, Tk up to a few hundred, Dh
- * 32..64): sgemm spends most of their time in call overhead and packing. With
- * AVX-512, head_gemm computes them directly: C rows in blocks of HG_ROWS, 32
- * columns at a time (two zmm, masked at the edge), k in order, one FMA chain
- * per output element. The order of every sum depends on the shapes alone, so
- * results are the same for any thread count. A transposed B (K^T, V^T) is
- * first copied into a (K, N) block on the stack; past HG_MAX_BT floats, or
- * without AVX-512, the product goes to cblas_sgemm. */
+ * 32..64): sgemm spends most of their time in call overhead and packing. At
+ * the ISA level AVX-512, head_gemm computes them directly: C rows in blocks
+ * of HG_ROWS, 32 columns at a time (two zmm, masked at the edge), k in order,
+ * one FMA chain per output element; at AVX2 the same with 16 columns (two
+ * ymm) and 4 rows at a time, which gives the same bits. The order of every sum depends
+ * on the shapes alone, so results are the same for any thread count. A
+ * transposed B (K^T, V^T) is first copied into a (K, N) block on the stack;
+ * past HG_MAX_BT floats, or at the portable level, the product goes to
+ * cblas_sgemm. */
 #define HG_ROWS 6
+#define HG2_ROWS 4 /* the AVX2 kernel's */
 #define HG_MAX_BT 16384
 
-#ifdef __AVX512F__
+#if NT_ISA_X86
 #include <immintrin.h>
 
 // C[r, 0..32) (r < rows) = alpha sum_k a(r, k) b(k, 0..32) + beta C, a(r, k) = A[r ars + k acs]
-static inline __attribute__((always_inline)) void hg_block(int rows, int K, const float *A, int64_t ars,
+static inline __attribute__((always_inline)) NT_AVX512 void hg_block(int rows, int K, const float *A, int64_t ars,
                                                            int64_t acs, const float *B, int64_t ldb,
                                                            __mmask16 m0, __mmask16 m1, float alpha,
                                                            float beta, float *C, int64_t ldc) {
@@ -79,7 +82,7 @@ static inline __attribute__((always_inline)) void hg_block(int rows, int K, cons
     }
 }
 
-static void hg_kernel(int M, int N, int K, float alpha, const float *A, int64_t ars, int64_t acs,
+NT_AVX512 static void hg_kernel(int M, int N, int K, float alpha, const float *A, int64_t ars, int64_t acs,
                       const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
     for (int j0 = 0; j0 < N; j0 += 32) {
         int w = N - j0 < 32 ? N - j0 : 32;
@@ -99,29 +102,105 @@ static void hg_kernel(int M, int N, int K, float alpha, const float *A, int64_t 
         }
     }
 }
+
+// C[r, 0..16) (r < rows) as hg_block, with two ymm per row (m0, m1 masks of the columns)
+static inline __attribute__((always_inline)) NT_AVX2 void hg2_block(int rows, int K, const float *A, int64_t ars,
+                                                                     int64_t acs, const float *B, int64_t ldb,
+                                                                     __m256i m0, __m256i m1, int w, float alpha,
+                                                                     float beta, float *C, int64_t ldc) {
+    __m256 c0[HG2_ROWS], c1[HG2_ROWS];
+    for (int r = 0; r < rows; r++) c0[r] = c1[r] = _mm256_setzero_ps();
+    for (int k = 0; k < K; k++) {
+        const float *bk = B + k * ldb;
+        __m256 b0, b1;
+        if (w == 16) {
+            b0 = _mm256_loadu_ps(bk);
+            b1 = _mm256_loadu_ps(bk + 8);
+        } else {
+            b0 = _mm256_maskload_ps(bk, m0);
+            b1 = _mm256_maskload_ps(bk + 8, m1);
+        }
+        const float *ak = A + k * acs;
+        for (int r = 0; r < rows; r++) {
+            __m256 a = _mm256_broadcast_ss(ak + r * ars);
+            c0[r] = _mm256_fmadd_ps(a, b0, c0[r]);
+            c1[r] = _mm256_fmadd_ps(a, b1, c1[r]);
+        }
+    }
+    __m256 al = _mm256_set1_ps(alpha), be = _mm256_set1_ps(beta);
+    for (int r = 0; r < rows; r++) {
+        float *cr = C + r * ldc;
+        __m256 v0 = _mm256_mul_ps(al, c0[r]), v1 = _mm256_mul_ps(al, c1[r]);
+        if (w == 16) {
+            if (beta != 0.0f) {
+                v0 = _mm256_fmadd_ps(be, _mm256_loadu_ps(cr), v0);
+                v1 = _mm256_fmadd_ps(be, _mm256_loadu_ps(cr + 8), v1);
+            }
+            _mm256_storeu_ps(cr, v0);
+            _mm256_storeu_ps(cr + 8, v1);
+        } else {
+            if (beta != 0.0f) { /* beta 0: C is not read (it may hold garbage) */
+                v0 = _mm256_fmadd_ps(be, _mm256_maskload_ps(cr, m0), v0);
+                v1 = _mm256_fmadd_ps(be, _mm256_maskload_ps(cr + 8, m1), v1);
+            }
+            _mm256_maskstore_ps(cr, m0, v0);
+            _mm256_maskstore_ps(cr + 8, m1, v1);
+        }
+    }
+}
+
+NT_AVX2 static void hg2_kernel(int M, int N, int K, float alpha, const float *A, int64_t ars, int64_t acs,
+                               const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
+    /* 4 rows x 2 ymm: 8 accumulators, 2 B vectors, 1 broadcast, 2 masks and
+     * alpha, beta fit the 16 registers (6 rows would spill) */
+    for (int j0 = 0; j0 < N; j0 += 16) {
+        int w = N - j0 < 16 ? N - j0 : 16;
+        __m256i m0 = nt_tail8_mask(w), m1 = nt_tail8_mask(w - 8);
+        for (int i0 = 0; i0 < M; i0 += HG2_ROWS) {
+            const float *Ai = A + i0 * ars;
+            float *Ci = C + i0 * ldc + j0;
+            switch (M - i0 < HG2_ROWS ? M - i0 : HG2_ROWS) {
+            case 4: hg2_block(4, K, Ai, ars, acs, B + j0, ldb, m0, m1, w, alpha, beta, Ci, ldc); break;
+            case 3: hg2_block(3, K, Ai, ars, acs, B + j0, ldb, m0, m1, w, alpha, beta, Ci, ldc); break;
+            case 2: hg2_block(2, K, Ai, ars, acs, B + j0, ldb, m0, m1, w, alpha, beta, Ci, ldc); break;
+            default: hg2_block(1, K, Ai, ars, acs, B + j0, ldb, m0, m1, w, alpha, beta, Ci, ldc); break;
+            }
+        }
+    }
+}
+
+// bt (K, N) = B^T for B stored (N, K) with row stride ldb, 16 columns of B gathered at a time
+NT_AVX512 static void transpose_b_avx512(float *bt, const float *B, int ldb, int K, int N) {
+    __m512i idx = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                     _mm512_set1_epi32(ldb));
+    for (int j0 = 0; j0 < N; j0 += 16) {
+        __mmask16 m = (__mmask16)(N - j0 >= 16 ? 0xFFFFu : (1u << (N - j0)) - 1u);
+        const float *bj = B + (int64_t)j0 * ldb;
+        for (int k = 0; k < K; k++)
+            _mm512_mask_storeu_ps(bt + (int64_t)k * N + j0, m,
+                                  _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx, bj + k, 4));
+    }
+}
 #endif
 
 /* Row-major C (M, N) = alpha op(A) (M, K) op(B) (K, N) + beta C, cblas_sgemm's
  * arguments (beta 0 does not read C). */
 static void head_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
                       const float *B, int ldb, float beta, float *C, int ldc) {
-#ifdef __AVX512F__
-    if (!tb) {
-        hg_kernel(M, N, K, alpha, A, ta ? 1 : lda, ta ? lda : 1, B, ldb, beta, C, ldc);
-        return;
-    }
-    if ((int64_t)K * N <= HG_MAX_BT) {
-        float bt[HG_MAX_BT]; // op(B) (K, N) = B^T, 16 columns of B gathered at a time
-        __m512i idx = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-                                         _mm512_set1_epi32(ldb));
-        for (int j0 = 0; j0 < N; j0 += 16) {
-            __mmask16 m = (__mmask16)(N - j0 >= 16 ? 0xFFFFu : (1u << (N - j0)) - 1u);
-            const float *bj = B + (int64_t)j0 * ldb;
-            for (int k = 0; k < K; k++)
-                _mm512_mask_storeu_ps(bt + (int64_t)k * N + j0, m,
-                                      _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx, bj + k, 4));
+#if NT_ISA_X86
+    nt_isa_level isa = nt_isa();
+    if (isa != NT_ISA_PORTABLE && (!tb || (int64_t)K * N <= HG_MAX_BT)) {
+        float bt[HG_MAX_BT]; // op(B) (K, N) = B^T
+        if (tb) {
+            if (isa == NT_ISA_AVX512) transpose_b_avx512(bt, B, ldb, K, N);
+            else
+                for (int k = 0; k < K; k++)
+                    for (int j = 0; j < N; j++) bt[(int64_t)k * N + j] = B[(int64_t)j * ldb + k];
+            B = bt;
+            ldb = N;
         }
-        hg_kernel(M, N, K, alpha, A, ta ? 1 : lda, ta ? lda : 1, bt, N, beta, C, ldc);
+        if (isa == NT_ISA_AVX512) hg_kernel(M, N, K, alpha, A, ta ? 1 : lda, ta ? lda : 1, B, ldb, beta, C, ldc);
+        else hg2_kernel(M, N, K, alpha, A, ta ? 1 : lda, ta ? lda : 1, B, ldb, beta, C, ldc);
         return;
     }
 #endif
@@ -358,11 +437,12 @@ nt_status nt_attention(nt_ctx *ctx, nt_tensor **out, nt_tensor *q, nt_tensor *k,
  * and no masked key, in their order: score j = scale * (q . k_j) with
  * nt_vdot's lanes (products rounded, then added; lane l takes d = l mod 16;
  * nt_vsum's tree), nt_vmax, nt_expf, nt_vsum, then o = sum_j p_j v_j in key
- * order. With AVX-512 the scores of 8 keys share one transposing reduction
- * and o stays in registers; the results are the same bits. */
-void nt_attention_row(float *out, const float *q, const float *K, const float *V, int n, int Dh,
-                      int ld, float scale, float *s) {
-#ifdef __AVX512F__
+ * order. At AVX-512 the scores of 8 keys share one transposing reduction, at
+ * AVX2 4 keys are summed side by side, and o stays in registers; the results
+ * are the same bits at every level. */
+#if NT_ISA_X86
+// s[j] = scale * (q . k_j), j < n
+NT_AVX512 static void row_scores_avx512(float *s, const float *q, const float *K, int n, int Dh, int ld, float scale) {
     int full = Dh / 16 * 16;
     __mmask16 tm = (__mmask16)((1u << (Dh - full)) - 1);
     for (int j0 = 0; j0 < n; j0 += 8) {
@@ -398,31 +478,99 @@ void nt_attention_row(float *out, const float *q, const float *K, const float *V
         int m = n - j0 < 8 ? n - j0 : 8;
         for (int i = 0; i < m; i++) s[j0 + i] = scale * y[i];
     }
-#else
-    for (int j = 0; j < n; j++) s[j] = scale * nt_vdot(q, K + (int64_t)j * ld, Dh);
-#endif
-    float mx = nt_vmax(s, n);
-    for (int j = 0; j < n; j++) s[j] = nt_expf(s[j] - mx);
-    float inv = 1.0f / nt_vsum(s, n);
-    for (int j = 0; j < n; j++) s[j] *= inv;
-#ifdef __AVX512F__
-    if (Dh % 16 == 0 && Dh <= 64) {
-        __m512 o0 = _mm512_setzero_ps(), o1 = o0, o2 = o0, o3 = o0;
-        for (int j = 0; j < n; j++) {
-            const float *v = V + (int64_t)j * ld;
-            __m512 p = _mm512_set1_ps(s[j]);
-            o0 = _mm512_add_ps(o0, _mm512_mul_ps(p, _mm512_loadu_ps(v)));
-            if (Dh > 16) o1 = _mm512_add_ps(o1, _mm512_mul_ps(p, _mm512_loadu_ps(v + 16)));
-            if (Dh > 32) o2 = _mm512_add_ps(o2, _mm512_mul_ps(p, _mm512_loadu_ps(v + 32)));
-            if (Dh > 48) o3 = _mm512_add_ps(o3, _mm512_mul_ps(p, _mm512_loadu_ps(v + 48)));
+}
+
+NT_AVX2 static void row_scores_avx2(float *s, const float *q, const float *K, int n, int Dh, int ld, float scale) {
+    for (int j0 = 0; j0 < n; j0 += 4) {
+        const float *k[4];
+        for (int i = 0; i < 4; i++) k[i] = K + (int64_t)(j0 + i < n ? j0 + i : n - 1) * ld;
+        __m256 lo[4], hi[4];
+#pragma GCC unroll 4
+        for (int i = 0; i < 4; i++) lo[i] = hi[i] = _mm256_setzero_ps();
+        int d = 0;
+        for (; d + 16 <= Dh; d += 16) {
+            __m256 q0 = _mm256_loadu_ps(q + d), q1 = _mm256_loadu_ps(q + d + 8);
+#pragma GCC unroll 4
+            for (int i = 0; i < 4; i++) {
+                lo[i] = _mm256_add_ps(lo[i], _mm256_mul_ps(q0, _mm256_loadu_ps(k[i] + d)));
+                hi[i] = _mm256_add_ps(hi[i], _mm256_mul_ps(q1, _mm256_loadu_ps(k[i] + d + 8)));
+            }
         }
-        _mm512_storeu_ps(out, o0);
-        if (Dh > 16) _mm512_storeu_ps(out + 16, o1);
-        if (Dh > 32) _mm512_storeu_ps(out + 32, o2);
-        if (Dh > 48) _mm512_storeu_ps(out + 48, o3);
+        if (d < Dh) { /* masked lanes add 0 * 0 = +0 */
+            __m256i m0 = nt_tail8_mask(Dh - d), m1 = nt_tail8_mask(Dh - d - 8);
+            __m256 q0 = _mm256_maskload_ps(q + d, m0), q1 = _mm256_maskload_ps(q + d + 8, m1);
+#pragma GCC unroll 4
+            for (int i = 0; i < 4; i++) {
+                lo[i] = _mm256_add_ps(lo[i], _mm256_mul_ps(q0, _mm256_maskload_ps(k[i] + d, m0)));
+                hi[i] = _mm256_add_ps(hi[i], _mm256_mul_ps(q1, _mm256_maskload_ps(k[i] + d + 8, m1)));
+            }
+        }
+        int m = n - j0 < 4 ? n - j0 : 4;
+#pragma GCC unroll 4
+        for (int i = 0; i < 4; i++) /* constant indices: lo, hi stay in registers */
+            if (i < m) s[j0 + i] = scale * nt_reduce16_ps256(lo[i], hi[i]);
+    }
+}
+
+// out (Dh) = sum_j s_j v_j, j in order; Dh % 16 == 0, Dh <= 64
+NT_AVX512 static void row_pv_avx512(float *out, const float *s, const float *V, int n, int Dh, int ld) {
+    __m512 o0 = _mm512_setzero_ps(), o1 = o0, o2 = o0, o3 = o0;
+    for (int j = 0; j < n; j++) {
+        const float *v = V + (int64_t)j * ld;
+        __m512 p = _mm512_set1_ps(s[j]);
+        o0 = _mm512_add_ps(o0, _mm512_mul_ps(p, _mm512_loadu_ps(v)));
+        if (Dh > 16) o1 = _mm512_add_ps(o1, _mm512_mul_ps(p, _mm512_loadu_ps(v + 16)));
+        if (Dh > 32) o2 = _mm512_add_ps(o2, _mm512_mul_ps(p, _mm512_loadu_ps(v + 32)));
+        if (Dh > 48) o3 = _mm512_add_ps(o3, _mm512_mul_ps(p, _mm512_loadu_ps(v + 48)));
+    }
+    _mm512_storeu_ps(out, o0);
+    if (Dh > 16) _mm512_storeu_ps(out + 16, o1);
+    if (Dh > 32) _mm512_storeu_ps(out + 32, o2);
+    if (Dh > 48) _mm512_storeu_ps(out + 48, o3);
+}
+
+// the same with Dh % 8 == 0, Dh <= 64
+NT_AVX2 static void row_pv_avx2(float *out, const float *s, const float *V, int n, int Dh, int ld) {
+    __m256 o[8];
+    int nv = Dh / 8;
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++) o[i] = _mm256_setzero_ps();
+    for (int j = 0; j < n; j++) {
+        const float *v = V + (int64_t)j * ld;
+        __m256 p = _mm256_set1_ps(s[j]);
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; i++)
+            if (i < nv) o[i] = _mm256_add_ps(o[i], _mm256_mul_ps(p, _mm256_loadu_ps(v + 8 * i)));
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++) /* constant indices: o stays in registers */
+        if (i < nv) _mm256_storeu_ps(out + 8 * i, o[i]);
+}
+#endif
+
+void nt_attention_row(float *out, const float *q, const float *K, const float *V, int n, int Dh,
+                      int ld, float scale, float *s) {
+    nt_isa_level isa = nt_isa();
+#if NT_ISA_X86
+    if (isa == NT_ISA_AVX512) row_scores_avx512(s, q, K, n, Dh, ld, scale);
+    else if (isa == NT_ISA_AVX2) row_scores_avx2(s, q, K, n, Dh, ld, scale);
+    else
+#endif
+        for (int j = 0; j < n; j++) s[j] = scale * nt_vdot(q, K + (int64_t)j * ld, Dh);
+    float mx = nt_vmax(s, n);
+    float inv = 1.0f / nt_vexp_sum(s, s, n, mx); /* s = exp(s - mx), summed in nt_vsum's order */
+    for (int j = 0; j < n; j++) s[j] *= inv;
+#if NT_ISA_X86
+    if (isa == NT_ISA_AVX512 && Dh % 16 == 0 && Dh <= 64) {
+        row_pv_avx512(out, s, V, n, Dh, ld);
+        return;
+    }
+    if (isa == NT_ISA_AVX2 && Dh % 8 == 0 && Dh <= 64) {
+        row_pv_avx2(out, s, V, n, Dh, ld);
         return;
     }
 #endif
+    (void)isa;
     for (int d = 0; d < Dh; d++) out[d] = 0.0f;
     for (int j = 0; j < n; j++) {
         const float *v = V + (int64_t)j * ld;

@@ -375,9 +375,7 @@ nt_status nt_relu(nt_ctx *ctx, nt_tensor **out, nt_tensor *x) {
  * the tanh form. For u < -44, e saturates at exp(88) and y underflows to
  * x s ~ 0 as it should; for u > 43.5, e = 0 and y = x exactly. */
 // y (n) = gelu(x (n))
-static inline void gelu_span(float *restrict y, const float *restrict x, int64_t n) {
-    for (int64_t i = 0; i < n; i++) y[i] = nt_gelu_f(x[i]);
-}
+static inline void gelu_span(float *restrict y, const float *restrict x, int64_t n) { nt_vgelu(y, x, n); }
 
 /* node: in[0] = x (n). */
 static void gelu_backward(nt_ctx *ctx, nt_node *nd) {
@@ -387,8 +385,13 @@ static void gelu_backward(nt_ctx *ctx, nt_node *nd) {
     const float *restrict dy = nd->out->grad, *restrict x = nt_f32(X);
     float *restrict dx = X->grad;
     int64_t n = X->n;
+    enum { CHUNK = 4096 };
+    int64_t chunks = (n + CHUNK - 1) / CHUNK;
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
-    for (int64_t i = 0; i < n; i++) dx[i] += dy[i] * nt_gelu_grad_f(x[i]);
+    for (int64_t c = 0; c < chunks; c++) {
+        int64_t i0 = c * CHUNK;
+        nt_vgelu_grad(dx + i0, dy + i0, x + i0, n - i0 < CHUNK ? n - i0 : CHUNK, 1);
+    }
 }
 
 nt_status nt_gelu(nt_ctx *ctx, nt_tensor **out, nt_tensor *x) {

@@ -1,8 +1,10 @@
-/* gemm.c - nt_sgemm: blocked single-precision GEMM with an AVX-512 micro-kernel.
+/* gemm.c - nt_sgemm: blocked single-precision GEMM with AVX-512 and AVX2
+ * micro-kernels (chosen at run time by core/isa.h's level).
  *
  * Letters: C (m, n) = alpha op(A) (m, k) op(B) (k, n) + beta C, row-major.
  *   MR x NR   register tile of C: 14 rows x 32 columns (2 zmm per row),
  *             28 accumulators + 2 B vectors of the 32 zmm registers
+ *             (AVX2: MR2 x NR2 = 6 x 16, 12 of the 16 ymm registers)
  *   KC        depth of one pass over a tile (k in blocks of KC)
  *   NC        columns of op(B) packed at once (KC x NC floats, kept in L2)
  *
@@ -47,17 +49,23 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/isa.h"
 
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#if NT_ISA_X86
 #define NT_GEMM_X86 1
 #include <immintrin.h>
-#define AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,fma")))
+#define AVX512 NT_AVX512
+#define AVX2 NT_AVX2
 #else
 #define NT_GEMM_X86 0
 #endif
 
 #define MR 14
 #define NR 32
+/* The AVX2 kernel's tile: 6 rows x 16 columns, 12 ymm accumulators + 2 B
+ * vectors + 1 broadcast of the 16 ymm registers. */
+#define MR2 6
+#define NR2 16
 #ifndef NT_GEMM_KC
 #define NT_GEMM_KC 384
 #endif
@@ -82,26 +90,32 @@ typedef struct gemm_args {
 
 /* ---- backend choice and per-thread buffers ------------------------------------------ */
 
-enum { BACKEND_UNKNOWN = -1, BACKEND_OPENBLAS = 0, BACKEND_AVX512 = 1 };
-static int backend = BACKEND_UNKNOWN;
+enum { BACKEND_OPENBLAS = 0, BACKEND_AVX2 = 1, BACKEND_AVX512 = 2 };
+static int force_blas = -1; /* NT_GEMM=openblas, read once */
 
+// the kernel for this call: the ISA level's (nt_isa()), or OpenBLAS
 static int backend_get(void) {
-    int b = __atomic_load_n(&backend, __ATOMIC_RELAXED);
-    if (b != BACKEND_UNKNOWN) return b;
-    const char *env = getenv("NT_GEMM");
-    int has = 0;
-#if NT_GEMM_X86
-    __builtin_cpu_init();
-    has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-          __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
-          __builtin_cpu_supports("fma");
-#endif
-    b = has && !(env && !strcmp(env, "openblas")) ? BACKEND_AVX512 : BACKEND_OPENBLAS;
-    __atomic_store_n(&backend, b, __ATOMIC_RELAXED); /* racing first calls agree */
-    return b;
+    int f = __atomic_load_n(&force_blas, __ATOMIC_RELAXED);
+    if (f < 0) {
+        const char *env = getenv("NT_GEMM");
+        f = env && !strcmp(env, "openblas");
+        __atomic_store_n(&force_blas, f, __ATOMIC_RELAXED); /* racing first calls agree */
+    }
+    if (f || !NT_GEMM_X86) return BACKEND_OPENBLAS;
+    switch (nt_isa()) {
+    case NT_ISA_AVX512: return BACKEND_AVX512;
+    case NT_ISA_AVX2: return BACKEND_AVX2;
+    default: return BACKEND_OPENBLAS;
+    }
 }
 
-const char *nt_sgemm_backend(void) { return backend_get() == BACKEND_AVX512 ? "avx512" : "openblas"; }
+const char *nt_sgemm_backend(void) {
+    switch (backend_get()) {
+    case BACKEND_AVX512: return "avx512";
+    case BACKEND_AVX2: return "avx2";
+    default: return "openblas";
+    }
+}
 
 /* Packing buffers live as long as their thread: a key whose destructor frees
  * them on thread exit (pool threads of nested teams come and go). */
@@ -313,14 +327,184 @@ AVX512 static void part_avx512(const gemm_args *g, int r0, int r1, int c0, int c
         }
     }
 }
+/* ---- the AVX2 + FMA kernel -----------------------------------------------------------
+ * The same loops with a 6 x 16 tile (MR2 x NR2) and plain-C packing. Each
+ * element of C is the same FMA chain over k in blocks of KC, then alpha acc,
+ * then beta C added with one FMA, as in the AVX-512 kernel: the two give
+ * bitwise the same C. */
+
+/* C[0..mr, 0..w) = alpha sum_p A(i, p) Bp[p, 0..16) + beta C; A(i, p) = ap[i rs + p ks] */
+static inline __attribute__((always_inline)) AVX2 void
+kernel2_tile(int kc, const float *restrict ap, const int64_t rs, const int ks, const float *restrict bp,
+             float *c, int64_t ldc, const float *ab, int mr, int w) {
+    /* alpha, beta = ab[0], ab[1], read after the loop: as arguments they
+     * would hold 2 of the 16 registers through it and spill an accumulator */
+    __m256 acc[MR2][2];
+#pragma GCC unroll 6
+    for (int i = 0; i < MR2; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+#pragma GCC unroll 2
+    for (int p = 0; p < kc; p++) {
+        __m256 b0 = _mm256_load_ps(bp + p * NR2), b1 = _mm256_load_ps(bp + p * NR2 + 8);
+#pragma GCC unroll 6
+        for (int i = 0; i < MR2; i++) {
+            __m256 av = _mm256_broadcast_ss(ap + i * rs + p * ks);
+            acc[i][0] = _mm256_fmadd_ps(av, b0, acc[i][0]);
+            acc[i][1] = _mm256_fmadd_ps(av, b1, acc[i][1]);
+        }
+    }
+    float alpha = ab[0], beta = ab[1];
+    __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+    if (w == NR2) {
+#pragma GCC unroll 6
+        for (int i = 0; i < MR2; i++) {
+            if (i < mr) {
+                float *cr = c + i * ldc;
+                __m256 r0 = _mm256_mul_ps(va, acc[i][0]), r1 = _mm256_mul_ps(va, acc[i][1]);
+                if (beta != 0.0f) {
+                    r0 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(cr), r0);
+                    r1 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(cr + 8), r1);
+                }
+                _mm256_storeu_ps(cr, r0);
+                _mm256_storeu_ps(cr + 8, r1);
+            }
+        }
+        return;
+    }
+    /* edge tile: the same operations, lane by lane for the valid columns */
+    float t[NR2];
+#pragma GCC unroll 6
+    for (int i = 0; i < MR2; i++) { /* constant indices: acc stays in registers */
+        if (i < mr) {
+            _mm256_storeu_ps(t, _mm256_mul_ps(va, acc[i][0]));
+            _mm256_storeu_ps(t + 8, _mm256_mul_ps(va, acc[i][1]));
+            float *cr = c + i * ldc;
+            if (beta != 0.0f)
+                for (int j = 0; j < w; j++)
+                    cr[j] = _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(beta), _mm_set_ss(cr[j]), _mm_set_ss(t[j])));
+            else
+                for (int j = 0; j < w; j++) cr[j] = t[j];
+        }
+    }
+}
+
+AVX2 static void kernel2_packed(int kc, const float *ap, int ta, const float *bp, float *c, int64_t ldc,
+                                const float *ab, int mr, int w) {
+    if (!ta) kernel2_tile(kc, ap, KC, 1, bp, c, ldc, ab, mr, w);
+    else kernel2_tile(kc, ap, 1, MR2, bp, c, ldc, ab, mr, w);
+}
+
+AVX2 static void kernel2_direct(int kc, const float *ap, int64_t lda, const float *bp, float *c, int64_t ldc,
+                                const float *ab, int mr, int w) {
+    kernel2_tile(kc, ap, lda, 1, bp, c, ldc, ab, mr, w);
+}
+
+/* Ap = op(A)[i0 .. i0+mr, p0 .. p0+kc), zero rows up to MR2: i-major (row
+ * stride KC) or p-major (MR2 values per k) as pack_a. */
+AVX2 static void pack2_a(float *restrict ap, const gemm_args *g, int i0, int mr, int p0, int kc) {
+    if (!g->ta) {
+        for (int i = 0; i < mr; i++)
+            memcpy(ap + i * KC, g->a + (int64_t)(i0 + i) * g->lda + p0, (size_t)kc * sizeof(float));
+        for (int i = mr; i < MR2; i++) memset(ap + i * KC, 0, (size_t)kc * sizeof(float));
+    } else {
+        const float *src = g->a + (int64_t)p0 * g->lda + i0;
+        for (int p = 0; p < kc; p++, src += g->lda) {
+            float *d = ap + p * MR2;
+            for (int i = 0; i < MR2; i++) d[i] = i < mr ? src[i] : 0.0f;
+        }
+    }
+}
+
+/* 8 x 8 transpose of r[0..8) */
+static inline __attribute__((always_inline)) AVX2 void transpose8(__m256 r[8]) {
+    __m256 t[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        r[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+        r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+        r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+    }
+    for (int i = 0; i < 4; i++) {
+        t[i] = _mm256_permute2f128_ps(r[i], r[i + 4], 0x20);
+        t[i + 4] = _mm256_permute2f128_ps(r[i], r[i + 4], 0x31);
+    }
+    for (int i = 0; i < 8; i++) r[i] = t[i];
+}
+
+/* Bp = op(B)[p0 .. p0+kc, j0 .. j0+nc) as ceil(nc / NR2) panels of (kc, NR2),
+ * columns past nc zero. */
+AVX2 static void pack2_b(float *restrict bp, const gemm_args *g, int p0, int kc, int j0, int nc) {
+    for (int jp = 0; jp < nc; jp += NR2) {
+        float *dst = bp + (int64_t)jp * kc;
+        int w = nc - jp < NR2 ? nc - jp : NR2;
+        if (!g->tb) {
+            const float *src = g->b + (int64_t)p0 * g->ldb + j0 + jp;
+            if (w == NR2) {
+                for (int p = 0; p < kc; p++, src += g->ldb) {
+                    _mm256_store_ps(dst + p * NR2, _mm256_loadu_ps(src));
+                    _mm256_store_ps(dst + p * NR2 + 8, _mm256_loadu_ps(src + 8));
+                }
+            } else {
+                for (int p = 0; p < kc; p++, src += g->ldb)
+                    for (int j = 0; j < NR2; j++) dst[p * NR2 + j] = j < w ? src[j] : 0.0f;
+            }
+            continue;
+        }
+        /* B stored (n, k): 8 columns x 8 k at a time, transposed */
+        for (int h = 0; h < NR2; h += 8) {
+            int wh = w - h;
+            const float *src = g->b + (int64_t)(j0 + jp + h) * g->ldb + p0;
+            int p = 0;
+            if (wh >= 8) {
+                for (; p + 8 <= kc; p += 8) {
+                    __m256 r[8];
+                    for (int j = 0; j < 8; j++) r[j] = _mm256_loadu_ps(src + (int64_t)j * g->ldb + p);
+                    transpose8(r);
+                    for (int q = 0; q < 8; q++) _mm256_store_ps(dst + (p + q) * NR2 + h, r[q]);
+                }
+            }
+            for (; p < kc; p++)
+                for (int j = 0; j < 8; j++) dst[p * NR2 + h + j] = j < wh ? src[(int64_t)j * g->ldb + p] : 0.0f;
+        }
+    }
+}
+
+// rows [r0, r1) x columns [c0, c1) of C, on this thread
+AVX2 static void part_avx2(const gemm_args *g, int r0, int r1, int c0, int c1, float *buf) {
+    float *bp = buf, *ap = buf + (size_t)KC * NC;
+    int64_t ldc = g->ldc;
+    for (int jc = c0; jc < c1; jc += NC) {
+        int nc = c1 - jc < NC ? c1 - jc : NC;
+        for (int pc = 0; pc < g->k; pc += KC) {
+            int kc = g->k - pc < KC ? g->k - pc : KC;
+            const float ab[2] = {g->alpha, pc == 0 ? g->beta : 1.0f};
+            pack2_b(bp, g, pc, kc, jc, nc);
+            for (int ir = r0; ir < r1; ir += MR2) {
+                int mr = r1 - ir < MR2 ? r1 - ir : MR2;
+                int direct = !g->ta && mr == MR2 && g->lda % 1024 != 0;
+                if (!direct) pack2_a(ap, g, ir, mr, pc, kc);
+                for (int jr = 0; jr < nc; jr += NR2) {
+                    int w = nc - jr < NR2 ? nc - jr : NR2;
+                    float *ct = g->c + ir * ldc + jc + jr;
+                    if (direct) kernel2_direct(kc, g->a + (int64_t)ir * g->lda + pc, g->lda, bp + (int64_t)jr * kc, ct, ldc, ab, mr, w);
+                    else kernel2_packed(kc, ap, g->ta, bp + (int64_t)jr * kc, ct, ldc, ab, mr, w);
+                }
+            }
+        }
+    }
+}
 #endif
 
-static void part_run(const gemm_args *g, int r0, int r1, int c0, int c1) {
+static void part_run(const gemm_args *g, int be, int r0, int r1, int c0, int c1) {
     if (r0 >= r1 || c0 >= c1) return;
 #if NT_GEMM_X86
     float *buf = thread_buffer();
     if (buf) {
-        part_avx512(g, r0, r1, c0, c1, buf);
+        if (be == BACKEND_AVX512) part_avx512(g, r0, r1, c0, c1, buf);
+        else part_avx2(g, r0, r1, c0, c1, buf);
         return;
     }
 #endif
@@ -328,23 +512,24 @@ static void part_run(const gemm_args *g, int r0, int r1, int c0, int c1) {
 }
 
 // the product on our kernel: strips of C across the threads
-static void run_blocked(const gemm_args *g) {
+static void run_blocked(const gemm_args *g, int be) {
+    int mr = be == BACKEND_AVX512 ? MR : MR2, nr = be == BACKEND_AVX512 ? NR : NR2;
     int threads = omp_get_level() == 0 ? omp_get_max_threads() : 1;
     if ((double)g->m * g->n * g->k < PAR_MIN_MACS) threads = 1;
-    int row_tiles = (g->m + MR - 1) / MR, col_tiles = (g->n + NR - 1) / NR;
+    int row_tiles = (g->m + mr - 1) / mr, col_tiles = (g->n + nr - 1) / nr;
     int by_rows = row_tiles >= col_tiles;
     int tiles = by_rows ? row_tiles : col_tiles;
     if (threads > tiles) threads = tiles;
     if (threads <= 1) {
-        part_run(g, 0, g->m, 0, g->n);
+        part_run(g, be, 0, g->m, 0, g->n);
         return;
     }
 #pragma omp parallel num_threads(threads)
     {
         int t = omp_get_thread_num(), nth = omp_get_num_threads();
         int t0 = (int)((int64_t)tiles * t / nth), t1 = (int)((int64_t)tiles * (t + 1) / nth);
-        if (by_rows) part_run(g, t0 * MR, t1 * MR < g->m ? t1 * MR : g->m, 0, g->n);
-        else part_run(g, 0, g->m, t0 * NR, t1 * NR < g->n ? t1 * NR : g->n);
+        if (by_rows) part_run(g, be, t0 * mr, t1 * mr < g->m ? t1 * mr : g->m, 0, g->n);
+        else part_run(g, be, 0, g->m, t0 * nr, t1 * nr < g->n ? t1 * nr : g->n);
     }
 }
 
@@ -366,7 +551,8 @@ nt_status nt_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, c
         return nt_error(NT_ERR_ARG, "nt_sgemm: leading dimension too small (lda %d, need >= %d; ldb %d, need >= %d)",
                         lda, arow, ldb, brow);
     if (!a || !b) return nt_error(NT_ERR_ARG, "nt_sgemm: a or b is NULL (a %p, b %p)", (const void *)a, (const void *)b);
-    if (backend_get() == BACKEND_AVX512) run_blocked(&g);
+    int be = backend_get();
+    if (be != BACKEND_OPENBLAS) run_blocked(&g, be);
     else part_cblas(&g, 0, m, 0, n);
     return NT_OK;
 }

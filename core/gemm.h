@@ -1,4 +1,4 @@
-/* gemm.h - nt_sgemm: single-precision matrix product, our AVX-512 kernel or OpenBLAS.
+/* gemm.h - nt_sgemm: single-precision matrix product, our AVX-512 or AVX2 kernel, or OpenBLAS.
  *
  *     // C (M, N) = A (M, K) B (N, K)^T, all row-major and packed
  *     nt_status s = nt_sgemm(0, 1, M, N, K, 1.0f, A, K, B, K, 0.0f, C, N);
@@ -10,9 +10,10 @@
  * beta == 0 overwrites C (old values, NaNs included, are not read); k == 0
  * or alpha == 0 leaves C = beta C. m == 0 or n == 0 does nothing.
  *
- * On a CPU with AVX-512 (checked once at run time) the product runs on our
- * blocked kernel: packed panels, a 14 x 32 register tile, cache blocking for
- * a 48 KB L1 / 1 MB L2. Each element of C is summed in an order that depends
+ * At the ISA level AVX-512 (core/isa.h: chosen at run time, NT_ISA caps it)
+ * the product runs on our blocked kernel: packed panels, a 14 x 32 register
+ * tile, cache blocking for a 48 KB L1 / 1 MB L2; at the level AVX2 on the
+ * same loops with a 6 x 16 tile of 256-bit registers. Each element of C is summed in an order that depends
  * only on k (k in blocks of KC, in order, each block one FMA chain), so the
  * result is bitwise the same for any thread count and any position of the
  * element in the matrix. Called outside any OpenMP parallel region, a product
@@ -23,9 +24,12 @@
  * allocated once per thread (freed when the thread exits), so steady loops
  * make no allocation after the first call.
  *
- * Without AVX-512, or with the environment variable NT_GEMM=openblas (read
- * once, at the first call), every call goes to cblas_sgemm instead: for A/B
- * comparisons against OpenBLAS.
+ * Both kernels give bitwise the same C (each element is the same FMA chain
+ * over k in blocks of KC, then alpha times it, then beta C added by one FMA).
+ *
+ * At the portable level, or with the environment variable NT_GEMM=openblas
+ * (read once, at the first call), every call goes to cblas_sgemm instead
+ * (results within rounding of the kernels'; A/B comparisons against OpenBLAS).
  */
 #ifndef NT_GEMM_H
 #define NT_GEMM_H
@@ -43,7 +47,7 @@
 nt_status nt_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a,
                    int lda, const float *b, int ldb, float beta, float *c, int ldc);
 
-/* "avx512" or "openblas": the path nt_sgemm takes on this machine. */
+/* "avx512", "avx2" or "openblas": the path nt_sgemm takes now. */
 const char *nt_sgemm_backend(void);
 
 #endif

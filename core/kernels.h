@@ -10,18 +10,43 @@
  *     nt_attention_row(o, q, K, V, n, Dh, D, 1 / sqrtf(Dh), scratch);
  *
  * Summation orders are the generic ops' (nt_linear's few-row dot products,
- * nt_attention's single-query path), so results are bitwise theirs.
+ * nt_attention's single-query path), so results are bitwise theirs at the
+ * same ISA level (core/isa.h). AVX-512 and AVX2 give the same bits (same
+ * lanes, same FMAs, same reduction tree); the portable level rounds the
+ * few-row products' multiply-adds separately (no FMA), so it agrees with
+ * them within rounding.
  */
 #ifndef NT_KERNELS_H
 #define NT_KERNELS_H
 
-#ifdef __AVX512F__
+#include <stdint.h>
+
+#include "core/isa.h"
+
+#if NT_ISA_X86
 #include <immintrin.h>
+
+/* The 16 lanes lo (0..7), hi (8..15) summed in nt_vsum's tree order (l +
+ * l+8, then + l+4, + l+2, + l+1). */
+static inline __attribute__((always_inline)) NT_AVX2 float nt_reduce16_ps256(__m256 lo, __m256 hi) {
+    __m256 a8 = _mm256_add_ps(lo, hi);
+    __m128 a4 = _mm_add_ps(_mm256_castps256_ps128(a8), _mm256_extractf128_ps(a8, 1));
+    __m128 a2 = _mm_add_ps(a4, _mm_movehl_ps(a4, a4));
+    __m128 a1 = _mm_add_ss(a2, _mm_shuffle_ps(a2, a2, 1));
+    return _mm_cvtss_f32(a1);
+}
+
+/* lanes [0, k) of an AVX2 mask set, k clamped to [0, 8] */
+static inline __attribute__((always_inline)) NT_AVX2 __m256i nt_tail8_mask(int k) {
+    static const int32_t tab[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+    k = k < 0 ? 0 : k > 8 ? 8 : k;
+    return _mm256_loadu_si256((const __m256i *)(tab + 8 - k));
+}
 
 /* y[o] = the 16 lanes of a_o summed in nt_vsum's tree order (l + l+8, then
  * + l+4, + l+2, + l+1), o < 8: halves of every accumulator added pairwise
  * until lane k of 128-bit block b holds output b + 4 k. */
-static inline void nt_reduce8_ps(float *y, __m512 a0, __m512 a1, __m512 a2, __m512 a3, __m512 a4,
+static inline __attribute__((always_inline)) NT_AVX512 void nt_reduce8_ps(float *y, __m512 a0, __m512 a1, __m512 a2, __m512 a3, __m512 a4,
                                  __m512 a5, __m512 a6, __m512 a7) {
     __m512 s01 = _mm512_add_ps(_mm512_shuffle_f32x4(a0, a1, 0x44), _mm512_shuffle_f32x4(a0, a1, 0xEE));
     __m512 s23 = _mm512_add_ps(_mm512_shuffle_f32x4(a2, a3, 0x44), _mm512_shuffle_f32x4(a2, a3, 0xEE));

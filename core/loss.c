@@ -43,10 +43,7 @@ static void cross_entropy_backward(nt_ctx *ctx, nt_node *nd) {
         }
         const float *x = X + (int64_t)i * V;
         float l = lse[i];
-        if (store)
-            for (int j = 0; j < V; j++) dx[j] = g * (nt_expf(x[j] - l) - off);
-        else
-            for (int j = 0; j < V; j++) dx[j] += g * (nt_expf(x[j] - l) - off);
+        nt_vexp_affine(dx, x, V, l, g, off, !store);
         dx[t] -= g * on;
     }
 }

@@ -194,12 +194,12 @@ static void bias_backward(float *db, const float *dy, int R, int Out, int store)
  * enters no parallel region at all). */
 #define FEW_PAR_MACS (1 << 18)
 
-#ifdef __AVX512F__
+#if NT_ISA_X86
 #include <immintrin.h>
 
 
 // y[o] = x (In) . w[o] (In) for o < 8
-static void dot8(float *y, const float *restrict x, const float *const *w, int In) {
+NT_AVX512 static void dot8_avx512(float *y, const float *restrict x, const float *const *w, int In) {
     __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
     int j = 0;
     for (; j + LANES <= In; j += LANES) {
@@ -230,8 +230,8 @@ static void dot8(float *y, const float *restrict x, const float *const *w, int I
 
 // y0[o] = x0 . w[o], y1[o] = x1 . w[o] for o < 8: two rows share every load
 // of w; each row's sums are dot8's, operation for operation.
-static void dot8x2(float *y0, float *y1, const float *restrict x0, const float *restrict x1,
-                   const float *const *w, int In) {
+NT_AVX512 static void dot8x2_avx512(float *y0, float *y1, const float *restrict x0, const float *restrict x1,
+                          const float *const *w, int In) {
     __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
     __m512 b0 = a0, b1 = a0, b2 = a0, b3 = a0, b4 = a0, b5 = a0, b6 = a0, b7 = a0;
     int j = 0;
@@ -260,15 +260,83 @@ static void dot8x2(float *y0, float *y1, const float *restrict x0, const float *
     nt_reduce8_ps(y0, a0, a1, a2, a3, a4, a5, a6, a7);
     nt_reduce8_ps(y1, b0, b1, b2, b3, b4, b5, b6, b7);
 }
-#define HAVE_DOT8X2 1
-#else
+
+/* AVX2: the same 16 lanes per output as two ymm (lo = lanes 0..7, hi =
+ * 8..15), the same FMAs, the same tree: bitwise dot8_avx512's sums. Four
+ * outputs at a time (8 accumulators of the 16 registers). */
+NT_AVX2 static void dot8_avx2(float *y, const float *restrict x, const float *const *w, int In) {
+    for (int o = 0; o < 8; o += 4) {
+        __m256 lo[4], hi[4];
+        for (int q = 0; q < 4; q++) lo[q] = hi[q] = _mm256_setzero_ps();
+        int j = 0;
+        for (; j + LANES <= In; j += LANES) {
+            __m256 x0 = _mm256_loadu_ps(x + j), x1 = _mm256_loadu_ps(x + j + 8);
+#pragma GCC unroll 4
+            for (int q = 0; q < 4; q++) {
+                lo[q] = _mm256_fmadd_ps(x0, _mm256_loadu_ps(w[o + q] + j), lo[q]);
+                hi[q] = _mm256_fmadd_ps(x1, _mm256_loadu_ps(w[o + q] + j + 8), hi[q]);
+            }
+        }
+        if (j < In) {
+            __m256i m0 = nt_tail8_mask(In - j), m1 = nt_tail8_mask(In - j - 8);
+            __m256 x0 = _mm256_maskload_ps(x + j, m0), x1 = _mm256_maskload_ps(x + j + 8, m1);
+            for (int q = 0; q < 4; q++) {
+                lo[q] = _mm256_fmadd_ps(x0, _mm256_maskload_ps(w[o + q] + j, m0), lo[q]);
+                hi[q] = _mm256_fmadd_ps(x1, _mm256_maskload_ps(w[o + q] + j + 8, m1), hi[q]);
+            }
+        }
+        for (int q = 0; q < 4; q++) y[o + q] = nt_reduce16_ps256(lo[q], hi[q]);
+    }
+}
+
+// two rows share every load of w, two outputs at a time; each row's sums are dot8_avx2's
+NT_AVX2 static void dot8x2_avx2(float *y0, float *y1, const float *restrict x0, const float *restrict x1,
+                                const float *const *w, int In) {
+    for (int o = 0; o < 8; o += 2) {
+        __m256 a[2][2], b[2][2]; /* [output][half] for rows 0 and 1 */
+        for (int q = 0; q < 2; q++) a[q][0] = a[q][1] = b[q][0] = b[q][1] = _mm256_setzero_ps();
+        int j = 0;
+        for (; j + LANES <= In; j += LANES) {
+            __m256 u0 = _mm256_loadu_ps(x0 + j), u1 = _mm256_loadu_ps(x0 + j + 8);
+            __m256 v0 = _mm256_loadu_ps(x1 + j), v1 = _mm256_loadu_ps(x1 + j + 8);
+#pragma GCC unroll 2
+            for (int q = 0; q < 2; q++) {
+                __m256 w0 = _mm256_loadu_ps(w[o + q] + j), w1 = _mm256_loadu_ps(w[o + q] + j + 8);
+                a[q][0] = _mm256_fmadd_ps(u0, w0, a[q][0]);
+                a[q][1] = _mm256_fmadd_ps(u1, w1, a[q][1]);
+                b[q][0] = _mm256_fmadd_ps(v0, w0, b[q][0]);
+                b[q][1] = _mm256_fmadd_ps(v1, w1, b[q][1]);
+            }
+        }
+        if (j < In) {
+            __m256i m0 = nt_tail8_mask(In - j), m1 = nt_tail8_mask(In - j - 8);
+            __m256 u0 = _mm256_maskload_ps(x0 + j, m0), u1 = _mm256_maskload_ps(x0 + j + 8, m1);
+            __m256 v0 = _mm256_maskload_ps(x1 + j, m0), v1 = _mm256_maskload_ps(x1 + j + 8, m1);
+            for (int q = 0; q < 2; q++) {
+                __m256 w0 = _mm256_maskload_ps(w[o + q] + j, m0), w1 = _mm256_maskload_ps(w[o + q] + j + 8, m1);
+                a[q][0] = _mm256_fmadd_ps(u0, w0, a[q][0]);
+                a[q][1] = _mm256_fmadd_ps(u1, w1, a[q][1]);
+                b[q][0] = _mm256_fmadd_ps(v0, w0, b[q][0]);
+                b[q][1] = _mm256_fmadd_ps(v1, w1, b[q][1]);
+            }
+        }
+        for (int q = 0; q < 2; q++) {
+            y0[o + q] = nt_reduce16_ps256(a[q][0], a[q][1]);
+            y1[o + q] = nt_reduce16_ps256(b[q][0], b[q][1]);
+        }
+    }
+}
+#endif
+
+/* Portable: 16 lane sums per output, fmaf where the build targets FMA
+ * (then bitwise the AVX kernels), else a rounded multiply and an add. */
 #ifdef __FMA__
 #define MADD(a, b, c) fmaf(a, b, c)
 #else
 #define MADD(a, b, c) ((a) * (b) + (c))
 #endif
 // y[o] = x (In) . w[o] (In) for o < 8
-static void dot8(float *y, const float *restrict x, const float *const *w, int In) {
+static void dot8_portable(float *y, const float *restrict x, const float *const *w, int In) {
     float a[8][LANES] = {{0}};
     int j = 0;
     for (; j + LANES <= In; j += LANES)
@@ -282,7 +350,7 @@ static void dot8(float *y, const float *restrict x, const float *const *w, int I
         y[o] = a[o][0];
     }
 }
-#endif
+
 
 // Y[r, o0 .. min(o0+8, end)) for every r < R (outputs past end reuse row end-1 and are dropped)
 static void few_rows_block(float *Y, const float *X, const float *W, const float *bias, int R,
@@ -291,10 +359,12 @@ static void few_rows_block(float *Y, const float *X, const float *W, const float
     for (int o = 0; o < 8; o++) w[o] = W + (int64_t)(o0 + o < end ? o0 + o : end - 1) * In;
     int n = end - o0 < 8 ? end - o0 : 8;
     int r = 0;
-#ifdef HAVE_DOT8X2
-    for (; r + 2 <= R; r += 2) {
+#if NT_ISA_X86
+    nt_isa_level isa = nt_isa();
+    for (; isa != NT_ISA_PORTABLE && r + 2 <= R; r += 2) {
         float y0[8], y1[8];
-        dot8x2(y0, y1, X + (int64_t)r * In, X + (int64_t)(r + 1) * In, w, In);
+        if (isa == NT_ISA_AVX512) dot8x2_avx512(y0, y1, X + (int64_t)r * In, X + (int64_t)(r + 1) * In, w, In);
+        else dot8x2_avx2(y0, y1, X + (int64_t)r * In, X + (int64_t)(r + 1) * In, w, In);
         float *yr = Y + (int64_t)r * Out + o0, *ys = yr + Out;
         for (int o = 0; o < n; o++) {
             yr[o] = bias ? y0[o] + bias[o0 + o] : y0[o];
@@ -304,7 +374,12 @@ static void few_rows_block(float *Y, const float *X, const float *W, const float
 #endif
     for (; r < R; r++) {
         float y[8];
-        dot8(y, X + (int64_t)r * In, w, In);
+#if NT_ISA_X86
+        if (isa == NT_ISA_AVX512) dot8_avx512(y, X + (int64_t)r * In, w, In);
+        else if (isa == NT_ISA_AVX2) dot8_avx2(y, X + (int64_t)r * In, w, In);
+        else
+#endif
+            dot8_portable(y, X + (int64_t)r * In, w, In);
         float *yr = Y + (int64_t)r * Out + o0;
         for (int o = 0; o < n; o++) yr[o] = bias ? y[o] + bias[o0 + o] : y[o];
     }
@@ -402,7 +477,7 @@ nt_status nt_linear(nt_ctx *ctx, nt_tensor **out, nt_tensor *x, nt_tensor *w, nt
 // g (n) = gelu(h (n))
 static void gelu_into(float *restrict g, const float *restrict h, int64_t n) {
     if (n <= GELU_PAR_MIN) {
-        for (int64_t i = 0; i < n; i++) g[i] = nt_gelu_f(h[i]);
+        nt_vgelu(g, h, n);
         return;
     }
     int64_t chunks = (n + GELU_CHUNK - 1) / GELU_CHUNK;
@@ -411,7 +486,7 @@ static void gelu_into(float *restrict g, const float *restrict h, int64_t n) {
         int64_t i0 = c * GELU_CHUNK, m = n - i0 < GELU_CHUNK ? n - i0 : GELU_CHUNK;
         float *restrict gc = g + i0;
         const float *restrict hc = h + i0;
-        for (int64_t i = 0; i < m; i++) gc[i] = nt_gelu_f(hc[i]);
+        nt_vgelu(gc, hc, m);
     }
 }
 
@@ -424,7 +499,7 @@ static void gelu_and_grad_into(float *restrict g, float *restrict d, const float
         int64_t i0 = c * GELU_CHUNK, m = n - i0 < GELU_CHUNK ? n - i0 : GELU_CHUNK;
         float *restrict gc = g + i0, *restrict dc = d + i0;
         const float *restrict hc = h + i0;
-        for (int64_t i = 0; i < m; i++) nt_gelu_both(gc + i, dc + i, hc[i]);
+        nt_vgelu_both(gc, dc, hc, m);
     }
 }
 
@@ -460,12 +535,13 @@ static void gelu_linear_backward(nt_ctx *ctx, nt_node *nd) {
         if (dh_holds_grad) {
 #pragma omp parallel for schedule(static) if (n > GELU_PAR_MIN)
             for (int64_t i = 0; i < n; i++) dh[i] = g[i] * dh[i];
-        } else if (store_dh) {
-#pragma omp parallel for schedule(static) if (n > GELU_PAR_MIN)
-            for (int64_t i = 0; i < n; i++) dh[i] = g[i] * nt_gelu_grad_f(H[i]);
         } else {
+            int64_t chunks = (n + GELU_CHUNK - 1) / GELU_CHUNK;
 #pragma omp parallel for schedule(static) if (n > GELU_PAR_MIN)
-            for (int64_t i = 0; i < n; i++) dh[i] += g[i] * nt_gelu_grad_f(H[i]);
+            for (int64_t c = 0; c < chunks; c++) {
+                int64_t i0 = c * GELU_CHUNK;
+                nt_vgelu_grad(dh + i0, g + i0, H + i0, n - i0 < GELU_CHUNK ? n - i0 : GELU_CHUNK, !store_dh);
+            }
         }
     }
 }

@@ -5,7 +5,9 @@
 #include <math.h>
 #include <stdlib.h>
 
-#ifdef __AVX512F__
+#include "core/isa.h"
+
+#if NT_ISA_X86
 #include <immintrin.h>
 #endif
 
@@ -37,11 +39,12 @@ static logit_pair *sort_logits(const float *x, int V, void *scratch) {
 }
 
 /* The first i with x[i] > every earlier value, starting from -inf: NaN never
- * wins, -inf only if nothing else is there (then -1). With AVX-512: the
- * largest ordered value first (16 lanes, NaN lanes masked out), then the
- * first index holding it; the same answer. */
-int nt_logits_argmax(const float *x, int V) {
-#ifdef __AVX512F__
+ * wins, -inf only if nothing else is there (then -1). With AVX-512 or AVX2
+ * (core/isa.h): the largest ordered value first (16 or 8 lanes, NaN lanes
+ * left out), then the first index holding it; the same answer at every
+ * level (a max is exact; -0 and +0 compare equal in both forms). */
+#if NT_ISA_X86
+NT_AVX512 static int argmax_avx512(const float *x, int V) {
     __m512 mx = _mm512_set1_ps(-INFINITY);
     int i = 0;
     for (; i + 16 <= V; i += 16) {
@@ -60,7 +63,42 @@ int nt_logits_argmax(const float *x, int V) {
     for (; i < V; i++)
         if (x[i] == bv) return i;
     return -1; /* not reached */
-#else
+}
+
+NT_AVX2 static int argmax_avx2(const float *x, int V) {
+    __m256 mx = _mm256_set1_ps(-INFINITY);
+    int i = 0;
+    for (; i + 8 <= V; i += 8) {
+        __m256 v = _mm256_loadu_ps(x + i);
+        /* maxps returns its second operand when either is NaN: mx stays */
+        mx = _mm256_max_ps(v, mx);
+    }
+    float lanes[8], bv = -INFINITY;
+    _mm256_storeu_ps(lanes, mx);
+    for (int l = 0; l < 8; l++)
+        if (lanes[l] > bv) bv = lanes[l];
+    for (; i < V; i++)
+        if (x[i] > bv) bv = x[i];
+    if (bv == -INFINITY) return -1;
+    __m256 b = _mm256_set1_ps(bv);
+    for (i = 0; i + 8 <= V; i += 8) {
+        int eq = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(x + i), b, _CMP_EQ_OQ));
+        if (eq) return i + __builtin_ctz((unsigned)eq);
+    }
+    for (; i < V; i++)
+        if (x[i] == bv) return i;
+    return -1; /* not reached */
+}
+#endif
+
+int nt_logits_argmax(const float *x, int V) {
+#if NT_ISA_X86
+    switch (nt_isa()) {
+    case NT_ISA_AVX512: return argmax_avx512(x, V);
+    case NT_ISA_AVX2: return argmax_avx2(x, V);
+    default: break;
+    }
+#endif
     int best = -1;
     float bv = -INFINITY;
     for (int i = 0; i < V; i++)
@@ -69,7 +107,6 @@ int nt_logits_argmax(const float *x, int V) {
             best = i;
         }
     return best;
-#endif
 }
 
 double nt_logits_logsumexp(const float *x, int V) {

@@ -4,11 +4,15 @@
  * gradients against directional central differences of L = sum(out * R)
  * (one random direction per input: cheap enough for large shapes). Cases:
  * cross-attention with a key mask and odd sizes, causal self-attention with
- * Dh = 64, and q = k = v (one tensor, write-first gradients). */
+ * Dh = 64, q = k = v (one tensor, write-first gradients), one query (a
+ * decoding step). Every case runs at each ISA level the CPU has (nt_isa_set);
+ * the outputs and gradients at AVX-512 and AVX2 must agree bitwise (the
+ * promise of core/attention.c's per-head products). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/isa.h"
 #include "core/ops.h"
 #include "support/check.h"
 
@@ -65,7 +69,9 @@ static double loss_of(nt_ctx *c, nt_tensor *q, nt_tensor *k, nt_tensor *v, nt_te
     return L;
 }
 
-static void run(const acase *a, nt_rng *r) {
+/* *keep (malloc'd, *nkeep floats): the output and the gradients, for the
+ * comparison across levels */
+static void run(const acase *a, nt_rng *r, float **keep, size_t *nkeep) {
     nt_ctx *c, *leaf; /* inputs live in leaf, activations in c (reset between passes) */
     CHECK(nt_ctx_new(&c, 0) == NT_OK && nt_ctx_new(&leaf, 0) == NT_OK, "nt_ctx_new");
     float scale = 1.0f / sqrtf((float)(a->D / a->H));
@@ -105,6 +111,16 @@ static void run(const acase *a, nt_rng *r) {
     CHECK(nt_attention(c, &o, q, k, v, m, a->H, a->causal, scale, NULL) == NT_OK, "nt_attention");
     CHECK(nt_backward_seeded(c, o, R) == NT_OK, "nt_backward_seeded");
     nt_tensor *ins[3] = {q, k, v};
+    size_t nk = (size_t)o->n + (size_t)q->n + (a->shared ? 0 : 2 * (size_t)k->n), at = 0;
+    float *kp = malloc(sizeof(float) * nk);
+    memcpy(kp, nt_f32(o), sizeof(float) * (size_t)o->n);
+    at = (size_t)o->n;
+    for (int t = 0; t < (a->shared ? 1 : 3); t++) {
+        memcpy(kp + at, ins[t]->grad, sizeof(float) * (size_t)ins[t]->n);
+        at += (size_t)ins[t]->n;
+    }
+    *keep = kp;
+    *nkeep = nk;
     for (int t = 0; t < (a->shared ? 1 : 3); t++) {
         nt_tensor *x = ins[t];
         float *u = malloc(sizeof(float) * (size_t)x->n), *x0 = malloc(sizeof(float) * (size_t)x->n);
@@ -139,7 +155,25 @@ int main(void) {
         {"self causal, T 45 Dh 64", 2, 45, 45, 64, 1, 1, 0, 0},
         {"q = k = v causal, T 33 Dh 17", 1, 33, 33, 51, 3, 1, 0, 1},
         {"self causal, T 130 Dh 130 (sgemm fallback)", 1, 130, 130, 130, 1, 1, 0, 0},
+        {"one query, masked, Tk 37 Dh 40", 3, 1, 37, 80, 2, 0, 1, 0},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) run(&cases[i], &r);
+    enum { NCASES = sizeof cases / sizeof *cases };
+    float *kept[3][NCASES] = {{0}};
+    size_t nkept[3][NCASES] = {{0}};
+    nt_isa_level top = nt_isa();
+    for (int l = (int)top; l >= NT_ISA_PORTABLE; l--) {
+        nt_isa_set((nt_isa_level)l);
+        nt_rng_seed(&r, 11); /* the same inputs at every level */
+        int before = nt_check_failures;
+        for (size_t i = 0; i < NCASES; i++) run(&cases[i], &r, &kept[l][i], &nkept[l][i]);
+        printf("level %s: %s\n", nt_isa_name((nt_isa_level)l), nt_check_failures == before ? "ok" : "FAILED");
+    }
+    if (top == NT_ISA_AVX512)
+        for (size_t i = 0; i < NCASES; i++)
+            CHECK(nkept[2][i] == nkept[1][i] && memcmp(kept[2][i], kept[1][i], sizeof(float) * nkept[1][i]) == 0,
+                  "%s: AVX-512 and AVX2 results differ", cases[i].name);
+    for (int l = 0; l < 3; l++)
+        for (size_t i = 0; i < NCASES; i++) free(kept[l][i]);
+    nt_isa_set(top);
     return nt_check_report("test_attention_heads");
 }

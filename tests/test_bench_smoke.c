@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/isa.h"
 #include "support/check.h"
 #include "support/proc.h"
 
@@ -47,15 +48,22 @@ int main(void) {
     if (line) {
         CHECK(strchr(line, '\n') && strchr(line, '\n')[1] == 0, "one line, then nothing: %s", line);
         static const char *keys[] = {"\"impl\": \"nextok-", "\"config\": \"tiny\"", "\"threads\": 2",
-                                     "\"params\": 1008128"};
+                                     "\"params\": 1008128", "\"precision\": \"fp32\""};
         for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
             CHECK(strstr(line, keys[i]) != NULL, "missing %s in %s", keys[i], line);
         static const char *figures[] = {"train_step_ms", "train_tok_s", "decode_tok_s", "peak_rss_mb",
-                                        "sgemm_peak_gflops", "mfu"};
+                                        "sgemm_peak_gflops", "mfu", "batch_decode_tok_s"};
         for (size_t i = 0; i < sizeof figures / sizeof *figures; i++) {
             double v = num(line, figures[i]);
             CHECK(v > 0, "%s = %g, expected a positive number in %s", figures[i], v, line);
         }
+        /* the kernels that ran: this process's level (the child inherits NT_ISA) */
+        char want_isa[64], want_gemm[64];
+        snprintf(want_isa, sizeof want_isa, "\"isa\": \"%s\"", nt_isa_name(nt_isa()));
+        snprintf(want_gemm, sizeof want_gemm, "\"gemm\": \"%s%s\"",
+                 nt_isa() == NT_ISA_PORTABLE ? "" : "nt_sgemm-", nt_isa() == NT_ISA_PORTABLE ? "openblas" : nt_isa_name(nt_isa()));
+        CHECK(strstr(line, want_isa) != NULL, "missing %s in %s", want_isa, line);
+        if (!getenv("NT_GEMM")) CHECK(strstr(line, want_gemm) != NULL, "missing %s in %s", want_gemm, line);
     }
 
     const char *bad[][4] = {{"--config", "huge", NULL}, {"--config", "tiny", "--seconds", "-1"},

@@ -5,7 +5,10 @@
  * core/gemm.c); leading dimensions larger than the rows; alpha != 1; beta 0
  * (old C full of NaNs), 1 and 0.5; k = 0 and alpha = 0; C's padding columns
  * untouched; bitwise equality of a result at 1 and 2 threads and of a strip
- * computed on its own; argument errors.
+ * computed on its own; argument errors. Everything runs at each ISA level
+ * the CPU has (nt_isa_set: AVX-512, AVX2 kernels; portable = OpenBLAS), and
+ * the AVX-512 and AVX2 kernels give bitwise the same C on every case of
+ * test_cross_level (the promise of core/gemm.h).
  *
  * Error bound per element: |c - ref| <= 4 (k + 4) eps (|alpha| sum_p |a b| +
  * |beta c0|), a few times the worst case of any summation order (Higham,
@@ -21,6 +24,7 @@
 #include <string.h>
 
 #include "core/gemm.h"
+#include "core/isa.h"
 #include "core/parallel.h"
 #include "support/check.h"
 
@@ -219,7 +223,7 @@ static void test_vs_cblas(void) {
  * rows [r0, m) alone agree bitwise. */
 static void test_bitwise(void) {
     static const int sizes[][3] = {{333, 190, 700}, {100, 600, 300}};
-    if (strcmp(nt_sgemm_backend(), "avx512") != 0) {
+    if (strcmp(nt_sgemm_backend(), "openblas") == 0) {
         printf("bitwise checks skipped: OpenBLAS backend\n");
         return;
     }
@@ -267,7 +271,7 @@ static void test_bitwise(void) {
  * and give the same bits as outside. */
 static void test_in_parallel(void) {
     prob p;
-    if (strcmp(nt_sgemm_backend(), "avx512") != 0) return;
+    if (strcmp(nt_sgemm_backend(), "openblas") == 0) return;
     if (!prob_init(&p, 0, 1, 150, 90, 260, 0, 1.0f, 0.0f, 4242)) {
         CHECK(0, "out of memory");
         prob_free(&p);
@@ -311,15 +315,70 @@ static void test_errors(void) {
     CHECK(c[0] == 3.5f && c[3] == 3.5f && c[4] == 7.0f, "k = 0: C = 0.5 C (got %g %g %g)", c[0], c[3], c[4]);
 }
 
+/* The AVX-512 and AVX2 kernels agree bitwise: every transpose, edge shapes
+ * of both tiles, a k past KC, beta 0 / 1 / 0.3, 1 and 2 threads. */
+static void test_cross_level(void) {
+    if (nt_isa_cpu() < NT_ISA_AVX512) {
+        printf("cross-level check skipped: one kernel level on this CPU\n");
+        return;
+    }
+    static const int sizes[][3] = {{1, 1, 1}, {7, 17, 5}, {14, 32, 9}, {6, 16, 400}, {29, 70, 385},
+                                   {64, 130, 777}, {333, 190, 120}};
+    static const float xl_betas[] = {0.0f, 1.0f, 0.3f}; /* 0.3 C is rounded: the FMA shows */
+    int cases = 0, bad = 0;
+    for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++)
+        for (int t = 0; t < 4; t++)
+            for (int bi = 0; bi < 3; bi++) {
+                prob p;
+                int m = sizes[s][0], n = sizes[s][1], k = sizes[s][2];
+                if (!prob_init(&p, t >> 1, t & 1, m, n, k, (int)s % 3, 0.75f, xl_betas[bi], (uint32_t)(77 + s * 8 + t))) {
+                    CHECK(0, "out of memory");
+                    prob_free(&p);
+                    continue;
+                }
+                size_t nc = (size_t)m * p.ldc;
+                float *c2 = malloc(nc * sizeof(float));
+                if (!c2) {
+                    CHECK(0, "out of memory");
+                    prob_free(&p);
+                    continue;
+                }
+                memcpy(p.c, p.c0, nc * sizeof(float));
+                memcpy(c2, p.c0, nc * sizeof(float));
+                nt_isa_set(NT_ISA_AVX512);
+                nt_threads_set(1 + (int)(s % 2));
+                nt_sgemm(p.ta, p.tb, m, n, k, p.alpha, p.a, p.lda, p.b, p.ldb, p.beta, p.c, p.ldc);
+                nt_isa_set(NT_ISA_AVX2);
+                nt_threads_set(2 - (int)(s % 2));
+                nt_sgemm(p.ta, p.tb, m, n, k, p.alpha, p.a, p.lda, p.b, p.ldb, p.beta, c2, p.ldc);
+                cases++;
+                if (memcmp(c2, p.c, nc * sizeof(float)) != 0) {
+                    bad++;
+                    CHECK(0, "ta %d tb %d %dx%dx%d beta %g: AVX-512 and AVX2 kernels differ", p.ta, p.tb, m, n, k,
+                          (double)p.beta);
+                }
+                free(c2);
+                prob_free(&p);
+            }
+    nt_threads_set(2);
+    printf("cross-level (avx512 vs avx2): %d cases, %d differ\n", cases, bad);
+}
+
 int main(void) {
     nt_threads_set(2);
-    printf("nt_sgemm backend: %s\n", nt_sgemm_backend());
-    test_edges();
-    test_blocks();
-    test_no_product();
-    test_vs_cblas();
-    test_bitwise();
-    test_in_parallel();
-    test_errors();
+    nt_isa_level top = nt_isa();
+    for (int l = (int)top; l >= NT_ISA_PORTABLE; l--) {
+        nt_isa_set((nt_isa_level)l);
+        printf("-- level %s: nt_sgemm backend %s\n", nt_isa_name((nt_isa_level)l), nt_sgemm_backend());
+        test_edges();
+        test_blocks();
+        test_no_product();
+        test_vs_cblas();
+        test_bitwise();
+        test_in_parallel();
+        test_errors();
+    }
+    if (top == NT_ISA_AVX512) test_cross_level();
+    nt_isa_set(top);
     return nt_check_report("test_gemm");
 }

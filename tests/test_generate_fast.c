@@ -5,10 +5,12 @@
  * encdec: to rounding, the encoder pass runs its own kernel instead of
  * sgemm) and are bitwise the same with 1 and 2 threads; greedy runs choose
  * the generic path's tokens; bad arguments are refused with a status, never
- * an abort. */
+ * an abort. All of it at each ISA level the CPU has (nt_isa_set), and the
+ * logits at AVX-512 and AVX2 are bitwise the same (core/kernels.h). */
 #include <math.h>
 #include <string.h>
 
+#include "core/isa.h"
 #include "core/parallel.h"
 #include "nn/generate_fast.h"
 #include "nn/sampling.h"
@@ -65,7 +67,8 @@ static void generic_logits(nt_model *m, nt_ctx *ctx, const int32_t *src, const i
     nt_kv_cache_free(cache);
 }
 
-static void check_model(const char *name, nt_model *m, nt_ctx *ctx) {
+/* keep (STEPS * V): the decoder's logits at 1 thread */
+static void check_model(const char *name, nt_model *m, nt_ctx *ctx, float *keep) {
     if (!m) return;
     int encdec = m->cfg.arch == NT_ARCH_ENCDEC;
     int32_t src[S_LEN], toks[STEPS];
@@ -101,7 +104,7 @@ static void check_model(const char *name, nt_model *m, nt_ctx *ctx) {
         else
             CHECK(close == STEPS * V, "%s, %d threads: %d of %d logits off the generic path", name,
                   threads, STEPS * V - close, STEPS * V);
-        if (threads == 1) memcpy(first, got, sizeof got);
+        if (threads == 1) memcpy(first, got, sizeof got), memcpy(keep, got, sizeof got);
         else CHECK(memcmp(first, got, sizeof got) == 0, "%s: 1 and 2 threads differ", name);
         /* tokens: the generic path's argmax at every step */
         for (int i = 0; i < STEPS; i++) {
@@ -188,27 +191,43 @@ static void check_argmax(void) {
     }
 }
 
-int main(void) {
+static void run_level(float keep[4][STEPS * V]) {
     check_argmax();
     nt_ctx *ctx = NULL;
     CHECK(nt_ctx_new(&ctx, 1 << 20) == NT_OK, "ctx");
-    if (!ctx) return nt_check_report("test_generate_fast");
+    if (!ctx) return;
     /* D 48, H 4: head width 12 (a masked tail in every head's dot products);
      * D 40: widths that are not multiples of 8 or 16; 12 steps: a full block of
- * 8 keys and a partial one */
+     * 8 keys and a partial one */
     nt_model *ed = make_model(NT_ARCH_ENCDEC, 48, 4, 2, 1);
-    check_model("encdec D48 H4", ed, ctx);
+    check_model("encdec D48 H4", ed, ctx, keep[0]);
     nt_model_free(ed);
     nt_model *dec = make_model(NT_ARCH_DECODER, 40, 5, 3, 2);
-    check_model("decoder D40 H5", dec, ctx);
+    check_model("decoder D40 H5", dec, ctx, keep[1]);
     nt_model_free(dec);
     /* head widths 32 and 16: the register paths of nt_attention_row */
     dec = make_model(NT_ARCH_DECODER, 64, 2, 2, 3);
-    check_model("decoder D64 H2", dec, ctx);
+    check_model("decoder D64 H2", dec, ctx, keep[2]);
     nt_model_free(dec);
     ed = make_model(NT_ARCH_ENCDEC, 64, 4, 1, 4);
-    check_model("encdec D64 H4", ed, ctx);
+    check_model("encdec D64 H4", ed, ctx, keep[3]);
     nt_model_free(ed);
     nt_ctx_free(ctx);
+}
+
+int main(void) {
+    static float keep[3][4][STEPS * V];
+    nt_isa_level top = nt_isa();
+    for (int l = (int)top; l >= NT_ISA_PORTABLE; l--) {
+        nt_isa_set((nt_isa_level)l);
+        int before = nt_check_failures;
+        run_level(keep[l]);
+        printf("level %s: %s\n", nt_isa_name((nt_isa_level)l), nt_check_failures == before ? "ok" : "FAILED");
+    }
+    if (top == NT_ISA_AVX512)
+        for (int k = 0; k < 4; k++)
+            CHECK(memcmp(keep[NT_ISA_AVX512][k], keep[NT_ISA_AVX2][k], sizeof keep[0][0]) == 0,
+                  "model %d: decoder logits differ between AVX-512 and AVX2", k);
+    nt_isa_set(top);
     return nt_check_report("test_generate_fast");
 }

@@ -1,10 +1,16 @@
 /* test_linear_rows.c - nt_linear's paths agree: the few-row dot-product path
  * (decoding) and the sgemm path match a double reference, a row's result
  * does not depend on how many rows share the call (bitwise, up to the
- * few-row limit), and nt_gelu matches the tanh formula. */
+ * few-row limit), and nt_gelu matches the tanh formula; at each ISA level
+ * the CPU has (nt_isa_set), and the few-row kernel (nt_linear_rows) gives
+ * bitwise the same outputs at AVX-512 and AVX2. */
 #include <math.h>
 #include <string.h>
 
+#include <stdlib.h>
+
+#include "core/isa.h"
+#include "core/kernels.h"
 #include "core/ops.h"
 #include "core/parallel.h"
 #include "support/check.h"
@@ -58,10 +64,39 @@ static void check_shape_case(nt_ctx *ctx, int R, int In, int Out, int bias) {
     if (R <= 16) CHECK(same, "R %d In %d Out %d: a row differs when computed alone", R, In, Out);
 }
 
-int main(void) {
-    nt_threads_set(2);
+/* nt_linear_rows at AVX-512 and AVX2: the same bits, rows 1..5 and 16, In
+ * across the 16-lane tails, outputs across the 8-output blocks */
+static void check_cross_level(void) {
+    static const int ins[] = {1, 7, 16, 23, 64, 129};
+    static const int outs[] = {1, 8, 13, 40};
+    static const int rows[] = {1, 2, 3, 5, 16};
+    for (size_t a = 0; a < sizeof ins / sizeof *ins; a++)
+        for (size_t c = 0; c < sizeof outs / sizeof *outs; c++)
+            for (size_t r = 0; r < sizeof rows / sizeof *rows; r++) {
+                int In = ins[a], Out = outs[c], R = rows[r];
+                float *x = malloc(sizeof(float) * (size_t)R * In), *w = malloc(sizeof(float) * (size_t)Out * In);
+                float *b = malloc(sizeof(float) * (size_t)Out), *y[2];
+                y[0] = malloc(sizeof(float) * (size_t)R * Out);
+                y[1] = malloc(sizeof(float) * (size_t)R * Out);
+                for (int i = 0; i < R * In; i++) x[i] = val((uint32_t)i, 7);
+                for (int i = 0; i < Out * In; i++) w[i] = val((uint32_t)i, 8);
+                for (int i = 0; i < Out; i++) b[i] = val((uint32_t)i, 9);
+                for (int k = 0; k < 2; k++) {
+                    nt_isa_set(k ? NT_ISA_AVX2 : NT_ISA_AVX512);
+                    nt_linear_rows(y[k], x, w, (a + r) % 2 ? b : NULL, R, In, Out, 0, Out);
+                }
+                CHECK(memcmp(y[0], y[1], sizeof(float) * (size_t)R * Out) == 0,
+                      "nt_linear_rows R %d In %d Out %d: AVX-512 and AVX2 differ", R, In, Out);
+                free(x), free(w), free(b), free(y[0]), free(y[1]);
+            }
+}
+
+static void run_level(void) {
     nt_ctx *ctx;
-    if (nt_ctx_new(&ctx, 0) != NT_OK) return 1;
+    if (nt_ctx_new(&ctx, 0) != NT_OK) {
+        CHECK(0, "nt_ctx_new");
+        return;
+    }
     nt_ctx_set_grad(ctx, 0);
     static const int ins[] = {1, 5, 16, 37, 128, 300};
     static const int outs[] = {1, 7, 8, 13, 64, 1030};
@@ -91,5 +126,18 @@ int main(void) {
     }
     CHECK(bad == 0, "gelu: %d values off by more than 1e-6 relative + 1e-10", bad);
     nt_ctx_free(ctx);
+}
+
+int main(void) {
+    nt_threads_set(2);
+    nt_isa_level top = nt_isa();
+    for (int l = (int)top; l >= NT_ISA_PORTABLE; l--) {
+        nt_isa_set((nt_isa_level)l);
+        int before = nt_check_failures;
+        run_level();
+        printf("level %s: %s\n", nt_isa_name((nt_isa_level)l), nt_check_failures == before ? "ok" : "FAILED");
+    }
+    if (top == NT_ISA_AVX512) check_cross_level();
+    nt_isa_set(top);
     return nt_check_report("test_linear_rows");
 }

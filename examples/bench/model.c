@@ -19,6 +19,15 @@
  * steps); before timing, its G tokens are checked against the generic path
  * (nt_model_encode + nt_model_decode with an nt_kv_cache), which must agree.
  *
+ * Batched decoding (batch_decode_tok_s): torch_ref.py's decode_batch: the
+ * B sources at once through nt_generate (greedy, KV cache), max_new_tokens
+ * G; generated tokens per second, counting what was generated (a row that
+ * chose <eos> early ends early; training on labels in [5, V) makes that
+ * unlikely, and the text output says when it happened).
+ *
+ * The JSON also says which kernels ran: `isa` (core/isa.h's level, NT_ISA
+ * caps it), `gemm` (nt_sgemm's path) and `precision` (fp32).
+ *
  * The sgemm peak (nt_sgemm, the product the model runs) is measured before
  * and after (the larger counts), each in
  * a child process so that its matrices stay out of the peak RSS.
@@ -39,7 +48,9 @@
 #include "bench.h"
 #include "core/alloc.h"
 #include "core/gemm.h"
+#include "core/isa.h"
 #include "core/parallel.h"
+#include "nn/generate.h"
 #include "nn/generate_fast.h"
 #include "nn/model.h"
 #include "train/optim.h"
@@ -192,6 +203,22 @@ static nt_status decode_run(nt_decoder *dec, const int32_t *src, int S, int firs
     return nt_decoder_greedy(dec, first, G, out);
 }
 
+/* One batched greedy run through nt_generate: the B sources at once, at most
+ * G tokens each. *generated: tokens generated (<eos> included). */
+static nt_status decode_run_batch(nt_model *m, nt_ctx *ctx, const nt_generate_config *g,
+                                  const int32_t *const *srcs, const int *lens, int B, int64_t *generated) {
+    nt_generate_result res;
+    NT_TRY(nt_generate(m, ctx, g, srcs, lens, B, &res));
+    int64_t n = 0;
+    for (int i = 0; i < B; i++) {
+        const nt_generate_seq *q = nt_generate_result_get(&res, i, 0);
+        n += q->len + q->finished;
+    }
+    nt_generate_result_free(&res);
+    *generated = n;
+    return NT_OK;
+}
+
 static double peak_rss_mb(void) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
@@ -231,6 +258,8 @@ int bench_model(const bench_opts *o) {
     nt_tensor *src = NULL, *tgt = NULL, *tgt_in, *labels, *src1 = NULL;
     uint32_t seed = 12345;
     int32_t *out = NULL;
+    const int32_t **srcs = NULL;
+    int *lens = NULL;
     int profiling = o->skip_train || o->skip_decode; /* --only: no peak measurement */
     double peak_before = profiling ? 0 : sgemm_peak(2, o->threads);
     if (nt_model_new(&m, &mc) != NT_OK || nt_ctx_new(&data, 1 << 20) != NT_OK || nt_ctx_new(&work, 0) != NT_OK)
@@ -253,8 +282,9 @@ int bench_model(const bench_opts *o) {
     train_state ts = {.m = m, .opt = opt, .work = work, .src = c->enc_layers ? src : NULL,
                       .tgt_in = tgt_in, .labels = labels};
     float loss = 0;
-    double t0, el, step_s = 0, dec_s = 0, gen_s = 0;
-    int steps = 0, runs = 0, gen_runs = 0;
+    double t0, el, step_s = 0, dec_s = 0, gen_s = 0, batch_tok_s = 0;
+    int steps = 0, runs = 0, gen_runs = 0, batch_runs = 0;
+    int64_t batch_tokens = 0, batch_short = 0; /* tokens of the timed batched runs; rows that stopped early */
     if (!o->skip_train) {
         for (int i = 0; i < 2; i++)
             if (train_step(&ts, &loss) != NT_OK) goto fail;
@@ -300,6 +330,27 @@ int bench_model(const bench_opts *o) {
             gen_runs++;
         } while ((el = bench_now() - t0) < o->seconds / 4);
         gen_s = el / gen_runs;
+
+        /* batched: the B sources at once through nt_generate (the users' path) */
+        srcs = nt_malloc((size_t)c->B * sizeof *srcs);
+        lens = nt_malloc((size_t)c->B * sizeof *lens);
+        if (!srcs || !lens) goto fail;
+        for (int b = 0; b < c->B; b++) {
+            srcs[b] = c->enc_layers ? nt_i32(src) + (size_t)b * S : NULL;
+            lens[b] = c->enc_layers ? S : 0;
+        }
+        nt_generate_config gc = nt_generate_config_default();
+        gc.max_new_tokens = c->G;
+        int64_t n;
+        if (decode_run_batch(m, work, &gc, srcs, lens, c->B, &n) != NT_OK) goto fail; /* warm-up */
+        t0 = bench_now();
+        do {
+            if (decode_run_batch(m, work, &gc, srcs, lens, c->B, &n) != NT_OK) goto fail;
+            batch_tokens += n;
+            batch_short += (int64_t)c->B * c->G - n;
+            batch_runs++;
+        } while ((el = bench_now() - t0) < o->seconds / 2);
+        batch_tok_s = batch_tokens / el;
     }
     double peak_after = profiling ? 0 : sgemm_peak(2, o->threads);
     double peak = peak_before > peak_after ? peak_before : peak_after;
@@ -308,16 +359,22 @@ int bench_model(const bench_opts *o) {
     int64_t tokens = (int64_t)c->B * (c->S + c->T);
     double rss = peak_rss_mb();
 
+    const char *gb = nt_sgemm_backend();
+    char gemm_name[32];
+    snprintf(gemm_name, sizeof gemm_name, "%s%s", strcmp(gb, "openblas") ? "nt_sgemm-" : "", gb);
     if (o->json) {
         printf("{\"impl\": \"nextok-%s\", \"config\": \"%s\", \"threads\": %d, \"params\": %lld, "
                "\"train_step_ms\": %.2f, \"train_tok_s\": %.1f, \"decode_tok_s\": %.1f, "
                "\"peak_rss_mb\": %.1f, \"sgemm_peak_gflops\": %.1f, \"model_gflops\": %.1f, "
-               "\"mfu\": %.3f, \"decode_generic_tok_s\": %.1f}\n",
+               "\"mfu\": %.3f, \"decode_generic_tok_s\": %.1f, \"batch_decode_tok_s\": %.1f, "
+               "\"isa\": \"%s\", \"gemm\": \"%s\", \"precision\": \"fp32\"}\n",
                NT_BENCH_VERSION, c->name, o->threads, (long long)nt_model_num_params(m), step_s * 1e3,
                tokens / step_s, c->G / dec_s, rss, peak, flops / step_s * 1e-9, mfu,
-               gen_s > 0 ? c->G / gen_s : 0);
+               gen_s > 0 ? c->G / gen_s : 0, batch_tok_s, nt_isa_name(nt_isa()), gemm_name);
     } else {
         printf("nextok-bench --config %s: %d thread(s), %s\n", c->name, o->threads, nt_blas_info());
+        printf("  kernels     ISA level %s (CPU: %s), gemm %s, fp32\n", nt_isa_name(nt_isa()),
+               nt_isa_name(nt_isa_cpu()), gemm_name);
         printf("  model       V %d, D %d, H %d, %d + %d layers, %lld parameters\n", c->V, c->D, c->H,
                c->enc_layers, c->dec_layers, (long long)nt_model_num_params(m));
         printf("  training    B %d, S %d, T %d: %.2f ms/step (%d steps), %.1f tokens/s, loss %.4f\n", c->B,
@@ -326,6 +383,9 @@ int bench_model(const bench_opts *o) {
                c->G / dec_s, runs);
         printf("              the generic cached path (nt_generate's): %.1f tokens/s (%d runs)\n",
                gen_s > 0 ? c->G / gen_s : 0, gen_runs);
+        printf("              batch %d through nt_generate, greedy, KV cache, %d tokens per row: "
+               "%.1f tokens/s (%d runs%s)\n", c->B, c->G, batch_tok_s, batch_runs,
+               batch_short ? ", some rows ended early at <eos>" : "");
         printf("  sgemm peak  2048^3: %.1f GFLOP/s (%.1f before, %.1f after)\n", peak, peak_before, peak_after);
         printf("  model FLOPs %.2f GFLOP/step, %.1f GFLOP/s = %.0f%% of the sgemm peak\n", flops * 1e-9,
                flops / step_s * 1e-9, 100 * mfu);
@@ -336,6 +396,8 @@ fail:
     if (rc) fprintf(stderr, "nextok-bench: %s\n", nt_errmsg());
     nt_free(out);
     nt_free(want);
+    nt_free(srcs);
+    nt_free(lens);
     nt_decoder_free(dec);
     nt_kv_cache_free(cache);
     nt_optim_free(opt);
