@@ -12,6 +12,7 @@
 #include "core/alloc.h"
 #include "data/batcher.h"
 #include "nn/generate.h"
+#include "train/runlock.h"
 #include "train/signals.h"
 
 /* ---- metrics names ------------------------------------------------------------- */
@@ -344,6 +345,7 @@ struct nt_trainer {
     int tty;                      /* progress line (1) or plain lines (0), -2 silent */
     int64_t last_saved_step;      /* -1 if nothing saved in this run or the resumed one */
     int ran;
+    nt_runlock *lock;             /* held on out_dir while the trainer exists (train/runlock.h) */
 };
 
 static double now_seconds(void) {
@@ -456,6 +458,7 @@ nt_status nt_trainer_new(nt_trainer **out, const nt_trainer_config *cfg, nt_mode
     snprintf(t->path_best, sizeof t->path_best, "%s/checkpoint-best.h5", t->cfg.out_dir);
     snprintf(t->path_metrics, sizeof t->path_metrics, "%s/metrics.jsonl", t->cfg.out_dir);
     s = mkdir_p(t->cfg.out_dir);
+    if (s == NT_OK) s = nt_runlock_acquire(t->cfg.out_dir, &t->lock); /* one process per run folder */
 
     /* Model, optimizer, schedule. */
     model->cfg.dropout = cfg->dropout;
@@ -532,6 +535,7 @@ void nt_trainer_free(nt_trainer *t) {
     nt_batcher_free(t->valid_b);
     nt_ctx_free(t->ctx);
     if (t->metrics) fclose(t->metrics);
+    nt_runlock_release(t->lock);
     nt_free(t);
 }
 
