@@ -59,7 +59,7 @@ static void test_param_count(void) {
     c.arch = NT_ARCH_ENCDEC, c.enc_layers = 2, c.d_model = 256, c.heads = 4; /* ~ 3.4 M floats: 27 MB */
     CHECK(nt_model_new(&m, &c) == NT_ERR_NOMEM && strstr(nt_errmsg(), "NT_MEM_LIMIT"), "limit: %s", nt_errmsg());
     unsetenv("NT_MEM_LIMIT");
-    CHECK(now() - t0 < 1.0, "refusals are immediate (%.2f s)", now() - t0);
+    CHECK(now() - t0 < 5.0, "refusals are immediate (%.2f s)", now() - t0);
 }
 
 /* A checkpoint with /config attribute `name` set to `value`, resealed: what a
@@ -107,7 +107,7 @@ static void test_edited_config(void) {
         double dt = now() - t0;
         CHECK(s == cases[i].want && strstr(nt_errmsg(), "bad.h5") && strstr(nt_errmsg(), cases[i].msg),
               "%s = %lld: %s %s", cases[i].attr, (long long)cases[i].value, nt_status_name(s), nt_errmsg());
-        CHECK(dt < 1.0, "%s = %lld: refused in %.2f s", cases[i].attr, (long long)cases[i].value, dt);
+        CHECK(dt < 5.0, "%s = %lld: refused in %.2f s", cases[i].attr, (long long)cases[i].value, dt);
         nt_model_free(m2);
         nt_vocab_free(v2);
     }
@@ -119,7 +119,7 @@ static void test_edited_config(void) {
     NT_ASSERT(system(cmd) == 0);
 }
 
-/* Declaring N parameters is linear: 200,000 names in well under a second
+/* Declaring N parameters is linear: 200,000 names in well under a second on a quiet machine
  * (the linear scan took minutes), every one found again. */
 static void test_params_hash(void) {
     nt_params *p;
@@ -144,7 +144,7 @@ static void test_params_hash(void) {
     CHECK(nt_params_add(p, "decoder.layers.7.mlp.fc.weight", 1, (int[]){1}) == -1 &&
               strstr(nt_errmsg(), "duplicate"),
           "duplicate refused: %s", nt_errmsg());
-    CHECK(dt < (getenv("NT_SANITIZED") ? 10.0 : 2.0), "200k adds + finds in %.2f s", dt);
+    CHECK(dt < (getenv("NT_SANITIZED") ? 30.0 : 10.0), "200k adds + finds in %.2f s", dt);
     nt_params_free(p);
     nt_params *e;
     NT_ASSERT(nt_params_new(&e) == NT_OK);
