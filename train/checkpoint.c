@@ -89,6 +89,9 @@ nt_status nt_ckpt_open(const char *path, hid_t *file) {
      * every byte is as written (docs/checkpoints.md). */
     int sealed = 0;
     NT_TRY(nt_h5_file_verify(path, &sealed));
+    if (!sealed && getenv("NT_CKPT_REQUIRE_SUM") && atoi(getenv("NT_CKPT_REQUIRE_SUM")) > 0)
+        return nt_error(NT_ERR_FORMAT,
+                        "%s: no whole-file checksum, and NT_CKPT_REQUIRE_SUM=1 refuses unchecked checkpoints", path);
     if (!sealed) note_unsealed(path);
     nt_h5_quiet q = nt_h5_quiet_begin();
     hid_t h = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);

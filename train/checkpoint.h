@@ -27,7 +27,8 @@
  * length and a 64-bit hash (train/h5io.h), verified with plain file I/O
  * before libhdf5 parses anything; a flipped byte anywhere or a truncation
  * fails the open with NT_ERR_FORMAT naming the file. Files without it
- * (older nextok, other tools) load unchecked, with a note on stderr once.
+ * (older nextok, other tools) load unchecked, with a note on stderr once;
+ * the environment variable NT_CKPT_REQUIRE_SUM=1 refuses them instead.
  * Trust model: docs/checkpoints.md.
  *
  * Writes are atomic: the file is built in memory, written with plain
