@@ -4,7 +4,7 @@ JOBS    ?= 2
 PKGS    := gcc make cmake libopenblas-openmp-dev libhdf5-dev hdf5-tools
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test test-portable demo sanitize clean
+.PHONY: all deps build test test-portable demo sanitize fuzz clean
 
 all: build
 
@@ -45,6 +45,18 @@ sanitize: deps
 	cd build-asan && OMP_NUM_THREADS=2 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 NT_SANITIZED=1 ctest --output-on-failure -j 1
 
+# libFuzzer harnesses (tests/fuzz/): built with clang + ASan/UBSan in
+# build-fuzz, each run FUZZ_SECONDS over a copy of its seeds (FUZZ_TARGETS to
+# pick some). Needs clang only here, not for `make test`.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+FUZZ_PKGS    := clang libclang-rt-14-dev libomp-14-dev
+fuzz:
+	@$(MAKE) --no-print-directory deps PKGS="$(PKGS) $(FUZZ_PKGS)"
+	@CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNT_FUZZ=ON > build-fuzz.cmake.log 2>&1 || { cat build-fuzz.cmake.log; exit 1; }
+	@cmake --build build-fuzz -j $(JOBS) --target fuzz_tsv fuzz_text fuzz_tokenizer fuzz_ckpt_raw fuzz_ckpt_edit fuzz_cli
+	@sh tests/fuzz/run.sh build-fuzz/bin $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 # The translator end to end: en-fr number corpus, training from scratch within
 # DEMO_MINUTES on 2 threads, evaluation on two held-out test sets, a few
 # translations, the report (runs/demo/report.html). See docs/translate.md.
@@ -54,4 +66,4 @@ demo: build
 	@sh examples/translate/demo.sh $(BUILD)/bin/nextok-translate $(DEMO_RUN) $(DEMO_MINUTES)
 
 clean:
-	rm -rf $(BUILD) build-asan $(BUILD).cmake.log build-asan.cmake.log
+	rm -rf $(BUILD) build-asan build-fuzz $(BUILD).cmake.log build-asan.cmake.log build-fuzz.cmake.log

@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "core/kernels.h"
+#include "core/mutate.h"
 #include "core/ops.h"
 #include "core/vecmath.h"
 
@@ -278,6 +279,7 @@ static void attention_backward(nt_ctx *ctx, nt_node *nd) {
     int B = q->shape[0], Tq = q->shape[1], D = q->shape[2], Tk = k->shape[1];
     int H = nd->iarg[0], nslots = nd->iarg[1], causal = nd->iarg[2], Dh = D / H;
     float scale = nd->farg[0];
+    float ds_scale = nt_mutation == NT_MUT_ATTN_SCALE ? 1.0f : scale; /* test-only (mutate.h) */
     const float *P = nd->saved[0];   // (B, H, Tq, Tk) when the caller asked for it, else NULL
     const int32_t *M = nd->saved[1]; // (B, Tk) key mask or NULL
     // (nslots, 2, Tq, Tk): per thread, recomputed P then dP / dS
@@ -315,7 +317,7 @@ static void attention_backward(nt_ctx *ctx, nt_node *nd) {
             float *ds = dS + (int64_t)i * Tk;
             const float *p = Pbh + (int64_t)i * Tk;
             float r = nt_vdot(ds, p, Tk);
-            for (int j = 0; j < Tk; j++) ds[j] = p[j] * (ds[j] - r) * scale;
+            for (int j = 0; j < Tk; j++) ds[j] = p[j] * (ds[j] - r) * ds_scale;
         }
         if (dQ) // dQ (Tq, Dh) += dS (Tq, Tk) K (Tk, Dh)
             head_gemm(0, 0, Tq, Dh, Tk, 1.0f, dS, Tk, K + ko, D, bq, dQ + qo, D);

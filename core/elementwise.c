@@ -16,6 +16,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/mutate.h"
 #include "core/ops.h"
 #include "core/vecmath.h"
 
@@ -385,6 +386,12 @@ static void gelu_backward(nt_ctx *ctx, nt_node *nd) {
     const float *restrict dy = nd->out->grad, *restrict x = nt_f32(X);
     float *restrict dx = X->grad;
     int64_t n = X->n;
+    if (nt_mutation == NT_MUT_GELU_ERF) { /* test-only (mutate.h): d/dx of x Phi(x) */
+        for (int64_t i = 0; i < n; i++)
+            dx[i] += dy[i] * (float)(0.5 * (1.0 + erf(x[i] / sqrt(2.0))) +
+                                     x[i] * exp(-0.5 * (double)x[i] * x[i]) / sqrt(2.0 * 3.14159265358979));
+        return;
+    }
     enum { CHUNK = 4096 };
     int64_t chunks = (n + CHUNK - 1) / CHUNK;
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)

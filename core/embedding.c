@@ -12,6 +12,7 @@
 #include <omp.h>
 #include <string.h>
 
+#include "core/mutate.h"
 #include "core/ops.h"
 
 static void embedding_backward(nt_ctx *ctx, nt_node *nd) {
@@ -24,13 +25,14 @@ static void embedding_backward(nt_ctx *ctx, nt_node *nd) {
     float *dW = w->grad;             // (V, D)
     enum { TILE = 32 };
     int tiles = (D + TILE - 1) / TILE;
+    float kept = nt_mutation == NT_MUT_EMBED_SCATTER ? 0.0f : 1.0f; /* test-only (mutate.h): store, not add */
 #pragma omp parallel for schedule(static) if (N * D > 32768)
     for (int t = 0; t < tiles; t++) {
         int c0 = t * TILE, cw = D - c0 < TILE ? D - c0 : TILE;
         for (int64_t n = 0; n < N; n++) {
             float *dst = dW + (int64_t)id[n] * D + c0;
             const float *src = dy + n * D + c0;
-            for (int j = 0; j < cw; j++) dst[j] += src[j];
+            for (int j = 0; j < cw; j++) dst[j] = dst[j] * kept + src[j];
         }
     }
 }

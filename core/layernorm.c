@@ -17,6 +17,7 @@
 #include <omp.h>
 #include <string.h>
 
+#include "core/mutate.h"
 #include "core/ops.h"
 #include "core/vecmath.h"
 
@@ -34,6 +35,7 @@ static void layernorm_backward(nt_ctx *ctx, nt_node *nd) {
     int store = dX && nt_grad_first(x); /* write-first: a fresh dX is stored */
     int want_wb = (w && w->requires_grad) || (b && b->requires_grad);
     float invD = 1.0f / (float)D;
+    float c_term = nt_mutation == NT_MUT_LAYERNORM_TERM ? 0.0f : 1.0f; /* test-only (mutate.h) */
 
 #pragma omp parallel for schedule(static) if ((int64_t)R * D > 16384)
     for (int blk = 0; blk < nblocks; blk++) {
@@ -62,7 +64,7 @@ static void layernorm_backward(nt_ctx *ctx, nt_node *nd) {
                     la[l] += la[l + s];
                     lc[l] += lc[l + s];
                 }
-            float ma = la[0] * invD, mc = lc[0] * invD;
+            float ma = la[0] * invD, mc = lc[0] * invD * c_term;
             if (dX) {
                 float *dx = dX + (int64_t)r * D;
                 if (store)

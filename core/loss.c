@@ -18,6 +18,7 @@
 #include <omp.h>
 #include <string.h>
 
+#include "core/mutate.h"
 #include "core/ops.h"
 #include "core/vecmath.h"
 
@@ -32,12 +33,14 @@ static void cross_entropy_backward(nt_ctx *ctx, nt_node *nd) {
     float *dX = logits->grad;                              // (N, V)
     float g = nd->out->grad[0] / (float)C;
     float off = eps / (float)V, on = 1.0f - eps;
+    int mut = nt_mutation; /* test-only (mutate.h) */
+    if (mut == NT_MUT_LS_TERM) off = 0.0f;
     int store = nt_grad_first(logits); /* write-first: a fresh dX is stored */
 #pragma omp parallel for schedule(static) if ((int64_t)N * V > 16384)
     for (int i = 0; i < N; i++) {
         int t = tg[i];
         float *dx = dX + (int64_t)i * V;
-        if (t == ignore) {
+        if (t == ignore && !(mut == NT_MUT_CE_IGNORE && t >= 0 && t < V)) {
             if (store) memset(dx, 0, (size_t)V * sizeof(float));
             continue;
         }

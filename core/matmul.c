@@ -19,6 +19,7 @@
 
 #include "core/gemm.h"
 #include "core/kernels.h"
+#include "core/mutate.h"
 #include "core/ops.h"
 #include "core/vecmath.h"
 
@@ -56,6 +57,7 @@ static void matmul_backward(nt_ctx *ctx, nt_node *nd) {
     float *dB = b->requires_grad ? b->grad : NULL;
     int64_t sa = (int64_t)M * K, sb = shared ? 0 : (int64_t)K * N, sc = (int64_t)M * N;
 
+    int flip = nt_mutation == NT_MUT_MATMUL_TRANSPOSE && K == N; /* test-only (mutate.h) */
     /* C = op(A) op(B):
      *   dop(A) = dC op(B)^T ;  stored (K, M) when ta: dA = op(B) dC^T
      *   dop(B) = op(A)^T dC ;  stored (N, K) when tb: dB = dC^T op(A)
@@ -63,7 +65,7 @@ static void matmul_backward(nt_ctx *ctx, nt_node *nd) {
     if (shared && !ta) {
         /* b shared, a's batch folded into rows: one product each. */
         int R = Bt * M;
-        if (dA) gemm(0, !tb, R, K, N, dC, Bm, nt_grad_first(a) ? 0.0f : 1.0f, dA);
+        if (dA) gemm(0, flip ? tb : !tb, R, K, N, dC, Bm, nt_grad_first(a) ? 0.0f : 1.0f, dA);
         if (dB) {
             float beta = nt_grad_first(b) ? 0.0f : 1.0f;
             if (!tb) gemm(1, 0, K, N, R, A, dC, beta, dB);
@@ -78,7 +80,7 @@ static void matmul_backward(nt_ctx *ctx, nt_node *nd) {
         for (int i = 0; i < Bt; i++) {
             const float *Bi = Bm + i * sb, *dCi = dC + i * sc;
             float *dAi = dA + i * sa;
-            if (!ta) gemm(0, !tb, M, K, N, dCi, Bi, beta, dAi);
+            if (!ta) gemm(0, flip ? tb : !tb, M, K, N, dCi, Bi, beta, dAi);
             else gemm(tb, 1, K, M, N, Bi, dCi, beta, dAi);
         }
     }
@@ -162,11 +164,12 @@ nt_status nt_matmul(nt_ctx *ctx, nt_tensor **out, nt_tensor *a, nt_tensor *b, in
 static void bias_backward(float *db, const float *dy, int R, int Out, int store) {
     enum { TILE = 64 };
     int tiles = (Out + TILE - 1) / TILE;
+    int rows = nt_mutation == NT_MUT_LINEAR_BIAS ? 1 : R; /* test-only (mutate.h) */
 #pragma omp parallel for schedule(static) if ((int64_t)R * Out > 32768)
     for (int t = 0; t < tiles; t++) {
         int c0 = t * TILE, w = Out - c0 < TILE ? Out - c0 : TILE;
         float acc[TILE] = {0};
-        for (int r = 0; r < R; r++) {
+        for (int r = 0; r < rows; r++) {
             const float *row = dy + (int64_t)r * Out + c0;
             for (int j = 0; j < w; j++) acc[j] += row[j];
         }

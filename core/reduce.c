@@ -12,6 +12,7 @@
  * sum over an axis sums each output element over A in order. Results are
  * therefore bitwise identical at any thread count.
  */
+#include "core/mutate.h"
 #include "core/ops.h"
 
 #define PAR_MIN 32768    /* elements below which a loop stays serial */
@@ -60,7 +61,8 @@ static nt_status reduce_all(const char *fn, nt_ctx *ctx, nt_tensor **out, nt_ten
     nt_f32(y)[0] = (float)(mean ? s / (double)x->n : s);
     nt_node *nd = nt_tape_record(ctx, sum_backward, fn, y, 1, (nt_tensor *[]){x}, &st);
     if (st) return st;
-    if (nd) nd->farg[0] = mean ? (float)(1.0 / (double)x->n) : 1.0f;
+    int64_t n = x->n - (mean && nt_mutation == NT_MUT_MEAN_N1 && x->n > 1); /* test-only (mutate.h) */
+    if (nd) nd->farg[0] = mean ? (float)(1.0 / (double)n) : 1.0f;
     *out = y;
     return NT_OK;
 }

@@ -16,6 +16,7 @@
  */
 #include <math.h>
 
+#include "core/mutate.h"
 #include "core/ops.h"
 
 #define PAR_MIN 16384 /* elements below which a loop stays serial (exp is costly) */
@@ -63,6 +64,8 @@ static void softmax_backward(nt_ctx *ctx, nt_node *nd) {
     int64_t n = X->n, D = X->ndim ? X->shape[X->ndim - 1] : 1, N = n / D;
     const float *y = nt_f32(nd->out), *dy = nd->out->grad;
     float *dx = X->grad;
+    int mut = nt_mutation; /* test-only (mutate.h) */
+    float keep = (log_form ? mut == NT_MUT_LOG_SOFTMAX : mut == NT_MUT_SOFTMAX) ? 0.0f : 1.0f;
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
     for (int64_t r = 0; r < N; r++) {
         const float *yr = y + r * D, *g = dy + r * D;
@@ -72,12 +75,12 @@ static void softmax_backward(nt_ctx *ctx, nt_node *nd) {
             // dx = dy - exp(y) * sum(dy)
 #pragma omp simd reduction(+ : s)
             for (int64_t j = 0; j < D; j++) s += g[j];
-            for (int64_t j = 0; j < D; j++) d[j] += g[j] - expf(yr[j]) * s;
+            for (int64_t j = 0; j < D; j++) d[j] += g[j] - expf(yr[j]) * s * keep;
         } else {
             // dx = y * (dy - sum(dy * y))
 #pragma omp simd reduction(+ : s)
             for (int64_t j = 0; j < D; j++) s += g[j] * yr[j];
-            for (int64_t j = 0; j < D; j++) d[j] += yr[j] * (g[j] - s);
+            for (int64_t j = 0; j < D; j++) d[j] += yr[j] * (g[j] - s * keep);
         }
     }
 }

@@ -381,11 +381,36 @@ void nt_params_free(nt_params *p) {
     nt_free(p->offsets);
     nt_free(p->frozen);
     nt_free(p->flags);
+    nt_free(p->slots);
     nt_free_aligned(p->values);
     nt_free_aligned(p->grads);
     nt_free_aligned(p->m);
     nt_free_aligned(p->v);
     nt_free(p);
+}
+
+/* ---- name lookup: open addressing with linear probing over slots[] ---- */
+
+static uint64_t name_hash(const char *s) {
+    uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+    return h ^ (h >> 29);
+}
+
+static void params_slot_put(nt_params *p, int i) {
+    size_t mask = (size_t)p->slot_cap - 1, k = (size_t)name_hash(p->names[i]) & mask;
+    while (p->slots[k]) k = (k + 1) & mask;
+    p->slots[k] = i + 1;
+}
+
+/* Grows the table to `cap` slots (a power of two) and re-inserts every name. */
+static nt_status params_rehash(nt_params *p, int cap) {
+    int *slots = nt_calloc((size_t)cap, sizeof *slots);
+    if (!slots) return nt_error(NT_ERR_NOMEM, "nt_params_add: out of memory");
+    nt_free(p->slots);
+    p->slots = slots, p->slot_cap = cap;
+    for (int i = 0; i < p->count; i++) params_slot_put(p, i);
+    return NT_OK;
 }
 
 int nt_params_add(nt_params *p, const char *name, int ndim, const int *shape) {
@@ -409,6 +434,8 @@ int nt_params_declare(nt_params *p, const char *name, int ndim, const int *shape
         nt_error(NT_ERR_ARG, "nt_params_add: duplicate parameter name '%s'", name);
         return -1;
     }
+    if (2 * (p->count + 1) > p->slot_cap && params_rehash(p, p->slot_cap ? 2 * p->slot_cap : 128) != NT_OK)
+        return -1;
     int64_t n;
     if (check_shape("nt_params_add", NT_F32, ndim, shape, &n) != NT_OK) {
         nt_error_wrap(NT_ERR_ARG, "parameter '%s'", name);
@@ -440,6 +467,7 @@ int nt_params_declare(nt_params *p, const char *name, int ndim, const int *shape
     int i = p->count++;
     p->names[i] = copy;
     p->flags[i] = (uint8_t)flags;
+    params_slot_put(p, i);
     nt_tensor *t = &p->tensors[i];
     memset(t, 0, sizeof *t);
     t->dtype = NT_F32;
@@ -498,9 +526,10 @@ nt_tensor *nt_params_get(nt_params *p, int index) {
 }
 
 int nt_params_find(const nt_params *p, const char *name) {
-    if (!p || !name) return -1;
-    for (int i = 0; i < p->count; i++)
-        if (strcmp(p->names[i], name) == 0) return i;
+    if (!p || !name || !p->slot_cap) return -1;
+    size_t mask = (size_t)p->slot_cap - 1, k = (size_t)name_hash(name) & mask;
+    for (; p->slots[k]; k = (k + 1) & mask)
+        if (strcmp(p->names[p->slots[k] - 1], name) == 0) return p->slots[k] - 1;
     return -1;
 }
 

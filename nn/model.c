@@ -7,7 +7,9 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/alloc.h"
 #include "nn/block.h"
@@ -29,9 +31,25 @@ nt_model_config nt_model_config_default(void) {
     return c;
 }
 
+/* Sane upper bounds for a config (a checkpoint's /config is untrusted
+ * input): far above any model this framework trains on a CPU, low enough
+ * that every size derived from them fits in 64 bits and every tensor
+ * dimension (4 * d_model, max_len) in an int. */
+#define MAX_VOCAB (1 << 24)
+#define MAX_D_MODEL (1 << 16)
+#define MAX_LAYERS 1024
+#define MAX_LEN (1 << 20)
+
 nt_status nt_model_config_check(const nt_model_config *c) {
     static const char *fn = "nt_model_config_check";
     if (!c) return nt_error(NT_ERR_ARG, "%s: config is NULL", fn);
+    if (c->vocab_size > MAX_VOCAB) return nt_error(NT_ERR_ARG, "%s: vocab_size %d > %d", fn, c->vocab_size, MAX_VOCAB);
+    if (c->d_model > MAX_D_MODEL) return nt_error(NT_ERR_ARG, "%s: d_model %d > %d", fn, c->d_model, MAX_D_MODEL);
+    if (c->heads > c->d_model && c->d_model >= 1)
+        return nt_error(NT_ERR_ARG, "%s: heads %d > d_model %d", fn, c->heads, c->d_model);
+    if (c->enc_layers > MAX_LAYERS || c->dec_layers > MAX_LAYERS)
+        return nt_error(NT_ERR_ARG, "%s: layers %d+%d, at most %d each", fn, c->enc_layers, c->dec_layers, MAX_LAYERS);
+    if (c->max_len > MAX_LEN) return nt_error(NT_ERR_ARG, "%s: max_len %d > %d", fn, c->max_len, MAX_LEN);
     if (c->arch != NT_ARCH_ENCDEC && c->arch != NT_ARCH_DECODER)
         return nt_error(NT_ERR_ARG, "%s: arch %d is neither encdec (0) nor decoder (1)", fn, (int)c->arch);
     if (c->vocab_size < 1) return nt_error(NT_ERR_ARG, "%s: vocab_size %d must be >= 1", fn, c->vocab_size);
@@ -66,12 +84,18 @@ typedef struct walker {
  * optimizer groups). */
 enum { DECAY = NT_PARAM_DECAY, KEEP = 0 };
 
-static void wp(walker *w, nt_tensor **slot, unsigned flags, int ndim, int d0, int d1,
+static void wp(walker *w, nt_tensor **slot, unsigned flags, int ndim, int64_t d0, int64_t d1,
                const char *fmt, ...) __attribute__((format(printf, 7, 8)));
 
-static void wp(walker *w, nt_tensor **slot, unsigned flags, int ndim, int d0, int d1,
+/* Dims arrive as int64 (4 * D computed without overflow) and must fit an int. */
+static void wp(walker *w, nt_tensor **slot, unsigned flags, int ndim, int64_t d0, int64_t d1,
                const char *fmt, ...) {
     if (w->st != NT_OK) return;
+    if (d0 > INT32_MAX || d1 > INT32_MAX) {
+        w->st = nt_error(NT_ERR_ARG, "nt_model_new: a parameter dimension (%lld x %lld) exceeds %d",
+                         (long long)d0, (long long)d1, INT32_MAX);
+        return;
+    }
     if (w->bind) {
         *slot = nt_params_get(w->p, w->next++);
         return;
@@ -81,11 +105,11 @@ static void wp(walker *w, nt_tensor **slot, unsigned flags, int ndim, int d0, in
     va_start(ap, fmt);
     vsnprintf(name, sizeof name, fmt, ap);
     va_end(ap);
-    if (nt_params_declare(w->p, name, ndim, (int[]){d0, d1}, flags) < 0)
+    if (nt_params_declare(w->p, name, ndim, (int[]){(int)d0, (int)d1}, flags) < 0)
         w->st = strstr(nt_errmsg(), "memory") ? NT_ERR_NOMEM : NT_ERR_ARG;
 }
 
-static void walk_attn(walker *w, nt_attn_params *a, const char *pre, int D) {
+static void walk_attn(walker *w, nt_attn_params *a, const char *pre, int64_t D) {
     wp(w, &a->q_w, DECAY, 2, D, D, "%s.q.weight", pre);
     wp(w, &a->q_b, KEEP, 1, D, 1, "%s.q.bias", pre);
     wp(w, &a->k_w, DECAY, 2, D, D, "%s.k.weight", pre);
@@ -96,7 +120,7 @@ static void walk_attn(walker *w, nt_attn_params *a, const char *pre, int D) {
     wp(w, &a->o_b, KEEP, 1, D, 1, "%s.o.bias", pre);
 }
 
-static void walk_stack(walker *w, nt_stack_params *s, const char *pre, int cross, int D, int max_len) {
+static void walk_stack(walker *w, nt_stack_params *s, const char *pre, int cross, int64_t D, int max_len) {
     char p[96];
     wp(w, &s->pos, KEEP, 2, max_len, D, "%s.pos.weight", pre);
     for (int i = 0; i < s->n_layers; i++) {
@@ -129,6 +153,42 @@ static void walk_model(walker *w, nt_model *m) {
     walk_stack(w, &m->decoder, "decoder", c->arch == NT_ARCH_ENCDEC, c->d_model, c->max_len);
 }
 
+int64_t nt_model_config_params(const nt_model_config *c) {
+    if (!c || nt_model_config_check(c) != NT_OK) return -1;
+    /* Bounded by the checks above: V D <= 2^40, a layer < 2^37, all < 2^52. */
+    int64_t D = c->d_model, attn = 4 * (D * D + D), ln = 2 * D;
+    int64_t mlp = 4 * D * D + 4 * D + D * 4 * D + D;
+    int64_t enc_layer = ln + attn + ln + mlp, dec_layer = enc_layer + (c->arch == NT_ARCH_ENCDEC ? ln + attn : 0);
+    int64_t n = (int64_t)c->vocab_size * D + (int64_t)c->max_len * D + dec_layer * c->dec_layers + ln;
+    if (c->arch == NT_ARCH_ENCDEC) n += (int64_t)c->max_len * D + enc_layer * c->enc_layers + ln;
+    return n;
+}
+
+/* Bytes a new model may take: NT_MEM_LIMIT (bytes, or with a K/M/G suffix)
+ * if set, else the memory the system has available now (MemAvailable of
+ * /proc/meminfo, else free pages); -1 if unknown (no limit). */
+static int64_t mem_limit(void) {
+    const char *e = getenv("NT_MEM_LIMIT");
+    if (e && *e) {
+        char *end;
+        double v = strtod(e, &end);
+        double k = *end == 'K' || *end == 'k' ? 1024.0 : *end == 'M' || *end == 'm' ? 1048576.0
+                 : *end == 'G' || *end == 'g' ? 1073741824.0 : 1.0;
+        if (v > 0 && v * k < 9.2e18) return (int64_t)(v * k);
+    }
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (f) {
+        char line[256];
+        long long kb = -1;
+        while (fgets(line, sizeof line, f))
+            if (sscanf(line, "MemAvailable: %lld kB", &kb) == 1) break;
+        fclose(f);
+        if (kb > 0) return (int64_t)kb * 1024;
+    }
+    long pages = sysconf(_SC_AVPHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    return pages > 0 && size > 0 ? (int64_t)pages * size : -1;
+}
+
 void nt_model_free(nt_model *m) {
     if (!m) return;
     model_impl *mi = (model_impl *)m;
@@ -142,6 +202,16 @@ void nt_model_free(nt_model *m) {
 nt_status nt_model_new(nt_model **out, const nt_model_config *cfg) {
     if (!out) return nt_error(NT_ERR_ARG, "nt_model_new: out is NULL");
     NT_TRY(nt_model_config_check(cfg));
+    /* Values and gradients (+ 64 bytes of alignment each), before anything is allocated. */
+    int64_t n = nt_model_config_params(cfg), layers = (int64_t)cfg->enc_layers + cfg->dec_layers + 3;
+    int64_t bytes = 2 * (n * (int64_t)sizeof(float) + layers * 16 * 64), limit = mem_limit();
+    if (limit > 0 && bytes > limit)
+        return nt_error(NT_ERR_NOMEM,
+                        "nt_model_new: the model (V %d, D %d, layers %d+%d, max_len %d: %lld parameters) needs "
+                        "%.2f GiB for values and gradients, more than the %.2f GiB available (NT_MEM_LIMIT "
+                        "sets the limit)",
+                        cfg->vocab_size, cfg->d_model, cfg->enc_layers, cfg->dec_layers, cfg->max_len,
+                        (long long)n, (double)bytes / 1073741824.0, (double)limit / 1073741824.0);
     model_impl *mi = nt_calloc(1, sizeof *mi);
     if (!mi) return nt_error(NT_ERR_NOMEM, "nt_model_new: out of memory");
     nt_model *m = &mi->pub;

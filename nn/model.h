@@ -93,8 +93,18 @@ nt_model_config nt_model_config_default(void);
 /* Checks a config; NT_ERR_ARG naming the field ("heads 3 does not divide d_model 128"). */
 nt_status nt_model_config_check(const nt_model_config *cfg);
 
-/* Declares every parameter and allocates the block (values zero). On error
- * returns NT_ERR_ARG/NT_ERR_NOMEM and *out is untouched. */
+/* Parameters (floats) a config declares, computed in 64 bits before any
+ * allocation; -1 if the config fails nt_model_config_check (which bounds
+ * every field: vocab_size <= 2^24, d_model <= 2^16, layers <= 1024 each,
+ * max_len <= 2^20). */
+int64_t nt_model_config_params(const nt_model_config *cfg);
+
+/* Declares every parameter and allocates the block (values zero). Before
+ * allocating anything it compares the bytes of values and gradients with
+ * the memory available (MemAvailable; the environment variable
+ * NT_MEM_LIMIT=<bytes>[K|M|G] overrides) and fails with NT_ERR_NOMEM
+ * naming the sizes if they do not fit. On error returns
+ * NT_ERR_ARG/NT_ERR_NOMEM and *out is untouched. */
 nt_status nt_model_new(nt_model **out, const nt_model_config *cfg);
 void nt_model_free(nt_model *m); /* NULL is a no-op */
 

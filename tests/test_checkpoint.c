@@ -144,7 +144,7 @@ static void test_bad_files(void) {
     const char *junk = tmp_path("junk.h5");
     CHECK(nt_proc_write_file(junk, "this is not a checkpoint\n", 25) == 0, "write junk");
     CHECK(nt_ckpt_open(junk, &f) == NT_ERR_FORMAT, "junk");
-    CHECK(strstr(nt_errmsg(), "junk.h5: not a readable HDF5") != NULL, "msg: %s", nt_errmsg());
+    CHECK(strstr(nt_errmsg(), "junk.h5: not a") != NULL, "msg: %s", nt_errmsg());
 
     /* a good file, then damaged copies of it */
     nt_params *p = toy_params(50, 4);
@@ -171,7 +171,7 @@ static void test_bad_files(void) {
     memset(copy, 0x5a, 64);
     CHECK(nt_proc_write_file(bad, copy, n) == 0, "write corrupt");
     CHECK(nt_ckpt_open(bad, &f) == NT_ERR_FORMAT, "corrupt");
-    CHECK(strstr(nt_errmsg(), "corrupt.h5: not a readable HDF5") != NULL, "msg: %s", nt_errmsg());
+    CHECK(strstr(nt_errmsg(), "corrupt.h5: not a nextok checkpoint") != NULL, "msg: %s", nt_errmsg());
     free(copy);
     free(data);
 
@@ -230,6 +230,82 @@ static void test_bad_files(void) {
     char *after = nt_proc_read_file(good, &n2);
     CHECK(data && after && n == n2 && memcmp(data, after, n) == 0, "old checkpoint untouched");
     free(data), free(after);
+    nt_optim_free(o);
+    nt_params_free(p);
+}
+
+/* ---- the whole-file checksum and a full disk ------------------------------------------ */
+
+/* A copy of `src` at `dst` with byte `at` xor'ed with `x` (at < 0: from the end),
+ * then cut to `len` bytes (len < 0: the whole length, + extra bytes appended). */
+static void damaged_copy(const char *src, const char *dst, long at, int x, long len) {
+    size_t n;
+    char *d = nt_proc_read_file(src, &n);
+    NT_ASSERT(d);
+    d = realloc(d, n + 16);
+    NT_ASSERT(d);
+    memset(d + n, 0, 16);
+    if (x) d[at >= 0 ? (size_t)at : n + (size_t)at] ^= (char)x;
+    size_t m = len >= 0 ? (size_t)len : n + (size_t)(-len - 1);
+    CHECK(nt_proc_write_file(dst, d, m) == 0, "write %s", dst);
+    free(d);
+}
+
+static void test_whole_file(void) {
+    nt_params *p = toy_params(70000, 5); /* moments: 2.2 MB, three 1 MiB writes */
+    nt_optim_config oc = nt_optim_config_default(NT_OPTIM_ADAM);
+    nt_optim *o;
+    NT_ASSERT(nt_optim_new(&o, p, &oc) == NT_OK && nt_params_alloc_moments(p) == NT_OK);
+    nt_train_state ts;
+    nt_train_state_init(&ts);
+    const char *good = tmp_path("whole.h5"), *bad = tmp_path("whole-bad.h5");
+    CHECK(save_state(good, o, &ts) == NT_OK, "save: %s", nt_errmsg());
+    int sealed = -1;
+    CHECK(nt_h5_file_verify(good, &sealed) == NT_OK && sealed == 1, "sealed: %s", nt_errmsg());
+    size_t n;
+    char *data = nt_proc_read_file(good, &n);
+    CHECK(data && strncmp(data, "nextok-checksum 1\nhash xh64\nbytes ", 34) == 0, "the header is text");
+    free(data);
+    hid_t f;
+    struct { long at; int x; long len; const char *why; } cases[] = {
+        {600, 0x01, -1, "whole-file checksum mismatch"},       /* the superblock area */
+        {-100, 0x80, -1, "whole-file checksum mismatch"},      /* the last bytes */
+        {36, 0x01, -1, "bytes after the header"},              /* a digit of the stored length */
+        {300, 0x20, -1, "the checksum header is damaged"},     /* the user block's padding */
+        {0, 0, (long)n - 1, "truncated"},                      /* one byte short */
+        {0, 0, -2, "longer than written"},                     /* one byte appended */
+        {0, 0, 100, "too short"},                              /* cut inside the header */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        damaged_copy(good, bad, cases[i].at, cases[i].x, cases[i].len);
+        nt_status st = nt_ckpt_open(bad, &f);
+        CHECK(st == NT_ERR_FORMAT && strstr(nt_errmsg(), "whole-bad.h5") && strstr(nt_errmsg(), cases[i].why),
+              "case %zu (%s): %s %s", i, cases[i].why, nt_status_name(st), nt_errmsg());
+        if (st == NT_OK) H5Fclose(f);
+    }
+
+    /* a full disk during the write: the Nth write(2) fails with ENOSPC */
+    data = nt_proc_read_file(good, &n);
+    for (int nth = 1; nth <= 2; nth++) {
+        nt_h5_fail_write_after(nth, ENOSPC);
+        nt_status st = save_state(good, o, &ts);
+        nt_h5_fail_write_after(0, 0);
+        CHECK(st == NT_ERR_IO && strstr(nt_errmsg(), "whole.h5") && strstr(nt_errmsg(), "No space left on device"),
+              "disk full at write %d: %s %s", nth, nt_status_name(st), nt_errmsg());
+        CHECK(H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL) == 0, "no HDF5 object left open after write %d", nth);
+        char tmp[1100];
+        snprintf(tmp, sizeof tmp, "%s.tmp-%ld", good, (long)getpid());
+        CHECK(access(tmp, F_OK) != 0, "the temporary file is removed");
+        size_t n2;
+        char *after = nt_proc_read_file(good, &n2);
+        CHECK(data && after && n == n2 && memcmp(data, after, n) == 0, "the previous checkpoint is untouched");
+        free(after);
+    }
+    CHECK(nt_ckpt_open(good, &f) == NT_OK, "the previous checkpoint opens: %s", nt_errmsg());
+    H5Fclose(f);
+    /* disarmed: the next save works */
+    CHECK(save_state(good, o, &ts) == NT_OK, "save after: %s", nt_errmsg());
+    free(data);
     nt_optim_free(o);
     nt_params_free(p);
 }
@@ -330,6 +406,10 @@ static void test_full_round_trip(void) {
     hid_t ds = H5Dcreate2(f, "/model/decoder.layers.1.mlp.fc.bias", H5T_IEEE_F32LE, sp, H5P_DEFAULT,
                           H5P_DEFAULT, H5P_DEFAULT);
     H5Dclose(ds), H5Sclose(sp), H5Fclose(f);
+    /* edited in place: the whole-file checksum refuses it until resealed */
+    CHECK(nt_ckpt_load(full, &m2, &v2) == NT_ERR_FORMAT && strstr(nt_errmsg(), "whole-file checksum mismatch"),
+          "edited file: %s", nt_errmsg());
+    CHECK(nt_h5_file_seal(full) == NT_OK, "reseal: %s", nt_errmsg());
     m2 = (nt_model *)&m2;
     CHECK(nt_ckpt_load(full, &m2, &v2) == NT_ERR_FORMAT, "misshapen tensor");
     CHECK(m2 == (nt_model *)&m2, "output untouched on error");
@@ -367,6 +447,13 @@ static int flip_bit_in(const char *src, const char *dst, const float *values) {
     if (at >= 0) data[at + 3 * sizeof(float) + 1] ^= 0x10; /* inside the 4th value */
     int ok = at >= 0 && nt_proc_write_file(dst, data, n) == 0;
     free(data);
+    /* the whole-file checksum catches it first ... */
+    hid_t f;
+    CHECK(!ok || (nt_ckpt_open(dst, &f) == NT_ERR_FORMAT && strstr(nt_errmsg(), "whole-file checksum mismatch")),
+          "whole-file checksum: %s", nt_errmsg());
+    /* ... resealed, the flip reaches the tensor's own checksum (a flip made
+     * in memory before the file was written) */
+    ok = ok && nt_h5_file_seal(dst) == NT_OK;
     return ok;
 }
 
@@ -545,6 +632,7 @@ int main(void) {
     NT_ASSERT(system(cmd) == 0);
     test_state_round_trip();
     test_bad_files();
+    test_whole_file();
     test_full_round_trip();
     test_checksums();
     test_stale_tmps();

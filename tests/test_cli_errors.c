@@ -13,6 +13,7 @@
 #include "support/check.h"
 #include "support/proc.h"
 #include "train/checkpoint.h"
+#include "train/h5io.h"
 
 static char bin[1024], tmp[] = "/tmp/nt_cli_err_XXXXXX", out_text[1 << 15], err_text[1 << 15];
 
@@ -69,9 +70,13 @@ static int corrupt_copy(const char *src, const char *dst, const char *dataset) {
     haddr_t addr = HADDR_UNDEF;
     hsize_t size = 0, origin[4] = {0};
     unsigned mask = 0;
+    hsize_t base = 0; /* chunk addresses count from the end of the user block */
     hid_t f = H5Fopen(src, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t fcpl = f >= 0 ? H5Fget_create_plist(f) : -1;
+    if (fcpl >= 0) H5Pget_userblock(fcpl, &base), H5Pclose(fcpl);
     hid_t ds = f >= 0 ? H5Dopen2(f, dataset, H5P_DEFAULT) : -1;
     if (ds >= 0 && H5Dget_chunk_info_by_coord(ds, origin, &mask, &addr, &size) < 0) addr = HADDR_UNDEF;
+    if (addr != HADDR_UNDEF) addr += base;
     if (ds >= 0) H5Dclose(ds);
     if (f >= 0) H5Fclose(f);
     size_t n;
@@ -189,8 +194,14 @@ int main(void) {
     }
     const char *c6[] = {"inspect", foreign, NULL};
     EXPECT(1, c6, "format");
-    /* a flipped bit inside a tensor: the checksum names file and dataset */
+    /* a flipped bit inside a tensor: the whole-file checksum refuses the file
+     * before libhdf5 reads it */
     CHECK(corrupt_copy(full, corrupt, "/model/embed.weight"), "corrupt copy of %s", full);
+    const char *c6b[] = {"inspect", corrupt, NULL};
+    EXPECT(1, c6b, "corrupt.h5", "whole-file checksum mismatch");
+    /* ... and resealed (as if the flip happened before the checksum was
+     * computed): the tensor's own Fletcher32 checksum names file and dataset */
+    CHECK(nt_h5_file_seal(corrupt) == NT_OK, "reseal: %s", nt_errmsg());
     const char *c7[] = {"translate", "--checkpoint", corrupt, NULL};
     EXPECT(1, c7, "corrupt.h5", "/model/embed.weight", "checksum mismatch");
     const char *c8[] = {"eval", "--checkpoint", corrupt, "--test", valid, NULL};

@@ -1,12 +1,18 @@
 /* test_grad_nn.c - gradient checks (central differences, double) of matmul,
  * linear, embedding, layernorm, attention and cross-entropy over a table of
- * shapes, odd sizes (1, 3, 17) included. */
+ * shapes, odd sizes (1, 3, 17) included. Tolerances are relative to each
+ * gradient tensor's norm (support/gradcheck.h): TOL (worst seen 8.6e-5, and
+ * tight enough that gelu's erf-form derivative, 5e-4 off, fails), TOL_LN for
+ * layernorm (worst seen 4.5e-4, over 3 features). */
 #include <math.h>
 #include <string.h>
 
 #include "core/ops.h"
 #include "support/check.h"
 #include "support/gradcheck.h"
+
+#define TOL 2.5e-4
+#define TOL_LN 2e-3
 
 static nt_ctx *leaf;
 static nt_rng rng;
@@ -31,6 +37,7 @@ typedef struct {
 static void test_matmul(void) {
     static const mm_case cases[] = {
         {"matmul NN 3x17 @ 17x1", 0, 0, 2, 2, {3, 17}, {17, 1}},
+        {"matmul NN 4x4 @ 4x4 (square: a transposed gradient fits)", 0, 0, 2, 2, {4, 4}, {4, 4}},
         {"matmul NT 1x3 @ (17x3)^T", 0, 1, 2, 2, {1, 3}, {17, 3}},
         {"matmul TN (17x3)^T @ 17x1", 1, 0, 2, 2, {17, 3}, {17, 1}},
         {"matmul TT (3x5)^T @ (17x3)^T", 1, 1, 2, 2, {3, 5}, {17, 3}},
@@ -46,12 +53,12 @@ static void test_matmul(void) {
         const mm_case *c = &cases[i];
         mm_arg arg = {c->ta, c->tb};
         gc_check(c->name, build_matmul, 2, (nt_tensor *[]){in_f32(c->nda, c->sa), in_f32(c->ndb, c->sb)}, &arg,
-                 1e-2, 2e-3);
+                 1e-2, TOL);
     }
     /* only one side requires grad */
     mm_arg nn = {0, 0};
     nt_tensor *a = in_f32(2, (int[]){3, 4}), *b = gc_input(leaf, NT_F32, 2, (int[]){4, 5}, 0, &rng);
-    gc_check("matmul a only", build_matmul, 2, (nt_tensor *[]){a, b}, &nn, 1e-2, 2e-3);
+    gc_check("matmul a only", build_matmul, 2, (nt_tensor *[]){a, b}, &nn, 1e-2, TOL);
 }
 
 /* ---- linear ---------------------------------------------------------------------- */
@@ -73,7 +80,7 @@ static void test_linear(void) {
         nt_tensor *x = in_f32(cases[i].ndx, cases[i].sx), *w = in_f32(2, (int[]){cases[i].out, In});
         nt_tensor *b = in_f32(1, (int[]){cases[i].out});
         gc_check(cases[i].name, build_linear, cases[i].bias ? 3 : 2, (nt_tensor *[]){x, w, b},
-                 cases[i].bias ? (void *)1 : NULL, 1e-2, 2e-3);
+                 cases[i].bias ? (void *)1 : NULL, 1e-2, TOL);
     }
 }
 
@@ -132,13 +139,13 @@ static void test_gelu_linear(void) {
         nt_tensor *x = in_f32(cases[i].ndx, cases[i].sx), *w = in_f32(2, (int[]){cases[i].out, In});
         nt_tensor *b = in_f32(1, (int[]){cases[i].out});
         gc_check(cases[i].name, build_gelu_linear, cases[i].bias ? 3 : 2, (nt_tensor *[]){x, w, b},
-                 cases[i].bias ? (void *)1 : NULL, 1e-2, 2e-3);
+                 cases[i].bias ? (void *)1 : NULL, 1e-2, TOL);
     }
     /* only h requires grad, then only w */
     nt_tensor *x = in_f32(2, (int[]){20, 6}), *wc = gc_input(leaf, NT_F32, 2, (int[]){4, 6}, 0, &rng);
-    gc_check("gelu_linear h only", build_gelu_linear, 2, (nt_tensor *[]){x, wc}, NULL, 1e-2, 2e-3);
+    gc_check("gelu_linear h only", build_gelu_linear, 2, (nt_tensor *[]){x, wc}, NULL, 1e-2, TOL);
     nt_tensor *xc = gc_input(leaf, NT_F32, 2, (int[]){20, 6}, 0, &rng), *w = in_f32(2, (int[]){4, 6});
-    gc_check("gelu_linear w only", build_gelu_linear, 2, (nt_tensor *[]){xc, w}, NULL, 1e-2, 2e-3);
+    gc_check("gelu_linear w only", build_gelu_linear, 2, (nt_tensor *[]){xc, w}, NULL, 1e-2, TOL);
     gelu_linear_vs_unfused(3, 17, 5);
     gelu_linear_vs_unfused(40, 33, 7);
     /* errors: wrong width, NULL */
@@ -159,9 +166,9 @@ static nt_status build_add_residual(nt_ctx *c, nt_tensor **in, nt_tensor **out, 
 
 static void test_add_residual(void) {
     nt_tensor *x = in_f32(3, (int[]){2, 17, 3}), *f = in_f32(3, (int[]){2, 17, 3});
-    gc_check("add_residual 2x17x3", build_add_residual, 2, (nt_tensor *[]){x, f}, NULL, 1e-2, 2e-3);
+    gc_check("add_residual 2x17x3", build_add_residual, 2, (nt_tensor *[]){x, f}, NULL, 1e-2, TOL);
     nt_tensor *xc = gc_input(leaf, NT_F32, 2, (int[]){5, 7}, 0, &rng), *f2 = in_f32(2, (int[]){5, 7});
-    gc_check("add_residual f only", build_add_residual, 2, (nt_tensor *[]){xc, f2}, NULL, 1e-2, 2e-3);
+    gc_check("add_residual f only", build_add_residual, 2, (nt_tensor *[]){xc, f2}, NULL, 1e-2, TOL);
     /* the value, and f's buffer reused */
     nt_ctx *c;
     CHECK(nt_ctx_new(&c, 0) == NT_OK, "nt_ctx_new");
@@ -201,7 +208,7 @@ static void test_embedding(void) {
         memcpy(ids->data, cases[i].ids, (size_t)ids->n * sizeof(int32_t) < sizeof cases[i].ids
                                             ? (size_t)ids->n * sizeof(int32_t)
                                             : sizeof cases[i].ids);
-        gc_check(cases[i].name, build_embedding, 2, (nt_tensor *[]){w, ids}, NULL, 1e-2, 1e-3);
+        gc_check(cases[i].name, build_embedding, 2, (nt_tensor *[]){w, ids}, NULL, 1e-2, TOL);
     }
 }
 
@@ -221,7 +228,7 @@ static void test_layernorm(void) {
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         int D = cases[i].s[cases[i].nd - 1];
         nt_tensor *x = in_f32(cases[i].nd, cases[i].s), *w = in_f32(1, (int[]){D}), *b = in_f32(1, (int[]){D});
-        gc_check(cases[i].name, build_layernorm, 3, (nt_tensor *[]){x, w, b}, NULL, 1e-2, 5e-3);
+        gc_check(cases[i].name, build_layernorm, 3, (nt_tensor *[]){x, w, b}, NULL, 1e-2, TOL_LN);
     }
 }
 
@@ -257,12 +264,12 @@ static void test_attention(void) {
         for (int b = 0; b < B; b++)
             for (int j = 0; j < Tk; j++) nt_i32(m)[b * Tk + j] = b == B - 1 && B > 1 ? 0 : j < Tk - 1 - b;
         att_arg arg = {cases[i].heads, cases[i].causal, cases[i].masked, 1.0f / sqrtf((float)D / cases[i].heads)};
-        gc_check(cases[i].name, build_attention, 4, (nt_tensor *[]){q, k, v, m}, &arg, 1e-2, 5e-3);
+        gc_check(cases[i].name, build_attention, 4, (nt_tensor *[]){q, k, v, m}, &arg, 1e-2, TOL);
     }
     /* the same tensor as q, k and v (self-attention without projections):
      * all three gradients accumulate into one buffer */
     nt_tensor *x = in_f32(3, (int[]){2, 3, 4});
-    gc_check("attention q = k = v", build_attention_shared, 1, (nt_tensor *[]){x}, NULL, 1e-2, 5e-3);
+    gc_check("attention q = k = v", build_attention_shared, 1, (nt_tensor *[]){x}, NULL, 1e-2, TOL);
 }
 
 /* ---- cross-entropy ----------------------------------------------------------------- */
@@ -289,7 +296,7 @@ static void test_cross_entropy(void) {
         for (int64_t j = 0; j < t->n; j++) nt_i32(t)[j] = (int32_t)((j * 7 + 3) % V);
         if (cases[i].ignore >= 0) nt_i32(t)[0] = cases[i].ignore; /* at least one ignored */
         ce_arg arg = {cases[i].ignore, cases[i].eps};
-        gc_check(cases[i].name, build_ce, 2, (nt_tensor *[]){x, t}, &arg, 1e-2, 2e-3);
+        gc_check(cases[i].name, build_ce, 2, (nt_tensor *[]){x, t}, &arg, 1e-2, TOL);
     }
 }
 

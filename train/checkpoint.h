@@ -25,8 +25,19 @@
  * dataset. Files written before the checksums (contiguous datasets) load as
  * before, unchecked.
  *
- * Writes are atomic: the file is written to "<path>.tmp-<pid>" in the same
- * folder, flushed, fsync'ed and renamed over `path`, so a crash at any moment
+ * The whole file is checksummed too: a 512-byte HDF5 user block holds its
+ * length and a 64-bit hash (train/h5io.h), verified with plain file I/O
+ * before libhdf5 parses anything; a flipped byte anywhere or a truncation
+ * fails the open with NT_ERR_FORMAT naming the file. Files without it
+ * (older nextok, other tools) load unchecked, with a note on stderr once;
+ * the environment variable NT_CKPT_REQUIRE_SUM=1 refuses them instead.
+ * Trust model: docs/checkpoints.md.
+ *
+ * Writes are atomic: the file is built in memory, written with plain
+ * write(2) calls to "<path>.tmp-<pid>" in the same folder, fsync'ed and
+ * renamed over `path`; a full disk fails the save with NT_ERR_IO naming the
+ * file and the reason, no HDF5 handle stays open and the old checkpoint is
+ * untouched. A crash at any moment
  * leaves either the old or the new checkpoint, never a broken one. A
  * writer killed mid-write leaves its temporary file behind; the next save
  * to the same path removes every "<path>.tmp-<pid>" whose process no
@@ -129,19 +140,24 @@ nt_status nt_ckpt_load_train(const char *path, nt_train_state *train);
 
 /* ---- lower level ------------------------------------------------------------- */
 
-/* Opens `path` read-only and checks the root attributes format and version.
- * NT_ERR_IO if the file cannot be opened, NT_ERR_FORMAT if it is not HDF5,
+/* Verifies the whole-file checksum (nt_h5_file_verify), opens `path`
+ * read-only and checks the root attributes format and version.
+ * NT_ERR_IO if the file cannot be opened, NT_ERR_FORMAT if the checksum
+ * fails, it is not HDF5,
  * is damaged or truncated, or has another format or version (the message
  * says which, and which version this build reads). Close with H5Fclose. */
 nt_status nt_ckpt_open(const char *path, hid_t *file);
 
-/* Creates the temporary file for `path` ("<path>.tmp-<pid>") and writes the
- * root attributes; first removes the stale temporary files of dead writers
+/* Creates the checkpoint for `path` in memory (named "<path>.tmp-<pid>",
+ * the file nt_ckpt_commit writes) and writes the root attributes; first removes the stale temporary files of dead writers
  * of `path` (see above). *tmp receives its name. Finish with nt_ckpt_commit
  * or nt_ckpt_abort. */
 nt_status nt_ckpt_create(const char *path, hid_t *file, char *tmp, size_t tmp_len);
-/* Flushes, closes, fsyncs `file`, renames tmp over path, fsyncs the folder.
- * On failure the temporary file is removed and `path` is untouched. */
+/* Writes `file` to tmp with its checksum (nt_h5_mem_write: plain writes,
+ * fsync), closes it, renames tmp over path, fsyncs the folder. `file` is
+ * closed whatever happens. On failure (NT_ERR_IO naming the file and the
+ * reason, e.g. "No space left on device") the temporary file is removed
+ * and `path` is untouched. */
 nt_status nt_ckpt_commit(hid_t file, const char *tmp, const char *path);
 /* Closes and removes the temporary file (error paths). */
 void nt_ckpt_abort(hid_t file, const char *tmp);

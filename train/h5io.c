@@ -1,7 +1,15 @@
 /* h5io.c - HDF5 helpers: float32 datasets and scalar attributes with named errors. */
 #include "train/h5io.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/alloc.h"
 
@@ -20,6 +28,279 @@ hid_t nt_h5_file_create(const char *path, hid_t fapl) {
     hid_t f = H5Pset_istore_k(fcpl, 1) < 0 ? -1 : H5Fcreate(path, H5F_ACC_TRUNC, fcpl, fapl);
     H5Pclose(fcpl);
     return f;
+}
+
+/* ---- whole-file checksum ----------------------------------------------------------- */
+
+/* xh64: four lanes of acc = rotl(acc + w * K2, 31) * K1 over 32-byte
+ * stripes, folded, then the tail word by word and an avalanche. The
+ * constants are odd 64-bit primes; any flipped bit changes the sum with
+ * probability 1 - 2^-64 for corruption that is not crafted. */
+#define K1 0x9E3779B185EBCA87ULL
+#define K2 0xC2B2AE3D27D4EB4FULL
+#define K3 0x165667B19E3779F9ULL
+#define K4 0x85EBCA77C2B2AE63ULL
+
+typedef struct xh64 {
+    uint64_t v[4];
+    uint64_t len;
+} xh64;
+
+static uint64_t rotl64(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
+
+static uint64_t load64(const unsigned char *p) {
+    uint64_t x = 0;
+    for (int i = 7; i >= 0; i--) x = (x << 8) | p[i]; /* little-endian, any host */
+    return x;
+}
+
+static void xh64_init(xh64 *h) {
+    h->v[0] = K1 + K2, h->v[1] = K2, h->v[2] = 0, h->v[3] = (uint64_t)0 - K1;
+    h->len = 0;
+}
+
+/* n must be a multiple of 32. */
+static void xh64_stripes(xh64 *h, const unsigned char *p, size_t n) {
+    uint64_t a = h->v[0], b = h->v[1], c = h->v[2], d = h->v[3];
+    for (size_t i = 0; i + 32 <= n; i += 32) {
+        a = rotl64(a + load64(p + i) * K2, 31) * K1;
+        b = rotl64(b + load64(p + i + 8) * K2, 31) * K1;
+        c = rotl64(c + load64(p + i + 16) * K2, 31) * K1;
+        d = rotl64(d + load64(p + i + 24) * K2, 31) * K1;
+    }
+    h->v[0] = a, h->v[1] = b, h->v[2] = c, h->v[3] = d;
+    h->len += n;
+}
+
+/* The sum after the stripes and a tail of n < 32 bytes. */
+static uint64_t xh64_final(const xh64 *h, const unsigned char *tail, size_t n) {
+    uint64_t x = rotl64(h->v[0], 1) + rotl64(h->v[1], 7) + rotl64(h->v[2], 12) + rotl64(h->v[3], 18);
+    for (int i = 0; i < 4; i++) x = (x ^ (rotl64(h->v[i] * K2, 31) * K1)) * K1 + K4;
+    x += h->len + n;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) x = rotl64(x ^ (rotl64(load64(tail + i) * K2, 31) * K1), 27) * K1 + K4;
+    for (; i < n; i++) x = rotl64(x ^ (tail[i] * K3), 11) * K1;
+    x ^= x >> 33, x *= K2, x ^= x >> 29, x *= K3, x ^= x >> 32;
+    return x;
+}
+
+uint64_t nt_h5_hash64(const void *data, size_t n) {
+    xh64 h;
+    xh64_init(&h);
+    size_t full = n / 32 * 32;
+    xh64_stripes(&h, data, full);
+    return xh64_final(&h, (const unsigned char *)data + full, n - full);
+}
+
+#define SUM_MAGIC "nextok-checksum 1\nhash xh64\n"
+static const unsigned char HDF5_SIG[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+
+/* The canonical header for `bytes` bytes after the user block with hash `sum`. */
+static void header_make(unsigned char hdr[NT_H5_USERBLOCK], uint64_t bytes, uint64_t sum) {
+    memset(hdr, 0, NT_H5_USERBLOCK);
+    snprintf((char *)hdr, NT_H5_USERBLOCK, SUM_MAGIC "bytes %" PRIu64 "\nsum %016" PRIx64 "\n", bytes, sum);
+}
+
+/* Parses a header; 0 if it is not exactly canonical (any byte off). */
+static int header_parse(const unsigned char hdr[NT_H5_USERBLOCK], uint64_t *bytes, uint64_t *sum) {
+    const char *t = (const char *)hdr;
+    size_t k = strlen(SUM_MAGIC);
+    if (memcmp(t, SUM_MAGIC, k) != 0 || memchr(t, 0, NT_H5_USERBLOCK) == NULL) return 0;
+    unsigned long long b, x;
+    if (sscanf(t + k, "bytes %20llu\nsum %16llx\n", &b, &x) != 2) return 0;
+    unsigned char again[NT_H5_USERBLOCK];
+    header_make(again, b, x);
+    if (memcmp(again, hdr, NT_H5_USERBLOCK) != 0) return 0;
+    *bytes = b, *sum = x;
+    return 1;
+}
+
+/* Reads up to n bytes (fewer only at end of file); -1 on error. */
+static ssize_t read_full(int fd, unsigned char *buf, size_t n) {
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = read(fd, buf + got, n - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return -1;
+        if (r == 0) break;
+        got += (size_t)r;
+    }
+    return (ssize_t)got;
+}
+
+#define IO_BLOCK ((size_t)1 << 20)
+
+/* Hashes fd from its current offset to EOF; *n receives the byte count. */
+static nt_status hash_fd(int fd, const char *path, uint64_t *sum, uint64_t *n) {
+    unsigned char *buf = nt_malloc(IO_BLOCK);
+    if (!buf) return nt_error(NT_ERR_NOMEM, "%s: out of memory for the checksum", path);
+    xh64 h;
+    xh64_init(&h);
+    nt_status st = NT_OK;
+    for (;;) {
+        ssize_t r = read_full(fd, buf, IO_BLOCK);
+        if (r < 0) {
+            st = nt_error(NT_ERR_IO, "%s: read failed (%s)", path, strerror(errno));
+            break;
+        }
+        size_t full = (size_t)r / 32 * 32;
+        xh64_stripes(&h, buf, full);
+        if ((size_t)r < IO_BLOCK) {
+            *sum = xh64_final(&h, buf + full, (size_t)r - full);
+            *n = h.len + ((size_t)r - full);
+            break;
+        }
+    }
+    nt_free(buf);
+    return st;
+}
+
+nt_status nt_h5_file_verify(const char *path, int *sealed) {
+    if (!path || !sealed) return nt_error(NT_ERR_ARG, "nt_h5_file_verify: NULL argument");
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return nt_error(NT_ERR_IO, "%s: cannot open (%s)", path, strerror(errno));
+    unsigned char hdr[NT_H5_USERBLOCK];
+    ssize_t got = read_full(fd, hdr, sizeof hdr);
+    nt_status st = NT_OK;
+    uint64_t want_n = 0, want_sum = 0, n = 0, sum = 0;
+    if (got < 0) {
+        st = nt_error(NT_ERR_IO, "%s: read failed (%s)", path, strerror(errno));
+    } else if (got >= 8 && memcmp(hdr, HDF5_SIG, 8) == 0) {
+        *sealed = 0; /* HDF5 from byte 0: no user block, nothing to check */
+    } else if (got < (ssize_t)sizeof hdr) {
+        st = nt_error(NT_ERR_FORMAT, "%s: not a checkpoint (%zd bytes, too short for a header)", path, got);
+    } else if (!header_parse(hdr, &want_n, &want_sum)) {
+        st = memcmp(hdr, SUM_MAGIC, 8) == 0
+                 ? nt_error(NT_ERR_FORMAT, "%s: the checksum header is damaged (the file is corrupt)", path)
+                 : nt_error(NT_ERR_FORMAT,
+                            "%s: not a nextok checkpoint (neither a checksum header nor HDF5 at the start)",
+                            path);
+    } else {
+        st = hash_fd(fd, path, &sum, &n);
+        if (st == NT_OK && n != want_n)
+            st = nt_error(NT_ERR_FORMAT, "%s: %s: %" PRIu64 " bytes after the header, the checksum covers %" PRIu64,
+                          path, n < want_n ? "truncated" : "longer than written", n, want_n);
+        else if (st == NT_OK && sum != want_sum)
+            st = nt_error(NT_ERR_FORMAT,
+                          "%s: whole-file checksum mismatch (stored %016" PRIx64 ", computed %016" PRIx64
+                          "): the file is corrupt",
+                          path, want_sum, sum);
+        if (st == NT_OK) *sealed = 1;
+    }
+    close(fd);
+    return st;
+}
+
+nt_status nt_h5_file_seal(const char *path) {
+    if (!path) return nt_error(NT_ERR_ARG, "nt_h5_file_seal: NULL path");
+    int fd = open(path, O_RDWR);
+    if (fd < 0) return nt_error(NT_ERR_IO, "%s: cannot open (%s)", path, strerror(errno));
+    unsigned char hdr[NT_H5_USERBLOCK];
+    uint64_t n = 0, sum = 0;
+    nt_status st = NT_OK;
+    if (lseek(fd, NT_H5_USERBLOCK, SEEK_SET) < 0 ||
+        pread(fd, hdr, 8, NT_H5_USERBLOCK) != 8 || memcmp(hdr, HDF5_SIG, 8) != 0)
+        st = nt_error(NT_ERR_FORMAT, "%s: no HDF5 superblock after a %d-byte user block", path, NT_H5_USERBLOCK);
+    if (st == NT_OK) st = hash_fd(fd, path, &sum, &n);
+    if (st == NT_OK) {
+        header_make(hdr, n, sum);
+        if (pwrite(fd, hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr || fsync(fd) != 0)
+            st = nt_error(NT_ERR_IO, "%s: cannot write the checksum header (%s)", path, strerror(errno));
+    }
+    close(fd);
+    return st;
+}
+
+/* ---- in-memory files ---------------------------------------------------------------- */
+
+static int64_t fail_nth;   /* the write that fails, counting down; 0: none */
+static int fail_errno;
+static int fail_env_read;
+
+void nt_h5_fail_write_after(int64_t n, int err) {
+    fail_nth = n > 0 ? n : 0;
+    fail_errno = err;
+    fail_env_read = 1;
+}
+
+static ssize_t checked_write(int fd, const void *p, size_t n) {
+    if (fail_nth > 0 && --fail_nth == 0) {
+        errno = fail_errno;
+        return -1;
+    }
+    return write(fd, p, n);
+}
+
+static nt_status write_all(int fd, const char *path, const unsigned char *p, size_t n) {
+    while (n > 0) {
+        size_t k = n < IO_BLOCK ? n : IO_BLOCK;
+        ssize_t w = checked_write(fd, p, k);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return nt_error(NT_ERR_IO, "%s: write failed (%s)", path, w < 0 ? strerror(errno) : "no progress");
+        p += w, n -= (size_t)w;
+    }
+    return NT_OK;
+}
+
+hid_t nt_h5_mem_create(const char *name) {
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), fcpl = H5Pcreate(H5P_FILE_CREATE);
+    hid_t f = -1;
+    /* 4 MiB growth steps; backing_store 0: the file never goes to disk by HDF5. */
+    if (fapl >= 0 && fcpl >= 0 && H5Pset_fapl_core(fapl, (size_t)4 << 20, 0) >= 0 &&
+        H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) >= 0 && H5Pset_istore_k(fcpl, 1) >= 0 &&
+        H5Pset_userblock(fcpl, NT_H5_USERBLOCK) >= 0)
+        f = H5Fcreate(name, H5F_ACC_TRUNC, fcpl, fapl);
+    if (fapl >= 0) H5Pclose(fapl);
+    if (fcpl >= 0) H5Pclose(fcpl);
+    return f;
+}
+
+nt_status nt_h5_mem_write(hid_t file, const char *path) {
+    if (!path) {
+        if (file >= 0) H5Fclose(file);
+        return nt_error(NT_ERR_ARG, "nt_h5_mem_write: NULL path");
+    }
+    if (!fail_env_read) {
+        fail_env_read = 1;
+        const char *e = getenv("NT_FAIL_WRITE");
+        if (e && atoll(e) > 0) fail_nth = atoll(e), fail_errno = ENOSPC;
+    }
+    nt_h5_quiet q = nt_h5_quiet_begin();
+    nt_status st = NT_OK;
+    unsigned char *img = NULL; /* the user block, then HDF5's image (which starts at the superblock) */
+    ssize_t n = H5Fflush(file, H5F_SCOPE_GLOBAL) < 0 ? -1 : H5Fget_file_image(file, NULL, 0);
+    if (n < 8) {
+        st = nt_error(NT_ERR_IO, "%s: HDF5 could not produce the file image", path);
+    } else if (!(img = nt_malloc((size_t)n + NT_H5_USERBLOCK))) {
+        st = nt_error(NT_ERR_NOMEM, "%s: out of memory for a %zd-byte file image", path, n);
+    } else if (H5Fget_file_image(file, img + NT_H5_USERBLOCK, (size_t)n) != n) {
+        st = nt_error(NT_ERR_IO, "%s: HDF5 could not copy the file image", path);
+    }
+    /* The image is ours now: close the HDF5 file whatever happens next. The
+     * core driver has nothing to flush to disk, so this cannot fail on a full
+     * disk; with H5F_CLOSE_STRONG it also closes any object left open. */
+    if (H5Fclose(file) < 0 && st == NT_OK) st = nt_error(NT_ERR_IO, "%s: HDF5 close failed", path);
+    nt_h5_quiet_end(q);
+    if (st == NT_OK && memcmp(img + NT_H5_USERBLOCK, HDF5_SIG, 8) != 0)
+        st = nt_error(NT_ERR_IO, "%s: the file image does not start with the HDF5 superblock", path);
+    if (st == NT_OK) {
+        header_make(img, (uint64_t)n, nt_h5_hash64(img + NT_H5_USERBLOCK, (size_t)n));
+        n += NT_H5_USERBLOCK;
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0) {
+            st = nt_error(NT_ERR_IO, "%s: cannot create (%s)", path, strerror(errno));
+        } else {
+            /* Held while written: the stale-file sweep of another writer skips it. */
+            flock(fd, LOCK_EX | LOCK_NB);
+            st = write_all(fd, path, img, (size_t)n);
+            if (st == NT_OK && fsync(fd) != 0)
+                st = nt_error(NT_ERR_IO, "%s: fsync failed (%s)", path, strerror(errno));
+            if (close(fd) != 0 && st == NT_OK)
+                st = nt_error(NT_ERR_IO, "%s: close failed (%s)", path, strerror(errno));
+        }
+    }
+    nt_free(img);
+    return st;
 }
 
 int nt_h5_exists(hid_t loc, const char *path) {

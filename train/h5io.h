@@ -39,6 +39,59 @@ void nt_h5_quiet_end(nt_h5_quiet q);
  * HDF5's error stack. */
 hid_t nt_h5_file_create(const char *path, hid_t fapl);
 
+/* ---- in-memory files and the whole-file checksum ----------------------------------
+ * A checkpoint is built in memory (HDF5's core driver, no backing store) and
+ * written to disk with plain write(2) calls: libhdf5 never writes to disk, so
+ * a full disk is one failed write() that we report and clean up, never a
+ * half-flushed HDF5 file that cannot be closed. The file starts with a
+ * 512-byte HDF5 user block (HDF5 skips it; h5py and h5dump read the file as
+ * is) holding a text header
+ *
+ *     nextok-checksum 1\nhash xh64\nbytes <n>\nsum <16 hex digits>\n
+ *
+ * then zeros: the length and a 64-bit hash of everything after the user
+ * block. nt_h5_file_verify checks it with plain file I/O before libhdf5
+ * parses a byte. See docs/checkpoints.md for the trust model. */
+
+#define NT_H5_USERBLOCK 512
+
+/* Creates an in-memory HDF5 file named `name` (nothing touches the disk)
+ * with the user block above and the layout of nt_h5_file_create. Returns the
+ * file id, or a negative value with the reason on HDF5's error stack. */
+hid_t nt_h5_mem_create(const char *name);
+
+/* Writes the in-memory file `file` to `path` (created or truncated, mode
+ * 0644, flock'ed while written) with its checksum header, then fsyncs it.
+ * Always closes `file` (no HDF5 handle survives, whatever fails). On error
+ * returns NT_ERR_IO (NT_ERR_NOMEM) naming `path` and the reason ("No space
+ * left on device"); `path` may then hold a partial file: the caller removes it. */
+nt_status nt_h5_mem_write(hid_t file, const char *path);
+
+/* Checks the whole-file checksum of `path` with plain file I/O. *sealed = 1
+ * if the file carries the header and it matches; *sealed = 0 for an HDF5
+ * file that starts with the HDF5 signature (no user block: a checkpoint
+ * written before the checksum, or by another tool), which is not checked.
+ * NT_ERR_IO if unreadable; NT_ERR_FORMAT naming the file if the header is
+ * damaged, the file is truncated or longer than recorded, the hash differs,
+ * or the file is neither. */
+nt_status nt_h5_file_verify(const char *path, int *sealed);
+
+/* Rewrites the checksum header of `path` (which must have a 512-byte user
+ * block: a file written by nt_h5_mem_write) after an edit in place, e.g. by
+ * H5Fopen(H5F_ACC_RDWR) or h5py. NT_ERR_FORMAT if it has no user block. */
+nt_status nt_h5_file_seal(const char *path);
+
+/* The hash of the header: a 64-bit multiply-rotate hash over 32-byte
+ * stripes in 4 lanes (fast enough to be free next to the disk). */
+uint64_t nt_h5_hash64(const void *data, size_t n);
+
+/* Fault injection for tests: the nth write(2) of nt_h5_mem_write from now
+ * (n >= 1; 0 disarms) fails with errno `err` (e.g. ENOSPC). The environment
+ * variable NT_FAIL_WRITE=<n> arms the same with ENOSPC at the first
+ * nt_h5_mem_write of a process (for end-to-end tests of a command). Writes
+ * go out in pieces of at most 1 MiB. */
+void nt_h5_fail_write_after(int64_t n, int err);
+
 /* 1 if the object at `path` exists (every component checked), else 0. */
 int nt_h5_exists(hid_t loc, const char *path);
 

@@ -14,6 +14,7 @@
 #include "nn/generate.h"
 #include "train/checkpoint.h"
 #include "train/json.h"
+#include "train/runlock.h"
 #include "train/signals.h"
 
 /* ---- metrics names ------------------------------------------------------------- */
@@ -279,6 +280,7 @@ struct nt_trainer {
     int64_t last_saved_step;      /* -1 if nothing saved in this run or the resumed one */
     int ran;
     run_state run;
+    nt_runlock *lock;             /* held on out_dir while the trainer exists (train/runlock.h) */
 };
 
 static double now_seconds(void) {
@@ -445,6 +447,7 @@ nt_status nt_trainer_new(nt_trainer **out, const nt_trainer_config *cfg, nt_net 
     char resume_file[NT_TRAINER_PATH_MAX + 32];
     resolve_paths(t, resume_file, sizeof resume_file);
     s = mkdir_p(t->cfg.out_dir);
+    if (s == NT_OK) s = nt_runlock_acquire(t->cfg.out_dir, &t->lock); /* one process per run folder */
     if (s == NT_OK) s = make_optimizer(t);
     if (s == NT_OK) s = nt_ctx_new(&t->ctx, 0);
     if (s == NT_OK && resume_file[0]) s = resume_from(t, resume_file);
@@ -472,6 +475,7 @@ void nt_trainer_free(nt_trainer *t) {
     nt_optim_free(t->opt);
     nt_ctx_free(t->ctx);
     if (t->metrics) fclose(t->metrics);
+    nt_runlock_release(t->lock);
     nt_free(t);
 }
 

@@ -208,7 +208,7 @@ static nt_status decode_run(nt_decoder *dec, const int32_t *src, int S, int firs
 static nt_status decode_run_batch(nt_model *m, nt_ctx *ctx, const nt_generate_config *g,
                                   const int32_t *const *srcs, const int *lens, int B, int64_t *generated) {
     nt_generate_result res;
-    NT_TRY(nt_generate(m, ctx, g, srcs, lens, B, &res));
+    NT_TRY(nt_generate(&m->net, ctx, g, srcs, lens, B, &res));
     int64_t n = 0;
     for (int i = 0; i < B; i++) {
         const nt_generate_seq *q = nt_generate_result_get(&res, i, 0);

@@ -52,7 +52,7 @@ static nt_status nplm_loss(nt_net *net, nt_ctx *ctx, const nt_batch *b, float sm
 /* Generation: the logits after each row's last K tokens. */
 static nt_status nplm_next(nt_net *net, nt_ctx *ctx, const int32_t *const *seq, const int *len, int n,
                            float *out) {
-    int32_t *last = malloc((size_t)n * K * sizeof *last);
+    int32_t *last = calloc((size_t)n * K + 1, sizeof *last);
     if (!last) return nt_error(NT_ERR_NOMEM, "nplm: out of memory");
     for (int r = 0; r < n; r++)
         for (int k = 0; k < K; k++) last[r * K + k] = len[r] - K + k >= 0 ? seq[r][len[r] - K + k] : 1;

@@ -13,6 +13,7 @@
 #include "data/batcher.h"
 #include "data/source.h"
 #include "train/checkpoint.h"
+#include "train/runlock.h"
 
 void cmd_train_usage(FILE *out) {
     fprintf(out,
@@ -67,6 +68,13 @@ static int is_dir(const char *p) {
 int cli_run_dir_clear(const char *cmd, const char *run_dir, int overwrite) {
     static const char *files[] = {"checkpoint-last.h5", "checkpoint-best.h5", "metrics.jsonl", "report.html"};
     char p[NT_TRAINER_PATH_MAX + 32];
+    /* A run in progress there is not ours to replace (train/runlock.h). */
+    nt_runlock *lock = NULL;
+    if (is_dir(run_dir) && nt_runlock_acquire(run_dir, &lock) != NT_OK) {
+        fprintf(stderr, "nextok-translate %s: %s\n", cmd, nt_errmsg());
+        return 0;
+    }
+    nt_runlock_release(lock);
     for (size_t k = 0; k < sizeof files / sizeof *files; k++) {
         snprintf(p, sizeof p, "%s/%s", run_dir, files[k]);
         if (!file_exists(p)) continue;
