@@ -38,6 +38,18 @@ static void write_file(const char *path, const char *text) {
     CHECK(nt_proc_write_file(path, text, strlen(text)) == 0, "cannot write %s", path);
 }
 
+/* 1 if text names a library function ("nt_tsv_read: ..."): a user of the CLI
+ * knows their flags and files, not our functions. */
+static int internal_name(const char *text) {
+    for (const char *p = strstr(text, "nt_"); p; p = strstr(p + 1, "nt_")) {
+        if (p > text && p[-1] != ' ' && p[-1] != '\n') continue;
+        const char *q = p + 3;
+        while ((*q >= 'a' && *q <= 'z') || *q == '_') q++;
+        if (*q == ':') return 1;
+    }
+    return 0;
+}
+
 /* A small real checkpoint: a weights-only export (ok = 1), or full. */
 static int make_checkpoint(const char *path, int full) {
     const char *toks[] = {"<pad>", "<bos>", "<eos>", "<unk>", "<sep>", "▁one", "▁un", "▁two", "▁deux"};
@@ -127,7 +139,9 @@ int main(void) {
     const char *cmds[] = {"data", "train", "translate", "eval", "finetune", "inspect", "report"};
     for (int i = 0; i < 7; i++) {
         const char *a[] = {cmds[i], "--bogus-flag", NULL};
-        EXPECT(2, a, "unknown option \"--bogus-flag\"", "usage:");
+        EXPECT(2, a, "unknown option \"--bogus-flag\"", "--help'.");
+        CHECK(strstr(err_text, "usage:") == NULL && strstr(err_text, cmds[i]), "%s: the whole help on a typo: %s",
+              cmds[i], err_text);
         const char *h[] = {cmds[i], "--help", NULL};
         CHECK(run(h) == 0 && strstr(out_text, "usage:"), "%s --help", cmds[i]);
     }
@@ -136,11 +150,11 @@ int main(void) {
     const char *a2[] = {"train", "--train", train, "--valid", valid, NULL};
     EXPECT(2, a2, "--out is required");
     const char *a3[] = {"train", "--train", train, "--valid", valid, "--out", run_dir, "--steps", "many", NULL};
-    EXPECT(2, a3, "--steps", "bad number \"many\"");
+    EXPECT(2, a3, "--steps \"many\": expected an integer");
     const char *a4[] = {"train", "--train", train, "--valid", valid, "--out", run_dir, "--lr", NULL};
     EXPECT(2, a4, "--lr needs a value");
     const char *a5[] = {"train", "--train", train, "--valid", valid, "--out", run_dir, "--preset", "huge", NULL};
-    EXPECT(2, a5, "unknown preset \"huge\"");
+    EXPECT(2, a5, "--preset \"huge\": expected one of tiny, small, base");
     const char *a6[] = {"train", "--train", train, "--valid", valid, "--out", run_dir, "--schedule", "sawtooth", NULL};
     EXPECT(2, a6, "--schedule", "sawtooth");
     const char *a7[] = {"train", "--train", train, "--valid", valid, "--out", run_dir, "--tokenizer", "bpe", NULL};
@@ -152,9 +166,25 @@ int main(void) {
     const char *a10[] = {"translate", "--checkpoint", ckpt, "--top-p", "1.5", NULL};
     EXPECT(2, a10, "--top-p", "1.5");
     const char *a11[] = {"inspect", NULL};
-    EXPECT(2, a11, "which checkpoint");
+    EXPECT(2, a11, "missing the argument C");
     const char *a12[] = {"train", "--train", train, "--valid", valid, "--out", run_dir, "--arch", "rnn", NULL};
-    EXPECT(2, a12, "unknown architecture \"rnn\"");
+    EXPECT(2, a12, "--arch \"rnn\": expected one of encdec, decoder");
+
+    /* the command named is the user's, and so are the words of the message */
+    const char *u1[] = {"eval", "--checkpoint", ckpt, "--test", valid, "--num-beams", NULL};
+    EXPECT(2, u1, "nextok-translate eval: --num-beams needs a value");
+    const char *u2[] = {"eval", "--checkpoint", ckpt, "--num-beams", "--test", valid, NULL};
+    EXPECT(2, u2, "nextok-translate eval: --num-beams needs a value");
+    const char *u3[] = {"train", "--train", train, "--valid", valid, "--out", run_dir, "--preset", "tiny", "--steps", "2",
+                        "--freeze", "xyz", "--overwrite", "--progress", "off", NULL};
+    EXPECT(2, u3, "--freeze", "xyz", "--help'.");
+    CHECK(!internal_name(err_text), "internal names reach the user: %s", err_text);
+    const char *u4[] = {"train", "--train", train, "--valid", valid, "--out", run_dir, "--preset", "tiny", "--steps", "2",
+                        "--max-len", "2", "--overwrite", NULL};
+    EXPECT(2, u4, "--max-len 2", "--help'.");
+    const char *u6[] = {"eval", "--checkpoint", ckpt, "--test", missing, NULL};
+    EXPECT(1, u6, "no-such-file.tsv");
+    CHECK(!internal_name(err_text), "internal names reach the user: %s", err_text);
 
     /* missing and empty files */
     const char *b1[] = {"train", "--train", missing, "--valid", valid, "--out", run_dir, NULL};

@@ -8,87 +8,41 @@
 #include "data/tsv.h"
 #include "train/metrics.h"
 
-void cmd_eval_usage(FILE *out) {
-    fprintf(out,
-            "usage: nextok-translate eval --checkpoint C --test F [--json] [options]\n"
-            "\n"
-            "Translates the sources of F (source<TAB>target per line) and scores them against the\n"
-            "targets: exact match, character accuracy, BLEU and chrF as sacreBLEU 2.x computes its\n"
-            "defaults, all percentages, with their signatures.\n"
-            "\n"
-            "  --checkpoint C        model checkpoint\n"
-            "  --test F              test pairs\n"
-            "  --json                one JSON line: n, exact_match, char_accuracy, bleu, chrf\n"
-            "  --show-errors N       print the first N wrong translations on stderr\n"
-            "  --batch N             sources decoded together (default 32)\n"
-            "  --num-beams K, --length-penalty A, --max-new-tokens N, --do-sample, --temperature T,\n"
-            "  --top-k K, --top-p P, --seed S, --repetition-penalty R, --no-repeat-ngram-size N\n"
-            "                        decoding, as in 'translate' (default greedy)\n"
-            "  --threads N           OpenMP/OpenBLAS threads\n");
-}
-
-static int usage_error(void) {
-    fputc('\n', stderr);
-    cmd_eval_usage(stderr);
-    return 2;
-}
-
-int cli_generate_option(nt_generate_config *g, int argc, char **argv, int *i);
-
 int cmd_eval(int argc, char **argv) {
     const char *ckpt = NULL, *test = NULL;
     long batch = 32, threads = 0, show = 0;
-    int json = 0, max_new_set = 0;
+    int json = 0;
     nt_generate_config g = nt_generate_config_default();
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            cmd_eval_usage(stdout);
-            return 0;
-        }
-        if (strcmp(a, "--json") == 0) {
-            json = 1;
-            continue;
-        }
-        int r = cli_generate_option(&g, argc, argv, &i);
-        if (r < 0) return usage_error();
-        if (r > 0) {
-            max_new_set |= strcmp(a, "--max-new-tokens") == 0;
-            continue;
-        }
-        const char **str = strcmp(a, "--checkpoint") == 0 ? &ckpt : strcmp(a, "--test") == 0 ? &test : NULL;
-        long *num = strcmp(a, "--batch") == 0         ? &batch
-                    : strcmp(a, "--threads") == 0     ? &threads
-                    : strcmp(a, "--show-errors") == 0 ? &show
-                                                      : NULL;
-        if (!str && !num) {
-            fprintf(stderr, "nextok-translate eval: unknown option \"%s\"\n", a);
-            return usage_error();
-        }
-        const char *v = cli_value("eval", argc, argv, &i);
-        if (!v) return usage_error();
-        if (str) *str = v;
-        else if (!nt_cli_parse_int(a, v, num == &show ? 0 : 1, 1 << 20, num)) return usage_error();
-    }
-    if (!ckpt || !test) {
-        fprintf(stderr, "nextok-translate eval: %s is required\n", !ckpt ? "--checkpoint" : "--test");
-        return usage_error();
-    }
-    nt_generate_config probe = g;
-    if (!max_new_set) probe.max_new_tokens = 1;
-    if (nt_generate_config_check(&probe) != NT_OK) {
-        fprintf(stderr, "nextok-translate eval: %s\n", nt_errmsg());
-        return usage_error();
-    }
-    cli_threads((int)threads);
+    nt_opt gen_opts[CLI_GENERATE_NOPTS];
+    cli_generate_opts(gen_opts, &g);
+    nt_opt opts[] = {
+        {"--checkpoint", NT_OPT_STRING, &ckpt, .arg = "C", .required = 1, .help = "model checkpoint"},
+        {"--test", NT_OPT_STRING, &test, .arg = "F", .required = 1, .help = "test pairs"},
+        {"--json", NT_OPT_FLAG, &json, .help = "one JSON line: n, exact_match, char_accuracy, bleu, chrf"},
+        {"--show-errors", NT_OPT_INT, &show, 0, 1 << 20, .help = "print the first N wrong translations on stderr"},
+        {"--batch", NT_OPT_INT, &batch, 1, 4096, .help = "sources decoded together"},
+        {"--threads", NT_OPT_INT, &threads, 1, 1024, .def = "OMP_NUM_THREADS or all cores",
+         .help = "OpenMP/OpenBLAS threads"},
+        {.kind = NT_OPT_GROUP, .help = "decoding (as in 'translate'; default greedy):", .dest = gen_opts},
+        {0}};
+    nt_opts cmd = {"nextok-translate eval", "usage: nextok-translate eval --checkpoint C --test F [--json] [options]",
+                   "Translates the sources of F (source<TAB>target per line) and scores them against the targets: "
+                   "exact match, character accuracy, BLEU and chrF as sacreBLEU 2.x computes its defaults, all "
+                   "percentages, with their signatures.",
+                   .opts = opts, .epilog = cli_omp_policy_help()};
+    int rc = nt_opts_parse(&cmd, argc, argv);
+    if (rc >= 0) return rc;
+    if ((rc = cli_generate_check(&cmd, &g)) >= 0) return rc;
+    int max_new_set = nt_opts_given(&cmd, "--max-new-tokens");
+    cli_threads(threads);
     nt_tsv *tsv = NULL;
     if (nt_tsv_read(&tsv, test, NULL) != NT_OK) {
-        fprintf(stderr, "nextok-translate eval: %s\n", nt_errmsg());
+        fprintf(stderr, "nextok-translate eval: %s\n", cli_errmsg());
         return 1;
     }
     cli_translator tr;
     if (cli_translator_open(&tr, ckpt) != NT_OK) {
-        fprintf(stderr, "nextok-translate eval: %s\n", nt_errmsg());
+        fprintf(stderr, "nextok-translate eval: %s\n", cli_errmsg());
         nt_tsv_free(tsv);
         return 1;
     }
@@ -123,9 +77,9 @@ int cmd_eval(int argc, char **argv) {
         }
         cli_hyps_free(hyps, m);
     }
-    int rc = 0;
+    rc = 0;
     if (s != NT_OK) {
-        fprintf(stderr, "nextok-translate eval: %s\n", nt_errmsg());
+        fprintf(stderr, "nextok-translate eval: %s\n", cli_errmsg());
         rc = 1;
     } else {
         nt_metrics m;
