@@ -193,6 +193,8 @@ int main(void) {
     EXPECT(1, b2, "no-such-file.tsv");
     const char *b3[] = {"train", "--train", empty, "--valid", valid, "--out", run_dir, NULL};
     EXPECT(1, b3, "empty.tsv");
+    const char *b3e[] = {"eval", "--checkpoint", ckpt, "--test", empty, NULL};
+    EXPECT(1, b3e, "empty.tsv holds no pairs");
     const char *b4[] = {"eval", "--checkpoint", ckpt, "--test", missing, NULL};
     EXPECT(1, b4, "no-such-file.tsv");
     const char *b5[] = {"translate", "--checkpoint", ckpt, "--input", missing, NULL};

@@ -176,6 +176,13 @@ const char *cli_errmsg(void) {
 
 /* ---- corpora ------------------------------------------------------------------ */
 
+void cli_tsv_notes(const nt_tsv *t) {
+    if (t->bom) fprintf(stderr, "nextok-translate: note: %s: the UTF-8 byte-order mark at its start was dropped\n", t->path);
+    if (t->n_trimmed)
+        fprintf(stderr, "nextok-translate: note: %s: spaces around a field trimmed on %d line%s (the first: line %d)\n",
+                t->path, t->n_trimmed, t->n_trimmed == 1 ? "" : "s", t->first_trimmed);
+}
+
 void cli_pairs_free(cli_pairs *p) {
     if (!p) return;
     for (int i = 0; i < p->n_tables; i++) nt_tsv_free(p->tables[i]);
@@ -218,6 +225,7 @@ nt_status cli_pairs_read(cli_pairs *out, const char *paths) {
         }
         s = nt_tsv_read(&out->tables[out->n_tables], f, NULL);
         if (s == NT_OK) {
+            cli_tsv_notes(out->tables[out->n_tables]);
             total += (int64_t)k * out->tables[out->n_tables]->n;
             repeat[out->n_tables++] = k;
         }

@@ -23,6 +23,7 @@
 #include "core/opts.h"
 #include "data/corpus.h"
 #include "data/tokenizer.h"
+#include "data/tsv.h"
 #include "nn/generate.h"
 #include "nn/model.h"
 #include "train/trainer.h"
@@ -87,6 +88,10 @@ typedef struct cli_pairs {
     int n_tables;
 } cli_pairs;
 nt_status cli_pairs_read(cli_pairs *out, const char *paths);
+
+/* The notes on what reading t repaired (a byte-order mark dropped, spaces
+ * around fields trimmed; see data/tsv.h), one line each on stderr. */
+void cli_tsv_notes(const nt_tsv *t);
 void cli_pairs_free(cli_pairs *p);
 
 /* The tokenizer for `name` ("char", "word" or "auto": word unless the texts

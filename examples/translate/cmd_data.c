@@ -147,7 +147,7 @@ int cmd_data(int argc, char **argv) {
         size_t n_texts = 0;
         for (int k = 0; k < n_exclude && s == NT_OK; k++) {
             s = nt_tsv_read(&tables[k], exclude[k], NULL);
-            if (s == NT_OK) n_texts += 2 * (size_t)tables[k]->n;
+            if (s == NT_OK) n_texts += 2 * (size_t)tables[k]->n, cli_tsv_notes(tables[k]);
         }
         if (s == NT_OK) {
             for (ex.cap = 16; ex.cap < 2 * n_texts; ex.cap *= 2) {}

@@ -40,6 +40,12 @@ int cmd_eval(int argc, char **argv) {
         fprintf(stderr, "nextok-translate eval: %s\n", cli_errmsg());
         return 1;
     }
+    cli_tsv_notes(tsv);
+    if (tsv->n == 0) {
+        fprintf(stderr, "nextok-translate eval: %s holds no pairs: nothing to score\n", test);
+        nt_tsv_free(tsv);
+        return 1;
+    }
     cli_translator tr;
     if (cli_translator_open(&tr, ckpt) != NT_OK) {
         fprintf(stderr, "nextok-translate eval: %s\n", cli_errmsg());
