@@ -262,10 +262,27 @@ int main(void) {
     snprintf(p, sizeof p, "%s/in.txt", tmp);
     write_file(p, "one\n\xe2\x96\x81two\ntwo\n");
     const char *g1[] = {"translate", "--checkpoint", ckpt, "--input", p, "--max-new-tokens", "3", NULL};
-    CHECK(run(g1) == 0 && strstr(err_text, "line 2") && strstr(err_text, "tokenized"), "translate: %s", err_text);
+    CHECK(run(g1) == 1 && strstr(err_text, "line 2") && strstr(err_text, "tokenized") &&
+              strstr(err_text, "1 line could not be translated"),
+          "translate: %s", err_text);
     int lines = 0;
     for (const char *s = out_text; *s; s++) lines += *s == '\n';
     CHECK(lines == 3, "3 output lines, got %d", lines);
+
+    /* a number model refuses words it does not know, naming them: an empty
+     * line, the message, exit 1 at the end; the other lines are translated,
+     * each variant of a number exactly as the number */
+    write_file(p, "one\nhello one world\n  TWO \ntwo\n");
+    CHECK(run(g1) == 1 && strstr(err_text, "line 2: not in the vocabulary: \"hello\", \"world\"") &&
+              strstr(err_text, "output left empty") && !strstr(err_text, "line 3") && !strstr(err_text, "line 1"),
+          "unknown words: %s", err_text);
+    char *o[4] = {0};
+    int no = 0;
+    for (char *q = out_text, *e; no < 4 && (e = strchr(q, '\n')) != NULL; q = e + 1) *e = 0, o[no++] = q;
+    CHECK(no == 4 && o[1][0] == 0 && strcmp(o[2], o[3]) == 0, "outputs: the unknown line empty, '  TWO ' as 'two'");
+    /* --no-normalize: as typed ("TWO" is then unknown) */
+    const char *g2[] = {"translate", "--checkpoint", ckpt, "--input", p, "--max-new-tokens", "3", "--no-normalize", NULL};
+    CHECK(run(g2) == 1 && strstr(err_text, "line 3: not in the vocabulary: ") && strstr(err_text, "\"TWO\""), "--no-normalize: %s", err_text);
 
     char cmd[1200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);

@@ -12,6 +12,7 @@
 #include "commands.h"
 #include "core/alloc.h"
 #include "core/parallel.h"
+#include "data/numbers.h"
 #include "data/tsv.h"
 #include "train/checkpoint.h"
 #include "train/report.h"
@@ -325,6 +326,8 @@ nt_status cli_translator_open(cli_translator *t, const char *ckpt) {
     t->gen = nt_generate_config_default();
     t->gen.max_new_tokens = t->model->cfg.max_len;
     t->batch = 32;
+    t->numbers = nt_numbers_vocab(t->vocab);
+    t->normalize = t->numbers;
     return NT_OK;
 }
 
@@ -386,6 +389,47 @@ static nt_status token_strings(const nt_vocab *v, const int32_t *ids, int n, int
     return NT_OK;
 }
 
+/* The normalised text of a number-model input (data/numbers.h) in buf, or
+ * the line itself when it is too long to be a number; NULL on failure. */
+static const char *normalized(const char *line, char *buf, size_t cap) {
+    if (strlen(line) >= cap) return line;
+    return nt_numbers_normalize(line, buf, cap, NULL) == NT_OK ? buf : NULL;
+}
+
+typedef struct unk_ctx {
+    const nt_vocab *v;
+    char *out;
+    size_t cap, len;
+    int n;
+} unk_ctx;
+
+static void unk_piece(const char *piece, size_t len, void *user) {
+    unk_ctx *u = user;
+    char tok[64];
+    if (len >= sizeof tok) len = sizeof tok - 1;
+    memcpy(tok, piece, len);
+    tok[len] = 0;
+    if (nt_vocab_id(u->v, tok) >= 0) return;
+    /* show the word as typed: the word tokenizer's ▁ (U+2581) is a space */
+    const char *shown = strncmp(tok, "\xE2\x96\x81", 3) == 0 ? (tok[3] ? tok + 3 : "(a space)") : tok;
+    if (u->n < 6 && u->len < u->cap) {
+        int k = snprintf(u->out + u->len, u->cap - u->len, "%s\"%s\"", u->n ? ", " : "", shown);
+        u->len += k > 0 ? (size_t)k : 0;
+    } else if (u->n == 6 && u->len < u->cap) {
+        int k = snprintf(u->out + u->len, u->cap - u->len, ", ...");
+        u->len += k > 0 ? (size_t)k : 0;
+    }
+    u->n++;
+}
+
+/* The tokens of text that v lacks, quoted and comma-separated, into out. */
+static void unknown_tokens(const nt_vocab *v, const char *text, char *out, size_t cap) {
+    unk_ctx u = {v, out, cap, 0, 0};
+    out[0] = 0;
+    nt_tokenizer_split(nt_vocab_kind(v), text, unk_piece, &u);
+    if (u.len >= cap && cap > 4) memcpy(out + cap - 4, "...", 4);
+}
+
 nt_status cli_translate(cli_translator *t, const char *const *lines, int n, cli_hyp *hyps, int line0, int verbose) {
     const nt_model_config *mc = &t->model->cfg;
     /* room for the source: encoder `src <eos>`; decoder prompt `<bos> src <sep>` and one output token */
@@ -403,6 +447,7 @@ nt_status cli_translate(cli_translator *t, const char *const *lines, int n, cli_
         for (; i0 < n && m < B; i0++) {
             const char *line = lines[i0];
             cli_hyp *h = &hyps[i0];
+            char norm[1024];
             size_t bytes = strlen(line), bad;
             int cnt = 0;
             if (bytes == 0) continue;
@@ -411,6 +456,8 @@ nt_status cli_translate(cli_translator *t, const char *const *lines, int n, cli_
             } else if (bytes > (size_t)64 * (size_t)mc->max_len) {
                 snprintf(h->error, sizeof h->error, "too long (%zu bytes; this model reads at most %d tokens)", bytes,
                          max_src);
+            } else if (t->normalize && (line = normalized(line, norm, sizeof norm)) == NULL) {
+                snprintf(h->error, sizeof h->error, "cannot be normalised: %s", cli_errmsg());
             } else if (nt_vocab_encode(t->vocab, line, NULL, 0, &cnt) != NT_OK) {
                 snprintf(h->error, sizeof h->error, "cannot be tokenized: %s", cli_errmsg());
             } else if (cnt > max_src) {
@@ -421,9 +468,19 @@ nt_status cli_translate(cli_translator *t, const char *const *lines, int n, cli_
                 if (s != NT_OK) break;
                 int unk = 0;
                 for (int k = 0; k < cnt; k++) unk += dst[k] == NT_TOK_UNK;
-                if (unk && verbose)
-                    fprintf(stderr, "nextok-translate: line %d: %d token%s not in the vocabulary (read as <unk>)\n",
-                            line0 + i0, unk, unk == 1 ? "" : "s");
+                if (unk) {
+                    char names[160];
+                    unknown_tokens(t->vocab, line, names, sizeof names);
+                    if (t->numbers) { /* a number model would translate <unk> confidently: refuse */
+                        snprintf(h->error, sizeof h->error, "not in the vocabulary: %s", names);
+                        if (verbose)
+                            fprintf(stderr, "nextok-translate: line %d: %s; output left empty\n", line0 + i0, h->error);
+                        continue;
+                    }
+                    if (verbose)
+                        fprintf(stderr, "nextok-translate: line %d: not in the vocabulary (read as <unk>): %s\n",
+                                line0 + i0, names);
+                }
                 src[m] = dst, len[m] = cnt, which[m] = i0;
                 m++;
                 continue;

@@ -111,6 +111,11 @@ typedef struct cli_translator {
     nt_ctx *ctx;
     nt_generate_config gen;   /* greedy by default, max_new_tokens = the model's max_len */
     int batch;                /* sources per nt_generate call (default 32) */
+    /* a number-translation model (data/numbers.h's nt_numbers_vocab): a line
+     * with tokens outside the vocabulary is rejected, naming them (other
+     * models read them as <unk>, with a warning) */
+    int numbers;
+    int normalize;            /* normalise each line first (default: numbers) */
 } cli_translator;
 
 /* Loads a checkpoint (full or weights-only). */
@@ -129,8 +134,15 @@ typedef struct cli_hyp {
     float *attn;                     /* (n_out_tokens, n_src_tokens) */
 } cli_hyp;
 
+#define CLI_NORMALIZE_HELP                                                                                     \
+    "number models (whose vocabulary holds only number words or digits): read each line as typed. By default it " \
+    "is normalised first: letters to lower case, spaces around and repeated dropped, a space or hyphen between "  \
+    "tens and units, 'and' and commas (en), 'et' and plural s (fr), spaces in the compound (de), thousands "       \
+    "separators (digits), all written as the training data writes them (docs/translate.md)"
+
 /* Translates n lines into hyps[0..n). A line that is invalid UTF-8, cannot
- * be tokenized or is too long for the model gets hyps[i].n = 0 and an error
+ * be tokenized, is too long for the model or (a number model) holds tokens
+ * outside the vocabulary gets hyps[i].n = 0 and an error
  * (printed on stderr with its 1-based number line0 + i when `verbose`); an
  * empty line gets n = 0 and no error; the other lines are translated. Returns an error only for failures that are
  * not about a line (memory, the model). */

@@ -12,6 +12,7 @@ int cmd_eval(int argc, char **argv) {
     const char *ckpt = NULL, *test = NULL;
     long batch = 32, threads = 0, show = 0;
     int json = 0;
+    int no_normalize = 0;
     nt_generate_config g = nt_generate_config_default();
     nt_opt gen_opts[CLI_GENERATE_NOPTS];
     cli_generate_opts(gen_opts, &g);
@@ -20,6 +21,8 @@ int cmd_eval(int argc, char **argv) {
         {"--test", NT_OPT_STRING, &test, .arg = "F", .required = 1, .help = "test pairs"},
         {"--json", NT_OPT_FLAG, &json, .help = "one JSON line: n, exact_match, char_accuracy, bleu, chrf"},
         {"--show-errors", NT_OPT_INT, &show, 0, 1 << 20, .help = "print the first N wrong translations on stderr"},
+        {"--no-normalize", NT_OPT_FLAG, &no_normalize,
+         .help = CLI_NORMALIZE_HELP},
         {"--batch", NT_OPT_INT, &batch, 1, 4096, .help = "sources decoded together"},
         {"--threads", NT_OPT_INT, &threads, 1, 1024, .def = "OMP_NUM_THREADS or all cores",
          .help = "OpenMP/OpenBLAS threads"},
@@ -57,6 +60,7 @@ int cmd_eval(int argc, char **argv) {
     tr.gen.num_return_sequences = 1;
     if (!max_new_set) tr.gen.max_new_tokens = keep_max;
     tr.batch = (int)batch;
+    tr.normalize = tr.numbers && !no_normalize;
     nt_metrics_acc *acc = NULL;
     nt_status s = nt_metrics_acc_new(&acc);
     enum { CHUNK = 512 };

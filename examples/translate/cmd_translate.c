@@ -36,6 +36,7 @@ static void write_outputs(FILE *out, const cli_hyp *h, int n, int first_index, i
 int cmd_translate(int argc, char **argv) {
     const char *ckpt = NULL, *input = NULL;
     long batch = 32, nbest = 0, threads = 0;
+    int no_normalize = 0;
     nt_generate_config g = nt_generate_config_default();
     nt_opt gen_opts[CLI_GENERATE_NOPTS];
     cli_generate_opts(gen_opts, &g);
@@ -44,6 +45,8 @@ int cmd_translate(int argc, char **argv) {
          .help = "model checkpoint (full or weights-only)"},
         {"--input", NT_OPT_STRING, &input, .arg = "F", .def = "stdin", .help = "read sources from F"},
         {"--batch", NT_OPT_INT, &batch, 1, 4096, .help = "sources decoded together (output never depends on it)"},
+        {"--no-normalize", NT_OPT_FLAG, &no_normalize,
+         .help = CLI_NORMALIZE_HELP},
         {"--nbest", NT_OPT_INT, &nbest, 1, 1024, .arg = "K", .def = "",
          .help = "K lines per source, 'LINE ||| translation ||| score' (LINE from 0, score = log-probability / "
                  "length^length-penalty), best first; uses K beams at least unless sampling (then K draws)"},
@@ -55,7 +58,9 @@ int cmd_translate(int argc, char **argv) {
                    "usage: nextok-translate translate --checkpoint C [options] < sources.txt > translations.txt",
                    "Reads one source text per line (stdin or --input F) and writes one translation per line, in input "
                    "order. A line that is invalid UTF-8, cannot be tokenized or is too long for the model gets a "
-                   "message on stderr and an empty output line; the others are translated.",
+                   "message on stderr and an empty output line, the others are translated, and the exit status is 1 at the end. "
+                   "A number model (its vocabulary holds only number words or digits) also refuses a line with "
+                   "tokens outside its vocabulary, naming them, and reads each line normalised (see --no-normalize).",
                    .opts = opts, .epilog = cli_omp_policy_help()};
     int rc = nt_opts_parse(&cmd, argc, argv);
     if (rc >= 0) return rc;
@@ -81,13 +86,14 @@ int cmd_translate(int argc, char **argv) {
     tr.gen = g;
     if (!max_new_set) tr.gen.max_new_tokens = keep_max;
     tr.batch = (int)batch;
+    tr.normalize = tr.numbers && !no_normalize;
     /* interactive: translate each line as it comes */
     const int chunk = isatty(fileno(in)) ? 1 : (int)(batch > 256 ? batch : 256);
     line_buf buf = {0};
     buf.lines = calloc((size_t)chunk, sizeof *buf.lines);
     cli_hyp *hyps = calloc((size_t)chunk, sizeof *hyps);
     rc = buf.lines && hyps ? 0 : 1;
-    int line_no = 0, eof = 0;
+    int line_no = 0, eof = 0, failed = 0;
     char *line = NULL;
     size_t line_cap = 0;
     while (rc == 0 && !eof) {
@@ -117,6 +123,7 @@ int cmd_translate(int argc, char **argv) {
             fprintf(stderr, "nextok-translate translate: %s\n", cli_errmsg());
             rc = 1;
         } else {
+            for (int i = 0; i < buf.n; i++) failed += hyps[i].error[0] != 0;
             write_outputs(stdout, hyps, buf.n, first, (int)nbest);
             fflush(stdout);
             cli_hyps_free(hyps, buf.n);
@@ -125,6 +132,11 @@ int cmd_translate(int argc, char **argv) {
     }
     if (ferror(in)) {
         fprintf(stderr, "nextok-translate translate: read error on %s\n", input ? input : "stdin");
+        rc = 1;
+    }
+    if (rc == 0 && failed) {
+        fprintf(stderr, "nextok-translate translate: %d line%s could not be translated (empty output line%s)\n", failed,
+                failed == 1 ? "" : "s", failed == 1 ? "" : "s");
         rc = 1;
     }
     lines_clear(&buf);
