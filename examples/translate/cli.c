@@ -345,7 +345,7 @@ void cli_hyps_free(cli_hyp *hyps, int n) {
         for (int k = 0; k < h->n; k++) nt_free(h->text[k]);
         for (int k = 0; k < h->n_src_tokens; k++) nt_free(h->src_tokens[k]);
         for (int k = 0; k < h->n_out_tokens; k++) nt_free(h->out_tokens[k]);
-        nt_free(h->text), nt_free(h->score), nt_free(h->src_tokens), nt_free(h->out_tokens), nt_free(h->attn);
+        nt_free(h->text), nt_free(h->score), nt_free(h->finished), nt_free(h->src_tokens), nt_free(h->out_tokens), nt_free(h->attn);
         memset(h, 0, sizeof *h);
     }
 }
@@ -498,14 +498,15 @@ nt_status cli_translate(cli_translator *t, const char *const *lines, int n, cli_
             cli_hyp *h = &hyps[which[j]];
             h->text = nt_calloc((size_t)K, sizeof *h->text);
             h->score = nt_calloc((size_t)K, sizeof *h->score);
-            if (!h->text || !h->score) {
+            h->finished = nt_calloc((size_t)K, sizeof *h->finished);
+            if (!h->text || !h->score || !h->finished) {
                 s = nt_error(NT_ERR_NOMEM, "out of memory");
                 break;
             }
             for (int k = 0; k < K && s == NT_OK; k++) {
                 const nt_generate_seq *q = nt_generate_result_get(&res, j, k);
                 s = decode_text(t->vocab, q->tokens, q->len, &h->text[k]);
-                if (s == NT_OK) h->score[k] = q->score_norm, h->n = k + 1;
+                if (s == NT_OK) h->score[k] = q->score_norm, h->finished[k] = q->finished, h->n = k + 1;
             }
             const nt_generate_seq *q = nt_generate_result_get(&res, j, 0);
             if (s == NT_OK && q->attn && q->attn_cols == len[j] + 1 && q->attn_rows == q->len + q->finished) {

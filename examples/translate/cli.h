@@ -127,6 +127,8 @@ typedef struct cli_hyp {
     int n;             /* hypotheses (num_return_sequences), 0 if the line was rejected */
     char **text;       /* (n) UTF-8, best first */
     float *score;      /* (n) score_norm of each */
+    int *finished;     /* (n) 1 if it ended with <eos>, 0 if the length limit cut it (ranked
+                          after every finished one, see nn/generate.h) */
     char error[240];   /* why the line was rejected, "" if it was not */
     /* with gen.output_attentions: the best hypothesis' tokens and weights */
     int n_src_tokens, n_out_tokens;

@@ -27,7 +27,9 @@ static void write_outputs(FILE *out, const cli_hyp *h, int n, int first_index, i
             continue;
         }
         for (int k = 0; k < nbest; k++) {
-            if (k < h[i].n) fprintf(out, "%d ||| %s ||| %.6f\n", first_index + i, h[i].text[k], (double)h[i].score[k]);
+            if (k < h[i].n)
+                fprintf(out, "%d ||| %s ||| %.6f%s\n", first_index + i, h[i].text[k], (double)h[i].score[k],
+                        h[i].finished[k] ? "" : " ||| unfinished");
             else fprintf(out, "%d |||  ||| -inf\n", first_index + i);
         }
     }
@@ -49,7 +51,9 @@ int cmd_translate(int argc, char **argv) {
          .help = CLI_NORMALIZE_HELP},
         {"--nbest", NT_OPT_INT, &nbest, 1, 1024, .arg = "K", .def = "",
          .help = "K lines per source, 'LINE ||| translation ||| score' (LINE from 0, score = log-probability / "
-                 "length^length-penalty), best first; uses K beams at least unless sampling (then K draws)"},
+                 "length^length-penalty), best first; uses K beams at least unless sampling (then K draws). Hypotheses "
+                 "that ended rank above those the length limit cut, which come only when fewer than K ended and are "
+                 "marked ' ||| unfinished'"},
         {"--threads", NT_OPT_INT, &threads, 1, 1024, .def = "OMP_NUM_THREADS or all cores",
          .help = "OpenMP/OpenBLAS threads"},
         {.kind = NT_OPT_GROUP, .help = "decoding (default greedy):", .dest = gen_opts},
