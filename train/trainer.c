@@ -12,6 +12,7 @@
 #include "core/alloc.h"
 #include "data/batcher.h"
 #include "nn/generate.h"
+#include "train/progress.h"
 #include "train/signals.h"
 
 /* ---- metrics names ------------------------------------------------------------- */
@@ -832,8 +833,10 @@ nt_status nt_trainer_run(nt_trainer *t, nt_train_result *res) {
         char total_s[32] = "";
         if (c->steps > 0) snprintf(total_s, sizeof total_s, "/%lld", (long long)c->steps);
         if (t->tty == 1 && (now - last_draw > 0.1 || log_now)) {
-            fprintf(log, "\rstep %lld%s | loss %.4f | lr %.2e | %.0f tok/s | ETA %s\033[K",
-                    (long long)t->st.step, total_s, si.loss, si.lr, rate, eta_s);
+            nt_progress_info pi = {t->st.step, c->steps, t->st.seconds, budget, eta, si.loss, si.lr, rate};
+            char bar[512];
+            nt_progress_format(&pi, nt_progress_width(fileno(log)), bar, sizeof bar);
+            fprintf(log, "\r%s\033[K", bar);
             fflush(log);
             last_draw = now;
             line_open = 1;
