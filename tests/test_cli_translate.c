@@ -292,6 +292,8 @@ int main(void) {
     CHECK(run(a_rep) == 0 && exists(p), "report: %s", err_text);
     html = nt_proc_read_file(p, NULL);
     CHECK(html && count_str(html, "<svg") >= 4 && count_str(html, "class=\"heatmap\"") >= 1, "report content");
+    CHECK(html && strstr(html, "(reference: ") && strstr(html, "% at step"),
+          "samples beside their references, the best metric with its %%");
     free(html);
 
     if (!getenv("NT_KEEP_TMP")) {

@@ -580,8 +580,10 @@ nt_status cli_report_write(const char *run_dir, const char *ckpt, const char *sa
         fmt_seconds(t, sizeof t, ts->seconds);
         KV("training", "%lld updates, %lld tokens (source + target), %s", (long long)ts->step, (long long)ts->tokens, t);
         if (isfinite(ts->best_metric))
-            KV("best validation", "%s %.6g at step %lld", nt_metric_name(tc.metric),
+            KV("best validation", "%s %.6g%s at step %lld (the checkpoint the samples below come from)",
+               nt_metric_name(tc.metric),
                tc.metric == NT_METRIC_TOKEN_ACC || tc.metric == NT_METRIC_EXACT_MATCH ? 100 * ts->best_metric : ts->best_metric,
+               tc.metric == NT_METRIC_TOKEN_ACC || tc.metric == NT_METRIC_EXACT_MATCH ? "%" : "",
                (long long)ts->best_step);
         if (tc.train_path[0]) KV("training data", "%s", tc.train_path);
         if (tc.valid_path[0]) KV("validation data", "%s", tc.valid_path);
@@ -604,16 +606,19 @@ nt_status cli_report_write(const char *run_dir, const char *ckpt, const char *sa
         if (nt_tsv_read(&tsv, samples_tsv, NULL) != NT_OK) {
             fprintf(stderr, "nextok-translate: note: no attention heatmaps in the report: %s\n", cli_errmsg());
         } else {
-            const char *lines[8] = {0};
+            const char *lines[8] = {0}, *refs[8] = {0};
             n_hyps = tsv->n < n_samples ? tsv->n : n_samples;
             /* spread the samples over the file: short and long sources alike */
-            for (int i = 0; i < n_hyps; i++) lines[i] = tsv->src[(int64_t)i * tsv->n / n_hyps];
+            for (int i = 0; i < n_hyps; i++)
+                lines[i] = tsv->src[(int64_t)i * tsv->n / n_hyps], refs[i] = tsv->tgt[(int64_t)i * tsv->n / n_hyps];
             tr.gen.output_attentions = 1;
             s = cli_translate(&tr, lines, n_hyps, hyps, 1, 0);
             if (s != NT_OK) n_hyps = 0;
             for (int i = 0; i < n_hyps; i++) {
                 if (hyps[i].n == 0 || !hyps[i].attn) continue;
-                snprintf(titles[nh], sizeof titles[nh], "%s \xe2\x86\x92 %s", lines[i], hyps[i].text[0]);
+                int same = strcmp(hyps[i].text[0], refs[i]) == 0;
+                snprintf(titles[nh], sizeof titles[nh], "%s \xe2\x86\x92 %s    (reference: %s %s)", lines[i],
+                         hyps[i].text[0], refs[i], same ? "\xe2\x9c\x93 same" : "\xe2\x9c\x97 differs");
                 hm[nh].title = titles[nh];
                 hm[nh].src = (const char *const *)hyps[i].src_tokens;
                 hm[nh].S = hyps[i].n_src_tokens;
