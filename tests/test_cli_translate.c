@@ -180,6 +180,45 @@ int main(void) {
               strstr(out_text, "signatures: BLEU nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp"),
           "eval text: %s", out_text);
 
+    /* exhaustive evaluation against the generator: every number of 0..199 */
+    const char *a_all[] = {"eval", "--checkpoint", q, "--task", "digits-arabic", "--all", "--max", "199", "--json", NULL};
+    CHECK(run(a_all) == 0, "eval --all: %s", err_text);
+    double all_n = json_num(out_text, "n"), all_err = json_num(out_text, "errors");
+    CHECK(all_n == 200 && all_err >= 0 && all_err <= 200 &&
+              fabs(json_num(out_text, "exact_match") - 100.0 * (200 - all_err) / 200) < 1e-3 &&
+              strstr(out_text, "{\"digits\":1,\"n\":10,") && strstr(out_text, "{\"digits\":3,\"n\":100,"),
+          "eval --all json: %s", out_text);
+    const char *a_all_text[] = {"eval", "--checkpoint", q, "--task", "digits-arabic", "--all", "--max", "199", NULL};
+    CHECK(run(a_all_text) == 0 && strstr(out_text, "errors ") && strstr(out_text, "by digit length  1: ") &&
+              strstr(out_text, "numbers/s"),
+          "eval --all text: %s", out_text);
+    /* the listed numbers, each shown: the same translations as translate's */
+    const char *a_list[] = {"eval", "--checkpoint", q, "--task", "digits-arabic", "--numbers", "42,7,1917", "--show", NULL};
+    CHECK(run(a_list) == 0 && count_lines(out_text) == 2 + 3 + 2, "eval --numbers --show: %s", out_text);
+    char shown_list[4096];
+    memcpy(shown_list, out_text, sizeof shown_list - 1);
+    shown_list[sizeof shown_list - 1] = 0;
+    const char *a_tr3[] = {"translate", "--checkpoint", q, NULL};
+    CHECK(run_in("7\n42\n1917\n", a_tr3) == 0, "translate 3: %s", err_text);
+    {
+        char *save = NULL, *copy = strdup(out_text);
+        const char *nums[3] = {"7", "42", "1917"};
+        int k = 0;
+        for (char *l = strtok_r(copy, "\n", &save); l && k < 3; l = strtok_r(NULL, "\n", &save), k++) {
+            char want[256];
+            snprintf(want, sizeof want, " %s: %s \xe2\x86\x92 %s", nums[k], nums[k], l);
+            CHECK(strstr(shown_list, want) != NULL, "eval --show agrees with translate: '%s' in %s", want, shown_list);
+        }
+        free(copy);
+    }
+    CHECK(count_str(shown_list, "ok   ") + count_str(shown_list, "MISS ") == 3, "each marked ok or MISS");
+    const char *a_bad1[] = {"eval", "--checkpoint", q, "--task", "digits-arabic", NULL};
+    CHECK(run(a_bad1) == 2 && strstr(err_text, "one of --all, --typed and --numbers"), "--task alone: %s", err_text);
+    const char *a_bad2[] = {"eval", "--checkpoint", q, "--task", "digits-arabic", "--numbers", "4,x", NULL};
+    CHECK(run(a_bad2) == 2 && strstr(err_text, "--numbers \"4,x\""), "--numbers 4,x: %s", err_text);
+    const char *a_bad3[] = {"eval", "--checkpoint", q, "--test", test, "--all", NULL};
+    CHECK(run(a_bad3) == 2 && strstr(err_text, "go with --task"), "--all without --task: %s", err_text);
+
     nt_tsv *t = NULL;
     CHECK(nt_tsv_read(&t, test, NULL) == NT_OK, "read test");
     if (t) {
