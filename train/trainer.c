@@ -872,6 +872,7 @@ nt_status nt_trainer_run(nt_trainer *t, nt_train_result *res) {
             json_num(t->metrics, "ppl", ev.ppl);
             json_num(t->metrics, "token_acc", 100.0 * ev.token_acc);
             if (ev.n_decoded > 0 || c->eval_exact_max >= 0) json_num(t->metrics, "exact_match", 100.0 * ev.exact_match);
+            json_num(t->metrics, "elapsed_s", t->st.seconds); /* wall time to this point (time to accuracy) */
             fprintf(t->metrics, ",\"sentences\":%d,\"best\":%s}\n", ev.n_sentences, better ? "true" : "false");
             fflush(t->metrics);
             if (t->tty >= 0) {

@@ -101,6 +101,40 @@ static nt_status write_splits_excluding(const char *dir, nt_form src, nt_form tg
     return s;
 }
 
+/* The numbers people type first (0..1000, every k*10^n, every k*1000) that
+ * are <= max and not in ex, into DIR/train.tsv (cfg->n_train gets the count;
+ * valid.tsv and test.tsv are written empty). */
+static nt_status write_typed(const char *dir, nt_form src, nt_form tgt, nt_corpus_split_config *cfg,
+                             const text_set *ex, int *n_dropped) {
+    static int nums[3000];
+    static unsigned char seen[NT_CORPUS_MAX_NUMBER + 1];
+    int n = 0, kept = 0;
+    char a[NT_CORPUS_MAX_TEXT], b[NT_CORPUS_MAX_TEXT];
+    memset(seen, 0, sizeof seen);
+    for (int i = 0; i <= 1000; i++) nums[n++] = i;
+    for (int p = 10; p <= 100000; p *= 10)
+        for (int k = 1; k <= 9; k++) nums[n++] = k * p;
+    for (int k = 1; k <= 999; k++) nums[n++] = k * 1000;
+    for (int i = 0; i < n; i++) {
+        int v = nums[i];
+        if (v > cfg->max_number || seen[v]) continue;
+        seen[v] = 1;
+        NT_TRY(nt_corpus_render(src, v, a, sizeof a));
+        NT_TRY(nt_corpus_render(tgt, v, b, sizeof b));
+        if (ex->cap && (text_set_has(ex, a) || text_set_has(ex, b))) {
+            (*n_dropped)++;
+            continue;
+        }
+        nums[kept++] = v;
+    }
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+        return nt_error(NT_ERR_IO, "cannot create directory %s: %s", dir, strerror(errno));
+    cfg->n_train = kept;
+    NT_TRY(write_numbers(dir, "test.tsv", src, tgt, nums, 0));
+    NT_TRY(write_numbers(dir, "valid.tsv", src, tgt, nums, 0));
+    return write_numbers(dir, "train.tsv", src, tgt, nums, kept);
+}
+
 #define MAX_EXCLUDE 64
 
 int cmd_data(int argc, char **argv) {
@@ -108,7 +142,7 @@ int cmd_data(int argc, char **argv) {
     nt_corpus_split_config_default(&cfg);
     const char *task = NULL, *out = NULL;
     const char *exclude[MAX_EXCLUDE];
-    int n_exclude = 0, sampling = (int)cfg.sampling;
+    int n_exclude = 0, sampling = (int)cfg.sampling, typed = 0;
     nt_opt opts[] = {
         {"--task", NT_OPT_STRING, &task, .arg = "SRC-TGT", .required = 1,
          .help = "two distinct forms of digits, arabic, en, fr, de (e.g. en-fr)"},
@@ -124,6 +158,9 @@ int cmd_data(int argc, char **argv) {
         {"--sampling", NT_OPT_ENUM, &sampling, .choices = "uniform|length",
          .help = "uniform: every number equally likely; length: every digit length equally likely, so small numbers "
                  "are not rare"},
+        {"--typed", NT_OPT_FLAG, &typed,
+         .help = "write only DIR/train.tsv: the numbers people type first (0..1000, every k*10^n, every k*1000), "
+                 "less those of the --exclude files (--train, --valid, --test, --sampling and --seed do not apply)"},
         {"--exclude", NT_OPT_LIST, exclude, 0, MAX_EXCLUDE, .arg = "F", .count = &n_exclude,
          .help = "never write a number that appears in TSV file F (either side, as text): keeps new splits disjoint "
                  "from an existing test set"},
@@ -139,7 +176,8 @@ int cmd_data(int argc, char **argv) {
     if (nt_corpus_task_parse(task, &src, &tgt) != NT_OK) return nt_opts_usage_error(&cmd, "--task: %s", cli_errmsg());
     nt_status s = NT_OK;
     int dropped = 0;
-    if (n_exclude == 0 && cfg.n_train != TRAIN_ALL) {
+    if (typed) cfg.n_train = 0, cfg.n_valid = 0, cfg.n_test = 0;
+    if (n_exclude == 0 && cfg.n_train != TRAIN_ALL && !typed) {
         s = nt_corpus_write_splits(out, src, tgt, &cfg);
     } else {
         nt_tsv *tables[MAX_EXCLUDE] = {0};
@@ -156,7 +194,8 @@ int cmd_data(int argc, char **argv) {
         }
         for (int k = 0; k < n_exclude && s == NT_OK; k++)
             for (int i = 0; i < tables[k]->n; i++) text_set_add(&ex, tables[k]->src[i]), text_set_add(&ex, tables[k]->tgt[i]);
-        if (s == NT_OK) s = write_splits_excluding(out, src, tgt, &cfg, &ex, &dropped);
+        if (s == NT_OK && typed) s = write_typed(out, src, tgt, &cfg, &ex, &dropped);
+        else if (s == NT_OK) s = write_splits_excluding(out, src, tgt, &cfg, &ex, &dropped);
         nt_free(ex.keys);
         for (int k = 0; k < n_exclude; k++) nt_tsv_free(tables[k]);
     }
