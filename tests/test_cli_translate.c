@@ -175,6 +175,32 @@ int main(void) {
     CHECK(json_num(out_text, "n") == 30 && em >= 0 && em <= 100 && ca >= 0 && ca <= 100 && bleu >= 0 &&
               bleu <= 100 && chrf >= 0 && chrf <= 100,
           "eval json: %s", out_text);
+    /* the same pairs with a byte-order mark and spaces around the fields:
+     * the same scores, and a note for each repair */
+    {
+        size_t tlen = 0;
+        char *clean = nt_proc_read_file(test, &tlen);
+        size_t cap = 2 * tlen + 16, k = 0;
+        char *dirty = malloc(cap);
+        if (clean && dirty) {
+            k += (size_t)snprintf(dirty, cap, "\xEF\xBB\xBF");
+            for (char *c = clean; *c; c++) {
+                if (*c == '\t') k += (size_t)snprintf(dirty + k, cap - k, " \t ");
+                else if (*c == '\n') k += (size_t)snprintf(dirty + k, cap - k, "  \n");
+                else dirty[k++] = *c;
+            }
+            snprintf(p, sizeof p, "%s/dirty.tsv", tmp);
+            CHECK(nt_proc_write_file(p, dirty, k) == 0, "write %s", p);
+            const char *a_dirty[] = {"eval", "--checkpoint", q, "--test", p, "--json", NULL};
+            CHECK(run(a_dirty) == 0 && json_num(out_text, "exact_match") == em && json_num(out_text, "n") == 30,
+                  "BOM and spaces change nothing: %s", out_text);
+            CHECK(strstr(err_text, "byte-order mark at its start was dropped") &&
+                      strstr(err_text, "spaces around a field trimmed on 30 lines (the first: line 1)"),
+                  "notes: %s", err_text);
+        }
+        free(clean);
+        free(dirty);
+    }
     const char *a_eval_text[] = {"eval", "--checkpoint", q, "--test", test, NULL};
     CHECK(run(a_eval_text) == 0 && strstr(out_text, "BLEU") && strstr(out_text, "chrF2") &&
               strstr(out_text, "signatures: BLEU nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp"),
