@@ -162,7 +162,7 @@ int main(void) {
     const char *a8[] = {"translate", NULL};
     EXPECT(2, a8, "--checkpoint is required");
     const char *a9[] = {"eval", "--checkpoint", ckpt, NULL};
-    EXPECT(2, a9, "--test is required");
+    EXPECT(2, a9, "give one of --test F and --task SRC-TGT");
     const char *a10[] = {"translate", "--checkpoint", ckpt, "--top-p", "1.5", NULL};
     EXPECT(2, a10, "--top-p", "1.5");
     const char *a11[] = {"inspect", NULL};
