@@ -129,6 +129,27 @@ int main(void) {
         H5Aclose(at), H5Tclose(ty), H5Sclose(sp), H5Fclose(f);
     }
 
+    /* the OpenMP wait policy: passive, set by the program itself before the
+     * runtime starts (it re-executes itself with it), unless the user set one;
+     * --help says which is in force */
+    {
+        const char *saved = getenv("OMP_WAIT_POLICY");
+        char keep[64] = "";
+        if (saved) snprintf(keep, sizeof keep, "%s", saved);
+        unsetenv("OMP_WAIT_POLICY");
+        const char *h0[] = {"--help", NULL};
+        CHECK(run(h0) == 0 && strstr(out_text, "OMP_WAIT_POLICY=passive, set by nextok-translate"), "policy: %s",
+              out_text);
+        const char *h1[] = {"eval", "--help", NULL};
+        CHECK(run(h1) == 0 && strstr(out_text, "OMP_WAIT_POLICY=passive, set by nextok-translate"), "eval policy: %s",
+              out_text);
+        setenv("OMP_WAIT_POLICY", "active", 1);
+        CHECK(run(h0) == 0 && strstr(out_text, "OMP_WAIT_POLICY=active, from your environment"), "user policy: %s",
+              out_text);
+        if (keep[0]) setenv("OMP_WAIT_POLICY", keep, 1);
+        else unsetenv("OMP_WAIT_POLICY");
+    }
+
     /* the dispatcher */
     const char *a0[] = {"frobnicate", NULL};
     EXPECT(2, a0, "unknown command \"frobnicate\"");
