@@ -165,6 +165,17 @@ int main(void) {
               cmds[i], err_text);
         const char *h[] = {cmds[i], "--help", NULL};
         CHECK(run(h) == 0 && strstr(out_text, "usage:"), "%s --help", cmds[i]);
+        /* the help comes from the command's table: no flag twice (two tables
+         * included into one command would otherwise shadow each other) */
+        for (const char *l = out_text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+            if (strncmp(l, "  --", 4) != 0) continue;
+            size_t n = strcspn(l + 2, " \n");
+            char flag[64], pat[72];
+            snprintf(flag, sizeof flag, "%.*s", (int)(n < 63 ? n : 63), l + 2);
+            snprintf(pat, sizeof pat, "\n  %s ", flag);
+            const char *first = strstr(out_text, pat), *again = first ? strstr(first + 1, pat) : NULL;
+            CHECK(!again, "%s --help lists %s twice", cmds[i], flag);
+        }
     }
 
     /* missing required flags and bad values */
