@@ -116,6 +116,7 @@ static nt_status parse(nt_tsv **out, const char *name, char *data, size_t len,
 
     size_t pos = 0;
     int lineno = 0;
+    if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0) pos = 3, t->bom = 1;
     while (pos < len) {
         char *p = data + pos;
         char *nlp = memchr(p, '\n', len - pos);
@@ -123,6 +124,24 @@ static nt_status parse(nt_tsv **out, const char *name, char *data, size_t len,
         pos += l + (nlp ? 1 : 0);
         lineno++;
         if (l > 0 && p[l - 1] == '\r') l--; /* CRLF */
+        /* spaces around either field: trimmed in place (the line only shrinks) */
+        char *tab0 = memchr(p, '\t', l);
+        if (tab0) {
+            size_t a = 0, b = (size_t)(tab0 - p), c = b + 1, e = l;
+            while (a < b && p[a] == ' ') a++;
+            while (b > a && p[b - 1] == ' ') b--;
+            while (c < e && p[c] == ' ') c++;
+            while (e > c && p[e - 1] == ' ') e--;
+            if (a > 0 || b < (size_t)(tab0 - p) || c > (size_t)(tab0 - p) + 1 || e < l) {
+                t->n_trimmed++;
+                if (!t->first_trimmed) t->first_trimmed = lineno;
+                size_t ls = b - a, lt = e - c;
+                memmove(p, p + a, ls);
+                p[ls] = '\t';
+                memmove(p + ls + 1, p + c, lt);
+                l = ls + 1 + lt;
+            }
+        }
         char msg[128];
         int r = check_line(p, l, max_len, msg, sizeof msg);
         if (r >= 0) {

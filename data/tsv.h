@@ -12,6 +12,14 @@
  * and a last line without a newline are accepted. A bad line is an error
  * that names file and line, unless skip_bad is set: then bad lines are
  * dropped and counted per reason (nothing is dropped silently).
+ *
+ * Two things are repaired rather than refused, and counted so the caller can
+ * say so (the CLI prints one note per file): a UTF-8 byte-order mark at the
+ * start of the file is dropped (bom = 1; else it would become part of the
+ * first source), and spaces around a field ("seven \t sept") are trimmed
+ * (n_trimmed lines, first_trimmed names the first): a pair whose target
+ * carries a trailing space would otherwise never match a translation. A
+ * field that is empty once trimmed is an empty side.
  */
 #ifndef NT_DATA_TSV_H
 #define NT_DATA_TSV_H
@@ -49,6 +57,9 @@ typedef struct nt_tsv {
     int n_skipped;                         /* lines dropped (skip_bad only) */
     int skipped[NT_TSV_N_REASONS];         /* ... per reason */
     char first_skipped[256];               /* message of the first dropped line, "" if none */
+    int bom;                               /* 1 if a byte-order mark was dropped */
+    int n_trimmed;                         /* lines with spaces trimmed around a field */
+    int first_trimmed;                     /* the first such line (1-based), 0 if none */
     char *data;                            /* the file's bytes (owned) */
 } nt_tsv;
 

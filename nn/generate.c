@@ -375,6 +375,12 @@ typedef struct cand {
     int32_t tok;
 } cand;
 
+/* 1 if hypothesis (fa, na) ranks below (fb, nb): a finished one (it ended
+ * with <eos>) ranks above any unfinished one (cut by the length limit, often
+ * a loop of likely tokens with a high per-token score), then the higher
+ * length-normalised score. */
+static int hyp_below(int fa, double na, int fb, double nb) { return fa != fb ? fa < fb : na < nb; }
+
 static void hyp_add(loop *s, int i, int r, int t, int32_t last, double score, int finished) {
     int B = s->cfg->num_beams;
     int steps = t + 1;
@@ -384,10 +390,11 @@ static void hyp_add(loop *s, int i, int r, int t, int32_t last, double score, in
     if (s->n_hyps[i] < B) {
         slot = s->n_hyps[i]++;
     } else {
+        /* the worst kept: unfinished below finished, then by score */
         slot = 0;
         for (int k = 1; k < B; k++)
-            if (h[k].norm < h[slot].norm) slot = k;
-        if (!(norm > h[slot].norm)) return;
+            if (hyp_below(h[k].finished, h[k].norm, h[slot].finished, h[slot].norm)) slot = k;
+        if (!hyp_below(h[slot].finished, h[slot].norm, finished, norm)) return;
     }
     hyp *o = &h[slot];
     size_t L = (size_t)s->L, A = (size_t)s->A;
@@ -418,11 +425,14 @@ static nt_status beam_emit(loop *s, int i) {
     int B = s->cfg->num_beams;
     hyp *h = s->hyps + (size_t)i * B;
     int n = s->n_hyps[i];
-    /* insertion sort of the (at most B) hypotheses by (norm desc, order asc) */
+    /* insertion sort of the (at most B) hypotheses by (finished desc, norm
+     * desc, order asc): unfinished ones come last, only when fewer than B
+     * finished ones exist */
     for (int a = 1; a < n; a++) {
         hyp x = h[a];
         int b = a - 1;
-        while (b >= 0 && (h[b].norm < x.norm || (h[b].norm == x.norm && h[b].order > x.order))) {
+        while (b >= 0 && (hyp_below(h[b].finished, h[b].norm, x.finished, x.norm) ||
+                          (h[b].finished == x.finished && h[b].norm == x.norm && h[b].order > x.order))) {
             h[b + 1] = h[b];
             b--;
         }

@@ -88,6 +88,9 @@ typedef struct nt_generate_seq {
 typedef struct nt_generate_result {
     int n_sources;
     int n_per_source;        /* num_return_sequences */
+    /* seqs: per source best first; with beam search the finished sequences
+     * (ended with <eos>) come before any a length limit cut, which appear only
+     * when fewer than num_return_sequences finished ones were found */
     nt_generate_seq *seqs;   /* [n_sources * n_per_source], best first per source */
 } nt_generate_result;
 

@@ -93,7 +93,33 @@ static void expect_usage_error(const char *const *args, const char *fragment) {
     int rc = run(args);
     CHECK(rc == 2, "%s %s: exit %d", args[1] ? args[1] : "", fragment, rc);
     CHECK(strstr(errtext, fragment) != NULL, "stderr lacks \"%s\": %s", fragment, errtext);
-    CHECK(strstr(errtext, "usage:") != NULL, "stderr lacks the usage: %s", errtext);
+    /* the message and one line pointing to --help, not the whole help */
+    CHECK(strstr(errtext, "--help'.") != NULL, "stderr lacks the --help pointer: %s", errtext);
+    CHECK(strstr(errtext, "usage:") == NULL, "stderr holds the whole help: %s", errtext);
+}
+
+/* --typed: the numbers people type first, as a training file, less the excluded */
+static void test_typed(void) {
+    char dir[1100], dir2[1100], path[1200];
+    snprintf(dir, sizeof dir, "%s/typed", tmp);
+    const char *a[] = {"data", "--task", "en-fr", "--out", dir, "--typed", NULL};
+    CHECK(run(a) == 0, "typed: %s", errtext);
+    snprintf(path, sizeof path, "%s/train.tsv", dir);
+    char *x = nt_proc_read_file(path, NULL);
+    int lines = 0;
+    for (const char *c = x ? x : ""; *c; c++) lines += *c == '\n';
+    /* 0..1000 (1001), k*10^n above 1000 (4 x 9 = 36, less 10,000 .. 90,000 and 100,000 .. 900,000
+     * counted again below), k*1000 for k = 2..999 (998): 1001 + 998 = 1999 distinct */
+    CHECK(lines == 1999, "typed: %d lines", lines);
+    CHECK(x && strstr(x, "\neighty thousand\tquatre-vingt mille\n") && strstr(x, "\nnine hundred thousand\tneuf cent mille\n") &&
+              strncmp(x, "zero\tz\xc3\xa9ro\n", 11) == 0,
+          "typed content");
+    free(x);
+    /* less an excluded file's numbers */
+    snprintf(dir2, sizeof dir2, "%s/typed2", tmp);
+    const char *b[] = {"data", "--task", "en-fr", "--out", dir2, "--typed", "--exclude", path, "--max", "2000", NULL};
+    CHECK(run(b) == 0 && strstr(outtext, "(0)") && strstr(outtext, "excluded 1002"), "typed minus itself: %s %s", outtext,
+          errtext);
 }
 
 static void test_errors(void) {
@@ -103,19 +129,19 @@ static void test_errors(void) {
                        "unknown option \"--bogus\"");
     expect_usage_error((const char *[]){"data", "--task", "en-fr", "--out", NULL}, "--out needs a value");
     expect_usage_error((const char *[]){"data", "--task", "en-fr", "--out", dir, "--train", "12x", NULL},
-                       "bad number \"12x\"");
+                       "--train \"12x\": expected an integer in 0..1000000 or all");
     expect_usage_error((const char *[]){"data", "--task", "en-fr", "--out", dir, "--train", "-5", NULL},
-                       "bad number \"-5\"");
+                       "--train \"-5\": expected an integer");
     expect_usage_error((const char *[]){"data", "--task", "en-fr", "--out", dir, "--max", "1000000", NULL},
-                       "bad number \"1000000\"");
+                       "--max \"1000000\": expected an integer in 0..999999");
     expect_usage_error((const char *[]){"data", "--task", "en-fr", "--out", dir, "--seed", "-1", NULL},
-                       "bad number \"-1\"");
+                       "\"-1\": expected");
     expect_usage_error((const char *[]){"data", "--task", "en-en", "--out", dir, NULL}, "same form");
     expect_usage_error((const char *[]){"data", "--task", "en-es", "--out", dir, NULL}, "unknown form");
     expect_usage_error((const char *[]){"data", "--out", dir, NULL}, "--task is required");
     expect_usage_error((const char *[]){"data", "--task", "en-fr", NULL}, "--out is required");
     expect_usage_error((const char *[]){"data", "--task", "en-fr", "--out", dir, "--sampling", "zipf", NULL},
-                       "unknown sampling \"zipf\"");
+                       "--sampling \"zipf\": expected one of uniform, length");
     expect_usage_error((const char *[]){"data", "--task", "en-fr", "--out", dir, "--max", "50", "--train", "60", NULL},
                        "holds only 51");
     expect_usage_error((const char *[]){"frobnicate", NULL}, "unknown command \"frobnicate\"");
@@ -182,6 +208,7 @@ int main(void) {
     test_writes();
     test_errors();
     test_train_all();
+    test_typed();
     char cmd[1200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
     CHECK(system(cmd) == 0, "cleanup");

@@ -39,6 +39,18 @@ static void write_file(const char *path, const char *text) {
     CHECK(nt_proc_write_file(path, text, strlen(text)) == 0, "cannot write %s", path);
 }
 
+/* 1 if text names a library function ("nt_tsv_read: ..."): a user of the CLI
+ * knows their flags and files, not our functions. */
+static int internal_name(const char *text) {
+    for (const char *p = strstr(text, "nt_"); p; p = strstr(p + 1, "nt_")) {
+        if (p > text && p[-1] != ' ' && p[-1] != '\n') continue;
+        const char *q = p + 3;
+        while ((*q >= 'a' && *q <= 'z') || *q == '_') q++;
+        if (*q == ':') return 1;
+    }
+    return 0;
+}
+
 /* A small real checkpoint: a weights-only export (ok = 1), or full. */
 static int make_checkpoint(const char *path, int full) {
     const char *toks[] = {"<pad>", "<bos>", "<eos>", "<unk>", "<sep>", "▁one", "▁un", "▁two", "▁deux"};
@@ -122,6 +134,27 @@ int main(void) {
         H5Aclose(at), H5Tclose(ty), H5Sclose(sp), H5Fclose(f);
     }
 
+    /* the OpenMP wait policy: passive, set by the program itself before the
+     * runtime starts (it re-executes itself with it), unless the user set one;
+     * --help says which is in force */
+    {
+        const char *saved = getenv("OMP_WAIT_POLICY");
+        char keep[64] = "";
+        if (saved) snprintf(keep, sizeof keep, "%s", saved);
+        unsetenv("OMP_WAIT_POLICY");
+        const char *h0[] = {"--help", NULL};
+        CHECK(run(h0) == 0 && strstr(out_text, "OMP_WAIT_POLICY=passive, set by nextok-translate"), "policy: %s",
+              out_text);
+        const char *h1[] = {"eval", "--help", NULL};
+        CHECK(run(h1) == 0 && strstr(out_text, "OMP_WAIT_POLICY=passive, set by nextok-translate"), "eval policy: %s",
+              out_text);
+        setenv("OMP_WAIT_POLICY", "active", 1);
+        CHECK(run(h0) == 0 && strstr(out_text, "OMP_WAIT_POLICY=active, from your environment"), "user policy: %s",
+              out_text);
+        if (keep[0]) setenv("OMP_WAIT_POLICY", keep, 1);
+        else unsetenv("OMP_WAIT_POLICY");
+    }
+
     /* the dispatcher */
     const char *a0[] = {"frobnicate", NULL};
     EXPECT(2, a0, "unknown command \"frobnicate\"");
@@ -132,20 +165,33 @@ int main(void) {
     const char *cmds[] = {"data", "train", "translate", "eval", "finetune", "inspect", "report"};
     for (int i = 0; i < 7; i++) {
         const char *a[] = {cmds[i], "--bogus-flag", NULL};
-        EXPECT(2, a, "unknown option \"--bogus-flag\"", "usage:");
+        EXPECT(2, a, "unknown option \"--bogus-flag\"", "--help'.");
+        CHECK(strstr(err_text, "usage:") == NULL && strstr(err_text, cmds[i]), "%s: the whole help on a typo: %s",
+              cmds[i], err_text);
         const char *h[] = {cmds[i], "--help", NULL};
         CHECK(run(h) == 0 && strstr(out_text, "usage:"), "%s --help", cmds[i]);
+        /* the help comes from the command's table: no flag twice (two tables
+         * included into one command would otherwise shadow each other) */
+        for (const char *l = out_text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+            if (strncmp(l, "  --", 4) != 0) continue;
+            size_t n = strcspn(l + 2, " \n");
+            char flag[64], pat[72];
+            snprintf(flag, sizeof flag, "%.*s", (int)(n < 63 ? n : 63), l + 2);
+            snprintf(pat, sizeof pat, "\n  %s ", flag);
+            const char *first = strstr(out_text, pat), *again = first ? strstr(first + 1, pat) : NULL;
+            CHECK(!again, "%s --help lists %s twice", cmds[i], flag);
+        }
     }
 
     /* missing required flags and bad values */
     const char *a2[] = {"train", "--train", train, "--valid", valid, NULL};
     EXPECT(2, a2, "--out is required");
     const char *a3[] = {"train", "--train", train, "--valid", valid, "--out", run_dir, "--steps", "many", NULL};
-    EXPECT(2, a3, "--steps", "bad number \"many\"");
+    EXPECT(2, a3, "--steps \"many\": expected an integer");
     const char *a4[] = {"train", "--train", train, "--valid", valid, "--out", run_dir, "--lr", NULL};
     EXPECT(2, a4, "--lr needs a value");
     const char *a5[] = {"train", "--train", train, "--valid", valid, "--out", run_dir, "--preset", "huge", NULL};
-    EXPECT(2, a5, "unknown preset \"huge\"");
+    EXPECT(2, a5, "--preset \"huge\": expected one of tiny, small, base");
     const char *a6[] = {"train", "--train", train, "--valid", valid, "--out", run_dir, "--schedule", "sawtooth", NULL};
     EXPECT(2, a6, "--schedule", "sawtooth");
     const char *a7[] = {"train", "--train", train, "--valid", valid, "--out", run_dir, "--tokenizer", "bpe", NULL};
@@ -153,13 +199,29 @@ int main(void) {
     const char *a8[] = {"translate", NULL};
     EXPECT(2, a8, "--checkpoint is required");
     const char *a9[] = {"eval", "--checkpoint", ckpt, NULL};
-    EXPECT(2, a9, "--test is required");
+    EXPECT(2, a9, "give one of --test F and --task SRC-TGT");
     const char *a10[] = {"translate", "--checkpoint", ckpt, "--top-p", "1.5", NULL};
     EXPECT(2, a10, "--top-p", "1.5");
     const char *a11[] = {"inspect", NULL};
-    EXPECT(2, a11, "which checkpoint");
+    EXPECT(2, a11, "missing the argument C");
     const char *a12[] = {"train", "--train", train, "--valid", valid, "--out", run_dir, "--arch", "rnn", NULL};
-    EXPECT(2, a12, "unknown architecture \"rnn\"");
+    EXPECT(2, a12, "--arch \"rnn\": expected one of encdec, decoder");
+
+    /* the command named is the user's, and so are the words of the message */
+    const char *u1[] = {"eval", "--checkpoint", ckpt, "--test", valid, "--num-beams", NULL};
+    EXPECT(2, u1, "nextok-translate eval: --num-beams needs a value");
+    const char *u2[] = {"eval", "--checkpoint", ckpt, "--num-beams", "--test", valid, NULL};
+    EXPECT(2, u2, "nextok-translate eval: --num-beams needs a value");
+    const char *u3[] = {"train", "--train", train, "--valid", valid, "--out", run_dir, "--preset", "tiny", "--steps", "2",
+                        "--freeze", "xyz", "--overwrite", "--progress", "off", NULL};
+    EXPECT(2, u3, "--freeze", "xyz", "--help'.");
+    CHECK(!internal_name(err_text), "internal names reach the user: %s", err_text);
+    const char *u4[] = {"train", "--train", train, "--valid", valid, "--out", run_dir, "--preset", "tiny", "--steps", "2",
+                        "--max-len", "2", "--overwrite", NULL};
+    EXPECT(2, u4, "--max-len 2", "--help'.");
+    const char *u6[] = {"eval", "--checkpoint", ckpt, "--test", missing, NULL};
+    EXPECT(1, u6, "no-such-file.tsv");
+    CHECK(!internal_name(err_text), "internal names reach the user: %s", err_text);
 
     /* missing and empty files */
     const char *b1[] = {"train", "--train", missing, "--valid", valid, "--out", run_dir, NULL};
@@ -168,6 +230,8 @@ int main(void) {
     EXPECT(1, b2, "no-such-file.tsv");
     const char *b3[] = {"train", "--train", empty, "--valid", valid, "--out", run_dir, NULL};
     EXPECT(1, b3, "empty.tsv");
+    const char *b3e[] = {"eval", "--checkpoint", ckpt, "--test", empty, NULL};
+    EXPECT(1, b3e, "empty.tsv holds no pairs");
     const char *b4[] = {"eval", "--checkpoint", ckpt, "--test", missing, NULL};
     EXPECT(1, b4, "no-such-file.tsv");
     const char *b5[] = {"translate", "--checkpoint", ckpt, "--input", missing, NULL};
@@ -241,10 +305,27 @@ int main(void) {
     snprintf(p, sizeof p, "%s/in.txt", tmp);
     write_file(p, "one\n\xe2\x96\x81two\ntwo\n");
     const char *g1[] = {"translate", "--checkpoint", ckpt, "--input", p, "--max-new-tokens", "3", NULL};
-    CHECK(run(g1) == 0 && strstr(err_text, "line 2") && strstr(err_text, "tokenized"), "translate: %s", err_text);
+    CHECK(run(g1) == 1 && strstr(err_text, "line 2") && strstr(err_text, "tokenized") &&
+              strstr(err_text, "1 line could not be translated"),
+          "translate: %s", err_text);
     int lines = 0;
     for (const char *s = out_text; *s; s++) lines += *s == '\n';
     CHECK(lines == 3, "3 output lines, got %d", lines);
+
+    /* a number model refuses words it does not know, naming them: an empty
+     * line, the message, exit 1 at the end; the other lines are translated,
+     * each variant of a number exactly as the number */
+    write_file(p, "one\nhello one world\n  TWO \ntwo\n");
+    CHECK(run(g1) == 1 && strstr(err_text, "line 2: not in the vocabulary: \"hello\", \"world\"") &&
+              strstr(err_text, "output left empty") && !strstr(err_text, "line 3") && !strstr(err_text, "line 1"),
+          "unknown words: %s", err_text);
+    char *o[4] = {0};
+    int no = 0;
+    for (char *q = out_text, *e; no < 4 && (e = strchr(q, '\n')) != NULL; q = e + 1) *e = 0, o[no++] = q;
+    CHECK(no == 4 && o[1][0] == 0 && strcmp(o[2], o[3]) == 0, "outputs: the unknown line empty, '  TWO ' as 'two'");
+    /* --no-normalize: as typed ("TWO" is then unknown) */
+    const char *g2[] = {"translate", "--checkpoint", ckpt, "--input", p, "--max-new-tokens", "3", "--no-normalize", NULL};
+    CHECK(run(g2) == 1 && strstr(err_text, "line 3: not in the vocabulary: ") && strstr(err_text, "\"TWO\""), "--no-normalize: %s", err_text);
 
     char cmd[1200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);

@@ -107,7 +107,7 @@ static nt_generate_stepper make_stepper(tstep *s, int kind, int V, int n, uint64
     s->salt = salt;
     s->fail_at = -1;
     for (int i = 0; i < n; i++) s->src[i] = i;
-    return (nt_generate_stepper){s, V, 3, tstep_step, tstep_select};
+    return (nt_generate_stepper){s, V, 3, tstep_step, tstep_select, NULL};
 }
 
 static int seq_eq(const nt_generate_seq *a, const nt_generate_seq *b) {
@@ -202,10 +202,12 @@ static void test_exhaustive(void) {
             int32_t p[4];
             enumerate(&s, source, p, 0, 0, 3, alphas[a], all, &n);
             CHECK(n == 15, "15 sequences of at most 3 tokens (%d)", n);
-            /* sort by norm desc (selection sort; stable enough: no ties expected) */
+            /* sort finished first, then by norm desc (selection sort; stable
+             * enough: no ties expected) */
             for (int i = 0; i < n; i++)
                 for (int j = i + 1; j < n; j++)
-                    if (all[j].norm > all[i].norm) {
+                    if (all[j].finished > all[i].finished ||
+                        (all[j].finished == all[i].finished && all[j].norm > all[i].norm)) {
                         enum_seq tmp = all[i];
                         all[i] = all[j];
                         all[j] = tmp;
@@ -229,6 +231,46 @@ static void test_exhaustive(void) {
             CHECK(s.bad_select == 0, "select indices in range");
             nt_generate_result_free(&r);
         }
+}
+
+/* ---- n-best: finished hypotheses before unfinished ones -------------------------------
+ * Every step: A .9, <eos> .05, B .05. A length-limited "A A A A" has a far
+ * better per-token score than any finished hypothesis, yet it is a cut loop,
+ * not a translation: it must rank below every finished one, and appear only
+ * when fewer than K finished exist. */
+static void test_nbest_finished_first(void) {
+    const float fixed[9] = {-INFINITY, -INFINITY, logf(.05f), -INFINITY, -INFINITY, logf(.9f), logf(.05f), -INFINITY,
+                            -INFINITY};
+    for (int K = 2; K <= 6; K += 2) {
+        tstep s;
+        nt_generate_stepper st = make_stepper(&s, FIXED, 9, 1, 0);
+        s.fixed = fixed;
+        nt_generate_config g = nt_generate_config_default();
+        g.max_new_tokens = K == 6 ? 2 : 4; /* 2 tokens: 3 finished hypotheses exist */
+        g.num_beams = K;
+        g.num_return_sequences = K;
+        nt_generate_result r;
+        CHECK(nt_generate_run(&st, &g, 1, NULL, &r) == NT_OK, "run: %s", nt_errmsg());
+        int n_fin = 0, seen_unfinished = 0, order_ok = 1;
+        for (int k = 0; k < K; k++) {
+            nt_generate_seq *o = nt_generate_result_get(&r, 0, k);
+            if (!o) continue;
+            n_fin += o->finished;
+            if (o->finished && seen_unfinished) order_ok = 0;
+            seen_unfinished |= !o->finished;
+            if (k > 0) {
+                nt_generate_seq *p = nt_generate_result_get(&r, 0, k - 1);
+                if (p->finished == o->finished && p->score_norm < o->score_norm) order_ok = 0;
+            }
+        }
+        nt_generate_seq *best = nt_generate_result_get(&r, 0, 0);
+        CHECK(best && best->finished, "K %d: the best is a finished hypothesis (len %d, finished %d)", K,
+              best ? best->len : -1, best ? best->finished : -1);
+        CHECK(order_ok, "K %d: finished first, each group by score", K);
+        CHECK(n_fin >= 1, "K %d: %d finished", K, n_fin);
+        if (K == 6) CHECK(seen_unfinished && n_fin < K, "K 6: fewer finished than K, so unfinished ones fill in");
+        nt_generate_result_free(&r);
+    }
 }
 
 /* ---- strategies that must equal greedy ---------------------------------------------- */
@@ -685,6 +727,7 @@ static void test_errors(void) {
 int main(void) {
     test_tree();
     test_exhaustive();
+    test_nbest_finished_first();
     test_equal_greedy();
     test_batch_independence();
     test_rows_drop();

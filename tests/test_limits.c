@@ -88,7 +88,7 @@ static void test_edited_config(void) {
     c.vocab_size = nt_vocab_size(v), c.d_model = 16, c.heads = 2, c.enc_layers = 1, c.dec_layers = 1, c.max_len = 16;
     nt_model *m;
     NT_ASSERT(nt_model_new(&m, &c) == NT_OK);
-    NT_ASSERT(nt_ckpt_save(good, m, v, NULL, NULL) == NT_OK);
+    NT_ASSERT(nt_ckpt_save(good, &m->net, v, NULL, NULL) == NT_OK);
     struct { const char *attr; int64_t value; nt_status want; const char *msg; } cases[] = {
         {"vocab_size", 40000000, NT_ERR_FORMAT, "vocab_size"},
         {"d_model", (int64_t)1 << 30, NT_ERR_FORMAT, "d_model"},

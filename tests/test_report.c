@@ -71,8 +71,23 @@ static void test_report(void) {
     if (!html) return;
     CHECK(strncmp(html, "<!DOCTYPE html>", 15) == 0, "doctype");
     CHECK(strstr(html, "</html>") != NULL, "closed");
-    CHECK(count(html, "<svg") == 3 + 2, "svg count %d", count(html, "<svg"));
-    CHECK(count(html, "</svg>") == 5, "svg closed");
+    CHECK(count(html, "<svg") == 4 + 2, "svg count %d", count(html, "<svg"));
+    CHECK(count(html, "</svg>") == 6, "svg closed");
+    /* the page says what it shows: training loss with label smoothing on its
+     * own scale, validation loss on another, percentages with their % */
+    CHECK(strstr(html, "Training loss (log scale; includes label smoothing)") &&
+              strstr(html, "Validation loss (log scale)"),
+          "two loss charts");
+    const char *vchart = strstr(html, "Validation loss (log scale)"), *tchart = strstr(html, "includes label smoothing");
+    const char *vl = strstr(html, "val-loss"), *tl = strstr(html, "train-loss");
+    CHECK(vchart && tchart && vl && tl && tl > tchart && tl < vchart && vl > vchart, "each loss in its own chart");
+    const char *acc = strstr(html, "Validation accuracy");
+    CHECK(acc && strstr(acc, "%</text>") && strstr(acc, "%</title>"), "accuracy ticks and points carry %%");
+    /* it fits a 1,280-px window: the page is at most 1000 px wide, long
+     * values wrap, wide figures scale */
+    CHECK(strstr(html, "max-width:1000px") && strstr(html, "table-layout:fixed") && strstr(html, "overflow-wrap:anywhere") &&
+              strstr(html, "svg{max-width:100%"),
+          "layout CSS");
     CHECK(polyline_points(html, "train-loss") == 7, "train points %d", polyline_points(html, "train-loss"));
     CHECK(polyline_points(html, "val-loss") == 2, "val points %d", polyline_points(html, "val-loss"));
     CHECK(polyline_points(html, "lr") == 7, "lr points %d", polyline_points(html, "lr"));
@@ -136,13 +151,13 @@ static void test_parser(void) {
     /* steps 1 and 12 have a positive loss; NaN and -inf are left out */
     CHECK(polyline_points(html, "train-loss") == 2, "points %d", polyline_points(html, "train-loss"));
     CHECK(polyline_points(html, "bleu") == 1 && polyline_points(html, "chrf") == 1, "bleu/chrf series");
-    CHECK(count(html, "<svg") == 3, "three charts");
+    CHECK(count(html, "<svg") == 4, "four charts");
     CHECK(strstr(html, ">no data<") != NULL, "empty lr chart says no data");
     free(html);
     /* no metrics file at all */
     CHECK(nt_report_write("test_report_none.html", NULL, NULL) == NT_OK, "no metrics: %s", nt_errmsg());
     html = nt_proc_read_file("test_report_none.html", NULL);
-    CHECK(html && count(html, ">no data<") == 3, "three empty charts");
+    CHECK(html && count(html, ">no data<") == 4, "four empty charts");
     free(html);
 }
 

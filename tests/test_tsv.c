@@ -40,9 +40,9 @@ static void test_good(void) {
     t = READ("", NULL, NT_OK, NULL, NULL);
     CHECK(t && t->n == 0, "empty file");
     nt_tsv_free(t);
-    /* spaces inside sides are content */
-    t = READ(" a \t b \n", NULL, NT_OK, NULL, NULL);
-    CHECK(t && strcmp(t->src[0], " a ") == 0 && strcmp(t->tgt[0], " b ") == 0, "spaces kept");
+    /* spaces inside a side are content; around it they are trimmed (test_hygiene) */
+    t = READ(" a  b \t b \n", NULL, NT_OK, NULL, NULL);
+    CHECK(t && strcmp(t->src[0], "a  b") == 0 && strcmp(t->tgt[0], "b") == 0, "inner spaces kept");
     nt_tsv_free(t);
 }
 
@@ -120,8 +120,33 @@ static void test_nomem(void) {
     }
 }
 
+/* A byte-order mark is dropped and said (bom); spaces around a field are
+ * trimmed and counted; a field of spaces only is an empty side. */
+static void test_hygiene(void) {
+    nt_tsv *t = READ("\xEF\xBB\xBFseven\tsept\r\neight\thuit\n", NULL, NT_OK, NULL, NULL);
+    CHECK(t && t->bom == 1 && t->n == 2 && strcmp(t->src[0], "seven") == 0 && strcmp(t->tgt[0], "sept") == 0,
+          "BOM dropped: \"%s\"", t ? t->src[0] : "");
+    CHECK(t && t->n_trimmed == 0 && t->first_trimmed == 0, "nothing trimmed");
+    nt_tsv_free(t);
+    t = READ("one\tun\n seven \t  sept \ntwo\tdeux  \r\n", NULL, NT_OK, NULL, NULL);
+    CHECK(t && t->bom == 0 && t->n == 3, "three pairs");
+    CHECK(t && strcmp(t->src[1], "seven") == 0 && strcmp(t->tgt[1], "sept") == 0, "trimmed: \"%s\" \"%s\"",
+          t ? t->src[1] : "", t ? t->tgt[1] : "");
+    CHECK(t && strcmp(t->tgt[2], "deux") == 0 && strcmp(t->src[0], "one") == 0, "trailing spaces before CRLF");
+    CHECK(t && t->n_trimmed == 2 && t->first_trimmed == 2, "counted: %d from line %d", t ? t->n_trimmed : -1,
+          t ? t->first_trimmed : -1);
+    CHECK(t && strcmp(t->src[1], "seven") == 0 && t->line[1] == 2, "line numbers kept");
+    nt_tsv_free(t);
+    READ("one\t   \n", NULL, NT_ERR_FORMAT, "corpus.tsv:1", "target is empty");
+    /* a BOM elsewhere than at the start is data */
+    t = READ("a\tb\n\xEF\xBB\xBF" "c\td\n", NULL, NT_OK, NULL, NULL);
+    CHECK(t && t->bom == 0 && strcmp(t->src[1], "\xEF\xBB\xBF" "c") == 0, "BOM inside the file kept");
+    nt_tsv_free(t);
+}
+
 int main(void) {
     test_good();
+    test_hygiene();
     test_errors();
     test_skip();
     test_nomem();

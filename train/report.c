@@ -217,7 +217,9 @@ static double nice_step(double range) {
 
 enum { CW = 780, CH = 300, ML = 70, MR = 150, MT = 34, MB = 44 };  /* legend in the right margin */
 
-static void chart(sbuf *b, const char *title, const char *ylabel, const series *s, int ns, int logy) {
+/* `unit` is appended to the y tick labels and the point values ("%" or ""). */
+static void chart(sbuf *b, const char *title, const char *ylabel, const char *unit, const series *s, int ns,
+                  int logy) {
     double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
     int64_t total = 0;
     for (int k = 0; k < ns; k++)
@@ -262,8 +264,8 @@ static void chart(sbuf *b, const char *title, const char *ylabel, const series *
                   PX(x), MT, PX(x), MT + ph, PX(x), MT + ph + 16, x);
     for (double y = y0; y <= y1 + 1e-9 * ystep; y += ystep) {
         sb_printf(b, "<line class=\"grid\" x1=\"%d\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\"/>"
-                     "<text class=\"tick\" x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%g</text>\n",
-                  ML, PY(y), ML + pw, PY(y), ML - 6, PY(y) + 4, logy ? pow(10, y) : y);
+                     "<text class=\"tick\" x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%g%s</text>\n",
+                  ML, PY(y), ML + pw, PY(y), ML - 6, PY(y) + 4, logy ? pow(10, y) : y, unit);
         if (logy && y1 - y0 <= 2)  /* few decades: minor ticks at 2x and 5x */
             for (int m = 2; m <= 5; m += 3)
                 if (y + log10(m) < y1)
@@ -294,8 +296,8 @@ static void chart(sbuf *b, const char *title, const char *ylabel, const series *
             for (int64_t i = 0; i < s[k].n; i++) {
                 if (!point_ok(&s[k], i, logy)) continue;
                 double x = s[k].rows[i * s[k].stride + s[k].xcol], y = s[k].rows[i * s[k].stride + s[k].ycol];
-                sb_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"%s\"><title>step %g: %g</title></circle>\n",
-                          PX(x), PY(logy ? log10(y) : y), s[k].color, x, y);
+                sb_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"%s\"><title>step %g: %g%s</title></circle>\n",
+                          PX(x), PY(logy ? log10(y) : y), s[k].color, x, y, unit);
             }
         sb_printf(b, "<rect x=\"%.0f\" y=\"%d\" width=\"12\" height=\"3\" fill=\"%s\"/>"
                      "<text class=\"legend\" x=\"%.0f\" y=\"%d\">",
@@ -375,9 +377,12 @@ static const char *CSS =
     "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:24px auto;max-width:1000px;"
     "color:#222;padding:0 16px}\n"
     "h1{font-size:1.5em}h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #ddd}\n"
-    "table.summary{border-collapse:collapse}table.summary td,table.summary th{border:1px solid #ddd;"
-    "padding:4px 10px;text-align:left}table.summary th{background:#f4f4f4;font-weight:600}\n"
-    "figure{margin:12px 0}figcaption{font-size:.9em;margin-bottom:4px}\n"
+    /* long values (lists of training files) wrap instead of widening the page */
+    "table.summary{border-collapse:collapse;table-layout:fixed;width:100%}table.summary td,table.summary th{"
+    "border:1px solid #ddd;padding:4px 10px;text-align:left;overflow-wrap:anywhere;word-break:break-word}"
+    "table.summary th{background:#f4f4f4;font-weight:600;width:11em}\n"
+    "figure{margin:12px 0;max-width:100%;overflow-x:auto}figcaption{font-size:.9em;margin-bottom:4px;"
+    "overflow-wrap:anywhere}svg{max-width:100%;height:auto}\n"
     "svg text{font-family:inherit;font-size:11px;fill:#333}svg .title{font-size:13px;font-weight:600}\n"
     "svg .plot{fill:#fff;stroke:#888}svg .grid{stroke:#e6e6e6}svg .grid.minor{stroke:#f3f3f3}"
     "svg .nodata{fill:#999;text-anchor:middle}svg .frame{fill:none;stroke:#888}\n"
@@ -438,16 +443,23 @@ static void page(sbuf *b, const metrics *m, const char *metrics_path, const nt_r
         {"train loss", "train-loss", "#1f77b4", m->train, m->n_train, TR_N, TR_STEP, TR_LOSS, 0},
         {"validation loss", "val-loss", "#d62728", m->eval, m->n_eval, EV_N, EV_STEP, EV_LOSS, 1},
     };
-    chart(b, "Loss (log scale)", "cross-entropy", loss, 2, 1);
+    /* two charts: the training loss carries label smoothing (it cannot fall
+     * below the smoothed target's entropy) and would squash the validation
+     * loss onto the bottom edge of a shared scale */
+    chart(b, "Training loss (log scale; includes label smoothing)", "smoothed cross-entropy", "", loss, 1, 1);
+    sb_puts(b, "<p class=\"notes\">The training loss is the training objective: with label smoothing it stays above "
+               "the plain cross-entropy (and cannot approach 0), so it is not comparable with the validation loss, "
+               "which is plain cross-entropy on the validation pairs.</p>\n");
+    chart(b, "Validation loss (log scale)", "cross-entropy", "", loss + 1, 1, 1);
     series acc[] = {
         {"token accuracy", "token-acc", "#2ca02c", m->eval, m->n_eval, EV_N, EV_STEP, EV_TACC, 1},
         {"exact match", "exact-match", "#9467bd", m->eval, m->n_eval, EV_N, EV_STEP, EV_EXACT, 1},
         {"BLEU", "bleu", "#ff7f0e", m->eval, m->n_eval, EV_N, EV_STEP, EV_BLEU, 1},
         {"chrF", "chrf", "#8c564b", m->eval, m->n_eval, EV_N, EV_STEP, EV_CHRF, 1},
     };
-    chart(b, "Validation accuracy", "%", acc, 4, 0);
+    chart(b, "Validation accuracy", "percent", "%", acc, 4, 0);
     series lr[] = {{"learning rate", "lr", "#17becf", m->train, m->n_train, TR_N, TR_STEP, TR_LR, 0}};
-    chart(b, "Learning rate", "lr", lr, 1, 0);
+    chart(b, "Learning rate", "lr", "", lr, 1, 0);
     sb_puts(b, "<div class=\"notes\">\n");
     if (!metrics_path) {
         sb_puts(b, "<p>No metrics file was given.</p>\n");

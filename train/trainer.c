@@ -15,6 +15,7 @@
 #include "train/checkpoint.h"
 #include "train/json.h"
 #include "train/runlock.h"
+#include "train/progress.h"
 #include "train/signals.h"
 
 /* ---- metrics names ------------------------------------------------------------- */
@@ -716,8 +717,10 @@ static void log_update(nt_trainer *t, const step_info *si) {
     char total_s[32] = "";
     if (c->steps > 0) snprintf(total_s, sizeof total_s, "/%lld", (long long)c->steps);
     if (t->tty == 1 && (now - rs->last_draw > 0.1 || log_now)) {
-        fprintf(t->log, "\rstep %lld%s | loss %.4f | lr %.2e | %.0f tok/s | ETA %s\033[K",
-                (long long)t->st.step, total_s, si->loss, si->lr, rate, eta_s);
+        nt_progress_info pi = {t->st.step, c->steps, t->st.seconds, rs->budget, eta, si->loss, si->lr, rate};
+        char bar[512];
+        nt_progress_format(&pi, nt_progress_width(fileno(t->log)), bar, sizeof bar);
+        fprintf(t->log, "\r%s\033[K", bar);
         fflush(t->log);
         rs->last_draw = now;
         rs->line_open = 1;

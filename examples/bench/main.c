@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "core/opts.h"
 #include "core/parallel.h"
 
 double bench_now(void) {
@@ -40,26 +41,6 @@ double bench_time(void (*fn)(void *), void *arg, int reps, double min_seconds) {
     return bench_median(t, reps);
 }
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: nextok-bench --config NAME [--threads N] [--seconds S] [--json]\n"
-            "       nextok-bench --kernels [--threads N] [--reps R]\n"
-            "modes:\n"
-            "  --config NAME  full training steps (forward, backward, AdamW) and batch-1 greedy\n"
-            "                 decoding with the KV cache on a config of torch_ref.py (%s);\n"
-            "                 also the sgemm peak of the run and the model FLOP utilisation\n"
-            "  --kernels      sgemm at the model shapes vs a large-sgemm peak; layernorm,\n"
-            "                 attention and cross-entropy kernels (median of R repetitions)\n"
-            "options:\n"
-            "  --threads N    OpenMP and OpenBLAS threads (default 2)\n"
-            "  --seconds S    --config: seconds of training steps, half as long decoding (default 8)\n"
-            "  --json         --config: one JSON line with torch_ref.py's keys\n"
-            "  --only W       --config: run only the train or the decode part (for profiling)\n"
-            "  --reps R       --kernels: timed repetitions per measurement, 1..64 (default 5)\n"
-            "OMP_WAIT_POLICY defaults to passive (idle threads sleep; set it to override).\n",
-            bench_config_names());
-}
-
 int main(int argc, char **argv) {
     /* Idle OpenMP threads sleep instead of spinning (unless the caller chose
      * a policy): on a machine whose cores other processes share, a spinning
@@ -69,65 +50,46 @@ int main(int argc, char **argv) {
     if (!getenv("OMP_WAIT_POLICY") && setenv("OMP_WAIT_POLICY", "passive", 1) == 0)
         execv("/proc/self/exe", argv); /* on failure, go on with the default policy */
     bench_opts o = {.threads = 2, .reps = 5, .seconds = 8.0};
-    int kernels = 0, peak_only = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--kernels")) {
-            kernels = 1;
-        } else if (!strcmp(a, "--sgemm-peak")) { /* hidden: bench_model's child */
-            peak_only = 1;
-        } else if (!strcmp(a, "--json")) {
-            o.json = 1;
-        } else if (!strcmp(a, "--config") && i + 1 < argc) {
-            o.config = argv[++i];
-            if (!bench_config_known(o.config)) {
-                fprintf(stderr, "nextok-bench: --config '%s' is not one of %s\n", o.config,
-                        bench_config_names());
-                return 2;
-            }
-        } else if (!strcmp(a, "--only") && i + 1 < argc) {
-            const char *w = argv[++i];
-            if (strcmp(w, "train") && strcmp(w, "decode")) {
-                fprintf(stderr, "nextok-bench: --only wants train or decode, got '%s'\n", w);
-                return 2;
-            }
-            o.skip_train = w[0] == 'd';
-            o.skip_decode = w[0] == 't';
-        } else if (!strcmp(a, "--seconds") && i + 1 < argc) {
-            char *end;
-            o.seconds = strtod(argv[++i], &end);
-            if (*end || !(o.seconds > 0 && o.seconds <= 3600)) {
-                fprintf(stderr, "nextok-bench: --seconds wants a number in (0, 3600], got '%s'\n", argv[i]);
-                return 2;
-            }
-        } else if ((!strcmp(a, "--threads") || !strcmp(a, "--reps")) && i + 1 < argc) {
-            char *end;
-            long v = strtol(argv[++i], &end, 10);
-            if (*end || v < 1 || v > (a[2] == 't' ? 1024 : 64)) {
-                fprintf(stderr, "nextok-bench: %s wants a positive integer%s, got '%s'\n", a,
-                        a[2] == 't' ? "" : " up to 64", argv[i]);
-                return 2;
-            }
-            *(a[2] == 't' ? &o.threads : &o.reps) = (int)v;
-        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return 0;
-        } else {
-            fprintf(stderr, "nextok-bench: unknown or incomplete option '%s'\n", a);
-            usage(stderr);
-            return 2;
-        }
-    }
+    int kernels = 0, peak_only = 0, only = 0;
+    long threads = o.threads, reps = o.reps;
+    char config_help[400];
+    snprintf(config_help, sizeof config_help,
+             "full training steps (forward, backward, AdamW) and batch-1 greedy decoding with the KV cache on a "
+             "config of torch_ref.py (%s); also the sgemm peak of the run and the model FLOP utilisation",
+             bench_config_names());
+    nt_opt opts[] = {
+        {.kind = NT_OPT_GROUP, .help = "modes:"},
+        {"--config", NT_OPT_STRING, &o.config, .arg = "NAME", .help = config_help},
+        {"--kernels", NT_OPT_FLAG, &kernels,
+         .help = "sgemm at the model shapes vs a large-sgemm peak; layernorm, attention and cross-entropy kernels "
+                 "(median of R repetitions)"},
+        {"--sgemm-peak", NT_OPT_FLAG, &peak_only, .help = NULL}, /* hidden: bench_model's child */
+        {.kind = NT_OPT_GROUP, .help = "settings:"},
+        {"--threads", NT_OPT_INT, &threads, 1, 1024, .help = "OpenMP and OpenBLAS threads"},
+        {"--seconds", NT_OPT_DOUBLE, &o.seconds, 1e-3, 3600, .arg = "S",
+         .help = "--config: seconds of training steps, half as long decoding"},
+        {"--json", NT_OPT_FLAG, &o.json, .help = "--config: one JSON line with torch_ref.py's keys"},
+        {"--only", NT_OPT_ENUM, &only, .choices = "both|train|decode", .def = "",
+         .help = "--config: run only the train or the decode part (for profiling)"},
+        {"--reps", NT_OPT_INT, &reps, 1, 64, .arg = "R", .help = "--kernels: timed repetitions per measurement"},
+        {0}};
+    nt_opts cmd = {.prog = "nextok-bench",
+                   .usage = "usage: nextok-bench --config NAME [--threads N] [--seconds S] [--json]\n"
+                            "       nextok-bench --kernels [--threads N] [--reps R]",
+                   .opts = opts,
+                   .epilog = "OMP_WAIT_POLICY defaults to passive (idle threads sleep; set it to override)."};
+    int rc = nt_opts_parse(&cmd, argc, argv);
+    if (rc >= 0) return rc;
+    o.threads = (int)threads, o.reps = (int)reps;
+    o.skip_train = only == 2, o.skip_decode = only == 1;
+    if (o.config && !bench_config_known(o.config))
+        return nt_opts_usage_error(&cmd, "--config \"%s\": expected one of %s", o.config, bench_config_names());
     if (peak_only) {
         if (nt_threads_set(o.threads) != NT_OK) return 1;
         printf("%.3f\n", bench_sgemm_peak_here(o.reps));
         return 0;
     }
-    if (kernels == !!o.config) {
-        fprintf(stderr, "nextok-bench: give exactly one of --config NAME and --kernels\n");
-        usage(stderr);
-        return 2;
-    }
+    if (kernels == !!o.config) return nt_opts_usage_error(&cmd, "give exactly one of --config NAME and --kernels");
     if (nt_threads_set(o.threads) != NT_OK || nt_blas_check() != NT_OK) {
         fprintf(stderr, "nextok-bench: %s\n", nt_errmsg());
         return 1;

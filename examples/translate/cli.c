@@ -7,205 +7,203 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "core/alloc.h"
 #include "core/parallel.h"
+#include "data/numbers.h"
 #include "data/tsv.h"
 #include "train/checkpoint.h"
 #include "train/report.h"
 
 /* ---- options ------------------------------------------------------------------ */
 
-const char *cli_value(const char *cmd, int argc, char **argv, int *i) {
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "nextok-translate %s: %s needs a value\n", cmd, argv[*i]);
-        return NULL;
-    }
-    return argv[++*i];
+#define TC(f) ((void *)&tc->f)
+void cli_trainer_opts(nt_opt out[CLI_TRAINER_NOPTS], nt_trainer_config *tc) {
+    const nt_opt t[] = {
+        {"--steps", NT_OPT_INT64, TC(steps), 0, 1e12, .help = "optimizer updates in total"},
+        {"--minutes", NT_OPT_DOUBLE, TC(minutes), 0, 1e6, .help = "wall-clock budget; given alone it replaces --steps",
+         .def = "none"},
+        {"--batch-tokens", NT_OPT_INT, TC(batch_tokens), 0, 1e8, .small = 1, .help = "padded tokens per micro-batch"},
+        {"--batch-sentences", NT_OPT_INT, TC(batch_sentences), 0, 1e7, .small = 1,
+         .help = "sentences per micro-batch cap, 0 = none"},
+        {"--accum", NT_OPT_INT, TC(accum), 1, 1e6, .small = 1, .help = "micro-batches per update"},
+        {"--buckets", NT_OPT_INT, TC(buckets), 0, 1e6, .small = 1, .help = "length buckets of the batcher, 0 = its default"},
+        {"--optim", NT_OPT_ENUM, TC(optim), .choices = "sgd|adam|adamw", .help = "optimizer"},
+        {"--lr", NT_OPT_DOUBLE, TC(lr), 0, 1e3, .help = "peak learning rate"},
+        {"--lr-min", NT_OPT_DOUBLE, TC(lr_min), 0, 1e3, .help = "floor of the cosine"},
+        {"--schedule", NT_OPT_ENUM, TC(schedule), .choices = "constant|cosine|inv_sqrt", .help = "learning-rate schedule"},
+        {"--warmup", NT_OPT_INT64, TC(warmup), 0, 1e12,
+         .help = "linear warmup updates (when it would not fit in --steps: a tenth of them)"},
+        {"--beta1", NT_OPT_DOUBLE, TC(beta1), 0, 1, .help = "Adam beta1"},
+        {"--beta2", NT_OPT_DOUBLE, TC(beta2), 0, 1, .help = "Adam beta2"},
+        {"--eps", NT_OPT_DOUBLE, TC(eps), 0, 1, .help = "Adam epsilon"},
+        {"--weight-decay", NT_OPT_DOUBLE, TC(weight_decay), 0, 10, .help = "AdamW/SGD weight decay"},
+        {"--momentum", NT_OPT_DOUBLE, TC(momentum), 0, 1, .help = "SGD momentum"},
+        {"--nesterov", NT_OPT_FLAG, TC(nesterov), .help = "SGD: Nesterov momentum"},
+        {"--decay-all", NT_OPT_FLAG, TC(decay_all), .help = "weight-decay biases, LayerNorms and embeddings too"},
+        {"--clip", NT_OPT_FLOAT, TC(clip), 0, 1e6, .help = "global gradient-norm limit, 0 = off"},
+        {"--label-smoothing", NT_OPT_FLOAT, TC(label_smoothing), 0, 0.999, .help = "training loss only"},
+        {"--dropout", NT_OPT_FLOAT, TC(dropout), 0, 0.999, .help = "dropout rate"},
+        {"--eval-every", NT_OPT_INT64, TC(eval_every), 0, 1e12, .help = "updates between evaluations, 0 = at the end"},
+        {"--log-every", NT_OPT_INT64, TC(log_every), 0, 1e12, .help = "updates between log lines"},
+        {"--save-every", NT_OPT_INT64, TC(save_every), 0, 1e12,
+         .help = "updates between checkpoint-last saves, 0 = at evaluations"},
+        {"--patience", NT_OPT_INT, TC(patience), 0, 1e6, .small = 1,
+         .help = "evaluations without improvement before stopping, 0 = off"},
+        {"--metric", NT_OPT_ENUM, TC(metric), .choices = "loss|ppl|token_acc|exact_match",
+         .help = "early stopping and the best checkpoint"},
+        {"--eval-exact-max", NT_OPT_INT, TC(eval_exact_max), -1, 1e9, .small = 1,
+         .help = "validation sentences decoded for exact match: 0 all, -1 none"},
+        {"--eval-max-new-tokens", NT_OPT_INT, TC(eval_max_new_tokens), 0, 1e6, .small = 1,
+         .help = "decoding limit at evaluation, 0 = auto"},
+        {"--seed", NT_OPT_U64, TC(seed), .help = "data order, dropout and initialisation"},
+        {"--progress", NT_OPT_ENUM, TC(progress), .choices = "auto|bar|lines|off", .values = CLI_PROGRESS_VALUES,
+         .help = "auto: a bar on a terminal, lines otherwise"},
+        {"--freeze", NT_OPT_CHARS, TC(freeze), 0, NT_TRAINER_PATH_MAX, .arg = "LIST",
+         .help = "comma-separated parameter-name prefixes not to train"},
+        {0}};
+    _Static_assert(sizeof t / sizeof *t == CLI_TRAINER_NOPTS, "CLI_TRAINER_NOPTS");
+    memcpy(out, t, sizeof t);
 }
+#undef TC
 
-int cli_parse_double(const char *flag, const char *value, double min, double max, double *out) {
-    char *end;
-    errno = 0;
-    double v = strtod(value, &end);
-    if (errno || end == value || *end || !isfinite(v) || v < min || v > max) {
-        fprintf(stderr, "nextok-translate: %s: bad number \"%s\" (expected a number in %g..%g)\n", flag, value,
-                min, max);
-        return 0;
-    }
-    *out = v;
-    return 1;
-}
+const int CLI_PROGRESS_VALUES[4] = {-1, 1, 0, -2};
 
-typedef enum opt_kind { O_I64, O_INT, O_U64, O_DBL, O_FLT, O_FLAG, O_OPTIM, O_SCHED, O_METRIC, O_PROGRESS, O_STR } opt_kind;
-
-typedef struct trainer_opt {
-    const char *flag;
-    opt_kind kind;
-    size_t offset;
-    double min, max;
-    const char *help;
-} trainer_opt;
-
-#define OFF(f) offsetof(nt_trainer_config, f)
-static const trainer_opt TRAINER_OPTS[] = {
-    {"--steps", O_I64, OFF(steps), 0, 1e12, "optimizer updates in total (default 1000)"},
-    {"--minutes", O_DBL, OFF(minutes), 0, 1e6, "wall-clock budget; alone it replaces --steps"},
-    {"--batch-tokens", O_INT, OFF(batch_tokens), 0, 1e8, "padded tokens per micro-batch (default 2048)"},
-    {"--batch-sentences", O_INT, OFF(batch_sentences), 0, 1e7, "sentences per micro-batch cap (0: none)"},
-    {"--accum", O_INT, OFF(accum), 1, 1e6, "micro-batches per update (default 1)"},
-    {"--buckets", O_INT, OFF(buckets), 0, 1e6, "length buckets of the batcher (default 8)"},
-    {"--optim", O_OPTIM, OFF(optim), 0, 0, "sgd | adam | adamw (default adamw)"},
-    {"--lr", O_DBL, OFF(lr), 0, 1e3, "peak learning rate (default 1e-3)"},
-    {"--lr-min", O_DBL, OFF(lr_min), 0, 1e3, "floor of the cosine (default 1e-5)"},
-    {"--schedule", O_SCHED, OFF(schedule), 0, 0, "constant | cosine | inv_sqrt (default cosine)"},
-    {"--warmup", O_I64, OFF(warmup), 0, 1e12, "linear warmup updates (default 100)"},
-    {"--beta1", O_DBL, OFF(beta1), 0, 1, "Adam beta1 (default 0.9)"},
-    {"--beta2", O_DBL, OFF(beta2), 0, 1, "Adam beta2 (default 0.999)"},
-    {"--eps", O_DBL, OFF(eps), 0, 1, "Adam epsilon (default 1e-8)"},
-    {"--weight-decay", O_DBL, OFF(weight_decay), 0, 10, "AdamW/SGD weight decay (default 0.01)"},
-    {"--momentum", O_DBL, OFF(momentum), 0, 1, "SGD momentum (default 0)"},
-    {"--nesterov", O_FLAG, OFF(nesterov), 0, 0, "SGD: Nesterov momentum"},
-    {"--decay-all", O_FLAG, OFF(decay_all), 0, 0, "weight-decay biases, LayerNorms and embeddings too"},
-    {"--clip", O_FLT, OFF(clip), 0, 1e6, "global gradient-norm limit, 0 = off (default 1)"},
-    {"--label-smoothing", O_FLT, OFF(label_smoothing), 0, 0.999, "training loss only (default 0.1)"},
-    {"--dropout", O_FLT, OFF(dropout), 0, 0.999, "dropout rate (default 0.1)"},
-    {"--eval-every", O_I64, OFF(eval_every), 0, 1e12, "updates between evaluations, 0 = at the end (default 200)"},
-    {"--log-every", O_I64, OFF(log_every), 0, 1e12, "updates between log lines (default 20)"},
-    {"--save-every", O_I64, OFF(save_every), 0, 1e12, "updates between checkpoint-last saves, 0 = at evaluations"},
-    {"--patience", O_INT, OFF(patience), 0, 1e6, "evaluations without improvement before stopping, 0 = off"},
-    {"--metric", O_METRIC, OFF(metric), 0, 0, "loss | ppl | token_acc | exact_match: early stopping, best checkpoint"},
-    {"--eval-exact-max", O_INT, OFF(eval_exact_max), -1, 1e9,
-     "validation sentences decoded for exact match: 0 all, -1 none (default 0)"},
-    {"--eval-max-new-tokens", O_INT, OFF(eval_max_new_tokens), 0, 1e6, "decoding limit at evaluation (0: auto)"},
-    {"--seed", O_U64, OFF(seed), 0, 0, "data order, dropout and initialisation (default 1)"},
-    {"--progress", O_PROGRESS, OFF(progress), 0, 0, "auto | bar | lines | off (default auto: bar on a terminal)"},
-    {"--freeze", O_STR, OFF(freeze), 0, 0, "comma-separated parameter-name prefixes not to train"},
-};
-#define N_TRAINER_OPTS ((int)(sizeof TRAINER_OPTS / sizeof *TRAINER_OPTS))
-
-int cli_trainer_option(nt_trainer_config *tc, cli_budget_seen *seen, int argc, char **argv, int *i) {
-    const char *a = argv[*i];
-    const trainer_opt *o = NULL;
-    for (int k = 0; k < N_TRAINER_OPTS; k++)
-        if (strcmp(a, TRAINER_OPTS[k].flag) == 0) o = &TRAINER_OPTS[k];
-    if (!o) return 0;
-    char *p = (char *)tc + o->offset;
-    if (o->kind == O_FLAG) {
-        *(int *)p = 1;
-        return 1;
-    }
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "nextok-translate: %s needs a value\n", a);
-        return -1;
-    }
-    const char *v = argv[++*i];
-    long n;
-    double d = 0;
-    unsigned long long u;
-    nt_status s = NT_OK;
-    switch (o->kind) {
-    case O_I64:
-        if (!cli_parse_double(a, v, o->min, o->max, &d)) return -1;
-        if (d != floor(d)) {
-            fprintf(stderr, "nextok-translate: %s: \"%s\" is not an integer\n", a, v);
-            return -1;
+void cli_trainer_opts_copy(nt_trainer_config *dst, const nt_opt *table, const nt_trainer_config *src) {
+    for (const nt_opt *o = table; o->kind; o++)
+        if (o->given) {
+            size_t off = (size_t)((const char *)o->dest - (const char *)src);
+            memcpy((char *)dst + off, o->dest, nt_opt_size(o));
         }
-        *(int64_t *)p = (int64_t)d;
-        break;
-    case O_INT:
-        if (!nt_cli_parse_int(a, v, (long)o->min, (long)o->max, &n)) return -1;
-        *(int *)p = (int)n;
-        break;
-    case O_U64:
-        if (!nt_cli_parse_u64(a, v, &u)) return -1;
-        *(uint64_t *)p = u;
-        break;
-    case O_DBL:
-        if (!cli_parse_double(a, v, o->min, o->max, &d)) return -1;
-        *(double *)p = d;
-        break;
-    case O_FLT:
-        if (!cli_parse_double(a, v, o->min, o->max, &d)) return -1;
-        *(float *)p = (float)d;
-        break;
-    case O_OPTIM: s = nt_optim_kind_parse(v, (nt_optim_kind *)p); break;
-    case O_SCHED: s = nt_sched_kind_parse(v, (nt_sched_kind *)p); break;
-    case O_METRIC: s = nt_metric_parse(v, (nt_metric *)p); break;
-    case O_PROGRESS:
-        if (strcmp(v, "auto") == 0) *(int *)p = -1;
-        else if (strcmp(v, "bar") == 0) *(int *)p = 1;
-        else if (strcmp(v, "lines") == 0) *(int *)p = 0;
-        else if (strcmp(v, "off") == 0) *(int *)p = -2;
-        else {
-            fprintf(stderr, "nextok-translate: --progress: unknown value \"%s\" (expected auto, bar, lines or off)\n", v);
-            return -1;
-        }
-        break;
-    case O_STR:
-        if (strlen(v) >= NT_TRAINER_PATH_MAX) {
-            fprintf(stderr, "nextok-translate: %s: value too long\n", a);
-            return -1;
-        }
-        memcpy(p, v, strlen(v) + 1);
-        break;
-    case O_FLAG: break;
-    }
-    if (s != NT_OK) {
-        fprintf(stderr, "nextok-translate: %s: %s\n", a, nt_errmsg());
-        return -1;
-    }
-    if (strcmp(a, "--steps") == 0) seen->steps = 1;
-    if (strcmp(a, "--minutes") == 0) seen->minutes = 1;
-    if (strcmp(a, "--warmup") == 0) seen->warmup = 1;
-    return 1;
 }
 
-void cli_budget_apply(nt_trainer_config *tc, const cli_budget_seen *seen) {
-    if (seen->minutes && !seen->steps) tc->steps = 0;
-    if (seen->steps && !seen->minutes) tc->minutes = 0;
-    if (!seen->warmup && tc->steps > 0 && tc->warmup >= tc->steps) tc->warmup = tc->steps / 10;
+void cli_budget_apply(nt_trainer_config *tc, const nt_opts *cmd) {
+    int steps = nt_opts_given(cmd, "--steps"), minutes = nt_opts_given(cmd, "--minutes");
+    if (minutes && !steps) tc->steps = 0;
+    if (steps && !minutes) tc->minutes = 0;
+    if (!nt_opts_given(cmd, "--warmup") && tc->steps > 0 && tc->warmup >= tc->steps) tc->warmup = tc->steps / 10;
 }
 
-void cli_trainer_usage(FILE *out) {
-    fprintf(out, "trainer options:\n");
-    for (int k = 0; k < N_TRAINER_OPTS; k++) {
-        const trainer_opt *o = &TRAINER_OPTS[k];
-        const char *arg = o->kind == O_FLAG ? "" : o->kind == O_DBL || o->kind == O_FLT ? " X"
-                                                   : o->kind == O_STR                    ? " LIST"
-                                                   : o->kind >= O_OPTIM                  ? " NAME"
-                                                                                         : " N";
-        char left[48];
-        snprintf(left, sizeof left, "%s%s", o->flag, arg);
-        fprintf(out, "  %-24s %s\n", left, o->help);
-    }
+#define G(f) ((void *)&g->f)
+void cli_generate_opts(nt_opt out[CLI_GENERATE_NOPTS], nt_generate_config *g) {
+    const nt_opt t[] = {
+        {"--num-beams", NT_OPT_INT, G(num_beams), 1, 1024, .small = 1, .arg = "K", .help = "beam search with K beams, 1 = greedy"},
+        {"--length-penalty", NT_OPT_FLOAT, G(length_penalty), -100, 100, .arg = "A",
+         .help = "beam ranking: log-probability / length^A"},
+        {"--max-new-tokens", NT_OPT_INT, G(max_new_tokens), 1, 1 << 20, .small = 1, .def = "the model's max_len",
+         .help = "output length limit in tokens"},
+        {"--do-sample", NT_OPT_FLAG, G(do_sample), .help = "draw tokens from the distribution instead"},
+        {"--temperature", NT_OPT_FLOAT, G(temperature), 1e-6, 1e6, .arg = "T", .help = "sampling temperature"},
+        {"--top-k", NT_OPT_INT, G(top_k), 0, 1 << 30, .small = 1, .arg = "K",
+         .help = "sample among the K most likely tokens, 0 = all"},
+        {"--top-p", NT_OPT_FLOAT, G(top_p), 1e-9, 1, .arg = "P", .help = "nucleus sampling, 1 = off"},
+        {"--seed", NT_OPT_U64, G(seed), .help = "sampling seed"},
+        {"--repetition-penalty", NT_OPT_FLOAT, G(repetition_penalty), 1e-6, 1e6, .arg = "R", .help = "1 = off"},
+        {"--no-repeat-ngram-size", NT_OPT_INT, G(no_repeat_ngram_size), 0, 1 << 20, .small = 1, .help = "0 = off"},
+        {0}};
+    _Static_assert(sizeof t / sizeof *t == CLI_GENERATE_NOPTS, "CLI_GENERATE_NOPTS");
+    memcpy(out, t, sizeof t);
+}
+#undef G
+
+int cli_generate_check(const nt_opts *cmd, const nt_generate_config *g) {
+    nt_generate_config probe = *g;
+    if (!nt_opts_given(cmd, "--max-new-tokens")) probe.max_new_tokens = 1;
+    if (nt_generate_config_check(&probe) != NT_OK) return nt_opts_usage_error(cmd, "%s", cli_errmsg());
+    return -1;
 }
 
-int cli_preset(const char *name, nt_model_config *mc) {
+static const char *const PRESETS = "tiny|small|base";
+const char *cli_preset_choices(void) { return PRESETS; }
+
+void cli_preset(int which, nt_model_config *mc) {
     nt_model_config c = nt_model_config_default();
     c.arch = NT_ARCH_ENCDEC;
     c.max_len = 64;
-    if (strcmp(name, "tiny") == 0) {
+    if (which == CLI_PRESET_TINY) {
         c.d_model = 32, c.heads = 2, c.enc_layers = 1, c.dec_layers = 1;
-    } else if (strcmp(name, "small") == 0) {
+    } else if (which == CLI_PRESET_SMALL) {
         c.d_model = 128, c.heads = 4, c.enc_layers = 2, c.dec_layers = 2;
-    } else if (strcmp(name, "base") == 0) {
+    } else {
         c.d_model = 256, c.heads = 8, c.enc_layers = 3, c.dec_layers = 3;
         c.max_len = 128;
-    } else {
-        fprintf(stderr, "nextok-translate: --preset: unknown preset \"%s\" (expected tiny, small or base)\n", name);
-        return 0;
     }
     *mc = c;
-    return 1;
 }
 
-void cli_threads(int n) {
-    if (n > 0) nt_threads_set(n);
+void cli_threads(long n) {
+    if (n > 0) nt_threads_set((int)n);
+}
+
+#define OMP_POLICY_MARK "NT_OMP_POLICY_SET"
+
+void cli_omp_policy(char **argv) {
+    if (getenv("OMP_WAIT_POLICY")) return;
+    if (setenv("OMP_WAIT_POLICY", "passive", 1) != 0 || setenv(OMP_POLICY_MARK, "1", 1) != 0) return;
+    execv("/proc/self/exe", argv); /* on failure, go on with the default policy */
+    unsetenv(OMP_POLICY_MARK);
+}
+
+/* The value of `name` in the environment this process started with (what
+ * libgomp read when it was loaded), or NULL: /proc/self/environ, not getenv,
+ * which a setenv without the re-exec would fool. */
+static const char *start_env(const char *name, char *buf, size_t cap) {
+    FILE *f = fopen("/proc/self/environ", "rb");
+    if (!f) return getenv(name);
+    static char env[1 << 16];
+    size_t n = fread(env, 1, sizeof env - 1, f);
+    fclose(f);
+    env[n] = 0;
+    size_t len = strlen(name);
+    for (size_t i = 0; i < n; i += strlen(env + i) + 1)
+        if (strncmp(env + i, name, len) == 0 && env[i + len] == '=') {
+            snprintf(buf, cap, "%s", env + i + len + 1);
+            return buf;
+        }
+    return NULL;
+}
+
+const char *cli_omp_policy_help(void) {
+    static char text[256];
+    char pb[64], mb[8];
+    const char *p = start_env("OMP_WAIT_POLICY", pb, sizeof pb), *mark = start_env(OMP_POLICY_MARK, mb, sizeof mb);
+    if (p && mark) snprintf(text, sizeof text,
+                            "Threads: OMP_WAIT_POLICY=%s, set by nextok-translate (idle OpenMP threads sleep instead "
+                            "of spinning, which on a shared machine takes the cores the working threads need); set "
+                            "OMP_WAIT_POLICY yourself to choose.", p);
+    else if (p) snprintf(text, sizeof text, "Threads: OMP_WAIT_POLICY=%.64s, from your environment (nextok-translate "
+                                            "sets passive when it is unset).", p);
+    else snprintf(text, sizeof text, "Threads: OMP_WAIT_POLICY was not set when OpenMP started (the re-execution "
+                                     "failed): OpenMP's default policy.");
+    return text;
+}
+
+const char *cli_errmsg(void) {
+    /* "nt_trainer_new: nt_batcher_new: batch_tokens 3 ..." -> "batch_tokens 3 ...": the
+     * library's messages start with the functions they passed through; a user
+     * of the CLI knows none of them. */
+    const char *m = nt_errmsg();
+    for (;;) {
+        const char *c = strstr(m, ": ");
+        if (strncmp(m, "nt_", 3) != 0 || !c) break;
+        int word = 1;
+        for (const char *p = m; p < c; p++) word &= (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_';
+        if (!word) break;
+        m = c + 2;
+    }
+    return m;
 }
 
 /* ---- corpora ------------------------------------------------------------------ */
+
+void cli_tsv_notes(const nt_tsv *t) {
+    if (t->bom) fprintf(stderr, "nextok-translate: note: %s: the UTF-8 byte-order mark at its start was dropped\n", t->path);
+    if (t->n_trimmed)
+        fprintf(stderr, "nextok-translate: note: %s: spaces around a field trimmed on %d line%s (the first: line %d)\n",
+                t->path, t->n_trimmed, t->n_trimmed == 1 ? "" : "s", t->first_trimmed);
+}
 
 void cli_pairs_free(cli_pairs *p) {
     if (!p) return;
@@ -249,6 +247,7 @@ nt_status cli_pairs_read(cli_pairs *out, const char *paths) {
         }
         s = nt_tsv_read(&out->tables[out->n_tables], f, NULL);
         if (s == NT_OK) {
+            cli_tsv_notes(out->tables[out->n_tables]);
             total += (int64_t)k * out->tables[out->n_tables]->n;
             repeat[out->n_tables++] = k;
         }
@@ -348,6 +347,8 @@ nt_status cli_translator_open(cli_translator *t, const char *ckpt) {
     t->gen = nt_generate_config_default();
     t->gen.max_new_tokens = t->model->cfg.max_len;
     t->batch = 32;
+    t->numbers = nt_numbers_vocab(t->vocab);
+    t->normalize = t->numbers;
     return NT_OK;
 }
 
@@ -365,7 +366,7 @@ void cli_hyps_free(cli_hyp *hyps, int n) {
         for (int k = 0; k < h->n; k++) nt_free(h->text[k]);
         for (int k = 0; k < h->n_src_tokens; k++) nt_free(h->src_tokens[k]);
         for (int k = 0; k < h->n_out_tokens; k++) nt_free(h->out_tokens[k]);
-        nt_free(h->text), nt_free(h->score), nt_free(h->src_tokens), nt_free(h->out_tokens), nt_free(h->attn);
+        nt_free(h->text), nt_free(h->score), nt_free(h->finished), nt_free(h->src_tokens), nt_free(h->out_tokens), nt_free(h->attn);
         memset(h, 0, sizeof *h);
     }
 }
@@ -409,6 +410,47 @@ static nt_status token_strings(const nt_vocab *v, const int32_t *ids, int n, int
     return NT_OK;
 }
 
+/* The normalised text of a number-model input (data/numbers.h) in buf, or
+ * the line itself when it is too long to be a number; NULL on failure. */
+static const char *normalized(const char *line, char *buf, size_t cap) {
+    if (strlen(line) >= cap) return line;
+    return nt_numbers_normalize(line, buf, cap, NULL) == NT_OK ? buf : NULL;
+}
+
+typedef struct unk_ctx {
+    const nt_vocab *v;
+    char *out;
+    size_t cap, len;
+    int n;
+} unk_ctx;
+
+static void unk_piece(const char *piece, size_t len, void *user) {
+    unk_ctx *u = user;
+    char tok[64];
+    if (len >= sizeof tok) len = sizeof tok - 1;
+    memcpy(tok, piece, len);
+    tok[len] = 0;
+    if (nt_vocab_id(u->v, tok) >= 0) return;
+    /* show the word as typed: the word tokenizer's ▁ (U+2581) is a space */
+    const char *shown = strncmp(tok, "\xE2\x96\x81", 3) == 0 ? (tok[3] ? tok + 3 : "(a space)") : tok;
+    if (u->n < 6 && u->len < u->cap) {
+        int k = snprintf(u->out + u->len, u->cap - u->len, "%s\"%s\"", u->n ? ", " : "", shown);
+        u->len += k > 0 ? (size_t)k : 0;
+    } else if (u->n == 6 && u->len < u->cap) {
+        int k = snprintf(u->out + u->len, u->cap - u->len, ", ...");
+        u->len += k > 0 ? (size_t)k : 0;
+    }
+    u->n++;
+}
+
+/* The tokens of text that v lacks, quoted and comma-separated, into out. */
+static void unknown_tokens(const nt_vocab *v, const char *text, char *out, size_t cap) {
+    unk_ctx u = {v, out, cap, 0, 0};
+    out[0] = 0;
+    nt_tokenizer_split(nt_vocab_kind(v), text, unk_piece, &u);
+    if (u.len >= cap && cap > 4) memcpy(out + cap - 4, "...", 4);
+}
+
 nt_status cli_translate(cli_translator *t, const char *const *lines, int n, cli_hyp *hyps, int line0, int verbose) {
     const nt_model_config *mc = &t->model->cfg;
     /* room for the source: encoder `src <eos>`; decoder prompt `<bos> src <sep>` and one output token */
@@ -426,6 +468,7 @@ nt_status cli_translate(cli_translator *t, const char *const *lines, int n, cli_
         for (; i0 < n && m < B; i0++) {
             const char *line = lines[i0];
             cli_hyp *h = &hyps[i0];
+            char norm[1024];
             size_t bytes = strlen(line), bad;
             int cnt = 0;
             if (bytes == 0) continue;
@@ -434,8 +477,10 @@ nt_status cli_translate(cli_translator *t, const char *const *lines, int n, cli_
             } else if (bytes > (size_t)64 * (size_t)mc->max_len) {
                 snprintf(h->error, sizeof h->error, "too long (%zu bytes; this model reads at most %d tokens)", bytes,
                          max_src);
+            } else if (t->normalize && (line = normalized(line, norm, sizeof norm)) == NULL) {
+                snprintf(h->error, sizeof h->error, "cannot be normalised: %s", cli_errmsg());
             } else if (nt_vocab_encode(t->vocab, line, NULL, 0, &cnt) != NT_OK) {
-                snprintf(h->error, sizeof h->error, "cannot be tokenized: %s", nt_errmsg());
+                snprintf(h->error, sizeof h->error, "cannot be tokenized: %s", cli_errmsg());
             } else if (cnt > max_src) {
                 snprintf(h->error, sizeof h->error, "too long (%d tokens; this model reads at most %d)", cnt, max_src);
             } else {
@@ -444,9 +489,19 @@ nt_status cli_translate(cli_translator *t, const char *const *lines, int n, cli_
                 if (s != NT_OK) break;
                 int unk = 0;
                 for (int k = 0; k < cnt; k++) unk += dst[k] == NT_TOK_UNK;
-                if (unk && verbose)
-                    fprintf(stderr, "nextok-translate: line %d: %d token%s not in the vocabulary (read as <unk>)\n",
-                            line0 + i0, unk, unk == 1 ? "" : "s");
+                if (unk) {
+                    char names[160];
+                    unknown_tokens(t->vocab, line, names, sizeof names);
+                    if (t->numbers) { /* a number model would translate <unk> confidently: refuse */
+                        snprintf(h->error, sizeof h->error, "not in the vocabulary: %s", names);
+                        if (verbose)
+                            fprintf(stderr, "nextok-translate: line %d: %s; output left empty\n", line0 + i0, h->error);
+                        continue;
+                    }
+                    if (verbose)
+                        fprintf(stderr, "nextok-translate: line %d: not in the vocabulary (read as <unk>): %s\n",
+                                line0 + i0, names);
+                }
                 src[m] = dst, len[m] = cnt, which[m] = i0;
                 m++;
                 continue;
@@ -464,14 +519,15 @@ nt_status cli_translate(cli_translator *t, const char *const *lines, int n, cli_
             cli_hyp *h = &hyps[which[j]];
             h->text = nt_calloc((size_t)K, sizeof *h->text);
             h->score = nt_calloc((size_t)K, sizeof *h->score);
-            if (!h->text || !h->score) {
+            h->finished = nt_calloc((size_t)K, sizeof *h->finished);
+            if (!h->text || !h->score || !h->finished) {
                 s = nt_error(NT_ERR_NOMEM, "out of memory");
                 break;
             }
             for (int k = 0; k < K && s == NT_OK; k++) {
                 const nt_generate_seq *q = nt_generate_result_get(&res, j, k);
                 s = decode_text(t->vocab, q->tokens, q->len, &h->text[k]);
-                if (s == NT_OK) h->score[k] = q->score_norm, h->n = k + 1;
+                if (s == NT_OK) h->score[k] = q->score_norm, h->finished[k] = q->finished, h->n = k + 1;
             }
             const nt_generate_seq *q = nt_generate_result_get(&res, j, 0);
             if (s == NT_OK && q->attn && q->attn_cols == len[j] + 1 && q->attn_rows == q->len + q->finished) {
@@ -545,8 +601,10 @@ nt_status cli_report_write(const char *run_dir, const char *ckpt, const char *sa
         fmt_seconds(t, sizeof t, ts->seconds);
         KV("training", "%lld updates, %lld tokens (source + target), %s", (long long)ts->step, (long long)ts->tokens, t);
         if (isfinite(ts->best_metric))
-            KV("best validation", "%s %.6g at step %lld", nt_metric_name(tc.metric),
+            KV("best validation", "%s %.6g%s at step %lld (the checkpoint the samples below come from)",
+               nt_metric_name(tc.metric),
                tc.metric == NT_METRIC_TOKEN_ACC || tc.metric == NT_METRIC_EXACT_MATCH ? 100 * ts->best_metric : ts->best_metric,
+               tc.metric == NT_METRIC_TOKEN_ACC || tc.metric == NT_METRIC_EXACT_MATCH ? "%" : "",
                (long long)ts->best_step);
         if (tc.train_path[0]) KV("training data", "%s", tc.train_path);
         if (tc.valid_path[0]) KV("validation data", "%s", tc.valid_path);
@@ -567,18 +625,21 @@ nt_status cli_report_write(const char *run_dir, const char *ckpt, const char *sa
     if (samples_tsv && samples_tsv[0] && n_samples > 0 && mc->arch == NT_ARCH_ENCDEC) {
         nt_tsv *tsv = NULL;
         if (nt_tsv_read(&tsv, samples_tsv, NULL) != NT_OK) {
-            fprintf(stderr, "nextok-translate: note: no attention heatmaps in the report: %s\n", nt_errmsg());
+            fprintf(stderr, "nextok-translate: note: no attention heatmaps in the report: %s\n", cli_errmsg());
         } else {
-            const char *lines[8] = {0};
+            const char *lines[8] = {0}, *refs[8] = {0};
             n_hyps = tsv->n < n_samples ? tsv->n : n_samples;
             /* spread the samples over the file: short and long sources alike */
-            for (int i = 0; i < n_hyps; i++) lines[i] = tsv->src[(int64_t)i * tsv->n / n_hyps];
+            for (int i = 0; i < n_hyps; i++)
+                lines[i] = tsv->src[(int64_t)i * tsv->n / n_hyps], refs[i] = tsv->tgt[(int64_t)i * tsv->n / n_hyps];
             tr.gen.output_attentions = 1;
             s = cli_translate(&tr, lines, n_hyps, hyps, 1, 0);
             if (s != NT_OK) n_hyps = 0;
             for (int i = 0; i < n_hyps; i++) {
                 if (hyps[i].n == 0 || !hyps[i].attn) continue;
-                snprintf(titles[nh], sizeof titles[nh], "%s \xe2\x86\x92 %s", lines[i], hyps[i].text[0]);
+                int same = strcmp(hyps[i].text[0], refs[i]) == 0;
+                snprintf(titles[nh], sizeof titles[nh], "%s \xe2\x86\x92 %s    (reference: %s %s)", lines[i],
+                         hyps[i].text[0], refs[i], same ? "\xe2\x9c\x93 same" : "\xe2\x9c\x97 differs");
                 hm[nh].title = titles[nh];
                 hm[nh].src = (const char *const *)hyps[i].src_tokens;
                 hm[nh].S = hyps[i].n_src_tokens;

@@ -20,46 +20,60 @@
 
 #include <stdio.h>
 
+#include "core/opts.h"
 #include "data/corpus.h"
 #include "data/tokenizer.h"
+#include "data/tsv.h"
 #include "nn/generate.h"
 #include "nn/model.h"
 #include "train/trainer.h"
 
 /* ---- options ------------------------------------------------------------------ */
 
-/* Budget flags seen while parsing trainer options (to resolve --steps vs
- * --minutes: the one given alone is the only budget). */
-typedef struct cli_budget_seen {
-    int steps, minutes, warmup;
-} cli_budget_seen;
+/* The trainer's options (--steps, --lr, ...) as a table bound to *tc, for a
+ * command's table to include (an NT_OPT_GROUP entry with .dest = out). */
+#define CLI_TRAINER_NOPTS 32
+void cli_trainer_opts(nt_opt out[CLI_TRAINER_NOPTS], nt_trainer_config *tc);
+extern const int CLI_PROGRESS_VALUES[4]; /* auto, bar, lines, off -> trainer's progress */
 
-/* Tries argv[*i] as one of the trainer's options (--steps, --lr, ...). On a
- * match applies it to *tc, advances *i past its value and returns 1; returns
- * 0 if argv[*i] is not a trainer option; prints a message and returns -1 on a
- * bad or missing value. */
-int cli_trainer_option(nt_trainer_config *tc, cli_budget_seen *seen, int argc, char **argv, int *i);
+/* Copies into dst the trainer options that were given on the command line
+ * (table: from cli_trainer_opts bound to src, after nt_opts_parse). */
+void cli_trainer_opts_copy(nt_trainer_config *dst, const nt_opt *table, const nt_trainer_config *src);
 
-/* Applies the budget rule after parsing: --minutes alone clears the step
- * budget, --steps alone clears the time budget; a default warmup that would
- * not fit in --steps becomes a tenth of it. */
-void cli_budget_apply(nt_trainer_config *tc, const cli_budget_seen *seen);
+/* The budget rule after parsing: --minutes alone clears the step budget,
+ * --steps alone clears the time budget; a default warmup that would not fit
+ * in --steps becomes a tenth of it. */
+void cli_budget_apply(nt_trainer_config *tc, const nt_opts *cmd);
 
-/* The trainer options' help text (shared by train and finetune). */
-void cli_trainer_usage(FILE *out);
+/* The decoding options shared by translate and eval, bound to *g. */
+#define CLI_GENERATE_NOPTS 11
+void cli_generate_opts(nt_opt out[CLI_GENERATE_NOPTS], nt_generate_config *g);
+/* Checks the combination (e.g. --top-k without --do-sample is fine, --nbest
+ * above --num-beams is not): -1 if fine, else prints the usage error and returns 2. */
+int cli_generate_check(const nt_opts *cmd, const nt_generate_config *g);
 
-/* Model presets: "tiny", "small", "base". 1 on success, else prints the
- * choices and returns 0. Sets arch encdec (vocab_size left 0). */
-int cli_preset(const char *name, nt_model_config *mc);
+/* Model presets, in the order of cli_preset_choices() ("tiny|small|base").
+ * Sets arch encdec (vocab_size left 0). */
+enum { CLI_PRESET_TINY, CLI_PRESET_SMALL, CLI_PRESET_BASE };
+const char *cli_preset_choices(void);
+void cli_preset(int which, nt_model_config *mc);
 
 /* Sets the thread count from --threads (0: keep OpenMP's default). */
-void cli_threads(int n);
+void cli_threads(long n);
 
-/* A value of a flag; prints "needs a value" and returns NULL if absent. */
-const char *cli_value(const char *cmd, int argc, char **argv, int *i);
+/* nt_errmsg() without the library functions it names first ("nt_tsv_read: "):
+ * what a user of the CLI reads. */
+const char *cli_errmsg(void);
 
-/* Parses a finite double in [min, max]; prints a message and returns 0 on failure. */
-int cli_parse_double(const char *flag, const char *value, double min, double max, double *out);
+/* The wait policy of OpenMP threads: passive (idle threads sleep instead of
+ * spinning) unless the environment sets OMP_WAIT_POLICY. On a machine whose
+ * cores other processes share, a spinning worker takes the core the working
+ * thread needs and a training step slows down several times. libgomp reads the
+ * variable once, when it is loaded (before main), so when it is not set this
+ * sets it and re-executes the program (/proc/self/exe); call it first in main.
+ * cli_omp_policy_help() says which policy is in force, for --help. */
+void cli_omp_policy(char **argv);
+const char *cli_omp_policy_help(void);
 
 /* ---- corpora ------------------------------------------------------------------ */
 
@@ -74,11 +88,16 @@ typedef struct cli_pairs {
     int n_tables;
 } cli_pairs;
 nt_status cli_pairs_read(cli_pairs *out, const char *paths);
+
+/* The notes on what reading t repaired (a byte-order mark dropped, spaces
+ * around fields trimmed; see data/tsv.h), one line each on stderr. */
+void cli_tsv_notes(const nt_tsv *t);
 void cli_pairs_free(cli_pairs *p);
 
 /* The tokenizer for `name` ("char", "word" or "auto": word unless the texts
  * hold more than CLI_AUTO_WORD_MAX distinct words, then char). */
 #define CLI_AUTO_WORD_MAX 1000
+#define CLI_AUTO_WORD_MAX_TEXT "1000"
 nt_status cli_tokenizer_choose(const char *name, const cli_pairs *p, nt_tokenizer_kind *out);
 
 /* Corpus of pairs p encoded with v; warns on stderr about <unk> ids. */
@@ -92,6 +111,11 @@ typedef struct cli_translator {
     nt_ctx *ctx;
     nt_generate_config gen;   /* greedy by default, max_new_tokens = the model's max_len */
     int batch;                /* sources per nt_generate call (default 32) */
+    /* a number-translation model (data/numbers.h's nt_numbers_vocab): a line
+     * with tokens outside the vocabulary is rejected, naming them (other
+     * models read them as <unk>, with a warning) */
+    int numbers;
+    int normalize;            /* normalise each line first (default: numbers) */
 } cli_translator;
 
 /* Loads a checkpoint (full or weights-only). */
@@ -103,6 +127,8 @@ typedef struct cli_hyp {
     int n;             /* hypotheses (num_return_sequences), 0 if the line was rejected */
     char **text;       /* (n) UTF-8, best first */
     float *score;      /* (n) score_norm of each */
+    int *finished;     /* (n) 1 if it ended with <eos>, 0 if the length limit cut it (ranked
+                          after every finished one, see nn/generate.h) */
     char error[240];   /* why the line was rejected, "" if it was not */
     /* with gen.output_attentions: the best hypothesis' tokens and weights */
     int n_src_tokens, n_out_tokens;
@@ -110,8 +136,15 @@ typedef struct cli_hyp {
     float *attn;                     /* (n_out_tokens, n_src_tokens) */
 } cli_hyp;
 
+#define CLI_NORMALIZE_HELP                                                                                     \
+    "number models (whose vocabulary holds only number words or digits): read each line as typed. By default it " \
+    "is normalised first: letters to lower case, spaces around and repeated dropped, a space or hyphen between "  \
+    "tens and units, 'and' and commas (en), 'et' and plural s (fr), spaces in the compound (de), thousands "       \
+    "separators (digits), all written as the training data writes them (docs/translate.md)"
+
 /* Translates n lines into hyps[0..n). A line that is invalid UTF-8, cannot
- * be tokenized or is too long for the model gets hyps[i].n = 0 and an error
+ * be tokenized, is too long for the model or (a number model) holds tokens
+ * outside the vocabulary gets hyps[i].n = 0 and an error
  * (printed on stderr with its 1-based number line0 + i when `verbose`); an
  * empty line gets n = 0 and no error; the other lines are translated. Returns an error only for failures that are
  * not about a line (memory, the model). */

@@ -4,35 +4,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "core/alloc.h"
 #include "core/status.h"
 #include "data/corpus.h"
 #include "data/tsv.h"
-
-void cmd_data_usage(FILE *out) {
-    fprintf(out,
-            "usage: nextok-translate data --task SRC-TGT --out DIR [options]\n"
-            "\n"
-            "Writes DIR/train.tsv, DIR/valid.tsv and DIR/test.tsv (source<TAB>target per line)\n"
-            "for a number-translation task; the splits never share a number.\n"
-            "\n"
-            "  --task SRC-TGT   two distinct forms of digits, arabic, en, fr, de (e.g. en-fr)\n"
-            "  --out DIR        output directory (created if missing)\n"
-            "  --train N|all    training pairs (default 20000); all: every number of 0..M\n"
-            "                   that the test and validation splits and --exclude leave\n"
-            "  --valid N        validation pairs (default 500)\n"
-            "  --test N         test pairs (default 1000)\n"
-            "  --max M          numbers are drawn from 0..M, M <= 999999 (default 999999)\n"
-            "  --seed S         random seed; the same seed writes the same files (default 1)\n"
-            "  --sampling K     uniform: every number equally likely; length: every digit\n"
-            "                   length equally likely, so small numbers are not rare\n"
-            "                   (default length)\n"
-            "  --exclude F      never write a number that appears in TSV file F (either side,\n"
-            "                   as text): keeps new splits disjoint from an existing test set;\n"
-            "                   repeatable\n"
-            "  -h, --help       this text\n");
-}
 
 /* ---- --exclude: a set of texts, and splits drawn around it ------------------------ */
 
@@ -124,88 +101,91 @@ static nt_status write_splits_excluding(const char *dir, nt_form src, nt_form tg
     return s;
 }
 
-static int usage_error(void) {
-    fputc('\n', stderr);
-    cmd_data_usage(stderr);
-    return 2;
+/* The numbers people type first (0..1000, every k*10^n, every k*1000) that
+ * are <= max and not in ex, into DIR/train.tsv (cfg->n_train gets the count;
+ * valid.tsv and test.tsv are written empty). */
+static nt_status write_typed(const char *dir, nt_form src, nt_form tgt, nt_corpus_split_config *cfg,
+                             const text_set *ex, int *n_dropped) {
+    static int nums[3000];
+    static unsigned char seen[NT_CORPUS_MAX_NUMBER + 1];
+    int n = 0, kept = 0;
+    char a[NT_CORPUS_MAX_TEXT], b[NT_CORPUS_MAX_TEXT];
+    memset(seen, 0, sizeof seen);
+    for (int i = 0; i <= 1000; i++) nums[n++] = i;
+    for (int p = 10; p <= 100000; p *= 10)
+        for (int k = 1; k <= 9; k++) nums[n++] = k * p;
+    for (int k = 1; k <= 999; k++) nums[n++] = k * 1000;
+    for (int i = 0; i < n; i++) {
+        int v = nums[i];
+        if (v > cfg->max_number || seen[v]) continue;
+        seen[v] = 1;
+        NT_TRY(nt_corpus_render(src, v, a, sizeof a));
+        NT_TRY(nt_corpus_render(tgt, v, b, sizeof b));
+        if (ex->cap && (text_set_has(ex, a) || text_set_has(ex, b))) {
+            (*n_dropped)++;
+            continue;
+        }
+        nums[kept++] = v;
+    }
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+        return nt_error(NT_ERR_IO, "cannot create directory %s: %s", dir, strerror(errno));
+    cfg->n_train = kept;
+    NT_TRY(write_numbers(dir, "test.tsv", src, tgt, nums, 0));
+    NT_TRY(write_numbers(dir, "valid.tsv", src, tgt, nums, 0));
+    return write_numbers(dir, "train.tsv", src, tgt, nums, kept);
 }
+
+#define MAX_EXCLUDE 64
 
 int cmd_data(int argc, char **argv) {
     nt_corpus_split_config cfg;
     nt_corpus_split_config_default(&cfg);
     const char *task = NULL, *out = NULL;
-    const char *exclude[64];
-    int n_exclude = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            cmd_data_usage(stdout);
-            return 0;
-        }
-        static const char *valued[] = {"--task", "--out", "--train", "--valid", "--test", "--max", "--seed", "--sampling", "--exclude"};
-        int known = 0;
-        for (size_t k = 0; k < sizeof valued / sizeof *valued; k++) known |= strcmp(a, valued[k]) == 0;
-        if (!known) {
-            fprintf(stderr, "nextok-translate data: unknown option \"%s\"\n", a);
-            return usage_error();
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "nextok-translate data: %s needs a value\n", a);
-            return usage_error();
-        }
-        const char *v = argv[++i];
-        long n;
-        if (strcmp(a, "--task") == 0) task = v;
-        else if (strcmp(a, "--exclude") == 0) {
-            if (n_exclude == (int)(sizeof exclude / sizeof *exclude)) {
-                fprintf(stderr, "nextok-translate data: too many --exclude files\n");
-                return usage_error();
-            }
-            exclude[n_exclude++] = v;
-        }
-        else if (strcmp(a, "--out") == 0) out = v;
-        else if (strcmp(a, "--seed") == 0) {
-            unsigned long long s;
-            if (!nt_cli_parse_u64(a, v, &s)) return usage_error();
-            cfg.seed = s;
-        } else if (strcmp(a, "--sampling") == 0) {
-            if (nt_corpus_sampling_parse(v, &cfg.sampling) != NT_OK) {
-                fprintf(stderr, "nextok-translate data: --sampling: %s\n", nt_errmsg());
-                return usage_error();
-            }
-        } else {
-            long max = strcmp(a, "--max") == 0 ? NT_CORPUS_MAX_NUMBER : NT_CORPUS_MAX_NUMBER + 1;
-            if (strcmp(a, "--train") == 0 && strcmp(v, "all") == 0) {
-                cfg.n_train = TRAIN_ALL;
-                continue;
-            }
-            if (!nt_cli_parse_int(a, v, 0, max, &n)) return usage_error();
-            if (strcmp(a, "--train") == 0) cfg.n_train = (int)n;
-            else if (strcmp(a, "--valid") == 0) cfg.n_valid = (int)n;
-            else if (strcmp(a, "--test") == 0) cfg.n_test = (int)n;
-            else cfg.max_number = (int)n;
-        }
-    }
-    if (!task || !out) {
-        fprintf(stderr, "nextok-translate data: %s is required\n", !task ? "--task" : "--out");
-        return usage_error();
-    }
+    const char *exclude[MAX_EXCLUDE];
+    int n_exclude = 0, sampling = (int)cfg.sampling, typed = 0;
+    nt_opt opts[] = {
+        {"--task", NT_OPT_STRING, &task, .arg = "SRC-TGT", .required = 1,
+         .help = "two distinct forms of digits, arabic, en, fr, de (e.g. en-fr)"},
+        {"--out", NT_OPT_STRING, &out, .arg = "DIR", .required = 1, .help = "output directory (created if missing)"},
+        {"--train", NT_OPT_INT, &cfg.n_train, 0, NT_CORPUS_MAX_NUMBER + 1, .small = 1, .word = "all",
+         .word_value = TRAIN_ALL,
+         .help = "training pairs; all: every number of 0..M that the test and validation splits and --exclude leave"},
+        {"--valid", NT_OPT_INT, &cfg.n_valid, 0, NT_CORPUS_MAX_NUMBER + 1, .small = 1, .help = "validation pairs"},
+        {"--test", NT_OPT_INT, &cfg.n_test, 0, NT_CORPUS_MAX_NUMBER + 1, .small = 1, .help = "test pairs"},
+        {"--max", NT_OPT_INT, &cfg.max_number, 0, NT_CORPUS_MAX_NUMBER, .small = 1, .arg = "M",
+         .help = "numbers are drawn from 0..M"},
+        {"--seed", NT_OPT_U64, &cfg.seed, .arg = "S", .help = "random seed; the same seed writes the same files"},
+        {"--sampling", NT_OPT_ENUM, &sampling, .choices = "uniform|length",
+         .help = "uniform: every number equally likely; length: every digit length equally likely, so small numbers "
+                 "are not rare"},
+        {"--typed", NT_OPT_FLAG, &typed,
+         .help = "write only DIR/train.tsv: the numbers people type first (0..1000, every k*10^n, every k*1000), "
+                 "less those of the --exclude files (--train, --valid, --test, --sampling and --seed do not apply)"},
+        {"--exclude", NT_OPT_LIST, exclude, 0, MAX_EXCLUDE, .arg = "F", .count = &n_exclude,
+         .help = "never write a number that appears in TSV file F (either side, as text): keeps new splits disjoint "
+                 "from an existing test set"},
+        {0}};
+    nt_opts cmd = {"nextok-translate data", "usage: nextok-translate data --task SRC-TGT --out DIR [options]",
+                   "Writes DIR/train.tsv, DIR/valid.tsv and DIR/test.tsv (source<TAB>target per line) for a "
+                   "number-translation task; the splits never share a number.",
+                   .opts = opts};
+    int rc = nt_opts_parse(&cmd, argc, argv);
+    if (rc >= 0) return rc;
+    cfg.sampling = (nt_sampling)sampling;
     nt_form src, tgt;
-    if (nt_corpus_task_parse(task, &src, &tgt) != NT_OK) {
-        fprintf(stderr, "nextok-translate data: --task: %s\n", nt_errmsg());
-        return usage_error();
-    }
+    if (nt_corpus_task_parse(task, &src, &tgt) != NT_OK) return nt_opts_usage_error(&cmd, "--task: %s", cli_errmsg());
     nt_status s = NT_OK;
     int dropped = 0;
-    if (n_exclude == 0 && cfg.n_train != TRAIN_ALL) {
+    if (typed) cfg.n_train = 0, cfg.n_valid = 0, cfg.n_test = 0;
+    if (n_exclude == 0 && cfg.n_train != TRAIN_ALL && !typed) {
         s = nt_corpus_write_splits(out, src, tgt, &cfg);
     } else {
-        nt_tsv *tables[64] = {0};
+        nt_tsv *tables[MAX_EXCLUDE] = {0};
         text_set ex = {0};
         size_t n_texts = 0;
         for (int k = 0; k < n_exclude && s == NT_OK; k++) {
             s = nt_tsv_read(&tables[k], exclude[k], NULL);
-            if (s == NT_OK) n_texts += 2 * (size_t)tables[k]->n;
+            if (s == NT_OK) n_texts += 2 * (size_t)tables[k]->n, cli_tsv_notes(tables[k]);
         }
         if (s == NT_OK) {
             for (ex.cap = 16; ex.cap < 2 * n_texts; ex.cap *= 2) {}
@@ -214,13 +194,15 @@ int cmd_data(int argc, char **argv) {
         }
         for (int k = 0; k < n_exclude && s == NT_OK; k++)
             for (int i = 0; i < tables[k]->n; i++) text_set_add(&ex, tables[k]->src[i]), text_set_add(&ex, tables[k]->tgt[i]);
-        if (s == NT_OK) s = write_splits_excluding(out, src, tgt, &cfg, &ex, &dropped);
+        if (s == NT_OK && typed) s = write_typed(out, src, tgt, &cfg, &ex, &dropped);
+        else if (s == NT_OK) s = write_splits_excluding(out, src, tgt, &cfg, &ex, &dropped);
         nt_free(ex.keys);
         for (int k = 0; k < n_exclude; k++) nt_tsv_free(tables[k]);
     }
     if (s != NT_OK) {
-        fprintf(stderr, "nextok-translate data: %s\n", nt_errmsg());
-        return s == NT_ERR_ARG ? usage_error() : 1;
+        if (s == NT_ERR_ARG) return nt_opts_usage_error(&cmd, "%s", cli_errmsg());
+        fprintf(stderr, "nextok-translate data: %s\n", cli_errmsg());
+        return 1;
     }
     printf("wrote %s/train.tsv (%d), %s/valid.tsv (%d), %s/test.tsv (%d): task %s, numbers 0..%d, %s sampling, "
            "seed %llu\n",

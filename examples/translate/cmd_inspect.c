@@ -7,44 +7,25 @@
 #include "core/alloc.h"
 #include "train/checkpoint.h"
 
-void cmd_inspect_usage(FILE *out) {
-    fprintf(out,
-            "usage: nextok-translate inspect C\n"
-            "\n"
-            "Prints checkpoint C's architecture, sizes, parameter count, vocabulary, and for a full\n"
-            "checkpoint its training step, tokens, time and best validation metric.\n");
-}
-
 int cmd_inspect(int argc, char **argv) {
     const char *path = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            cmd_inspect_usage(stdout);
-            return 0;
-        }
-        if (argv[i][0] == '-' || path) {
-            fprintf(stderr, "nextok-translate inspect: %s \"%s\"\n\n", argv[i][0] == '-' ? "unknown option" : "unexpected argument",
-                    argv[i]);
-            cmd_inspect_usage(stderr);
-            return 2;
-        }
-        path = argv[i];
-    }
-    if (!path) {
-        fprintf(stderr, "nextok-translate inspect: which checkpoint?\n\n");
-        cmd_inspect_usage(stderr);
-        return 2;
-    }
+    nt_opt none[] = {{0}};
+    nt_opts cmd = {"nextok-translate inspect", "usage: nextok-translate inspect C",
+                   "Prints checkpoint C's architecture, sizes, parameter count, vocabulary, and for a full checkpoint "
+                   "its training step, tokens, time and best validation metric.",
+                   .opts = none, .positional = "C", .args = &path, .max_args = 1, .min_args = 1};
+    int rc = nt_opts_parse(&cmd, argc, argv);
+    if (rc >= 0) return rc;
     nt_model *m = NULL;
     nt_vocab *v = NULL;
     if (nt_ckpt_load(path, &m, &v) != NT_OK) {
-        fprintf(stderr, "nextok-translate inspect: %s\n", nt_errmsg());
+        fprintf(stderr, "nextok-translate inspect: %s\n", cli_errmsg());
         return 1;
     }
     nt_train_state *ts = nt_malloc(sizeof *ts);
     int has = ts ? cli_ckpt_train_state(path, ts) : -1;
     if (has < 0) {
-        fprintf(stderr, "nextok-translate inspect: %s\n", ts ? nt_errmsg() : "out of memory");
+        fprintf(stderr, "nextok-translate inspect: %s\n", ts ? cli_errmsg() : "out of memory");
         nt_free(ts), nt_model_free(m), nt_vocab_free(v);
         return 1;
     }

@@ -15,46 +15,6 @@
 #include "train/checkpoint.h"
 #include "train/runlock.h"
 
-void cmd_train_usage(FILE *out) {
-    fprintf(out,
-            "usage: nextok-translate train --train F --valid F --out RUN [options]\n"
-            "       nextok-translate train --resume RUN [--steps N | --minutes M] [options]\n"
-            "\n"
-            "Trains a translator from scratch on a TSV corpus (source<TAB>target per line) and writes\n"
-            "RUN/checkpoint-last.h5, RUN/checkpoint-best.h5, RUN/metrics.jsonl and RUN/report.html.\n"
-            "--resume continues RUN/checkpoint-last.h5 (or a checkpoint file) exactly where it\n"
-            "stopped, to N updates in total, with the run's stored options and data files.\n"
-            "\n"
-            "  --train F[,F...]     training pairs (several files are read as one corpus; F*K reads\n"
-            "                       F K times, to upsample a small file)\n"
-            "  --valid F            validation pairs (loss, token accuracy, exact match)\n"
-            "  --out RUN            run folder (created if missing)\n"
-            "  --overwrite          replace the run already in RUN (else it is an error)\n"
-            "  --resume RUN|FILE    continue a run\n"
-            "model (not with --resume):\n"
-            "  --preset NAME        tiny (d 32, 1+1 layers), small (d 128, 2+2), base (d 256, 3+3)\n"
-            "                       (default small)\n"
-            "  --arch A             encdec | decoder (default encdec; decoder: one stack holding the\n"
-            "                       preset's encoder and decoder layers)\n"
-            "  --tokenizer T        char | word | auto (default auto: word unless the data holds\n"
-            "                       more than %d distinct words, as digits and German do)\n"
-            "  --d-model N, --heads N, --layers N (each side), --enc-layers N, --dec-layers N,\n"
-            "  --max-len N          override the preset (max-len default: the preset's, grown to fit\n"
-            "                       the longest training pair)\n"
-            "  --threads N          OpenMP/OpenBLAS threads (default: OMP_NUM_THREADS or all cores)\n"
-            "  --stop-after N       stop after update N as if interrupted (checkpoint-last saved;\n"
-            "                       --resume continues with the same budget and schedule)\n"
-            "\n",
-            CLI_AUTO_WORD_MAX);
-    cli_trainer_usage(out);
-}
-
-static int usage_error(void) {
-    fputc('\n', stderr);
-    cmd_train_usage(stderr);
-    return 2;
-}
-
 static int file_exists(const char *p) {
     struct stat sb;
     return stat(p, &sb) == 0;
@@ -120,7 +80,12 @@ int cli_run_training(const char *cmd, nt_trainer_config *tc, nt_model *model, co
     nt_evaluator ev = {.batches = svalid, .exact = cvalid};
     if (s == NT_OK) s = nt_trainer_new(&tr, tc, &model->net, vocab, strain, &ev);
     if (s != NT_OK) {
-        fprintf(stderr, "nextok-translate %s: %s\n", cmd, nt_errmsg());
+        /* a bad value of an option (a --freeze prefix no parameter has, a
+         * batch no pair fits in) is a usage error */
+        int usage = s == NT_ERR_ARG;
+        fprintf(stderr, "nextok-translate %s: %s%s\n", cmd, strstr(nt_errmsg(), "nt_optim_freeze") ? "--freeze: " : "",
+                cli_errmsg());
+        if (usage) fprintf(stderr, "Try 'nextok-translate %s --help'.\n", cmd), rc = 2;
         goto done;
     }
     const nt_model_config *mc = &model->cfg;
@@ -147,12 +112,12 @@ int cli_run_training(const char *cmd, nt_trainer_config *tc, nt_model *model, co
     snprintf(last, sizeof last, "%s/checkpoint-last.h5", run_dir);
     snprintf(best, sizeof best, "%s/checkpoint-best.h5", run_dir);
     if (s != NT_OK && s != NT_ERR_INTERRUPTED) {
-        fprintf(stderr, "nextok-translate %s: %s\n", cmd, nt_errmsg());
+        fprintf(stderr, "nextok-translate %s: %s\n", cmd, cli_errmsg());
         goto done;
     }
     if (s == NT_ERR_INTERRUPTED)
         fprintf(stderr, "nextok-translate %s: %s; resume with: nextok-translate train --resume %s\n", cmd,
-                nt_errmsg(), run_dir);
+                cli_errmsg(), run_dir);
     double sec = res.seconds;
     fprintf(stderr, "trained %lld updates in %.0f s (%s), %.0f tokens/s", (long long)res.step, sec, res.stop_reason,
             sec > 0 ? (double)res.tokens / sec : 0.0);
@@ -168,9 +133,9 @@ int cli_run_training(const char *cmd, nt_trainer_config *tc, nt_model *model, co
             fprintf(stderr, ", exact match %.2f%% (%d sentences)", 100 * res.eval.exact_match, res.eval.n_decoded);
         fprintf(stderr, "\n");
     }
-    s = cli_report_write(run_dir, file_exists(last) ? last : best, tc->valid_path, 4, report, sizeof report);
+    s = cli_report_write(run_dir, file_exists(best) ? best : last, tc->valid_path, 4, report, sizeof report);
     if (s != NT_OK) {
-        fprintf(stderr, "nextok-translate %s: report: %s\n", cmd, nt_errmsg());
+        fprintf(stderr, "nextok-translate %s: report: %s\n", cmd, cli_errmsg());
         goto done;
     }
     fprintf(stderr, "wrote %s, %s%s, %s/metrics.jsonl and %s\n", last, file_exists(best) ? best : "",
@@ -208,75 +173,74 @@ static nt_status build_vocab(const cli_pairs *p, nt_tokenizer_kind kind, nt_voca
 }
 
 int cmd_train(int argc, char **argv) {
-    const char *train = NULL, *valid = NULL, *out = NULL, *resume = NULL, *preset = "small", *arch = NULL,
-               *tokenizer = "auto";
-    long d_model = 0, heads = 0, layers = -1, enc_layers = -1, dec_layers = -1, max_len = 0, threads = 0,
-         stop_after = 0;
-    int model_flags = 0, overwrite = 0;
-    nt_trainer_config scratch = nt_trainer_config_default();
-    cli_budget_seen seen = {0};
-    /* pass 1: this command's flags; trainer options are checked into a scratch config */
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            cmd_train_usage(stdout);
-            return 0;
-        }
-        int r = cli_trainer_option(&scratch, &seen, argc, argv, &i);
-        if (r < 0) return usage_error();
-        if (r > 0) continue;
-        if (strcmp(a, "--overwrite") == 0) {
-            overwrite = 1;
-            continue;
-        }
-        const char **str = strcmp(a, "--train") == 0       ? &train
-                           : strcmp(a, "--valid") == 0     ? &valid
-                           : strcmp(a, "--out") == 0       ? &out
-                           : strcmp(a, "--resume") == 0    ? &resume
-                           : strcmp(a, "--preset") == 0    ? &preset
-                           : strcmp(a, "--arch") == 0      ? &arch
-                           : strcmp(a, "--tokenizer") == 0 ? &tokenizer
-                                                           : NULL;
-        long *num = strcmp(a, "--d-model") == 0      ? &d_model
-                    : strcmp(a, "--heads") == 0      ? &heads
-                    : strcmp(a, "--layers") == 0     ? &layers
-                    : strcmp(a, "--enc-layers") == 0 ? &enc_layers
-                    : strcmp(a, "--dec-layers") == 0 ? &dec_layers
-                    : strcmp(a, "--max-len") == 0    ? &max_len
-                    : strcmp(a, "--threads") == 0    ? &threads
-                    : strcmp(a, "--stop-after") == 0 ? &stop_after
-                                                     : NULL;
-        if (!str && !num) {
-            fprintf(stderr, "nextok-translate train: unknown option \"%s\"\n", a);
-            return usage_error();
-        }
-        const char *v = cli_value("train", argc, argv, &i);
-        if (!v) return usage_error();
-        if (str) *str = v;
-        else if (!nt_cli_parse_int(a, v, num == &enc_layers || num == &dec_layers || num == &layers ? 0 : 1,
-                                   num == &threads ? 1024 : num == &stop_after ? 2000000000L : 65536, num))
-            return usage_error();
-        if (num != &threads && num != &stop_after && str != &train && str != &valid && str != &out && str != &resume) model_flags = 1;
-    }
-    cli_threads((int)threads);
+    const char *train = NULL, *valid = NULL, *out = NULL, *resume = NULL, *tokenizer = "auto";
+    int preset = CLI_PRESET_SMALL, arch = NT_ARCH_ENCDEC, d_model = 0, heads = 0, layers = -1, enc_layers = -1,
+        dec_layers = -1, max_len = 0, overwrite = 0;
+    long threads = 0;
+    int64_t stop_after = 0;
+    /* the trainer options given now (on --resume they override the stored ones) */
+    nt_trainer_config given = nt_trainer_config_default();
+    nt_opt trainer_opts[CLI_TRAINER_NOPTS];
+    cli_trainer_opts(trainer_opts, &given);
+    nt_opt model_opts[] = {
+        {"--preset", NT_OPT_ENUM, &preset, .choices = cli_preset_choices(),
+         .help = "tiny (d 32, 1+1 layers), small (d 128, 2+2), base (d 256, 3+3)"},
+        {"--arch", NT_OPT_ENUM, &arch, .choices = "encdec|decoder",
+         .values = (const int[]){NT_ARCH_ENCDEC, NT_ARCH_DECODER},
+         .help = "decoder: one stack holding the preset's encoder and decoder layers"},
+        {"--tokenizer", NT_OPT_STRING, &tokenizer, .arg = "char|word|auto",
+         .help = "auto: word unless the data holds more than " CLI_AUTO_WORD_MAX_TEXT
+                 " distinct words, as digits and German do"},
+        {"--d-model", NT_OPT_INT, &d_model, 1, 65536, .small = 1, .def = "the preset's", .help = "model width"},
+        {"--heads", NT_OPT_INT, &heads, 1, 65536, .small = 1, .def = "the preset's", .help = "attention heads"},
+        {"--layers", NT_OPT_INT, &layers, 0, 65536, .small = 1, .def = "the preset's", .help = "layers on each side"},
+        {"--enc-layers", NT_OPT_INT, &enc_layers, 0, 65536, .small = 1, .def = "the preset's", .help = "encoder layers"},
+        {"--dec-layers", NT_OPT_INT, &dec_layers, 0, 65536, .small = 1, .def = "the preset's", .help = "decoder layers"},
+        {"--max-len", NT_OPT_INT, &max_len, 1, 65536, .small = 1, .def = "the preset's, grown to fit the longest pair",
+         .help = "positions of the model"},
+        {0}};
+    nt_opt opts[] = {
+        {"--train", NT_OPT_STRING, &train, .arg = "F[,F...]",
+         .help = "training pairs (several files are read as one corpus; F*K reads F K times, to upsample a small "
+                 "file)"},
+        {"--valid", NT_OPT_STRING, &valid, .arg = "F", .help = "validation pairs (loss, token accuracy, exact match)"},
+        {"--out", NT_OPT_STRING, &out, .arg = "RUN", .help = "run folder (created if missing)"},
+        {"--overwrite", NT_OPT_FLAG, &overwrite, .help = "replace the run already in RUN (else it is an error)"},
+        {"--resume", NT_OPT_STRING, &resume, .arg = "RUN|FILE", .help = "continue a run"},
+        {"--threads", NT_OPT_INT, &threads, 1, 1024, .def = "OMP_NUM_THREADS or all cores",
+         .help = "OpenMP/OpenBLAS threads"},
+        {"--stop-after", NT_OPT_INT64, &stop_after, 1, 2e9, .def = "",
+         .help = "stop after update N as if interrupted (checkpoint-last saved; --resume continues with the same "
+                 "budget and schedule)"},
+        {.kind = NT_OPT_GROUP, .help = "model (not with --resume):", .dest = model_opts},
+        {.kind = NT_OPT_GROUP, .help = "trainer:", .dest = trainer_opts},
+        {0}};
+    nt_opts cmd = {"nextok-translate train",
+                   "usage: nextok-translate train --train F --valid F --out RUN [options]\n"
+                   "       nextok-translate train --resume RUN [--steps N | --minutes M] [options]",
+                   "Trains a translator from scratch on a TSV corpus (source<TAB>target per line) and writes "
+                   "RUN/checkpoint-last.h5, RUN/checkpoint-best.h5, RUN/metrics.jsonl and RUN/report.html. "
+                   "--resume continues RUN/checkpoint-last.h5 (or a checkpoint file) exactly where it stopped, to N "
+                   "updates in total, with the run's stored options and data files.",
+                   .opts = opts, .epilog = cli_omp_policy_help()};
+    int rc = nt_opts_parse(&cmd, argc, argv);
+    if (rc >= 0) return rc;
+    int model_flags = 0;
+    for (const nt_opt *o = model_opts; o->kind; o++) model_flags |= o->given;
+    cli_threads(threads);
 
     nt_trainer_config tc = nt_trainer_config_default();
     nt_model *model = NULL;
     nt_vocab *vocab = NULL;
     cli_pairs ptrain = {0}, pvalid = {0};
-    int rc = 1;
+    rc = 1;
     nt_status s;
     if (resume) {
-        if (model_flags) {
-            fprintf(stderr, "nextok-translate train: the model options (--preset, --arch, --tokenizer, --d-model, "
-                            "...) cannot change on --resume: the run's checkpoint fixes them\n");
-            return usage_error();
-        }
+        if (model_flags)
+            return nt_opts_usage_error(&cmd, "the model options (--preset, --arch, --tokenizer, --d-model, ...) cannot "
+                                             "change on --resume: the run's checkpoint fixes them");
         char file[NT_TRAINER_PATH_MAX], dir[NT_TRAINER_PATH_MAX];
-        if (strlen(resume) + 20 >= sizeof file) {
-            fprintf(stderr, "nextok-translate train: --resume: path too long\n");
-            return 2;
-        }
+        if (strlen(resume) + 20 >= sizeof file) return nt_opts_usage_error(&cmd, "--resume: path too long");
         if (is_dir(resume)) {
             snprintf(file, sizeof file, "%s/checkpoint-last.h5", resume);
             snprintf(dir, sizeof dir, "%s", resume);
@@ -292,91 +256,68 @@ int cmd_train(int argc, char **argv) {
         int has = cli_ckpt_train_state(file, ts);
         if (has <= 0) {
             fprintf(stderr, "nextok-translate train: --resume %s: %s\n", resume,
-                    has < 0 ? nt_errmsg() : "the checkpoint has no training state (a weights-only file); "
+                    has < 0 ? cli_errmsg() : "the checkpoint has no training state (a weights-only file); "
                                             "use 'finetune --checkpoint' to train from its weights");
             nt_free(ts);
             return 1;
         }
         if (ts->options[0] && nt_trainer_config_from_json(&tc, ts->options) != NT_OK) {
-            fprintf(stderr, "nextok-translate train: --resume %s: stored options: %s\n", file, nt_errmsg());
+            fprintf(stderr, "nextok-translate train: --resume %s: stored options: %s\n", file, cli_errmsg());
             nt_free(ts);
             return 1;
         }
         int64_t at = ts->step;
         nt_free(ts);
         /* the options given now override the stored ones */
-        cli_budget_seen seen2 = {0};
-        for (int i = 1; i < argc; i++) cli_trainer_option(&tc, &seen2, argc, argv, &i);
-        cli_budget_apply(&tc, &seen2);
-        if (tc.steps > 0 && tc.steps <= at && tc.minutes == 0) {
-            fprintf(stderr, "nextok-translate train: %s is at update %lld already; pass --steps N with N > %lld\n",
-                    file, (long long)at, (long long)at);
-            return 2;
-        }
+        cli_trainer_opts_copy(&tc, trainer_opts, &given);
+        cli_budget_apply(&tc, &cmd);
+        if (tc.steps > 0 && tc.steps <= at && tc.minutes == 0)
+            return nt_opts_usage_error(&cmd, "%s is at update %lld already; pass --steps N with N > %lld", file,
+                                       (long long)at, (long long)at);
         snprintf(tc.resume, sizeof tc.resume, "%s", file);
         snprintf(tc.out_dir, sizeof tc.out_dir, "%s", out ? out : dir);
         if (train) snprintf(tc.train_path, sizeof tc.train_path, "%s", train);
         if (valid) snprintf(tc.valid_path, sizeof tc.valid_path, "%s", valid);
-        if (!tc.train_path[0] || !tc.valid_path[0]) {
-            fprintf(stderr, "nextok-translate train: %s does not record its data files; pass --train and --valid\n", file);
-            return 2;
-        }
+        if (!tc.train_path[0] || !tc.valid_path[0])
+            return nt_opts_usage_error(&cmd, "%s does not record its data files; pass --train and --valid", file);
         s = nt_ckpt_load(file, &model, &vocab);
         if (s != NT_OK) {
-            fprintf(stderr, "nextok-translate train: --resume: %s\n", nt_errmsg());
+            fprintf(stderr, "nextok-translate train: --resume: %s\n", cli_errmsg());
             return 1;
         }
     } else {
-        if (!train || !valid || !out) {
-            fprintf(stderr, "nextok-translate train: %s is required (or --resume RUN)\n",
-                    !train ? "--train" : !valid ? "--valid" : "--out");
-            return usage_error();
-        }
-        for (int i = 1; i < argc; i++) cli_trainer_option(&tc, &seen, argc, argv, &i);
-        cli_budget_apply(&tc, &seen);
+        if (!train || !valid || !out)
+            return nt_opts_usage_error(&cmd, "%s is required (or --resume RUN)",
+                                       !train ? "--train" : !valid ? "--valid" : "--out");
+        tc = given;
+        cli_budget_apply(&tc, &cmd);
         if (strlen(train) >= sizeof tc.train_path || strlen(valid) >= sizeof tc.valid_path ||
-            strlen(out) >= sizeof tc.out_dir) {
-            fprintf(stderr, "nextok-translate train: a path is too long\n");
-            return 2;
-        }
+            strlen(out) >= sizeof tc.out_dir)
+            return nt_opts_usage_error(&cmd, "a path is too long");
         snprintf(tc.train_path, sizeof tc.train_path, "%s", train);
         snprintf(tc.valid_path, sizeof tc.valid_path, "%s", valid);
         snprintf(tc.out_dir, sizeof tc.out_dir, "%s", out);
-        if (nt_trainer_config_check(&tc) != NT_OK) {
-            fprintf(stderr, "nextok-translate train: %s\n", nt_errmsg());
-            return usage_error();
-        }
     }
     tc.stop_at = stop_after;
     if (nt_trainer_config_check(&tc) != NT_OK) {
-        fprintf(stderr, "nextok-translate train: %s\n", nt_errmsg());
-        rc = 2;
+        rc = nt_opts_usage_error(&cmd, "%s", cli_errmsg());
         goto done;
     }
     s = cli_pairs_read(&ptrain, tc.train_path);
     if (s == NT_OK) s = cli_pairs_read(&pvalid, tc.valid_path);
     if (s != NT_OK) {
-        fprintf(stderr, "nextok-translate train: %s\n", nt_errmsg());
+        fprintf(stderr, "nextok-translate train: %s\n", cli_errmsg());
         goto done;
     }
     if (!resume) {
         nt_model_config mc;
-        if (!cli_preset(preset, &mc)) {
-            rc = usage_error();
-            goto done;
-        }
-        if (arch && strcmp(arch, "encdec") == 0) mc.arch = NT_ARCH_ENCDEC;
-        else if (arch && strcmp(arch, "decoder") == 0) mc.arch = NT_ARCH_DECODER;
-        else if (arch) {
-            fprintf(stderr, "nextok-translate train: --arch: unknown architecture \"%s\" (expected encdec or decoder)\n", arch);
-            rc = usage_error();
-            goto done;
-        }
-        if (d_model) mc.d_model = (int)d_model;
-        if (heads) mc.heads = (int)heads;
-        if (layers >= 0) mc.enc_layers = mc.dec_layers = (int)layers;
-        if (enc_layers >= 0) mc.enc_layers = (int)enc_layers;
-        if (dec_layers >= 0) mc.dec_layers = (int)dec_layers;
+        cli_preset(preset, &mc);
+        mc.arch = (nt_arch)arch;
+        if (d_model) mc.d_model = d_model;
+        if (heads) mc.heads = heads;
+        if (layers >= 0) mc.enc_layers = mc.dec_layers = layers;
+        if (enc_layers >= 0) mc.enc_layers = enc_layers;
+        if (dec_layers >= 0) mc.dec_layers = dec_layers;
         if (mc.arch == NT_ARCH_DECODER) {
             /* one stack: the preset's layers all go to the decoder unless given */
             if (layers < 0 && dec_layers < 0) mc.dec_layers += mc.enc_layers;
@@ -385,24 +326,29 @@ int cmd_train(int argc, char **argv) {
         nt_tokenizer_kind kind;
         s = cli_tokenizer_choose(tokenizer, &ptrain, &kind);
         if (s != NT_OK) {
-            fprintf(stderr, "nextok-translate train: --tokenizer: %s\n", nt_errmsg());
-            rc = s == NT_ERR_ARG ? usage_error() : 1;
+            if (s == NT_ERR_ARG) rc = nt_opts_usage_error(&cmd, "--tokenizer: %s", cli_errmsg());
+            else fprintf(stderr, "nextok-translate train: --tokenizer: %s\n", cli_errmsg());
             goto done;
         }
         s = build_vocab(&ptrain, kind, &vocab);
         int need = 0;
         if (s == NT_OK) s = longest_pair(&ptrain, vocab, mc.arch, &need);
         if (s != NT_OK) {
-            fprintf(stderr, "nextok-translate train: %s: %s\n", tc.train_path, nt_errmsg());
+            fprintf(stderr, "nextok-translate train: %s: %s\n", tc.train_path, cli_errmsg());
             goto done;
         }
-        if (max_len) mc.max_len = (int)max_len;
+        if (max_len && max_len < need) {
+            rc = nt_opts_usage_error(&cmd, "--max-len %d is too short: the longest pair of %s needs %d positions",
+                                     max_len, tc.train_path, need);
+            goto done;
+        }
+        if (max_len) mc.max_len = max_len;
         else if (need > mc.max_len) mc.max_len = (need + 8 + 31) / 32 * 32;
         mc.vocab_size = nt_vocab_size(vocab);
         s = nt_model_new(&model, &mc);
         if (s != NT_OK) {
-            fprintf(stderr, "nextok-translate train: model: %s\n", nt_errmsg());
-            rc = s == NT_ERR_ARG ? 2 : 1;
+            if (s == NT_ERR_ARG) rc = nt_opts_usage_error(&cmd, "model: %s", cli_errmsg());
+            else fprintf(stderr, "nextok-translate train: model: %s\n", cli_errmsg());
             goto done;
         }
         nt_rng rng;

@@ -1,20 +1,15 @@
-/* fuzz_cli.c - nextok-translate's option handling as the commands run it:
- * the input is an argument vector (NUL-separated), parsed with the trainer
- * options (cli_trainer_option), presets (cli_preset), number parsing
- * (cli_parse_double), the budget rule and nt_trainer_config_check; then the
- * resulting options through their JSON form (stored in every checkpoint's
- * /train and read back on resume). Parsers print their complaints on
- * stderr; they must not crash, and an accepted config must survive JSON. */
+/* fuzz_cli.c - the option parser as the commands run it: the input is an
+ * argument vector (NUL-separated) parsed with nt_opts against a table of
+ * every kind (the trainer's table, the decoder's, enums, lists, fixed-size
+ * strings), then the budget rule and nt_trainer_config_check; an accepted
+ * config must survive its JSON form (stored in every checkpoint's /train and
+ * read back on resume). Usage errors print on stderr; nothing may crash. */
+#include <stdio.h>
 #include <string.h>
 
+#include "core/opts.h"
 #include "examples/translate/cli.h"
 #include "fuzz.h"
-
-/* nextok-translate's main.c (its number parsers, the dispatcher table),
- * with its main renamed: the harness calls the parsers, not the commands. */
-#define main nextok_translate_main
-#include "examples/translate/main.c"
-#undef main
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char *buf = malloc(size + 1);
@@ -30,20 +25,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     argv[argc] = NULL;
     nt_trainer_config tc = nt_trainer_config_default();
-    cli_budget_seen seen = {0};
-    nt_model_config mc = nt_model_config_default();
-    int bad = 0;
-    for (int i = 1; i < argc && !bad; i++) {
-        int r = cli_trainer_option(&tc, &seen, argc, argv, &i);
-        if (r < 0) bad = 1;
-        else if (r == 0 && strcmp(argv[i], "--preset") == 0 && i + 1 < argc) bad = !cli_preset(argv[++i], &mc);
-        else if (r == 0 && strcmp(argv[i], "--d-model") == 0 && i + 1 < argc) {
-            double d;
-            if (cli_parse_double("--d-model", argv[++i], 1, 1 << 16, &d)) mc.d_model = (int)d;
-        }
-    }
-    if (!bad) {
-        cli_budget_apply(&tc, &seen);
+    nt_generate_config g = nt_generate_config_default();
+    nt_opt trainer_opts[CLI_TRAINER_NOPTS], gen_opts[CLI_GENERATE_NOPTS];
+    cli_trainer_opts(trainer_opts, &tc);
+    cli_generate_opts(gen_opts, &g);
+    const char *path = NULL, *list[4];
+    int n_list = 0, flag = 0, mode = 0;
+    char fixed[8];
+    nt_opt opts[] = {
+        {"--path", NT_OPT_STRING, &path, .help = "a string"},
+        {"--fixed", NT_OPT_CHARS, fixed, 0, sizeof fixed, .help = "a fixed-size string"},
+        {"--item", NT_OPT_LIST, list, 0, 4, .count = &n_list, .help = "repeatable"},
+        {"--flag", NT_OPT_FLAG, &flag, .help = "a flag"},
+        {"--mode", NT_OPT_ENUM, &mode, .choices = "a|bb|ccc", .help = "an enum"},
+        {.kind = NT_OPT_GROUP, .help = "trainer:", .dest = trainer_opts},
+        {.kind = NT_OPT_GROUP, .help = "decoding:", .dest = gen_opts},
+        {0}};
+    const char *args[2];
+    nt_opts cmd = {"fuzz", "usage: fuzz [options] [X]", NULL, opts, .positional = "X", .args = args, .max_args = 2};
+    FILE *devnull = fopen("/dev/null", "w");
+    FILE *saved = stderr;
+    if (devnull) stderr = devnull;
+    int rc = nt_opts_parse(&cmd, argc, argv);
+    if (rc < 0) {
+        cli_budget_apply(&tc, &cmd);
         if (nt_trainer_config_check(&tc) == NT_OK) {
             char json[NT_TRAIN_OPTIONS_MAX];
             if (nt_trainer_config_to_json(&tc, json, sizeof json) == NT_OK) {
@@ -52,15 +57,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                     fuzz_fail("own JSON refused: %s (%s)", nt_errmsg(), json);
             }
         }
+        nt_generate_config_check(&g);
+    } else if (rc != 0 && rc != 2) {
+        fuzz_fail("nt_opts_parse returned %d", rc);
     }
-    for (int i = 1; i < argc; i++) { /* the integer flags of every command */
-        long l;
-        unsigned long long u;
-        nt_cli_parse_int(argv[i], argv[i], -1000, 1000000, &l);
-        nt_cli_parse_u64(argv[i], argv[i], &u);
-    }
-    mc.vocab_size = 40;
-    nt_model_config_check(&mc);
+    stderr = saved;
+    if (devnull) fclose(devnull);
     /* the JSON reader on raw bytes (a checkpoint's /train options string) */
     nt_trainer_config any = nt_trainer_config_default();
     nt_trainer_config_from_json(&any, buf);
