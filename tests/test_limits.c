@@ -95,7 +95,7 @@ static void test_edited_config(void) {
         {"dec_layers", 4096, NT_ERR_FORMAT, "layers"},
         {"max_len", (int64_t)1 << 30, NT_ERR_FORMAT, "max_len"},
         {"vocab_size", 16000000, NT_ERR_NOMEM, "GiB"},  /* in bounds: 16 M x 16 floats, over the 1 GiB limit */
-        {"vocab_size", 4, NT_ERR_FORMAT, "embed.weight"}, /* fits, but the stored tensor does not */
+        {"vocab_size", 5, NT_ERR_FORMAT, "embed.weight"}, /* fits, but the stored tensor does not */
     };
     setenv("NT_MEM_LIMIT", "1G", 1);
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
