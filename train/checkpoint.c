@@ -443,7 +443,10 @@ nt_status nt_ckpt_load(const char *path, nt_model **model, nt_vocab **vocab) {
         if (s == NT_OK) s = nt_vocab_load_h5(&v, f);
         if (s == NT_OK) {
             nt_vocab_set_kind(v, kind);
-            if (nt_vocab_size(v) != m->cfg.vocab_size)
+            if (nt_vocab_kind(v) != kind) /* spm both ways: the model travels in /vocab */
+                s = nt_error(NT_ERR_FORMAT, "/config: tokenizer '%s', /vocab holds a %s vocabulary", tok,
+                             nt_tokenizer_kind_name(nt_vocab_kind(v)));
+            else if (nt_vocab_size(v) != m->cfg.vocab_size)
                 s = nt_error(NT_ERR_FORMAT, "/vocab/tokens has %d tokens, /config vocab_size is %d",
                              nt_vocab_size(v), m->cfg.vocab_size);
         }
