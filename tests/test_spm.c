@@ -1,7 +1,9 @@
 /* test_spm.c - SentencePiece: the C shim against Python's sentencepiece on
  * committed models (tests/make_spm_fixture.py), training here (same pieces
  * as Python's trainer, deterministic), the spm vocabulary and its id mapping,
- * round trips, HDF5 save/load and its errors, bad input. */
+ * round trips, HDF5 save/load and its errors, bad input; and the real
+ * nextok-translate ($NT_BIN): data --from-parallel, train --tokenizer spm,
+ * inspect, export-spm, resume, translate with bad lines. */
 #include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +12,8 @@
 
 #include "core/alloc.h"
 #include "data/spm.h"
+#include "data/tsv.h"
+#include "train/checkpoint.h"
 #include "data/tokenizer.h"
 #include "support/check.h"
 #include "support/proc.h"
@@ -467,6 +471,157 @@ static void test_errors(void) {
     remove(mpath);
 }
 
+/* ---- the command line ---- */
+
+static char bin[1024], tmpdir[] = "/tmp/nt_spm_XXXXXX", outtext[1 << 16], errtext[1 << 16];
+
+static int run_in(const char *input, const char *const *args) {
+    nt_proc_io io = {.input = input, .out = outtext, .out_cap = sizeof outtext, .err = errtext,
+                     .err_cap = sizeof errtext};
+    return nt_proc_run(bin, args, &io);
+}
+static int run(const char *const *args) { return run_in(NULL, args); }
+
+static const char *tmp_path(const char *name) {
+    static char p[8][1200];
+    static int k;
+    k = (k + 1) % 8;
+    snprintf(p[k], sizeof p[k], "%s/%s", tmpdir, name);
+    return p[k];
+}
+
+static void write_text(const char *name, const char *text) {
+    nt_proc_write_file(tmp_path(name), text, strlen(text));
+}
+
+static void test_cli_from_parallel(void) {
+    write_text("a.de", "Ein Hund\tläuft.\r\nZwei Katzen.\nDrei Vögel\n");
+    write_text("a.en", "A dog runs.\nTwo cats.\nThree birds");
+    const char *a1[] = {"data", "--from-parallel", tmp_path("a.de"), tmp_path("a.en"), "--out", tmp_path("d"), NULL};
+    CHECK(run(a1) == 0 && strstr(outtext, "3 pairs") && strstr(outtext, "1 tab "), "from-parallel: %s%s", outtext,
+          errtext);
+    char *t = nt_proc_read_file(tmp_path("d/a.tsv"), NULL);
+    CHECK(t && strcmp(t, "Ein Hund läuft.\tA dog runs.\nZwei Katzen.\tTwo cats.\nDrei Vögel\tThree birds\n") == 0,
+          "a.tsv: \"%s\"", t ? t : "(missing)");
+    free(t);
+    const char *a2[] = {"data", "--from-parallel", tmp_path("a.de"), tmp_path("a.en"), "--out", tmp_path("x.tsv"), NULL};
+    CHECK(run(a2) == 0 && access(tmp_path("x.tsv"), F_OK) == 0, "--out FILE.tsv: %s", errtext);
+    /* bad input: each an error naming file and line, no output file */
+    write_text("short.en", "A dog runs.\nTwo cats.\n");
+    const char *a3[] = {"data", "--from-parallel", tmp_path("a.de"), tmp_path("short.en"), "--out", tmp_path("y.tsv"),
+                        NULL};
+    CHECK(run(a3) == 1 && strstr(errtext, "short.en ends after line 2") && strstr(errtext, "a.de has a line 3"),
+          "count mismatch: %s", errtext);
+    CHECK(access(tmp_path("y.tsv"), F_OK) != 0 && access(tmp_path("y.tsv.tmp"), F_OK) != 0, "file left behind");
+    write_text("bad.en", "A dog runs.\nTwo \xC3 cats.\nThree birds\n");
+    const char *a4[] = {"data", "--from-parallel", tmp_path("a.de"), tmp_path("bad.en"), "--out", tmp_path("y.tsv"),
+                        NULL};
+    CHECK(run(a4) == 1 && strstr(errtext, "bad.en:2: invalid UTF-8 at byte 5"), "bad UTF-8: %s", errtext);
+    write_text("empty.en", "A dog runs.\n \t \nThree birds\n");
+    const char *a5[] = {"data", "--from-parallel", tmp_path("a.de"), tmp_path("empty.en"), "--out", tmp_path("y.tsv"),
+                        NULL};
+    CHECK(run(a5) == 1 && strstr(errtext, "empty.en:2: empty line"), "empty line: %s", errtext);
+    const char *a6[] = {"data", "--from-parallel", tmp_path("a.de"), NULL};
+    CHECK(run(a6) == 2, "missing TGT_FILE: %d %s", 0, errtext);
+    const char *a7[] = {"data", "--from-parallel", tmp_path("nope.de"), tmp_path("a.en"), "--out", tmp_path("y.tsv"),
+                        NULL};
+    CHECK(run(a7) == 1 && strstr(errtext, "nope.de"), "missing file: %s", errtext);
+}
+
+/* train --tokenizer spm on the 400 fixture pairs (the last 50 again as
+ * validation), a few updates of the tiny preset; inspect, export-spm,
+ * resume, translate. */
+static void test_cli_train(void) {
+    char *all = nt_proc_read_file(fixture("spm_pairs.tsv"), NULL);
+    if (!all) { CHECK(0, "no fixture"); return; }
+    char *cut = all;
+    for (int i = 0; i < 350; i++) cut = strchr(cut, '\n') + 1;
+    nt_proc_write_file(tmp_path("valid.tsv"), cut, strlen(cut));
+    nt_proc_write_file(tmp_path("train.tsv"), all, strlen(all));
+    free(all);
+    const char *run_dir = tmp_path("run");
+    const char *a1[] = {"train", "--train", tmp_path("train.tsv"), "--valid", tmp_path("valid.tsv"), "--out", run_dir,
+                        "--tokenizer", "spm", "--vocab-size", "400", "--spm-type", "unigram", "--spm-joint",
+                        "--preset", "tiny", "--steps", "6", "--eval-every", "3", "--eval-exact-max", "8",
+                        "--progress", "off", "--threads", "2", NULL};
+    int rc = run(a1);
+    CHECK(rc == 0, "train: %d %s", rc, errtext);
+    if (rc != 0) return;
+    CHECK(strstr(errtext, "vocabulary 400 (spm)"), "train log: %s", errtext);
+    char ckpt[1200], last[1200];
+    snprintf(ckpt, sizeof ckpt, "%s/checkpoint-best.h5", run_dir);
+    snprintf(last, sizeof last, "%s/checkpoint-last.h5", run_dir);
+
+    /* the same sentences in the same order (sources, then targets) and the
+     * same options as tests/make_spm_fixture.py: export-spm writes Python's
+     * model file byte for byte */
+    const char *a2[] = {"export-spm", ckpt, tmp_path("out.model"), NULL};
+    CHECK(run(a2) == 0 && strstr(outtext, "400 pieces"), "export-spm: %s%s", outtext, errtext);
+    nt_spm *py = NULL, *ex = NULL;
+    nt_spm_load_file(&py, fixture("spm_py.model"));
+    nt_spm_load_file(&ex, tmp_path("out.model"));
+    CHECK(py && ex && nt_spm_size(ex) == 400, "exported model: %s", nt_errmsg());
+    nt_model *m = NULL;
+    nt_vocab *v = NULL;
+    CHECK(nt_ckpt_load(ckpt, &m, &v) == NT_OK && nt_vocab_kind(v) == NT_TOKENIZER_SPM, "load: %s", nt_errmsg());
+    if (v && ex) {
+        CHECK(same_model_bytes(nt_vocab_spm(v), ex), "export-spm changed the bytes");
+        CHECK(py && same_model_bytes(py, ex), "the CLI's model is not Python's spm_py.model");
+        int32_t a[256], b[256];
+        int na = 0, nb = 0;
+        nt_vocab_encode(v, cases[0].text, a, 256, &na);
+        nt_spm_encode(ex, cases[0].text, b, 256, &nb);
+        CHECK(na > 0 && na == nb && memcmp(a, b, (size_t)na * 4) == 0, "checkpoint ids != exported model's ids");
+    }
+    nt_model_free(m);
+    nt_vocab_free(v);
+    nt_spm_free(py);
+    nt_spm_free(ex);
+    const char *a3[] = {"export-spm", ckpt, "/nonexistent/dir/x.model", NULL};
+    CHECK(run(a3) == 1 && strstr(errtext, "/nonexistent/dir/x.model"), "export to a bad path: %s", errtext);
+
+    const char *a4[] = {"inspect", ckpt, NULL};
+    CHECK(run(a4) == 0 && strstr(outtext, "400 tokens (spm tokenizer") && strstr(outtext, "sentencepiece: unigram, 400 pieces") &&
+              strstr(outtext, "byte fallback on") && strstr(outtext, "checkpoint ids = SentencePiece ids"),
+          "inspect: %s%s", outtext, errtext);
+
+    /* resume to 9 updates */
+    const char *a5[] = {"train", "--resume", run_dir, "--steps", "9", "--progress", "off", "--threads", "2", NULL};
+    CHECK(run(a5) == 0, "resume: %s", errtext);
+    nt_train_state *ts = nt_malloc(sizeof *ts);
+    CHECK(ts && nt_ckpt_load_train(last, ts) == NT_OK && ts->step == 9, "resumed to step %lld",
+          ts ? (long long)ts->step : -1LL);
+    nt_free(ts);
+    const char *a5b[] = {"train", "--resume", run_dir, "--steps", "12", "--vocab-size", "300", NULL};
+    CHECK(run(a5b) == 2 && strstr(errtext, "cannot change on --resume"), "--vocab-size on resume: %s", errtext);
+
+    /* translate: good lines, and the translator's usual per-line messages for bad ones */
+    static char input[120000];
+    size_t k = (size_t)snprintf(input, sizeof input, "Ein Mann spielt im Park.\nbad \xFF byte\n\n");
+    memset(input + k, 'a', 100 * 1024);
+    k += 100 * 1024;
+    snprintf(input + k, sizeof input - k, "\nZwei Hunde 🐕 laufen.\n");
+    const char *a6[] = {"translate", "--checkpoint", last, "--max-new-tokens", "6", "--threads", "2", NULL};
+    rc = run_in(input, a6);
+    int nout = 0;
+    for (char *p = outtext; *p; p++) nout += *p == '\n';
+    CHECK(rc == 0 && nout == 5, "translate: rc %d, %d output lines, %s", rc, nout, errtext);
+    CHECK(strstr(errtext, "line 2: invalid UTF-8 at byte 5"), "invalid UTF-8 message: %s", errtext);
+    CHECK(strstr(errtext, "line 4: too long (102400 bytes"), "100 KB line message: %s", errtext);
+    CHECK(!strstr(errtext, "line 1:") && !strstr(errtext, "line 5:"), "good lines got messages: %s", errtext);
+
+    /* train: bad spm options */
+    const char *a7[] = {"train", "--train", tmp_path("train.tsv"), "--valid", tmp_path("valid.tsv"), "--out",
+                        tmp_path("run2"), "--tokenizer", "spm", "--spm-type", "word", NULL};
+    CHECK(run(a7) == 2 && strstr(errtext, "--spm-type") && strstr(errtext, "unigram or bpe"), "bad type: %s", errtext);
+    const char *a8[] = {"train", "--train", tmp_path("train.tsv"), "--valid", tmp_path("valid.tsv"), "--out",
+                        tmp_path("run2"), "--tokenizer", "spm", "--vocab-size", "9000", "--steps", "1", NULL};
+    CHECK(run(a8) == 1 && strstr(errtext, "Vocabulary size too high"), "vocab too large: %s", errtext);
+    const char *a9[] = {"train", "--train", tmp_path("train.tsv"), "--valid", tmp_path("valid.tsv"), "--out",
+                        tmp_path("run2"), "--tokenizer", "char", "--vocab-size", "400", NULL};
+    CHECK(run(a9) == 2 && strstr(errtext, "need --tokenizer spm"), "vocab-size without spm: %s", errtext);
+}
+
 int main(void) {
     const char *fx = getenv("NT_FIXTURES");
     snprintf(fixtures, sizeof fixtures, "%s", fx ? fx : "tests/fixtures");
@@ -483,6 +638,17 @@ int main(void) {
     test_vocab_mapping();
     test_hdf5();
     test_errors();
+    const char *b = getenv("NT_BIN");
+    snprintf(bin, sizeof bin, "%s/nextok-translate", b ? b : "bin");
+    if (!mkdtemp(tmpdir)) {
+        CHECK(0, "mkdtemp failed");
+    } else {
+        test_cli_from_parallel();
+        test_cli_train();
+        char cmd[1200];
+        snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+        if (system(cmd) != 0) fprintf(stderr, "test_spm: could not remove %s\n", tmpdir);
+    }
     free(lines);
     free(pairs_text);
     return nt_check_report("test_spm");

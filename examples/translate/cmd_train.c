@@ -33,8 +33,15 @@ void cmd_train_usage(FILE *out) {
             "                       (default small)\n"
             "  --arch A             encdec | decoder (default encdec; decoder: one stack holding the\n"
             "                       preset's encoder and decoder layers)\n"
-            "  --tokenizer T        char | word | auto (default auto: word unless the data holds\n"
-            "                       more than %d distinct words, as digits and German do)\n"
+            "  --tokenizer T        char | word | spm | auto (default auto: word unless the data\n"
+            "                       holds more than %d distinct words, as digits and German do)\n"
+            "                       spm: SentencePiece subwords learned from the training file\n"
+            "                       (byte fallback: no input is ever <unk>); the model is stored in\n"
+            "                       the checkpoint (export-spm writes it out)\n"
+            "  --vocab-size N       spm: pieces, 5 specials and 256 bytes included (default 8000)\n"
+            "  --spm-type T         spm: unigram | bpe (default unigram)\n"
+            "  --spm-joint          spm: one model for source and target (the default and, for now,\n"
+            "                       the only choice)\n"
             "  --d-model N, --heads N, --layers N (each side), --enc-layers N, --dec-layers N,\n"
             "  --max-len N          override the preset (max-len default: the preset's, grown to fit\n"
             "                       the longest training pair)\n"
@@ -172,18 +179,27 @@ static nt_status longest_pair(const cli_pairs *p, const nt_vocab *v, nt_arch arc
     return NT_OK;
 }
 
-static nt_status build_vocab(const cli_pairs *p, nt_tokenizer_kind kind, nt_vocab **out) {
+/* spm (o != NULL) learns one joint model from every source, then every target sentence. */
+static nt_status build_vocab(const cli_pairs *p, nt_tokenizer_kind kind, const nt_spm_options *o, nt_vocab **out) {
     const char **texts = nt_malloc((size_t)p->n * 2 * sizeof *texts);
     if (!texts) return nt_error(NT_ERR_NOMEM, "out of memory");
+    nt_status s;
+    if (kind == NT_TOKENIZER_SPM) {
+        for (int i = 0; i < p->n; i++) texts[i] = p->src[i], texts[p->n + i] = p->tgt[i];
+        s = nt_vocab_build_spm(out, o, texts, 2 * p->n);
+        nt_free(texts);
+        return s;
+    }
     for (int i = 0; i < p->n; i++) texts[2 * i] = p->src[i], texts[2 * i + 1] = p->tgt[i];
-    nt_status s = nt_vocab_build(out, kind, texts, 2 * p->n, 1);
+    s = nt_vocab_build(out, kind, texts, 2 * p->n, 1);
     nt_free(texts);
     return s;
 }
 
 int cmd_train(int argc, char **argv) {
     const char *train = NULL, *valid = NULL, *out = NULL, *resume = NULL, *preset = "small", *arch = NULL,
-               *tokenizer = "auto";
+               *tokenizer = "auto", *spm_type = NULL;
+    long vocab_size = 0;
     long d_model = 0, heads = 0, layers = -1, enc_layers = -1, dec_layers = -1, max_len = 0, threads = 0,
          stop_after = 0;
     int model_flags = 0, overwrite = 0;
@@ -203,6 +219,10 @@ int cmd_train(int argc, char **argv) {
             overwrite = 1;
             continue;
         }
+        if (strcmp(a, "--spm-joint") == 0) {
+            model_flags = 1;
+            continue;
+        }
         const char **str = strcmp(a, "--train") == 0       ? &train
                            : strcmp(a, "--valid") == 0     ? &valid
                            : strcmp(a, "--out") == 0       ? &out
@@ -210,6 +230,7 @@ int cmd_train(int argc, char **argv) {
                            : strcmp(a, "--preset") == 0    ? &preset
                            : strcmp(a, "--arch") == 0      ? &arch
                            : strcmp(a, "--tokenizer") == 0 ? &tokenizer
+                           : strcmp(a, "--spm-type") == 0  ? &spm_type
                                                            : NULL;
         long *num = strcmp(a, "--d-model") == 0      ? &d_model
                     : strcmp(a, "--heads") == 0      ? &heads
@@ -219,6 +240,7 @@ int cmd_train(int argc, char **argv) {
                     : strcmp(a, "--max-len") == 0    ? &max_len
                     : strcmp(a, "--threads") == 0    ? &threads
                     : strcmp(a, "--stop-after") == 0 ? &stop_after
+                    : strcmp(a, "--vocab-size") == 0 ? &vocab_size
                                                      : NULL;
         if (!str && !num) {
             fprintf(stderr, "nextok-translate train: unknown option \"%s\"\n", a);
@@ -228,7 +250,8 @@ int cmd_train(int argc, char **argv) {
         if (!v) return usage_error();
         if (str) *str = v;
         else if (!nt_cli_parse_int(a, v, num == &enc_layers || num == &dec_layers || num == &layers ? 0 : 1,
-                                   num == &threads ? 1024 : num == &stop_after ? 2000000000L : 65536, num))
+                                   num == &threads ? 1024 : num == &stop_after ? 2000000000L
+                                                        : num == &vocab_size ? 1000000 : 65536, num))
             return usage_error();
         if (num != &threads && num != &stop_after && str != &train && str != &valid && str != &out && str != &resume) model_flags = 1;
     }
@@ -363,7 +386,24 @@ int cmd_train(int argc, char **argv) {
             rc = s == NT_ERR_ARG ? usage_error() : 1;
             goto done;
         }
-        s = build_vocab(&ptrain, kind, &vocab);
+        nt_spm_options so;
+        nt_spm_options_default(&so);
+        so.seed = (unsigned)tc.seed;
+        if (vocab_size) so.vocab_size = (int)vocab_size;
+        if (spm_type && nt_spm_type_parse(spm_type, &so.type) != NT_OK) {
+            fprintf(stderr, "nextok-translate train: --spm-type: %s\n", nt_errmsg());
+            rc = usage_error();
+            goto done;
+        }
+        if (kind != NT_TOKENIZER_SPM && (vocab_size || spm_type)) {
+            fprintf(stderr, "nextok-translate train: --vocab-size and --spm-type need --tokenizer spm\n");
+            rc = usage_error();
+            goto done;
+        }
+        if (kind == NT_TOKENIZER_SPM)
+            fprintf(stderr, "learning a SentencePiece %s model of %d pieces from %s (both sides)\n",
+                    nt_spm_type_name(so.type), so.vocab_size, tc.train_path);
+        s = build_vocab(&ptrain, kind, &so, &vocab);
         int need = 0;
         if (s == NT_OK) s = longest_pair(&ptrain, vocab, mc.arch, &need);
         if (s != NT_OK) {

@@ -23,6 +23,8 @@ int cmd_inspect(int argc, char **argv);
 void cmd_inspect_usage(FILE *out);
 int cmd_report(int argc, char **argv);
 void cmd_report_usage(FILE *out);
+int cmd_export_spm(int argc, char **argv);
+void cmd_export_spm_usage(FILE *out);
 
 /* Parses a non-negative decimal int for flag `flag` ("--train"); prints a
  * message and returns 0 on failure. Shared by the subcommands. */

@@ -14,13 +14,16 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
-    {"data", "write train/valid/test TSV files of a number-translation task", cmd_data, cmd_data_usage},
+    {"data", "write train/valid/test TSV files of a number task, or pair two text files", cmd_data,
+     cmd_data_usage},
     {"train", "train a translator from scratch, or resume a run", cmd_train, cmd_train_usage},
     {"translate", "translate lines of stdin (or a file), one output line each", cmd_translate, cmd_translate_usage},
     {"eval", "exact match, character accuracy, BLEU and chrF on a test file", cmd_eval, cmd_eval_usage},
     {"finetune", "train from a checkpoint's weights on new data", cmd_finetune, cmd_finetune_usage},
     {"inspect", "print a checkpoint's architecture, sizes and training state", cmd_inspect, cmd_inspect_usage},
     {"report", "write RUN/report.html (curves, attention heatmaps)", cmd_report, cmd_report_usage},
+    {"export-spm", "write a checkpoint's SentencePiece model to a .model file", cmd_export_spm,
+     cmd_export_spm_usage},
 };
 enum { N_COMMANDS = sizeof commands / sizeof *commands };
 
