@@ -595,6 +595,21 @@ static void test_cli_train(void) {
     const char *a5b[] = {"train", "--resume", run_dir, "--steps", "12", "--vocab-size", "300", NULL};
     CHECK(run(a5b) == 2 && strstr(errtext, "cannot change on --resume"), "--vocab-size on resume: %s", errtext);
 
+    /* finetune from it on text with characters the pieces lack: byte fallback, no vocabulary mismatch */
+    write_text("ft.tsv", "Ein Hund 🐕 läuft.\tA dog 🐕 runs.\nZwei Katzen 猫.\tTwo cats 猫.\n");
+    const char *a5c[] = {"finetune", "--checkpoint", last, "--train", tmp_path("ft.tsv"), "--valid", tmp_path("ft.tsv"),
+                         "--out", tmp_path("ft"), "--steps", "2", "--eval-every", "2", "--progress", "off",
+                         "--threads", "2", NULL};
+    CHECK(run(a5c) == 0, "finetune: %s", errtext);
+    char ft[1200];
+    snprintf(ft, sizeof ft, "%s/checkpoint-last.h5", tmp_path("ft"));
+    m = NULL;
+    v = NULL;
+    CHECK(nt_ckpt_load(ft, &m, &v) == NT_OK && nt_vocab_size(v) == 400 && nt_vocab_spm(v), "finetuned: %s",
+          nt_errmsg());
+    nt_model_free(m);
+    nt_vocab_free(v);
+
     /* translate: good lines, and the translator's usual per-line messages for bad ones */
     static char input[120000];
     size_t k = (size_t)snprintf(input, sizeof input, "Ein Mann spielt im Park.\nbad \xFF byte\n\n");
