@@ -504,7 +504,8 @@ static void test_cli_from_parallel(void) {
     CHECK(t && strcmp(t, "Ein Hund läuft.\tA dog runs.\nZwei Katzen.\tTwo cats.\nDrei Vögel\tThree birds\n") == 0,
           "a.tsv: \"%s\"", t ? t : "(missing)");
     free(t);
-    const char *a2[] = {"data", "--from-parallel", tmp_path("a.de"), tmp_path("a.en"), "--out", tmp_path("x.tsv"), NULL};
+    const char *a2[] = {"data", "--from-parallel", tmp_path("a.de"), tmp_path("a.en"), "--out", tmp_path("x.tsv"),
+                        NULL};
     CHECK(run(a2) == 0 && access(tmp_path("x.tsv"), F_OK) == 0, "--out FILE.tsv: %s", errtext);
     /* bad input: each an error naming file and line, no output file */
     write_text("short.en", "A dog runs.\nTwo cats.\n");
@@ -581,8 +582,8 @@ static void test_cli_train(void) {
     CHECK(run(a3) == 1 && strstr(errtext, "/nonexistent/dir/x.model"), "export to a bad path: %s", errtext);
 
     const char *a4[] = {"inspect", ckpt, NULL};
-    CHECK(run(a4) == 0 && strstr(outtext, "400 tokens (spm tokenizer") && strstr(outtext, "sentencepiece: unigram, 400 pieces") &&
-              strstr(outtext, "byte fallback on") && strstr(outtext, "checkpoint ids = SentencePiece ids"),
+    CHECK(run(a4) == 0 && strstr(outtext, "400 tokens (spm tokenizer") &&
+              strstr(outtext, "sentencepiece: unigram, 400 pieces") && strstr(outtext, "byte fallback on") && strstr(outtext, "checkpoint ids = SentencePiece ids"),
           "inspect: %s%s", outtext, errtext);
 
     /* resume to 9 updates */

@@ -114,8 +114,8 @@ static nt_status pair_files(const char *src_path, const char *tgt_path, const ch
         if (ra == 0 && rb == 0) break;
         line++;
         if (ra == 0 || rb == 0) {
-            s = nt_error(NT_ERR_FORMAT, "line counts differ: %s ends after line %ld, %s has a line %ld", ra == 0 ? src_path : tgt_path,
-                         line - 1, ra == 0 ? tgt_path : src_path, line);
+            s = nt_error(NT_ERR_FORMAT, "line counts differ: %s ends after line %ld, %s has a line %ld",
+                         ra == 0 ? src_path : tgt_path, line - 1, ra == 0 ? tgt_path : src_path, line);
             break;
         }
         for (size_t i = 0; i < lx; i++) *n_tabs += x[i] == '\t';
