@@ -632,7 +632,8 @@ static void test_cli_train(void) {
     CHECK(run(a7) == 2 && strstr(errtext, "--spm-type") && strstr(errtext, "unigram or bpe"), "bad type: %s", errtext);
     const char *a8[] = {"train", "--train", tmp_path("train.tsv"), "--valid", tmp_path("valid.tsv"), "--out",
                         tmp_path("run2"), "--tokenizer", "spm", "--vocab-size", "9000", "--steps", "1", NULL};
-    CHECK(run(a8) == 1 && strstr(errtext, "Vocabulary size too high"), "vocab too large: %s", errtext);
+    CHECK(run(a8) == 1 && strstr(errtext, "Vocabulary size too high") && strstr(errtext, "--vocab-size sets"),
+          "vocab too large: %s", errtext);
     const char *a9[] = {"train", "--train", tmp_path("train.tsv"), "--valid", tmp_path("valid.tsv"), "--out",
                         tmp_path("run2"), "--tokenizer", "char", "--vocab-size", "400", NULL};
     CHECK(run(a9) == 2 && strstr(errtext, "need --tokenizer spm"), "vocab-size without spm: %s", errtext);

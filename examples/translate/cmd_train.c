@@ -407,7 +407,9 @@ int cmd_train(int argc, char **argv) {
         int need = 0;
         if (s == NT_OK) s = longest_pair(&ptrain, vocab, mc.arch, &need);
         if (s != NT_OK) {
-            fprintf(stderr, "nextok-translate train: %s: %s\n", tc.train_path, nt_errmsg());
+            fprintf(stderr, "nextok-translate train: %s: %s%s\n", tc.train_path, nt_errmsg(),
+                    kind == NT_TOKENIZER_SPM && strstr(nt_errmsg(), "Vocabulary size too high")
+                        ? " (--vocab-size sets the number of pieces)" : "");
             goto done;
         }
         if (max_len) mc.max_len = (int)max_len;
