@@ -1,4 +1,4 @@
-/* tokenizer.c - char and word tokenizers, the vocabulary, its HDF5 form. */
+/* tokenizer.c - char, word and spm tokenizers, the vocabulary, its HDF5 form. */
 #include "data/tokenizer.h"
 
 #include <stdlib.h>
@@ -11,17 +11,17 @@
 #define MARK_LEN 3
 
 static const char *special_names[NT_TOK_N_SPECIAL] = {"<pad>", "<bos>", "<eos>", "<unk>", "<sep>"};
-static const char *kind_names[2] = {"char", "word"};
+static const char *kind_names[3] = {"char", "word", "spm"};
 
 const char *nt_tokenizer_kind_name(nt_tokenizer_kind k) {
-    return (unsigned)k < 2 ? kind_names[k] : NULL;
+    return (unsigned)k < 3 ? kind_names[k] : NULL;
 }
 
 nt_status nt_tokenizer_kind_parse(const char *name, nt_tokenizer_kind *out) {
     if (!name || !out) return nt_error(NT_ERR_ARG, "nt_tokenizer_kind_parse: NULL argument");
-    for (int k = 0; k < 2; k++)
+    for (int k = 0; k < 3; k++)
         if (strcmp(name, kind_names[k]) == 0) { *out = (nt_tokenizer_kind)k; return NT_OK; }
-    return nt_error(NT_ERR_ARG, "nt_tokenizer_kind_parse: unknown tokenizer \"%s\" (expected char or word)",
+    return nt_error(NT_ERR_ARG, "nt_tokenizer_kind_parse: unknown tokenizer \"%s\" (expected char, word or spm)",
                     name);
 }
 
@@ -97,6 +97,8 @@ static void pub_piece(int mark, const char *p, size_t len, void *user) {
 
 nt_status nt_tokenizer_split(nt_tokenizer_kind k, const char *text,
                              void (*fn)(const char *piece, size_t len, void *user), void *user) {
+    if (k == NT_TOKENIZER_SPM)
+        return nt_error(NT_ERR_ARG, "nt_tokenizer_split: spm needs its model (nt_vocab_split)");
     if (!text || !fn || (unsigned)k > NT_TOKENIZER_WORD)
         return nt_error(NT_ERR_ARG, "nt_tokenizer_split: NULL argument or bad kind %d", (int)k);
     pub_ctx c = {fn, user, NULL, 0, 0};
@@ -194,6 +196,9 @@ struct nt_vocab {
     int n;        /* tokens, specials included */
     char **tok;   /* (n) owned strings */
     strmap map;   /* token -> id (keys borrowed from tok) */
+    nt_spm *spm;          /* spm: the model (owned), n == its size */
+    int32_t *from_spm;    /* spm: (n) SentencePiece id -> nextok id */
+    int32_t *to_spm;      /* spm: (n) nextok id -> SentencePiece id (-1 for an absent special) */
 };
 
 void nt_vocab_free(nt_vocab *v) {
@@ -202,14 +207,19 @@ void nt_vocab_free(nt_vocab *v) {
         for (int i = 0; i < v->n; i++) nt_free(v->tok[i]);
     nt_free(v->tok);
     map_free(&v->map, 0);
+    nt_spm_free(v->spm);
+    nt_free(v->from_spm);
+    nt_free(v->to_spm);
     nt_free(v);
 }
 
 int nt_vocab_size(const nt_vocab *v) { return v ? v->n : 0; }
 nt_tokenizer_kind nt_vocab_kind(const nt_vocab *v) { return v ? v->kind : NT_TOKENIZER_CHAR; }
 void nt_vocab_set_kind(nt_vocab *v, nt_tokenizer_kind k) {
-    if (v && (unsigned)k <= NT_TOKENIZER_WORD) v->kind = k;
+    if (v && !v->spm && (unsigned)k <= NT_TOKENIZER_WORD) v->kind = k;
 }
+
+const nt_spm *nt_vocab_spm(const nt_vocab *v) { return v ? v->spm : NULL; }
 
 const char *nt_vocab_token(const nt_vocab *v, int id) {
     return v && id >= 0 && id < v->n ? v->tok[id] : NULL;
@@ -311,6 +321,7 @@ nt_status nt_vocab_build(nt_vocab **out, nt_tokenizer_kind kind, const char *con
     const char *who = "nt_vocab_build";
     if (!out) return nt_error(NT_ERR_ARG, "%s: NULL out", who);
     *out = NULL;
+    if (kind == NT_TOKENIZER_SPM) return nt_error(NT_ERR_ARG, "%s: spm is built by nt_vocab_build_spm", who);
     if ((unsigned)kind > NT_TOKENIZER_WORD) return nt_error(NT_ERR_ARG, "%s: bad kind %d", who, (int)kind);
     if (n < 0 || (!texts && n)) return nt_error(NT_ERR_ARG, "%s: bad text count %d", who, n);
     if (min_freq < 1) return nt_error(NT_ERR_ARG, "%s: min_freq %d, expected >= 1", who, min_freq);
@@ -355,6 +366,80 @@ nt_status nt_vocab_build(nt_vocab **out, nt_tokenizer_kind kind, const char *con
     return vocab_make(out, kind, tok, nt, who);
 }
 
+/* ---- spm: a SentencePiece model as the vocabulary ------------------------------------------ */
+
+nt_status nt_vocab_from_spm(nt_vocab **out, nt_spm *m) {
+    const char *who = "nt_vocab_from_spm";
+    if (!out) { nt_spm_free(m); return nt_error(NT_ERR_ARG, "%s: NULL out", who); }
+    *out = NULL;
+    if (!m) return nt_error(NT_ERR_ARG, "%s: NULL model", who);
+    int n = nt_spm_size(m);
+    /* SentencePiece id -> nextok special, -1 for an ordinary piece */
+    int special_of[4][2] = {{nt_spm_pad_id(m), NT_TOK_PAD}, {nt_spm_bos_id(m), NT_TOK_BOS},
+                            {nt_spm_eos_id(m), NT_TOK_EOS}, {nt_spm_unk_id(m), NT_TOK_UNK}};
+    int sep = nt_spm_piece_id(m, special_names[NT_TOK_SEP]);
+    if (sep >= 0 && nt_spm_piece_kind_of(m, sep) != NT_SPM_CONTROL) sep = -1; /* a plain piece "<sep>" */
+    if (special_of[3][0] < 0 || nt_spm_piece_kind_of(m, special_of[3][0]) != NT_SPM_UNKNOWN) {
+        nt_spm_free(m);
+        return nt_error(NT_ERR_FORMAT, "%s: the SentencePiece model has no unk piece", who);
+    }
+    int32_t *from = nt_malloc((size_t)n * sizeof *from);
+    int32_t *to = nt_malloc((size_t)(n + NT_TOK_N_SPECIAL) * sizeof *to);
+    char **tok = nt_calloc((size_t)(n + NT_TOK_N_SPECIAL), sizeof *tok);
+    if (!from || !to || !tok) goto nomem;
+    for (int i = 0; i < n + NT_TOK_N_SPECIAL; i++) to[i] = -1;
+    int next = NT_TOK_N_SPECIAL;
+    for (int i = 0; i < n; i++) {
+        int id = -1;
+        for (int k = 0; k < 4; k++)
+            if (special_of[k][0] == i) id = special_of[k][1];
+        if (i == sep) id = NT_TOK_SEP;
+        if (id < 0) {
+            id = next++;
+            const char *p = nt_spm_piece(m, i);
+            if (!(tok[id] = dup_piece(0, p, strlen(p)))) goto nomem;
+        }
+        from[i] = id;
+        to[id] = i;
+    }
+    for (int i = 0; i < NT_TOK_N_SPECIAL; i++)
+        if (!(tok[i] = dup_piece(0, special_names[i], strlen(special_names[i])))) goto nomem;
+    nt_status s = vocab_make(out, NT_TOKENIZER_SPM, tok, next, who); /* owns tok now */
+    if (s != NT_OK) {
+        nt_free(from);
+        nt_free(to);
+        nt_spm_free(m);
+        return s;
+    }
+    (*out)->spm = m;
+    (*out)->from_spm = from;
+    (*out)->to_spm = to;
+    return NT_OK;
+nomem:
+    if (tok)
+        for (int i = 0; i < n + NT_TOK_N_SPECIAL; i++) nt_free(tok[i]);
+    nt_free(tok);
+    nt_free(from);
+    nt_free(to);
+    nt_spm_free(m);
+    return nt_error(NT_ERR_NOMEM, "%s: out of memory", who);
+}
+
+nt_status nt_vocab_build_spm(nt_vocab **out, const nt_spm_options *o, const char *const *texts, int n) {
+    if (!out) return nt_error(NT_ERR_ARG, "nt_vocab_build_spm: NULL out");
+    *out = NULL;
+    nt_spm *m = NULL;
+    NT_TRY(nt_spm_train(&m, o, texts, n));
+    return nt_vocab_from_spm(out, m);
+}
+
+nt_status nt_vocab_split(const nt_vocab *v, const char *text,
+                         void (*fn)(const char *piece, size_t len, void *user), void *user) {
+    if (!v) return nt_error(NT_ERR_ARG, "nt_vocab_split: NULL vocab");
+    if (v->spm) return nt_spm_encode_pieces(v->spm, text, fn, user);
+    return nt_tokenizer_split(v->kind, text, fn, user);
+}
+
 /* ---- encode / decode ------------------------------------------------------------------------ */
 
 typedef struct enc_ctx {
@@ -374,6 +459,12 @@ static void enc_piece(int mark, const char *p, size_t len, void *user) {
 
 nt_status nt_vocab_encode(const nt_vocab *v, const char *text, int32_t *ids, int cap, int *n) {
     if (!v || !text || !n) return nt_error(NT_ERR_ARG, "nt_vocab_encode: NULL argument");
+    if (v->spm) {
+        NT_TRY(nt_spm_encode(v->spm, text, ids, cap < 0 ? 0 : cap, n));
+        if (ids)
+            for (int i = 0; i < *n; i++) ids[i] = v->from_spm[ids[i]];
+        return NT_OK;
+    }
     enc_ctx c = {v, ids, cap < 0 ? 0 : cap, 0};
     NT_TRY(split(v->kind, "nt_vocab_encode", text, enc_piece, &c));
     *n = c.n;
@@ -382,10 +473,29 @@ nt_status nt_vocab_encode(const nt_vocab *v, const char *text, int32_t *ids, int
     return NT_OK;
 }
 
+/* Specials dropped, the rest mapped to SentencePiece ids and decoded by it. */
+static nt_status decode_spm(const nt_vocab *v, const int32_t *ids, int n, char *buf, size_t cap) {
+    int32_t *sp = nt_malloc((size_t)(n ? n : 1) * sizeof *sp);
+    if (!sp) return nt_error(NT_ERR_NOMEM, "nt_vocab_decode: out of memory");
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        if (ids[i] < 0 || ids[i] >= v->n) {
+            nt_free(sp);
+            return nt_error(NT_ERR_ARG, "nt_vocab_decode: id %d at position %d out of range 0..%d", ids[i], i,
+                            v->n - 1);
+        }
+        if (ids[i] >= NT_TOK_N_SPECIAL) sp[k++] = v->to_spm[ids[i]];
+    }
+    nt_status s = nt_spm_decode(v->spm, sp, k, buf, cap);
+    nt_free(sp);
+    return s == NT_OK ? NT_OK : nt_error_wrap(s, "nt_vocab_decode");
+}
+
 nt_status nt_vocab_decode(const nt_vocab *v, const int32_t *ids, int n, char *buf, size_t cap) {
     if (!v || !buf || (!ids && n > 0) || n < 0)
         return nt_error(NT_ERR_ARG, "nt_vocab_decode: NULL argument or n %d", n);
     if (cap > 0) buf[0] = 0;
+    if (v->spm) return decode_spm(v, ids, n, buf, cap);
     size_t len = 0;
     int first = 1;
     for (int i = 0; i < n; i++) {
@@ -423,6 +533,74 @@ static hid_t utf8_vlen_type(void) {
     return t;
 }
 
+/* vocab/spm_model: the serialized SentencePiece model, 1-D uint8. */
+static nt_status save_spm_model(const nt_spm *m, hid_t g) {
+    const uint8_t *b;
+    size_t nb;
+    nt_spm_bytes(m, &b, &nb);
+    hsize_t dim = (hsize_t)nb;
+    nt_status s = NT_OK;
+    hid_t space = -1, ds = -1;
+    if (H5Lexists(g, "spm_model", H5P_DEFAULT) > 0)
+        return nt_error(NT_ERR_IO, "nt_vocab_save_h5: vocab/spm_model exists already");
+    space = H5Screate_simple(1, &dim, NULL);
+    if (space >= 0) ds = H5Dcreate2(g, "spm_model", H5T_STD_U8LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (ds < 0 || H5Dwrite(ds, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, b) < 0)
+        s = nt_error(NT_ERR_IO, "nt_vocab_save_h5: cannot write vocab/spm_model (%zu bytes)", nb);
+    if (ds >= 0) H5Dclose(ds);
+    if (space >= 0) H5Sclose(space);
+    return s;
+}
+
+/* Reads vocab/spm_model and builds the spm vocabulary; checks that the
+ * stored tokens tok[0..n) are its pieces in the mapped order. */
+static nt_status load_spm_model(nt_vocab **out, hid_t loc, char **tok, int n) {
+    const char *who = "nt_vocab_load_h5";
+    nt_status s = NT_OK;
+    hid_t ds = -1, space = -1, ftype = -1;
+    hsize_t nb = 0;
+    uint8_t *b = NULL;
+    H5E_BEGIN_TRY {
+        if (H5Lexists(loc, "vocab/spm_model", H5P_DEFAULT) <= 0 ||
+            (ds = H5Dopen2(loc, "vocab/spm_model", H5P_DEFAULT)) < 0)
+            s = nt_error(NT_ERR_FORMAT, "%s: tokenizer spm but no dataset vocab/spm_model", who);
+        if (s == NT_OK) {
+            ftype = H5Dget_type(ds);
+            space = H5Dget_space(ds);
+            if (ftype < 0 || H5Tget_class(ftype) != H5T_INTEGER || H5Tget_size(ftype) != 1 || space < 0 ||
+                H5Sget_simple_extent_ndims(space) != 1)
+                s = nt_error(NT_ERR_FORMAT, "%s: vocab/spm_model is not a 1-D array of bytes", who);
+            else H5Sget_simple_extent_dims(space, &nb, NULL);
+        }
+        if (s == NT_OK && (nb == 0 || nb > ((hsize_t)1 << 31)))
+            s = nt_error(NT_ERR_FORMAT, "%s: vocab/spm_model has %llu bytes", who, (unsigned long long)nb);
+        if (s == NT_OK && !(b = nt_malloc((size_t)nb))) s = nt_error(NT_ERR_NOMEM, "%s: out of memory", who);
+        if (s == NT_OK && H5Dread(ds, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, b) < 0)
+            s = nt_error(NT_ERR_FORMAT, "%s: cannot read vocab/spm_model", who);
+        if (ftype >= 0) H5Tclose(ftype);
+        if (space >= 0) H5Sclose(space);
+        if (ds >= 0) H5Dclose(ds);
+    } H5E_END_TRY;
+    nt_spm *m = NULL;
+    if (s == NT_OK) s = nt_spm_load(&m, b, (size_t)nb);
+    nt_free(b);
+    if (s == NT_OK) s = nt_vocab_from_spm(out, m);
+    if (s != NT_OK) return nt_error_wrap(s, "%s: vocab/spm_model", who);
+    nt_vocab *v = *out;
+    int bad = v->n != n ? (v->n < n ? v->n : n) : -1;
+    for (int i = 0; bad < 0 && i < n; i++)
+        if (strcmp(tok[i], v->tok[i]) != 0) bad = i;
+    if (bad >= 0) {
+        s = v->n != n ? nt_error(NT_ERR_FORMAT, "%s: vocab/tokens has %d tokens, vocab/spm_model %d pieces", who,
+                                 n, v->n)
+                      : nt_error(NT_ERR_FORMAT, "%s: vocab/tokens[%d] is \"%.40s\", vocab/spm_model says \"%.40s\"",
+                                 who, bad, tok[bad], v->tok[bad]);
+        nt_vocab_free(v);
+        *out = NULL;
+    }
+    return s;
+}
+
 nt_status nt_vocab_save_h5(const nt_vocab *v, hid_t loc) {
     if (!v) return nt_error(NT_ERR_ARG, "nt_vocab_save_h5: NULL vocab");
     nt_status s = NT_OK;
@@ -451,6 +629,7 @@ nt_status nt_vocab_save_h5(const nt_vocab *v, hid_t loc) {
             if (attr < 0 || H5Awrite(attr, type, &kn) < 0)
                 s = nt_error(NT_ERR_IO, "nt_vocab_save_h5: cannot write attribute vocab/tokens.tokenizer");
         }
+        if (s == NT_OK && v->spm) s = save_spm_model(v->spm, g);
         if (attr >= 0) H5Aclose(attr);
         if (aspace >= 0) H5Sclose(aspace);
         if (ds >= 0) H5Dclose(ds);
@@ -501,7 +680,7 @@ nt_status nt_vocab_load_h5(nt_vocab **out, hid_t loc) {
                 H5Aread(attr, mtype, &kn) < 0 || !kn)
                 s = nt_error(NT_ERR_FORMAT, "%s: attribute vocab/tokens.tokenizer is not a string", who);
             else if (nt_tokenizer_kind_parse(kn, &kind) != NT_OK)
-                s = nt_error(NT_ERR_FORMAT, "%s: vocab/tokens.tokenizer is \"%.40s\", expected char or word",
+                s = nt_error(NT_ERR_FORMAT, "%s: vocab/tokens.tokenizer is \"%.40s\", expected char, word or spm",
                              who, kn);
             if (kn) H5free_memory(kn);
             if (at >= 0) H5Tclose(at);
@@ -539,5 +718,11 @@ nt_status nt_vocab_load_h5(nt_vocab **out, hid_t loc) {
         if (ds >= 0) H5Dclose(ds);
     } H5E_END_TRY;
     if (s != NT_OK) return s;
+    if (kind == NT_TOKENIZER_SPM) {
+        s = load_spm_model(out, loc, tok, (int)n);
+        for (hsize_t i = 0; i < n; i++) nt_free(tok[i]);
+        nt_free(tok);
+        return s;
+    }
     return vocab_make(out, kind, tok, (int)n, who);
 }

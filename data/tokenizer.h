@@ -1,4 +1,4 @@
-/* tokenizer.h - character and word tokenizers and their vocabulary.
+/* tokenizer.h - character, word and SentencePiece tokenizers and their vocabulary.
  *
  * Token ids 0..4 are the specials (DESIGN.md), then the vocabulary built
  * from training text, most frequent first (ties in byte order):
@@ -23,6 +23,18 @@
  * Decoding concatenates, turns ▁ into spaces and drops the leading one, so
  * decode(encode(x)) == x for every text whose symbols are in the vocabulary.
  * Text containing U+2581 itself cannot be word-tokenized (NT_ERR_FORMAT).
+ * spm: a SentencePiece model (data/spm.h) does the splitting; the vocabulary
+ * is the model's pieces. Id layout: nextok's specials keep ids 0..4, and
+ * SentencePiece's own ids are mapped around them: its unk/bos/eos/pad ids
+ * go to <unk> <bos> <eos> <pad>, a control piece "<sep>" to <sep>, and every
+ * other piece keeps SentencePiece's order from id 5 on. A model trained by
+ * nt_vocab_build_spm already has its specials at 0..4 (data/spm.h), so
+ * there the map is the identity: checkpoint ids == SentencePiece ids, and
+ * Python's sp.encode() on the exported model gives the same numbers.
+ * Byte fallback spells characters outside the pieces as UTF-8 bytes, so an
+ * spm vocabulary never produces <unk>. In HDF5 the serialized model is the
+ * uint8 dataset vocab/spm_model beside vocab/tokens (the pieces, for
+ * reading the file without SentencePiece).
  */
 #ifndef NT_DATA_TOKENIZER_H
 #define NT_DATA_TOKENIZER_H
@@ -32,6 +44,7 @@
 #include <stdint.h>
 
 #include "core/status.h"
+#include "data/spm.h"
 
 enum {
     NT_TOK_PAD = 0, /* "<pad>" */
@@ -45,16 +58,18 @@ enum {
 typedef enum nt_tokenizer_kind {
     NT_TOKENIZER_CHAR = 0, /* Unicode code points */
     NT_TOKENIZER_WORD = 1, /* words with the ▁ convention */
+    NT_TOKENIZER_SPM = 2,  /* SentencePiece subwords (a model in the vocabulary) */
 } nt_tokenizer_kind;
 
-/* "char" | "word"; NULL for an out-of-range value. */
+/* "char" | "word" | "spm"; NULL for an out-of-range value. */
 const char *nt_tokenizer_kind_name(nt_tokenizer_kind k);
 /* NT_ERR_ARG naming the bad name; *out unchanged on error. */
 nt_status nt_tokenizer_kind_parse(const char *name, nt_tokenizer_kind *out);
 
 /* Splits one text into token strings (the tokenizer alone, no vocabulary):
  * calls fn(piece, len, user) per token in order. NT_ERR_FORMAT for invalid
- * UTF-8 (or U+2581 in word mode), naming the byte offset. */
+ * UTF-8 (or U+2581 in word mode), naming the byte offset. NT_ERR_ARG for
+ * spm, which needs its model: use nt_vocab_split. */
 nt_status nt_tokenizer_split(nt_tokenizer_kind k, const char *text,
                              void (*fn)(const char *piece, size_t len, void *user), void *user);
 
@@ -67,6 +82,24 @@ typedef struct nt_vocab nt_vocab; /* opaque */
 nt_status nt_vocab_build(nt_vocab **out, nt_tokenizer_kind kind, const char *const *texts, int n,
                          int min_freq);
 
+/* An spm vocabulary: trains a SentencePiece model on the n texts with
+ * options o (nt_spm_train) and wraps it (nt_vocab_from_spm). Errors as
+ * nt_spm_train; *out = NULL on error. */
+nt_status nt_vocab_build_spm(nt_vocab **out, const nt_spm_options *o, const char *const *texts, int n);
+
+/* An spm vocabulary over model m, taking ownership of m (freed on error
+ * too). NT_ERR_FORMAT if the model has no unk piece or a piece repeats a
+ * special's name (naming it). *out = NULL on error. */
+nt_status nt_vocab_from_spm(nt_vocab **out, nt_spm *m);
+
+/* The SentencePiece model of an spm vocabulary (owned by v), else NULL. */
+const nt_spm *nt_vocab_spm(const nt_vocab *v);
+
+/* nt_tokenizer_split with the vocabulary's tokenizer: for spm, the pieces
+ * its model encodes text to. */
+nt_status nt_vocab_split(const nt_vocab *v, const char *text,
+                         void (*fn)(const char *piece, size_t len, void *user), void *user);
+
 /* A vocabulary from an explicit token list: tokens[0..4] must be the five
  * specials by name, the rest distinct. NT_ERR_FORMAT naming the first bad
  * entry; *out = NULL on error. */
@@ -77,7 +110,9 @@ void nt_vocab_free(nt_vocab *v); /* NULL is a no-op */
 
 int nt_vocab_size(const nt_vocab *v);                    /* specials included */
 nt_tokenizer_kind nt_vocab_kind(const nt_vocab *v);
-void nt_vocab_set_kind(nt_vocab *v, nt_tokenizer_kind k); /* after a load without the attr */
+/* After a load without the attr; char <-> word only (spm needs a model:
+ * a no-op for an spm vocabulary or k == NT_TOKENIZER_SPM). */
+void nt_vocab_set_kind(nt_vocab *v, nt_tokenizer_kind k);
 /* The token string of id (NUL-terminated), NULL if id is out of range. */
 const char *nt_vocab_token(const nt_vocab *v, int id);
 /* The id of token string s, or -1 if s is not in the vocabulary. */
@@ -95,15 +130,19 @@ nt_status nt_vocab_decode(const nt_vocab *v, const int32_t *ids, int n, char *bu
 
 /* Writes dataset "vocab/tokens" under loc (a file or group id), creating
  * group "vocab" if missing: 1-D variable-length UTF-8 strings, index = id,
- * with a string attribute "tokenizer" ("char" | "word"). NT_ERR_IO if the
- * dataset exists already or HDF5 fails. */
+ * with a string attribute "tokenizer" ("char" | "word" | "spm"). For spm
+ * also "vocab/spm_model": the serialized SentencePiece model, 1-D uint8
+ * (the bytes of a .model file). NT_ERR_IO if a dataset exists already or
+ * HDF5 fails. */
 nt_status nt_vocab_save_h5(const nt_vocab *v, hid_t loc);
 
 /* Reads "vocab/tokens" under loc. Checks that tokens 0..4 are <pad> <bos>
  * <eos> <unk> <sep> (NT_ERR_FORMAT naming the first wrong one) and that the
  * rest are distinct. The kind comes from the "tokenizer" attribute if
  * present, else NT_TOKENIZER_CHAR (the caller may set it from /config with
- * nt_vocab_set_kind). *out = NULL on error. */
+ * nt_vocab_set_kind). For spm, loads vocab/spm_model and checks that
+ * vocab/tokens are its pieces in the mapped order (NT_ERR_FORMAT naming
+ * the first difference). *out = NULL on error. */
 nt_status nt_vocab_load_h5(nt_vocab **out, hid_t loc);
 
 #endif

@@ -449,6 +449,12 @@ static nt_status load_vocab(hid_t f, const nt_net *m, nt_vocab **out) {
     nt_vocab *v = NULL;
     NT_TRY(nt_vocab_load_h5(&v, f));
     nt_vocab_set_kind(v, kind);
+    if (nt_vocab_kind(v) != kind) { /* spm both ways: the model travels in /vocab */
+        nt_status s = nt_error(NT_ERR_FORMAT, "/config: tokenizer '%s', /vocab holds a %s vocabulary", tok,
+                               nt_tokenizer_kind_name(nt_vocab_kind(v)));
+        nt_vocab_free(v);
+        return s;
+    }
     if (nt_vocab_size(v) != m->vocab_size) {
         int n = nt_vocab_size(v);
         nt_vocab_free(v);

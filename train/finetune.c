@@ -52,7 +52,7 @@ nt_status nt_trainer_finetune_load(const char *ckpt, const char *const *texts, i
     NT_TRY(nt_ckpt_load(ckpt, &m, &v));
     missing_ctx mc = {.v = v};
     nt_status s = NT_OK;
-    for (int i = 0; i < n && s == NT_OK; i++) {
+    for (int i = 0; i < n && s == NT_OK && !nt_vocab_spm(v); i++) { /* spm: byte fallback, nothing missing */
         s = nt_tokenizer_split(nt_vocab_kind(v), texts[i], collect_missing, &mc);
         if (s != NT_OK) nt_error_wrap(s, "%s: text %d", fn, i);
     }

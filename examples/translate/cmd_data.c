@@ -1,4 +1,5 @@
-/* cmd_data.c - `nextok-translate data`: write the splits of a number task. */
+/* cmd_data.c - `nextok-translate data`: write the splits of a number task, or
+ * pair two aligned text files into TSV (--from-parallel). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +11,165 @@
 #include "core/status.h"
 #include "data/corpus.h"
 #include "data/tsv.h"
+
+/* ---- --from-parallel: two aligned text files -> one TSV ----------------------------- */
+
+/* Reads one line of f into *buf (grown as needed, NUL-terminated, without its
+ * line ending; a last line without a newline counts). 1 if a line was read,
+ * 0 at the end, -1 on a read error or out of memory. */
+static int read_line(FILE *f, char **buf, size_t *cap, size_t *len) {
+    size_t n = 0;
+    int c = 0, any = 0;
+    while ((c = fgetc(f)) != EOF) {
+        any = 1;
+        if (c == '\n') break;
+        if (n + 2 > *cap) {
+            size_t nc = *cap ? *cap * 2 : 256;
+            char *b = nt_realloc(*buf, nc);
+            if (!b) return -1;
+            *buf = b, *cap = nc;
+        }
+        (*buf)[n++] = (char)c;
+    }
+    if (ferror(f)) return -1;
+    if (!any) return 0;
+    if (!*buf) {
+        *buf = nt_malloc(1);
+        if (!*buf) return -1;
+        *cap = 1;
+    }
+    if (n > 0 && (*buf)[n - 1] == '\r') n--;
+    (*buf)[n] = 0;
+    *len = n;
+    return 1;
+}
+
+/* Checks one side of a pair; tabs become spaces. */
+static nt_status check_sentence(char *s, size_t len, const char *path, long line) {
+    size_t bad;
+    if (!nt_utf8_valid(s, len, &bad) || memchr(s, 0, len))
+        return nt_error(NT_ERR_FORMAT, "%s:%ld: invalid UTF-8 at byte %zu", path, line,
+                        memchr(s, 0, len) ? (size_t)((char *)memchr(s, 0, len) - s) + 1 : bad + 1);
+    int blank = 1;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '\t') s[i] = ' ';
+        if (s[i] != ' ') blank = 0;
+    }
+    if (blank) return nt_error(NT_ERR_FORMAT, "%s:%ld: empty line (every line needs a sentence)", path, line);
+    return NT_OK;
+}
+
+static nt_status pair_files(const char *src_path, const char *tgt_path, const char *out_path, long *n_pairs,
+                            long *n_tabs) {
+    FILE *a = fopen(src_path, "rb"), *b = fopen(tgt_path, "rb");
+    nt_status s = NT_OK;
+    if (!a || !b) s = nt_error(NT_ERR_IO, "cannot open %s: %s", !a ? src_path : tgt_path, strerror(errno));
+    char tmp[4300];
+    snprintf(tmp, sizeof tmp, "%.4200s.tmp", out_path);
+    FILE *o = s == NT_OK ? fopen(tmp, "wb") : NULL;
+    if (s == NT_OK && !o) s = nt_error(NT_ERR_IO, "cannot open %s for writing: %s", tmp, strerror(errno));
+    char *x = NULL, *y = NULL;
+    size_t cx = 0, cy = 0, lx = 0, ly = 0;
+    long line = 0;
+    *n_pairs = 0, *n_tabs = 0;
+    while (s == NT_OK) {
+        int ra = read_line(a, &x, &cx, &lx), rb = read_line(b, &y, &cy, &ly);
+        if (ra < 0 || rb < 0) {
+            s = nt_error(NT_ERR_IO, "cannot read %s", ra < 0 ? src_path : tgt_path);
+            break;
+        }
+        if (ra == 0 && rb == 0) break;
+        line++;
+        if (ra == 0 || rb == 0) {
+            s = nt_error(NT_ERR_FORMAT, "line counts differ: %s ends after line %ld, %s has a line %ld",
+                         ra == 0 ? src_path : tgt_path, line - 1, ra == 0 ? tgt_path : src_path, line);
+            break;
+        }
+        for (size_t i = 0; i < lx; i++) *n_tabs += x[i] == '\t';
+        for (size_t i = 0; i < ly; i++) *n_tabs += y[i] == '\t';
+        s = check_sentence(x, lx, src_path, line);
+        if (s == NT_OK) s = check_sentence(y, ly, tgt_path, line);
+        if (s == NT_OK && lx + 1 + ly > NT_TSV_DEFAULT_MAX_LINE)
+            s = nt_error(NT_ERR_FORMAT, "%s:%ld and %s:%ld: the pair is %zu bytes, longer than the TSV reader's %d",
+                         src_path, line, tgt_path, line, lx + 1 + ly, NT_TSV_DEFAULT_MAX_LINE);
+        if (s == NT_OK) {
+            fwrite(x, 1, lx, o), fputc('\t', o), fwrite(y, 1, ly, o), fputc('\n', o);
+            (*n_pairs)++;
+        }
+    }
+    if (s == NT_OK && line == 0) s = nt_error(NT_ERR_FORMAT, "%s and %s are empty", src_path, tgt_path);
+    nt_free(x), nt_free(y);
+    if (a) fclose(a);
+    if (b) fclose(b);
+    if (o) {
+        int bad = ferror(o);
+        if (fclose(o) != 0 || bad) {
+            if (s == NT_OK) s = nt_error(NT_ERR_IO, "write to %s failed", tmp);
+        }
+        if (s == NT_OK && rename(tmp, out_path) != 0)
+            s = nt_error(NT_ERR_IO, "cannot rename %s to %s: %s", tmp, out_path, strerror(errno));
+        if (s != NT_OK) remove(tmp);
+    }
+    return s;
+}
+
+static nt_status make_dirs(const char *dir) {
+    char path[4096];
+    size_t len = strlen(dir);
+    if (len == 0 || len >= sizeof path) return nt_error(NT_ERR_ARG, "bad directory name \"%s\"", dir);
+    for (size_t i = 1; i <= len; i++) {
+        if (dir[i] != '/' && dir[i] != 0) continue;
+        memcpy(path, dir, i);
+        path[i] = 0;
+        if (mkdir(path, 0777) != 0 && errno != EEXIST)
+            return nt_error(NT_ERR_IO, "cannot create directory %s: %s", path, strerror(errno));
+    }
+    return NT_OK;
+}
+
+#define FROM_PARALLEL_HELP                                                                                  \
+    "Pairs two aligned text files (one sentence per line, line i of SRC_FILE translates line i of TGT_FILE) "   \
+    "into TSV source<TAB>target, turning tabs inside a sentence into spaces. --out FILE.tsv names the file; "   \
+    "any other --out is a directory (created if missing) that gets SRC_FILE's name without its extension plus " \
+    ".tsv (train.de -> DIR/train.tsv). A line count mismatch, invalid UTF-8, an empty line or a pair longer "   \
+    "than the TSV reader's line limit is an error naming file and line."
+
+static int data_from_parallel(int argc, char **argv) {
+    const char *files[2] = {NULL, NULL}, *out = NULL;
+    int from = 0;
+    nt_opt opts[] = {
+        {"--from-parallel", NT_OPT_FLAG, &from, .help = "pair SRC_FILE and TGT_FILE"},
+        {"--out", NT_OPT_STRING, &out, .arg = "DIR|FILE.tsv", .required = 1, .help = "where the TSV goes"},
+        {0}};
+    nt_opts cmd = {"nextok-translate data", "usage: nextok-translate data --from-parallel SRC_FILE TGT_FILE --out DIR|FILE.tsv",
+                   FROM_PARALLEL_HELP, opts, .positional = "SRC_FILE TGT_FILE", .args = files, .max_args = 2,
+                   .min_args = 2};
+    int rc = nt_opts_parse(&cmd, argc, argv);
+    if (rc >= 0) return rc;
+    const char *src = files[0], *tgt = files[1];
+    char path[4200];
+    size_t ol = strlen(out);
+    nt_status s = NT_OK;
+    if (ol > 4 && strcmp(out + ol - 4, ".tsv") == 0) {
+        snprintf(path, sizeof path, "%s", out);
+    } else {
+        const char *base = strrchr(src, '/');
+        base = base ? base + 1 : src;
+        const char *dot = strrchr(base, '.');
+        int bl = dot && dot != base ? (int)(dot - base) : (int)strlen(base);
+        s = make_dirs(out);
+        snprintf(path, sizeof path, "%s/%.*s.tsv", out, bl, base);
+    }
+    long n = 0, tabs = 0;
+    if (s == NT_OK) s = pair_files(src, tgt, path, &n, &tabs);
+    if (s != NT_OK) {
+        fprintf(stderr, "nextok-translate data: --from-parallel: %s\n", cli_errmsg());
+        return 1;
+    }
+    printf("wrote %s: %ld pairs from %s and %s (%ld tab%s inside sentences turned into spaces)\n", path, n, src, tgt,
+           tabs, tabs == 1 ? "" : "s");
+    return 0;
+}
 
 /* ---- --exclude: a set of texts, and splits drawn around it ------------------------ */
 
@@ -168,7 +328,11 @@ int cmd_data(int argc, char **argv) {
     nt_opts cmd = {"nextok-translate data", "usage: nextok-translate data --task SRC-TGT --out DIR [options]",
                    "Writes DIR/train.tsv, DIR/valid.tsv and DIR/test.tsv (source<TAB>target per line) for a "
                    "number-translation task; the splits never share a number.",
-                   .opts = opts};
+                   .opts = opts,
+                   .epilog = "nextok-translate data --from-parallel SRC_FILE TGT_FILE --out DIR|FILE.tsv: "
+                             FROM_PARALLEL_HELP};
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--from-parallel") == 0) return data_from_parallel(argc, argv);
     int rc = nt_opts_parse(&cmd, argc, argv);
     if (rc >= 0) return rc;
     cfg.sampling = (nt_sampling)sampling;

@@ -7,6 +7,41 @@
 #include "core/alloc.h"
 #include "train/checkpoint.h"
 
+/* The SentencePiece model of an spm vocabulary: how it was trained, and a
+ * sample of its pieces (the first learned ones, after the specials and bytes). */
+static void print_spm(const nt_spm *sp, const nt_vocab *v) {
+    nt_spm_info info;
+    nt_spm_get_info(sp, &info);
+    const uint8_t *b;
+    size_t nb;
+    nt_spm_bytes(sp, &b, &nb);
+    int bytes = 0, control = 0, first = -1;
+    for (int i = 0; i < nt_spm_size(sp); i++) {
+        nt_spm_piece_kind k = nt_spm_piece_kind_of(sp, i);
+        bytes += k == NT_SPM_BYTE;
+        control += k == NT_SPM_CONTROL;
+        if (first < 0 && (k == NT_SPM_NORMAL || k == NT_SPM_USER_DEFINED)) first = i;
+    }
+    printf("sentencepiece: %s, %d pieces (%d control, %d bytes), byte fallback %s, character coverage %g,\n"
+           "              normalization %s, %zu bytes in /vocab/spm_model (export-spm writes it)\n",
+           info.type, nt_spm_size(sp), control, bytes, info.byte_fallback ? "on" : "off", info.character_coverage,
+           info.normalization, nb);
+    int same = 1;
+    for (int i = 0; i < nt_spm_size(sp) && same; i++) same = strcmp(nt_spm_piece(sp, i), nt_vocab_token(v, i)) == 0;
+    printf("ids:          %s\n", same ? "checkpoint ids = SentencePiece ids (specials at 0..4)"
+                                        : "SentencePiece ids mapped around the specials 0..4 (data/tokenizer.h)");
+    if (first >= 0) {
+        printf("pieces:       ");
+        int col = 14;
+        for (int i = first; i < nt_spm_size(sp) && i < first + 24; i++) {
+            const char *p = nt_spm_piece(sp, i);
+            if (col + (int)strlen(p) > 100) break;
+            col += printf("%s ", p);
+        }
+        printf("...\n");
+    }
+}
+
 int cmd_inspect(int argc, char **argv) {
     const char *path = NULL;
     nt_opt none[] = {{0}};
@@ -37,6 +72,7 @@ int cmd_inspect(int argc, char **argv) {
     printf("parameters:   %lld\n", (long long)nt_model_num_params(m));
     printf("vocabulary:   %d tokens (%s tokenizer, 5 specials)\n", nt_vocab_size(v),
            nt_tokenizer_kind_name(nt_vocab_kind(v)));
+    if (nt_vocab_spm(v)) print_spm(nt_vocab_spm(v), v);
     if (has) {
         nt_trainer_config tc = nt_trainer_config_default();
         int opts = ts->options[0] && nt_trainer_config_from_json(&tc, ts->options) == NT_OK;

@@ -163,17 +163,27 @@ static nt_status longest_pair(const cli_pairs *p, const nt_vocab *v, nt_arch arc
     return NT_OK;
 }
 
-static nt_status build_vocab(const cli_pairs *p, nt_tokenizer_kind kind, nt_vocab **out) {
+/* spm (o != NULL) learns one joint model from every source, then every target sentence. */
+static nt_status build_vocab(const cli_pairs *p, nt_tokenizer_kind kind, const nt_spm_options *o, nt_vocab **out) {
     const char **texts = nt_malloc((size_t)p->n * 2 * sizeof *texts);
     if (!texts) return nt_error(NT_ERR_NOMEM, "out of memory");
+    nt_status s;
+    if (kind == NT_TOKENIZER_SPM) {
+        for (int i = 0; i < p->n; i++) texts[i] = p->src[i], texts[p->n + i] = p->tgt[i];
+        s = nt_vocab_build_spm(out, o, texts, 2 * p->n);
+        nt_free(texts);
+        return s;
+    }
     for (int i = 0; i < p->n; i++) texts[2 * i] = p->src[i], texts[2 * i + 1] = p->tgt[i];
-    nt_status s = nt_vocab_build(out, kind, texts, 2 * p->n, 1);
+    s = nt_vocab_build(out, kind, texts, 2 * p->n, 1);
     nt_free(texts);
     return s;
 }
 
 int cmd_train(int argc, char **argv) {
-    const char *train = NULL, *valid = NULL, *out = NULL, *resume = NULL, *tokenizer = "auto";
+    const char *train = NULL, *valid = NULL, *out = NULL, *resume = NULL, *tokenizer = "auto", *spm_type = NULL;
+    long vocab_size = 0;
+    int spm_joint = 0;
     int preset = CLI_PRESET_SMALL, arch = NT_ARCH_ENCDEC, d_model = 0, heads = 0, layers = -1, enc_layers = -1,
         dec_layers = -1, max_len = 0, overwrite = 0;
     long threads = 0;
@@ -188,9 +198,16 @@ int cmd_train(int argc, char **argv) {
         {"--arch", NT_OPT_ENUM, &arch, .choices = "encdec|decoder",
          .values = (const int[]){NT_ARCH_ENCDEC, NT_ARCH_DECODER},
          .help = "decoder: one stack holding the preset's encoder and decoder layers"},
-        {"--tokenizer", NT_OPT_STRING, &tokenizer, .arg = "char|word|auto",
+        {"--tokenizer", NT_OPT_STRING, &tokenizer, .arg = "char|word|spm|auto",
          .help = "auto: word unless the data holds more than " CLI_AUTO_WORD_MAX_TEXT
-                 " distinct words, as digits and German do"},
+                 " distinct words, as digits and German do; spm: SentencePiece subwords learned from the training "
+                 "file (byte fallback: no input is ever <unk>), the model stored in the checkpoint (export-spm "
+                 "writes it out)"},
+        {"--vocab-size", NT_OPT_INT, &vocab_size, 262, 1000000, .def = "8000",
+         .help = "spm: pieces, the 5 specials and 256 bytes included"},
+        {"--spm-type", NT_OPT_STRING, &spm_type, .arg = "unigram|bpe", .def = "unigram", .help = "spm: the model type"},
+        {"--spm-joint", NT_OPT_FLAG, &spm_joint,
+         .help = "spm: one model for source and target (the default and, for now, the only choice)"},
         {"--d-model", NT_OPT_INT, &d_model, 1, 65536, .small = 1, .def = "the preset's", .help = "model width"},
         {"--heads", NT_OPT_INT, &heads, 1, 65536, .small = 1, .def = "the preset's", .help = "attention heads"},
         {"--layers", NT_OPT_INT, &layers, 0, 65536, .small = 1, .def = "the preset's", .help = "layers on each side"},
@@ -330,11 +347,28 @@ int cmd_train(int argc, char **argv) {
             else fprintf(stderr, "nextok-translate train: --tokenizer: %s\n", cli_errmsg());
             goto done;
         }
-        s = build_vocab(&ptrain, kind, &vocab);
+        nt_spm_options so;
+        nt_spm_options_default(&so);
+        so.seed = (unsigned)tc.seed;
+        if (vocab_size) so.vocab_size = (int)vocab_size;
+        if (spm_type && nt_spm_type_parse(spm_type, &so.type) != NT_OK) {
+            rc = nt_opts_usage_error(&cmd, "--spm-type: %s", cli_errmsg());
+            goto done;
+        }
+        if (kind != NT_TOKENIZER_SPM && (vocab_size || spm_type || spm_joint)) {
+            rc = nt_opts_usage_error(&cmd, "--vocab-size, --spm-type and --spm-joint need --tokenizer spm");
+            goto done;
+        }
+        if (kind == NT_TOKENIZER_SPM)
+            fprintf(stderr, "learning a SentencePiece %s model of %d pieces from %s (both sides)\n",
+                    nt_spm_type_name(so.type), so.vocab_size, tc.train_path);
+        s = build_vocab(&ptrain, kind, &so, &vocab);
         int need = 0;
         if (s == NT_OK) s = longest_pair(&ptrain, vocab, mc.arch, &need);
         if (s != NT_OK) {
-            fprintf(stderr, "nextok-translate train: %s: %s\n", tc.train_path, cli_errmsg());
+            fprintf(stderr, "nextok-translate train: %s: %s%s\n", tc.train_path, cli_errmsg(),
+                    kind == NT_TOKENIZER_SPM && strstr(nt_errmsg(), "Vocabulary size too high")
+                        ? " (--vocab-size sets the number of pieces)" : "");
             goto done;
         }
         if (max_len && max_len < need) {

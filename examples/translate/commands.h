@@ -15,5 +15,6 @@ int cmd_eval(int argc, char **argv);
 int cmd_finetune(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_export_spm(int argc, char **argv);
 
 #endif

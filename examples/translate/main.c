@@ -13,13 +13,14 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
-    {"data", "write train/valid/test TSV files of a number-translation task", cmd_data},
+    {"data", "write train/valid/test TSV files of a number task, or pair two text files", cmd_data},
     {"train", "train a translator from scratch, or resume a run", cmd_train},
     {"translate", "translate lines of stdin (or a file), one output line each", cmd_translate},
     {"eval", "exact match, character accuracy, BLEU and chrF on a test file", cmd_eval},
     {"finetune", "train from a checkpoint's weights on new data", cmd_finetune},
     {"inspect", "print a checkpoint's architecture, sizes and training state", cmd_inspect},
     {"report", "write RUN/report.html (curves, attention heatmaps)", cmd_report},
+    {"export-spm", "write a checkpoint's SentencePiece model to a .model file", cmd_export_spm},
 };
 enum { N_COMMANDS = sizeof commands / sizeof *commands };
 

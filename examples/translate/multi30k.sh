@@ -1,0 +1,72 @@
+#!/bin/sh
+# multi30k.sh - what `make multi30k` runs: Multi30k (task 1, raw text) paired
+# into TSV, a SentencePiece (joint unigram) translator trained from scratch
+# within a time budget, BLEU/chrF on test2016 and test2017, a few translations.
+# The recipe and its reasoning: docs/multi30k.md.
+#
+#   examples/translate/multi30k.sh BIN DATA_DIR RUN_DIR MINUTES SRC TGT
+#
+# DATA_DIR holds train.{de,en,fr}, val.*, test_2016_flickr.*, test_2017_flickr.*
+# (see its README). Nothing of the corpus is copied into the repository: the
+# TSV files go to RUN_DIR/data. Extra variables (for experiments):
+#   WARMUP (400), LR (1e-3), BATCH_TOKENS (4096), VOCAB (8000), BEAMS (4),
+#   LENGTH_PENALTY (0.6), EVAL_EVERY (200), TRAIN_ARGS (appended to train).
+set -eu
+BIN=${1:-build/bin/nextok-translate}
+DATA=${2:-../shared/data/multi30k}
+RUN=${3:-runs/multi30k-de-en}
+MINUTES=${4:-30}
+SRC=${5:-de}
+TGT=${6:-en}
+WARMUP=${WARMUP:-400}
+LR=${LR:-1e-3}
+BATCH_TOKENS=${BATCH_TOKENS:-4096}
+VOCAB=${VOCAB:-8000}
+BEAMS=${BEAMS:-4}
+LENGTH_PENALTY=${LENGTH_PENALTY:-0.6}
+EVAL_EVERY=${EVAL_EVERY:-200}
+TRAIN_ARGS=${TRAIN_ARGS:-}
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+
+say() { printf '\n== %s\n' "$*"; }
+
+for split in train val test_2016_flickr test_2017_flickr; do
+    for lang in "$SRC" "$TGT"; do
+        if [ ! -r "$DATA/$split.$lang" ]; then
+            echo "multi30k: $DATA/$split.$lang not found; set MULTI30K=DIR (the folder of train.de, train.en, ...)" >&2
+            exit 1
+        fi
+    done
+done
+
+say "1/4 data: $SRC-$TGT pairs from $DATA ($RUN/data)"
+for split in train val test_2016_flickr test_2017_flickr; do
+    "$BIN" data --from-parallel "$DATA/$split.$SRC" "$DATA/$split.$TGT" --out "$RUN/data"
+done
+
+say "2/4 train: SentencePiece unigram $VOCAB (joint), d 256, 3+3 layers, 4 heads; $MINUTES minutes on $OMP_NUM_THREADS threads"
+# shellcheck disable=SC2086 # TRAIN_ARGS is a list of options
+"$BIN" train --train "$RUN/data/train.tsv" --valid "$RUN/data/val.tsv" --out "$RUN" --overwrite \
+    --preset base --heads 4 --tokenizer spm --vocab-size "$VOCAB" --spm-type unigram --spm-joint \
+    --minutes "$MINUTES" --lr "$LR" --lr-min 5e-5 --warmup "$WARMUP" --beta2 0.98 --weight-decay 0.01 \
+    --clip 1 --label-smoothing 0.1 --dropout 0.1 --batch-tokens "$BATCH_TOKENS" \
+    --eval-every "$EVAL_EVERY" --eval-exact-max -1 --metric loss --log-every 50 $TRAIN_ARGS
+
+say "3/4 eval: test2016 and test2017, beam $BEAMS, length penalty $LENGTH_PENALTY (cased, detokenized, 13a)"
+for split in test_2016_flickr test_2017_flickr; do
+    echo "-- $split"
+    "$BIN" eval --checkpoint "$RUN/checkpoint-best.h5" --test "$RUN/data/$split.tsv" \
+        --num-beams "$BEAMS" --length-penalty "$LENGTH_PENALTY" | tee "$RUN/eval-$split.txt"
+done
+
+say "4/4 translate: the first lines of test2016"
+head -n 6 "$DATA/test_2016_flickr.$SRC" >"$RUN/examples.$SRC"
+head -n 6 "$DATA/test_2016_flickr.$TGT" >"$RUN/examples.ref"
+"$BIN" translate --checkpoint "$RUN/checkpoint-best.h5" --input "$RUN/examples.$SRC" \
+    --num-beams "$BEAMS" --length-penalty "$LENGTH_PENALTY" >"$RUN/examples.hyp"
+paste "$RUN/examples.$SRC" "$RUN/examples.hyp" "$RUN/examples.ref" | while IFS="$(printf '\t')" read -r s h r; do
+    printf '  %s\n  -> %s\n     (reference: %s)\n' "$s" "$h" "$r"
+done
+echo
+echo "report: $RUN/report.html; the SentencePiece model: nextok-translate export-spm $RUN/checkpoint-best.h5 spm.model"

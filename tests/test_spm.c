@@ -1,0 +1,673 @@
+/* test_spm.c - SentencePiece: the C shim against Python's sentencepiece on
+ * committed models (tests/make_spm_fixture.py), training here (same pieces
+ * as Python's trainer, deterministic), the spm vocabulary and its id mapping,
+ * round trips, HDF5 save/load and its errors, bad input; and the real
+ * nextok-translate ($NT_BIN): data --from-parallel, train --tokenizer spm,
+ * inspect, export-spm, resume, translate with bad lines. */
+#include <hdf5.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/alloc.h"
+#include "data/spm.h"
+#include "data/tsv.h"
+#include "train/checkpoint.h"
+#include "data/tokenizer.h"
+#include "support/check.h"
+#include "support/proc.h"
+
+static char fixtures[1024];
+
+static const char *fixture(const char *name) {
+    static char path[2048];
+    snprintf(path, sizeof path, "%s/%s", fixtures, name);
+    return path;
+}
+
+/* ---- the fixture sentences: spm_pairs.tsv, English column then German ---- */
+
+static char *pairs_text;
+static const char **lines;
+static int n_lines;
+
+static int load_pairs(void) {
+    pairs_text = nt_proc_read_file(fixture("spm_pairs.tsv"), NULL);
+    if (!pairs_text) return 0;
+    int rows = 0;
+    for (char *p = pairs_text; *p; p++) rows += *p == '\n';
+    const char **en = calloc((size_t)rows, sizeof *en), **de = calloc((size_t)rows, sizeof *de);
+    lines = calloc((size_t)rows * 2, sizeof *lines);
+    int r = 0;
+    for (char *p = pairs_text; *p && r < rows;) {
+        char *nl = strchr(p, '\n'), *tab = strchr(p, '\t');
+        *nl = 0;
+        *tab = 0;
+        en[r] = p;
+        de[r] = tab + 1;
+        r++;
+        p = nl + 1;
+    }
+    for (int i = 0; i < r; i++) lines[i] = en[i], lines[r + i] = de[i];
+    n_lines = 2 * r;
+    free(en);
+    free(de);
+    return r == 400;
+}
+
+/* ---- spm_cases.txt ---- */
+
+#define MAX_CASES 32
+typedef struct spm_case {
+    char text[512];
+    char ids[3][2048], pieces[3][4096], decoded[3][512];
+} spm_case;
+static const char *model_names[3] = {"spm_py", "spm_py_bpe", "spm_py_default"};
+
+static void unescape_tab(char *s) {
+    char *w = s;
+    for (char *r = s; *r; r++) {
+        if (r[0] == '\\' && r[1] == 't') { *w++ = '\t'; r++; }
+        else *w++ = *r;
+    }
+    *w = 0;
+}
+
+static int load_cases(spm_case *cs) {
+    FILE *f = fopen(fixture("spm_cases.txt"), "r");
+    if (!f) return 0;
+    static char line[8192];
+    int n = -1;
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = 0;
+        char *tab = strchr(line, '\t');
+        if (line[0] == '#' || !tab) continue;
+        *tab = 0;
+        const char *val = tab + 1;
+        if (strcmp(line, "text") == 0) {
+            if (++n >= MAX_CASES) break;
+            snprintf(cs[n].text, sizeof cs[n].text, "%s", val);
+            unescape_tab(cs[n].text);
+            continue;
+        }
+        if (n < 0) continue;
+        for (int m = 0; m < 3; m++) {
+            char key[64];
+            snprintf(key, sizeof key, "ids %s", model_names[m]);
+            if (strcmp(line, key) == 0) snprintf(cs[n].ids[m], sizeof cs[n].ids[m], "%s", val);
+            snprintf(key, sizeof key, "pieces %s", model_names[m]);
+            if (strcmp(line, key) == 0) snprintf(cs[n].pieces[m], sizeof cs[n].pieces[m], "%s", val);
+            snprintf(key, sizeof key, "decoded %s", model_names[m]);
+            if (strcmp(line, key) == 0) {
+                snprintf(cs[n].decoded[m], sizeof cs[n].decoded[m], "%s", val);
+                unescape_tab(cs[n].decoded[m]);
+            }
+        }
+    }
+    fclose(f);
+    return n + 1;
+}
+
+static void ids_str(const int32_t *ids, int n, char *buf, size_t cap) {
+    size_t k = 0;
+    buf[0] = 0;
+    for (int i = 0; i < n && k < cap; i++) k += (size_t)snprintf(buf + k, cap - k, "%s%d", i ? " " : "", ids[i]);
+}
+
+typedef struct joined { char s[4096]; size_t k; int n; } joined;
+static void join_piece(const char *p, size_t len, void *user) {
+    joined *j = user;
+    if (j->n++ && j->k + 1 < sizeof j->s) j->s[j->k++] = ' ';
+    if (j->k + len < sizeof j->s) { memcpy(j->s + j->k, p, len); j->k += len; }
+    j->s[j->k] = 0;
+}
+
+/* ---- tests ---- */
+
+static spm_case cases[MAX_CASES];
+static int n_cases;
+
+/* The committed Python models: the same ids, pieces and decoded text here. */
+static void test_python_ids(void) {
+    for (int m = 0; m < 3; m++) {
+        nt_spm *sp = NULL;
+        char name[64];
+        snprintf(name, sizeof name, "%s.model", model_names[m]);
+        CHECK(nt_spm_load_file(&sp, fixture(name)) == NT_OK, "load %s: %s", name, nt_errmsg());
+        if (!sp) continue;
+        for (int c = 0; c < n_cases; c++) {
+            int32_t ids[1024];
+            int n = -1;
+            CHECK(nt_spm_encode(sp, cases[c].text, ids, 1024, &n) == NT_OK, "encode: %s", nt_errmsg());
+            char got[2048];
+            ids_str(ids, n, got, sizeof got);
+            CHECK(strcmp(got, cases[c].ids[m]) == 0, "%s \"%s\": ids\n  got  %s\n  want %s", model_names[m],
+                  cases[c].text, got, cases[c].ids[m]);
+            joined j = {{0}, 0, 0};
+            CHECK(nt_spm_encode_pieces(sp, cases[c].text, join_piece, &j) == NT_OK, "pieces: %s", nt_errmsg());
+            CHECK(strcmp(j.s, cases[c].pieces[m]) == 0, "%s \"%s\": pieces\n  got  %s\n  want %s", model_names[m],
+                  cases[c].text, j.s, cases[c].pieces[m]);
+            char out[1024];
+            CHECK(nt_spm_decode(sp, ids, n, out, sizeof out) == NT_OK, "decode: %s", nt_errmsg());
+            CHECK(strcmp(out, cases[c].decoded[m]) == 0, "%s: decoded \"%s\", want \"%s\"", model_names[m], out,
+                  cases[c].decoded[m]);
+        }
+        nt_spm_info info;
+        nt_spm_get_info(sp, &info);
+        CHECK(strcmp(info.type, m == 1 ? "bpe" : "unigram") == 0, "%s: type %s", name, info.type);
+        CHECK(info.vocab_size == (m == 2 ? 150 : 400) && nt_spm_size(sp) == info.vocab_size,
+              "%s: vocab_size %d, %d pieces", name, info.vocab_size, nt_spm_size(sp));
+        CHECK(info.byte_fallback == (m != 2), "%s: byte_fallback %d", name, info.byte_fallback);
+        CHECK(strcmp(info.normalization, m == 2 ? "identity" : "nmt_nfkc") == 0, "%s: normalization %s", name,
+              info.normalization);
+        nt_spm_free(sp);
+    }
+}
+
+static int same_model_bytes(const nt_spm *a, const nt_spm *b) {
+    const uint8_t *x, *y;
+    size_t nx, ny;
+    nt_spm_bytes(a, &x, &nx);
+    nt_spm_bytes(b, &y, &ny);
+    return nx == ny && memcmp(x, y, nx) == 0;
+}
+
+/* Training here on the fixture sentences with Python's options gives
+ * Python's pieces (and scores: the same bytes), twice the same. */
+static void test_train_matches_python(void) {
+    for (int m = 0; m < 2; m++) {
+        nt_spm_options o;
+        nt_spm_options_default(&o);
+        o.vocab_size = 400;
+        o.type = m ? NT_SPM_BPE : NT_SPM_UNIGRAM;
+        nt_spm *a = NULL, *b = NULL, *py = NULL;
+        CHECK(nt_spm_train(&a, &o, lines, n_lines) == NT_OK, "train %s: %s", nt_spm_type_name(o.type),
+              nt_errmsg());
+        CHECK(nt_spm_train(&b, &o, lines, n_lines) == NT_OK, "train again: %s", nt_errmsg());
+        char name[64];
+        snprintf(name, sizeof name, "%s.model", model_names[m]);
+        CHECK(nt_spm_load_file(&py, fixture(name)) == NT_OK, "load: %s", nt_errmsg());
+        if (!a || !b || !py) goto done;
+        CHECK(same_model_bytes(a, b), "%s: two trainings differ", nt_spm_type_name(o.type));
+        CHECK(nt_spm_size(a) == nt_spm_size(py), "%d pieces, Python %d", nt_spm_size(a), nt_spm_size(py));
+        int diff = -1;
+        for (int i = 0; i < nt_spm_size(a) && diff < 0; i++)
+            if (strcmp(nt_spm_piece(a, i), nt_spm_piece(py, i)) != 0 ||
+                nt_spm_piece_kind_of(a, i) != nt_spm_piece_kind_of(py, i))
+                diff = i;
+        CHECK(diff < 0, "%s: piece %d is \"%s\", Python's \"%s\"", nt_spm_type_name(o.type), diff,
+              diff >= 0 ? nt_spm_piece(a, diff) : "", diff >= 0 ? nt_spm_piece(py, diff) : "");
+        CHECK(same_model_bytes(a, py), "%s: model bytes differ from Python's", nt_spm_type_name(o.type));
+        const char *want[5] = {"<pad>", "<bos>", "<eos>", "<unk>", "<sep>"};
+        for (int i = 0; i < 5; i++)
+            CHECK(strcmp(nt_spm_piece(a, i), want[i]) == 0, "piece %d is %s", i, nt_spm_piece(a, i));
+        CHECK(nt_spm_pad_id(a) == 0 && nt_spm_bos_id(a) == 1 && nt_spm_eos_id(a) == 2 && nt_spm_unk_id(a) == 3,
+              "special ids %d %d %d %d", nt_spm_pad_id(a), nt_spm_bos_id(a), nt_spm_eos_id(a), nt_spm_unk_id(a));
+        CHECK(nt_spm_piece_kind_of(a, 4) == NT_SPM_CONTROL && nt_spm_piece_kind_of(a, 5) == NT_SPM_BYTE,
+              "kinds %d %d", nt_spm_piece_kind_of(a, 4), nt_spm_piece_kind_of(a, 5));
+    done:
+        nt_spm_free(a);
+        nt_spm_free(b);
+        nt_spm_free(py);
+    }
+}
+
+/* The spm vocabulary: identity map for our layout, round trips, never <unk>. */
+static void test_vocab_identity(void) {
+    nt_spm_options o;
+    nt_spm_options_default(&o);
+    o.vocab_size = 440;
+    nt_vocab *v = NULL;
+    CHECK(nt_vocab_build_spm(&v, &o, lines, n_lines) == NT_OK, "build: %s", nt_errmsg());
+    if (!v) return;
+    CHECK(nt_vocab_kind(v) == NT_TOKENIZER_SPM && nt_vocab_size(v) == 440, "kind %d size %d", nt_vocab_kind(v),
+          nt_vocab_size(v));
+    const nt_spm *sp = nt_vocab_spm(v);
+    for (int i = 0; i < nt_vocab_size(v); i++)
+        if (strcmp(nt_vocab_token(v, i), nt_spm_piece(sp, i)) != 0) {
+            CHECK(0, "token %d \"%s\" is not piece \"%s\"", i, nt_vocab_token(v, i), nt_spm_piece(sp, i));
+            break;
+        }
+    const char *extra[] = {"Ein Hund läuft über die Brücke 🐕 — 犬!", "<pad> <unk> as text", "x"};
+    int bad_rt = 0, unk = 0;
+    for (int i = 0; i < n_lines + 3; i++) {
+        const char *t = i < n_lines ? lines[i] : extra[i - n_lines];
+        int32_t ids[512], sids[512];
+        int n = 0, ns = 0;
+        CHECK(nt_vocab_encode(v, t, ids, 512, &n) == NT_OK, "encode %s: %s", t, nt_errmsg());
+        CHECK(nt_spm_encode(sp, t, sids, 512, &ns) == NT_OK && ns == n && memcmp(ids, sids, (size_t)n * 4) == 0,
+              "vocab ids differ from SentencePiece ids for \"%s\"", t);
+        int cnt = -1;
+        CHECK(nt_vocab_encode(v, t, NULL, 0, &cnt) == NT_OK && cnt == n, "count %d vs %d", cnt, n);
+        for (int k = 0; k < n; k++) unk += ids[k] < NT_TOK_N_SPECIAL;
+        char out[2048];
+        CHECK(nt_vocab_decode(v, ids, n, out, sizeof out) == NT_OK, "decode: %s", nt_errmsg());
+        bad_rt += strcmp(out, t) != 0;
+        if (strcmp(out, t) != 0) fprintf(stderr, "round trip: \"%s\" -> \"%s\"\n", t, out);
+    }
+    CHECK(bad_rt == 0, "%d texts do not round-trip", bad_rt);
+    CHECK(unk == 0, "%d special ids (<unk>) in encodings", unk);
+    /* specials are dropped by decode; a small buffer is an error with the size */
+    int32_t ids[8] = {NT_TOK_BOS, 0, 0, NT_TOK_EOS};
+    int n;
+    CHECK(nt_vocab_encode(v, "ein", ids + 1, 2, &n) == NT_OK && n <= 2, "encode ein: n %d", n);
+    char out[64], tiny[2];
+    CHECK(nt_vocab_decode(v, ids, 4, out, sizeof out) == NT_OK && strcmp(out, "ein") == 0, "decode \"%s\"", out);
+    CHECK(nt_vocab_decode(v, ids, 4, tiny, sizeof tiny) == NT_ERR_ARG && strstr(nt_errmsg(), "needs 4"),
+          "tiny buffer: %s", nt_errmsg());
+    int32_t oob = 440;
+    CHECK(nt_vocab_decode(v, &oob, 1, out, sizeof out) == NT_ERR_ARG, "id out of range accepted");
+    /* bad input */
+    CHECK(nt_vocab_encode(v, "caf\xC3", ids, 8, &n) == NT_ERR_FORMAT && strstr(nt_errmsg(), "invalid UTF-8"),
+          "invalid UTF-8: %s", nt_errmsg());
+    CHECK(nt_vocab_encode(v, "a long sentence about dogs", ids, 2, &n) == NT_ERR_ARG, "cap not enforced");
+    CHECK(nt_vocab_encode(v, "", ids, 8, &n) == NT_OK && n == 0, "empty text: n %d", n);
+    size_t big = 100 * 1024;
+    char *line = malloc(big + 1);
+    for (size_t i = 0; i < big; i++) line[i] = "ab cd"[i % 5];
+    line[big] = 0;
+    CHECK(nt_vocab_encode(v, line, NULL, 0, &n) == NT_OK && n > 1000, "100 KB line: n %d %s", n, nt_errmsg());
+    free(line);
+    joined j = {{0}, 0, 0};
+    CHECK(nt_vocab_split(v, "Ein Hund", join_piece, &j) == NT_OK && j.n >= 2, "split: %s", j.s);
+    CHECK(nt_tokenizer_split(NT_TOKENIZER_SPM, "x", join_piece, &j) == NT_ERR_ARG, "split without model");
+    nt_vocab_set_kind(v, NT_TOKENIZER_CHAR);
+    CHECK(nt_vocab_kind(v) == NT_TOKENIZER_SPM, "set_kind changed an spm vocabulary");
+    nt_vocab_free(v);
+}
+
+/* A model with SentencePiece's default layout (unk 0, <s> 1, </s> 2, no
+ * pad, no byte fallback): its ids are mapped around nextok's specials. */
+static void test_vocab_mapping(void) {
+    nt_spm *sp = NULL;
+    CHECK(nt_spm_load_file(&sp, fixture("spm_py_default.model")) == NT_OK, "load: %s", nt_errmsg());
+    if (!sp) return;
+    CHECK(nt_spm_unk_id(sp) == 0 && nt_spm_bos_id(sp) == 1 && nt_spm_eos_id(sp) == 2 && nt_spm_pad_id(sp) < 0,
+          "default layout %d %d %d %d", nt_spm_unk_id(sp), nt_spm_bos_id(sp), nt_spm_eos_id(sp), nt_spm_pad_id(sp));
+    int npieces = nt_spm_size(sp);
+    char piece3[64];
+    snprintf(piece3, sizeof piece3, "%s", nt_spm_piece(sp, 3));
+    nt_vocab *v = NULL;
+    CHECK(nt_vocab_from_spm(&v, sp) == NT_OK, "from_spm: %s", nt_errmsg());
+    if (!v) return;
+    /* 5 specials + the 147 ordinary pieces (ids 3..149 -> 5..151) */
+    CHECK(nt_vocab_size(v) == npieces + 2, "size %d, pieces %d", nt_vocab_size(v), npieces);
+    CHECK(strcmp(nt_vocab_token(v, 5), piece3) == 0, "token 5 \"%s\", want spm piece 3 \"%s\"",
+          nt_vocab_token(v, 5), piece3);
+    for (int c = 0; c < n_cases; c++) {
+        int32_t ids[1024];
+        int n = 0;
+        CHECK(nt_vocab_encode(v, cases[c].text, ids, 1024, &n) == NT_OK, "encode: %s", nt_errmsg());
+        /* Python's ids, mapped: 0 (unk) -> 3, 1/2 -> 1/2, i >= 3 -> i + 2 */
+        int32_t want[1024];
+        int nw = 0;
+        for (char *p = cases[c].ids[2]; *p;) {
+            int id = (int)strtol(p, &p, 10);
+            want[nw++] = id == 0 ? NT_TOK_UNK : id < 3 ? id : id + 2;
+            while (*p == ' ') p++;
+        }
+        char got_s[2048], want_s[2048];
+        ids_str(ids, n, got_s, sizeof got_s);
+        ids_str(want, nw, want_s, sizeof want_s);
+        CHECK(strcmp(got_s, want_s) == 0, "\"%s\": mapped ids\n  got  %s\n  want %s", cases[c].text, got_s, want_s);
+        char out[1024];
+        CHECK(nt_vocab_decode(v, ids, n, out, sizeof out) == NT_OK, "decode: %s", nt_errmsg());
+    }
+    int32_t ids[64];
+    int n = 0;
+    CHECK(nt_vocab_encode(v, "犬", ids, 64, &n) == NT_OK && n >= 1 && ids[n - 1] == NT_TOK_UNK,
+          "no byte fallback: unknown char -> <unk> (n %d, last %d)", n, n ? ids[n - 1] : -1);
+    nt_vocab_free(v);
+}
+
+static void test_hdf5(void) {
+    nt_spm_options o;
+    nt_spm_options_default(&o);
+    o.vocab_size = 450;
+    o.type = NT_SPM_BPE;
+    nt_vocab *v = NULL, *w = NULL;
+    CHECK(nt_vocab_build_spm(&v, &o, lines, n_lines) == NT_OK, "build: %s", nt_errmsg());
+    if (!v) return;
+    char path[64];
+    snprintf(path, sizeof path, "test_spm_%d.h5", (int)getpid());
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    CHECK(nt_vocab_save_h5(v, f) == NT_OK, "save: %s", nt_errmsg());
+    CHECK(nt_vocab_save_h5(v, f) == NT_ERR_IO, "second save accepted");
+    H5Fclose(f);
+    f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    CHECK(nt_vocab_load_h5(&w, f) == NT_OK, "load: %s", nt_errmsg());
+    H5Fclose(f);
+    if (w) {
+        CHECK(nt_vocab_kind(w) == NT_TOKENIZER_SPM && nt_vocab_size(w) == 450, "kind %d size %d", nt_vocab_kind(w),
+              nt_vocab_size(w));
+        CHECK(same_model_bytes(nt_vocab_spm(v), nt_vocab_spm(w)), "model bytes changed in HDF5");
+        nt_spm_info info;
+        nt_spm_get_info(nt_vocab_spm(w), &info);
+        CHECK(strcmp(info.type, "bpe") == 0 && info.vocab_size == 450 && info.byte_fallback == 1,
+              "info %s %d %d", info.type, info.vocab_size, info.byte_fallback);
+        int32_t a[256], b[256];
+        int na, nb;
+        nt_vocab_encode(v, lines[7], a, 256, &na);
+        nt_vocab_encode(w, lines[7], b, 256, &nb);
+        CHECK(na == nb && memcmp(a, b, (size_t)na * 4) == 0, "encodings differ after load");
+    }
+    nt_vocab_free(w);
+    w = NULL;
+
+    /* corrupted: the model bytes overwritten, then the model dataset gone */
+    f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    hid_t ds = H5Dopen2(f, "vocab/spm_model", H5P_DEFAULT);
+    uint8_t junk[4] = {0xFF, 0xFF, 0xFF, 0xFF};
+    hsize_t start = 0, count = 4;
+    hid_t fs = H5Dget_space(ds), ms = H5Screate_simple(1, &count, NULL);
+    H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, NULL, &count, NULL);
+    H5Dwrite(ds, H5T_NATIVE_UINT8, ms, fs, H5P_DEFAULT, junk);
+    H5Sclose(ms);
+    H5Sclose(fs);
+    H5Dclose(ds);
+    H5Fclose(f);
+    f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    CHECK(nt_vocab_load_h5(&w, f) == NT_ERR_FORMAT && w == NULL && strstr(nt_errmsg(), "spm_model"),
+          "junk model: %s", nt_errmsg());
+    H5Fclose(f);
+    f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    H5Ldelete(f, "vocab/spm_model", H5P_DEFAULT);
+    H5Fclose(f);
+    f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    CHECK(nt_vocab_load_h5(&w, f) == NT_ERR_FORMAT && strstr(nt_errmsg(), "no dataset vocab/spm_model"),
+          "missing model: %s", nt_errmsg());
+    H5Fclose(f);
+    remove(path);
+
+    /* tokens that are not the model's pieces */
+    nt_vocab *u = NULL;
+    nt_spm_options_default(&o);
+    o.vocab_size = 420;
+    CHECK(nt_vocab_build_spm(&u, &o, lines, n_lines) == NT_OK, "build: %s", nt_errmsg());
+    f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    nt_vocab_save_h5(u, f);
+    hid_t g = H5Gopen2(f, "vocab", H5P_DEFAULT);
+    H5Ldelete(g, "spm_model", H5P_DEFAULT);
+    const uint8_t *bytes;
+    size_t nbytes;
+    nt_spm_bytes(nt_vocab_spm(v), &bytes, &nbytes); /* the other (450-piece) model */
+    hsize_t dim = nbytes;
+    hid_t sp = H5Screate_simple(1, &dim, NULL);
+    ds = H5Dcreate2(g, "spm_model", H5T_STD_U8LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    H5Dwrite(ds, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, bytes);
+    H5Dclose(ds);
+    H5Sclose(sp);
+    H5Gclose(g);
+    H5Fclose(f);
+    f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    CHECK(nt_vocab_load_h5(&w, f) == NT_ERR_FORMAT && strstr(nt_errmsg(), "420 tokens"),
+          "tokens vs model: %s", nt_errmsg());
+    H5Fclose(f);
+    remove(path);
+    nt_vocab_free(u);
+    nt_vocab_free(v);
+}
+
+static void test_errors(void) {
+    nt_spm *m = (nt_spm *)1;
+    nt_spm_options o;
+    nt_spm_options_default(&o);
+    o.vocab_size = 100;
+    CHECK(nt_spm_train(&m, &o, lines, n_lines) == NT_ERR_ARG && m == NULL && strstr(nt_errmsg(), "vocab_size 100"),
+          "small vocab: %s", nt_errmsg());
+    o.vocab_size = 5000; /* more than 400 short sentences allow */
+    CHECK(nt_spm_train(&m, &o, lines, n_lines) == NT_ERR_STATE && strstr(nt_errmsg(), "Vocabulary size"),
+          "large vocab: %s", nt_errmsg());
+    o.vocab_size = 400;
+    o.threads = 0;
+    CHECK(nt_spm_train(&m, &o, lines, n_lines) == NT_ERR_ARG && strstr(nt_errmsg(), "threads 0"), "threads: %s",
+          nt_errmsg());
+    o.threads = 1;
+    const char *bad[] = {"fine", "caf\xC3"};
+    CHECK(nt_spm_train(&m, &o, bad, 2) == NT_ERR_FORMAT && strstr(nt_errmsg(), "sentence 1"), "bad utf-8: %s",
+          nt_errmsg());
+    CHECK(nt_spm_train(&m, &o, bad, 0) == NT_ERR_ARG, "no sentences accepted");
+    const char *files[] = {"/nonexistent/x.txt"};
+    CHECK(nt_spm_train_files(&m, &o, files, 1) == NT_ERR_IO && strstr(nt_errmsg(), "/nonexistent/x.txt"),
+          "missing file: %s", nt_errmsg());
+    CHECK(nt_spm_load(&m, "not a model", 11) == NT_ERR_FORMAT && m == NULL, "junk bytes: %s", nt_errmsg());
+    CHECK(nt_spm_load(&m, "", 0) == NT_ERR_FORMAT, "empty model accepted");
+    CHECK(nt_spm_load_file(&m, "/nonexistent.model") == NT_ERR_IO, "missing model file: %s", nt_errmsg());
+    nt_spm_type t;
+    CHECK(nt_spm_type_parse("bpe", &t) == NT_OK && t == NT_SPM_BPE, "parse bpe");
+    CHECK(nt_spm_type_parse("word", &t) == NT_ERR_ARG && strstr(nt_errmsg(), "word"), "parse word");
+    nt_tokenizer_kind k;
+    CHECK(nt_tokenizer_kind_parse("spm", &k) == NT_OK && k == NT_TOKENIZER_SPM, "parse spm");
+    nt_vocab *v = NULL;
+    CHECK(nt_vocab_build(&v, NT_TOKENIZER_SPM, lines, 2, 1) == NT_ERR_ARG, "nt_vocab_build spm accepted");
+
+    /* training from files = training from the same lines */
+    char path[64];
+    snprintf(path, sizeof path, "test_spm_%d.txt", (int)getpid());
+    FILE *f = fopen(path, "w");
+    for (int i = 0; i < n_lines; i++) fprintf(f, "%s\n", lines[i]);
+    fclose(f);
+    nt_spm *a = NULL, *b = NULL;
+    const char *p1[] = {path};
+    CHECK(nt_spm_train_files(&a, &o, p1, 1) == NT_OK, "train_files: %s", nt_errmsg());
+    CHECK(nt_spm_train(&b, &o, lines, n_lines) == NT_OK, "train: %s", nt_errmsg());
+    if (a && b) CHECK(same_model_bytes(a, b), "files and memory give different models");
+    char mpath[64];
+    snprintf(mpath, sizeof mpath, "test_spm_%d.model", (int)getpid());
+    nt_spm *c = NULL;
+    CHECK(a && nt_spm_save_file(a, mpath) == NT_OK && nt_spm_load_file(&c, mpath) == NT_OK && same_model_bytes(a, c),
+          "save/load file: %s", nt_errmsg());
+    f = fopen(path, "w");
+    fprintf(f, "good line\nbad \xFF line\n");
+    fclose(f);
+    nt_spm *d = NULL;
+    CHECK(nt_spm_train_files(&d, &o, p1, 1) == NT_ERR_FORMAT && strstr(nt_errmsg(), ":2: invalid UTF-8"),
+          "bad line in a file: %s", nt_errmsg());
+    nt_spm_free(a);
+    nt_spm_free(b);
+    nt_spm_free(c);
+    remove(path);
+    remove(mpath);
+}
+
+/* ---- the command line ---- */
+
+static char bin[1024], tmpdir[] = "/tmp/nt_spm_XXXXXX", outtext[1 << 16], errtext[1 << 16];
+
+static int run_in(const char *input, const char *const *args) {
+    nt_proc_io io = {.input = input, .out = outtext, .out_cap = sizeof outtext, .err = errtext,
+                     .err_cap = sizeof errtext};
+    return nt_proc_run(bin, args, &io);
+}
+static int run(const char *const *args) { return run_in(NULL, args); }
+
+static const char *tmp_path(const char *name) {
+    static char p[8][1200];
+    static int k;
+    k = (k + 1) % 8;
+    snprintf(p[k], sizeof p[k], "%s/%s", tmpdir, name);
+    return p[k];
+}
+
+static void write_text(const char *name, const char *text) {
+    nt_proc_write_file(tmp_path(name), text, strlen(text));
+}
+
+static void test_cli_from_parallel(void) {
+    write_text("a.de", "Ein Hund\tläuft.\r\nZwei Katzen.\nDrei Vögel\n");
+    write_text("a.en", "A dog runs.\nTwo cats.\nThree birds");
+    const char *a1[] = {"data", "--from-parallel", tmp_path("a.de"), tmp_path("a.en"), "--out", tmp_path("d"), NULL};
+    CHECK(run(a1) == 0 && strstr(outtext, "3 pairs") && strstr(outtext, "1 tab "), "from-parallel: %s%s", outtext,
+          errtext);
+    char *t = nt_proc_read_file(tmp_path("d/a.tsv"), NULL);
+    CHECK(t && strcmp(t, "Ein Hund läuft.\tA dog runs.\nZwei Katzen.\tTwo cats.\nDrei Vögel\tThree birds\n") == 0,
+          "a.tsv: \"%s\"", t ? t : "(missing)");
+    free(t);
+    const char *a2[] = {"data", "--from-parallel", tmp_path("a.de"), tmp_path("a.en"), "--out", tmp_path("x.tsv"),
+                        NULL};
+    CHECK(run(a2) == 0 && access(tmp_path("x.tsv"), F_OK) == 0, "--out FILE.tsv: %s", errtext);
+    /* bad input: each an error naming file and line, no output file */
+    write_text("short.en", "A dog runs.\nTwo cats.\n");
+    const char *a3[] = {"data", "--from-parallel", tmp_path("a.de"), tmp_path("short.en"), "--out", tmp_path("y.tsv"),
+                        NULL};
+    CHECK(run(a3) == 1 && strstr(errtext, "short.en ends after line 2") && strstr(errtext, "a.de has a line 3"),
+          "count mismatch: %s", errtext);
+    CHECK(access(tmp_path("y.tsv"), F_OK) != 0 && access(tmp_path("y.tsv.tmp"), F_OK) != 0, "file left behind");
+    write_text("bad.en", "A dog runs.\nTwo \xC3 cats.\nThree birds\n");
+    const char *a4[] = {"data", "--from-parallel", tmp_path("a.de"), tmp_path("bad.en"), "--out", tmp_path("y.tsv"),
+                        NULL};
+    CHECK(run(a4) == 1 && strstr(errtext, "bad.en:2: invalid UTF-8 at byte 5"), "bad UTF-8: %s", errtext);
+    write_text("empty.en", "A dog runs.\n \t \nThree birds\n");
+    const char *a5[] = {"data", "--from-parallel", tmp_path("a.de"), tmp_path("empty.en"), "--out", tmp_path("y.tsv"),
+                        NULL};
+    CHECK(run(a5) == 1 && strstr(errtext, "empty.en:2: empty line"), "empty line: %s", errtext);
+    const char *a6[] = {"data", "--from-parallel", tmp_path("a.de"), NULL};
+    CHECK(run(a6) == 2, "missing TGT_FILE: %d %s", 0, errtext);
+    const char *a7[] = {"data", "--from-parallel", tmp_path("nope.de"), tmp_path("a.en"), "--out", tmp_path("y.tsv"),
+                        NULL};
+    CHECK(run(a7) == 1 && strstr(errtext, "nope.de"), "missing file: %s", errtext);
+}
+
+/* train --tokenizer spm on the 400 fixture pairs (the last 50 again as
+ * validation), a few updates of the tiny preset; inspect, export-spm,
+ * resume, translate. */
+static void test_cli_train(void) {
+    char *all = nt_proc_read_file(fixture("spm_pairs.tsv"), NULL);
+    if (!all) { CHECK(0, "no fixture"); return; }
+    char *cut = all;
+    for (int i = 0; i < 350; i++) cut = strchr(cut, '\n') + 1;
+    nt_proc_write_file(tmp_path("valid.tsv"), cut, strlen(cut));
+    nt_proc_write_file(tmp_path("train.tsv"), all, strlen(all));
+    free(all);
+    const char *run_dir = tmp_path("run");
+    const char *a1[] = {"train", "--train", tmp_path("train.tsv"), "--valid", tmp_path("valid.tsv"), "--out", run_dir,
+                        "--tokenizer", "spm", "--vocab-size", "400", "--spm-type", "unigram", "--spm-joint",
+                        "--preset", "tiny", "--steps", "6", "--eval-every", "3", "--eval-exact-max", "8",
+                        "--progress", "off", "--threads", "2", NULL};
+    int rc = run(a1);
+    CHECK(rc == 0, "train: %d %s", rc, errtext);
+    if (rc != 0) return;
+    CHECK(strstr(errtext, "vocabulary 400 (spm)"), "train log: %s", errtext);
+    char ckpt[1200], last[1200];
+    snprintf(ckpt, sizeof ckpt, "%s/checkpoint-best.h5", run_dir);
+    snprintf(last, sizeof last, "%s/checkpoint-last.h5", run_dir);
+
+    /* the same sentences in the same order (sources, then targets) and the
+     * same options as tests/make_spm_fixture.py: export-spm writes Python's
+     * model file byte for byte */
+    const char *a2[] = {"export-spm", ckpt, tmp_path("out.model"), NULL};
+    CHECK(run(a2) == 0 && strstr(outtext, "400 pieces"), "export-spm: %s%s", outtext, errtext);
+    nt_spm *py = NULL, *ex = NULL;
+    nt_spm_load_file(&py, fixture("spm_py.model"));
+    nt_spm_load_file(&ex, tmp_path("out.model"));
+    CHECK(py && ex && nt_spm_size(ex) == 400, "exported model: %s", nt_errmsg());
+    nt_model *m = NULL;
+    nt_vocab *v = NULL;
+    CHECK(nt_ckpt_load(ckpt, &m, &v) == NT_OK && nt_vocab_kind(v) == NT_TOKENIZER_SPM, "load: %s", nt_errmsg());
+    if (v && ex) {
+        CHECK(same_model_bytes(nt_vocab_spm(v), ex), "export-spm changed the bytes");
+        CHECK(py && same_model_bytes(py, ex), "the CLI's model is not Python's spm_py.model");
+        int32_t a[256], b[256];
+        int na = 0, nb = 0;
+        nt_vocab_encode(v, cases[0].text, a, 256, &na);
+        nt_spm_encode(ex, cases[0].text, b, 256, &nb);
+        CHECK(na > 0 && na == nb && memcmp(a, b, (size_t)na * 4) == 0, "checkpoint ids != exported model's ids");
+    }
+    nt_model_free(m);
+    nt_vocab_free(v);
+    nt_spm_free(py);
+    nt_spm_free(ex);
+    const char *a3[] = {"export-spm", ckpt, "/nonexistent/dir/x.model", NULL};
+    CHECK(run(a3) == 1 && strstr(errtext, "/nonexistent/dir/x.model"), "export to a bad path: %s", errtext);
+
+    const char *a4[] = {"inspect", ckpt, NULL};
+    CHECK(run(a4) == 0 && strstr(outtext, "400 tokens (spm tokenizer") &&
+              strstr(outtext, "sentencepiece: unigram, 400 pieces") && strstr(outtext, "byte fallback on") && strstr(outtext, "checkpoint ids = SentencePiece ids"),
+          "inspect: %s%s", outtext, errtext);
+
+    /* resume to 9 updates */
+    const char *a5[] = {"train", "--resume", run_dir, "--steps", "9", "--progress", "off", "--threads", "2", NULL};
+    CHECK(run(a5) == 0, "resume: %s", errtext);
+    nt_train_state *ts = nt_malloc(sizeof *ts);
+    CHECK(ts && nt_ckpt_load_train(last, ts) == NT_OK && ts->step == 9, "resumed to step %lld",
+          ts ? (long long)ts->step : -1LL);
+    nt_free(ts);
+    const char *a5b[] = {"train", "--resume", run_dir, "--steps", "12", "--vocab-size", "300", NULL};
+    CHECK(run(a5b) == 2 && strstr(errtext, "cannot change on --resume"), "--vocab-size on resume: %s", errtext);
+
+    /* finetune from it on text with characters the pieces lack: byte fallback, no vocabulary mismatch */
+    write_text("ft.tsv", "Ein Hund 🐕 läuft.\tA dog 🐕 runs.\nZwei Katzen 猫.\tTwo cats 猫.\n");
+    const char *a5c[] = {"finetune", "--checkpoint", last, "--train", tmp_path("ft.tsv"), "--valid", tmp_path("ft.tsv"),
+                         "--out", tmp_path("ft"), "--steps", "2", "--eval-every", "2", "--progress", "off",
+                         "--threads", "2", NULL};
+    CHECK(run(a5c) == 0, "finetune: %s", errtext);
+    char ft[1200];
+    snprintf(ft, sizeof ft, "%s/checkpoint-last.h5", tmp_path("ft"));
+    m = NULL;
+    v = NULL;
+    CHECK(nt_ckpt_load(ft, &m, &v) == NT_OK && nt_vocab_size(v) == 400 && nt_vocab_spm(v), "finetuned: %s",
+          nt_errmsg());
+    nt_model_free(m);
+    nt_vocab_free(v);
+
+    /* translate: good lines, and the translator's usual per-line messages for bad ones */
+    static char input[120000];
+    size_t k = (size_t)snprintf(input, sizeof input, "Ein Mann spielt im Park.\nbad \xFF byte\n\n");
+    memset(input + k, 'a', 100 * 1024);
+    k += 100 * 1024;
+    snprintf(input + k, sizeof input - k, "\nZwei Hunde 🐕 laufen.\n");
+    const char *a6[] = {"translate", "--checkpoint", last, "--max-new-tokens", "6", "--threads", "2", NULL};
+    rc = run_in(input, a6);
+    int nout = 0;
+    for (char *p = outtext; *p; p++) nout += *p == '\n';
+    /* every line gets its output line; failed lines make the exit status 1 at the end */
+    CHECK(rc == 1 && nout == 5, "translate: rc %d, %d output lines, %s", rc, nout, errtext);
+    CHECK(strstr(errtext, "line 2: invalid UTF-8 at byte 5"), "invalid UTF-8 message: %s", errtext);
+    CHECK(strstr(errtext, "line 4: too long (102400 bytes"), "100 KB line message: %s", errtext);
+    CHECK(!strstr(errtext, "line 1:") && !strstr(errtext, "line 5:"), "good lines got messages: %s", errtext);
+
+    /* train: bad spm options */
+    const char *a7[] = {"train", "--train", tmp_path("train.tsv"), "--valid", tmp_path("valid.tsv"), "--out",
+                        tmp_path("run2"), "--tokenizer", "spm", "--spm-type", "word", NULL};
+    CHECK(run(a7) == 2 && strstr(errtext, "--spm-type") && strstr(errtext, "unigram or bpe"), "bad type: %s", errtext);
+    const char *a8[] = {"train", "--train", tmp_path("train.tsv"), "--valid", tmp_path("valid.tsv"), "--out",
+                        tmp_path("run2"), "--tokenizer", "spm", "--vocab-size", "9000", "--steps", "1", NULL};
+    CHECK(run(a8) == 1 && strstr(errtext, "Vocabulary size too high") && strstr(errtext, "--vocab-size sets"),
+          "vocab too large: %s", errtext);
+    const char *a9[] = {"train", "--train", tmp_path("train.tsv"), "--valid", tmp_path("valid.tsv"), "--out",
+                        tmp_path("run2"), "--tokenizer", "char", "--vocab-size", "400", NULL};
+    CHECK(run(a9) == 2 && strstr(errtext, "need --tokenizer spm"), "vocab-size without spm: %s", errtext);
+}
+
+int main(void) {
+    const char *fx = getenv("NT_FIXTURES");
+    snprintf(fixtures, sizeof fixtures, "%s", fx ? fx : "tests/fixtures");
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    if (!load_pairs()) {
+        fprintf(stderr, "test_spm: cannot read %s (400 rows)\n", fixture("spm_pairs.tsv"));
+        return 1;
+    }
+    n_cases = load_cases(cases);
+    CHECK(n_cases == 11, "spm_cases.txt: %d cases", n_cases);
+    test_python_ids();
+    test_train_matches_python();
+    test_vocab_identity();
+    test_vocab_mapping();
+    test_hdf5();
+    test_errors();
+    const char *b = getenv("NT_BIN");
+    snprintf(bin, sizeof bin, "%s/nextok-translate", b ? b : "bin");
+    if (!mkdtemp(tmpdir)) {
+        CHECK(0, "mkdtemp failed");
+    } else {
+        test_cli_from_parallel();
+        test_cli_train();
+        char cmd[1200];
+        snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+        if (system(cmd) != 0) fprintf(stderr, "test_spm: could not remove %s\n", tmpdir);
+    }
+    free(lines);
+    free(pairs_text);
+    return nt_check_report("test_spm");
+}
