@@ -209,6 +209,11 @@ static void head_gemm(int ta, int tb, int M, int N, int K, float alpha, const fl
                 alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
+/* One query's scores and its probability-weighted sum of values, with the
+ * kernels of nt_attention_row (at the end of this file). */
+static void row_scores(float *s, const float *q, const float *K, int n, int Dh, int ld, float scale);
+static void row_pv(float *out, const float *s, const float *V, int n, int Dh, int ld);
+
 /* Last visible key + 1 for query i under the causal rule (may be <= 0). */
 static inline int causal_end(int i, int Tq, int Tk, int causal) {
     if (!causal) return Tk;
@@ -265,8 +270,8 @@ static void attention_head_probs(const attn_fwd_args *a, int bh, float *S) {
     if (Tq == 1) {
         const float *q = a->Q + qo;
         int n = causal_end(0, 1, Tk, a->causal);
-        // S (1, Tk) = scale q . k_j
-        for (int j = 0; j < n; j++) S[j] = a->scale * nt_vdot(q, a->K + ko + (int64_t)j * D, Dh);
+        // S (1, Tk) = scale q . k_j (nt_vdot's sums)
+        if (n > 0) row_scores(S, q, a->K + ko, n, Dh, D, a->scale);
     } else {
         // S (Tq, Tk) = scale Q (Tq, Dh) K^T (Dh, Tk)
         head_gemm(0, 1, Tq, Tk, Dh, a->scale, a->Q + qo, D, a->K + ko, D, 0.0f, S, Tk);
@@ -336,13 +341,7 @@ static void attention_head_forward(const attn_fwd_args *a, int bh, int slot) {
     if (Tq == 1) {
         int n = causal_end(0, 1, Tk, a->causal);
         // O (1, Dh) = sum_j P_j v_j, j in order
-        float *o = a->O + qo;
-        for (int d = 0; d < Dh; d++) o[d] = 0.0f;
-        for (int j = 0; j < n; j++) {
-            const float *v = a->V + ko + (int64_t)j * D;
-            float p = S[j];
-            for (int d = 0; d < Dh; d++) o[d] += p * v[d];
-        }
+        row_pv(a->O + qo, S, a->V + ko, n > 0 ? n : 0, Dh, D);
         return;
     }
     // O (Tq, Dh) = P (Tq, Tk) V (Tk, Dh)
@@ -550,19 +549,26 @@ NT_AVX2 static void row_pv_avx2(float *out, const float *s, const float *V, int 
 }
 #endif
 
-void nt_attention_row(float *out, const float *q, const float *K, const float *V, int n, int Dh,
-                      int ld, float scale, float *s) {
+// s[j] = scale * nt_vdot(q, K[j * ld ..], Dh) for j < n, bitwise, at the ISA level's speed
+static void row_scores(float *s, const float *q, const float *K, int n, int Dh, int ld, float scale) {
+#if NT_ISA_X86
     nt_isa_level isa = nt_isa();
-#if NT_ISA_X86
-    if (isa == NT_ISA_AVX512) row_scores_avx512(s, q, K, n, Dh, ld, scale);
-    else if (isa == NT_ISA_AVX2) row_scores_avx2(s, q, K, n, Dh, ld, scale);
-    else
+    if (isa == NT_ISA_AVX512) {
+        row_scores_avx512(s, q, K, n, Dh, ld, scale);
+        return;
+    }
+    if (isa == NT_ISA_AVX2) {
+        row_scores_avx2(s, q, K, n, Dh, ld, scale);
+        return;
+    }
 #endif
-        for (int j = 0; j < n; j++) s[j] = scale * nt_vdot(q, K + (int64_t)j * ld, Dh);
-    float mx = nt_vmax(s, n);
-    float inv = 1.0f / nt_vexp_sum(s, s, n, mx); /* s = exp(s - mx), summed in nt_vsum's order */
-    for (int j = 0; j < n; j++) s[j] *= inv;
+    for (int j = 0; j < n; j++) s[j] = scale * nt_vdot(q, K + (int64_t)j * ld, Dh);
+}
+
+// out (Dh) = sum_j s_j V[j * ld ..] in key order (out[d] = 0, then += s_j v_j[d]), bitwise
+static void row_pv(float *out, const float *s, const float *V, int n, int Dh, int ld) {
 #if NT_ISA_X86
+    nt_isa_level isa = nt_isa();
     if (isa == NT_ISA_AVX512 && Dh % 16 == 0 && Dh <= 64) {
         row_pv_avx512(out, s, V, n, Dh, ld);
         return;
@@ -572,11 +578,19 @@ void nt_attention_row(float *out, const float *q, const float *K, const float *V
         return;
     }
 #endif
-    (void)isa;
     for (int d = 0; d < Dh; d++) out[d] = 0.0f;
     for (int j = 0; j < n; j++) {
         const float *v = V + (int64_t)j * ld;
         float p = s[j];
         for (int d = 0; d < Dh; d++) out[d] += p * v[d];
     }
+}
+
+void nt_attention_row(float *out, const float *q, const float *K, const float *V, int n, int Dh,
+                      int ld, float scale, float *s) {
+    row_scores(s, q, K, n, Dh, ld, scale);
+    float mx = nt_vmax(s, n);
+    float inv = 1.0f / nt_vexp_sum(s, s, n, mx); /* s = exp(s - mx), summed in nt_vsum's order */
+    for (int j = 0; j < n; j++) s[j] *= inv;
+    row_pv(out, s, V, n, Dh, ld);
 }

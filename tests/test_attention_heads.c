@@ -7,13 +7,18 @@
  * Dh = 64, q = k = v (one tensor, write-first gradients), one query (a
  * decoding step). Every case runs at each ISA level the CPU has (nt_isa_set);
  * the outputs and gradients at AVX-512 and AVX2 must agree bitwise (the
- * promise of core/attention.c's per-head products). */
+ * promise of core/attention.c's per-head products). nt_attention_row (one
+ * query, one head) gives bitwise the operations core/kernels.h names
+ * (nt_vdot scores, nt_vmax, nt_expf, nt_vsum, the sum over keys in order) at
+ * every level, and is within 1e-5 of a double reference. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/isa.h"
+#include "core/kernels.h"
 #include "core/ops.h"
+#include "core/vecmath.h"
 #include "support/check.h"
 
 typedef struct acase {
@@ -147,6 +152,44 @@ static void run(const acase *a, nt_rng *r, float **keep, size_t *nkeep) {
     nt_ctx_free(leaf);
 }
 
+/* nt_attention_row against its definition, bitwise, and a double reference */
+static void check_attention_row(nt_rng *r) {
+    static const int dhs[] = {5, 12, 16, 32, 40, 64, 80};
+    float q[80], out[80], want[80], s[40], ps[40], K[40 * 100], V[40 * 100];
+    for (size_t di = 0; di < sizeof dhs / sizeof *dhs; di++)
+        for (int n = 1; n <= 37; n += (n < 12 ? 1 : 5)) {
+            int Dh = dhs[di], ld = Dh + 7;
+            float scale = 1.0f / sqrtf((float)Dh);
+            for (int i = 0; i < Dh; i++) q[i] = nt_rng_normal(r);
+            for (int i = 0; i < n * ld; i++) K[i] = nt_rng_normal(r), V[i] = nt_rng_normal(r);
+            nt_attention_row(out, q, K, V, n, Dh, ld, scale, s);
+            for (int j = 0; j < n; j++) ps[j] = scale * nt_vdot(q, K + j * ld, Dh);
+            float mx = nt_vmax(ps, n);
+            for (int j = 0; j < n; j++) ps[j] = nt_expf(ps[j] - mx);
+            float inv = 1.0f / nt_vsum(ps, n);
+            for (int j = 0; j < n; j++) ps[j] *= inv;
+            for (int d = 0; d < Dh; d++) want[d] = 0.0f;
+            for (int j = 0; j < n; j++)
+                for (int d = 0; d < Dh; d++) want[d] += ps[j] * V[j * ld + d];
+            CHECK(memcmp(out, want, sizeof(float) * (size_t)Dh) == 0 && memcmp(s, ps, sizeof(float) * (size_t)n) == 0,
+                  "nt_attention_row Dh %d n %d: not the bits of its definition", Dh, n);
+            double e[40], m = -INFINITY, z = 0, worst = 0;
+            for (int j = 0; j < n; j++) {
+                double d = 0;
+                for (int k = 0; k < Dh; k++) d += (double)q[k] * K[j * ld + k];
+                e[j] = d * scale;
+                if (e[j] > m) m = e[j];
+            }
+            for (int j = 0; j < n; j++) z += e[j] = exp(e[j] - m);
+            for (int d = 0; d < Dh; d++) {
+                double o = 0;
+                for (int j = 0; j < n; j++) o += e[j] / z * V[j * ld + d];
+                if (fabs(o - out[d]) > worst) worst = fabs(o - out[d]);
+            }
+            CHECK(worst < 1e-5, "nt_attention_row Dh %d n %d: %g off the double reference", Dh, n, worst);
+        }
+}
+
 int main(void) {
     nt_rng r;
     nt_rng_seed(&r, 11);
@@ -166,6 +209,7 @@ int main(void) {
         nt_rng_seed(&r, 11); /* the same inputs at every level */
         int before = nt_check_failures;
         for (size_t i = 0; i < NCASES; i++) run(&cases[i], &r, &kept[l][i], &nkept[l][i]);
+        check_attention_row(&r);
         printf("level %s: %s\n", nt_isa_name((nt_isa_level)l), nt_check_failures == before ? "ok" : "FAILED");
     }
     if (top == NT_ISA_AVX512)
