@@ -141,14 +141,33 @@ static void test_vocab(void) {
     const char *t2[] = {"<pad>", "<bos>", "<unk>", "<eos>", "<sep>"};
     CHECK(nt_vocab_from_tokens(&v, NT_TOKENIZER_CHAR, t2, 5) == NT_ERR_FORMAT &&
               strstr(nt_errmsg(), "token 2 is \"<unk>\", expected \"<eos>\""), "order: %s", nt_errmsg());
-    /* allocation failures are clean */
-    for (uint64_t k = 1; k < 40; k++) {
+    /* allocation failures are clean: the build makes N allocations; failing
+     * each one in turn must be reported as NT_ERR_NOMEM with nothing returned
+     * (a loop that accepted NT_OK for every k proved nothing: the injection
+     * must actually happen, so N > 0 and every k <= N fails) */
+    uint64_t a0 = nt_alloc_count();
+    CHECK(nt_vocab_build(&v, NT_TOKENIZER_WORD, texts, 3, 1) == NT_OK, "build: %s", nt_errmsg());
+    uint64_t n_alloc = nt_alloc_count() - a0;
+    nt_vocab_free(v);
+    CHECK(n_alloc > 0 && n_alloc < 100000, "the build allocates through nt_malloc (%llu allocations)",
+          (unsigned long long)n_alloc);
+    int injected = 0;
+    for (uint64_t k = 1; k <= n_alloc + 1 && k < 100000; k++) {
+        v = (nt_vocab *)&v;
         nt_alloc_fail_after(k);
         nt_status s = nt_vocab_build(&v, NT_TOKENIZER_WORD, texts, 3, 1);
         nt_alloc_fail_after(0);
-        CHECK(s == NT_OK || (s == NT_ERR_NOMEM && v == NULL), "nomem %d: %s", (int)k, nt_status_name(s));
+        if (k <= n_alloc) {
+            injected += s == NT_ERR_NOMEM;
+            CHECK(s == NT_ERR_NOMEM && v == NULL, "allocation %llu of %llu failed: %s, *out %s",
+                  (unsigned long long)k, (unsigned long long)n_alloc, nt_status_name(s), v ? "set" : "NULL");
+        } else {
+            CHECK(s == NT_OK, "allocation %llu (past the last) is not reached: %s", (unsigned long long)k,
+                  nt_status_name(s));
+        }
         if (s == NT_OK) nt_vocab_free(v);
     }
+    CHECK(injected == (int)n_alloc, "%d of %llu injected failures reported", injected, (unsigned long long)n_alloc);
 }
 
 /* writes a raw tokens dataset (for the load error cases) */

@@ -109,15 +109,27 @@ static void test_skip(void) {
 }
 
 static void test_nomem(void) {
-    /* every allocation of a read can fail cleanly */
-    for (uint64_t k = 1; k <= 8; k++) {
-        nt_tsv *t = (nt_tsv *)1;
+    /* every allocation of a read can fail cleanly: count the read's N
+     * allocations, then fail each one in turn; each must be reported (an
+     * injection that never happened would pass a loop accepting NT_OK) */
+    nt_tsv *t = NULL;
+    uint64_t a0 = nt_alloc_count();
+    CHECK(nt_tsv_read_buffer(&t, "m.tsv", "a\tb\n", 4, NULL) == NT_OK, "read");
+    uint64_t n = nt_alloc_count() - a0;
+    nt_tsv_free(t);
+    CHECK(n > 0 && n < 1000, "the read allocates through nt_malloc (%llu)", (unsigned long long)n);
+    int reported = 0;
+    for (uint64_t k = 1; k <= n + 1 && k < 1000; k++) {
+        t = (nt_tsv *)1;
         nt_alloc_fail_after(k);
         nt_status s = nt_tsv_read_buffer(&t, "m.tsv", "a\tb\n", 4, NULL);
         nt_alloc_fail_after(0);
-        CHECK(s == NT_OK || (s == NT_ERR_NOMEM && t == NULL), "fail at %d: %s", (int)k, nt_status_name(s));
+        if (k <= n) CHECK(s == NT_ERR_NOMEM && t == NULL, "fail at %d of %d: %s", (int)k, (int)n, nt_status_name(s));
+        else CHECK(s == NT_OK, "allocation %d is past the last: %s", (int)k, nt_status_name(s));
+        reported += k <= n && s == NT_ERR_NOMEM;
         nt_tsv_free(s == NT_OK ? t : NULL);
     }
+    CHECK(reported == (int)n, "%d of %d injected failures reported", reported, (int)n);
 }
 
 /* A byte-order mark is dropped and said (bom); spaces around a field are
