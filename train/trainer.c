@@ -102,6 +102,7 @@ static const field FIELDS[] = {
     FIELD(eval_max_new_tokens, F_INT), FIELD(seed, F_U64),    FIELD(out_dir, F_STR),
     FIELD(resume, F_STR),         FIELD(freeze, F_STR),       FIELD(extend_vocab, F_INT),
     FIELD(train_path, F_STR),     FIELD(valid_path, F_STR),   FIELD(progress, F_INT),
+    FIELD(extra, F_STR),
 };
 #define N_FIELDS ((int)(sizeof FIELDS / sizeof *FIELDS))
 

@@ -150,7 +150,7 @@ nt_status lm_text_encode(const lm_text *t, const nt_vocab *vocab, int32_t **ids,
 /* ---- presets -------------------------------------------------------------------- */
 
 const lm_preset LM_PRESETS[] = {
-    {"test", 2, 2, 32, 32, 8, "2 layers x 32, context 32, batch 8 (for tests)"},
+    {"test", 2, 4, 64, 32, 16, "2 layers x 64, 4 heads, context 32, batch 16 (for tests)"},
     {"nanogpt-cpu", 4, 4, 128, 64, 12, "nanoGPT's CPU recipe: 4 layers x 128, 4 heads, context 64, batch 12"},
     {"10min", 6, 6, 192, 128, 24, "the 10-minute recipe: 6 layers x 192, 6 heads, context 128, batch 24"},
     {"gpu", 6, 6, 384, 256, 64, "nanoGPT's GPU recipe: 6 layers x 384, 6 heads, context 256, batch 64"},
