@@ -115,6 +115,10 @@ int main(void) {
     CHECK(metrics && strstr(metrics, "\"type\":\"eval\"") && strstr(metrics, "\"type\":\"train\""), "metrics.jsonl: %s",
           metrics ? metrics : "(missing)");
     free(metrics);
+    snprintf(p, sizeof p, "%s/report.html", run1);
+    char *html = nt_proc_read_file(p, NULL);
+    CHECK(html && strstr(html, "<svg") && strstr(html, "2 layers x 64"), "report.html");
+    free(html);
     CHECK(run(a_train) != 0 && strstr(err_text, "--overwrite"), "train over a run: %s", err_text);
 
     /* resume: stopped at half the updates and resumed == straight through */

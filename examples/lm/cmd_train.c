@@ -15,6 +15,7 @@
 #include "lm.h"
 #include "opts.h"
 #include "train/checkpoint.h"
+#include "train/report.h"
 #include "train/trainer.h"
 
 /* ---- options ---------------------------------------------------------------------- */
@@ -62,8 +63,8 @@ static void lm_table(lm_opt *t, train_opts *o) {
         LM_OPT("--resume", OPT_STR, &o->resume, 0, 0, "RUN|FILE", "continue a run (its stored options; flags given now override)"),
         LM_OPT("--valid-fraction", OPT_DOUBLE, &o->valid_fraction, 0, 0.9, "X",
          "share of the text, at its end, held out for validation (default 0.1; 0: none)"),
-        LM_OPT("--block-size", OPT_INT, &o->block_size, 1, 65536, "T", "context: tokens the model reads (its max_len)"),
-        LM_OPT("--batch-size", OPT_INT, &o->batch_size, 1, 1 << 20, "B", "windows per micro-batch"),
+        LM_OPT("--block-size", OPT_INT, &o->block_size, 1, 65536, "T", "context: tokens the model reads (its max_len; default: the preset's)"),
+        LM_OPT("--batch-size", OPT_INT, &o->batch_size, 1, 1 << 20, "B", "windows per micro-batch (default: the preset's)"),
         LM_OPT("--eval-iters", OPT_INT, &o->eval_iters, 1, 1 << 20, "N",
          "validation batches per evaluation: a fixed, seeded set of N x B windows (default 20)"),
         LM_OPT("--preset", OPT_STR, &o->preset, 0, 0, "NAME", "model and batch shape (default nanogpt-cpu; see below)"),
@@ -136,8 +137,8 @@ void cmd_train_usage(FILE *out) {
             "Trains a decoder-only transformer on a text with next-token cross-entropy at every\n"
             "position: each update reads B windows of T + 1 consecutive tokens at seeded random\n"
             "offsets of the training text (the first 1 - X of the file). Writes RUN/checkpoint-last.h5,\n"
-            "RUN/checkpoint-best.h5 (lowest validation loss) and RUN/metrics.jsonl; SIGINT/SIGTERM\n"
-            "saves checkpoint-last and exits; --resume continues bitwise exactly.\n"
+            "RUN/checkpoint-best.h5 (lowest validation loss), RUN/metrics.jsonl and RUN/report.html;\n"
+            "SIGINT/SIGTERM saves checkpoint-last and exits; --resume continues bitwise exactly.\n"
             "Ends with one line on stdout: step=N val_loss=X train_loss=X seconds=S tok_s=R.\n"
             "\n");
     train_opts o;
@@ -184,7 +185,7 @@ static int file_exists(const char *p) {
 
 /* Removes RUN's checkpoints and metrics with --overwrite; else refuses. */
 static int run_dir_clear(const char *run_dir, int overwrite) {
-    static const char *files[] = {"checkpoint-last.h5", "checkpoint-best.h5", "metrics.jsonl"};
+    static const char *files[] = {"checkpoint-last.h5", "checkpoint-best.h5", "metrics.jsonl", "report.html"};
     char p[NT_TRAINER_PATH_MAX + 32];
     for (size_t k = 0; k < sizeof files / sizeof *files; k++) {
         snprintf(p, sizeof p, "%s/%s", run_dir, files[k]);
@@ -302,6 +303,37 @@ static int make_sources(train_run *r, const train_opts *o, const nt_trainer_conf
     return 1;
 }
 
+/* RUN/report.html: the curves of metrics.jsonl and a summary of the run. */
+static nt_status write_report(const train_run *r, const nt_trainer_config *tc, const train_opts *o,
+                              const nt_train_result *res) {
+    enum { NKV = 8 };
+    static char vals[NKV][NT_TRAINER_PATH_MAX + 128];
+    nt_report_kv kv[NKV];
+    int n = 0;
+    const nt_model_config *mc = &r->model->cfg;
+#define KV(k, ...) (snprintf(vals[n], sizeof vals[n], __VA_ARGS__), kv[n].key = (k), kv[n].value = vals[n], n++)
+    KV("model", "decoder-only, %d layers x %d, %d heads, context %d", mc->dec_layers, mc->d_model, mc->heads,
+       mc->max_len);
+    KV("parameters", "%lld", (long long)nt_model_num_params(r->model));
+    KV("text", "%s: %lld characters, %lld for training, the last %lld for validation", r->text.path,
+       (long long)r->n, (long long)r->n_train, (long long)r->n_valid);
+    KV("batches", "%d windows of %d + 1 characters x %d micro-batches", o->batch_size, o->block_size, tc->accum);
+    KV("optimizer", "%s, lr %g, %s to %g, warmup %lld, weight decay %g, beta2 %g, clip %g, dropout %g",
+       nt_optim_kind_name(tc->optim), tc->lr, nt_sched_kind_name(tc->schedule), tc->lr_min, (long long)tc->warmup,
+       tc->weight_decay, tc->beta2, (double)tc->clip, (double)tc->dropout);
+    KV("training", "%lld updates in %.1f s (%s), %.0f tokens/s", (long long)res->step, res->seconds, res->stop_reason,
+       res->seconds > 0 ? (double)res->tokens / res->seconds : 0.0);
+    if (isfinite(res->best_metric))
+        KV("best validation", "%s %.4f at update %lld", nt_metric_name(tc->metric), res->best_metric,
+           (long long)res->best_step);
+#undef KV
+    char path[NT_TRAINER_PATH_MAX + 32], metrics[NT_TRAINER_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/report.html", tc->out_dir);
+    snprintf(metrics, sizeof metrics, "%s/metrics.jsonl", tc->out_dir);
+    nt_report_info info = {"nextok-lm training report", kv, n, NULL, 0};
+    return nt_report_write(path, file_exists(metrics) ? metrics : NULL, &info);
+}
+
 static int run_training(train_run *r, nt_trainer_config *tc, const train_opts *o) {
     nt_evaluator ev = {.batches = r->valid, .exact = NULL};
     nt_status s = nt_trainer_new(&r->tr, tc, &r->model->net, r->vocab, r->train, r->valid ? &ev : NULL);
@@ -340,8 +372,12 @@ static int run_training(train_run *r, nt_trainer_config *tc, const train_opts *o
     if (isfinite(res.best_metric))
         fprintf(stderr, "; best validation %s %.4f at update %lld", nt_metric_name(tc->metric), res.best_metric,
                 (long long)res.best_step);
-    fprintf(stderr, "\nwrote %s/checkpoint-last.h5%s, %s/metrics.jsonl\n", tc->out_dir,
-            r->valid ? ", checkpoint-best.h5" : "", tc->out_dir);
+    char best[NT_TRAINER_PATH_MAX + 32];
+    snprintf(best, sizeof best, "%s/checkpoint-best.h5", tc->out_dir);
+    if (write_report(r, tc, o, &res) != NT_OK)
+        fprintf(stderr, "nextok-lm train: report: %s\n", nt_errmsg());
+    fprintf(stderr, "\nwrote %s/checkpoint-last.h5%s, metrics.jsonl and report.html\n", tc->out_dir,
+            file_exists(best) ? ", checkpoint-best.h5" : " (no checkpoint-best.h5: no evaluation ran)");
     printf("step=%lld val_loss=%.4f train_loss=%.4f seconds=%.2f tok_s=%.0f\n", (long long)res.step,
            res.eval.n_tokens > 0 ? res.eval.loss : NAN, res.loss, res.seconds,
            res.seconds > 0 ? (double)res.tokens / res.seconds : 0.0);
