@@ -152,7 +152,8 @@ nt_status lm_text_encode(const lm_text *t, const nt_vocab *vocab, int32_t **ids,
 const lm_preset LM_PRESETS[] = {
     {"test", 2, 4, 64, 32, 16, "2 layers x 64, 4 heads, context 32, batch 16 (for tests)"},
     {"nanogpt-cpu", 4, 4, 128, 64, 12, "nanoGPT's CPU recipe: 4 layers x 128, 4 heads, context 64, batch 12"},
-    {"10min", 6, 6, 192, 128, 24, "the 10-minute recipe: 6 layers x 192, 6 heads, context 128, batch 24"},
+    {"10min", 6, 4, 128, 128, 16, "the 10-minute recipe: 6 layers x 128, 4 heads, context 128, batch 16"},
+    {"60min", 6, 6, 192, 256, 16, "for an hour: 6 layers x 192, 6 heads, context 256, batch 16"},
     {"gpu", 6, 6, 384, 256, 64, "nanoGPT's GPU recipe: 6 layers x 384, 6 heads, context 256, batch 64"},
 };
 const int LM_N_PRESETS = (int)(sizeof LM_PRESETS / sizeof *LM_PRESETS);

@@ -23,8 +23,11 @@ if [ $# -ge 2 ]; then
     TEXT=$2
 elif [ -f ../shared/data/tinyshakespeare.txt ]; then
     TEXT=../shared/data/tinyshakespeare.txt
-else
+elif [ -f "$REPO/../shared/data/tinyshakespeare.txt" ]; then
     TEXT=$REPO/../shared/data/tinyshakespeare.txt
+else
+    # a git worktree: next to the main checkout
+    TEXT=$(cd "$REPO" && cd "$(git rev-parse --git-common-dir 2>/dev/null || echo .)/.." && pwd)/../shared/data/tinyshakespeare.txt
 fi
 if [ ! -f "$TEXT" ]; then
     echo "$0: no text at $TEXT; pass it: $0 RUN_DIR path/to/tinyshakespeare.txt" >&2
