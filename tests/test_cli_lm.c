@@ -187,7 +187,11 @@ int main(void) {
     double toks = json_num(out_text, "tokens"), chars = json_num(out_text, "characters");
     CHECK(loss > 0.5 && loss < stated + 0.4, "eval loss %g", loss);
     CHECK(fabs(bpc - loss / log(2.0)) < 1e-5 && fabs(ppl - exp(loss)) < 1e-4 * ppl, "eval figures: %s", out_text);
-    CHECK(toks == chars && toks > 19000, "eval counted %g tokens, %g characters", toks, chars);
+    CHECK(toks == chars && toks == 19995, "eval counted %g tokens, %g characters (19,996 in the file)", toks, chars);
+    /* the validation part as train split it: tokens from int(19996 * 0.9) = 17996 */
+    const char *a_evalv[] = {"eval", "--checkpoint", best, "--text", text, "--valid-fraction", "0.1", "--json", NULL};
+    CHECK(run(a_evalv) == 0 && json_num(out_text, "from_token") == 17996 && json_num(out_text, "tokens") == 1999,
+          "eval of the validation part: %s%s", out_text, err_text);
 
     /* bad input: a clear message and a non-zero exit, never a crash */
     char empty[1200], badutf[1200], run3[1200];

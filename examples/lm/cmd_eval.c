@@ -14,14 +14,18 @@
 typedef struct eval_opts {
     const char *checkpoint, *text;
     int block_size, batch_size, json, threads;
+    double valid_fraction;
 } eval_opts;
 
-enum { N_EVAL_OPTS = 7 };
+enum { N_EVAL_OPTS = 8 };
 
 static void eval_table(lm_opt *t, eval_opts *o) {
     lm_opt opts[N_EVAL_OPTS] = {
         LM_OPT("--checkpoint", OPT_STR, &o->checkpoint, 0, 0, "FILE", "a nextok-lm checkpoint"),
         LM_OPT("--text", OPT_STR, &o->text, 0, 0, "FILE", "the text to score (UTF-8)"),
+        LM_OPT("--valid-fraction", OPT_DOUBLE, &o->valid_fraction, 0, 0.9, "X",
+               "score only the last X of the file: the validation text of a run\n"
+               "trained with --valid-fraction X (default 0: the whole file)"),
         LM_OPT("--block-size", OPT_INT, &o->block_size, 1, 1 << 20, "T", "window length (default: the model's context)"),
         LM_OPT("--batch-size", OPT_INT, &o->batch_size, 1, 1 << 16, "B", "windows per forward (default 16)"),
         LM_OPT("--json", OPT_FLAG, &o->json, 0, 0, NULL, "one JSON object on stdout instead of the sentence"),
@@ -102,7 +106,9 @@ int cmd_eval(int argc, char **argv) {
     s = lm_text_read(&text, o.text);
     if (s == NT_OK) s = lm_text_encode(&text, v, &ids, &n);
     nt_text_source_config c = {.mode = NT_TEXT_SEQUENTIAL, .batch_size = o.batch_size, .block_size = o.block_size};
-    if (s == NT_OK) s = nt_text_source_new(&src, ids, n, &c);
+    /* the split of `train --valid-fraction` (nanoGPT's: train = data[:int(n * 0.9)]) */
+    int64_t first = o.valid_fraction > 0 ? (int64_t)((double)n * (1.0 - o.valid_fraction)) : 0;
+    if (s == NT_OK) s = nt_text_source_new(&src, ids + first, n - first, &c);
     if (s == NT_OK) s = nt_ctx_new(&ctx, 0);
     /* characters of each token (1 for the char tokenizer) */
     if (s == NT_OK && !(chars = nt_malloc((size_t)m->cfg.vocab_size * sizeof *chars)))
@@ -140,12 +146,13 @@ int cmd_eval(int argc, char **argv) {
         json_string(stdout, o.text);
         printf(",\"checkpoint\":");
         json_string(stdout, o.checkpoint);
-        printf(",\"tokens\":%lld,\"characters\":%lld,\"windows\":%lld,\"block_size\":%d,\"loss\":%.6f,\"ppl\":%.6f,"
+        printf(",\"from_token\":%lld,\"tokens\":%lld,\"characters\":%lld,\"windows\":%lld,\"block_size\":%d,\"loss\":%.6f,\"ppl\":%.6f,"
                "\"bpc\":%.6f}\n",
-               (long long)tokens, (long long)characters, (long long)windows, o.block_size, loss, exp(loss), bpc);
+               (long long)first, (long long)tokens, (long long)characters, (long long)windows, o.block_size, loss,
+               exp(loss), bpc);
     } else {
-        printf("%s: %lld tokens predicted in %lld windows of %d: loss %.4f, perplexity %.3f, %.4f bits per character\n",
-               o.text, (long long)tokens, (long long)windows, o.block_size, loss, exp(loss), bpc);
+        printf("%s%s: %lld tokens predicted in %lld windows of %d: loss %.4f, perplexity %.3f, %.4f bits per character\n",
+               o.text, first > 0 ? " (its last part)" : "", (long long)tokens, (long long)windows, o.block_size, loss, exp(loss), bpc);
     }
     rc = 0;
 done:
