@@ -53,7 +53,7 @@ static int parse_progress(const char *v, void *d) {
     return 0;
 }
 
-enum { N_LM_OPTS = 16, N_TRAINER_OPTS = 25 };
+enum { N_LM_OPTS = 16, N_TRAINER_OPTS = 26 };
 
 static void lm_table(lm_opt *t, train_opts *o) {
     lm_opt opts[N_LM_OPTS] = {
@@ -105,6 +105,8 @@ static void trainer_table(lm_opt *t, nt_trainer_config *c) {
         LM_OPT("--save-every", OPT_I64, &c->save_every, 0, 1e15, "N", "updates between checkpoint-last saves, 0 = at evaluations"),
         LM_OPT("--patience", OPT_INT, &c->patience, 0, 1e6, "N", "evaluations without improvement before stopping, 0 = off"),
         LM_OPT_PARSE("--metric", &c->metric, "NAME", "loss | ppl | token_acc: early stopping, checkpoint-best", parse_metric),
+        LM_OPT("--target", OPT_DOUBLE, &c->target, 0, 1e6, "X",
+               "stop once an evaluation reaches this validation loss (0: off)"),
         LM_OPT("--seed", OPT_U64, &c->seed, 0, 0, "N", "initialisation, window offsets and dropout (default 1)"),
         LM_OPT_PARSE("--progress", &c->progress, "MODE", "auto | bar | lines | off (default auto: bar on a terminal)",
          parse_progress),

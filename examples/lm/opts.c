@@ -20,7 +20,7 @@ int lm_usage_error(const char *cmd, const char *fmt, ...) {
 static lm_opt *find(lm_opt_table *tables, int n_tables, const char *flag) {
     for (int t = 0; t < n_tables; t++)
         for (int i = 0; i < tables[t].n; i++)
-            if (strcmp(tables[t].opts[i].flag, flag) == 0) return &tables[t].opts[i];
+            if (tables[t].opts[i].flag && strcmp(tables[t].opts[i].flag, flag) == 0) return &tables[t].opts[i];
     return NULL;
 }
 
@@ -99,7 +99,7 @@ void lm_opts_usage(FILE *out, const lm_opt_table *tables, int n_tables) {
         if (tables[t].heading) fprintf(out, "%s\n", tables[t].heading);
         for (int i = 0; i < tables[t].n; i++) {
             const lm_opt *o = &tables[t].opts[i];
-            if (!o->help[0]) continue;
+            if (!o->flag || !o->help || !o->help[0]) continue; /* unused slot or hidden */
             char left[64];
             snprintf(left, sizeof left, "%s%s%s", o->flag, o->arg ? " " : "", o->arg ? o->arg : "");
             if (strlen(left) > 22) fprintf(out, "  %s\n  %-22s ", left, "");
