@@ -1,0 +1,167 @@
+/* cmd_eval.c - `nextok-lm eval`: loss, perplexity and bits per character of
+ * a language model over a whole text file, in consecutive windows. */
+#include <math.h>
+#include <string.h>
+
+#include "commands.h"
+#include "core/alloc.h"
+#include "core/parallel.h"
+#include "data/text_source.h"
+#include "lm.h"
+#include "opts.h"
+#include "train/checkpoint.h"
+
+typedef struct eval_opts {
+    const char *checkpoint, *text;
+    int block_size, batch_size, json, threads;
+    double valid_fraction;
+} eval_opts;
+
+enum { N_EVAL_OPTS = 8 };
+
+static void eval_table(lm_opt *t, eval_opts *o) {
+    lm_opt opts[N_EVAL_OPTS] = {
+        LM_OPT("--checkpoint", OPT_STR, &o->checkpoint, 0, 0, "FILE", "a nextok-lm checkpoint"),
+        LM_OPT("--text", OPT_STR, &o->text, 0, 0, "FILE", "the text to score (UTF-8)"),
+        LM_OPT("--valid-fraction", OPT_DOUBLE, &o->valid_fraction, 0, 0.9, "X",
+               "score only the last X of the file: the validation text of a run\n"
+               "trained with --valid-fraction X (default 0: the whole file)"),
+        LM_OPT("--block-size", OPT_INT, &o->block_size, 1, 1 << 20, "T", "window length (default: the model's context)"),
+        LM_OPT("--batch-size", OPT_INT, &o->batch_size, 1, 1 << 16, "B", "windows per forward (default 16)"),
+        LM_OPT("--json", OPT_FLAG, &o->json, 0, 0, NULL, "one JSON object on stdout instead of the sentence"),
+        LM_OPT("--threads", OPT_INT, &o->threads, 1, 1024, "N", "OpenMP/OpenBLAS threads"),
+        LM_OPT("--help", OPT_FLAG, NULL, 0, 0, NULL, "this text"),
+    };
+    memcpy(t, opts, sizeof opts);
+}
+
+void cmd_eval_usage(FILE *out) {
+    fprintf(out,
+            "usage: nextok-lm eval --checkpoint FILE --text FILE [--json]\n"
+            "\n"
+            "Scores every token of the file but the first: the text is cut into consecutive,\n"
+            "non-overlapping windows of T tokens (each window starts with an empty context, so\n"
+            "the score is a little worse than the training log's, whose windows are random).\n"
+            "Prints the mean cross-entropy (nats per token), the perplexity exp(loss) and bits per\n"
+            "character (total nats / ln 2 / characters predicted).\n"
+            "\n");
+    eval_opts o;
+    lm_opt t[N_EVAL_OPTS];
+    eval_table(t, &o);
+    lm_opt_table tab = {t, N_EVAL_OPTS, "options:"};
+    lm_opts_usage(out, &tab, 1);
+}
+
+/* A JSON string (quotes and escapes). */
+static void json_string(FILE *f, const char *s) {
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
+        else if (c < 0x20) fprintf(f, "\\u%04x", c);
+        else fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+int cmd_eval(int argc, char **argv) {
+    eval_opts o = {.batch_size = 16};
+    lm_opt t[N_EVAL_OPTS];
+    eval_table(t, &o);
+    lm_opt_table tab = {t, N_EVAL_OPTS, NULL};
+    int rc = lm_opts_parse("eval", &tab, 1, argc, argv);
+    if (rc == 1) {
+        cmd_eval_usage(stdout);
+        return 0;
+    }
+    if (rc) return rc;
+    if (!o.checkpoint || !o.text)
+        return lm_usage_error("eval", "%s is required", !o.checkpoint ? "--checkpoint" : "--text");
+    if (o.threads) nt_threads_set(o.threads);
+
+    nt_model *m = NULL;
+    nt_vocab *v = NULL;
+    lm_text text = {0};
+    int32_t *ids = NULL;
+    int64_t n = 0;
+    nt_data_source *src = NULL;
+    nt_ctx *ctx = NULL;
+    int *chars = NULL;
+    rc = 1;
+    nt_status s = nt_ckpt_load(o.checkpoint, &m, &v);
+    if (s != NT_OK) {
+        fprintf(stderr, "nextok-lm eval: %s\n", nt_errmsg());
+        goto done;
+    }
+    if (m->cfg.arch != NT_ARCH_DECODER) {
+        fprintf(stderr, "nextok-lm eval: %s holds an encoder-decoder model, not a language model\n", o.checkpoint);
+        goto done;
+    }
+    if (o.block_size == 0) o.block_size = m->cfg.max_len;
+    if (o.block_size > m->cfg.max_len) {
+        rc = lm_usage_error("eval", "--block-size %d exceeds the model's context of %d tokens (%s)", o.block_size,
+                            m->cfg.max_len, o.checkpoint);
+        goto done;
+    }
+    s = lm_text_read(&text, o.text);
+    if (s == NT_OK) s = lm_text_encode(&text, v, &ids, &n);
+    nt_text_source_config c = {.mode = NT_TEXT_SEQUENTIAL, .batch_size = o.batch_size, .block_size = o.block_size};
+    /* the split of `train --valid-fraction` (nanoGPT's: train = data[:int(n * 0.9)]) */
+    int64_t first = o.valid_fraction > 0 ? (int64_t)((double)n * (1.0 - o.valid_fraction)) : 0;
+    if (s == NT_OK) s = nt_text_source_new(&src, ids + first, n - first, &c);
+    if (s == NT_OK) s = nt_ctx_new(&ctx, 0);
+    /* characters of each token (1 for the char tokenizer) */
+    if (s == NT_OK && !(chars = nt_malloc((size_t)m->cfg.vocab_size * sizeof *chars)))
+        s = nt_error(NT_ERR_NOMEM, "out of memory");
+    if (s != NT_OK) {
+        fprintf(stderr, "nextok-lm eval: %s\n", nt_errmsg());
+        goto done;
+    }
+    for (int id = 0; id < m->cfg.vocab_size; id++) chars[id] = id < NT_TOK_N_SPECIAL ? 0 : lm_utf8_count(nt_vocab_token(v, id));
+    nt_ctx_set_grad(ctx, 0);
+    nt_ctx_set_training(ctx, 0);
+    double nats = 0;
+    int64_t tokens = 0, characters = 0;
+    for (;;) {
+        nt_batch b;
+        s = nt_data_source_next(src, &b);
+        if (s != NT_OK || b.B == 0) break;
+        nt_ctx_reset(ctx);
+        nt_tensor *loss;
+        int64_t cnt = 0;
+        s = m->net.ops->loss(&m->net, ctx, &b, 0.0f, &loss, NULL, &cnt);
+        if (s != NT_OK) break;
+        nats += (double)nt_f32(loss)[0] * (double)cnt;
+        tokens += cnt;
+        for (int64_t i = 0; i < (int64_t)b.B * b.T; i++) characters += chars[b.labels[i]];
+    }
+    if (s != NT_OK) {
+        fprintf(stderr, "nextok-lm eval: %s\n", nt_errmsg());
+        goto done;
+    }
+    double loss = nats / (double)tokens, bpc = nats / log(2.0) / (double)characters;
+    int64_t windows = nt_text_source_pass_windows(src);
+    if (o.json) {
+        printf("{\"file\":");
+        json_string(stdout, o.text);
+        printf(",\"checkpoint\":");
+        json_string(stdout, o.checkpoint);
+        printf(",\"from_token\":%lld,\"tokens\":%lld,\"characters\":%lld,\"windows\":%lld,\"block_size\":%d,\"loss\":%.6f,\"ppl\":%.6f,"
+               "\"bpc\":%.6f}\n",
+               (long long)first, (long long)tokens, (long long)characters, (long long)windows, o.block_size, loss,
+               exp(loss), bpc);
+    } else {
+        printf("%s%s: %lld tokens predicted in %lld windows of %d: loss %.4f, perplexity %.3f, %.4f bits per character\n",
+               o.text, first > 0 ? " (its last part)" : "", (long long)tokens, (long long)windows, o.block_size, loss, exp(loss), bpc);
+    }
+    rc = 0;
+done:
+    nt_free(chars);
+    nt_ctx_free(ctx);
+    nt_data_source_free(src);
+    nt_free(ids);
+    lm_text_free(&text);
+    nt_model_free(m);
+    nt_vocab_free(v);
+    return rc;
+}

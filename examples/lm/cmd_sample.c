@@ -1,0 +1,203 @@
+/* cmd_sample.c - `nextok-lm sample`: text from a language model, written as
+ * it is generated. The thesis's for-loop: logits of the last position,
+ * choose a token, append, repeat. */
+#include <math.h>
+#include <string.h>
+
+#include "commands.h"
+#include "core/alloc.h"
+#include "core/parallel.h"
+#include "core/rng.h"
+#include "lm.h"
+#include "nn/sampling.h"
+#include "opts.h"
+#include "train/checkpoint.h"
+
+typedef struct sample_opts {
+    const char *checkpoint, *prompt, *prompt_file, *dump_logits;
+    int max_new_tokens, top_k, num_samples, keep, no_cache, threads;
+    double temperature, top_p;
+    uint64_t seed;
+} sample_opts;
+
+enum { N_SAMPLE_OPTS = 14 };
+
+static void sample_table(lm_opt *t, sample_opts *o) {
+    lm_opt opts[N_SAMPLE_OPTS] = {
+        LM_OPT("--checkpoint", OPT_STR, &o->checkpoint, 0, 0, "FILE", "a nextok-lm checkpoint (checkpoint-best.h5 of a run)"),
+        LM_OPT("--prompt", OPT_STR, &o->prompt, 0, 0, "TEXT", "text to continue (default: a newline, as nanoGPT)"),
+        LM_OPT("--prompt-file", OPT_STR, &o->prompt_file, 0, 0, "FILE", "read the prompt from a file"),
+        LM_OPT("--max-new-tokens", OPT_INT, &o->max_new_tokens, 0, 1e9, "N", "tokens generated per sample (default 500)"),
+        LM_OPT("--temperature", OPT_DOUBLE, &o->temperature, 0, 100, "X",
+         "divides the logits (default 0.8); 0: greedy (the most probable token)"),
+        LM_OPT("--top-k", OPT_INT, &o->top_k, 0, 1e9, "K", "draw among the K most probable tokens only (default 0: all)"),
+        LM_OPT("--top-p", OPT_DOUBLE, &o->top_p, 1e-9, 1, "P", "nucleus: the smallest set of mass >= P (default 1: all)"),
+        LM_OPT("--seed", OPT_U64, &o->seed, 0, 0, "S", "same seed, same text (default 1)"),
+        LM_OPT("--num-samples", OPT_INT, &o->num_samples, 1, 1e6, "K",
+         "independent samples, separated by a line of dashes (default 1)"),
+        LM_OPT("--keep", OPT_INT, &o->keep, 0, 1e9, "N",
+         "past the context (T tokens): restart the window at the last N tokens\n"
+         "and recompute the cache from them (crop and recompute; default T: every\n"
+         "token sees exactly the last T tokens; smaller N recomputes only every\n"
+         "T - N + 1 tokens, faster)"),
+        LM_OPT("--no-cache", OPT_FLAG, &o->no_cache, 0, 0, NULL,
+         "rerun the model on the whole window every token (the reference path)"),
+        LM_OPT("--threads", OPT_INT, &o->threads, 1, 1024, "N", "OpenMP/OpenBLAS threads"),
+        LM_OPT("--dump-logits", OPT_STR, &o->dump_logits, 0, 0, "FILE",
+         "write each step's logits (V float32, specials at -inf) to FILE (tests)"),
+        LM_OPT("--help", OPT_FLAG, NULL, 0, 0, NULL, "this text"),
+    };
+    memcpy(t, opts, sizeof opts);
+}
+
+void cmd_sample_usage(FILE *out) {
+    fprintf(out,
+            "usage: nextok-lm sample --checkpoint FILE [--prompt TEXT | --prompt-file FILE] [options]\n"
+            "\n"
+            "Continues the prompt with text drawn from the model and writes it to stdout as it is\n"
+            "generated, flushed token by token: the prompt first, then the continuation. Decoding\n"
+            "keeps a KV cache: one token's forward per step. The model reads at most its context of\n"
+            "T tokens: past it, the window is cropped and the cache recomputed (--keep). The special\n"
+            "tokens (<pad>, <bos>, ...) are never drawn. Same checkpoint, options and seed: same\n"
+            "text, at any thread count.\n"
+            "\n");
+    sample_opts o;
+    lm_opt t[N_SAMPLE_OPTS];
+    sample_table(t, &o);
+    lm_opt_table tab = {t, N_SAMPLE_OPTS, "options:"};
+    lm_opts_usage(out, &tab, 1);
+}
+
+/* Chooses the next token from logits x (V, specials already at -inf). */
+static int choose(float *x, int V, const sample_opts *o, void *scratch, nt_rng *rng) {
+    if (o->temperature == 0) return nt_logits_argmax(x, V);
+    nt_logits_temperature(x, V, (float)o->temperature);
+    if (o->top_k > 0) nt_logits_top_k(x, V, o->top_k, scratch);
+    if (o->top_p < 1) nt_logits_top_p(x, V, (float)o->top_p, scratch);
+    return nt_sample_logits(x, V, nt_rng_uniform_double(rng));
+}
+
+int cmd_sample(int argc, char **argv) {
+    sample_opts o = {.max_new_tokens = 500, .temperature = 0.8, .top_p = 1, .seed = 1, .num_samples = 1};
+    lm_opt t[N_SAMPLE_OPTS];
+    sample_table(t, &o);
+    lm_opt_table tab = {t, N_SAMPLE_OPTS, NULL};
+    int rc = lm_opts_parse("sample", &tab, 1, argc, argv);
+    if (rc == 1) {
+        cmd_sample_usage(stdout);
+        return 0;
+    }
+    if (rc) return rc;
+    if (!o.checkpoint) return lm_usage_error("sample", "--checkpoint is required");
+    if (o.prompt && o.prompt_file) return lm_usage_error("sample", "give --prompt or --prompt-file, not both");
+    if (o.threads) nt_threads_set(o.threads);
+
+    nt_model *m = NULL;
+    nt_vocab *v = NULL;
+    lm_text prompt = {0};
+    int32_t *pids = NULL, *seq = NULL;
+    int64_t np = 0;
+    float *logits = NULL;
+    void *scratch = NULL;
+    FILE *dump = NULL;
+    lm_sampler s = {0};
+    rc = 1;
+    nt_status st = nt_ckpt_load(o.checkpoint, &m, &v);
+    if (st != NT_OK) {
+        fprintf(stderr, "nextok-lm sample: %s\n", nt_errmsg());
+        goto done;
+    }
+    if (m->cfg.arch != NT_ARCH_DECODER) {
+        fprintf(stderr, "nextok-lm sample: %s holds an encoder-decoder model, not a language model "
+                        "(nextok-translate reads it)\n", o.checkpoint);
+        goto done;
+    }
+    const int T = m->cfg.max_len, V = m->cfg.vocab_size;
+    if (o.keep == 0) o.keep = T;
+    if (o.keep > T) {
+        rc = lm_usage_error("sample", "--keep %d exceeds the model's context of %d tokens", o.keep, T);
+        goto done;
+    }
+    if (o.prompt_file) st = lm_text_read(&prompt, o.prompt_file);
+    else st = lm_text_from_string(&prompt, "--prompt", o.prompt ? o.prompt : "", 1);
+    if (st == NT_OK && prompt.len > 0) st = lm_text_encode(&prompt, v, &pids, &np);
+    if (st != NT_OK) {
+        fprintf(stderr, "nextok-lm sample: %s\n", nt_errmsg());
+        goto done;
+    }
+    int implicit = 0; /* the prompt is the newline we start from, not printed */
+    if (np == 0) {
+        int nl = nt_vocab_id(v, "\n");
+        if (nl < 0) {
+            fprintf(stderr, "nextok-lm sample: the model's vocabulary has no newline to start from; pass --prompt\n");
+            goto done;
+        }
+        nt_free(pids);
+        pids = nt_malloc(sizeof *pids);
+        if (!pids) goto done;
+        pids[0] = nl, np = 1, implicit = 1;
+    }
+    int64_t cap = np + o.max_new_tokens;
+    seq = nt_malloc((size_t)cap * sizeof *seq);
+    logits = nt_malloc((size_t)V * sizeof *logits);
+    scratch = nt_malloc(nt_sampling_scratch_bytes(V));
+    if (!seq || !logits || !scratch) {
+        fprintf(stderr, "nextok-lm sample: out of memory\n");
+        goto done;
+    }
+    if (o.dump_logits && !(dump = fopen(o.dump_logits, "wb"))) {
+        fprintf(stderr, "nextok-lm sample: cannot create %s\n", o.dump_logits);
+        goto done;
+    }
+    st = lm_sampler_open(&s, m, !o.no_cache, o.keep);
+    if (st != NT_OK) {
+        fprintf(stderr, "nextok-lm sample: %s\n", nt_errmsg());
+        goto done;
+    }
+    for (int j = 0; j < o.num_samples; j++) {
+        /* sample j draws from its own stretch of the seeded stream */
+        nt_rng rng;
+        nt_rng_seed(&rng, o.seed);
+        rng.counter = (uint64_t)j << 40;
+        lm_sampler_reset(&s);
+        memcpy(seq, pids, (size_t)np * sizeof *seq);
+        int64_t n = np;
+        if (j > 0) fputs("---------------\n", stdout);
+        if (!implicit) fwrite(prompt.bytes, 1, prompt.len, stdout);
+        fflush(stdout);
+        for (int k = 0; k < o.max_new_tokens; k++) {
+            st = lm_sampler_logits(&s, seq, n, logits);
+            if (st != NT_OK) {
+                fprintf(stderr, "\nnextok-lm sample: %s\n", nt_errmsg());
+                goto done;
+            }
+            for (int id = 0; id < NT_TOK_N_SPECIAL && id < V; id++) logits[id] = -INFINITY;
+            if (dump && fwrite(logits, sizeof *logits, (size_t)V, dump) != (size_t)V) {
+                fprintf(stderr, "\nnextok-lm sample: cannot write %s\n", o.dump_logits);
+                goto done;
+            }
+            int id = choose(logits, V, &o, scratch, &rng);
+            if (id < NT_TOK_N_SPECIAL) {
+                fprintf(stderr, "\nnextok-lm sample: no token left to draw (every logit filtered out)\n");
+                goto done;
+            }
+            seq[n++] = id;
+            fputs(nt_vocab_token(v, id), stdout);
+            fflush(stdout);
+        }
+        fputc('\n', stdout);
+        fflush(stdout);
+    }
+    rc = 0;
+done:
+    if (dump && fclose(dump) != 0 && rc == 0) {
+        fprintf(stderr, "nextok-lm sample: cannot write %s\n", o.dump_logits);
+        rc = 1;
+    }
+    lm_sampler_close(&s);
+    nt_free(seq), nt_free(logits), nt_free(scratch), nt_free(pids);
+    lm_text_free(&prompt);
+    nt_model_free(m);
+    nt_vocab_free(v);
+    return rc;
+}

@@ -1,0 +1,514 @@
+/* cmd_train.c - `nextok-lm train`: a decoder-only language model on a text
+ * file, from scratch or resumed (--resume), through the framework's trainer
+ * (train/trainer.h) and the contiguous-text data source (data/text_source.h). */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "commands.h"
+#include "core/alloc.h"
+#include "core/parallel.h"
+#include "core/rng.h"
+#include "data/text_source.h"
+#include "lm.h"
+#include "opts.h"
+#include "train/checkpoint.h"
+#include "train/report.h"
+#include "train/trainer.h"
+
+/* ---- options ---------------------------------------------------------------------- */
+
+/* This command's own options (the trainer's live in nt_trainer_config).
+ * block_size, batch_size, valid_fraction, eval_iters and tokenizer are
+ * stored in the checkpoint (nt_trainer_config.extra) for --resume. */
+typedef struct train_opts {
+    const char *text, *out, *resume, *preset, *tokenizer;
+    int layers, heads, d_model, block_size, batch_size, eval_iters, threads, overwrite;
+    double valid_fraction;
+    int64_t stop_after;
+} train_opts;
+
+static int parse_optim(const char *v, void *d) {
+    if (nt_optim_kind_parse(v, d) == NT_OK) return 1;
+    fprintf(stderr, "nextok-lm train: --optim: %s\n", nt_errmsg());
+    return 0;
+}
+static int parse_sched(const char *v, void *d) {
+    if (nt_sched_kind_parse(v, d) == NT_OK) return 1;
+    fprintf(stderr, "nextok-lm train: --schedule: %s\n", nt_errmsg());
+    return 0;
+}
+static int parse_metric(const char *v, void *d) {
+    if (nt_metric_parse(v, d) == NT_OK) return 1;
+    fprintf(stderr, "nextok-lm train: --metric: %s\n", nt_errmsg());
+    return 0;
+}
+static int parse_progress(const char *v, void *d) {
+    static const char *names[] = {"off", "auto", "lines", "bar"}; /* -2, -1, 0, 1 */
+    for (int i = 0; i < 4; i++)
+        if (strcmp(v, names[i]) == 0) return *(int *)d = i - 2, 1;
+    fprintf(stderr, "nextok-lm train: --progress: unknown value \"%s\" (expected auto, bar, lines or off)\n", v);
+    return 0;
+}
+
+enum { N_LM_OPTS = 16, N_TRAINER_OPTS = 26 };
+
+static void lm_table(lm_opt *t, train_opts *o) {
+    lm_opt opts[N_LM_OPTS] = {
+        LM_OPT("--text", OPT_STR, &o->text, 0, 0, "FILE", "the text (UTF-8); its last --valid-fraction is the validation text"),
+        LM_OPT("--out", OPT_STR, &o->out, 0, 0, "RUN", "run folder (created if missing)"),
+        LM_OPT("--overwrite", OPT_FLAG, &o->overwrite, 0, 0, NULL, "replace the run already in RUN (else it is an error)"),
+        LM_OPT("--resume", OPT_STR, &o->resume, 0, 0, "RUN|FILE", "continue a run (its stored options; flags given now override)"),
+        LM_OPT("--valid-fraction", OPT_DOUBLE, &o->valid_fraction, 0, 0.9, "X",
+         "share of the text, at its end, held out for validation (default 0.1; 0: none)"),
+        LM_OPT("--block-size", OPT_INT, &o->block_size, 1, 65536, "T", "context: tokens the model reads (its max_len; default: the preset's)"),
+        LM_OPT("--batch-size", OPT_INT, &o->batch_size, 1, 1 << 20, "B", "windows per micro-batch (default: the preset's)"),
+        LM_OPT("--eval-iters", OPT_INT, &o->eval_iters, 1, 1 << 20, "N",
+         "validation batches per evaluation: a fixed, seeded set of N x B windows (default 20)"),
+        LM_OPT("--preset", OPT_STR, &o->preset, 0, 0, "NAME", "model and batch shape (default nanogpt-cpu; see below)"),
+        LM_OPT("--layers", OPT_INT, &o->layers, 1, 256, "N", "override the preset: transformer blocks"),
+        LM_OPT("--heads", OPT_INT, &o->heads, 1, 1024, "N", "attention heads (divides --d-model)"),
+        LM_OPT("--d-model", OPT_INT, &o->d_model, 1, 65536, "N", "width"),
+        LM_OPT("--tokenizer", OPT_STR, &o->tokenizer, 0, 0, "char", "char: one token per Unicode code point (the only one yet)"),
+        LM_OPT("--threads", OPT_INT, &o->threads, 1, 1024, "N", "OpenMP/OpenBLAS threads (default: OMP_NUM_THREADS or all cores)"),
+        LM_OPT("--stop-after", OPT_I64, &o->stop_after, 1, 1e15, "N",
+         "stop after update N as if interrupted (checkpoint-last saved; --resume continues)"),
+        LM_OPT("--help", OPT_FLAG, NULL, 0, 0, NULL, "this text"),
+    };
+    memcpy(t, opts, sizeof opts);
+}
+
+static void trainer_table(lm_opt *t, nt_trainer_config *c) {
+    lm_opt opts[N_TRAINER_OPTS] = {
+        LM_OPT("--steps", OPT_I64, &c->steps, 0, 1e15, "N", "optimizer updates in total (default 2000)"),
+        LM_OPT("--minutes", OPT_DOUBLE, &c->minutes, 0, 1e7, "M", "wall-clock budget; alone it replaces --steps"),
+        LM_OPT("--accum", OPT_INT, &c->accum, 1, 1e6, "N", "micro-batches per update (default 1)"),
+        LM_OPT_PARSE("--optim", &c->optim, "NAME", "sgd | adam | adamw (default adamw)", parse_optim),
+        LM_OPT("--lr", OPT_DOUBLE, &c->lr, 0, 1e3, "X", "peak learning rate (default 1e-3)"),
+        LM_OPT("--lr-min", OPT_DOUBLE, &c->lr_min, 0, 1e3, "X", "floor of the cosine (default 1e-4)"),
+        LM_OPT_PARSE("--schedule", &c->schedule, "NAME", "constant | cosine | inv_sqrt (default cosine)", parse_sched),
+        LM_OPT("--warmup", OPT_I64, &c->warmup, 0, 1e15, "N", "linear warmup updates (default 100)"),
+        LM_OPT("--beta1", OPT_DOUBLE, &c->beta1, 0, 1, "X", "Adam beta1 (default 0.9)"),
+        LM_OPT("--beta2", OPT_DOUBLE, &c->beta2, 0, 1, "X", "Adam beta2 (default 0.99)"),
+        LM_OPT("--eps", OPT_DOUBLE, &c->eps, 0, 1, "X", "Adam epsilon (default 1e-8)"),
+        LM_OPT("--weight-decay", OPT_DOUBLE, &c->weight_decay, 0, 10, "X", "AdamW weight decay (default 0.1)"),
+        LM_OPT("--momentum", OPT_DOUBLE, &c->momentum, 0, 1, "X", "SGD momentum (default 0)"),
+        LM_OPT("--nesterov", OPT_FLAG, &c->nesterov, 0, 0, NULL, "SGD: Nesterov momentum"),
+        LM_OPT("--decay-all", OPT_FLAG, &c->decay_all, 0, 0, NULL, "weight-decay biases, LayerNorms and embeddings too"),
+        LM_OPT("--clip", OPT_FLOAT, &c->clip, 0, 1e6, "X", "global gradient-norm limit, 0 = off (default 1)"),
+        LM_OPT("--label-smoothing", OPT_FLOAT, &c->label_smoothing, 0, 0.999, "X", "training loss only (default 0)"),
+        LM_OPT("--dropout", OPT_FLOAT, &c->dropout, 0, 0.999, "X", "dropout rate (default 0)"),
+        LM_OPT("--eval-every", OPT_I64, &c->eval_every, 0, 1e15, "N", "updates between evaluations, 0 = at the end (default 250)"),
+        LM_OPT("--log-every", OPT_I64, &c->log_every, 1, 1e15, "N", "updates between log lines (default 50)"),
+        LM_OPT("--save-every", OPT_I64, &c->save_every, 0, 1e15, "N", "updates between checkpoint-last saves, 0 = at evaluations"),
+        LM_OPT("--patience", OPT_INT, &c->patience, 0, 1e6, "N", "evaluations without improvement before stopping, 0 = off"),
+        LM_OPT_PARSE("--metric", &c->metric, "NAME", "loss | ppl | token_acc: early stopping, checkpoint-best", parse_metric),
+        LM_OPT("--target", OPT_DOUBLE, &c->target, 0, 1e6, "X",
+               "stop once an evaluation reaches this validation loss (0: off)"),
+        LM_OPT("--seed", OPT_U64, &c->seed, 0, 0, "N", "initialisation, window offsets and dropout (default 1)"),
+        LM_OPT_PARSE("--progress", &c->progress, "MODE", "auto | bar | lines | off (default auto: bar on a terminal)",
+         parse_progress),
+    };
+    memcpy(t, opts, sizeof opts);
+}
+
+/* nanoGPT's CPU recipe (README of karpathy/nanoGPT, "I only have a macbook"):
+ * AdamW lr 1e-3, 100 warmup, cosine to 1e-4, beta2 0.99, weight decay 0.1,
+ * clip 1, no dropout; 2000 updates, evaluation every 250 over 20 batches. */
+static nt_trainer_config lm_trainer_defaults(void) {
+    nt_trainer_config c = nt_trainer_config_default();
+    c.steps = 2000;
+    c.minutes = 0;
+    c.lr = 1e-3, c.lr_min = 1e-4, c.warmup = 100, c.schedule = NT_SCHED_COSINE;
+    c.beta2 = 0.99, c.weight_decay = 0.1, c.clip = 1;
+    c.label_smoothing = 0, c.dropout = 0;
+    c.eval_every = 250, c.log_every = 50;
+    c.eval_exact_max = -1; /* no greedy decoding at evaluation: the loss is the metric */
+    c.metric = NT_METRIC_LOSS;
+    c.batch_tokens = 0, c.batch_sentences = 12, c.buckets = 0;
+    return c;
+}
+
+void cmd_train_usage(FILE *out) {
+    fprintf(out,
+            "usage: nextok-lm train --text FILE --out RUN [options]\n"
+            "       nextok-lm train --resume RUN [--steps N] [options]\n"
+            "\n"
+            "Trains a decoder-only transformer on a text with next-token cross-entropy at every\n"
+            "position: each update reads B windows of T + 1 consecutive tokens at seeded random\n"
+            "offsets of the training text (the first 1 - X of the file). Writes RUN/checkpoint-last.h5,\n"
+            "RUN/checkpoint-best.h5 (lowest validation loss), RUN/metrics.jsonl and RUN/report.html;\n"
+            "SIGINT/SIGTERM saves checkpoint-last and exits; --resume continues bitwise exactly.\n"
+            "Ends with one line on stdout: step=N val_loss=X train_loss=X seconds=S tok_s=R.\n"
+            "\n");
+    train_opts o;
+    nt_trainer_config c;
+    lm_opt a[N_LM_OPTS], b[N_TRAINER_OPTS];
+    lm_table(a, &o);
+    trainer_table(b, &c);
+    lm_opt_table tabs[2] = {{a, N_LM_OPTS, "options:"}, {b, N_TRAINER_OPTS, "trainer options (defaults: nanoGPT's CPU recipe):"}};
+    lm_opts_usage(out, tabs, 2);
+    fprintf(out, "presets (--layers, --heads, --d-model, --block-size, --batch-size override them):\n");
+    for (int i = 0; i < LM_N_PRESETS; i++) fprintf(out, "  %-22s %s\n", LM_PRESETS[i].name, LM_PRESETS[i].help);
+}
+
+/* ---- the run's own options in nt_trainer_config.extra ------------------------------- */
+
+static void extra_write(nt_trainer_config *c, const train_opts *o) {
+    snprintf(c->extra, sizeof c->extra, "block_size=%d batch_size=%d valid_fraction=%.17g eval_iters=%d tokenizer=%s",
+             o->block_size, o->batch_size, o->valid_fraction, o->eval_iters, o->tokenizer);
+}
+
+static int extra_read(const nt_trainer_config *c, train_opts *o, const char *file) {
+    static char tok[32];
+    if (sscanf(c->extra, "block_size=%d batch_size=%d valid_fraction=%lg eval_iters=%d tokenizer=%31s", &o->block_size,
+               &o->batch_size, &o->valid_fraction, &o->eval_iters, tok) != 5) {
+        fprintf(stderr, "nextok-lm train: --resume %s: not a nextok-lm run (its stored options lack the "
+                        "block size: \"%.80s\")\n", file, c->extra);
+        return 0;
+    }
+    o->tokenizer = tok;
+    return 1;
+}
+
+/* ---- helpers ------------------------------------------------------------------------- */
+
+static int is_dir(const char *p) {
+    struct stat sb;
+    return stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+static int file_exists(const char *p) {
+    struct stat sb;
+    return stat(p, &sb) == 0;
+}
+
+/* Removes RUN's checkpoints and metrics with --overwrite; else refuses. */
+static int run_dir_clear(const char *run_dir, int overwrite) {
+    static const char *files[] = {"checkpoint-last.h5", "checkpoint-best.h5", "metrics.jsonl", "report.html"};
+    char p[NT_TRAINER_PATH_MAX + 32];
+    for (size_t k = 0; k < sizeof files / sizeof *files; k++) {
+        snprintf(p, sizeof p, "%s/%s", run_dir, files[k]);
+        if (!file_exists(p)) continue;
+        if (!overwrite) {
+            fprintf(stderr, "nextok-lm train: %s holds a run already (%s); continue it with "
+                            "'nextok-lm train --resume %s', or pass --overwrite to replace it\n", run_dir, p, run_dir);
+            return 0;
+        }
+        if (remove(p) != 0) {
+            fprintf(stderr, "nextok-lm train: cannot remove %s (%s)\n", p, strerror(errno));
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* ---- the command ----------------------------------------------------------------------- */
+
+typedef struct train_run {
+    lm_text text;
+    int32_t *ids;
+    int64_t n, n_train, n_valid;  /* tokens: all, the training part, the validation part */
+    nt_model *model;
+    nt_vocab *vocab;
+    nt_data_source *train, *valid;
+    nt_trainer *tr;
+} train_run;
+
+static void train_run_free(train_run *r) {
+    nt_trainer_free(r->tr);
+    nt_data_source_free(r->train);
+    nt_data_source_free(r->valid);
+    nt_model_free(r->model);
+    nt_vocab_free(r->vocab);
+    nt_free(r->ids);
+    lm_text_free(&r->text);
+}
+
+static int parse_all(const char *cmd, train_opts *o, nt_trainer_config *tc, int argc, char **argv, lm_opt *a, lm_opt *b) {
+    lm_table(a, o);
+    trainer_table(b, tc);
+    lm_opt_table tabs[2] = {{a, N_LM_OPTS, NULL}, {b, N_TRAINER_OPTS, NULL}};
+    return lm_opts_parse(cmd, tabs, 2, argc, argv);
+}
+
+static int given(const lm_opt *t, int n, const char *flag) {
+    for (int i = 0; i < n; i++)
+        if (strcmp(t[i].flag, flag) == 0) return t[i].given;
+    return 0;
+}
+
+/* --minutes alone is the budget (no step limit); --steps alone clears a stored
+ * time budget; a default warmup that does not fit in --steps becomes a tenth. */
+static void budget_apply(nt_trainer_config *tc, const lm_opt *b) {
+    int steps = given(b, N_TRAINER_OPTS, "--steps"), minutes = given(b, N_TRAINER_OPTS, "--minutes");
+    if (minutes && !steps) tc->steps = 0;
+    if (steps && !minutes) tc->minutes = 0;
+    if (tc->steps > 0 && tc->warmup >= tc->steps && !given(b, N_TRAINER_OPTS, "--warmup")) tc->warmup = tc->steps / 10;
+}
+
+/* A fresh model: vocabulary from the whole text (as nanoGPT's), preset +
+ * overrides, max_len = block size, initialised from the seed. */
+static int build_model(train_run *r, train_opts *o, const nt_trainer_config *tc) {
+    const char *texts[1] = {r->text.bytes};
+    nt_status s = nt_vocab_build(&r->vocab, NT_TOKENIZER_CHAR, texts, 1, 1);
+    if (s == NT_OK) s = lm_text_encode(&r->text, r->vocab, &r->ids, &r->n);
+    if (s != NT_OK) {
+        fprintf(stderr, "nextok-lm train: %s\n", nt_errmsg());
+        return 0;
+    }
+    nt_model_config mc = nt_model_config_default();
+    mc.arch = NT_ARCH_DECODER;
+    mc.vocab_size = nt_vocab_size(r->vocab);
+    mc.d_model = o->d_model, mc.heads = o->heads, mc.enc_layers = 0, mc.dec_layers = o->layers;
+    mc.max_len = o->block_size;
+    mc.dropout = tc->dropout;
+    s = nt_model_new(&r->model, &mc);
+    if (s != NT_OK) {
+        fprintf(stderr, "nextok-lm train: model: %s\n", nt_errmsg());
+        return 0;
+    }
+    nt_rng rng;
+    nt_rng_seed(&rng, tc->seed);
+    nt_model_init(r->model, &rng);
+    return 1;
+}
+
+/* The training windows (the first part of the text) and the fixed validation
+ * windows (its last valid_fraction). */
+static int make_sources(train_run *r, const train_opts *o, const nt_trainer_config *tc) {
+    /* nanoGPT's split: train = data[:int(n * 0.9)] */
+    int64_t n_train = o->valid_fraction > 0 ? (int64_t)((double)r->n * (1.0 - o->valid_fraction)) : r->n;
+    int64_t n_valid = r->n - n_train;
+    r->n_train = n_train, r->n_valid = n_valid;
+    nt_text_source_config c = {.mode = NT_TEXT_RANDOM, .batch_size = o->batch_size, .block_size = o->block_size,
+                               .seed = tc->seed};
+    nt_status s = nt_text_source_new(&r->train, r->ids, n_train, &c);
+    if (s != NT_OK) {
+        fprintf(stderr, "nextok-lm train: %s: the training text (%lld tokens): %s\n", r->text.path,
+                (long long)n_train, nt_errmsg());
+        return 0;
+    }
+    if (n_valid == 0) return 1;
+    c.mode = NT_TEXT_FIXED;
+    c.batches = o->eval_iters;
+    c.seed = tc->seed + 1;
+    s = nt_text_source_new(&r->valid, r->ids + n_train, n_valid, &c);
+    if (s != NT_OK) {
+        fprintf(stderr, "nextok-lm train: %s: the validation text (the last %g of it, %lld tokens): %s; "
+                        "pass a larger --valid-fraction, a smaller --block-size or --valid-fraction 0\n",
+                r->text.path, o->valid_fraction, (long long)n_valid, nt_errmsg());
+        return 0;
+    }
+    return 1;
+}
+
+/* RUN/report.html: the curves of metrics.jsonl and a summary of the run. */
+static nt_status write_report(const train_run *r, const nt_trainer_config *tc, const train_opts *o,
+                              const nt_train_result *res) {
+    enum { NKV = 8 };
+    static char vals[NKV][NT_TRAINER_PATH_MAX + 128];
+    nt_report_kv kv[NKV];
+    int n = 0;
+    const nt_model_config *mc = &r->model->cfg;
+#define KV(k, ...) (snprintf(vals[n], sizeof vals[n], __VA_ARGS__), kv[n].key = (k), kv[n].value = vals[n], n++)
+    KV("model", "decoder-only, %d layers x %d, %d heads, context %d", mc->dec_layers, mc->d_model, mc->heads,
+       mc->max_len);
+    KV("parameters", "%lld", (long long)nt_model_num_params(r->model));
+    KV("text", "%s: %lld characters, %lld for training, the last %lld for validation", r->text.path,
+       (long long)r->n, (long long)r->n_train, (long long)r->n_valid);
+    KV("batches", "%d windows of %d + 1 characters x %d micro-batches", o->batch_size, o->block_size, tc->accum);
+    KV("optimizer", "%s, lr %g, %s to %g, warmup %lld, weight decay %g, beta2 %g, clip %g, dropout %g",
+       nt_optim_kind_name(tc->optim), tc->lr, nt_sched_kind_name(tc->schedule), tc->lr_min, (long long)tc->warmup,
+       tc->weight_decay, tc->beta2, (double)tc->clip, (double)tc->dropout);
+    KV("training", "%lld updates in %.1f s (%s), %.0f tokens/s", (long long)res->step, res->seconds, res->stop_reason,
+       res->seconds > 0 ? (double)res->tokens / res->seconds : 0.0);
+    if (isfinite(res->best_metric))
+        KV("best validation", "%s %.4f at update %lld", nt_metric_name(tc->metric), res->best_metric,
+           (long long)res->best_step);
+#undef KV
+    char path[NT_TRAINER_PATH_MAX + 32], metrics[NT_TRAINER_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/report.html", tc->out_dir);
+    snprintf(metrics, sizeof metrics, "%s/metrics.jsonl", tc->out_dir);
+    nt_report_info info = {"nextok-lm training report", kv, n, NULL, 0};
+    return nt_report_write(path, file_exists(metrics) ? metrics : NULL, &info);
+}
+
+static int run_training(train_run *r, nt_trainer_config *tc, const train_opts *o) {
+    nt_evaluator ev = {.batches = r->valid, .exact = NULL};
+    nt_status s = nt_trainer_new(&r->tr, tc, &r->model->net, r->vocab, r->train, r->valid ? &ev : NULL);
+    if (s != NT_OK) {
+        fprintf(stderr, "nextok-lm train: %s\n", nt_errmsg());
+        return 1;
+    }
+    const nt_model_config *mc = &r->model->cfg;
+    const nt_train_state *st0 = nt_trainer_state(r->tr);
+    int64_t n_valid = nt_text_source_pass_windows(r->valid);
+    fprintf(stderr, "model: decoder-only, %d layers x %d, %d heads, context %d, %lld parameters; %d characters\n",
+            mc->dec_layers, mc->d_model, mc->heads, mc->max_len, (long long)nt_model_num_params(r->model),
+            nt_vocab_size(r->vocab) - NT_TOK_N_SPECIAL);
+    fprintf(stderr, "data: %s, %lld tokens: %lld for training, %lld for validation (%lld windows per evaluation)\n",
+            r->text.path, (long long)r->n, (long long)r->n_train, (long long)r->n_valid, (long long)n_valid);
+    fprintf(stderr, "training: ");
+    if (tc->steps > 0) fprintf(stderr, "%lld updates", (long long)tc->steps);
+    if (tc->steps > 0 && tc->minutes > 0) fprintf(stderr, " or ");
+    if (tc->minutes > 0) fprintf(stderr, "%g minutes", tc->minutes);
+    if (st0->step > 0) fprintf(stderr, " (resuming at update %lld)", (long long)st0->step);
+    fprintf(stderr, " of %d x %d tokens x %d, %s lr %g %s to %g, warmup %lld, weight decay %g, dropout %g, seed %llu\n",
+            o->batch_size, o->block_size, tc->accum, nt_optim_kind_name(tc->optim), tc->lr,
+            nt_sched_kind_name(tc->schedule), tc->lr_min, (long long)tc->warmup, tc->weight_decay, (double)tc->dropout,
+            (unsigned long long)tc->seed);
+    fflush(stderr);
+    nt_train_result res;
+    s = nt_trainer_run(r->tr, &res);
+    if (s != NT_OK && s != NT_ERR_INTERRUPTED) {
+        fprintf(stderr, "nextok-lm train: %s\n", nt_errmsg());
+        return 1;
+    }
+    if (s == NT_ERR_INTERRUPTED)
+        fprintf(stderr, "nextok-lm train: %s; continue with 'nextok-lm train --resume %s'\n", nt_errmsg(), tc->out_dir);
+    fprintf(stderr, "trained %lld updates in %.1f s (%s), %.0f tokens/s", (long long)res.step, res.seconds,
+            res.stop_reason, res.seconds > 0 ? (double)res.tokens / res.seconds : 0.0);
+    if (isfinite(res.best_metric))
+        fprintf(stderr, "; best validation %s %.4f at update %lld", nt_metric_name(tc->metric), res.best_metric,
+                (long long)res.best_step);
+    char best[NT_TRAINER_PATH_MAX + 32];
+    snprintf(best, sizeof best, "%s/checkpoint-best.h5", tc->out_dir);
+    if (write_report(r, tc, o, &res) != NT_OK)
+        fprintf(stderr, "nextok-lm train: report: %s\n", nt_errmsg());
+    fprintf(stderr, "\nwrote %s/checkpoint-last.h5%s, metrics.jsonl and report.html\n", tc->out_dir,
+            file_exists(best) ? ", checkpoint-best.h5" : " (no checkpoint-best.h5: no evaluation ran)");
+    printf("step=%lld val_loss=%.4f train_loss=%.4f seconds=%.2f tok_s=%.0f\n", (long long)res.step,
+           res.eval.n_tokens > 0 ? res.eval.loss : NAN, res.loss, res.seconds,
+           res.seconds > 0 ? (double)res.tokens / res.seconds : 0.0);
+    fflush(stdout);
+    return 0;
+}
+
+int cmd_train(int argc, char **argv) {
+    train_opts o = {.preset = "nanogpt-cpu", .tokenizer = "char", .valid_fraction = 0.1, .eval_iters = 20};
+    nt_trainer_config tc = lm_trainer_defaults();
+    lm_opt a[N_LM_OPTS], b[N_TRAINER_OPTS];
+    int rc = parse_all("train", &o, &tc, argc, argv, a, b);
+    if (rc == 1) {
+        cmd_train_usage(stdout);
+        return 0;
+    }
+    if (rc) return rc;
+    if (o.threads) nt_threads_set(o.threads);
+    if (strcmp(o.tokenizer, "char") != 0)
+        return lm_usage_error("train", "--tokenizer: unknown tokenizer \"%s\" (nextok-lm has char only yet)", o.tokenizer);
+    static const char *model_flags[] = {"--preset", "--layers", "--heads", "--d-model", "--tokenizer"};
+    train_run r;
+    memset(&r, 0, sizeof r);
+    rc = 1;
+    if (o.resume) {
+        for (size_t k = 0; k < sizeof model_flags / sizeof *model_flags; k++)
+            if (given(a, N_LM_OPTS, model_flags[k]))
+                return lm_usage_error("train", "%s cannot change on --resume: the run's checkpoint fixes the model",
+                                      model_flags[k]);
+        char file[NT_TRAINER_PATH_MAX], dir[NT_TRAINER_PATH_MAX];
+        if (strlen(o.resume) + 20 >= sizeof file) return lm_usage_error("train", "--resume: path too long");
+        snprintf(dir, sizeof dir, "%s", o.resume);
+        if (is_dir(o.resume)) {
+            snprintf(file, sizeof file, "%s/checkpoint-last.h5", o.resume);
+        } else {
+            snprintf(file, sizeof file, "%s", o.resume);
+            char *slash = strrchr(dir, '/');
+            if (slash) *slash = 0;
+            else snprintf(dir, sizeof dir, ".");
+        }
+        nt_train_state *ts = nt_malloc(sizeof *ts);
+        if (!ts) return 1;
+        nt_trainer_config stored = lm_trainer_defaults();
+        nt_status s = nt_ckpt_load_train(file, ts);
+        if (s == NT_OK && ts->options[0]) s = nt_trainer_config_from_json(&stored, ts->options);
+        int64_t at = ts->step;
+        nt_free(ts);
+        if (s != NT_OK) {
+            fprintf(stderr, "nextok-lm train: --resume %s: %s\n", o.resume, nt_errmsg());
+            return 1;
+        }
+        train_opts so = o;
+        if (!extra_read(&stored, &so, file)) return 1;
+        /* the stored options, then the flags given now on top */
+        tc = stored;
+        rc = parse_all("train", &so, &tc, argc, argv, a, b);
+        if (rc) return rc;
+        budget_apply(&tc, b);
+        if (tc.steps > 0 && tc.steps <= at && tc.minutes == 0)
+            return lm_usage_error("train", "%s is at update %lld already; pass --steps N with N > %lld", file,
+                                  (long long)at, (long long)at);
+        o = so;
+        snprintf(tc.resume, sizeof tc.resume, "%s", file);
+        snprintf(tc.out_dir, sizeof tc.out_dir, "%s", o.out ? o.out : dir);
+        if (o.text) snprintf(tc.train_path, sizeof tc.train_path, "%s", o.text);
+        if (!tc.train_path[0]) return lm_usage_error("train", "%s does not record its text; pass --text", file);
+        s = nt_ckpt_load(file, &r.model, &r.vocab);
+        if (s != NT_OK) {
+            fprintf(stderr, "nextok-lm train: --resume: %s\n", nt_errmsg());
+            goto done;
+        }
+        if (r.model->cfg.arch != NT_ARCH_DECODER) {
+            fprintf(stderr, "nextok-lm train: --resume: %s holds an encoder-decoder model, not a language model\n", file);
+            goto done;
+        }
+        if (o.block_size > r.model->cfg.max_len) {
+            rc = lm_usage_error("train", "--block-size %d exceeds the model's context of %d tokens (%s)", o.block_size,
+                                r.model->cfg.max_len, file);
+            goto done;
+        }
+        s = lm_text_read(&r.text, tc.train_path);
+        if (s == NT_OK) s = lm_text_encode(&r.text, r.vocab, &r.ids, &r.n);
+        if (s != NT_OK) {
+            fprintf(stderr, "nextok-lm train: %s\n", nt_errmsg());
+            goto done;
+        }
+    } else {
+        if (!o.text || !o.out)
+            return lm_usage_error("train", "%s is required (or --resume RUN)", !o.text ? "--text" : "--out");
+        const lm_preset *p = lm_preset_find(o.preset);
+        if (!p) {
+            fprintf(stderr, "nextok-lm train: --preset: unknown preset \"%s\" (expected", o.preset);
+            for (int i = 0; i < LM_N_PRESETS; i++) fprintf(stderr, "%s %s", i ? "," : "", LM_PRESETS[i].name);
+            fprintf(stderr, ")\n");
+            return 2;
+        }
+        /* the preset, then the flags given */
+        o.layers = p->layers, o.heads = p->heads, o.d_model = p->d_model;
+        o.block_size = p->block_size, o.batch_size = p->batch_size;
+        rc = parse_all("train", &o, &tc, argc, argv, a, b);
+        if (rc) return rc;
+        if (o.d_model % o.heads != 0)
+            return lm_usage_error("train", "--heads %d does not divide --d-model %d", o.heads, o.d_model);
+        budget_apply(&tc, b);
+        if (strlen(o.text) >= sizeof tc.train_path || strlen(o.out) >= sizeof tc.out_dir)
+            return lm_usage_error("train", "a path is too long");
+        snprintf(tc.train_path, sizeof tc.train_path, "%s", o.text);
+        snprintf(tc.out_dir, sizeof tc.out_dir, "%s", o.out);
+        rc = 1;
+        nt_status s = lm_text_read(&r.text, o.text);
+        if (s != NT_OK) {
+            fprintf(stderr, "nextok-lm train: %s\n", nt_errmsg());
+            goto done;
+        }
+        if (!build_model(&r, &o, &tc)) goto done;
+        if (!run_dir_clear(tc.out_dir, o.overwrite)) goto done;
+    }
+    tc.batch_sentences = o.batch_size;
+    tc.batch_tokens = 0;
+    tc.stop_at = o.stop_after;
+    extra_write(&tc, &o);
+    if (nt_trainer_config_check(&tc) != NT_OK) {
+        rc = lm_usage_error("train", "%s", nt_errmsg());
+        goto done;
+    }
+    rc = 1;
+    if (!make_sources(&r, &o, &tc)) goto done;
+    rc = run_training(&r, &tc, &o);
+done:
+    train_run_free(&r);
+    return rc;
+}

@@ -1,0 +1,41 @@
+/* main.c - nextok-lm: a character-level language model built on nextok
+ * (train, sample, eval); dispatches the subcommands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+
+typedef struct command {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv);
+} command;
+
+static const command commands[] = {
+    {"train", "train a language model on a text file, or resume a run", cmd_train},
+    {"sample", "write text from a model, token by token", cmd_sample},
+    {"eval", "loss, perplexity and bits per character over a text file", cmd_eval},
+};
+enum { N_COMMANDS = sizeof commands / sizeof *commands };
+
+static void usage(FILE *out) {
+    fprintf(out, "usage: nextok-lm <command> [options]\n\ncommands:\n");
+    for (int i = 0; i < N_COMMANDS; i++) fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n'nextok-lm <command> --help' describes a command's options.\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    for (int i = 0; i < N_COMMANDS; i++)
+        if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "nextok-lm: unknown command \"%s\"\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,83 @@
+#!/bin/sh
+# recipe-10min.sh RUN_DIR [TEXT] [MINUTES] - nextok-lm's own recipe for a
+# fixed wall-clock budget on 2 cores (default 10 minutes), aiming at a
+# validation loss <= 1.47 on Tiny Shakespeare (what nanoGPT's GPU recipe,
+# 6 layers x 384, context 256, 5,000 iterations of 64 x 256, reaches).
+# Ends with one line: val_loss=<final validation loss> seconds=<wall time>.
+#
+# Why this size (the `10min` preset: 6 layers x 128, 4 heads, context 128,
+# batch 16 windows = 2,048 tokens per update, 1.2M parameters):
+#  - compute: nanoGPT's CPU recipe model (4 x 128, context 64) costs about
+#    5.3 MFLOP per training token (6 x 0.8M parameters + the attention
+#    products); this one 8.3 MFLOP (6 x 1.2M + attention over 128), 1.6x more:
+#    measured back to back on the loaded machine, 3,230 vs 2,009 tokens/s
+#    (load average 18, so only the ratio means anything). If the CPU recipe
+#    runs at ~30k tokens/s when the machine is quiet (what nextok needs to beat
+#    nanoGPT's 103 s by 2x), this one does ~18k: ~11M tokens in 10 minutes,
+#    ~5,000 updates. A 6 x 192 model (2.7M parameters) would see 5M tokens,
+#    a 6 x 384 one (nanoGPT's GPU model) under 2M.
+#  - compute-optimal size: at ~1e14 FLOP the Chinchilla rule (20 tokens per
+#    parameter, C = 6 N D) gives N ~ 1M parameters and D ~ 18M tokens; a
+#    character carries less than a word piece, so if anything the optimum
+#    leans smaller still. 1.2M parameters over ~11M tokens (11 passes over the
+#    1M characters) is there, and too small to overfit much (no dropout).
+#  - context 128 instead of 64: character-level loss still gains from a
+#    longer context at this scale, and at d = 128 the attention products add
+#    only a sixth to the FLOPs; 6 layers instead of 4 for the same reason
+#    (depth is what a character model spends its parameters best on).
+#  - anchor: nanoGPT's CPU recipe stretched to 11,000 iterations (8.4M
+#    tokens, 10 minutes of PyTorch) ends at 1.566; the same 10 minutes give
+#    nextok ~1.3x the tokens through a 1.5x larger model with twice the
+#    context and a schedule made for the budget.
+#  - schedule: more updates beat larger batches at this budget, so the batch
+#    is small and the learning rate 3x nanoGPT's (3e-3, stable in a 100-update
+#    smoke: gradient norm 0.4-0.7 after warm-up), 200 warm-up updates, cosine
+#    to 1e-4 over the time budget (`--minutes` alone makes the schedule's end
+#    follow the clock, so a slower or faster machine still ends at the floor).
+# Not run to the end by its author (a loaded shared machine): the lead's
+# quiet-machine run is the figure. If it falls short of 1.47, the knobs in
+# order: LR=2e-3; EXTRA="--batch-size 24"; EXTRA="--layers 8".
+# The hour: PRESET=60min DROPOUT=0.1 recipe-10min.sh RUN "" 60 (6 x 192,
+# context 256, 2.7M parameters: the hour's size by the same rule; dropout
+# for the ~40 passes over the text it makes).
+#
+# Environment: NEXTOK_LM (the binary), THREADS (default 2), PRESET (default
+# 10min), LR (default 3e-3), DROPOUT (default 0), EXTRA (more train flags).
+set -eu
+if [ $# -lt 1 ]; then
+    echo "usage: $0 RUN_DIR [TEXT] [MINUTES]   (TEXT defaults to ../shared/data/tinyshakespeare.txt)" >&2
+    exit 2
+fi
+RUN=$1
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+if [ $# -ge 2 ] && [ -n "$2" ]; then
+    TEXT=$2
+elif [ -f ../shared/data/tinyshakespeare.txt ]; then
+    TEXT=../shared/data/tinyshakespeare.txt
+elif [ -f "$REPO/../shared/data/tinyshakespeare.txt" ]; then
+    TEXT=$REPO/../shared/data/tinyshakespeare.txt
+else
+    # a git worktree: next to the main checkout
+    TEXT=$(cd "$REPO" && cd "$(git rev-parse --git-common-dir 2>/dev/null || echo .)/.." && pwd)/../shared/data/tinyshakespeare.txt
+fi
+if [ ! -f "$TEXT" ]; then
+    echo "$0: no text at $TEXT; pass it: $0 RUN_DIR path/to/tinyshakespeare.txt" >&2
+    exit 2
+fi
+MINUTES=${3:-10}
+BIN=${NEXTOK_LM:-$REPO/build/bin/nextok-lm}
+THREADS=${THREADS:-2}
+PRESET=${PRESET:-10min}
+LR=${LR:-3e-3}
+DROPOUT=${DROPOUT:-0}
+
+start=$(date +%s.%N)
+summary=$("$BIN" train --text "$TEXT" --out "$RUN" --overwrite --preset "$PRESET" \
+    --minutes "$MINUTES" --lr "$LR" --warmup 200 --schedule cosine --lr-min 1e-4 \
+    --beta2 0.99 --weight-decay 0.1 --clip 1 --dropout "$DROPOUT" \
+    --valid-fraction 0.1 --eval-every 250 --eval-iters 20 --log-every 100 \
+    --seed 1337 --threads "$THREADS" --progress lines ${EXTRA:-})
+end=$(date +%s.%N)
+val=$(printf '%s\n' "$summary" | sed -n 's/.*val_loss=\([^ ]*\).*/\1/p' | tail -n 1)
+echo "val_loss=$val seconds=$(echo "$start $end" | awk '{printf "%.1f", $2 - $1}')"
