@@ -1,0 +1,301 @@
+/* dist.c - the MPI world, bucketed non-blocking gradient all-reduce, scalar
+ * reductions (see dist.h). Without NT_HAVE_MPI every call is the one-process
+ * case. */
+#include "train/dist.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/alloc.h"
+
+#ifdef NT_HAVE_MPI
+#include <mpi.h>
+#endif
+
+struct nt_dist {
+    int rank, size;
+    int64_t bucket;        /* floats per bucket */
+    /* the all-reduce in flight */
+    float *x;
+    int64_t n;
+    int n_buckets;         /* buckets of x: bucket i covers [lo(i), hi(i)) counted from the end */
+    int started;           /* buckets started so far (from the end of x) */
+    int active;
+    double t_first;        /* when the first bucket started */
+#ifdef NT_HAVE_MPI
+    MPI_Comm comm;
+    MPI_Request *req;      /* [n_buckets] */
+    int req_cap;
+#endif
+    nt_dist_stats st;
+};
+
+static nt_dist world_;
+static nt_dist *world; /* &world_ when MPI runs with N >= 1 ranks, else NULL */
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static nt_dist *resolve(const nt_dist *d) { return d ? (nt_dist *)d : world; }
+
+int nt_dist_built(void) {
+#ifdef NT_HAVE_MPI
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+const char *nt_dist_build_info(void) {
+#ifdef NT_HAVE_MPI
+    static char buf[MPI_MAX_LIBRARY_VERSION_STRING + 96];
+    if (!buf[0]) {
+        char lib[MPI_MAX_LIBRARY_VERSION_STRING] = "";
+        int len = 0;
+        MPI_Get_library_version(lib, &len); /* callable before MPI_Init */
+        char *cut = strpbrk(lib, ",\n");    /* "Open MPI v4.1.4, package: ..." */
+        if (cut) *cut = 0;
+        snprintf(buf, sizeof buf, "MPI: %s (data-parallel training: mpirun -np N)", lib[0] ? lib : "yes");
+    }
+    return buf;
+#else
+    return "MPI: not built (one process; install libopenmpi-dev and rebuild for mpirun -np N)";
+#endif
+}
+
+static int launched_by_mpirun(void) {
+    return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK") || getenv("PMI_RANK");
+}
+
+#ifdef NT_HAVE_MPI
+/* NT_ERR_IO naming the call and MPI's message for a failed MPI call. */
+static nt_status mpi_fail(int rc, const char *what) {
+    char msg[MPI_MAX_ERROR_STRING] = "";
+    int len = 0;
+    MPI_Error_string(rc, msg, &len);
+    return nt_error(NT_ERR_IO, "MPI: %s failed on rank %d of %d: %s (a peer rank probably died)", what,
+                    world ? world->rank : 0, world ? world->size : 1, msg);
+}
+#endif
+
+nt_status nt_dist_init(int *argc, char ***argv) {
+    if (world) return NT_OK;
+    if (!launched_by_mpirun()) return NT_OK;
+#ifdef NT_HAVE_MPI
+    int inited = 0;
+    MPI_Initialized(&inited);
+    if (!inited) {
+        int rc = MPI_Init(argc, argv);
+        if (rc != MPI_SUCCESS) return nt_error(NT_ERR_IO, "MPI_Init failed (code %d)", rc);
+    }
+    nt_dist *d = &world_;
+    memset(d, 0, sizeof *d);
+    d->comm = MPI_COMM_WORLD;
+    MPI_Comm_set_errhandler(d->comm, MPI_ERRORS_RETURN);
+    MPI_Comm_rank(d->comm, &d->rank);
+    MPI_Comm_size(d->comm, &d->size);
+    d->bucket = (int64_t)1 << 20;
+    const char *mb = getenv("NT_DIST_BUCKET_MB");
+    if (mb && atof(mb) > 0) d->bucket = (int64_t)(atof(mb) * 262144.0);
+    if (d->bucket < 1024) d->bucket = 1024;
+    world = d;
+    return NT_OK;
+#else
+    (void)argc, (void)argv;
+    return nt_error(NT_ERR_STATE,
+                    "this nextok was built without MPI but started by mpirun: every copy would train "
+                    "alone. Install libopenmpi-dev and rebuild (cmake finds MPI), or run it without mpirun");
+#endif
+}
+
+int nt_dist_finalize(int rc) {
+#ifdef NT_HAVE_MPI
+    if (world) {
+        if (rc != 0 && world->size > 1) {
+            fflush(stdout);
+            fflush(stderr);
+            MPI_Abort(world->comm, rc);
+        }
+        nt_free(world->req);
+        world->req = NULL;
+        world = NULL;
+        MPI_Finalize();
+    }
+#endif
+    return rc;
+}
+
+nt_dist *nt_dist_world(void) { return world; }
+
+int nt_dist_rank(const nt_dist *d) {
+    d = resolve(d);
+    return d ? d->rank : 0;
+}
+
+int nt_dist_size(const nt_dist *d) {
+    d = resolve(d);
+    return d ? d->size : 1;
+}
+
+int nt_dist_is_root(const nt_dist *d) { return nt_dist_rank(d) == 0; }
+
+/* ---- scalar reductions ------------------------------------------------------------ */
+
+#ifdef NT_HAVE_MPI
+static nt_status reduce_doubles(nt_dist *d, double *v, int n, MPI_Op op, const char *what) {
+    double t0 = now_s();
+    int rc = MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_DOUBLE, op, d->comm);
+    d->st.scalar_s += now_s() - t0;
+    return rc == MPI_SUCCESS ? NT_OK : mpi_fail(rc, what);
+}
+#endif
+
+nt_status nt_dist_sum(nt_dist *d, double *v, int n) {
+    d = resolve(d);
+    if (!d || d->size == 1 || n <= 0) return NT_OK;
+#ifdef NT_HAVE_MPI
+    return reduce_doubles(d, v, n, MPI_SUM, "MPI_Allreduce (sum)");
+#else
+    (void)v;
+    return NT_OK;
+#endif
+}
+
+nt_status nt_dist_max(nt_dist *d, double *v, int n) {
+    d = resolve(d);
+    if (!d || d->size == 1 || n <= 0) return NT_OK;
+#ifdef NT_HAVE_MPI
+    return reduce_doubles(d, v, n, MPI_MAX, "MPI_Allreduce (max)");
+#else
+    (void)v;
+    return NT_OK;
+#endif
+}
+
+nt_status nt_dist_bcast(nt_dist *d, double *v, int n) {
+    d = resolve(d);
+    if (!d || d->size == 1 || n <= 0) return NT_OK;
+#ifdef NT_HAVE_MPI
+    double t0 = now_s();
+    int rc = MPI_Bcast(v, n, MPI_DOUBLE, 0, d->comm);
+    d->st.scalar_s += now_s() - t0;
+    return rc == MPI_SUCCESS ? NT_OK : mpi_fail(rc, "MPI_Bcast");
+#else
+    (void)v;
+    return NT_OK;
+#endif
+}
+
+/* ---- the gradient all-reduce -------------------------------------------------------- */
+
+void nt_dist_set_bucket(nt_dist *d, int64_t floats) {
+    d = resolve(d);
+    if (d && floats > 0) d->bucket = floats;
+}
+
+/* Bucket i (i = 0 is the last one of the block): [lo, hi). */
+static void bucket_range(const nt_dist *d, int i, int64_t *lo, int64_t *hi) {
+    *hi = d->n - (int64_t)i * d->bucket;
+    *lo = *hi - d->bucket > 0 ? *hi - d->bucket : 0;
+}
+
+nt_status nt_dist_allreduce_begin(nt_dist *d, float *x, int64_t n) {
+    d = resolve(d);
+    if (!d || d->size == 1) return NT_OK;
+    if (d->active) return nt_error(NT_ERR_STATE, "nt_dist_allreduce_begin: an all-reduce is in flight");
+    if (n < 0 || (n > 0 && !x)) return nt_error(NT_ERR_ARG, "nt_dist_allreduce_begin: bad block (n %lld)", (long long)n);
+    d->x = x, d->n = n;
+    d->n_buckets = (int)((n + d->bucket - 1) / d->bucket);
+    d->started = 0;
+    d->active = 1;
+#ifdef NT_HAVE_MPI
+    if (d->n_buckets > d->req_cap) {
+        MPI_Request *r = nt_realloc(d->req, (size_t)d->n_buckets * sizeof *r);
+        if (!r) {
+            d->active = 0;
+            return nt_error(NT_ERR_NOMEM, "nt_dist_allreduce_begin: out of memory");
+        }
+        d->req = r, d->req_cap = d->n_buckets;
+    }
+#endif
+    return NT_OK;
+}
+
+#ifdef NT_HAVE_MPI
+static nt_status start_bucket(nt_dist *d) {
+    int64_t lo, hi;
+    bucket_range(d, d->started, &lo, &hi);
+    if (d->started == 0) d->t_first = now_s();
+    int rc = MPI_Iallreduce(MPI_IN_PLACE, d->x + lo, (int)(hi - lo), MPI_FLOAT, MPI_SUM, d->comm,
+                            &d->req[d->started]);
+    if (rc != MPI_SUCCESS) return mpi_fail(rc, "MPI_Iallreduce");
+    d->started++;
+    return NT_OK;
+}
+#endif
+
+nt_status nt_dist_allreduce_ready(nt_dist *d, int64_t from) {
+    d = resolve(d);
+    if (!d || d->size == 1) return NT_OK;
+    if (!d->active) return nt_error(NT_ERR_STATE, "nt_dist_allreduce_ready: no all-reduce begun");
+#ifdef NT_HAVE_MPI
+    for (;;) {
+        if (d->started >= d->n_buckets) break;
+        int64_t lo, hi;
+        bucket_range(d, d->started, &lo, &hi);
+        if (lo < from) break;
+        NT_TRY(start_bucket(d));
+    }
+    /* Non-blocking collectives progress only inside MPI calls (no progress
+     * thread): a test here moves the buckets in flight along. */
+    if (d->started > 0) {
+        int done = 0;
+        int rc = MPI_Testall(d->started, d->req, &done, MPI_STATUSES_IGNORE);
+        if (rc != MPI_SUCCESS) return mpi_fail(rc, "MPI_Testall");
+    }
+#else
+    (void)from;
+#endif
+    return NT_OK;
+}
+
+nt_status nt_dist_allreduce_end(nt_dist *d) {
+    d = resolve(d);
+    if (!d || d->size == 1) return NT_OK;
+    if (!d->active) return nt_error(NT_ERR_STATE, "nt_dist_allreduce_end: no all-reduce begun");
+    nt_status s = NT_OK;
+#ifdef NT_HAVE_MPI
+    double t_end = now_s();
+    if (d->started > 0) d->st.overlap_s += t_end - d->t_first;
+    while (s == NT_OK && d->started < d->n_buckets) s = start_bucket(d);
+    if (d->started > 0) {
+        /* Requests already completed by a Testall are MPI_REQUEST_NULL and
+         * wait returns at once for them. */
+        int rc = MPI_Waitall(d->started, d->req, MPI_STATUSES_IGNORE);
+        if (rc != MPI_SUCCESS && s == NT_OK) s = mpi_fail(rc, "MPI_Waitall (gradient all-reduce)");
+    }
+    d->st.wait_s += now_s() - t_end;
+    d->st.reductions++;
+    d->st.buckets += d->n_buckets;
+    d->st.bytes += (double)d->n * sizeof(float);
+#endif
+    d->active = 0;
+    d->x = NULL;
+    return s;
+}
+
+void nt_dist_stats_get(const nt_dist *d, nt_dist_stats *s) {
+    d = resolve(d);
+    if (d) *s = d->st;
+    else memset(s, 0, sizeof *s);
+}
+
+void nt_dist_stats_reset(nt_dist *d) {
+    d = resolve(d);
+    if (d) memset(&d->st, 0, sizeof d->st);
+}
