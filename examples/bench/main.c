@@ -7,6 +7,7 @@
 
 #include "bench.h"
 #include "core/parallel.h"
+#include "train/dist.h"
 
 double bench_now(void) {
     struct timespec ts;
@@ -44,20 +45,26 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: nextok-bench --config NAME [--threads N] [--seconds S] [--json]\n"
             "       nextok-bench --kernels [--threads N] [--reps R]\n"
+            "       mpirun -np N nextok-bench --allreduce MB [--seconds S] [--json]\n"
             "modes:\n"
             "  --config NAME  full training steps (forward, backward, AdamW) and batch-1 greedy\n"
             "                 decoding with the KV cache on a config of torch_ref.py (%s);\n"
             "                 also the sgemm peak of the run and the model FLOP utilisation\n"
             "  --kernels      sgemm at the model shapes vs a large-sgemm peak; layernorm,\n"
             "                 attention and cross-entropy kernels (median of R repetitions)\n"
+            "  --allreduce MB the trainer's bucketed gradient all-reduce of MB megabytes across\n"
+            "                 the ranks of mpirun: time, bandwidth, scalar latency\n"
+            "                 (under mpirun, --config trains on every rank and sums the\n"
+            "                 gradients: data-parallel throughput; docs/distributed.md)\n"
             "options:\n"
             "  --threads N    OpenMP and OpenBLAS threads (default 2)\n"
             "  --seconds S    --config: seconds of training steps, half as long decoding (default 8)\n"
             "  --json         --config: one JSON line with torch_ref.py's keys\n"
             "  --only W       --config: run only the train or the decode part (for profiling)\n"
             "  --reps R       --kernels: timed repetitions per measurement, 1..64 (default 5)\n"
-            "OMP_WAIT_POLICY defaults to passive (idle threads sleep; set it to override).\n",
-            bench_config_names());
+            "OMP_WAIT_POLICY defaults to passive (idle threads sleep; set it to override).\n"
+            "%s\n",
+            bench_config_names(), nt_dist_build_info());
 }
 
 int main(int argc, char **argv) {
@@ -70,12 +77,20 @@ int main(int argc, char **argv) {
         execv("/proc/self/exe", argv); /* on failure, go on with the default policy */
     bench_opts o = {.threads = 2, .reps = 5, .seconds = 8.0};
     int kernels = 0, peak_only = 0;
+    double allreduce_mb = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--kernels")) {
             kernels = 1;
         } else if (!strcmp(a, "--sgemm-peak")) { /* hidden: bench_model's child */
             peak_only = 1;
+        } else if (!strcmp(a, "--allreduce") && i + 1 < argc) {
+            char *end;
+            allreduce_mb = strtod(argv[++i], &end);
+            if (*end || !(allreduce_mb > 0 && allreduce_mb <= 4096)) {
+                fprintf(stderr, "nextok-bench: --allreduce wants megabytes in (0, 4096], got '%s'\n", argv[i]);
+                return 2;
+            }
         } else if (!strcmp(a, "--json")) {
             o.json = 1;
         } else if (!strcmp(a, "--config") && i + 1 < argc) {
@@ -123,6 +138,16 @@ int main(int argc, char **argv) {
         printf("%.3f\n", bench_sgemm_peak_here(o.reps));
         return 0;
     }
+    /* MPI after the options: the --sgemm-peak child above inherits mpirun's
+     * environment and must not join the world as a rank */
+    if (nt_dist_init(&argc, &argv) != NT_OK) {
+        fprintf(stderr, "nextok-bench: %s\n", nt_errmsg());
+        return 1;
+    }
+    if (allreduce_mb > 0) {
+        if (nt_threads_set(o.threads) != NT_OK) return nt_dist_finalize(1);
+        return nt_dist_finalize(bench_allreduce(&o, allreduce_mb));
+    }
     if (kernels == !!o.config) {
         fprintf(stderr, "nextok-bench: give exactly one of --config NAME and --kernels\n");
         usage(stderr);
@@ -132,5 +157,5 @@ int main(int argc, char **argv) {
         fprintf(stderr, "nextok-bench: %s\n", nt_errmsg());
         return 1;
     }
-    return kernels ? bench_kernels(&o) : bench_model(&o);
+    return nt_dist_finalize(kernels ? bench_kernels(&o) : bench_model(&o));
 }
