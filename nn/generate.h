@@ -128,6 +128,9 @@ typedef struct nt_generate_stepper {
      * current row count when rows fork; never more than n_sources *
      * max(num_beams, num_return_sequences)). */
     nt_status (*select)(void *user, const int *src_rows, int n_new);
+    /* Releases the stepper (nt_generate_stepper_free calls it); NULL for a
+     * stepper its caller owns. */
+    void (*free)(struct nt_generate_stepper *st);
 } nt_generate_stepper;
 
 /* Runs the strategy of cfg over a stepper for n sources. max_tokens (or NULL)
@@ -153,6 +156,17 @@ nt_status nt_generate_run_beam(const nt_generate_stepper *st, const nt_generate_
 nt_status nt_generate_stepper_model(nt_generate_stepper **out, int **limits, nt_model *m,
                                     nt_ctx *ctx, const nt_generate_config *cfg,
                                     const int32_t *const *src, const int *src_len, int n);
-void nt_generate_stepper_free(nt_generate_stepper *st); /* NULL is a no-op */
+/* Releases a stepper through its free() (NULL is a no-op). */
+void nt_generate_stepper_free(nt_generate_stepper *st);
+
+/* A stepper over a model's next_logits() (nn/net.h): row r's sequence is
+ * <bos>, its source, then the tokens generated so far, and every step asks
+ * the model for the next-token logits of all live rows. *limits caps each
+ * source at max_new_tokens, and at the model's max_len positions when it
+ * has one. NT_ERR_ARG if the model has no next_logits; errors as
+ * nt_generate. */
+nt_status nt_generate_stepper_net(nt_generate_stepper **out, int **limits, nt_net *net, nt_ctx *ctx,
+                                  const nt_generate_config *cfg, const int32_t *const *src,
+                                  const int *src_len, int n);
 
 #endif

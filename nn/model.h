@@ -83,6 +83,10 @@ nt_model *nt_model_from_net(nt_net *net);
 nt_status nt_model_config_to_attrs(const nt_model_config *cfg, nt_attrs *out);
 nt_status nt_model_config_from_attrs(const nt_attrs *a, nt_model_config *cfg);
 
+/* The registry's create function for arch "encdec" and "decoder" (nn/net.h):
+ * nt_model_config_from_attrs + nt_model_new; *out = &model->net. */
+nt_status nt_model_create_net(nt_net **out, const nt_attrs *cfg);
+
 /* Defaults: encdec, V 0 (must be set), D 128, H 4, 2 + 2 layers, max_len 256, dropout 0. */
 nt_model_config nt_model_config_default(void);
 

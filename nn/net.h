@@ -103,8 +103,9 @@ typedef struct nt_net_ops {
     nt_status (*loss)(nt_net *net, nt_ctx *ctx, const nt_batch *b, float label_smoothing,
                       nt_tensor **loss, nt_tensor **logits, int64_t *n_tokens);
 
-    /* Required: the configuration attributes (arch excluded: the checkpoint
-     * adds it). */
+    /* Required: the configuration attributes. The checkpoint adds "arch" =
+     * ops->arch unless config() set it (one implementation serving several
+     * kinds does: the transformer writes "encdec" or "decoder"). */
     nt_status (*config)(const nt_net *net, nt_attrs *out);
 
     /* Required: releases the model and everything it owns. */

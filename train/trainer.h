@@ -229,19 +229,4 @@ nt_status nt_trainer_evaluate(nt_trainer *t, nt_eval_result *ev);
 nt_optim *nt_trainer_optim(nt_trainer *t);
 const nt_train_state *nt_trainer_state(const nt_trainer *t);
 
-/* ---- fine-tuning -----------------------------------------------------------------
- * Starts from a checkpoint's weights (its optimizer and train state are
- * ignored: the trainer then starts a fresh optimizer and schedule). `texts`
- * are the new training texts (sources and targets): if one holds a token the
- * checkpoint's vocabulary lacks, the vocabulary does not fit, and
- *   extend = 0: NT_ERR_ARG "vocabulary mismatch: 3 tokens of the training
- *     data are not in <ckpt>'s vocabulary (first: 'x', 'y', 'z'); pass
- *     --extend-vocab to add them";
- *   extend = 1: the tokens are appended (ids of old tokens unchanged), the
- *     embedding grows: old rows kept bitwise, new rows drawn from
- *     normal(0, 0.02) with `seed`; *n_added says how many.
- * On error the outputs are untouched. */
-nt_status nt_trainer_finetune_load(const char *ckpt, const char *const *texts, int n, int extend,
-                                   uint64_t seed, nt_model **model, nt_vocab **vocab, int *n_added);
-
 #endif
