@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/alloc.h"
 
@@ -33,6 +35,8 @@ struct nt_dist {
 };
 
 static nt_dist world_;
+static FILE *held_err;   /* a quiet rank's stderr (nt_dist_quiet_others) */
+static int real_err = -1; /* the real stderr, kept for the replay */
 static nt_dist *world; /* &world_ when MPI runs with N >= 1 ranks, else NULL */
 
 static double now_s(void) {
@@ -119,9 +123,45 @@ nt_status nt_dist_init(int *argc, char ***argv) {
 #endif
 }
 
+void nt_dist_quiet_others(void) {
+    if (!world || world->rank == 0 || held_err) return;
+    fflush(stdout);
+    fflush(stderr);
+    FILE *tmp = tmpfile();
+    int null = open("/dev/null", O_WRONLY);
+    real_err = dup(STDERR_FILENO);
+    if (!tmp || null < 0 || real_err < 0) { /* then every rank prints: harmless */
+        if (tmp) fclose(tmp);
+        if (null >= 0) close(null);
+        return;
+    }
+    dup2(null, STDOUT_FILENO);
+    dup2(fileno(tmp), STDERR_FILENO);
+    close(null);
+    held_err = tmp;
+}
+
+/* A failing quiet rank: what it printed to stderr, to the real stderr. */
+static void replay_held_err(void) {
+    if (!held_err) return;
+    fflush(stderr);
+    FILE *out = fdopen(real_err, "w");
+    if (!out) return;
+    char line[4096];
+    int bol = 1;
+    rewind(held_err);
+    while (fgets(line, sizeof line, held_err)) {
+        if (bol) fprintf(out, "[rank %d] ", world ? world->rank : 0);
+        fputs(line, out);
+        bol = strchr(line, '\n') != NULL;
+    }
+    fflush(out);
+}
+
 int nt_dist_finalize(int rc) {
 #ifdef NT_HAVE_MPI
     if (world) {
+        if (rc != 0) replay_held_err();
         if (rc != 0 && world->size > 1) {
             fflush(stdout);
             fflush(stderr);

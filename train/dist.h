@@ -61,6 +61,12 @@ nt_status nt_dist_init(int *argc, char ***argv);
  * MPI_Abort(rc), which does not return: mpirun ends the other ranks. */
 int nt_dist_finalize(int rc);
 
+/* For a CLI: on ranks other than 0, stdout goes to /dev/null and stderr is
+ * held back (in an unlinked temporary file), so that a run prints once;
+ * nt_dist_finalize(rc != 0) replays a failing rank's stderr, each line
+ * prefixed "[rank k] ", before it aborts. No-op on rank 0 and without MPI. */
+void nt_dist_quiet_others(void);
+
 /* The world of the ranks started together, or NULL in a one-process world. */
 nt_dist *nt_dist_world(void);
 

@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "core/alloc.h"
 #include "train/checkpoint.h"
+#include "train/dist.h"
 
 void cmd_inspect_usage(FILE *out) {
     fprintf(out,
@@ -74,6 +75,7 @@ int cmd_inspect(int argc, char **argv) {
             printf("data:         train %s, valid %s\n", tc.train_path, tc.valid_path);
         }
     }
+    printf("this build:   %s\n", nt_dist_build_info());
     nt_free(ts);
     nt_model_free(m);
     nt_vocab_free(v);

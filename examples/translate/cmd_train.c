@@ -11,6 +11,7 @@
 #include "core/alloc.h"
 #include "core/rng.h"
 #include "data/batcher.h"
+#include "train/dist.h"
 #include "data/source.h"
 #include "train/checkpoint.h"
 
@@ -67,6 +68,7 @@ static int is_dir(const char *p) {
 int cli_run_dir_clear(const char *cmd, const char *run_dir, int overwrite) {
     static const char *files[] = {"checkpoint-last.h5", "checkpoint-best.h5", "metrics.jsonl", "report.html"};
     char p[NT_TRAINER_PATH_MAX + 32];
+    if (!nt_dist_is_root(NULL)) return 1; /* under mpirun, rank 0 owns the run folder */
     for (size_t k = 0; k < sizeof files / sizeof *files; k++) {
         snprintf(p, sizeof p, "%s/%s", run_dir, files[k]);
         if (!file_exists(p)) continue;
@@ -160,7 +162,8 @@ int cli_run_training(const char *cmd, nt_trainer_config *tc, nt_model *model, co
             fprintf(stderr, ", exact match %.2f%% (%d sentences)", 100 * res.eval.exact_match, res.eval.n_decoded);
         fprintf(stderr, "\n");
     }
-    s = cli_report_write(run_dir, file_exists(last) ? last : best, tc->valid_path, 4, report, sizeof report);
+    s = !nt_dist_is_root(NULL) ? NT_OK /* rank 0 writes it */
+        : cli_report_write(run_dir, file_exists(last) ? last : best, tc->valid_path, 4, report, sizeof report);
     if (s != NT_OK) {
         fprintf(stderr, "nextok-translate %s: report: %s\n", cmd, nt_errmsg());
         goto done;

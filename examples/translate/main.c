@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "train/dist.h"
 
 typedef struct command {
     const char *name;
@@ -28,6 +29,7 @@ static void usage(FILE *out) {
     fprintf(out, "usage: nextok-translate <command> [options]\n\ncommands:\n");
     for (int i = 0; i < N_COMMANDS; i++) fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\n'nextok-translate <command> --help' describes a command's options.\n");
+    fprintf(out, "%s; see docs/distributed.md\n", nt_dist_build_info());
 }
 
 int nt_cli_parse_int(const char *flag, const char *value, long min, long max, long *out) {
@@ -56,7 +58,7 @@ bad:
     return 0;
 }
 
-int main(int argc, char **argv) {
+static int run(int argc, char **argv) {
     if (argc < 2) {
         usage(stderr);
         return 2;
@@ -70,4 +72,15 @@ int main(int argc, char **argv) {
     fprintf(stderr, "nextok-translate: unknown command \"%s\"\n\n", argv[1]);
     usage(stderr);
     return 2;
+}
+
+/* Under mpirun every rank runs the same command; rank 0 alone prints
+ * (train/dist.h), and a rank that fails takes the job down. */
+int main(int argc, char **argv) {
+    if (nt_dist_init(&argc, &argv) != NT_OK) {
+        fprintf(stderr, "nextok-translate: %s\n", nt_errmsg());
+        return 1;
+    }
+    nt_dist_quiet_others();
+    return nt_dist_finalize(run(argc, argv));
 }
