@@ -144,6 +144,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "nextok-bench: %s\n", nt_errmsg());
         return 1;
     }
+    nt_dist_quiet_others();
+    if (nt_dist_size(NULL) > 1) o.skip_decode = 1; /* MPI mode: training throughput only */
     if (allreduce_mb > 0) {
         if (nt_threads_set(o.threads) != NT_OK) return nt_dist_finalize(1);
         return nt_dist_finalize(bench_allreduce(&o, allreduce_mb));
