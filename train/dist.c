@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/alloc.h"
+#include "core/tensor.h"
 
 #ifdef NT_HAVE_MPI
 #include <mpi.h>
@@ -32,6 +33,13 @@ struct nt_dist {
     int req_cap;
 #endif
     nt_dist_stats st;
+    /* overlap with backward (nt_dist_overlap_begin) */
+    const nt_params *P;
+    const nt_node **last_use; /* [count] oldest tape node reading parameter i, or NULL */
+    uint8_t *final;           /* [count] gradient final */
+    int cap;                  /* of last_use and final */
+    int frontier;             /* parameters frontier.. count-1 are final */
+    nt_status hook_status;    /* first failure inside the hook */
 };
 
 static nt_dist world_;
@@ -100,8 +108,10 @@ nt_status nt_dist_init(int *argc, char ***argv) {
     int inited = 0;
     MPI_Initialized(&inited);
     if (!inited) {
-        int rc = MPI_Init(argc, argv);
-        if (rc != MPI_SUCCESS) return nt_error(NT_ERR_IO, "MPI_Init failed (code %d)", rc);
+        /* OpenMP threads compute; only the main thread calls MPI */
+        int provided = 0;
+        int rc = MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
+        if (rc != MPI_SUCCESS) return nt_error(NT_ERR_IO, "MPI_Init_thread failed (code %d)", rc);
     }
     nt_dist *d = &world_;
     memset(d, 0, sizeof *d);
@@ -168,7 +178,9 @@ int nt_dist_finalize(int rc) {
             MPI_Abort(world->comm, rc);
         }
         nt_free(world->req);
-        world->req = NULL;
+        nt_free(world->last_use);
+        nt_free(world->final);
+        world->req = NULL, world->last_use = NULL, world->final = NULL;
         world = NULL;
         MPI_Finalize();
     }
@@ -344,4 +356,75 @@ void nt_dist_stats_get(const nt_dist *d, nt_dist_stats *s) {
 void nt_dist_stats_reset(nt_dist *d) {
     d = resolve(d);
     if (d) memset(&d->st, 0, sizeof d->st);
+}
+
+/* ---- overlap with backward ------------------------------------------------------------ */
+
+/* Index of the parameter whose gradient g points into, or -1. */
+static int param_index(const nt_params *P, const float *g) {
+    if (g < P->grads || g >= P->grads + P->total) return -1;
+    int64_t off = g - P->grads;
+    int lo = 0, hi = P->count - 1; /* offsets grow with the index */
+    while (lo < hi) {
+        int mid = (lo + hi + 1) / 2;
+        if (P->offsets[mid] <= off) lo = mid;
+        else hi = mid - 1;
+    }
+    return P->offsets[lo] == off ? lo : -1;
+}
+
+/* The inputs of nd that are parameters with a gradient, one call each. */
+static void mark_node(nt_dist *d, const nt_node *nd, int finishing) {
+    for (int i = 0; i < NT_NODE_MAX_IN; i++) {
+        const nt_tensor *x = nd->in[i];
+        if (!x || !x->is_param || !x->requires_grad || x->dtype != NT_F32) continue;
+        int p = param_index(d->P, x->grad);
+        if (p < 0) continue;
+        if (!finishing) d->last_use[p] = nd; /* the walk goes to older nodes: the oldest stays */
+        else if (d->last_use[p] == nd) d->final[p] = 1;
+    }
+}
+
+static void overlap_hook(void *user, const nt_node *nd) {
+    nt_dist *d = user;
+    if (d->hook_status != NT_OK) return;
+    mark_node(d, nd, 1);
+    int f = d->frontier;
+    while (f > 0 && d->final[f - 1]) f--;
+    if (f == d->frontier) return;
+    d->frontier = f;
+    d->hook_status = nt_dist_allreduce_ready(d, f < d->P->count ? d->P->offsets[f] : d->P->total);
+}
+
+nt_status nt_dist_overlap_begin(nt_dist *d, nt_ctx *ctx, const nt_tensor *loss, const nt_params *P) {
+    d = resolve(d);
+    if (!d || d->size == 1) return NT_OK;
+    if (!d->active || d->x != P->grads)
+        return nt_error(NT_ERR_STATE, "nt_dist_overlap_begin: no all-reduce of this block begun");
+    if (P->count > d->cap) {
+        const nt_node **lu = nt_realloc(d->last_use, (size_t)P->count * sizeof *lu);
+        if (lu) d->last_use = lu;
+        uint8_t *fi = lu ? nt_realloc(d->final, (size_t)P->count) : NULL;
+        if (fi) d->final = fi;
+        if (!lu || !fi) return nt_error(NT_ERR_NOMEM, "nt_dist_overlap_begin: out of memory");
+        d->cap = P->count;
+    }
+    d->P = P;
+    memset(d->last_use, 0, (size_t)P->count * sizeof *d->last_use);
+    for (const nt_node *nd = loss->node; nd; nd = nd->prev) mark_node(d, nd, 0);
+    /* a parameter no node reads has its final gradient already */
+    for (int i = 0; i < P->count; i++) d->final[i] = d->last_use[i] == NULL;
+    d->frontier = P->count;
+    d->hook_status = NT_OK;
+    nt_ctx_set_backward_hook(ctx, overlap_hook, d);
+    return NT_OK;
+}
+
+nt_status nt_dist_overlap_end(nt_dist *d, nt_ctx *ctx) {
+    d = resolve(d);
+    if (!d || d->size == 1) return NT_OK;
+    nt_ctx_set_backward_hook(ctx, NULL, NULL);
+    nt_status s = d->hook_status;
+    d->hook_status = NT_OK;
+    return s;
 }

@@ -99,6 +99,27 @@ nt_status nt_dist_allreduce_ready(nt_dist *d, int64_t from);
 /* Starts the buckets left and waits for every one. */
 nt_status nt_dist_allreduce_end(nt_dist *d);
 
+/* Overlap with backward. Between allreduce_begin over P->grads and
+ * allreduce_end, before the backward of the update's last micro-batch:
+ *
+ *     nt_dist_overlap_begin(d, ctx, loss, P);  // reads ctx's tape from loss
+ *     nt_backward_seeded(ctx, loss, ...);      // buckets start as it goes
+ *     nt_dist_overlap_end(d, ctx);
+ *
+ * A parameter's gradient is final once backward has run the oldest tape
+ * node that reads it; as the final parameters reach down from the end of
+ * the block, nt_dist_allreduce_ready starts the buckets they cover (the
+ * embedding, declared first and read by the first node, comes last). Sets a
+ * backward hook on ctx (core/tensor.h) until overlap_end. No-op in a world
+ * of one. NT_ERR_NOMEM, NT_ERR_STATE without a begun all-reduce. */
+struct nt_ctx;
+struct nt_tensor;
+struct nt_params;
+nt_status nt_dist_overlap_begin(nt_dist *d, struct nt_ctx *ctx, const struct nt_tensor *loss,
+                                const struct nt_params *P);
+/* Removes the hook; NT_ERR_IO if a bucket failed to start during backward. */
+nt_status nt_dist_overlap_end(nt_dist *d, struct nt_ctx *ctx);
+
 /* Timing of the gradient all-reduces since the last reset (rank-local). */
 typedef struct nt_dist_stats {
     int64_t reductions;   /* allreduce_end calls */

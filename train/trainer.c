@@ -627,7 +627,12 @@ static nt_status train_update(nt_trainer *t, step_info *si) {
         }
         /* d(sum of token losses) = n * d(mean): the micro-batches add up to
          * the gradient of the summed loss, divided by the total below. */
+        /* this rank's last micro-batch: its backward finishes the gradients,
+         * and their buckets start while it runs */
+        int last = k + ranks >= micro;
+        if (last && n > 0) NT_TRY(nt_dist_overlap_begin(t->dist, t->ctx, loss, net->params));
         if (n > 0) NT_TRY(nt_backward_seeded(t->ctx, loss, &(float){(float)n}));
+        if (last && n > 0) NT_TRY(nt_dist_overlap_end(t->dist, t->ctx));
         sum_loss += (double)l * (double)n;
         n_total += n;
         si->tokens += b.n_src_tokens + b.n_tgt_tokens;
@@ -819,11 +824,14 @@ static void log_update(nt_trainer *t, const step_info *si) {
         fprintf(t->metrics, ",\"tokens\":%lld", (long long)t->st.tokens);
         json_num(t->metrics, "tok_s", rate);
         json_num(t->metrics, "elapsed_s", t->st.seconds);
-        if (nt_dist_size(t->dist) > 1) { /* rank 0's time blocked in the gradient all-reduce */
+        if (nt_dist_size(t->dist) > 1) { /* rank 0's all-reduce: time blocked in it, time
+                                            its buckets were in flight during backward */
             nt_dist_stats ds;
             nt_dist_stats_get(t->dist, &ds);
             fprintf(t->metrics, ",\"ranks\":%d", nt_dist_size(t->dist));
-            json_num(t->metrics, "comm_wait_ms", ds.reductions ? 1e3 * ds.wait_s / (double)ds.reductions : 0.0);
+            double per = ds.reductions ? 1e3 / (double)ds.reductions : 0.0; /* ms per update */
+            json_num(t->metrics, "comm_wait_ms", per * ds.wait_s);
+            json_num(t->metrics, "comm_overlap_ms", per * ds.overlap_s);
             nt_dist_stats_reset(t->dist);
         }
         fprintf(t->metrics, "}\n");
