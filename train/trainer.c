@@ -14,6 +14,7 @@
 #include "nn/generate.h"
 #include "train/checkpoint.h"
 #include "train/dist.h"
+#include "train/json.h"
 #include "train/signals.h"
 
 /* ---- metrics names ------------------------------------------------------------- */
@@ -102,7 +103,8 @@ static const field FIELDS[] = {
     FIELD(patience, F_INT),       FIELD(metric, F_METRIC),    FIELD(target, F_DBL),    FIELD(eval_exact_max, F_INT),
     FIELD(eval_max_new_tokens, F_INT), FIELD(seed, F_U64),    FIELD(out_dir, F_STR),
     FIELD(resume, F_STR),         FIELD(freeze, F_STR),       FIELD(extend_vocab, F_INT),
-    FIELD(train_path, F_STR),     FIELD(valid_path, F_STR),   FIELD(progress, F_INT),
+    FIELD(train_path, F_STR),     FIELD(valid_path, F_STR),   FIELD(extra, F_STR),
+    FIELD(progress, F_INT),
 };
 #define N_FIELDS ((int)(sizeof FIELDS / sizeof *FIELDS))
 
@@ -159,171 +161,94 @@ nt_status nt_trainer_config_check(const nt_trainer_config *c) {
     return NT_OK;
 }
 
-/* Appends s JSON-escaped and quoted. Returns the new length (may exceed cap). */
-static size_t json_str(char *buf, size_t cap, size_t k, const char *s) {
-    if (k < cap) buf[k] = '"';
-    k++;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        char esc[8];
-        const char *e = NULL;
-        if (*p == '"') e = "\\\"";
-        else if (*p == '\\') e = "\\\\";
-        else if (*p == '\n') e = "\\n";
-        else if (*p == '\t') e = "\\t";
-        else if (*p < 0x20) snprintf(esc, sizeof esc, "\\u%04x", *p), e = esc;
-        if (e) {
-            for (; *e; e++, k++)
-                if (k < cap) buf[k] = *e;
-        } else {
-            if (k < cap) buf[k] = (char)*p;
-            k++;
-        }
-    }
-    if (k < cap) buf[k] = '"';
-    return k + 1;
-}
-
 nt_status nt_trainer_config_to_json(const nt_trainer_config *c, char *buf, size_t cap) {
     if (!c || !buf || cap == 0) return nt_error(NT_ERR_ARG, "nt_trainer_config_to_json: NULL argument");
-    size_t k = 0;
-    char num[64];
+    nt_json w = nt_json_buffer(buf, cap);
+    nt_json_begin(&w);
     for (int i = 0; i < N_FIELDS; i++) {
         const field *f = &FIELDS[i];
         const char *p = (const char *)c + f->offset;
-        k += (size_t)snprintf(k < cap ? buf + k : NULL, k < cap ? cap - k : 0, "%s\"%s\":",
-                              i ? "," : "{", f->name);
-        num[0] = 0;
         switch (f->type) {
-        case F_I64: snprintf(num, sizeof num, "%lld", (long long)*(const int64_t *)p); break;
-        case F_INT: snprintf(num, sizeof num, "%d", *(const int *)p); break;
-        case F_U64: snprintf(num, sizeof num, "%llu", (unsigned long long)*(const uint64_t *)p); break;
-        case F_DBL: snprintf(num, sizeof num, "%.17g", *(const double *)p); break;
-        case F_FLT: snprintf(num, sizeof num, "%.9g", (double)*(const float *)p); break;
-        case F_STR: k = json_str(buf, cap, k, p); break;
-        case F_OPTIM: k = json_str(buf, cap, k, nt_optim_kind_name(*(const nt_optim_kind *)p)); break;
-        case F_SCHED: k = json_str(buf, cap, k, nt_sched_kind_name(*(const nt_sched_kind *)p)); break;
-        case F_METRIC: k = json_str(buf, cap, k, nt_metric_name(*(const nt_metric *)p)); break;
+        case F_I64: nt_json_int(&w, f->name, *(const int64_t *)p); break;
+        case F_INT: nt_json_int(&w, f->name, *(const int *)p); break;
+        case F_U64: nt_json_u64(&w, f->name, *(const uint64_t *)p); break;
+        case F_DBL: nt_json_num(&w, f->name, *(const double *)p); break;
+        case F_FLT: nt_json_flt(&w, f->name, *(const float *)p); break;
+        case F_STR: nt_json_str(&w, f->name, p); break;
+        case F_OPTIM: nt_json_str(&w, f->name, nt_optim_kind_name(*(const nt_optim_kind *)p)); break;
+        case F_SCHED: nt_json_str(&w, f->name, nt_sched_kind_name(*(const nt_sched_kind *)p)); break;
+        case F_METRIC: nt_json_str(&w, f->name, nt_metric_name(*(const nt_metric *)p)); break;
         }
-        if (num[0]) k += (size_t)snprintf(k < cap ? buf + k : NULL, k < cap ? cap - k : 0, "%s", num);
     }
-    k += (size_t)snprintf(k < cap ? buf + k : NULL, k < cap ? cap - k : 0, "}");
-    if (k >= cap) {
-        buf[cap - 1] = 0;
-        return nt_error(NT_ERR_ARG, "nt_trainer_config_to_json: %zu bytes needed, buffer has %zu", k + 1, cap);
-    }
+    nt_json_end(&w);
+    if (w.len >= cap)
+        return nt_error(NT_ERR_ARG, "nt_trainer_config_to_json: %zu bytes needed, buffer has %zu", w.len + 1, cap);
     return NT_OK;
 }
 
-static const char *skip_ws(const char *s) {
-    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') s++;
-    return s;
-}
-
-/* Parses a JSON string at s (after the opening quote) into out (cap bytes). */
-static const char *json_parse_str(const char *s, char *out, size_t cap, int *ok) {
-    size_t k = 0;
-    *ok = 0;
-    for (; *s && *s != '"'; s++) {
-        char c = *s;
-        if (c == '\\') {
-            s++;
-            switch (*s) {
-            case '"': c = '"'; break;
-            case '\\': c = '\\'; break;
-            case '/': c = '/'; break;
-            case 'n': c = '\n'; break;
-            case 't': c = '\t'; break;
-            case 'r': c = '\r'; break;
-            case 'u': {
-                unsigned v = 0;
-                for (int i = 1; i <= 4; i++) {
-                    char h = s[i];
-                    if (!h) return s;
-                    v = v * 16 + (unsigned)(h >= 'a' ? h - 'a' + 10 : h >= 'A' ? h - 'A' + 10 : h - '0');
-                }
-                if (v >= 0x80) return s; /* we only ever write \u00XX controls */
-                c = (char)v;
-                s += 4;
-                break;
-            }
-            default: return s;
-            }
-        }
-        if (k + 1 >= cap) return s;
-        out[k++] = c;
+/* One stored option from its JSON value into c. */
+static nt_status field_from_json(nt_trainer_config *c, const field *f, const nt_json_field *x) {
+    const char *fn = "nt_trainer_config_from_json";
+    char *p = (char *)c + f->offset;
+    int is_str = f->type == F_STR || f->type == F_OPTIM || f->type == F_SCHED || f->type == F_METRIC;
+    if (is_str != (x->str != NULL))
+        return nt_error(NT_ERR_FORMAT, "%s: \"%s\" must be a %s", fn, f->name, is_str ? "string" : "number");
+    int64_t i;
+    uint64_t u;
+    nt_status st = NT_OK;
+    switch (f->type) {
+    case F_I64:
+    case F_INT:
+        if (nt_json_get_i64(x, &i) != 0 || (f->type == F_INT && (i < -2147483647LL || i > 2147483647LL)))
+            return nt_error(NT_ERR_FORMAT, "%s: \"%s\" has a bad value for its type", fn, f->name);
+        if (f->type == F_I64) *(int64_t *)p = i;
+        else *(int *)p = (int)i;
+        break;
+    case F_U64:
+        if (nt_json_get_u64(x, &u) != 0)
+            return nt_error(NT_ERR_FORMAT, "%s: \"%s\" has a bad value for its type", fn, f->name);
+        *(uint64_t *)p = u;
+        break;
+    case F_DBL: *(double *)p = x->num; break;
+    case F_FLT: *(float *)p = (float)x->num; break;
+    case F_STR:
+        if (strlen(x->str) >= NT_TRAINER_PATH_MAX)
+            return nt_error(NT_ERR_FORMAT, "%s: \"%s\" is longer than %d bytes", fn, f->name, NT_TRAINER_PATH_MAX - 1);
+        memcpy(p, x->str, strlen(x->str) + 1);
+        break;
+    case F_OPTIM: st = nt_optim_kind_parse(x->str, (nt_optim_kind *)p); break;
+    case F_SCHED: st = nt_sched_kind_parse(x->str, (nt_sched_kind *)p); break;
+    case F_METRIC: st = nt_metric_parse(x->str, (nt_metric *)p); break;
     }
-    if (*s != '"') return s;
-    out[k] = 0;
-    *ok = 1;
-    return s + 1;
+    return st == NT_OK ? NT_OK : nt_error_wrap(NT_ERR_FORMAT, "%s: \"%s\"", fn, f->name);
 }
 
 nt_status nt_trainer_config_from_json(nt_trainer_config *cfg, const char *json) {
     const char *fn = "nt_trainer_config_from_json";
     if (!cfg || !json) return nt_error(NT_ERR_ARG, "%s: NULL argument", fn);
+    enum { MAX = 64 };
+    size_t n = strlen(json);
+    char *text = nt_malloc(n + 1);
+    nt_json_field *f = nt_malloc(MAX * sizeof *f);
+    nt_status st = text && f ? NT_OK : nt_error(NT_ERR_NOMEM, "%s: out of memory", fn);
+    int nf = 0;
+    long col = 0;
+    if (st == NT_OK) {
+        memcpy(text, json, n + 1);
+        const char *err = nt_json_parse_flat(text, f, MAX, &nf, &col);
+        if (err) st = nt_error(NT_ERR_FORMAT, "%s: %s at column %ld", fn, err, col);
+    }
     nt_trainer_config c = *cfg;
-    const char *s = skip_ws(json);
-    if (*s++ != '{') return nt_error(NT_ERR_FORMAT, "%s: expected '{' at offset %ld", fn, (long)(s - 1 - json));
-    s = skip_ws(s);
-    if (*s == '}') {
-        *cfg = c;
-        return NT_OK;
-    }
-    char key[64], sval[NT_TRAINER_PATH_MAX];
-    for (;;) {
-        int ok;
-        if (*s != '"') return nt_error(NT_ERR_FORMAT, "%s: expected a key at offset %ld", fn, (long)(s - json));
-        s = json_parse_str(s + 1, key, sizeof key, &ok);
-        if (!ok) return nt_error(NT_ERR_FORMAT, "%s: bad key at offset %ld", fn, (long)(s - json));
-        s = skip_ws(s);
-        if (*s++ != ':') return nt_error(NT_ERR_FORMAT, "%s: expected ':' after \"%s\"", fn, key);
-        s = skip_ws(s);
-        const field *f = NULL;
+    for (int k = 0; st == NT_OK && k < nf; k++) {
+        const field *fd = NULL;
         for (int i = 0; i < N_FIELDS; i++)
-            if (strcmp(FIELDS[i].name, key) == 0) f = &FIELDS[i];
-        if (!f) return nt_error(NT_ERR_FORMAT, "%s: unknown option \"%s\"", fn, key);
-        char *p = (char *)&c + f->offset;
-        int is_str = f->type == F_STR || f->type == F_OPTIM || f->type == F_SCHED || f->type == F_METRIC;
-        if (is_str) {
-            if (*s != '"') return nt_error(NT_ERR_FORMAT, "%s: \"%s\" must be a string", fn, key);
-            s = json_parse_str(s + 1, sval, sizeof sval, &ok);
-            if (!ok) return nt_error(NT_ERR_FORMAT, "%s: bad or too long string for \"%s\"", fn, key);
-            nt_status st = NT_OK;
-            if (f->type == F_STR) memcpy(p, sval, strlen(sval) + 1);
-            else if (f->type == F_OPTIM) st = nt_optim_kind_parse(sval, (nt_optim_kind *)p);
-            else if (f->type == F_SCHED) st = nt_sched_kind_parse(sval, (nt_sched_kind *)p);
-            else st = nt_metric_parse(sval, (nt_metric *)p);
-            if (st != NT_OK) return nt_error_wrap(NT_ERR_FORMAT, "%s: \"%s\"", fn, key);
-        } else {
-            char *end;
-            errno = 0;
-            switch (f->type) {
-            case F_I64: *(int64_t *)p = strtoll(s, &end, 10); break;
-            case F_INT: {
-                long v = strtol(s, &end, 10);
-                if (v < -2147483647L || v > 2147483647L) errno = ERANGE;
-                *(int *)p = (int)v;
-                break;
-            }
-            case F_U64: *(uint64_t *)p = strtoull(s, &end, 10); break;
-            case F_DBL: *(double *)p = strtod(s, &end); break;
-            case F_FLT: *(float *)p = (float)strtod(s, &end); break;
-            default: end = (char *)s; break;
-            }
-            if (end == s || errno == ERANGE || *end == '.' || *end == 'e' || *end == 'E')
-                return nt_error(NT_ERR_FORMAT, "%s: \"%s\" has a bad value for its type", fn, key);
-            s = end;
-        }
-        s = skip_ws(s);
-        if (*s == ',') {
-            s = skip_ws(s + 1);
-            continue;
-        }
-        if (*s == '}') break;
-        return nt_error(NT_ERR_FORMAT, "%s: expected ',' or '}' after \"%s\"", fn, key);
+            if (strcmp(FIELDS[i].name, f[k].key) == 0) fd = &FIELDS[i];
+        st = fd ? field_from_json(&c, fd, &f[k]) : nt_error(NT_ERR_FORMAT, "%s: unknown option \"%s\"", fn, f[k].key);
     }
-    *cfg = c;
-    return NT_OK;
+    nt_free(text);
+    nt_free(f);
+    if (st == NT_OK) *cfg = c;
+    return st;
 }
 
 /* ---- the trainer ------------------------------------------------------------------------ */
@@ -781,11 +706,6 @@ static nt_status save_checkpoint(nt_trainer *t, const char *path) {
     return NT_OK;
 }
 
-static void json_num(FILE *f, const char *key, double v) {
-    if (isfinite(v)) fprintf(f, ",\"%s\":%.9g", key, v);
-    else fprintf(f, ",\"%s\":%s", key, isnan(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity");
-}
-
 static void fmt_duration(char *buf, size_t n, double s) {
     if (!(s >= 0) || !isfinite(s)) snprintf(buf, n, "?");
     else if (s < 60) snprintf(buf, n, "%ds", (int)s);
@@ -816,25 +736,29 @@ static void log_update(nt_trainer *t, const step_info *si) {
     if (log_now) {
         nt_cursor cur;
         nt_data_source_get_cursor(t->train, &cur);
-        fprintf(t->metrics, "{\"type\":\"train\",\"step\":%lld,\"epoch\":%lld", (long long)t->st.step,
-                (long long)cur.epoch);
-        json_num(t->metrics, "loss", si->loss);
-        json_num(t->metrics, "lr", si->lr);
-        json_num(t->metrics, "grad_norm", si->grad_norm);
-        fprintf(t->metrics, ",\"tokens\":%lld", (long long)t->st.tokens);
-        json_num(t->metrics, "tok_s", rate);
-        json_num(t->metrics, "elapsed_s", t->st.seconds);
+        nt_json w = nt_json_file(t->metrics);
+        nt_json_begin(&w);
+        nt_json_str(&w, "type", "train");
+        nt_json_int(&w, "step", t->st.step);
+        nt_json_int(&w, "epoch", cur.epoch);
+        nt_json_flt(&w, "loss", si->loss);
+        nt_json_flt(&w, "lr", si->lr);
+        nt_json_flt(&w, "grad_norm", si->grad_norm);
+        nt_json_int(&w, "tokens", t->st.tokens);
+        nt_json_flt(&w, "tok_s", rate);
+        nt_json_flt(&w, "elapsed_s", t->st.seconds);
         if (nt_dist_size(t->dist) > 1) { /* rank 0's all-reduce: time blocked in it, time
                                             its buckets were in flight during backward */
             nt_dist_stats ds;
             nt_dist_stats_get(t->dist, &ds);
-            fprintf(t->metrics, ",\"ranks\":%d", nt_dist_size(t->dist));
             double per = ds.reductions ? 1e3 / (double)ds.reductions : 0.0; /* ms per update */
-            json_num(t->metrics, "comm_wait_ms", per * ds.wait_s);
-            json_num(t->metrics, "comm_overlap_ms", per * ds.overlap_s);
+            nt_json_int(&w, "ranks", nt_dist_size(t->dist));
+            nt_json_flt(&w, "comm_wait_ms", per * ds.wait_s);
+            nt_json_flt(&w, "comm_overlap_ms", per * ds.overlap_s);
             nt_dist_stats_reset(t->dist);
         }
-        fprintf(t->metrics, "}\n");
+        nt_json_end(&w);
+        fputc('\n', t->metrics);
         fflush(t->metrics);
     }
     char total_s[32] = "";
@@ -878,14 +802,20 @@ static nt_status evaluate_and_track(nt_trainer *t, nt_train_result *r, eval_outc
     }
     o->reached = c->target > 0 && isfinite(v) &&
                  (metric_higher_is_better(c->metric) ? v >= c->target : v <= c->target);
-    fprintf(t->metrics, "{\"type\":\"eval\",\"step\":%lld", (long long)t->st.step);
-    json_num(t->metrics, "loss", ev.loss);
-    json_num(t->metrics, "ppl", ev.ppl);
-    json_num(t->metrics, "token_acc", 100.0 * ev.token_acc);
+    nt_json w = nt_json_file(t->metrics);
+    nt_json_begin(&w);
+    nt_json_str(&w, "type", "eval");
+    nt_json_int(&w, "step", t->st.step);
+    nt_json_flt(&w, "loss", ev.loss);
+    nt_json_flt(&w, "ppl", ev.ppl);
+    nt_json_flt(&w, "token_acc", 100.0 * ev.token_acc);
     if (ev.n_decoded > 0 || (t->eval.exact && c->eval_exact_max >= 0))
-        json_num(t->metrics, "exact_match", 100.0 * ev.exact_match);
-    json_num(t->metrics, "elapsed_s", t->st.seconds);
-    fprintf(t->metrics, ",\"sentences\":%d,\"best\":%s}\n", ev.n_sentences, o->better ? "true" : "false");
+        nt_json_flt(&w, "exact_match", 100.0 * ev.exact_match);
+    nt_json_flt(&w, "elapsed_s", t->st.seconds);
+    nt_json_int(&w, "sentences", ev.n_sentences);
+    nt_json_bool(&w, "best", o->better);
+    nt_json_end(&w);
+    fputc('\n', t->metrics);
     fflush(t->metrics);
     if (t->tty >= 0) {
         if (t->run.line_open) fprintf(t->log, "\r\033[K");
