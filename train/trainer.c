@@ -550,14 +550,14 @@ static nt_status train_update(nt_trainer *t, step_info *si) {
             return nt_error(NT_ERR_NUMERIC, "training loss is %s (micro-batch %d of %d)",
                             isnan(l) ? "NaN" : "Inf", k + 1, micro);
         }
-        /* d(sum of token losses) = n * d(mean): the micro-batches add up to
-         * the gradient of the summed loss, divided by the total below. */
         /* this rank's last micro-batch: its backward finishes the gradients,
          * and their buckets start while it runs */
-        int last = k + ranks >= micro;
-        if (last && n > 0) NT_TRY(nt_dist_overlap_begin(t->dist, t->ctx, loss, net->params));
+        int last = k + ranks >= micro && n > 0;
+        if (last) NT_TRY(nt_dist_overlap_begin(t->dist, t->ctx, loss, net->params));
+        /* d(sum of token losses) = n * d(mean): the micro-batches add up to
+         * the gradient of the summed loss, divided by the total below. */
         if (n > 0) NT_TRY(nt_backward_seeded(t->ctx, loss, &(float){(float)n}));
-        if (last && n > 0) NT_TRY(nt_dist_overlap_end(t->dist, t->ctx));
+        if (last) NT_TRY(nt_dist_overlap_end(t->dist, t->ctx));
         sum_loss += (double)l * (double)n;
         n_total += n;
         si->tokens += b.n_src_tokens + b.n_tgt_tokens;

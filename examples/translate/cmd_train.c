@@ -11,9 +11,9 @@
 #include "core/alloc.h"
 #include "core/rng.h"
 #include "data/batcher.h"
-#include "train/dist.h"
 #include "data/source.h"
 #include "train/checkpoint.h"
+#include "train/dist.h"
 
 void cmd_train_usage(FILE *out) {
     fprintf(out,
