@@ -1,7 +1,7 @@
 # nextok: the two-command entry. `make demo` and `make test`; see README.md.
 BUILD   ?= build
 JOBS    ?= 2
-PKGS    := gcc g++ make cmake libopenblas-openmp-dev libhdf5-dev hdf5-tools libsentencepiece-dev
+PKGS    := gcc g++ make cmake libopenblas-openmp-dev libhdf5-dev hdf5-tools libsentencepiece-dev libopenmpi-dev openmpi-bin
 CMAKE_FLAGS ?=
 
 .PHONY: all deps build test test-portable demo multi30k sanitize fuzz clean

@@ -32,6 +32,8 @@ struct nt_ctx {
     int backward_done;     /* nt_backward has consumed the tape (until nt_ctx_reset) */
     int grad_enabled, training;
     nt_rng *rng;
+    nt_backward_hook hook; /* nt_ctx_set_backward_hook */
+    void *hook_user;
     void *scratch;         /* nt_ctx_scratch: outside the arena, grown on demand */
     size_t scratch_bytes;
 };
@@ -97,6 +99,9 @@ int nt_ctx_grad_enabled(const nt_ctx *ctx) { return ctx->grad_enabled; }
 void nt_ctx_set_training(nt_ctx *ctx, int training) { ctx->training = training != 0; }
 int nt_ctx_training(const nt_ctx *ctx) { return ctx->training; }
 void nt_ctx_set_rng(nt_ctx *ctx, nt_rng *rng) { ctx->rng = rng; }
+void nt_ctx_set_backward_hook(nt_ctx *ctx, nt_backward_hook fn, void *user) {
+    ctx->hook = fn, ctx->hook_user = user;
+}
 nt_rng *nt_ctx_rng(nt_ctx *ctx) { return ctx->rng; }
 size_t nt_ctx_used(const nt_ctx *ctx) { return ctx->used; }
 size_t nt_ctx_peak(const nt_ctx *ctx) { return ctx->peak; }
@@ -350,6 +355,7 @@ nt_status nt_backward_seeded(nt_ctx *ctx, nt_tensor *t, const float *dout) {
         for (int i = 0; i < NT_NODE_MAX_IN; i++)
             if (nd->in[i]) grad_settle(nd->in[i]);
         if (nd->out != t) grad_release(ctx, nd->out);
+        if (ctx->hook) ctx->hook(ctx->hook_user, nd);
     }
     return NT_OK;
 }

@@ -139,6 +139,12 @@ nt_status nt_backward(nt_ctx *ctx, nt_tensor *loss);
  * dout = {1}. NT_ERR_ARG if t does not require grad or dout is NULL. */
 nt_status nt_backward_seeded(nt_ctx *ctx, nt_tensor *t, const float *dout);
 
+/* Called by nt_backward after each node's backward kernel (node = the node
+ * just run): e.g. to start sending the parameter gradients that are final
+ * (train/dist.h). NULL fn: none (the default). Kept until set again. */
+typedef void (*nt_backward_hook)(void *user, const nt_node *node);
+void nt_ctx_set_backward_hook(nt_ctx *ctx, nt_backward_hook fn, void *user);
+
 /* The backward kernel of a node: accumulate into the inputs' grads. */
 typedef void (*nt_backward_fn)(nt_ctx *ctx, nt_node *node);
 

@@ -13,6 +13,7 @@
 #include "data/batcher.h"
 #include "nn/generate.h"
 #include "train/checkpoint.h"
+#include "train/dist.h"
 #include "train/json.h"
 #include "train/runlock.h"
 #include "train/progress.h"
@@ -260,6 +261,7 @@ typedef struct run_state {
     double win_t, last_draw;      /* log window start; last progress redraw */
     int64_t win_tokens, win_steps;
     int line_open;                /* a progress line is on screen without its newline */
+    int signal;                   /* the stop signal the ranks agreed on (0: none) */
 } run_state;
 
 struct nt_trainer {
@@ -267,6 +269,7 @@ struct nt_trainer {
     nt_net *net;
     const nt_vocab *vocab;
     nt_data_source *train;
+    nt_dist *dist;                /* the ranks (NULL: one process) */
     nt_evaluator eval;            /* eval.batches NULL: no evaluation */
     nt_optim *opt;
     nt_schedule sched;
@@ -405,7 +408,7 @@ static nt_status resume_from(nt_trainer *t, const char *file) {
     if (s == NT_OK) {
         t->st = *ts;
         t->last_saved_step = ts->step;
-        s = metrics_truncate(t->path_metrics, t->st.step);
+        if (nt_dist_is_root(t->dist)) s = metrics_truncate(t->path_metrics, t->st.step);
     }
     nt_free(ts);
     return s;
@@ -438,6 +441,7 @@ nt_status nt_trainer_new(nt_trainer **out, const nt_trainer_config *cfg, nt_net 
     if (!t) return nt_error(NT_ERR_NOMEM, "%s: out of memory", fn);
     t->cfg = *cfg;
     t->net = net, t->vocab = vocab, t->train = train;
+    t->dist = cfg->dist ? cfg->dist : nt_dist_world();
     if (eval) t->eval = *eval;
     t->log = cfg->log ? cfg->log : stderr;
     t->last_saved_step = -1;
@@ -448,13 +452,14 @@ nt_status nt_trainer_new(nt_trainer **out, const nt_trainer_config *cfg, nt_net 
     char resume_file[NT_TRAINER_PATH_MAX + 32];
     resolve_paths(t, resume_file, sizeof resume_file);
     s = mkdir_p(t->cfg.out_dir);
-    if (s == NT_OK) s = nt_runlock_acquire(t->cfg.out_dir, &t->lock); /* one process per run folder */
+    if (s == NT_OK && nt_dist_is_root(t->dist)) /* one run per folder; under mpirun rank 0 holds it */
+        s = nt_runlock_acquire(t->cfg.out_dir, &t->lock);
     if (s == NT_OK) s = make_optimizer(t);
     if (s == NT_OK) s = nt_ctx_new(&t->ctx, 0);
     if (s == NT_OK && resume_file[0]) s = resume_from(t, resume_file);
     if (s == NT_OK) s = apply_freeze(t);
-    if (s == NT_OK) {
-        t->metrics = fopen(t->path_metrics, "ab");
+    if (s == NT_OK) { /* rank 0 writes the files; the others' lines go nowhere */
+        t->metrics = fopen(nt_dist_is_root(t->dist) ? t->path_metrics : "/dev/null", "ab");
         if (!t->metrics) s = nt_error(NT_ERR_IO, "cannot open %s (%s)", t->path_metrics, strerror(errno));
     }
     if (s == NT_OK) {
@@ -467,6 +472,7 @@ nt_status nt_trainer_new(nt_trainer **out, const nt_trainer_config *cfg, nt_net 
         return nt_error_wrap(s, "%s", fn);
     }
     t->tty = cfg->progress == -1 ? isatty(fileno(t->log)) : cfg->progress;
+    if (!nt_dist_is_root(t->dist)) t->tty = -2;
     *out = t;
     return NT_OK;
 }
@@ -511,21 +517,34 @@ static void scale_grads(nt_optim *o, float s) {
     }
 }
 
-/* accum micro-batches -> gradient of the mean loss over all their target
- * tokens -> clip -> optimizer step. */
+/* Dropout draws of micro-batch k start 2^36 draws apart (far more than
+ * one micro-batch takes), so they do not depend on which rank runs it. */
+#define MICRO_BATCH_DRAWS ((uint64_t)1 << 36)
+
+/* accum micro-batches (on each of the N ranks: N * accum in all) ->
+ * gradient of the mean loss over all their target tokens -> clip ->
+ * optimizer step. */
 static nt_status train_update(nt_trainer *t, step_info *si) {
     nt_net *net = t->net;
+    const int ranks = nt_dist_size(t->dist), rank = nt_dist_rank(t->dist);
+    const int micro = ranks * t->cfg.accum;
     nt_params_zero_grad(net->params);
     nt_ctx_set_grad(t->ctx, 1);
     nt_ctx_set_training(t->ctx, 1);
-    nt_ctx_set_rng(t->ctx, &t->st.rng);
+    nt_rng rng = t->st.rng;
+    const uint64_t base = rng.counter;
+    t->st.rng.counter = base + (uint64_t)micro * MICRO_BATCH_DRAWS;
+    nt_ctx_set_rng(t->ctx, &rng);
+    NT_TRY(nt_dist_allreduce_begin(t->dist, net->params->grads, net->params->total));
     double sum_loss = 0;
     int64_t n_total = 0;
     si->tokens = 0;
     si->nonfinite = 0;
-    for (int k = 0; k < t->cfg.accum; k++) {
+    for (int k = 0; k < micro; k++) {
         nt_batch b;
         NT_TRY(next_train_batch(t, &b));
+        if (k % ranks != rank) continue; /* another rank's micro-batch */
+        rng.counter = base + (uint64_t)k * MICRO_BATCH_DRAWS;
         nt_tensor *loss;
         int64_t n = 0;
         NT_TRY(net->ops->loss(net, t->ctx, &b, t->cfg.label_smoothing, &loss, NULL, &n));
@@ -535,16 +554,26 @@ static nt_status train_update(nt_trainer *t, step_info *si) {
             si->nonfinite = 1;
             nt_ctx_reset(t->ctx);
             return nt_error(NT_ERR_NUMERIC, "training loss is %s (micro-batch %d of %d)",
-                            isnan(l) ? "NaN" : "Inf", k + 1, t->cfg.accum);
+                            isnan(l) ? "NaN" : "Inf", k + 1, micro);
         }
+        /* this rank's last micro-batch: its backward finishes the gradients,
+         * and their buckets start while it runs */
+        int last = k + ranks >= micro && n > 0;
+        if (last) NT_TRY(nt_dist_overlap_begin(t->dist, t->ctx, loss, net->params));
         /* d(sum of token losses) = n * d(mean): the micro-batches add up to
          * the gradient of the summed loss, divided by the total below. */
         if (n > 0) NT_TRY(nt_backward_seeded(t->ctx, loss, &(float){(float)n}));
+        if (last) NT_TRY(nt_dist_overlap_end(t->dist, t->ctx));
         sum_loss += (double)l * (double)n;
         n_total += n;
         si->tokens += b.n_src_tokens + b.n_tgt_tokens;
         nt_ctx_reset(t->ctx);
     }
+    /* the sums over the ranks: gradients, then loss and token counts */
+    NT_TRY(nt_dist_allreduce_end(t->dist));
+    double sums[3] = {sum_loss, (double)n_total, (double)si->tokens};
+    NT_TRY(nt_dist_sum(t->dist, sums, 3));
+    sum_loss = sums[0], n_total = (int64_t)sums[1], si->tokens = (int64_t)sums[2];
     if (n_total > 0) scale_grads(t->opt, (float)(1.0 / (double)n_total));
     si->loss = n_total > 0 ? sum_loss / (double)n_total : 0.0;
     nt_status s = nt_optim_clip(t->opt, t->cfg.clip, &si->grad_norm);
@@ -569,8 +598,9 @@ static nt_status eval_exact(nt_trainer *t, nt_eval_result *ev) {
     enum { CHUNK = 64 };
     const int32_t *src[CHUNK];
     int len[CHUNK];
-    int exact = 0;
-    for (int i0 = 0; i0 < n; i0 += CHUNK) {
+    int exact = 0; /* the ranks take turns by chunk; their counts are summed */
+    const int ranks = nt_dist_size(t->dist), rank = nt_dist_rank(t->dist);
+    for (int i0 = rank * CHUNK; i0 < n; i0 += ranks * CHUNK) {
         int m = n - i0 < CHUNK ? n - i0 : CHUNK;
         for (int j = 0; j < m; j++) src[j] = c->ids + c->src_off[i0 + j], len[j] = c->src_len[i0 + j];
         nt_generate_result res;
@@ -583,8 +613,10 @@ static nt_status eval_exact(nt_trainer *t, nt_eval_result *ev) {
         }
         nt_generate_result_free(&res);
     }
+    double sum[1] = {exact};
+    NT_TRY(nt_dist_sum(t->dist, sum, 1));
     ev->n_decoded = n;
-    ev->exact_match = n > 0 ? (double)exact / n : 0.0;
+    ev->exact_match = n > 0 ? sum[0] / n : 0.0;
     return NT_OK;
 }
 
@@ -603,16 +635,19 @@ static int64_t count_right(const nt_batch *b, const float *logits, int V) { /* l
     return right;
 }
 
-/* One pass over the evaluation batches: loss, perplexity, token accuracy. */
+/* One pass over the evaluation batches: loss, perplexity, token accuracy.
+ * Rank r of N scores batches r, r + N, ...; the sums are reduced. */
 static nt_status eval_batches(nt_trainer *t, nt_eval_result *ev) {
     nt_net *net = t->net;
+    const int ranks = nt_dist_size(t->dist), rank = nt_dist_rank(t->dist);
     nt_status s = nt_data_source_set_cursor(t->eval.batches, &(nt_cursor){0, 0});
     double sum_loss = 0;
     int64_t n_tok = 0, n_right = 0;
-    while (s == NT_OK) {
+    for (int j = 0; s == NT_OK; j++) {
         nt_batch b;
         s = nt_data_source_next(t->eval.batches, &b);
         if (s != NT_OK || b.B == 0) break;
+        if (j % ranks != rank) continue;
         nt_tensor *loss, *logits;
         int64_t n = 0;
         s = net->ops->loss(net, t->ctx, &b, 0.0f, &loss, &logits, &n);
@@ -624,6 +659,10 @@ static nt_status eval_batches(nt_trainer *t, nt_eval_result *ev) {
         }
         nt_ctx_reset(t->ctx);
     }
+    if (s != NT_OK) return s; /* (its exit through nt_dist_finalize ends the other ranks) */
+    double sums[4] = {sum_loss, (double)n_tok, (double)n_right, ev->n_sentences};
+    NT_TRY(nt_dist_sum(t->dist, sums, 4));
+    sum_loss = sums[0], n_tok = (int64_t)sums[1], n_right = (int64_t)sums[2], ev->n_sentences = (int)sums[3];
     ev->n_tokens = n_tok;
     ev->loss = n_tok > 0 ? sum_loss / (double)n_tok : 0.0;
     ev->ppl = exp(ev->loss);
@@ -663,6 +702,10 @@ static nt_status save_checkpoint(nt_trainer *t, const char *path) {
     nt_cursor cur;
     nt_data_source_get_cursor(t->train, &cur);
     t->st.epoch = cur.epoch, t->st.cursor = cur.position;
+    if (!nt_dist_is_root(t->dist)) { /* rank 0 writes; every rank holds the same state */
+        if (path == t->path_last) t->last_saved_step = t->st.step;
+        return NT_OK;
+    }
     NT_TRY(nt_ckpt_save(path, t->net, t->vocab, t->opt, &t->st));
     if (path == t->path_last) t->last_saved_step = t->st.step;
     if (t->cfg.on_checkpoint) t->cfg.on_checkpoint(t->cfg.user, t->st.step, path);
@@ -710,6 +753,16 @@ static void log_update(nt_trainer *t, const step_info *si) {
         nt_json_int(&w, "tokens", t->st.tokens);
         nt_json_flt(&w, "tok_s", rate);
         nt_json_flt(&w, "elapsed_s", t->st.seconds);
+        if (nt_dist_size(t->dist) > 1) { /* rank 0's all-reduce: time blocked in it, time
+                                            its buckets were in flight during backward */
+            nt_dist_stats ds;
+            nt_dist_stats_get(t->dist, &ds);
+            double per = ds.reductions ? 1e3 / (double)ds.reductions : 0.0; /* ms per update */
+            nt_json_int(&w, "ranks", nt_dist_size(t->dist));
+            nt_json_flt(&w, "comm_wait_ms", per * ds.wait_s);
+            nt_json_flt(&w, "comm_overlap_ms", per * ds.overlap_s);
+            nt_dist_stats_reset(t->dist);
+        }
         nt_json_end(&w);
         fputc('\n', t->metrics);
         fflush(t->metrics);
@@ -827,6 +880,15 @@ static int budget_done(const nt_trainer *t) {
            (t->run.budget > 0 && t->st.seconds >= t->run.budget);
 }
 
+/* The ranks' clocks and signals differ: all stop after the same update, the
+ * latest clock and any rank's signal deciding (one small reduction). */
+static nt_status agree_on_stop(nt_trainer *t) {
+    double v[2] = {t->st.seconds, nt_signals_pending()};
+    NT_TRY(nt_dist_max(t->dist, v, 2));
+    t->st.seconds = v[0], t->run.signal = (int)v[1];
+    return NT_OK;
+}
+
 /* After an update: evaluation, checkpoints, and whether to stop (*stop set,
  * r->stop_reason named; NT_ERR_INTERRUPTED on a signal). */
 static nt_status after_update(nt_trainer *t, nt_train_result *r, int *stop) {
@@ -835,13 +897,13 @@ static nt_status after_update(nt_trainer *t, nt_train_result *r, int *stop) {
     eval_outcome o = {0};
     if (t->eval.batches && ((c->eval_every > 0 && t->st.step % c->eval_every == 0) || done))
         NT_TRY(evaluate_and_track(t, r, &o));
-    int interrupted = nt_signals_pending() || (c->stop_at > 0 && t->st.step == c->stop_at);
+    int interrupted = t->run.signal || (c->stop_at > 0 && t->st.step == c->stop_at);
     int64_t save_every = c->save_every > 0 ? c->save_every : c->eval_every;
     if (done || o.stop_early || o.reached || interrupted || (save_every > 0 && t->st.step % save_every == 0))
         NT_TRY(save_last(t, r));
     *stop = 1;
     if (interrupted) {
-        int sig = nt_signals_pending();
+        int sig = t->run.signal;
         r->stop_reason = "interrupted";
         return nt_error(NT_ERR_INTERRUPTED, "interrupted by %s after step %lld; checkpoint saved to %s",
                         sig ? nt_signals_name(sig) : "request", (long long)t->st.step, t->path_last);
@@ -897,6 +959,7 @@ nt_status nt_trainer_run(nt_trainer *t, nt_train_result *res) {
         step_info si;
         s = train_update(t, &si);
         t->st.seconds = rs->seconds0 + (now_seconds() - rs->t0);
+        if (s == NT_OK) s = agree_on_stop(t);
         if (s != NT_OK) {
             s = update_failed(t, s, &si, &r);
             break;

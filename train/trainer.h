@@ -48,6 +48,17 @@
  * vocabulary, sets cfg.resume to the run folder and calls nt_trainer_new as
  * for a fresh run.
  *
+ * Data parallelism (docs/distributed.md): under `mpirun -np N` (after
+ * nt_dist_init), every rank runs the same data source and, of the N * accum
+ * micro-batches of an update, takes those with index k % N == rank; the
+ * gradient block is summed over the ranks (bucketed MPI_Iallreduce), the
+ * loss weighting uses the update's token count over all ranks, so N ranks
+ * with accum A train exactly like one process with accum N * A (dropout
+ * included: micro-batch k draws from its own stretch of the RNG stream).
+ * Every rank applies the same clipped step; evaluation is split across the
+ * ranks and reduced; the ranks agree on stopping (budget, signal) after
+ * every update; rank 0 alone writes checkpoints, metrics.jsonl and the log.
+ *
  * Exact resume: a checkpoint holds the weights, the optimizer moments and
  * step, the data cursor, the dropout RNG and the early-stopping state, and
  * every kernel is deterministic for a fixed thread count; a run of N steps
@@ -143,6 +154,9 @@ typedef struct nt_trainer_config {
     /* called after each checkpoint write (path = the file written) */
     void (*on_checkpoint)(void *user, int64_t step, const char *path);
     void *user;
+    /* data parallelism (train/dist.h): the ranks this run spans; NULL = the
+     * world mpirun started (nt_dist_world(): one process without mpirun) */
+    struct nt_dist *dist;
 } nt_trainer_config;
 
 /* Defaults: 1000 steps, batch_tokens 2048, accum 1, AdamW (0.9, 0.999, 1e-8,

@@ -34,6 +34,10 @@ const char *bench_config_names(void);
  * layernorm, attention and cross-entropy kernels. Returns a process exit status. */
 int bench_kernels(const bench_opts *o);
 
+/* --allreduce MB: train/dist.h's gradient all-reduce of an MB-megabyte
+ * block under mpirun (see docs/distributed.md). Returns an exit status. */
+int bench_allreduce(const bench_opts *o, double mb);
+
 /* Monotonic wall-clock seconds. */
 double bench_now(void);
 

@@ -8,6 +8,7 @@
 #include "bench.h"
 #include "core/opts.h"
 #include "core/parallel.h"
+#include "train/dist.h"
 
 double bench_now(void) {
     struct timespec ts;
@@ -51,6 +52,7 @@ int main(int argc, char **argv) {
         execv("/proc/self/exe", argv); /* on failure, go on with the default policy */
     bench_opts o = {.threads = 2, .reps = 5, .seconds = 8.0};
     int kernels = 0, peak_only = 0, only = 0;
+    double allreduce_mb = 0;
     long threads = o.threads, reps = o.reps;
     char config_help[400];
     snprintf(config_help, sizeof config_help,
@@ -63,6 +65,10 @@ int main(int argc, char **argv) {
         {"--kernels", NT_OPT_FLAG, &kernels,
          .help = "sgemm at the model shapes vs a large-sgemm peak; layernorm, attention and cross-entropy kernels "
                  "(median of R repetitions)"},
+        {"--allreduce", NT_OPT_DOUBLE, &allreduce_mb, 1e-6, 4096, .arg = "MB", .def = "",
+         .help = "the trainer's bucketed gradient all-reduce of MB megabytes across the ranks of mpirun: time, "
+                 "bandwidth, scalar latency (under mpirun, --config trains on every rank and sums the gradients: "
+                 "data-parallel throughput; docs/distributed.md)"},
         {"--sgemm-peak", NT_OPT_FLAG, &peak_only, .help = NULL}, /* hidden: bench_model's child */
         {.kind = NT_OPT_GROUP, .help = "settings:"},
         {"--threads", NT_OPT_INT, &threads, 1, 1024, .help = "OpenMP and OpenBLAS threads"},
@@ -73,11 +79,14 @@ int main(int argc, char **argv) {
          .help = "--config: run only the train or the decode part (for profiling)"},
         {"--reps", NT_OPT_INT, &reps, 1, 64, .arg = "R", .help = "--kernels: timed repetitions per measurement"},
         {0}};
+    char epilog[512];
+    snprintf(epilog, sizeof epilog, "OMP_WAIT_POLICY defaults to passive (idle threads sleep; set it to override).\n%s",
+             nt_dist_build_info());
     nt_opts cmd = {.prog = "nextok-bench",
                    .usage = "usage: nextok-bench --config NAME [--threads N] [--seconds S] [--json]\n"
-                            "       nextok-bench --kernels [--threads N] [--reps R]",
-                   .opts = opts,
-                   .epilog = "OMP_WAIT_POLICY defaults to passive (idle threads sleep; set it to override)."};
+                            "       nextok-bench --kernels [--threads N] [--reps R]\n"
+                            "       mpirun -np N nextok-bench --allreduce MB [--seconds S] [--json]",
+                   .opts = opts, .epilog = epilog};
     int rc = nt_opts_parse(&cmd, argc, argv);
     if (rc >= 0) return rc;
     o.threads = (int)threads, o.reps = (int)reps;
@@ -89,10 +98,23 @@ int main(int argc, char **argv) {
         printf("%.3f\n", bench_sgemm_peak_here(o.reps));
         return 0;
     }
-    if (kernels == !!o.config) return nt_opts_usage_error(&cmd, "give exactly one of --config NAME and --kernels");
+    /* MPI after the options: the --sgemm-peak child inherits mpirun's
+     * environment and must not join the world as a rank */
+    if (nt_dist_init(&argc, &argv) != NT_OK) {
+        fprintf(stderr, "nextok-bench: %s\n", nt_errmsg());
+        return 1;
+    }
+    nt_dist_quiet_others();
+    if (nt_dist_size(NULL) > 1) o.skip_decode = 1; /* MPI mode: training throughput only */
+    if (allreduce_mb > 0) {
+        if (nt_threads_set(o.threads) != NT_OK) return nt_dist_finalize(1);
+        return nt_dist_finalize(bench_allreduce(&o, allreduce_mb));
+    }
+    if (kernels == !!o.config)
+        return nt_dist_finalize(nt_opts_usage_error(&cmd, "give exactly one of --config NAME and --kernels"));
     if (nt_threads_set(o.threads) != NT_OK || nt_blas_check() != NT_OK) {
         fprintf(stderr, "nextok-bench: %s\n", nt_errmsg());
         return 1;
     }
-    return kernels ? bench_kernels(&o) : bench_model(&o);
+    return nt_dist_finalize(kernels ? bench_kernels(&o) : bench_model(&o));
 }

@@ -53,6 +53,7 @@
 #include "nn/generate.h"
 #include "nn/generate_fast.h"
 #include "nn/model.h"
+#include "train/dist.h"
 #include "train/optim.h"
 
 typedef struct bench_config {
@@ -168,10 +169,20 @@ static nt_status train_step(train_state *s, float *loss_out) {
     nt_params_zero_grad(s->m->params);
     NT_TRY(nt_model_loss(s->m, s->work, &loss, NULL, s->src, NULL, s->tgt_in, s->labels, 0.0f, NULL));
     NT_TRY(nt_backward(s->work, loss));
+    /* under mpirun: the trainer's gradient sum over the ranks (train/dist.h) */
+    NT_TRY(nt_dist_allreduce_begin(NULL, s->m->params->grads, s->m->params->total));
+    NT_TRY(nt_dist_allreduce_end(NULL));
     NT_TRY(nt_optim_step(s->opt, 1e-3));
     *loss_out = nt_f32(loss)[0];
     nt_ctx_reset(s->work);
     return NT_OK;
+}
+
+/* Under mpirun every rank must run as many steps as rank 0: its clock
+ * decides (a broadcast); 1 to stop. */
+static int rank0_says_stop(int stop) {
+    double v[1] = {stop};
+    return nt_dist_bcast(NULL, v, 1) != NT_OK || v[0] != 0;
 }
 
 /* One greedy run, the generic way: encode src1 (1, S), then G cached steps. */
@@ -288,12 +299,32 @@ int bench_model(const bench_opts *o) {
     if (!o->skip_train) {
         for (int i = 0; i < 2; i++)
             if (train_step(&ts, &loss) != NT_OK) goto fail;
+        nt_dist_stats_reset(NULL);
         t0 = bench_now();
         do {
             if (train_step(&ts, &loss) != NT_OK) goto fail;
             steps++;
-        } while ((el = bench_now() - t0) < o->seconds);
+        } while (!rank0_says_stop((el = bench_now() - t0) >= o->seconds));
         step_s = el / steps;
+    }
+    if (nt_dist_size(NULL) > 1) { /* data-parallel throughput: N batches per step */
+        nt_dist_stats ds;
+        nt_dist_stats_get(NULL, &ds);
+        int N = nt_dist_size(NULL);
+        double tok_s = (double)N * c->B * (c->S + c->T) / step_s;
+        if (o->json)
+            printf("{\"impl\": \"nextok-%s\", \"config\": \"%s\", \"ranks\": %d, \"threads\": %d, "
+                   "\"params\": %lld, \"train_step_ms\": %.2f, \"train_tok_s\": %.1f, \"comm_wait_ms\": %.2f, "
+                   "\"allreduce_mb\": %.2f}\n",
+                   NT_BENCH_VERSION, c->name, N, o->threads, (long long)nt_model_num_params(m), step_s * 1e3,
+                   tok_s, 1e3 * ds.wait_s / steps, ds.bytes / ds.reductions / 1e6);
+        else
+            printf("nextok-bench --config %s: %d ranks x %d thread(s): %.2f ms/step (%d steps), %.1f tokens/s "
+                   "(all ranks), %.2f ms/step waiting for the gradient all-reduce (%.2f MB), loss %.4f\n",
+                   c->name, N, o->threads, step_s * 1e3, steps, tok_s, 1e3 * ds.wait_s / steps,
+                   ds.bytes / ds.reductions / 1e6, (double)loss);
+        rc = 0;
+        goto fail; /* (the cleanup) */
     }
 
     /* decoding, batch 1 */

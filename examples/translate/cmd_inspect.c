@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "core/alloc.h"
 #include "train/checkpoint.h"
+#include "train/dist.h"
 
 /* The SentencePiece model of an spm vocabulary: how it was trained, and a
  * sample of its pieces (the first learned ones, after the specials and bytes). */
@@ -91,6 +92,7 @@ int cmd_inspect(int argc, char **argv) {
             printf("data:         train %s, valid %s\n", tc.train_path, tc.valid_path);
         }
     }
+    printf("this build:   %s\n", nt_dist_build_info());
     nt_free(ts);
     nt_model_free(m);
     nt_vocab_free(v);

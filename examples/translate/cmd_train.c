@@ -14,6 +14,7 @@
 #include "data/source.h"
 #include "train/checkpoint.h"
 #include "train/runlock.h"
+#include "train/dist.h"
 
 static int file_exists(const char *p) {
     struct stat sb;
@@ -28,6 +29,7 @@ static int is_dir(const char *p) {
 int cli_run_dir_clear(const char *cmd, const char *run_dir, int overwrite) {
     static const char *files[] = {"checkpoint-last.h5", "checkpoint-best.h5", "metrics.jsonl", "report.html"};
     char p[NT_TRAINER_PATH_MAX + 32];
+    if (!nt_dist_is_root(NULL)) return 1; /* under mpirun, rank 0 owns the run folder */
     /* A run in progress there is not ours to replace (train/runlock.h). */
     nt_runlock *lock = NULL;
     if (is_dir(run_dir) && nt_runlock_acquire(run_dir, &lock) != NT_OK) {
@@ -133,7 +135,8 @@ int cli_run_training(const char *cmd, nt_trainer_config *tc, nt_model *model, co
             fprintf(stderr, ", exact match %.2f%% (%d sentences)", 100 * res.eval.exact_match, res.eval.n_decoded);
         fprintf(stderr, "\n");
     }
-    s = cli_report_write(run_dir, file_exists(best) ? best : last, tc->valid_path, 4, report, sizeof report);
+    s = !nt_dist_is_root(NULL) ? NT_OK /* rank 0 writes it */
+        : cli_report_write(run_dir, file_exists(best) ? best : last, tc->valid_path, 4, report, sizeof report);
     if (s != NT_OK) {
         fprintf(stderr, "nextok-translate %s: report: %s\n", cmd, cli_errmsg());
         goto done;

@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "train/dist.h"
 
 typedef struct command {
     const char *name;
@@ -29,10 +30,10 @@ static void usage(FILE *out) {
     for (int i = 0; i < N_COMMANDS; i++) fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\n'nextok-translate <command> --help' describes a command's options.\n");
     fprintf(out, "%s\n", cli_omp_policy_help());
+    fprintf(out, "%s; see docs/distributed.md\n", nt_dist_build_info());
 }
 
-int main(int argc, char **argv) {
-    cli_omp_policy(argv); /* first: before anything starts the OpenMP runtime */
+static int run(int argc, char **argv) {
     if (argc < 2) {
         usage(stderr);
         return 2;
@@ -47,4 +48,16 @@ int main(int argc, char **argv) {
     for (int i = 0; i < N_COMMANDS; i++) fprintf(stderr, " %s", commands[i].name);
     fprintf(stderr, ")\nTry 'nextok-translate --help'.\n");
     return 2;
+}
+
+/* Under mpirun every rank runs the same command; rank 0 alone prints
+ * (train/dist.h), and a rank that fails takes the job down. */
+int main(int argc, char **argv) {
+    cli_omp_policy(argv); /* first: before anything starts the OpenMP runtime */
+    if (nt_dist_init(&argc, &argv) != NT_OK) {
+        fprintf(stderr, "nextok-translate: %s\n", nt_errmsg());
+        return 1;
+    }
+    nt_dist_quiet_others();
+    return nt_dist_finalize(run(argc, argv));
 }
