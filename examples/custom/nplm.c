@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "data/text_source.h"
 #include "nn/generate.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
@@ -56,7 +57,7 @@ static nt_status nplm_next(nt_net *net, nt_ctx *ctx, const int32_t *const *seq, 
     if (!last) return nt_error(NT_ERR_NOMEM, "nplm: out of memory");
     for (int r = 0; r < n; r++)
         for (int k = 0; k < K; k++) last[r * K + k] = len[r] - K + k >= 0 ? seq[r][len[r] - K + k] : 1;
-    nt_tensor *lg;
+    nt_tensor *lg;  /* (n, K, V): the last position has seen all K */
     nt_status s = forward((nplm *)net, ctx, last, n, K, &lg);
     for (int r = 0; s == NT_OK && r < n; r++)
         memcpy(out + (size_t)r * net->vocab_size, nt_f32(lg) + ((size_t)r * K + K - 1) * net->vocab_size,
@@ -82,7 +83,7 @@ static nt_status nplm_create(nt_net **out, const nt_attrs *cfg) {
     NT_TRY(nt_params_alloc(P));
     m->embed = nt_params_get(P, ie), m->w1 = nt_params_get(P, i1), m->b1 = nt_params_get(P, j1);
     m->w2 = nt_params_get(P, i2), m->b2 = nt_params_get(P, j2);
-    nt_rng rng;
+    nt_rng rng;  /* every value N(0, 0.05^2) */
     nt_rng_seed(&rng, 7);
     for (int64_t i = 0; i < P->total; i++) P->values[i] = 0.05f * nt_rng_normal(&rng);
     m->net = (nt_net){.ops = &NPLM, .params = P, .vocab_size = V};
@@ -90,30 +91,10 @@ static nt_status nplm_create(nt_net **out, const nt_attrs *cfg) {
     return NT_OK;
 }
 
-/* The data: random windows of T + 1 characters; the cursor counts the windows drawn. */
-typedef struct windows { nt_data_source ds; int32_t *ids; int n; int64_t drawn; int32_t x[B * T], y[B * T]; } windows;
-static nt_status win_next(nt_data_source *ds, nt_batch *b) {
-    windows *w = (windows *)ds;
-    for (int r = 0; r < B; r++) {
-        nt_rng rng = {.seed = 1000, .counter = (uint64_t)(w->drawn++) << 8};
-        int at = (int)nt_rng_below(&rng, (uint64_t)(w->n - T - 1));
-        memcpy(w->x + r * T, w->ids + at, T * 4), memcpy(w->y + r * T, w->ids + at + 1, T * 4);
-    }
-    *b = (nt_batch){.B = B, .T = T, .tgt_in = w->x, .labels = w->y, .n_src_tokens = B * T, .n_tgt_tokens = B * T};
-    return NT_OK;
-}
-static void win_get(const nt_data_source *ds, nt_cursor *c) { *c = (nt_cursor){0, ((const windows *)ds)->drawn}; }
-static nt_status win_set(nt_data_source *ds, const nt_cursor *c) { ((windows *)ds)->drawn = c->position; return NT_OK; }
-static void win_free(nt_data_source *ds) { free(((windows *)ds)->ids); }
-static const nt_data_source_ops WINDOWS = {"windows", win_next, win_get, win_set, win_free};
-
 static int fail(const char *what) { return fprintf(stderr, "nextok-custom: %s: %s\n", what, nt_errmsg()), 1; }
 
 static int sample(const char *ckpt, const char *prompt, int n_new, uint64_t seed) {
-    nt_net *net;
-    nt_vocab *v;
-    nt_ctx *ctx;
-    nt_generate_result res;
+    nt_net *net; nt_vocab *v; nt_ctx *ctx; nt_generate_result res;
     int32_t ids[256];
     int n;
     char text[4096];
@@ -132,28 +113,26 @@ static int train(const char *path, const char *run, int64_t steps, int64_t stop_
     FILE *f = fopen(path, "rb");
     size_t len = f ? fread(text, 1, sizeof text - 1, f) : 0;
     if (f) fclose(f);
-    windows w = {.ds = {&WINDOWS}, .ids = malloc(sizeof text * 4)};
-    nt_vocab *v;
-    nt_attrs cfg;
-    nt_net *net;
-    nt_trainer *tr;
-    nt_train_result r;
+    static int32_t ids[sizeof text];
+    int n;
+    nt_vocab *v; nt_attrs cfg; nt_net *net; nt_trainer *tr; nt_train_result r;
+    nt_data_source *windows;  /* B random windows of T + 1 characters; the cursor is exact */
+    nt_text_source_config wc = {.mode = NT_TEXT_RANDOM, .batch_size = B, .block_size = T, .seed = 1000};
     if (len < 2 * T || nt_vocab_build(&v, NT_TOKENIZER_CHAR, (const char *[]){text}, 1, 1) ||
-        nt_vocab_encode(v, text, w.ids, sizeof text, &w.n))
+        nt_vocab_encode(v, text, ids, sizeof text, &n) || nt_text_source_new(&windows, ids, n, &wc))
         return fail(path);
     nt_attrs_init(&cfg);
     nt_attrs_set_str(&cfg, "arch", "nplm"), nt_attrs_set_int(&cfg, "vocab_size", nt_vocab_size(v));
-    nt_trainer_config tc = nt_trainer_config_default();
-    tc.steps = steps, tc.stop_at = stop_at, tc.lr = 3e-3, tc.warmup = 10, tc.eval_every = 0;
-    tc.label_smoothing = 0, tc.progress = 0;
+    nt_trainer_config tc = nt_trainer_config_default();  /* AdamW, cosine schedule, clipping at 1 */
+    tc.steps = steps, tc.stop_at = stop_at, tc.lr = 3e-3, tc.warmup = 10, tc.eval_every = 0, tc.label_smoothing = 0;
     snprintf(tc.out_dir, sizeof tc.out_dir, "%s", run);
     snprintf(tc.resume, sizeof tc.resume, "%s/checkpoint-last.h5", run);
     if (access(tc.resume, F_OK) != 0) tc.resume[0] = 0;  /* a fresh run */
-    if (nt_net_create(&net, &cfg) || nt_trainer_new(&tr, &tc, net, v, &w.ds, NULL)) return fail("train");
+    if (nt_net_create(&net, &cfg) || nt_trainer_new(&tr, &tc, net, v, windows, NULL)) return fail("train");
     nt_status s = nt_trainer_run(tr, &r);
     if (s != NT_OK && s != NT_ERR_INTERRUPTED) return fail("train");
     printf("step %lld loss %.4f\n", (long long)r.step, r.loss);
-    return nt_trainer_free(tr), nt_data_source_free(&w.ds), nt_net_free(net), nt_vocab_free(v), 0;
+    return nt_trainer_free(tr), nt_data_source_free(windows), nt_net_free(net), nt_vocab_free(v), 0;
 }
 
 int main(int argc, char **argv) {
