@@ -53,7 +53,7 @@ FUZZ_TARGETS ?=
 FUZZ_PKGS    := clang libclang-rt-14-dev libomp-14-dev
 fuzz:
 	@$(MAKE) --no-print-directory deps PKGS="$(PKGS) $(FUZZ_PKGS)"
-	@CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNT_FUZZ=ON > build-fuzz.cmake.log 2>&1 || { cat build-fuzz.cmake.log; exit 1; }
+	@CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNT_FUZZ=ON > build-fuzz.cmake.log 2>&1 || { cat build-fuzz.cmake.log; exit 1; }
 	@cmake --build build-fuzz -j $(JOBS) --target fuzz_tsv fuzz_text fuzz_tokenizer fuzz_ckpt_raw fuzz_ckpt_edit fuzz_cli
 	@sh tests/fuzz/run.sh build-fuzz/bin $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
