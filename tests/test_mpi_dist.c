@@ -128,6 +128,8 @@ static void test_failure(const char *self, int killed) {
 }
 
 int main(int argc, char **argv) {
+    /* a rank that skips nt_dist_init knows it (the trainer refuses it) */
+    if (argc > 1 && strcmp(argv[1], "--child-noinit") == 0) return nt_dist_uninitialised_rank() ? 0 : 1;
     if (nt_dist_init(&argc, &argv) != NT_OK) {
         fprintf(stderr, "%s\n", nt_errmsg());
         return 1;
@@ -142,6 +144,12 @@ int main(int argc, char **argv) {
         return nt_check_report("test_mpi_dist");
     }
     test_ranks(argv[0]);
+    static char out[1 << 12], err[1 << 12];
+    nt_mpirun r;
+    CHECK(nt_dist_uninitialised_rank() == 0, "a plain start is not an uninitialised rank");
+    CHECK(nt_mpirun_start(&r, 2, argv[0], (const char *[]){"--child-noinit", NULL}, NULL) == 0, "mpirun");
+    int rc = nt_mpirun_wait(&r, 60, out, sizeof out, err, sizeof err);
+    CHECK(rc == 0, "ranks without nt_dist_init must see nt_dist_uninitialised_rank(): exit %d\n%s", rc, err);
     test_failure(argv[0], 0);
     test_failure(argv[0], 1);
     return nt_check_report("test_mpi_dist");

@@ -244,9 +244,7 @@ static void test_missing_data_on_one_rank(void) {
     int k = common_args(a, out_p, train_p, valid_p);
     a[k++] = "--steps", a[k++] = "1000000";
     a[k++] = ":", a[k++] = "-np", a[k++] = "1", a[k++] = bin;
-    int k1 = k;
     k += common_args(a + k, out_p, missing, valid_p);
-    (void)k1;
     a[k++] = "--steps", a[k++] = "1000000";
     a[k] = NULL;
     nt_mpirun r;

@@ -190,6 +190,8 @@ int nt_dist_finalize(int rc) {
 
 nt_dist *nt_dist_world(void) { return world; }
 
+int nt_dist_uninitialised_rank(void) { return !world && launched_by_mpirun(); }
+
 int nt_dist_rank(const nt_dist *d) {
     d = resolve(d);
     return d ? d->rank : 0;

@@ -67,6 +67,11 @@ int nt_dist_finalize(int rc);
  * prefixed "[rank k] ", before it aborts. No-op on rank 0 and without MPI. */
 void nt_dist_quiet_others(void);
 
+/* 1 if mpirun started this process but nt_dist_init() did not join it to
+ * the world (a program that forgot the call): N copies would each train
+ * alone and write the same files. The trainer refuses then. */
+int nt_dist_uninitialised_rank(void);
+
 /* The world of the ranks started together, or NULL in a one-process world. */
 nt_dist *nt_dist_world(void);
 

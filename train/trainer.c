@@ -436,6 +436,9 @@ nt_status nt_trainer_new(nt_trainer **out, const nt_trainer_config *cfg, nt_net 
     const char *fn = "nt_trainer_new";
     if (!out || !cfg || !net) return nt_error(NT_ERR_ARG, "%s: out, cfg and model must not be NULL", fn);
     nt_status s = check_inputs(cfg, net, vocab, train, eval);
+    if (s == NT_OK && !cfg->dist && nt_dist_uninitialised_rank())
+        s = nt_error(NT_ERR_STATE, "started by mpirun, but this program did not call nt_dist_init() "
+                     "first in main (train/dist.h): every copy would train alone");
     if (s != NT_OK) return nt_error_wrap(s, "%s", fn);
     nt_trainer *t = nt_calloc(1, sizeof *t);
     if (!t) return nt_error(NT_ERR_NOMEM, "%s: out of memory", fn);
