@@ -11,8 +11,11 @@
  */
 #include "core/bf16.h"
 
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "core/alloc.h"
 
 #if defined(__GNUC__) && defined(__x86_64__)
 #define NT_BF16_X86 1
@@ -169,4 +172,43 @@ void nt_bf16_from_f32_n(nt_bf16 *dst, const float *src, int64_t n) {
 
 void nt_bf16_to_f32_n(float *dst, const nt_bf16 *src, int64_t n) {
     if (n > 0) (void)nt_bf16_to_f32_n_isa(nt_bf16_isa_selected(), dst, src, n);
+}
+
+/* ---- precision names, parameter copies ------------------------------------------------- */
+
+nt_status nt_precision_parse(const char *s, nt_precision *prec) {
+    if (s && (!strcmp(s, "fp32") || !strcmp(s, "f32"))) *prec = NT_PREC_F32;
+    else if (s && !strcmp(s, "bf16")) *prec = NT_PREC_BF16;
+    else return nt_error(NT_ERR_ARG, "precision: expected fp32 or bf16, got '%s'", s ? s : "(null)");
+    return NT_OK;
+}
+
+const char *nt_precision_name(nt_precision prec) { return prec == NT_PREC_BF16 ? "bf16" : "fp32"; }
+
+void nt_params_touch(nt_params *p) {
+    if (p) p->version++;
+}
+
+#define CONVERT_CHUNK 16384
+
+const nt_bf16 *nt_params_bf16_of(const nt_tensor *t) {
+    nt_params *p = t ? t->owner : NULL;
+    if (!p || !p->values) return NULL;
+    if (!p->values_bf16) {
+        p->values_bf16 = nt_malloc_aligned((size_t)(p->total ? p->total : 16) * sizeof(nt_bf16));
+        if (!p->values_bf16) return NULL;
+        p->bf16_version = p->version - 1;
+    }
+    if (p->bf16_version != p->version) {
+        int64_t n = p->total, chunks = (n + CONVERT_CHUNK - 1) / CONVERT_CHUNK;
+        nt_bf16 *dst = p->values_bf16;
+        const float *src = p->values;
+#pragma omp parallel for schedule(static) if (n > 4 * CONVERT_CHUNK && omp_get_level() == 0)
+        for (int64_t c = 0; c < chunks; c++) {
+            int64_t i0 = c * CONVERT_CHUNK, m = n - i0 < CONVERT_CHUNK ? n - i0 : CONVERT_CHUNK;
+            nt_bf16_from_f32_n(dst + i0, src + i0, m);
+        }
+        p->bf16_version = p->version;
+    }
+    return p->values_bf16 + ((const float *)t->data - p->values);
 }

@@ -35,6 +35,7 @@
 #include <string.h>
 
 #include "core/status.h"
+#include "core/tensor.h"
 
 typedef uint16_t nt_bf16;
 
@@ -83,5 +84,15 @@ nt_bf16_isa nt_bf16_isa_cpu(void);
 nt_bf16_isa nt_bf16_isa_selected(void);
 /* "portable", "avx512" or "avx512bf16". */
 const char *nt_bf16_isa_name(nt_bf16_isa isa);
+
+/* ---- bf16 copies of parameters ------------------------------------------------------ */
+
+/* The bf16 copy of parameter t (t->n values, laid out like t's), taken from
+ * its block's copy, which is (re)converted as a whole, threaded, when the
+ * block's version changed since (nt_params_touch): once per optimizer update.
+ * NULL if t is not a parameter or the copy cannot be allocated (then read t
+ * as float32: the product rounds it the same way). Not safe against a
+ * concurrent call on the same block from another thread. */
+const nt_bf16 *nt_params_bf16_of(const nt_tensor *t);
 
 #endif
