@@ -182,28 +182,30 @@ static void pack_b(uint32_t *restrict bp, const gb_args *g, int p0, int kc, int 
     }
 }
 
-/* Ap = op(A)[i0 .. i0+mr, p0 .. p0+kc) as (ceil(kc / 2), MR) words, rows past mr zero. */
+/* Ap = op(A)[i0 .. i0+mr, p0 .. p0+kc), rows past mr zero: word (i, q) at
+ * ap[i * QC + q] ("i-major") when A is not transposed (its rows are
+ * contiguous in k), at ap[q * MR + i] ("q-major") when it is. */
 static void pack_a(uint32_t *restrict ap, const gb_args *g, int i0, int mr, int p0, int kc, uint32_t *tmp) {
     int kq = (kc + 1) / 2;
     if (!g->ta) {
-        /* rows of A are contiguous in p: convert a row, then spread its pairs */
         for (int i = 0; i < mr; i++) {
             load_run(tmp, 1, g->a, g->at, (int64_t)(i0 + i) * g->lda + p0, 1, kc);
             if (kc & 1) tmp[kc] = 0;
-            for (int q = 0; q < kq; q++) ap[q * MR + i] = tmp[2 * q] | tmp[2 * q + 1] << 16;
+            for (int q = 0; q < kq; q++) ap[i * QC + q] = tmp[2 * q] | tmp[2 * q + 1] << 16;
         }
-    } else {
-        /* op(A)[i][p] = A[p * lda + i]: rows of the stored A are contiguous in i */
-        for (int q = 0; q < kq; q++) {
-            int p = p0 + 2 * q;
-            load_run(tmp, 1, g->a, g->at, (int64_t)p * g->lda + i0, 1, mr);
-            if (p + 1 < p0 + kc) load_run(tmp + MR, 1, g->a, g->at, (int64_t)(p + 1) * g->lda + i0, 1, mr);
-            else memset(tmp + MR, 0, (size_t)mr * sizeof *tmp);
-            for (int i = 0; i < mr; i++) ap[q * MR + i] = tmp[i] | tmp[MR + i] << 16;
-        }
+        for (int i = mr; i < MR; i++)
+            for (int q = 0; q < kq; q++) ap[i * QC + q] = 0;
+        return;
     }
-    for (int q = 0; q < kq; q++)
+    /* op(A)[i][p] = A[p * lda + i]: rows of the stored A are contiguous in i */
+    for (int q = 0; q < kq; q++) {
+        int p = p0 + 2 * q;
+        load_run(tmp, 1, g->a, g->at, (int64_t)p * g->lda + i0, 1, mr);
+        if (p + 1 < p0 + kc) load_run(tmp + MR, 1, g->a, g->at, (int64_t)(p + 1) * g->lda + i0, 1, mr);
+        else memset(tmp + MR, 0, (size_t)mr * sizeof *tmp);
+        for (int i = 0; i < mr; i++) ap[q * MR + i] = tmp[i] | tmp[MR + i] << 16;
         for (int i = mr; i < MR; i++) ap[q * MR + i] = 0;
+    }
 }
 
 /* ---- the emulated kernel --------------------------------------------------------------- */
@@ -236,8 +238,8 @@ static void ftz_off(unsigned old) { (void)old; }
 #endif
 
 /* C[0..mr, 0..nr) = alpha sum Ap Bp + beta C (beta == 0: C not read) */
-static void tile_emulated(int kq, const uint32_t *restrict ap, const uint32_t *restrict bp, float *c,
-                          int64_t ldc, float alpha, float beta, int mr, int nr) {
+static void tile_emulated(int kq, const uint32_t *restrict ap, int64_t rs, int ks, const uint32_t *restrict bp,
+                          float *c, int64_t ldc, float alpha, float beta, int mr, int nr) {
     float acc[MR][NR];
     memset(acc, 0, sizeof acc);
     unsigned csr = ftz_on();
@@ -246,7 +248,8 @@ static void tile_emulated(int kq, const uint32_t *restrict ap, const uint32_t *r
         float blo[NR], bhi[NR];
         for (int j = 0; j < NR; j++) blo[j] = lo_f(bq[j]), bhi[j] = hi_f(bq[j]);
         for (int i = 0; i < mr; i++) {
-            float alo = lo_f(ap[q * MR + i]), ahi = hi_f(ap[q * MR + i]);
+            uint32_t w = ap[i * rs + q * ks];
+            float alo = lo_f(w), ahi = hi_f(w);
             for (int j = 0; j < NR; j++) acc[i][j] = fmaf(alo, blo[j], fmaf(ahi, bhi[j], acc[i][j]));
         }
     }
@@ -266,8 +269,9 @@ static void tile_emulated(int kq, const uint32_t *restrict ap, const uint32_t *r
 static __mmask16 lanes(int w) { return w >= 16 ? (__mmask16)0xFFFF : w <= 0 ? 0 : (__mmask16)((1u << w) - 1); }
 
 static inline __attribute__((always_inline)) BF16K void
-tile_bf16(const int rows, int kq, const uint32_t *restrict ap, const uint32_t *restrict bp, float *c,
-          int64_t ldc, float alpha, float beta, int mr, __mmask16 m0, __mmask16 m1) {
+tile_bf16(const int rows, int kq, const uint32_t *restrict ap, const int64_t rs, const int ks,
+          const uint32_t *restrict bp, float *c, int64_t ldc, float alpha, float beta, int mr, __mmask16 m0,
+          __mmask16 m1) {
     for (int i = 0; i < mr; i++) _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
     __m512 acc[MR][2];
 #pragma GCC unroll 14
@@ -278,7 +282,7 @@ tile_bf16(const int rows, int kq, const uint32_t *restrict ap, const uint32_t *r
         __m512bh b1 = (__m512bh)_mm512_load_si512(bp + q * NR + 16);
 #pragma GCC unroll 14
         for (int i = 0; i < rows; i++) {
-            __m512bh av = (__m512bh)_mm512_set1_epi32((int)ap[q * MR + i]);
+            __m512bh av = (__m512bh)_mm512_set1_epi32((int)ap[i * rs + q * ks]);
             acc[i][0] = _mm512_dpbf16_ps(acc[i][0], av, b0);
             acc[i][1] = _mm512_dpbf16_ps(acc[i][1], av, b1);
         }
@@ -299,11 +303,136 @@ tile_bf16(const int rows, int kq, const uint32_t *restrict ap, const uint32_t *r
     }
 }
 
-BF16K static void kernel_bf16(int kq, const uint32_t *ap, const uint32_t *bp, float *c, int64_t ldc,
+// A panel i-major (not transposed) or q-major, with compile-time strides
+BF16K static void kernel_bf16(int ta, int kq, const uint32_t *ap, const uint32_t *bp, float *c, int64_t ldc,
                               float alpha, float beta, int mr, int nr) {
     __mmask16 m0 = lanes(nr), m1 = lanes(nr - 16);
-    if (mr > MR / 2) tile_bf16(MR, kq, ap, bp, c, ldc, alpha, beta, mr, m0, m1);
-    else tile_bf16(MR / 2, kq, ap, bp, c, ldc, alpha, beta, mr, m0, m1);
+    if (!ta) {
+        if (mr > MR / 2) tile_bf16(MR, kq, ap, QC, 1, bp, c, ldc, alpha, beta, mr, m0, m1);
+        else tile_bf16(MR / 2, kq, ap, QC, 1, bp, c, ldc, alpha, beta, mr, m0, m1);
+    } else {
+        if (mr > MR / 2) tile_bf16(MR, kq, ap, 1, MR, bp, c, ldc, alpha, beta, mr, m0, m1);
+        else tile_bf16(MR / 2, kq, ap, 1, MR, bp, c, ldc, alpha, beta, mr, m0, m1);
+    }
+}
+#endif
+
+#if NT_GB_X86
+/* ---- AVX-512 packing (with the hardware kernel) ------------------------------------------
+ * The scalar packers' results, 16 lanes at a time. */
+
+// bf16 bits (DAZ'd) of up to 16 elements x[e ..] (mask m, zero elsewhere), one per 32-bit lane (low half)
+static inline __attribute__((always_inline)) BF16K __m512i ld16(const void *x, nt_operand t, int64_t e, __mmask16 m) {
+    __m512i v;
+    if (t == NT_OPERAND_BF16) {
+        v = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, (const nt_bf16 *)x + e));
+    } else {
+        __m512i u = _mm512_maskz_loadu_epi32(m, (const float *)x + e);
+        __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+        __m512i r = _mm512_add_epi32(u, _mm512_add_epi32(_mm512_set1_epi32(0x7FFF), lsb));
+        __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7FFFFFFF)),
+                                                _mm512_set1_epi32(0x7F800000));
+        r = _mm512_mask_or_epi32(r, nan, u, _mm512_set1_epi32(0x00400000));
+        v = _mm512_srli_epi32(r, 16);
+    }
+    __mmask16 normal = _mm512_test_epi32_mask(v, _mm512_set1_epi32(0x7F80));
+    return _mm512_mask_mov_epi32(_mm512_and_si512(v, _mm512_set1_epi32(0x8000)), normal, v);
+}
+
+// 16 words of k pairs from 32 consecutive elements x[e ..] (n valid, zero past)
+static inline __attribute__((always_inline)) BF16K __m512i ld_pairs(const void *x, nt_operand t, int64_t e, int n) {
+    __m512i lo = ld16(x, t, e, lanes(n)), hi = ld16(x, t, e + 16, lanes(n - 16));
+    const __m512i idx = _mm512_set_epi16(62, 60, 58, 56, 54, 52, 50, 48, 46, 44, 42, 40, 38, 36, 34, 32, 30, 28,
+                                         26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    return _mm512_permutex2var_epi16(lo, idx, hi);
+}
+
+// 16 x 16 transpose of 32-bit elements: row r of the result is column r of the input
+static inline __attribute__((always_inline)) BF16K void transpose16(__m512i v[16]) {
+    __m512 r[16], t[16];
+    for (int i = 0; i < 16; i++) r[i] = _mm512_castsi512_ps(v[i]);
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        r[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
+        r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xEE);
+        r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+    }
+    for (int i = 0; i < 4; i++) {
+        t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
+        t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xDD);
+        t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
+        t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xDD);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+        r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xDD);
+        r[i + 4] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0x88);
+        r[i + 12] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0xDD);
+    }
+    for (int i = 0; i < 16; i++) v[i] = _mm512_castps_si512(r[i]);
+}
+
+// pack_b's result: panels of (kq, NR) words
+BF16K static void pack_b_avx512(uint32_t *restrict bp, const gb_args *g, int p0, int kc, int j0, int nc) {
+    int kq = (kc + 1) / 2;
+    for (int jp = 0; jp < nc; jp += NR) {
+        uint32_t *dst = bp + (int64_t)jp * kq;
+        int w = nc - jp < NR ? nc - jp : NR;
+        if (!g->tb) { /* rows p, p+1 of B, 16 columns at a time */
+            for (int q = 0; q < kq; q++) {
+                int p = p0 + 2 * q, two = p + 1 < p0 + kc;
+                int64_t e = (int64_t)p * g->ldb + j0 + jp;
+                for (int h = 0; h < NR; h += 16) {
+                    __mmask16 m = lanes(w - h);
+                    __m512i lo = ld16(g->b, g->bt, e + h, m);
+                    __m512i hi = two ? ld16(g->b, g->bt, e + g->ldb + h, m) : _mm512_setzero_si512();
+                    _mm512_store_si512(dst + q * NR + h, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+                }
+            }
+            continue;
+        }
+        /* B stored (n, k): row j holds column j's k values; 16 columns x 16 pairs, transposed */
+        for (int h = 0; h < NR; h += 16) {
+            int wh = w - h;
+            for (int q0 = 0; q0 < kq; q0 += 16) {
+                __m512i v[16];
+                int n = kc - 2 * q0; /* elements left in each row */
+                for (int j = 0; j < 16; j++)
+                    v[j] = j < wh ? ld_pairs(g->b, g->bt, (int64_t)(j0 + jp + h + j) * g->ldb + p0 + 2 * q0, n)
+                                  : _mm512_setzero_si512();
+                transpose16(v);
+                int nq = kq - q0 < 16 ? kq - q0 : 16;
+                for (int q = 0; q < nq; q++) _mm512_store_si512(dst + (q0 + q) * NR + h, v[q]);
+            }
+        }
+    }
+}
+
+// pack_a's result (same layouts)
+BF16K static void pack_a_avx512(uint32_t *restrict ap, const gb_args *g, int i0, int mr, int p0, int kc) {
+    int kq = (kc + 1) / 2;
+    if (!g->ta) {
+        for (int i = 0; i < MR; i++)
+            for (int q0 = 0; q0 < kq; q0 += 16) {
+                __mmask16 m = lanes(kq - q0);
+                __m512i v = i < mr ? ld_pairs(g->a, g->at, (int64_t)(i0 + i) * g->lda + p0 + 2 * q0, kc - 2 * q0)
+                                   : _mm512_setzero_si512();
+                _mm512_mask_storeu_epi32(ap + i * QC + q0, m, v);
+            }
+        return;
+    }
+    __mmask16 m = lanes(mr), all = lanes(MR);
+    for (int q = 0; q < kq; q++) {
+        int p = p0 + 2 * q;
+        int64_t e = (int64_t)p * g->lda + i0;
+        __m512i lo = ld16(g->a, g->at, e, m);
+        __m512i hi = p + 1 < p0 + kc ? ld16(g->a, g->at, e + g->lda, m) : _mm512_setzero_si512();
+        _mm512_mask_storeu_epi32(ap + q * MR, all, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+    }
 }
 #endif
 
@@ -319,19 +448,27 @@ static void part_packed(const gb_args *g, int hw, int r0, int r1, int c0, int c1
         for (int pc = 0; pc < g->k; pc += KC) {
             int kc = g->k - pc < KC ? g->k - pc : KC, kq = (kc + 1) / 2;
             float beta = pc == 0 ? g->beta : 1.0f;
-            pack_b(bp, g, pc, kc, jc, nc, tmp);
+#if NT_GB_X86
+            if (hw) pack_b_avx512(bp, g, pc, kc, jc, nc);
+            else
+#endif
+                pack_b(bp, g, pc, kc, jc, nc, tmp);
             for (int ir = r0; ir < r1; ir += MR) {
                 int mr = r1 - ir < MR ? r1 - ir : MR;
-                pack_a(ap, g, ir, mr, pc, kc, tmp);
+#if NT_GB_X86
+                if (hw) pack_a_avx512(ap, g, ir, mr, pc, kc);
+                else
+#endif
+                    pack_a(ap, g, ir, mr, pc, kc, tmp);
                 for (int jr = 0; jr < nc; jr += NR) {
                     int nr = nc - jr < NR ? nc - jr : NR;
                     float *ct = g->c + ir * ldc + jc + jr;
                     const uint32_t *bpj = bp + (int64_t)jr * kq;
 #if NT_GB_X86
-                    if (hw) kernel_bf16(kq, ap, bpj, ct, ldc, g->alpha, beta, mr, nr);
+                    if (hw) kernel_bf16(g->ta, kq, ap, bpj, ct, ldc, g->alpha, beta, mr, nr);
                     else
 #endif
-                        tile_emulated(kq, ap, bpj, ct, ldc, g->alpha, beta, mr, nr);
+                        tile_emulated(kq, ap, g->ta ? 1 : QC, g->ta ? MR : 1, bpj, ct, ldc, g->alpha, beta, mr, nr);
                 }
             }
         }

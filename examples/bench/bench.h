@@ -14,6 +14,7 @@ typedef struct bench_opts {
     double seconds;     /* --seconds: training time; decoding gets half (default 8) */
     int json;           /* --json: one JSON line (torch_ref.py's keys and a few more) */
     int skip_train, skip_decode; /* --only decode / --only train (for profiling) */
+    int precision;      /* --precision fp32|bf16: nt_precision of the training products */
 } bench_opts;
 
 #define NT_BENCH_VERSION "0.1.0"

@@ -7,6 +7,7 @@
 
 #include "bench.h"
 #include "core/parallel.h"
+#include "core/tensor.h"
 
 double bench_now(void) {
     struct timespec ts;
@@ -55,6 +56,8 @@ static void usage(FILE *f) {
             "  --seconds S    --config: seconds of training steps, half as long decoding (default 8)\n"
             "  --json         --config: one JSON line with torch_ref.py's keys\n"
             "  --only W       --config: run only the train or the decode part (for profiling)\n"
+            "  --precision P  --config: fp32 (default) or bf16 training products (bf16 operands,\n"
+            "                 float32 accumulation and master weights; decoding stays fp32)\n"
             "  --reps R       --kernels: timed repetitions per measurement, 1..64 (default 5)\n"
             "OMP_WAIT_POLICY defaults to passive (idle threads sleep; set it to override).\n",
             bench_config_names());
@@ -93,6 +96,13 @@ int main(int argc, char **argv) {
             }
             o.skip_train = w[0] == 'd';
             o.skip_decode = w[0] == 't';
+        } else if (!strcmp(a, "--precision") && i + 1 < argc) {
+            nt_precision p;
+            if (nt_precision_parse(argv[++i], &p) != NT_OK) {
+                fprintf(stderr, "nextok-bench: --%s\n", nt_errmsg());
+                return 2;
+            }
+            o.precision = (int)p;
         } else if (!strcmp(a, "--seconds") && i + 1 < argc) {
             char *end;
             o.seconds = strtod(argv[++i], &end);

@@ -39,6 +39,7 @@
 #include "bench.h"
 #include "core/alloc.h"
 #include "core/gemm.h"
+#include "core/gemm_bf16.h"
 #include "core/parallel.h"
 #include "nn/generate_fast.h"
 #include "nn/model.h"
@@ -236,6 +237,7 @@ int bench_model(const bench_opts *o) {
     if (nt_model_new(&m, &mc) != NT_OK || nt_ctx_new(&data, 1 << 20) != NT_OK || nt_ctx_new(&work, 0) != NT_OK)
         goto fail;
     nt_model_init(m, &rng);
+    nt_ctx_set_precision(work, (nt_precision)o->precision);
     if (nt_optim_new(&opt, m->params, &oc) != NT_OK) goto fail;
     /* src (B, S), tgt (B, T + 1): tgt_in = tgt[:, :-1], labels = tgt[:, 1:] */
     if (nt_tensor_new(data, &src, NT_I32, 2, (int[]){c->B, S}) != NT_OK ||
@@ -271,6 +273,9 @@ int bench_model(const bench_opts *o) {
     if (nt_kv_cache_new(&cache, m, 1, c->G, c->enc_layers ? S : 1) != NT_OK) goto fail;
     if (nt_decoder_new(&dec, m, c->G, S) != NT_OK) goto fail;
     nt_ctx_set_grad(work, 0);
+    /* decoding is float32 (the batch-1 decoder has no bf16 path yet; the
+     * generic path must agree with it token for token) */
+    nt_ctx_set_precision(work, NT_PREC_F32);
     out = nt_malloc((size_t)c->G * sizeof *out);
     want = nt_malloc((size_t)c->G * sizeof *want);
     if (!out || !want) goto fail;
@@ -312,16 +317,20 @@ int bench_model(const bench_opts *o) {
         printf("{\"impl\": \"nextok-%s\", \"config\": \"%s\", \"threads\": %d, \"params\": %lld, "
                "\"train_step_ms\": %.2f, \"train_tok_s\": %.1f, \"decode_tok_s\": %.1f, "
                "\"peak_rss_mb\": %.1f, \"sgemm_peak_gflops\": %.1f, \"model_gflops\": %.1f, "
-               "\"mfu\": %.3f, \"decode_generic_tok_s\": %.1f}\n",
+               "\"mfu\": %.3f, \"decode_generic_tok_s\": %.1f, \"precision\": \"%s\", \"gemm_bf16\": \"%s\"}\n",
                NT_BENCH_VERSION, c->name, o->threads, (long long)nt_model_num_params(m), step_s * 1e3,
                tokens / step_s, c->G / dec_s, rss, peak, flops / step_s * 1e-9, mfu,
-               gen_s > 0 ? c->G / gen_s : 0);
+               gen_s > 0 ? c->G / gen_s : 0, nt_precision_name((nt_precision)o->precision),
+               o->precision == NT_PREC_BF16 ? nt_gemm_bf16_kernel_name(nt_gemm_bf16_kernel_active()) : "none");
     } else {
         printf("nextok-bench --config %s: %d thread(s), %s\n", c->name, o->threads, nt_blas_info());
         printf("  model       V %d, D %d, H %d, %d + %d layers, %lld parameters\n", c->V, c->D, c->H,
                c->enc_layers, c->dec_layers, (long long)nt_model_num_params(m));
         printf("  training    B %d, S %d, T %d: %.2f ms/step (%d steps), %.1f tokens/s, loss %.4f\n", c->B,
                c->S, c->T, step_s * 1e3, steps, tokens / step_s, (double)loss);
+        if (o->precision == NT_PREC_BF16)
+            printf("              precision bf16: products on the %s kernel, float32 master weights\n",
+                   nt_gemm_bf16_kernel_name(nt_gemm_bf16_kernel_active()));
         printf("  decoding    batch 1, greedy, KV cache, %d tokens: %.1f tokens/s (%d runs)\n", c->G,
                c->G / dec_s, runs);
         printf("              the generic cached path (nt_generate's): %.1f tokens/s (%d runs)\n",
