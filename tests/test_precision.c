@@ -16,6 +16,7 @@
 
 #include "core/bf16.h"
 #include "core/gemm_bf16.h"
+#include "core/kernels.h"
 #include "core/ops.h"
 #include "support/check.h"
 #include "support/tinynet.h"
@@ -177,6 +178,39 @@ static void test_training(void) {
     CHECK(l16 != l32, "bf16 run differs from fp32 (the switch is honoured)");
 }
 
+/* A few rows (a decoding step) in bf16: float32 activations on the bf16
+ * weights, bitwise the float32 few-row path on weights rounded beforehand. */
+static void test_few_rows(void) {
+    nt_params *P;
+    nt_params_new(&P);
+    int iw = nt_params_add(P, "w", 2, (int[]){OUT, IN}), ib = nt_params_add(P, "b", 1, (int[]){OUT});
+    nt_params_alloc(P);
+    nt_tensor *w = nt_params_get(P, iw), *b = nt_params_get(P, ib);
+    fill(nt_f32(w), w->n, 11);
+    fill(nt_f32(b), b->n, 12);
+    nt_ctx *ctx;
+    nt_ctx_new(&ctx, 0);
+    nt_tensor *wr; /* w rounded to bf16, as float32 */
+    nt_tensor_new(ctx, &wr, NT_F32, 2, (int[]){OUT, IN});
+    for (int64_t i = 0; i < w->n; i++) nt_f32(wr)[i] = nt_bf16_round(nt_f32(w)[i]);
+    for (int rows = 1; rows <= 16; rows += 5) {
+        nt_tensor *x, *y16, *y32;
+        nt_tensor_new(ctx, &x, NT_F32, 2, (int[]){rows, IN});
+        fill(nt_f32(x), x->n, 13 + rows);
+        nt_ctx_set_precision(ctx, NT_PREC_BF16);
+        CHECK(nt_linear(ctx, &y16, x, w, b) == NT_OK, "linear");
+        nt_ctx_set_precision(ctx, NT_PREC_F32);
+        CHECK(nt_linear(ctx, &y32, x, wr, b) == NT_OK, "linear");
+        CHECK(memcmp(nt_f32(y16), nt_f32(y32), (size_t)rows * OUT * sizeof(float)) == 0,
+              "%d rows: bf16 weights = float32 path on rounded weights, bitwise", rows);
+        float yk[16 * OUT];
+        nt_linear_rows_bf16(yk, nt_f32(x), nt_params_bf16_of(w), nt_f32(b), rows, IN, OUT, 0, OUT);
+        CHECK(memcmp(yk, nt_f32(y16), (size_t)rows * OUT * sizeof(float)) == 0, "%d rows: nt_linear_rows_bf16", rows);
+    }
+    nt_ctx_free(ctx);
+    nt_params_free(P);
+}
+
 int main(void) {
     nt_precision p = NT_PREC_F32;
     CHECK(nt_precision_parse("bf16", &p) == NT_OK && p == NT_PREC_BF16, "parse bf16");
@@ -184,6 +218,7 @@ int main(void) {
     CHECK(nt_precision_parse("fp16", &p) == NT_ERR_ARG && p == NT_PREC_F32, "fp16 refused");
     CHECK(strstr(nt_errmsg(), "fp16") != NULL, "message names the value: %s", nt_errmsg());
     test_linear();
+    test_few_rows();
     test_products();
     test_training();
     return nt_check_report("test_precision");

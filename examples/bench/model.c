@@ -256,7 +256,7 @@ int bench_model(const bench_opts *o) {
                       .tgt_in = tgt_in, .labels = labels};
     float loss = 0;
     double t0, el, step_s = 0, dec_s = 0, gen_s = 0;
-    int steps = 0, runs = 0, gen_runs = 0;
+    int steps = 0, runs = 0, gen_runs = 0, bf16_same = -1;
     if (!o->skip_train) {
         for (int i = 0; i < 2; i++)
             if (train_step(&ts, &loss) != NT_OK) goto fail;
@@ -298,7 +298,15 @@ int bench_model(const bench_opts *o) {
         } while ((el = bench_now() - t0) < o->seconds / 2);
         dec_s = el / runs;
         /* The generic cached path too (nt_generate's, the translator's), for
-         * the record: the JSON's decode_tok_s is the batch-1 decoder's. */
+         * the record: the JSON's decode_tok_s is the batch-1 decoder's. With
+         * --precision bf16 it runs on bf16 weights (nt_linear's few-row
+         * path), and its tokens are compared with the float32 ones. */
+        if (o->precision == NT_PREC_BF16) {
+            nt_ctx_set_precision(work, NT_PREC_BF16);
+            if (decode_run_generic(m, work, cache, src1, first, c->G, out) != NT_OK) goto fail;
+            bf16_same = 0;
+            while (bf16_same < c->G && out[bf16_same] == want[bf16_same]) bf16_same++;
+        }
         t0 = bench_now();
         do {
             if (decode_run_generic(m, work, cache, src1, first, c->G, want) != NT_OK) goto fail;
@@ -333,8 +341,10 @@ int bench_model(const bench_opts *o) {
                    nt_gemm_bf16_kernel_name(nt_gemm_bf16_kernel_active()));
         printf("  decoding    batch 1, greedy, KV cache, %d tokens: %.1f tokens/s (%d runs)\n", c->G,
                c->G / dec_s, runs);
-        printf("              the generic cached path (nt_generate's): %.1f tokens/s (%d runs)\n",
-               gen_s > 0 ? c->G / gen_s : 0, gen_runs);
+        printf("              the generic cached path (nt_generate's): %.1f tokens/s (%d runs)%s\n",
+               gen_s > 0 ? c->G / gen_s : 0, gen_runs, bf16_same >= 0 ? ", bf16 weights" : "");
+        if (bf16_same >= 0)
+            printf("              bf16 greedy tokens = float32 ones for the first %d of %d\n", bf16_same, c->G);
         printf("  sgemm peak  2048^3: %.1f GFLOP/s (%.1f before, %.1f after)\n", peak, peak_before, peak_after);
         printf("  model FLOPs %.2f GFLOP/step, %.1f GFLOP/s = %.0f%% of the sgemm peak\n", flops * 1e-9,
                flops / step_s * 1e-9, 100 * mfu);
