@@ -15,6 +15,8 @@
 #ifndef NT_KERNELS_H
 #define NT_KERNELS_H
 
+#include <stdint.h>
+
 #ifdef __AVX512F__
 #include <immintrin.h>
 

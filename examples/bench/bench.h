@@ -35,6 +35,10 @@ const char *bench_config_names(void);
  * layernorm, attention and cross-entropy kernels. Returns a process exit status. */
 int bench_kernels(const bench_opts *o);
 
+/* --gemm-bf16: nt_gemm_bf16 against nt_sgemm at the model's product shapes
+ * (examples/bench/gemm_bf16.c). Returns a process exit status. */
+int bench_gemm_bf16(const bench_opts *o);
+
 /* Monotonic wall-clock seconds. */
 double bench_now(void);
 

@@ -45,12 +45,14 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: nextok-bench --config NAME [--threads N] [--seconds S] [--json]\n"
             "       nextok-bench --kernels [--threads N] [--reps R]\n"
+            "       nextok-bench --gemm-bf16 [--threads N] [--reps R]\n"
             "modes:\n"
             "  --config NAME  full training steps (forward, backward, AdamW) and batch-1 greedy\n"
             "                 decoding with the KV cache on a config of torch_ref.py (%s);\n"
             "                 also the sgemm peak of the run and the model FLOP utilisation\n"
             "  --kernels      sgemm at the model shapes vs a large-sgemm peak; layernorm,\n"
             "                 attention and cross-entropy kernels (median of R repetitions)\n"
+            "  --gemm-bf16    the bf16 GEMM vs nt_sgemm at the model shapes (GFLOP/s)\n"
             "options:\n"
             "  --threads N    OpenMP and OpenBLAS threads (default 2)\n"
             "  --seconds S    --config: seconds of training steps, half as long decoding (default 8)\n"
@@ -72,11 +74,13 @@ int main(int argc, char **argv) {
     if (!getenv("OMP_WAIT_POLICY") && setenv("OMP_WAIT_POLICY", "passive", 1) == 0)
         execv("/proc/self/exe", argv); /* on failure, go on with the default policy */
     bench_opts o = {.threads = 2, .reps = 5, .seconds = 8.0};
-    int kernels = 0, peak_only = 0;
+    int kernels = 0, peak_only = 0, gemm_bf16 = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--kernels")) {
             kernels = 1;
+        } else if (!strcmp(a, "--gemm-bf16")) {
+            gemm_bf16 = kernels = 1;
         } else if (!strcmp(a, "--sgemm-peak")) { /* hidden: bench_model's child */
             peak_only = 1;
         } else if (!strcmp(a, "--json")) {
@@ -142,5 +146,6 @@ int main(int argc, char **argv) {
         fprintf(stderr, "nextok-bench: %s\n", nt_errmsg());
         return 1;
     }
+    if (gemm_bf16) return bench_gemm_bf16(&o);
     return kernels ? bench_kernels(&o) : bench_model(&o);
 }
