@@ -44,11 +44,13 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/kernels.h"
 
 #if defined(__GNUC__) && defined(__x86_64__)
 #define NT_GB_X86 1
 #include <immintrin.h>
 #define BF16K __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx512bf16,fma")))
+#define AVX512K __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,fma")))
 #else
 #define NT_GB_X86 0
 #endif
@@ -561,4 +563,72 @@ nt_status nt_gemm_bf16(int trans_a, int trans_b, int m, int n, int k, float alph
     if (!a || !b) return nt_error(NT_ERR_ARG, "nt_gemm_bf16: a or b is NULL (a %p, b %p)", a, b);
     run_blocked(&g, nt_gemm_bf16_kernel_active() == NT_GEMM_BF16_AVX512BF16);
     return NT_OK;
+}
+
+/* ---- a few rows on bf16 weights (nt_linear_rows_bf16, core/kernels.h) -----------------
+ * y[r, o] = b[o] + sum_j x[r, j] W[o, j], W bf16, x and the sums float32:
+ * nt_linear's few-row order (16 lanes, lane l takes j = l mod 16 in order,
+ * one FMA chain each, then the lanes added l + l+8, + l+4, + l+2, + l+1),
+ * so a row's result depends on In only, and equals the float32 path's on
+ * weights rounded beforehand (same FMAs on the same values). */
+#define LANES 16
+
+// y[o] = lanes of acc[o] summed in the tree order
+static void reduce_lanes(float *y, float acc[8][LANES]) {
+    for (int o = 0; o < 8; o++) {
+        for (int h = LANES / 2; h > 0; h /= 2)
+            for (int l = 0; l < h; l++) acc[o][l] += acc[o][l + h];
+        y[o] = acc[o][0];
+    }
+}
+
+static void dot8_bf16_portable(float *y, const float *restrict x, const nt_bf16 *const *w, int In) {
+    float a[8][LANES];
+    memset(a, 0, sizeof a);
+    for (int j0 = 0; j0 < In; j0 += LANES)
+        for (int o = 0; o < 8; o++)
+            for (int l = 0; l < LANES && j0 + l < In; l++)
+                a[o][l] = fmaf(x[j0 + l], lo_f(w[o][j0 + l]), a[o][l]);
+    reduce_lanes(y, a);
+}
+
+#if NT_GB_X86
+AVX512K static void dot8_bf16_avx512(float *y, const float *restrict x, const nt_bf16 *const *w, int In) {
+    __m512 acc[8];
+    for (int o = 0; o < 8; o++) acc[o] = _mm512_setzero_ps();
+    for (int j = 0; j < In; j += LANES) {
+        __mmask16 m = lanes(In - j);
+        __m512 xv = _mm512_maskz_loadu_ps(m, x + j);
+#pragma GCC unroll 8
+        for (int o = 0; o < 8; o++) {
+            __m512i h = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, w[o] + j));
+            acc[o] = _mm512_fmadd_ps(xv, _mm512_castsi512_ps(_mm512_slli_epi32(h, 16)), acc[o]);
+        }
+    }
+    float a[8][LANES];
+    for (int o = 0; o < 8; o++) _mm512_storeu_ps(a[o], acc[o]);
+    reduce_lanes(y, a);
+}
+#endif
+
+void nt_linear_rows_bf16(float *Y, const float *X, const uint16_t *Wh, const float *bias, int R, int In,
+                         int Out, int o0, int o1) {
+#if NT_GB_X86
+    int fast = nt_bf16_isa_selected() >= NT_BF16_AVX512;
+#endif
+    for (int b0 = o0; b0 < o1; b0 += 8) {
+        const nt_bf16 *w[8];
+        for (int o = 0; o < 8; o++) w[o] = Wh + (int64_t)(b0 + o < o1 ? b0 + o : o1 - 1) * In;
+        int n = o1 - b0 < 8 ? o1 - b0 : 8;
+        for (int r = 0; r < R; r++) {
+            float y[8];
+#if NT_GB_X86
+            if (fast) dot8_bf16_avx512(y, X + (int64_t)r * In, w, In);
+            else
+#endif
+                dot8_bf16_portable(y, X + (int64_t)r * In, w, In);
+            float *yr = Y + (int64_t)r * Out + b0;
+            for (int o = 0; o < n; o++) yr[o] = bias ? y[o] + bias[b0 + o] : y[o];
+        }
+    }
 }

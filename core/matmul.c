@@ -307,60 +307,6 @@ static void dot8(float *y, const float *restrict x, const float *const *w, int I
 }
 #endif
 
-/* y[o] = x (In) . w[o] (In) for o < 8, w in bf16 (the weights of a bf16
- * decode): dot8's lanes and order on the bf16 values widened to float, so
- * that half the weight bytes stream through per token. */
-#ifdef __AVX512F__
-static void dot8_bf16(float *y, const float *restrict x, const nt_bf16 *const *w, int In) {
-    __m512 a[8];
-    for (int o = 0; o < 8; o++) a[o] = _mm512_setzero_ps();
-    for (int j = 0; j < In; j += LANES) {
-        __mmask16 m = In - j >= LANES ? (__mmask16)0xFFFF : (__mmask16)((1u << (In - j)) - 1);
-        __m512 xv = _mm512_maskz_loadu_ps(m, x + j);
-#pragma GCC unroll 8
-        for (int o = 0; o < 8; o++) {
-            __m512i h = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, w[o] + j));
-            a[o] = _mm512_fmadd_ps(xv, _mm512_castsi512_ps(_mm512_slli_epi32(h, 16)), a[o]);
-        }
-    }
-    nt_reduce8_ps(y, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
-}
-#else
-static void dot8_bf16(float *y, const float *restrict x, const nt_bf16 *const *w, int In) {
-    float a[8][LANES] = {{0}};
-    int j = 0;
-    for (; j + LANES <= In; j += LANES)
-        for (int o = 0; o < 8; o++)
-            for (int l = 0; l < LANES; l++) a[o][l] = MADD(x[j + l], nt_bf16_to_f32(w[o][j + l]), a[o][l]);
-    for (int l = 0; j + l < In; l++)
-        for (int o = 0; o < 8; o++) a[o][l] = MADD(x[j + l], nt_bf16_to_f32(w[o][j + l]), a[o][l]);
-    for (int o = 0; o < 8; o++) {
-        for (int h = LANES / 2; h > 0; h /= 2)
-            for (int l = 0; l < h; l++) a[o][l] += a[o][l + h];
-        y[o] = a[o][0];
-    }
-}
-#endif
-
-// few_rows_block with bf16 weights Wh (Out, In)
-static void few_rows_block_bf16(float *Y, const float *X, const nt_bf16 *Wh, const float *bias, int R, int In,
-                                int Out, int o0, int end) {
-    const nt_bf16 *w[8];
-    for (int o = 0; o < 8; o++) w[o] = Wh + (int64_t)(o0 + o < end ? o0 + o : end - 1) * In;
-    int n = end - o0 < 8 ? end - o0 : 8;
-    for (int r = 0; r < R; r++) {
-        float y[8];
-        dot8_bf16(y, X + (int64_t)r * In, w, In);
-        float *yr = Y + (int64_t)r * Out + o0;
-        for (int o = 0; o < n; o++) yr[o] = bias ? y[o] + bias[o0 + o] : y[o];
-    }
-}
-
-void nt_linear_rows_bf16(float *Y, const float *X, const nt_bf16 *Wh, const float *bias, int R, int In,
-                         int Out, int o0, int o1) {
-    for (int o = o0; o < o1; o += 8) few_rows_block_bf16(Y, X, Wh, bias, R, In, Out, o, o1);
-}
-
 // Y[r, o0 .. min(o0+8, end)) for every r < R (outputs past end reuse row end-1 and are dropped)
 static void few_rows_block(float *Y, const float *X, const float *W, const float *bias, int R,
                            int In, int Out, int o0, int end) {
@@ -445,7 +391,8 @@ nt_status nt_linear(nt_ctx *ctx, nt_tensor **out, nt_tensor *x, nt_tensor *w, nt
         int blocks = (Out + 7) / 8;
         const float *X = nt_f32(x), *bias = b ? nt_f32(b) : NULL;
 #pragma omp parallel for schedule(static) if ((int64_t)R * In * Out >= FEW_PAR_MACS && blocks > 1)
-        for (int k = 0; k < blocks; k++) few_rows_block_bf16(Y, X, Wh, bias, R, In, Out, 8 * k, Out);
+        for (int k = 0; k < blocks; k++)
+            nt_linear_rows_bf16(Y, X, Wh, bias, R, In, Out, 8 * k, 8 * k + 8 < Out ? 8 * k + 8 : Out);
     } else if (R <= LINEAR_FEW_ROWS) {
         linear_few_rows(Y, nt_f32(x), nt_f32(w), b ? nt_f32(b) : NULL, R, In, Out);
     } else {
