@@ -387,6 +387,7 @@ void nt_params_free(nt_params *p) {
     nt_free(p->tensors);
     nt_free(p->offsets);
     nt_free(p->frozen);
+    nt_free(p->flags);
     nt_free_aligned(p->values);
     nt_free_aligned(p->grads);
     nt_free_aligned(p->m);
@@ -396,8 +397,16 @@ void nt_params_free(nt_params *p) {
 }
 
 int nt_params_add(nt_params *p, const char *name, int ndim, const int *shape) {
+    return nt_params_declare(p, name, ndim, shape, NT_PARAM_DECAY);
+}
+
+int nt_params_declare(nt_params *p, const char *name, int ndim, const int *shape, unsigned flags) {
     if (!p || !name || !*name) {
         nt_error(NT_ERR_ARG, "nt_params_add: NULL params or empty name");
+        return -1;
+    }
+    if (flags & ~(unsigned)(NT_PARAM_DECAY | NT_PARAM_FROZEN)) {
+        nt_error(NT_ERR_ARG, "nt_params_declare: '%s': unknown flags 0x%x", name, flags);
         return -1;
     }
     if (p->values) {
@@ -421,7 +430,9 @@ int nt_params_add(nt_params *p, const char *name, int ndim, const int *shape) {
         if (ts) p->tensors = ts;
         int64_t *of = nt_realloc(p->offsets, (size_t)cap * sizeof *of);
         if (of) p->offsets = of;
-        if (!nm || !ts || !of) {
+        uint8_t *fl = nt_realloc(p->flags, (size_t)cap * sizeof *fl);
+        if (fl) p->flags = fl;
+        if (!nm || !ts || !of || !fl) {
             nt_error(NT_ERR_NOMEM, "nt_params_add: out of memory");
             return -1;
         }
@@ -436,6 +447,7 @@ int nt_params_add(nt_params *p, const char *name, int ndim, const int *shape) {
     memcpy(copy, name, len + 1);
     int i = p->count++;
     p->names[i] = copy;
+    p->flags[i] = (uint8_t)flags;
     nt_tensor *t = &p->tensors[i];
     memset(t, 0, sizeof *t);
     t->dtype = NT_F32;

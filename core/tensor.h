@@ -224,15 +224,27 @@ typedef struct nt_params {
     float *m, *v;           /* (P) optimizer moments; NULL until nt_params_alloc_moments */
     int frozen_any;
     uint8_t *frozen;        /* [count] 1 = no update (fine-tuning); NULL until set */
+    uint8_t *flags;         /* [count] NT_PARAM_* as declared */
     uint64_t version;       /* bumped whenever values change (nt_params_touch) */
     uint16_t *values_bf16;  /* (P) bf16 copy of values for bf16 products; NULL until used */
     uint64_t bf16_version;  /* the version values_bf16 was converted from */
 } nt_params;
 
+/* Flags a model gives each parameter when it declares it (nothing is
+ * inferred from names). */
+enum {
+    NT_PARAM_DECAY = 1,  /* weight decay applies (AdamW's decoupled decay, SGD's L2) */
+    NT_PARAM_FROZEN = 2, /* not trainable: the optimizer never updates it */
+};
+
 nt_status nt_params_new(nt_params **out);
 void nt_params_free(nt_params *p);
-/* Declares a parameter; returns its index, or -1 (message set) if the name is
- * taken, empty, the shape invalid, or the block already allocated. */
+/* Declares a parameter with its flags (NT_PARAM_*); returns its index, or -1
+ * (message set) if the name is taken, empty, the shape invalid, the flags
+ * unknown, or the block already allocated. */
+int nt_params_declare(nt_params *p, const char *name, int ndim, const int *shape, unsigned flags);
+/* nt_params_declare with NT_PARAM_DECAY (trainable and decayed, as PyTorch's
+ * AdamW treats every parameter it is given). */
 int nt_params_add(nt_params *p, const char *name, int ndim, const int *shape);
 /* Allocates values and grads (zeroed) for everything declared. */
 nt_status nt_params_alloc(nt_params *p);

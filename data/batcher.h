@@ -52,6 +52,7 @@
 
 #include <stdint.h>
 
+#include "core/batch.h"
 #include "core/status.h"
 #include "data/corpus.h"
 
@@ -74,18 +75,7 @@ typedef struct nt_batcher_config {
 /* layout encdec, max_tokens 4096, seed 1, shuffle 1, max_len 256, 8 buckets. */
 nt_batcher_config nt_batcher_config_default(void);
 
-typedef struct nt_batch {
-    int B, S, T;          /* B == 0: the epoch ended (see nt_batcher_next) */
-    int32_t *src;         /* (B, S) encdec only, else NULL */
-    int32_t *src_mask;    /* (B, S) 1 real, 0 pad; encdec only */
-    int32_t *tgt_in;      /* (B, T) decoder input */
-    int32_t *tgt_mask;    /* (B, T) 1 real, 0 pad */
-    int32_t *labels;      /* (B, T) next-token targets, 0 where no loss */
-    int *index;           /* (B) corpus index of each row */
-    int *prompt_len;      /* (B) decoder layout only, else NULL */
-    int64_t n_src_tokens; /* sum of source length + 1 */
-    int64_t n_tgt_tokens; /* sum of target length + 1 (labels with loss) */
-} nt_batch;
+/* nt_batch (core/batch.h): the fields above; index and prompt_len are set. */
 
 typedef struct nt_batcher nt_batcher; /* opaque */
 

@@ -9,7 +9,7 @@
  *     g.num_beams = 4;  g.num_return_sequences = 2;  g.max_new_tokens = 40;
  *     const int32_t *src[2] = {ids0, ids1};  int len[2] = {7, 12};  // no specials
  *     nt_generate_result res;
- *     NT_TRY(nt_generate(model, ctx, &g, src, len, 2, &res));
+ *     NT_TRY(nt_generate(&model->net, ctx, &g, src, len, 2, &res));
  *     nt_generate_seq *best = nt_generate_result_get(&res, 1, 0); // source 1, best
  *     // best->tokens[0 .. best->len): the output without <bos>/<eos>
  *     nt_generate_result_free(&res);
@@ -26,6 +26,11 @@
  * (temperature, top-k and top-p shape only what is drawn, not the score).
  * `score_norm` = score / length^length_penalty, length = tokens generated,
  * <eos> included; beam search ranks by it.
+ *
+ * Any model of the model interface (nn/net.h) generates: through its
+ * stepper() (the transformer: KV cache, encoder run once) or its
+ * next_logits() (nt_generate builds the sequences <bos> source + generated
+ * and asks for the next-token logits of every live row at each step).
  *
  * Strategies: do_sample -> sampling; else num_beams > 1 -> beam search; else
  * greedy. The loop itself is model-agnostic (nt_generate_run over an
@@ -100,7 +105,7 @@ void nt_generate_result_free(nt_generate_result *r);
  * max_len allows ("source 3: prompt of 260 tokens exceeds max_len 256"), or
  * output_attentions on a decoder-only model; NT_ERR_NOMEM; any status of the
  * model's forward. */
-nt_status nt_generate(nt_model *m, nt_ctx *ctx, const nt_generate_config *cfg,
+nt_status nt_generate(nt_net *net, nt_ctx *ctx, const nt_generate_config *cfg,
                       const int32_t *const *src, const int *src_len, int n,
                       nt_generate_result *res);
 
@@ -123,6 +128,9 @@ typedef struct nt_generate_stepper {
      * current row count when rows fork; never more than n_sources *
      * max(num_beams, num_return_sequences)). */
     nt_status (*select)(void *user, const int *src_rows, int n_new);
+    /* Releases the stepper (nt_generate_stepper_free calls it); NULL for a
+     * stepper its caller owns. */
+    void (*free)(struct nt_generate_stepper *st);
 } nt_generate_stepper;
 
 /* Runs the strategy of cfg over a stepper for n sources. max_tokens (or NULL)
@@ -148,6 +156,17 @@ nt_status nt_generate_run_beam(const nt_generate_stepper *st, const nt_generate_
 nt_status nt_generate_stepper_model(nt_generate_stepper **out, int **limits, nt_model *m,
                                     nt_ctx *ctx, const nt_generate_config *cfg,
                                     const int32_t *const *src, const int *src_len, int n);
-void nt_generate_stepper_free(nt_generate_stepper *st); /* NULL is a no-op */
+/* Releases a stepper through its free() (NULL is a no-op). */
+void nt_generate_stepper_free(nt_generate_stepper *st);
+
+/* A stepper over a model's next_logits() (nn/net.h): row r's sequence is
+ * <bos>, its source, then the tokens generated so far, and every step asks
+ * the model for the next-token logits of all live rows. *limits caps each
+ * source at max_new_tokens, and at the model's max_len positions when it
+ * has one. NT_ERR_ARG if the model has no next_logits; errors as
+ * nt_generate. */
+nt_status nt_generate_stepper_net(nt_generate_stepper **out, int **limits, nt_net *net, nt_ctx *ctx,
+                                  const nt_generate_config *cfg, const int32_t *const *src,
+                                  const int *src_len, int n);
 
 #endif

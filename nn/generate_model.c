@@ -36,7 +36,10 @@ typedef struct mstep {
 } mstep;
 
 void nt_generate_stepper_free(nt_generate_stepper *st) {
-    if (!st) return;
+    if (st && st->free) st->free(st);
+}
+
+static void mstep_free(nt_generate_stepper *st) {
     mstep *s = (mstep *)st;
     if (s->ctx) {
         nt_ctx_set_grad(s->ctx, s->grad_was);
@@ -182,7 +185,7 @@ static nt_status mstep_select(void *user, const int *src_rows, int n_new) {
         size_t ms_n_ = (size_t)(count);                                             \
         (p) = nt_calloc(ms_n_ > 0 ? ms_n_ : 1, sizeof *(p));                        \
         if (!(p)) {                                                                 \
-            nt_generate_stepper_free(&s->pub);                                      \
+            mstep_free(&s->pub);                                      \
             return nt_error(NT_ERR_NOMEM, "nt_generate: out of memory (%s)", #p);   \
         }                                                                           \
     } while (0)
@@ -289,7 +292,7 @@ nt_status nt_generate_stepper_model(nt_generate_stepper **out, int **limits, nt_
         if (st == NT_OK) st = nt_tensor_wrap(ctx, &mask, NT_I32, 2, (int[]){n, S}, s->src_mask);
         if (st == NT_OK) st = nt_model_encode(m, ctx, &mem, ids, mask);   // (N, S, D)
         if (st != NT_OK) {
-            nt_generate_stepper_free(&s->pub);
+            mstep_free(&s->pub);
             return nt_error_wrap(st, "%s: encoder", f);
         }
         if (s->use_cache) {
@@ -323,7 +326,7 @@ nt_status nt_generate_stepper_model(nt_generate_stepper **out, int **limits, nt_
     if (s->use_cache) {
         nt_status st = nt_kv_cache_new(&s->cache, m, s->rows_cap, cap, encdec ? s->S : 1);
         if (st != NT_OK) {
-            nt_generate_stepper_free(&s->pub);
+            mstep_free(&s->pub);
             return st;
         }
     }
@@ -332,6 +335,7 @@ nt_status nt_generate_stepper_model(nt_generate_stepper **out, int **limits, nt_
     s->pub.attn_cols = s->record ? s->S : 0;
     s->pub.step = mstep_step;
     s->pub.select = mstep_select;
+    s->pub.free = mstep_free;
     if (limits) *limits = s->limits;
     *out = &s->pub;
     return NT_OK;
@@ -343,9 +347,9 @@ nt_status nt_generate_stepper_model(nt_generate_stepper **out, int **limits, nt_
  * together. Outputs do not depend on the split. */
 #define NT_GEN_MAX_ROWS 256
 
-nt_status nt_generate(nt_model *m, nt_ctx *ctx, const nt_generate_config *cfg,
-                      const int32_t *const *src, const int *src_len, int n,
-                      nt_generate_result *res) {
+static nt_status generate_transformer(nt_model *m, nt_ctx *ctx, const nt_generate_config *cfg,
+                                     const int32_t *const *src, const int *src_len, int n,
+                                     nt_generate_result *res) {
     const char *f = "nt_generate";
     if (!res) return nt_error(NT_ERR_ARG, "%s: result is NULL", f);
     memset(res, 0, sizeof *res);
@@ -393,5 +397,28 @@ nt_status nt_generate(nt_model *m, nt_ctx *ctx, const nt_generate_config *cfg,
         i0 += k;
     }
     if (st != NT_OK) nt_generate_result_free(res);
+    return st;
+}
+
+nt_status nt_generate(nt_net *net, nt_ctx *ctx, const nt_generate_config *cfg,
+                      const int32_t *const *src, const int *src_len, int n,
+                      nt_generate_result *res) {
+    const char *f = "nt_generate";
+    if (!res) return nt_error(NT_ERR_ARG, "%s: result is NULL", f);
+    memset(res, 0, sizeof *res);
+    if (!net || !ctx) return nt_error(NT_ERR_ARG, "%s: model or ctx is NULL", f);
+    /* The transformer packs sources into sub-batches that fit its positions. */
+    nt_model *m = nt_model_from_net(net);
+    if (m) return generate_transformer(m, ctx, cfg, src, src_len, n, res);
+    NT_TRY(nt_generate_config_check(cfg));
+    nt_generate_stepper *stp = NULL;
+    int *limits = NULL;
+    nt_status st;
+    if (net->ops->stepper)
+        st = net->ops->stepper(net, ctx, cfg, src, src_len, n, &stp, &limits);
+    else
+        st = nt_generate_stepper_net(&stp, &limits, net, ctx, cfg, src, src_len, n);
+    if (st == NT_OK) st = nt_generate_run(stp, cfg, n, limits, res);
+    nt_generate_stepper_free(stp);
     return st;
 }

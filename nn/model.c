@@ -12,6 +12,8 @@
 #include "core/alloc.h"
 #include "nn/block.h"
 
+extern const nt_net_ops nt_transformer_ops; /* nn/model_net.c */
+
 /* The public model plus what the header does not publish. */
 typedef struct model_impl {
     nt_model pub;
@@ -59,10 +61,16 @@ typedef struct walker {
     nt_status st;
 } walker;
 
-static void wp(walker *w, nt_tensor **slot, int ndim, int d0, int d1, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
+/* Weight decay: the matrices of the attention and MLP projections only; not
+ * the biases, LayerNorms, token embedding or positions (the reference's
+ * optimizer groups). */
+enum { DECAY = NT_PARAM_DECAY, KEEP = 0 };
 
-static void wp(walker *w, nt_tensor **slot, int ndim, int d0, int d1, const char *fmt, ...) {
+static void wp(walker *w, nt_tensor **slot, unsigned flags, int ndim, int d0, int d1,
+               const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+
+static void wp(walker *w, nt_tensor **slot, unsigned flags, int ndim, int d0, int d1,
+               const char *fmt, ...) {
     if (w->st != NT_OK) return;
     if (w->bind) {
         *slot = nt_params_get(w->p, w->next++);
@@ -73,50 +81,50 @@ static void wp(walker *w, nt_tensor **slot, int ndim, int d0, int d1, const char
     va_start(ap, fmt);
     vsnprintf(name, sizeof name, fmt, ap);
     va_end(ap);
-    if (nt_params_add(w->p, name, ndim, (int[]){d0, d1}) < 0)
+    if (nt_params_declare(w->p, name, ndim, (int[]){d0, d1}, flags) < 0)
         w->st = strstr(nt_errmsg(), "memory") ? NT_ERR_NOMEM : NT_ERR_ARG;
 }
 
 static void walk_attn(walker *w, nt_attn_params *a, const char *pre, int D) {
-    wp(w, &a->q_w, 2, D, D, "%s.q.weight", pre);
-    wp(w, &a->q_b, 1, D, 1, "%s.q.bias", pre);
-    wp(w, &a->k_w, 2, D, D, "%s.k.weight", pre);
-    wp(w, &a->k_b, 1, D, 1, "%s.k.bias", pre);
-    wp(w, &a->v_w, 2, D, D, "%s.v.weight", pre);
-    wp(w, &a->v_b, 1, D, 1, "%s.v.bias", pre);
-    wp(w, &a->o_w, 2, D, D, "%s.o.weight", pre);
-    wp(w, &a->o_b, 1, D, 1, "%s.o.bias", pre);
+    wp(w, &a->q_w, DECAY, 2, D, D, "%s.q.weight", pre);
+    wp(w, &a->q_b, KEEP, 1, D, 1, "%s.q.bias", pre);
+    wp(w, &a->k_w, DECAY, 2, D, D, "%s.k.weight", pre);
+    wp(w, &a->k_b, KEEP, 1, D, 1, "%s.k.bias", pre);
+    wp(w, &a->v_w, DECAY, 2, D, D, "%s.v.weight", pre);
+    wp(w, &a->v_b, KEEP, 1, D, 1, "%s.v.bias", pre);
+    wp(w, &a->o_w, DECAY, 2, D, D, "%s.o.weight", pre);
+    wp(w, &a->o_b, KEEP, 1, D, 1, "%s.o.bias", pre);
 }
 
 static void walk_stack(walker *w, nt_stack_params *s, const char *pre, int cross, int D, int max_len) {
     char p[96];
-    wp(w, &s->pos, 2, max_len, D, "%s.pos.weight", pre);
+    wp(w, &s->pos, KEEP, 2, max_len, D, "%s.pos.weight", pre);
     for (int i = 0; i < s->n_layers; i++) {
         nt_block_params *b = &s->layers[i];
-        wp(w, &b->ln_self_w, 1, D, 1, "%s.layers.%d.ln_self.weight", pre, i);
-        wp(w, &b->ln_self_b, 1, D, 1, "%s.layers.%d.ln_self.bias", pre, i);
+        wp(w, &b->ln_self_w, KEEP, 1, D, 1, "%s.layers.%d.ln_self.weight", pre, i);
+        wp(w, &b->ln_self_b, KEEP, 1, D, 1, "%s.layers.%d.ln_self.bias", pre, i);
         snprintf(p, sizeof p, "%s.layers.%d.self_attn", pre, i);
         walk_attn(w, &b->self_attn, p, D);
         if (cross) {
-            wp(w, &b->ln_cross_w, 1, D, 1, "%s.layers.%d.ln_cross.weight", pre, i);
-            wp(w, &b->ln_cross_b, 1, D, 1, "%s.layers.%d.ln_cross.bias", pre, i);
+            wp(w, &b->ln_cross_w, KEEP, 1, D, 1, "%s.layers.%d.ln_cross.weight", pre, i);
+            wp(w, &b->ln_cross_b, KEEP, 1, D, 1, "%s.layers.%d.ln_cross.bias", pre, i);
             snprintf(p, sizeof p, "%s.layers.%d.cross_attn", pre, i);
             walk_attn(w, &b->cross_attn, p, D);
         }
-        wp(w, &b->ln_mlp_w, 1, D, 1, "%s.layers.%d.ln_mlp.weight", pre, i);
-        wp(w, &b->ln_mlp_b, 1, D, 1, "%s.layers.%d.ln_mlp.bias", pre, i);
-        wp(w, &b->fc_w, 2, 4 * D, D, "%s.layers.%d.mlp.fc.weight", pre, i);
-        wp(w, &b->fc_b, 1, 4 * D, 1, "%s.layers.%d.mlp.fc.bias", pre, i);
-        wp(w, &b->proj_w, 2, D, 4 * D, "%s.layers.%d.mlp.proj.weight", pre, i);
-        wp(w, &b->proj_b, 1, D, 1, "%s.layers.%d.mlp.proj.bias", pre, i);
+        wp(w, &b->ln_mlp_w, KEEP, 1, D, 1, "%s.layers.%d.ln_mlp.weight", pre, i);
+        wp(w, &b->ln_mlp_b, KEEP, 1, D, 1, "%s.layers.%d.ln_mlp.bias", pre, i);
+        wp(w, &b->fc_w, DECAY, 2, 4 * D, D, "%s.layers.%d.mlp.fc.weight", pre, i);
+        wp(w, &b->fc_b, KEEP, 1, 4 * D, 1, "%s.layers.%d.mlp.fc.bias", pre, i);
+        wp(w, &b->proj_w, DECAY, 2, D, 4 * D, "%s.layers.%d.mlp.proj.weight", pre, i);
+        wp(w, &b->proj_b, KEEP, 1, D, 1, "%s.layers.%d.mlp.proj.bias", pre, i);
     }
-    wp(w, &s->ln_w, 1, D, 1, "%s.ln.weight", pre);
-    wp(w, &s->ln_b, 1, D, 1, "%s.ln.bias", pre);
+    wp(w, &s->ln_w, KEEP, 1, D, 1, "%s.ln.weight", pre);
+    wp(w, &s->ln_b, KEEP, 1, D, 1, "%s.ln.bias", pre);
 }
 
 static void walk_model(walker *w, nt_model *m) {
     const nt_model_config *c = &m->cfg;
-    wp(w, &m->embed, 2, c->vocab_size, c->d_model, "embed.weight");
+    wp(w, &m->embed, KEEP, 2, c->vocab_size, c->d_model, "embed.weight");
     if (c->arch == NT_ARCH_ENCDEC) walk_stack(w, &m->encoder, "encoder", 0, c->d_model, c->max_len);
     walk_stack(w, &m->decoder, "decoder", c->arch == NT_ARCH_ENCDEC, c->d_model, c->max_len);
 }
@@ -156,6 +164,11 @@ nt_status nt_model_new(nt_model **out, const nt_model_config *cfg) {
     if (st == NT_OK) {
         walker w = {.p = m->params, .bind = 1};
         walk_model(&w, m);
+        m->net.ops = &nt_transformer_ops;
+        m->net.params = m->params;
+        m->net.vocab_size = cfg->vocab_size;
+        m->net.max_len = cfg->max_len;
+        m->net.encdec = cfg->arch == NT_ARCH_ENCDEC;
     }
     if (st != NT_OK) {
         nt_model_free(m);

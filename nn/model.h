@@ -24,6 +24,7 @@
 #define NT_MODEL_H
 
 #include "core/ops.h"
+#include "nn/net.h"
 
 typedef enum nt_arch { NT_ARCH_ENCDEC = 0, NT_ARCH_DECODER = 1 } nt_arch;
 
@@ -61,12 +62,30 @@ typedef struct nt_stack_params {
 } nt_stack_params;
 
 typedef struct nt_model {
+    nt_net net;                           /* the model interface (nn/net.h); first member:
+                                             &m->net is the model as an nt_net */
     nt_model_config cfg;
-    nt_params *params;                    /* owned: every parameter, by DESIGN.md name */
+    nt_params *params;                    /* owned: every parameter, by DESIGN.md name
+                                             (== net.params) */
     nt_tensor *embed;                     /* (V, D) */
     nt_stack_params encoder;              /* n_layers 0 for decoder-only */
     nt_stack_params decoder;
 } nt_model;
+
+/* The transformer behind a model-interface pointer, or NULL if net is
+ * another kind of model (arch neither "encdec" nor "decoder"). */
+nt_model *nt_model_from_net(nt_net *net);
+
+/* The configuration as /config attributes (arch, vocab_size, d_model, heads,
+ * enc_layers, dec_layers, max_len, dropout) and back; from_attrs checks
+ * every value (nt_model_config_check) and reports the attribute by name
+ * (NT_ERR_FORMAT); *cfg untouched on error. */
+nt_status nt_model_config_to_attrs(const nt_model_config *cfg, nt_attrs *out);
+nt_status nt_model_config_from_attrs(const nt_attrs *a, nt_model_config *cfg);
+
+/* The registry's create function for arch "encdec" and "decoder" (nn/net.h):
+ * nt_model_config_from_attrs + nt_model_new; *out = &model->net. */
+nt_status nt_model_create_net(nt_net **out, const nt_attrs *cfg);
 
 /* Defaults: encdec, V 0 (must be set), D 128, H 4, 2 + 2 layers, max_len 256, dropout 0. */
 nt_model_config nt_model_config_default(void);

@@ -272,8 +272,8 @@ static void test_full_round_trip(void) {
     nt_train_state_init(&ts);
     ts.step = 1, ts.cursor = 3;
     const char *full = tmp_path("full.h5"), *light = tmp_path("weights.h5");
-    CHECK(nt_ckpt_save(full, m, v, o, &ts) == NT_OK, "save: %s", nt_errmsg());
-    CHECK(nt_ckpt_export(light, m, v) == NT_OK, "export: %s", nt_errmsg());
+    CHECK(nt_ckpt_save(full, &m->net, v, o, &ts) == NT_OK, "save: %s", nt_errmsg());
+    CHECK(nt_ckpt_export(light, &m->net, v) == NT_OK, "export: %s", nt_errmsg());
 
     nt_model *m2 = NULL;
     nt_vocab *v2 = NULL;
@@ -310,16 +310,16 @@ static void test_full_round_trip(void) {
     }
     /* into an existing model: strict config check */
     nt_model *other = toy_model(V, NT_ARCH_DECODER, 2);
-    CHECK(nt_ckpt_load_weights_into(full, other) == NT_ERR_FORMAT, "arch differs");
-    CHECK(strstr(nt_errmsg(), "full.h5") && strstr(nt_errmsg(), "differs from the model"), "msg: %s",
+    CHECK(nt_ckpt_load_weights_into(full, &other->net) == NT_ERR_FORMAT, "arch differs");
+    CHECK(strstr(nt_errmsg(), "full.h5") && strstr(nt_errmsg(), "holds a 'encdec' model, this one is a 'decoder'"), "msg: %s",
           nt_errmsg());
     nt_model *same = toy_model(V, NT_ARCH_ENCDEC, 3);
-    CHECK(nt_ckpt_load_weights_into(full, same) == NT_OK, "%s", nt_errmsg());
+    CHECK(nt_ckpt_load_weights_into(full, &same->net) == NT_OK, "%s", nt_errmsg());
     CHECK(memcmp(same->params->values, m->params->values, (size_t)m->params->total * 4) == 0, "into");
 
     /* a vocabulary that does not fit the model is refused at save */
     nt_model *small = toy_model(V - 1, NT_ARCH_ENCDEC, 1);
-    CHECK(nt_ckpt_save(tmp_path("x.h5"), small, v, NULL, NULL) == NT_ERR_ARG, "vocab size");
+    CHECK(nt_ckpt_save(tmp_path("x.h5"), &small->net, v, NULL, NULL) == NT_ERR_ARG, "vocab size");
     CHECK(strstr(nt_errmsg(), "vocabulary has"), "msg: %s", nt_errmsg());
 
     /* a tensor rewritten with another shape: the load names it */
@@ -402,7 +402,7 @@ static void test_checksums(void) {
     nt_train_state ts;
     nt_train_state_init(&ts);
     const char *good = tmp_path("sum-good.h5");
-    CHECK(nt_ckpt_save(good, m, v, o, &ts) == NT_OK, "save: %s", nt_errmsg());
+    CHECK(nt_ckpt_save(good, &m->net, v, o, &ts) == NT_OK, "save: %s", nt_errmsg());
     /* the layout the checksum needs; names, shapes, dtypes as before */
     CHECK(has_fletcher32(good, "/model/embed.weight") && has_fletcher32(good, "/optim/embed.weight/m"),
           "datasets are chunked with Fletcher32");
@@ -426,7 +426,7 @@ static void test_checksums(void) {
               "msg: %s", nt_errmsg());
         CHECK(m2 == (nt_model *)&m2, "output untouched on error");
         nt_model *into = toy_model(V, NT_ARCH_ENCDEC, 7);
-        CHECK(nt_ckpt_load_weights_into(bad, into) == NT_ERR_FORMAT && strstr(nt_errmsg(), "checksum mismatch"),
+        CHECK(nt_ckpt_load_weights_into(bad, &into->net) == NT_ERR_FORMAT && strstr(nt_errmsg(), "checksum mismatch"),
               "load_weights_into: %s", nt_errmsg());
         nt_model_free(into);
     }
@@ -465,7 +465,7 @@ static void test_checksums(void) {
               nt_errmsg());
         CHECK(nt_vocab_size(vo) == 9 && mo->params->total == 2512, "old sizes");
         const char *again = tmp_path("sum-resaved.h5");
-        CHECK(nt_ckpt_save(again, mo, vo, oo, &to) == NT_OK, "re-save: %s", nt_errmsg());
+        CHECK(nt_ckpt_save(again, &mo->net, vo, oo, &to) == NT_OK, "re-save: %s", nt_errmsg());
         CHECK(has_fletcher32(again, "/model/embed.weight"), "re-saved with checksums");
         nt_model *m3 = NULL;
         CHECK(nt_ckpt_load(again, &m3, NULL) == NT_OK && m3 &&
@@ -517,7 +517,7 @@ static void test_stale_tmps(void) {
     CHECK(lock_fd >= 0 && flock(lock_fd, LOCK_EX | LOCK_NB) == 0, "lock %s", locked);
     int dir_made = kill(dead2 + 1, 0) != 0 && errno == ESRCH && mkdir(dir_like, 0755) == 0;
 
-    CHECK(nt_ckpt_save(path, m, v, NULL, NULL) == NT_OK, "save: %s", nt_errmsg());
+    CHECK(nt_ckpt_save(path, &m->net, v, NULL, NULL) == NT_OK, "save: %s", nt_errmsg());
     CHECK(access(stale, F_OK) != 0, "the dead writer's %s is removed", stale);
     CHECK(access(live, F_OK) == 0, "a live process's temporary file stays");
     CHECK(access(locked, F_OK) == 0, "a locked temporary file stays");
@@ -529,7 +529,7 @@ static void test_stale_tmps(void) {
     nt_model_free(m2);
     /* the lock released: the next save removes that one too */
     if (lock_fd >= 0) close(lock_fd);
-    CHECK(nt_ckpt_save(path, m, v, NULL, NULL) == NT_OK, "save again: %s", nt_errmsg());
+    CHECK(nt_ckpt_save(path, &m->net, v, NULL, NULL) == NT_OK, "save again: %s", nt_errmsg());
     CHECK(access(locked, F_OK) != 0, "unlocked, dead: removed");
     const char *keep[] = {live, other, not_pid};
     for (int i = 0; i < 3; i++) unlink(keep[i]);

@@ -53,9 +53,9 @@ static int make_checkpoint(const char *path, int full) {
         if (full) {
             nt_train_state ts;
             nt_train_state_init(&ts);
-            ok = nt_ckpt_save(path, m, v, NULL, &ts) == NT_OK;
+            ok = nt_ckpt_save(path, &m->net, v, NULL, &ts) == NT_OK;
         } else {
-            ok = nt_ckpt_export(path, m, v) == NT_OK;
+            ok = nt_ckpt_export(path, &m->net, v) == NT_OK;
         }
     }
     nt_model_free(m);

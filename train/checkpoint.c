@@ -396,23 +396,22 @@ nt_status nt_ckpt_read_train(hid_t file, const char *where, nt_train_state *out)
 
 /* ---- whole files ------------------------------------------------------------------------ */
 
-nt_status nt_ckpt_save(const char *path, const nt_model *m, const nt_vocab *vocab,
+nt_status nt_ckpt_save(const char *path, const nt_net *net, const nt_vocab *vocab,
                        const nt_optim *optim, const nt_train_state *train) {
     const char *fn = "nt_ckpt_save";
-    if (!path || !m || !vocab)
-        return nt_error(NT_ERR_ARG, "%s: path, model and vocab must not be NULL", fn);
-    if (nt_vocab_size(vocab) != m->cfg.vocab_size)
+    if (!path || !net) return nt_error(NT_ERR_ARG, "%s: path and model must not be NULL", fn);
+    if (vocab && nt_vocab_size(vocab) != net->vocab_size)
         return nt_error(NT_ERR_ARG, "%s: %s: vocabulary has %d tokens, the model's vocab_size is %d",
-                        fn, path, nt_vocab_size(vocab), m->cfg.vocab_size);
-    if (optim && optim->params != m->params)
+                        fn, path, nt_vocab_size(vocab), net->vocab_size);
+    if (optim && optim->params != net->params)
         return nt_error(NT_ERR_ARG, "%s: the optimizer is not over this model's parameters", fn);
     hid_t f;
     char tmp[4200];
     NT_TRY(nt_ckpt_create(path, &f, tmp, sizeof tmp));
-    nt_status s = nt_weights_save(f, m);
-    if (s == NT_OK)
+    nt_status s = nt_weights_save(f, net);
+    if (s == NT_OK && vocab)
         s = nt_h5_attr_write_str(f, "/config", "tokenizer", nt_tokenizer_kind_name(nt_vocab_kind(vocab)));
-    if (s == NT_OK) s = nt_vocab_save_h5(vocab, f);
+    if (s == NT_OK && vocab) s = nt_vocab_save_h5(vocab, f);
     if (s == NT_OK && optim) s = nt_ckpt_write_optim(f, optim);
     if (s == NT_OK && train) s = nt_ckpt_write_train(f, train);
     if (s != NT_OK) {
@@ -422,60 +421,85 @@ nt_status nt_ckpt_save(const char *path, const nt_model *m, const nt_vocab *voca
     return nt_ckpt_commit(f, tmp, path);
 }
 
-nt_status nt_ckpt_export(const char *path, const nt_model *m, const nt_vocab *vocab) {
-    return nt_ckpt_save(path, m, vocab, NULL, NULL);
+nt_status nt_ckpt_export(const char *path, const nt_net *net, const nt_vocab *vocab) {
+    return nt_ckpt_save(path, net, vocab, NULL, NULL);
+}
+
+nt_status nt_ckpt_read_config(const char *path, nt_attrs *cfg) {
+    if (!path || !cfg) return nt_error(NT_ERR_ARG, "nt_ckpt_read_config: NULL argument");
+    hid_t f;
+    NT_TRY(nt_ckpt_open(path, &f));
+    nt_status s = nt_config_read(f, cfg);
+    H5Fclose(f);
+    return s == NT_OK ? NT_OK : nt_error_wrap(s, "%s", path);
+}
+
+/* /vocab with the tokenizer kind of /config; *out NULL if the file has no /vocab. */
+static nt_status load_vocab(hid_t f, const nt_net *m, nt_vocab **out) {
+    *out = NULL;
+    if (!nt_h5_exists(f, "/vocab")) return NT_OK;
+    char tok[32];
+    nt_tokenizer_kind kind = NT_TOKENIZER_CHAR;
+    NT_TRY(nt_h5_attr_read_str(f, "/config", "tokenizer", tok, sizeof tok));
+    if (nt_tokenizer_kind_parse(tok, &kind) != NT_OK)
+        return nt_error(NT_ERR_FORMAT, "/config: tokenizer '%s' is unknown", tok);
+    nt_vocab *v = NULL;
+    NT_TRY(nt_vocab_load_h5(&v, f));
+    nt_vocab_set_kind(v, kind);
+    if (nt_vocab_size(v) != m->vocab_size) {
+        int n = nt_vocab_size(v);
+        nt_vocab_free(v);
+        return nt_error(NT_ERR_FORMAT, "/vocab/tokens has %d tokens, /config vocab_size is %d", n, m->vocab_size);
+    }
+    *out = v;
+    return NT_OK;
+}
+
+nt_status nt_ckpt_load_net(const char *path, nt_net **net, nt_vocab **vocab) {
+    if (!path || !net) return nt_error(NT_ERR_ARG, "nt_ckpt_load_net: path and model must not be NULL");
+    hid_t f;
+    NT_TRY(nt_ckpt_open(path, &f));
+    nt_net *m = NULL;
+    nt_vocab *v = NULL;
+    nt_status s = nt_weights_load(f, &m);
+    if (s == NT_OK && vocab) s = load_vocab(f, m, &v);
+    H5Fclose(f);
+    if (s != NT_OK) {
+        nt_net_free(m);
+        nt_vocab_free(v);
+        return nt_error_wrap(s, "%s", path);
+    }
+    *net = m;
+    if (vocab) *vocab = v;
+    return NT_OK;
 }
 
 nt_status nt_ckpt_load(const char *path, nt_model **model, nt_vocab **vocab) {
     if (!path || !model) return nt_error(NT_ERR_ARG, "nt_ckpt_load: path and model must not be NULL");
-    hid_t f;
-    NT_TRY(nt_ckpt_open(path, &f));
-    nt_model *m = NULL;
+    nt_net *net;
     nt_vocab *v = NULL;
-    nt_status s = nt_weights_load(f, &m);
-    if (s == NT_OK && vocab) {
-        char tok[32];
-        nt_tokenizer_kind kind = NT_TOKENIZER_CHAR;
-        s = nt_h5_attr_read_str(f, "/config", "tokenizer", tok, sizeof tok);
-        if (s == NT_OK) s = nt_tokenizer_kind_parse(tok, &kind) == NT_OK
-                                ? NT_OK
-                                : nt_error(NT_ERR_FORMAT, "/config: tokenizer '%s' is unknown", tok);
-        if (s == NT_OK) s = nt_vocab_load_h5(&v, f);
-        if (s == NT_OK) {
-            nt_vocab_set_kind(v, kind);
-            if (nt_vocab_size(v) != m->cfg.vocab_size)
-                s = nt_error(NT_ERR_FORMAT, "/vocab/tokens has %d tokens, /config vocab_size is %d",
-                             nt_vocab_size(v), m->cfg.vocab_size);
-        }
-    }
-    H5Fclose(f);
-    if (s != NT_OK) {
-        nt_model_free(m);
+    NT_TRY(nt_ckpt_load_net(path, &net, vocab ? &v : NULL));
+    nt_model *m = nt_model_from_net(net);
+    if (!m || (vocab && !v)) {
+        nt_status s = nt_error(NT_ERR_FORMAT, "%s: %s", path,
+                               !m ? "holds a model that is not a transformer (arch is neither "
+                                    "'encdec' nor 'decoder')"
+                                  : "/vocab: missing");
+        nt_net_free(net);
         nt_vocab_free(v);
-        return nt_error_wrap(s, "%s", path);
+        return s;
     }
     *model = m;
     if (vocab) *vocab = v;
     return NT_OK;
 }
 
-nt_status nt_ckpt_load_weights_into(const char *path, nt_model *model) {
-    if (!path || !model) return nt_error(NT_ERR_ARG, "nt_ckpt_load_weights_into: NULL argument");
+nt_status nt_ckpt_load_weights_into(const char *path, nt_net *net) {
+    if (!path || !net) return nt_error(NT_ERR_ARG, "nt_ckpt_load_weights_into: NULL argument");
     hid_t f;
     NT_TRY(nt_ckpt_open(path, &f));
-    nt_model_config c;
-    nt_status s = nt_config_read(f, &c);
-    if (s == NT_OK && (c.arch != model->cfg.arch || c.vocab_size != model->cfg.vocab_size ||
-                       c.d_model != model->cfg.d_model || c.heads != model->cfg.heads ||
-                       c.enc_layers != model->cfg.enc_layers || c.dec_layers != model->cfg.dec_layers ||
-                       c.max_len != model->cfg.max_len))
-        s = nt_error(NT_ERR_FORMAT,
-                     "/config (V %d, D %d, H %d, layers %d+%d, max_len %d) differs from the model "
-                     "(V %d, D %d, H %d, layers %d+%d, max_len %d)",
-                     c.vocab_size, c.d_model, c.heads, c.enc_layers, c.dec_layers, c.max_len,
-                     model->cfg.vocab_size, model->cfg.d_model, model->cfg.heads,
-                     model->cfg.enc_layers, model->cfg.dec_layers, model->cfg.max_len);
-    if (s == NT_OK) s = nt_weights_load_into(f, model);
+    nt_status s = nt_weights_check_config(f, net);
+    if (s == NT_OK) s = nt_weights_load_into(f, net);
     H5Fclose(f);
     return s == NT_OK ? NT_OK : nt_error_wrap(s, "%s", path);
 }

@@ -1,9 +1,11 @@
-/* checkpoint.h - HDF5 checkpoints: everything a run needs to resume exactly,
- * or just the weights to share.
+/* checkpoint.h - HDF5 checkpoints of any model (nn/net.h): everything a run
+ * needs to resume exactly, or just the weights to share.
  *
  * Layout (DESIGN.md; h5py and h5dump read it as is):
  *   /                 attrs format = "nextok-checkpoint", version = 1
- *   /config           model config attrs + tokenizer     (train/weights.h)
+ *   /config           attrs: arch (the model's kind, nt_net_ops.arch), the
+ *                     attributes the model's config() writes, tokenizer
+ *                     (when a vocabulary is saved)   (train/weights.h)
  *   /vocab/tokens     UTF-8 strings, index = token id    (data/vocab.h)
  *   /model/<name>     float32 parameters                 (train/weights.h)
  *   /optim/<name>/m, /optim/<name>/v   float32 moments, the parameter's shape
@@ -37,10 +39,10 @@
  * ("run/ckpt.h5: /optim/embed.weight/m: shape 40x16, expected 44x16").
  *
  *     nt_train_state ts;  nt_train_state_init(&ts);  ts.step = step; ...
- *     NT_TRY(nt_ckpt_save("run/checkpoint-last.h5", model, vocab, opt, &ts));
+ *     NT_TRY(nt_ckpt_save("run/checkpoint-last.h5", net, vocab, opt, &ts));
  *     ...
- *     nt_model *m;  nt_vocab *v;
- *     NT_TRY(nt_ckpt_load("run/checkpoint-last.h5", &m, &v));
+ *     nt_net *m;  nt_vocab *v;                       // any registered arch
+ *     NT_TRY(nt_ckpt_load_net("run/checkpoint-last.h5", &m, &v));
  *     NT_TRY(nt_optim_new(&opt, m->params, &oc));
  *     NT_TRY(nt_ckpt_load_optim("run/checkpoint-last.h5", opt));
  *     NT_TRY(nt_ckpt_load_train("run/checkpoint-last.h5", &ts));
@@ -55,6 +57,7 @@
 #include "core/status.h"
 #include "data/tokenizer.h"
 #include "nn/model.h"
+#include "nn/net.h"
 #include "train/optim.h"
 
 #define NT_CKPT_FORMAT "nextok-checkpoint"
@@ -85,26 +88,38 @@ void nt_train_state_init(nt_train_state *ts);
 
 /* ---- whole files ------------------------------------------------------------ */
 
-/* Writes a checkpoint atomically: /config (+ tokenizer from the vocab), /vocab,
+/* Writes a checkpoint atomically: /config (the model's attributes, its
+ * arch, and the tokenizer of the vocab), /vocab (if vocab is not NULL),
  * /model, then /optim if optim is not NULL and /train if train is not NULL
  * (both NULL: a weights-only file). The vocabulary must have the model's
  * vocab_size (NT_ERR_ARG otherwise). On any error `path` is untouched (the
  * old checkpoint stays) and the temporary file is removed. */
-nt_status nt_ckpt_save(const char *path, const nt_model *model, const nt_vocab *vocab,
+nt_status nt_ckpt_save(const char *path, const nt_net *net, const nt_vocab *vocab,
                        const nt_optim *optim, const nt_train_state *train);
 
 /* A weights-only file for sharing: /config, /vocab, /model. */
-nt_status nt_ckpt_export(const char *path, const nt_model *model, const nt_vocab *vocab);
+nt_status nt_ckpt_export(const char *path, const nt_net *net, const nt_vocab *vocab);
 
-/* Builds the model from /config and loads /model strictly; loads /vocab
- * (its tokenizer from /config) if vocab is not NULL. Works on full and
- * weights-only files. NT_ERR_IO/NT_ERR_FORMAT naming the file and the first
- * bad tensor or attribute; outputs untouched (nothing leaks) on error. */
+/* Reads /config into *cfg (every attribute, "arch" included). */
+nt_status nt_ckpt_read_config(const char *path, nt_attrs *cfg);
+
+/* Builds the model of /config's arch (nt_net_create: the arch must be
+ * registered) and loads /model strictly; loads /vocab if vocab is not NULL
+ * (*vocab = NULL when the file has none). Works on full and weights-only
+ * files. NT_ERR_IO/NT_ERR_FORMAT naming the file and the first bad tensor
+ * or attribute; outputs untouched (nothing leaks) on error. */
+nt_status nt_ckpt_load_net(const char *path, nt_net **net, nt_vocab **vocab);
+
+/* nt_ckpt_load_net for the transformer (nn/model.h): NT_ERR_FORMAT if the
+ * file holds another kind of model ("arch 'bigram' is not a transformer"). */
 nt_status nt_ckpt_load(const char *path, nt_model **model, nt_vocab **vocab);
 
-/* Loads /model into an existing model of the same config, strictly; on
- * error the model is untouched. */
-nt_status nt_ckpt_load_weights_into(const char *path, nt_model *model);
+/* Loads /model into an existing model of the same arch and configuration,
+ * strictly: another arch or any configuration attribute that differs is
+ * NT_ERR_FORMAT naming both ("run/x.h5 holds a 'decoder' model, this is a
+ * 'bigram'"; "/config d_model 64, the model's 128"); on error the model is
+ * untouched. */
+nt_status nt_ckpt_load_weights_into(const char *path, nt_net *net);
 
 /* /optim into an optimizer over the model's parameters (nt_ckpt_read_optim). */
 nt_status nt_ckpt_load_optim(const char *path, nt_optim *optim);

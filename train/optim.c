@@ -77,38 +77,15 @@ nt_status nt_optim_config_check(const nt_optim_config *c) {
     return NT_OK;
 }
 
-/* True if `seg` (length n, not NUL-terminated) is a LayerNorm segment. */
-static int is_ln_segment(const char *seg, size_t n) {
-    return (n == 2 && memcmp(seg, "ln", 2) == 0) || (n > 3 && memcmp(seg, "ln_", 3) == 0);
-}
-
-static int ends_with(const char *s, const char *suffix) {
-    size_t a = strlen(s), b = strlen(suffix);
-    return a >= b && memcmp(s + a - b, suffix, b) == 0;
-}
-
-int nt_optim_decays(const char *name) {
-    if (!name) return 0;
-    if (ends_with(name, ".bias")) return 0;
-    if (strcmp(name, "embed.weight") == 0 || ends_with(name, ".pos.weight")) return 0;
-    const char *s = name;
-    for (;;) {
-        const char *dot = strchr(s, '.');
-        size_t n = dot ? (size_t)(dot - s) : strlen(s);
-        if (is_ln_segment(s, n)) return 0;
-        if (!dot) break;
-        s = dot + 1;
-    }
-    return 1;
-}
-
 /* ---- ranges and chunks ------------------------------------------------------ */
 
-static int param_decays(const nt_optim *o, int i) {
-    return o->cfg.decay_all ? 1 : nt_optim_decays(o->params->names[i]);
+int nt_optim_decays(const nt_optim *o, int i) {
+    return o->cfg.decay_all || (o->params->flags[i] & NT_PARAM_DECAY);
 }
 
-static int is_frozen(const nt_params *p, int i) { return p->frozen && p->frozen[i]; }
+static int is_frozen(const nt_params *p, int i) {
+    return (p->frozen && p->frozen[i]) || (p->flags[i] & NT_PARAM_FROZEN);
+}
 
 /* End of parameter i's slot in the block (its padding included). */
 static int64_t slot_end(const nt_params *p, int i) {
@@ -135,7 +112,7 @@ nt_status nt_optim_refresh(nt_optim *o) {
     for (int i = 0; i < p->count; i++) {
         if (is_frozen(p, i)) continue;
         int64_t b = p->offsets[i], e = slot_end(p, i);
-        int d = param_decays(o, i);
+        int d = nt_optim_decays(o, i);
         if (nr > 0 && ranges[nr - 1].end == b && ranges[nr - 1].decay == d) {
             ranges[nr - 1].end = e;
         } else {

@@ -23,17 +23,16 @@
  *   AdamW: p *= 1 - lr wd (decoupled, Loshchilov & Hutter 2019), then Adam with wd 0.
  * t is the number of updates taken, counting this one (nt_optim.step after it).
  *
- * Weight decay applies only to parameters for which nt_optim_decays(name) is
- * true, unless cfg.decay_all is set (as torch.optim.AdamW(m.parameters())
- * does). nt_optim_decays is false for
- *   - biases: names ending in ".bias";
- *   - LayerNorm weights: names with a dot-separated segment "ln" or starting
- *     with "ln_" ("decoder.layers.0.ln_cross.weight", "encoder.ln.weight");
- *   - embeddings: "embed.weight" and names ending in ".pos.weight".
- * Everything else (the linear weights) decays. The rule covers SGD and Adam's
- * L2 term as well.
+ * Weight decay applies to the parameters the model declared with
+ * NT_PARAM_DECAY (core/tensor.h: nt_params_declare; nothing is inferred from
+ * names), or to every parameter when cfg.decay_all is set (as
+ * torch.optim.AdamW(m.parameters()) does). The rule covers SGD and Adam's L2
+ * term as well. The transformer (nn/model.h) declares its attention and MLP
+ * matrices with decay and its biases, LayerNorms, token embedding and
+ * positions without.
  *
- * Frozen parameters (params->frozen[i] = 1, e.g. set by nt_optim_freeze) are
+ * Frozen parameters (declared NT_PARAM_FROZEN, or params->frozen[i] = 1 as
+ * set by nt_optim_freeze) are
  * never modified, their moments stay put, and their gradients do not count
  * in the gradient norm (as parameters with requires_grad=False in PyTorch).
  *
@@ -58,7 +57,7 @@ typedef struct nt_optim_config {
     double beta1, beta2; /* Adam/AdamW, in [0, 1) */
     double eps;          /* Adam/AdamW, > 0 */
     double weight_decay; /* >= 0 */
-    int decay_all;       /* 1: decay every parameter (no name rule) */
+    int decay_all;       /* 1: decay every parameter (not only those declared NT_PARAM_DECAY) */
 } nt_optim_config;
 
 typedef struct nt_optim_range {
@@ -91,8 +90,8 @@ nt_status nt_optim_kind_parse(const char *name, nt_optim_kind *out);
 /* Checks every field (NT_ERR_ARG naming it: "beta2 1.5 not in [0, 1)"). */
 nt_status nt_optim_config_check(const nt_optim_config *cfg);
 
-/* The no-decay rule above: 1 if weight decay applies to parameter `name`. */
-int nt_optim_decays(const char *name);
+/* 1 if weight decay applies to parameter i of the optimizer's block. */
+int nt_optim_decays(const nt_optim *o, int i);
 
 /* An optimizer over `params` (allocated; not owned; must outlive it).
  * Allocates params->m and params->v if absent (left as they are otherwise, so

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/alloc.h"
+#include "train/json.h"
 
 /* ---- a growing string ------------------------------------------------------------- */
 
@@ -109,161 +110,6 @@ typedef struct metrics {
     char bad_msg[MAX_BAD_SHOWN][96];
 } metrics;
 
-typedef struct jfield {
-    const char *key, *str;               /* str: NULL for numbers and literals */
-    double num;
-    int is_num;
-} jfield;
-
-static const char *skip_ws(const char *p) {
-    while (*p == ' ' || *p == '\t' || *p == '\r') p++;
-    return p;
-}
-
-/* Decodes the JSON string at *pp (just after the opening quote) in place
- * into `dst` (which may be the same buffer: output never outruns input).
- * Returns NULL or an error message. */
-static const char *json_string(char **pp, char *dst) {
-    char *p = *pp;
-    for (;;) {
-        unsigned char c = (unsigned char)*p;
-        if (c == 0) return "unterminated string";
-        if (c < 0x20) return "control character in string";
-        if (c == '"') break;
-        if (c != '\\') { *dst++ = *p++; continue; }
-        p++;
-        switch (*p) {
-        case '"': case '\\': case '/': *dst++ = *p++; break;
-        case 'b': *dst++ = '\b'; p++; break;
-        case 'f': *dst++ = '\f'; p++; break;
-        case 'n': *dst++ = '\n'; p++; break;
-        case 'r': *dst++ = '\r'; p++; break;
-        case 't': *dst++ = '\t'; p++; break;
-        case 'u': {
-            uint32_t cp = 0;
-            for (int pass = 0; pass < 2; pass++) {
-                uint32_t u = 0;
-                for (int k = 1; k <= 4; k++) {
-                    char h = p[k];
-                    u <<= 4;
-                    if (h >= '0' && h <= '9') u |= (uint32_t)(h - '0');
-                    else if (h >= 'a' && h <= 'f') u |= (uint32_t)(h - 'a' + 10);
-                    else if (h >= 'A' && h <= 'F') u |= (uint32_t)(h - 'A' + 10);
-                    else return "bad \\u escape";
-                }
-                p += 5;
-                if (pass == 0) {
-                    cp = u;
-                    if (u < 0xD800 || u > 0xDFFF) break;
-                    if (u > 0xDBFF || p[0] != '\\' || p[1] != 'u') return "unpaired surrogate in \\u escape";
-                    p++;
-                } else {
-                    if (u < 0xDC00 || u > 0xDFFF) return "unpaired surrogate in \\u escape";
-                    cp = 0x10000 + ((cp - 0xD800) << 10) + (u - 0xDC00);
-                }
-            }
-            /* the UTF-8 form (<= 4 bytes) is never longer than the escape (>= 6) */
-            if (cp < 0x80) *dst++ = (char)cp;
-            else if (cp < 0x800) { *dst++ = (char)(0xC0 | (cp >> 6)); *dst++ = (char)(0x80 | (cp & 0x3F)); }
-            else if (cp < 0x10000) {
-                *dst++ = (char)(0xE0 | (cp >> 12)); *dst++ = (char)(0x80 | ((cp >> 6) & 0x3F));
-                *dst++ = (char)(0x80 | (cp & 0x3F));
-            } else {
-                *dst++ = (char)(0xF0 | (cp >> 18)); *dst++ = (char)(0x80 | ((cp >> 12) & 0x3F));
-                *dst++ = (char)(0x80 | ((cp >> 6) & 0x3F)); *dst++ = (char)(0x80 | (cp & 0x3F));
-            }
-            break;
-        }
-        default: return "bad escape in string";
-        }
-    }
-    *dst = 0;   /* overwrites at most the closing quote */
-    *pp = p + 1;
-    return NULL;
-}
-
-/* A JSON number (RFC 8259 grammar) or NaN / Infinity / -Infinity. */
-static const char *json_number(const char **pp, double *out) {
-    const char *p = *pp, *s = p;
-    if (*p == '-') p++;
-    if (strncmp(p, "Infinity", 8) == 0) { *out = *s == '-' ? -INFINITY : INFINITY; *pp = p + 8; return NULL; }
-    if (p == s && strncmp(p, "NaN", 3) == 0) { *out = NAN; *pp = p + 3; return NULL; }
-    if (*p == '0') p++;
-    else if (*p >= '1' && *p <= '9') while (*p >= '0' && *p <= '9') p++;
-    else return "bad number";
-    if (*p == '.') {
-        p++;
-        if (!(*p >= '0' && *p <= '9')) return "bad number";
-        while (*p >= '0' && *p <= '9') p++;
-    }
-    if (*p == 'e' || *p == 'E') {
-        p++;
-        if (*p == '+' || *p == '-') p++;
-        if (!(*p >= '0' && *p <= '9')) return "bad number";
-        while (*p >= '0' && *p <= '9') p++;
-    }
-    char tmp[64];
-    if ((size_t)(p - s) >= sizeof tmp) return "number too long";
-    memcpy(tmp, s, (size_t)(p - s));
-    tmp[p - s] = 0;
-    *out = strtod(tmp, NULL);
-    *pp = p;
-    return NULL;
-}
-
-/* Parses one flat JSON object in `line` (modified in place). Returns NULL
- * and the fields, or an error message and the 1-based column in *col. */
-static const char *json_line(char *line, jfield *f, int *nf, long *col) {
-    char *p = (char *)skip_ws(line);
-    const char *err = NULL;
-    *nf = 0;
-    if (*p != '{') { err = "expected '{'"; goto fail; }
-    p = (char *)skip_ws(p + 1);
-    if (*p == '}') { p++; goto end; }
-    for (;;) {
-        if (*p != '"') { err = "expected a string key"; goto fail; }
-        if (*nf == MAX_FIELDS) { err = "more than 64 keys"; goto fail; }
-        jfield *x = &f[(*nf)++];
-        char *key = ++p;
-        if ((err = json_string(&p, key))) goto fail;
-        x->key = key;
-        p = (char *)skip_ws(p);
-        if (*p != ':') { err = "expected ':' after key"; goto fail; }
-        p = (char *)skip_ws(p + 1);
-        x->str = NULL;
-        x->is_num = 0;
-        if (*p == '"') {
-            char *v = ++p;
-            if ((err = json_string(&p, v))) goto fail;
-            x->str = v;
-        } else if (*p == '{' || *p == '[') {
-            err = "nested objects and arrays are not supported";
-            goto fail;
-        } else if (strncmp(p, "true", 4) == 0 || strncmp(p, "null", 4) == 0) {
-            p += 4;
-        } else if (strncmp(p, "false", 5) == 0) {
-            p += 5;
-        } else {
-            const char *q = p;
-            if ((err = json_number(&q, &x->num))) goto fail;
-            p = (char *)q;
-            x->is_num = 1;
-        }
-        p = (char *)skip_ws(p);
-        if (*p == ',') { p = (char *)skip_ws(p + 1); continue; }
-        if (*p == '}') { p++; break; }
-        err = "expected ',' or '}'";
-        goto fail;
-    }
-end:
-    p = (char *)skip_ws(p);
-    if (*p) { err = "text after the object"; goto fail; }
-    return NULL;
-fail:
-    *col = (long)(p - line) + 1;
-    return err;
-}
-
 static void note_bad(metrics *m, int64_t lineno, const char *msg, long col) {
     if (m->n_bad < MAX_BAD_SHOWN) {
         m->bad_line[m->n_bad] = lineno;
@@ -273,15 +119,10 @@ static void note_bad(metrics *m, int64_t lineno, const char *msg, long col) {
     m->n_bad++;
 }
 
-static const jfield *find(const jfield *f, int nf, const char *key) {
-    for (int i = nf - 1; i >= 0; i--)  /* a repeated key: the last wins, as in most parsers */
-        if (strcmp(f[i].key, key) == 0) return &f[i];
-    return NULL;
-}
 
 /* Appends a record of `nk` fields named `keys` to (*rows, *n, *cap). */
 static nt_status add_row(double **rows, int64_t *n, int64_t *cap, const char *const *keys, int nk,
-                         const jfield *f, int nf) {
+                         const nt_json_field *f, int nf) {
     if (*n == *cap) {
         int64_t c = *cap ? 2 * *cap : 256;
         double *r = nt_realloc(*rows, (size_t)(c * nk) * sizeof *r);
@@ -291,7 +132,7 @@ static nt_status add_row(double **rows, int64_t *n, int64_t *cap, const char *co
     }
     double *r = *rows + *n * nk;
     for (int k = 0; k < nk; k++) {
-        const jfield *x = find(f, nf, keys[k]);
+        const nt_json_field *x = nt_json_find(f, nf, keys[k]);
         r[k] = x && x->is_num ? x->num : NAN;
     }
     (*n)++;
@@ -299,12 +140,12 @@ static nt_status add_row(double **rows, int64_t *n, int64_t *cap, const char *co
 }
 
 static nt_status parse_line(metrics *m, char *line, int64_t lineno) {
-    jfield f[MAX_FIELDS];
+    nt_json_field f[MAX_FIELDS];
     int nf;
     long col = 0;
-    const char *err = json_line(line, f, &nf, &col);
+    const char *err = nt_json_parse_flat(line, f, MAX_FIELDS, &nf, &col);
     if (err) { note_bad(m, lineno, err, col); return NT_OK; }
-    const jfield *type = find(f, nf, "type"), *step = find(f, nf, "step");
+    const nt_json_field *type = nt_json_find(f, nf, "type"), *step = nt_json_find(f, nf, "step");
     if (!type || !type->str) { note_bad(m, lineno, "no \"type\" string", 0); return NT_OK; }
     int is_train = strcmp(type->str, "train") == 0, is_eval = strcmp(type->str, "eval") == 0;
     if (!is_train && !is_eval) { m->n_other++; return NT_OK; }
@@ -344,7 +185,7 @@ static nt_status read_metrics(metrics *m, const char *path) {
         *e = 0;
         lineno++;
         if (strlen(p) != (size_t)(e - p)) note_bad(m, lineno, "NUL byte in line", 0);
-        else if (*skip_ws(p)) s = parse_line(m, p, lineno);
+        else if (p[strspn(p, " \t\r")]) s = parse_line(m, p, lineno);
         p = next;
     }
     m->n_lines = lineno;

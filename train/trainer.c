@@ -12,6 +12,8 @@
 #include "core/alloc.h"
 #include "data/batcher.h"
 #include "nn/generate.h"
+#include "train/checkpoint.h"
+#include "train/json.h"
 #include "train/signals.h"
 
 /* ---- metrics names ------------------------------------------------------------- */
@@ -100,7 +102,8 @@ static const field FIELDS[] = {
     FIELD(patience, F_INT),       FIELD(metric, F_METRIC),    FIELD(target, F_DBL),    FIELD(eval_exact_max, F_INT),
     FIELD(eval_max_new_tokens, F_INT), FIELD(seed, F_U64),    FIELD(out_dir, F_STR),
     FIELD(resume, F_STR),         FIELD(freeze, F_STR),       FIELD(extend_vocab, F_INT),
-    FIELD(train_path, F_STR),     FIELD(valid_path, F_STR),   FIELD(progress, F_INT),
+    FIELD(train_path, F_STR),     FIELD(valid_path, F_STR),   FIELD(extra, F_STR),
+    FIELD(progress, F_INT),
 };
 #define N_FIELDS ((int)(sizeof FIELDS / sizeof *FIELDS))
 
@@ -157,183 +160,114 @@ nt_status nt_trainer_config_check(const nt_trainer_config *c) {
     return NT_OK;
 }
 
-/* Appends s JSON-escaped and quoted. Returns the new length (may exceed cap). */
-static size_t json_str(char *buf, size_t cap, size_t k, const char *s) {
-    if (k < cap) buf[k] = '"';
-    k++;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        char esc[8];
-        const char *e = NULL;
-        if (*p == '"') e = "\\\"";
-        else if (*p == '\\') e = "\\\\";
-        else if (*p == '\n') e = "\\n";
-        else if (*p == '\t') e = "\\t";
-        else if (*p < 0x20) snprintf(esc, sizeof esc, "\\u%04x", *p), e = esc;
-        if (e) {
-            for (; *e; e++, k++)
-                if (k < cap) buf[k] = *e;
-        } else {
-            if (k < cap) buf[k] = (char)*p;
-            k++;
-        }
-    }
-    if (k < cap) buf[k] = '"';
-    return k + 1;
-}
-
 nt_status nt_trainer_config_to_json(const nt_trainer_config *c, char *buf, size_t cap) {
     if (!c || !buf || cap == 0) return nt_error(NT_ERR_ARG, "nt_trainer_config_to_json: NULL argument");
-    size_t k = 0;
-    char num[64];
+    nt_json w = nt_json_buffer(buf, cap);
+    nt_json_begin(&w);
     for (int i = 0; i < N_FIELDS; i++) {
         const field *f = &FIELDS[i];
         const char *p = (const char *)c + f->offset;
-        k += (size_t)snprintf(k < cap ? buf + k : NULL, k < cap ? cap - k : 0, "%s\"%s\":",
-                              i ? "," : "{", f->name);
-        num[0] = 0;
         switch (f->type) {
-        case F_I64: snprintf(num, sizeof num, "%lld", (long long)*(const int64_t *)p); break;
-        case F_INT: snprintf(num, sizeof num, "%d", *(const int *)p); break;
-        case F_U64: snprintf(num, sizeof num, "%llu", (unsigned long long)*(const uint64_t *)p); break;
-        case F_DBL: snprintf(num, sizeof num, "%.17g", *(const double *)p); break;
-        case F_FLT: snprintf(num, sizeof num, "%.9g", (double)*(const float *)p); break;
-        case F_STR: k = json_str(buf, cap, k, p); break;
-        case F_OPTIM: k = json_str(buf, cap, k, nt_optim_kind_name(*(const nt_optim_kind *)p)); break;
-        case F_SCHED: k = json_str(buf, cap, k, nt_sched_kind_name(*(const nt_sched_kind *)p)); break;
-        case F_METRIC: k = json_str(buf, cap, k, nt_metric_name(*(const nt_metric *)p)); break;
+        case F_I64: nt_json_int(&w, f->name, *(const int64_t *)p); break;
+        case F_INT: nt_json_int(&w, f->name, *(const int *)p); break;
+        case F_U64: nt_json_u64(&w, f->name, *(const uint64_t *)p); break;
+        case F_DBL: nt_json_num(&w, f->name, *(const double *)p); break;
+        case F_FLT: nt_json_flt(&w, f->name, *(const float *)p); break;
+        case F_STR: nt_json_str(&w, f->name, p); break;
+        case F_OPTIM: nt_json_str(&w, f->name, nt_optim_kind_name(*(const nt_optim_kind *)p)); break;
+        case F_SCHED: nt_json_str(&w, f->name, nt_sched_kind_name(*(const nt_sched_kind *)p)); break;
+        case F_METRIC: nt_json_str(&w, f->name, nt_metric_name(*(const nt_metric *)p)); break;
         }
-        if (num[0]) k += (size_t)snprintf(k < cap ? buf + k : NULL, k < cap ? cap - k : 0, "%s", num);
     }
-    k += (size_t)snprintf(k < cap ? buf + k : NULL, k < cap ? cap - k : 0, "}");
-    if (k >= cap) {
-        buf[cap - 1] = 0;
-        return nt_error(NT_ERR_ARG, "nt_trainer_config_to_json: %zu bytes needed, buffer has %zu", k + 1, cap);
-    }
+    nt_json_end(&w);
+    if (w.len >= cap)
+        return nt_error(NT_ERR_ARG, "nt_trainer_config_to_json: %zu bytes needed, buffer has %zu", w.len + 1, cap);
     return NT_OK;
 }
 
-static const char *skip_ws(const char *s) {
-    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') s++;
-    return s;
-}
-
-/* Parses a JSON string at s (after the opening quote) into out (cap bytes). */
-static const char *json_parse_str(const char *s, char *out, size_t cap, int *ok) {
-    size_t k = 0;
-    *ok = 0;
-    for (; *s && *s != '"'; s++) {
-        char c = *s;
-        if (c == '\\') {
-            s++;
-            switch (*s) {
-            case '"': c = '"'; break;
-            case '\\': c = '\\'; break;
-            case '/': c = '/'; break;
-            case 'n': c = '\n'; break;
-            case 't': c = '\t'; break;
-            case 'r': c = '\r'; break;
-            case 'u': {
-                unsigned v = 0;
-                for (int i = 1; i <= 4; i++) {
-                    char h = s[i];
-                    if (!h) return s;
-                    v = v * 16 + (unsigned)(h >= 'a' ? h - 'a' + 10 : h >= 'A' ? h - 'A' + 10 : h - '0');
-                }
-                if (v >= 0x80) return s; /* we only ever write \u00XX controls */
-                c = (char)v;
-                s += 4;
-                break;
-            }
-            default: return s;
-            }
-        }
-        if (k + 1 >= cap) return s;
-        out[k++] = c;
+/* One stored option from its JSON value into c. */
+static nt_status field_from_json(nt_trainer_config *c, const field *f, const nt_json_field *x) {
+    const char *fn = "nt_trainer_config_from_json";
+    char *p = (char *)c + f->offset;
+    int is_str = f->type == F_STR || f->type == F_OPTIM || f->type == F_SCHED || f->type == F_METRIC;
+    if (is_str != (x->str != NULL))
+        return nt_error(NT_ERR_FORMAT, "%s: \"%s\" must be a %s", fn, f->name, is_str ? "string" : "number");
+    int64_t i;
+    uint64_t u;
+    nt_status st = NT_OK;
+    switch (f->type) {
+    case F_I64:
+    case F_INT:
+        if (nt_json_get_i64(x, &i) != 0 || (f->type == F_INT && (i < -2147483647LL || i > 2147483647LL)))
+            return nt_error(NT_ERR_FORMAT, "%s: \"%s\" has a bad value for its type", fn, f->name);
+        if (f->type == F_I64) *(int64_t *)p = i;
+        else *(int *)p = (int)i;
+        break;
+    case F_U64:
+        if (nt_json_get_u64(x, &u) != 0)
+            return nt_error(NT_ERR_FORMAT, "%s: \"%s\" has a bad value for its type", fn, f->name);
+        *(uint64_t *)p = u;
+        break;
+    case F_DBL: *(double *)p = x->num; break;
+    case F_FLT: *(float *)p = (float)x->num; break;
+    case F_STR:
+        if (strlen(x->str) >= NT_TRAINER_PATH_MAX)
+            return nt_error(NT_ERR_FORMAT, "%s: \"%s\" is longer than %d bytes", fn, f->name, NT_TRAINER_PATH_MAX - 1);
+        memcpy(p, x->str, strlen(x->str) + 1);
+        break;
+    case F_OPTIM: st = nt_optim_kind_parse(x->str, (nt_optim_kind *)p); break;
+    case F_SCHED: st = nt_sched_kind_parse(x->str, (nt_sched_kind *)p); break;
+    case F_METRIC: st = nt_metric_parse(x->str, (nt_metric *)p); break;
     }
-    if (*s != '"') return s;
-    out[k] = 0;
-    *ok = 1;
-    return s + 1;
+    return st == NT_OK ? NT_OK : nt_error_wrap(NT_ERR_FORMAT, "%s: \"%s\"", fn, f->name);
 }
 
 nt_status nt_trainer_config_from_json(nt_trainer_config *cfg, const char *json) {
     const char *fn = "nt_trainer_config_from_json";
     if (!cfg || !json) return nt_error(NT_ERR_ARG, "%s: NULL argument", fn);
+    enum { MAX = 64 };
+    size_t n = strlen(json);
+    char *text = nt_malloc(n + 1);
+    nt_json_field *f = nt_malloc(MAX * sizeof *f);
+    nt_status st = text && f ? NT_OK : nt_error(NT_ERR_NOMEM, "%s: out of memory", fn);
+    int nf = 0;
+    long col = 0;
+    if (st == NT_OK) {
+        memcpy(text, json, n + 1);
+        const char *err = nt_json_parse_flat(text, f, MAX, &nf, &col);
+        if (err) st = nt_error(NT_ERR_FORMAT, "%s: %s at column %ld", fn, err, col);
+    }
     nt_trainer_config c = *cfg;
-    const char *s = skip_ws(json);
-    if (*s++ != '{') return nt_error(NT_ERR_FORMAT, "%s: expected '{' at offset %ld", fn, (long)(s - 1 - json));
-    s = skip_ws(s);
-    if (*s == '}') {
-        *cfg = c;
-        return NT_OK;
-    }
-    char key[64], sval[NT_TRAINER_PATH_MAX];
-    for (;;) {
-        int ok;
-        if (*s != '"') return nt_error(NT_ERR_FORMAT, "%s: expected a key at offset %ld", fn, (long)(s - json));
-        s = json_parse_str(s + 1, key, sizeof key, &ok);
-        if (!ok) return nt_error(NT_ERR_FORMAT, "%s: bad key at offset %ld", fn, (long)(s - json));
-        s = skip_ws(s);
-        if (*s++ != ':') return nt_error(NT_ERR_FORMAT, "%s: expected ':' after \"%s\"", fn, key);
-        s = skip_ws(s);
-        const field *f = NULL;
+    for (int k = 0; st == NT_OK && k < nf; k++) {
+        const field *fd = NULL;
         for (int i = 0; i < N_FIELDS; i++)
-            if (strcmp(FIELDS[i].name, key) == 0) f = &FIELDS[i];
-        if (!f) return nt_error(NT_ERR_FORMAT, "%s: unknown option \"%s\"", fn, key);
-        char *p = (char *)&c + f->offset;
-        int is_str = f->type == F_STR || f->type == F_OPTIM || f->type == F_SCHED || f->type == F_METRIC;
-        if (is_str) {
-            if (*s != '"') return nt_error(NT_ERR_FORMAT, "%s: \"%s\" must be a string", fn, key);
-            s = json_parse_str(s + 1, sval, sizeof sval, &ok);
-            if (!ok) return nt_error(NT_ERR_FORMAT, "%s: bad or too long string for \"%s\"", fn, key);
-            nt_status st = NT_OK;
-            if (f->type == F_STR) memcpy(p, sval, strlen(sval) + 1);
-            else if (f->type == F_OPTIM) st = nt_optim_kind_parse(sval, (nt_optim_kind *)p);
-            else if (f->type == F_SCHED) st = nt_sched_kind_parse(sval, (nt_sched_kind *)p);
-            else st = nt_metric_parse(sval, (nt_metric *)p);
-            if (st != NT_OK) return nt_error_wrap(NT_ERR_FORMAT, "%s: \"%s\"", fn, key);
-        } else {
-            char *end;
-            errno = 0;
-            switch (f->type) {
-            case F_I64: *(int64_t *)p = strtoll(s, &end, 10); break;
-            case F_INT: {
-                long v = strtol(s, &end, 10);
-                if (v < -2147483647L || v > 2147483647L) errno = ERANGE;
-                *(int *)p = (int)v;
-                break;
-            }
-            case F_U64: *(uint64_t *)p = strtoull(s, &end, 10); break;
-            case F_DBL: *(double *)p = strtod(s, &end); break;
-            case F_FLT: *(float *)p = (float)strtod(s, &end); break;
-            default: end = (char *)s; break;
-            }
-            if (end == s || errno == ERANGE || *end == '.' || *end == 'e' || *end == 'E')
-                return nt_error(NT_ERR_FORMAT, "%s: \"%s\" has a bad value for its type", fn, key);
-            s = end;
-        }
-        s = skip_ws(s);
-        if (*s == ',') {
-            s = skip_ws(s + 1);
-            continue;
-        }
-        if (*s == '}') break;
-        return nt_error(NT_ERR_FORMAT, "%s: expected ',' or '}' after \"%s\"", fn, key);
+            if (strcmp(FIELDS[i].name, f[k].key) == 0) fd = &FIELDS[i];
+        st = fd ? field_from_json(&c, fd, &f[k]) : nt_error(NT_ERR_FORMAT, "%s: unknown option \"%s\"", fn, f[k].key);
     }
-    *cfg = c;
-    return NT_OK;
+    nt_free(text);
+    nt_free(f);
+    if (st == NT_OK) *cfg = c;
+    return st;
 }
 
 /* ---- the trainer ------------------------------------------------------------------------ */
 
+/* What one call of nt_trainer_run keeps between updates (display, budget). */
+typedef struct run_state {
+    double t0, seconds0, budget;  /* clock at start, resumed seconds, budget in seconds */
+    double win_t, last_draw;      /* log window start; last progress redraw */
+    int64_t win_tokens, win_steps;
+    int line_open;                /* a progress line is on screen without its newline */
+} run_state;
+
 struct nt_trainer {
     nt_trainer_config cfg;
-    nt_model *model;
+    nt_net *net;
     const nt_vocab *vocab;
-    const nt_corpus *train, *valid;
+    nt_data_source *train;
+    nt_evaluator eval;            /* eval.batches NULL: no evaluation */
     nt_optim *opt;
     nt_schedule sched;
-    nt_batcher *train_b, *valid_b;
     nt_ctx *ctx;
     nt_train_state st;            /* rng, step, cursor, best, ... (st.rng is the dropout RNG) */
     char path_last[NT_TRAINER_PATH_MAX + 32];
@@ -344,6 +278,7 @@ struct nt_trainer {
     int tty;                      /* progress line (1) or plain lines (0), -2 silent */
     int64_t last_saved_step;      /* -1 if nothing saved in this run or the resumed one */
     int ran;
+    run_state run;
 };
 
 static double now_seconds(void) {
@@ -415,97 +350,104 @@ static nt_status apply_freeze(nt_trainer *t) {
     return NT_OK;
 }
 
-nt_status nt_trainer_new(nt_trainer **out, const nt_trainer_config *cfg, nt_model *model,
-                         const nt_vocab *vocab, const nt_corpus *train, const nt_corpus *valid) {
-    const char *fn = "nt_trainer_new";
-    if (!out || !cfg || !model || !vocab || !train)
-        return nt_error(NT_ERR_ARG, "%s: out, cfg, model, vocab and train must not be NULL", fn);
-    NT_TRY(nt_trainer_config_check(cfg));
-    if (nt_vocab_size(vocab) != model->cfg.vocab_size)
-        return nt_error(NT_ERR_ARG, "%s: vocabulary has %d tokens, the model's vocab_size is %d", fn,
-                        nt_vocab_size(vocab), model->cfg.vocab_size);
-    nt_trainer *t = nt_calloc(1, sizeof *t);
-    if (!t) return nt_error(NT_ERR_NOMEM, "%s: out of memory", fn);
-    t->cfg = *cfg;
-    t->model = model, t->vocab = vocab, t->train = train, t->valid = valid;
-    t->log = cfg->log ? cfg->log : stderr;
-    t->last_saved_step = -1;
-    nt_train_state_init(&t->st);
-    nt_status s = NT_OK;
-
-    /* Folders: resume folder or file; out_dir defaults to the resumed run's. */
-    char resume_file[NT_TRAINER_PATH_MAX + 32] = "";
-    if (cfg->resume[0]) {
-        if (is_dir(cfg->resume))
-            snprintf(resume_file, sizeof resume_file, "%s/checkpoint-last.h5", cfg->resume);
-        else
-            snprintf(resume_file, sizeof resume_file, "%s", cfg->resume);
+/* out_dir and the file to resume from: a run folder or a checkpoint;
+ * out_dir defaults to the resumed run's folder, else "run". */
+static void resolve_paths(nt_trainer *t, char *resume_file, size_t cap) {
+    const char *r = t->cfg.resume;
+    resume_file[0] = 0;
+    if (r[0]) {
+        if (is_dir(r)) snprintf(resume_file, cap, "%s/checkpoint-last.h5", r);
+        else snprintf(resume_file, cap, "%s", r);
         if (!t->cfg.out_dir[0]) {
-            if (is_dir(cfg->resume)) {
-                snprintf(t->cfg.out_dir, sizeof t->cfg.out_dir, "%s", cfg->resume);
-            } else {
-                snprintf(t->cfg.out_dir, sizeof t->cfg.out_dir, "%s", cfg->resume);
-                char *slash = strrchr(t->cfg.out_dir, '/');
-                if (slash) *slash = 0;
-                else snprintf(t->cfg.out_dir, sizeof t->cfg.out_dir, ".");
-            }
+            snprintf(t->cfg.out_dir, sizeof t->cfg.out_dir, "%s", r);
+            char *slash = is_dir(r) ? NULL : strrchr(t->cfg.out_dir, '/');
+            if (slash) *slash = 0;
+            else if (!is_dir(r)) snprintf(t->cfg.out_dir, sizeof t->cfg.out_dir, ".");
         }
     }
     if (!t->cfg.out_dir[0]) snprintf(t->cfg.out_dir, sizeof t->cfg.out_dir, "run");
     snprintf(t->path_last, sizeof t->path_last, "%s/checkpoint-last.h5", t->cfg.out_dir);
     snprintf(t->path_best, sizeof t->path_best, "%s/checkpoint-best.h5", t->cfg.out_dir);
     snprintf(t->path_metrics, sizeof t->path_metrics, "%s/metrics.jsonl", t->cfg.out_dir);
-    s = mkdir_p(t->cfg.out_dir);
+}
 
-    /* Model, optimizer, schedule. */
-    model->cfg.dropout = cfg->dropout;
+static nt_status make_optimizer(nt_trainer *t) {
+    const nt_trainer_config *c = &t->cfg;
+    nt_optim_config oc = nt_optim_config_default(c->optim);
+    oc.lr = c->lr, oc.beta1 = c->beta1, oc.beta2 = c->beta2, oc.eps = c->eps;
+    oc.weight_decay = c->weight_decay, oc.momentum = c->momentum;
+    oc.nesterov = c->nesterov, oc.decay_all = c->decay_all;
+    NT_TRY(nt_optim_new(&t->opt, t->net->params, &oc));
+    t->sched.kind = c->schedule, t->sched.lr = c->lr, t->sched.warmup = c->warmup;
+    t->sched.lr_min = c->lr_min;
+    t->sched.total = c->steps > 0 ? c->steps : c->warmup + 1;
+    return NT_OK;
+}
+
+/* Weights, optimizer, train state and data cursor of a checkpoint, strictly. */
+static nt_status resume_from(nt_trainer *t, const char *file) {
+    nt_train_state *ts = nt_malloc(sizeof *ts);
+    if (!ts) return nt_error(NT_ERR_NOMEM, "out of memory");
+    nt_status s = nt_ckpt_load_weights_into(file, t->net);
+    if (s == NT_OK) s = nt_ckpt_load_optim(file, t->opt);
+    if (s == NT_OK) s = nt_ckpt_load_train(file, ts);
     if (s == NT_OK) {
-        nt_optim_config oc = nt_optim_config_default(cfg->optim);
-        oc.lr = cfg->lr, oc.beta1 = cfg->beta1, oc.beta2 = cfg->beta2, oc.eps = cfg->eps;
-        oc.weight_decay = cfg->weight_decay, oc.momentum = cfg->momentum;
-        oc.nesterov = cfg->nesterov, oc.decay_all = cfg->decay_all;
-        s = nt_optim_new(&t->opt, model->params, &oc);
+        nt_cursor cur = {ts->epoch, ts->cursor};
+        s = nt_data_source_set_cursor(t->train, &cur);
+        if (s != NT_OK) nt_error_wrap(s, "%s: data cursor (does the training data differ?)", file);
     }
-    t->sched.kind = cfg->schedule, t->sched.lr = cfg->lr, t->sched.warmup = cfg->warmup;
-    t->sched.lr_min = cfg->lr_min;
-    t->sched.total = cfg->steps > 0 ? cfg->steps : cfg->warmup + 1;
+    if (s == NT_OK && t->opt->step != ts->step)
+        s = nt_error(NT_ERR_FORMAT, "%s: /optim step %lld differs from /train step %lld", file,
+                     (long long)t->opt->step, (long long)ts->step);
+    if (s == NT_OK) {
+        t->st = *ts;
+        t->last_saved_step = ts->step;
+        s = metrics_truncate(t->path_metrics, t->st.step);
+    }
+    nt_free(ts);
+    return s;
+}
 
-    /* Batchers. */
-    nt_batcher_config bc = nt_batcher_config_default();
-    bc.layout = model->cfg.arch == NT_ARCH_DECODER ? NT_LAYOUT_DECODER : NT_LAYOUT_ENCDEC;
-    bc.max_tokens = cfg->batch_tokens, bc.max_sentences = cfg->batch_sentences;
-    bc.seed = cfg->seed, bc.shuffle = 1, bc.max_len = model->cfg.max_len;
-    bc.buckets = cfg->buckets;
-    if (s == NT_OK) s = nt_batcher_new(&t->train_b, train, &bc);
-    if (s == NT_OK && valid) {
-        bc.shuffle = 0;
-        s = nt_batcher_new(&t->valid_b, valid, &bc);
-        if (s != NT_OK) nt_error_wrap(s, "validation data");
-    }
-    if (s == NT_OK) s = nt_ctx_new(&t->ctx, 0);
+static nt_status check_inputs(const nt_trainer_config *cfg, nt_net *net, const nt_vocab *vocab,
+                              nt_data_source *train, const nt_evaluator *eval) {
+    NT_TRY(nt_trainer_config_check(cfg));
+    NT_TRY(nt_net_check(net));
+    if (!train || !train->ops) return nt_error(NT_ERR_ARG, "no training data source");
+    if (vocab && nt_vocab_size(vocab) != net->vocab_size)
+        return nt_error(NT_ERR_ARG, "vocabulary has %d tokens, the model's vocab_size is %d",
+                        nt_vocab_size(vocab), net->vocab_size);
+    int exact = eval && eval->batches && eval->exact && cfg->eval_exact_max >= 0;
+    if (exact && !net->ops->stepper && !net->ops->next_logits)
+        return nt_error(NT_ERR_ARG, "exact match needs generation, and model '%s' has neither stepper nor "
+                        "next_logits (set eval_exact_max to -1)", net->ops->arch);
+    if (cfg->metric == NT_METRIC_EXACT_MATCH && !exact)
+        return nt_error(NT_ERR_ARG, "metric exact_match needs pairs to decode (evaluator.exact)");
+    return NT_OK;
+}
+
+nt_status nt_trainer_new(nt_trainer **out, const nt_trainer_config *cfg, nt_net *net,
+                         const nt_vocab *vocab, nt_data_source *train, const nt_evaluator *eval) {
+    const char *fn = "nt_trainer_new";
+    if (!out || !cfg || !net) return nt_error(NT_ERR_ARG, "%s: out, cfg and model must not be NULL", fn);
+    nt_status s = check_inputs(cfg, net, vocab, train, eval);
+    if (s != NT_OK) return nt_error_wrap(s, "%s", fn);
+    nt_trainer *t = nt_calloc(1, sizeof *t);
+    if (!t) return nt_error(NT_ERR_NOMEM, "%s: out of memory", fn);
+    t->cfg = *cfg;
+    t->net = net, t->vocab = vocab, t->train = train;
+    if (eval) t->eval = *eval;
+    t->log = cfg->log ? cfg->log : stderr;
+    t->last_saved_step = -1;
+    nt_train_state_init(&t->st);
     nt_rng_seed(&t->st.rng, cfg->seed ^ 0xd50a0d50a0ULL);
+    if (net->ops->set_dropout) net->ops->set_dropout(net, cfg->dropout);
 
-    /* Resume: weights, optimizer, train state, cursor; strictly. */
-    if (s == NT_OK && resume_file[0]) {
-        nt_train_state *ts = nt_malloc(sizeof *ts);
-        s = ts ? NT_OK : nt_error(NT_ERR_NOMEM, "%s: out of memory", fn);
-        if (s == NT_OK) s = nt_ckpt_load_weights_into(resume_file, model);
-        if (s == NT_OK) s = nt_ckpt_load_optim(resume_file, t->opt);
-        if (s == NT_OK) s = nt_ckpt_load_train(resume_file, ts);
-        if (s == NT_OK) {
-            s = nt_batcher_set_cursor(t->train_b, ts->epoch, ts->cursor);
-            if (s != NT_OK) nt_error_wrap(s, "%s: data cursor (does the training data differ?)", resume_file);
-        }
-        if (s == NT_OK) {
-            t->st = *ts;
-            t->last_saved_step = ts->step;
-            if (t->opt->step != ts->step)
-                s = nt_error(NT_ERR_FORMAT, "%s: /optim step %lld differs from /train step %lld",
-                             resume_file, (long long)t->opt->step, (long long)ts->step);
-        }
-        nt_free(ts);
-        if (s == NT_OK) s = metrics_truncate(t->path_metrics, t->st.step);
-    }
+    char resume_file[NT_TRAINER_PATH_MAX + 32];
+    resolve_paths(t, resume_file, sizeof resume_file);
+    s = mkdir_p(t->cfg.out_dir);
+    if (s == NT_OK) s = make_optimizer(t);
+    if (s == NT_OK) s = nt_ctx_new(&t->ctx, 0);
+    if (s == NT_OK && resume_file[0]) s = resume_from(t, resume_file);
     if (s == NT_OK) s = apply_freeze(t);
     if (s == NT_OK) {
         t->metrics = fopen(t->path_metrics, "ab");
@@ -518,7 +460,7 @@ nt_status nt_trainer_new(nt_trainer **out, const nt_trainer_config *cfg, nt_mode
     }
     if (s != NT_OK) {
         nt_trainer_free(t);
-        return s == NT_OK ? s : nt_error_wrap(s, "%s", fn);
+        return nt_error_wrap(s, "%s", fn);
     }
     t->tty = cfg->progress == -1 ? isatty(fileno(t->log)) : cfg->progress;
     *out = t;
@@ -528,8 +470,6 @@ nt_status nt_trainer_new(nt_trainer **out, const nt_trainer_config *cfg, nt_mode
 void nt_trainer_free(nt_trainer *t) {
     if (!t) return;
     nt_optim_free(t->opt);
-    nt_batcher_free(t->train_b);
-    nt_batcher_free(t->valid_b);
     nt_ctx_free(t->ctx);
     if (t->metrics) fclose(t->metrics);
     nt_free(t);
@@ -540,23 +480,10 @@ const nt_train_state *nt_trainer_state(const nt_trainer *t) { return t ? &t->st 
 
 /* ---- one update ---------------------------------------------------------------------- */
 
-/* Wraps the batch's buffers as tensors of ctx (no copy). */
-static nt_status batch_tensors(nt_trainer *t, const nt_batch *b, nt_tensor **src, nt_tensor **src_mask,
-                               nt_tensor **tgt_in, nt_tensor **labels) {
-    *src = *src_mask = NULL;
-    if (t->model->cfg.arch == NT_ARCH_ENCDEC) {
-        NT_TRY(nt_tensor_wrap(t->ctx, src, NT_I32, 2, (int[]){b->B, b->S}, b->src));
-        NT_TRY(nt_tensor_wrap(t->ctx, src_mask, NT_I32, 2, (int[]){b->B, b->S}, b->src_mask));
-    }
-    NT_TRY(nt_tensor_wrap(t->ctx, tgt_in, NT_I32, 2, (int[]){b->B, b->T}, b->tgt_in));
-    NT_TRY(nt_tensor_wrap(t->ctx, labels, NT_I32, 2, (int[]){b->B, b->T}, b->labels));
-    return NT_OK;
-}
-
-/* The next training batch, crossing into the next epoch when one ends. */
+/* The next training batch, crossing into the next pass when one ends. */
 static nt_status next_train_batch(nt_trainer *t, nt_batch *b) {
-    NT_TRY(nt_batcher_next(t->train_b, b));
-    if (b->B == 0) NT_TRY(nt_batcher_next(t->train_b, b));
+    NT_TRY(nt_data_source_next(t->train, b));
+    if (b->B == 0) NT_TRY(nt_data_source_next(t->train, b));
     if (b->B == 0) return nt_error(NT_ERR_STATE, "the training data yields no batch");
     return NT_OK;
 }
@@ -579,9 +506,11 @@ static void scale_grads(nt_optim *o, float s) {
     }
 }
 
+/* accum micro-batches -> gradient of the mean loss over all their target
+ * tokens -> clip -> optimizer step. */
 static nt_status train_update(nt_trainer *t, step_info *si) {
-    nt_params *P = t->model->params;
-    nt_params_zero_grad(P);
+    nt_net *net = t->net;
+    nt_params_zero_grad(net->params);
     nt_ctx_set_grad(t->ctx, 1);
     nt_ctx_set_training(t->ctx, 1);
     nt_ctx_set_rng(t->ctx, &t->st.rng);
@@ -592,11 +521,9 @@ static nt_status train_update(nt_trainer *t, step_info *si) {
     for (int k = 0; k < t->cfg.accum; k++) {
         nt_batch b;
         NT_TRY(next_train_batch(t, &b));
-        nt_tensor *src, *src_mask, *tgt_in, *labels, *loss;
-        NT_TRY(batch_tensors(t, &b, &src, &src_mask, &tgt_in, &labels));
+        nt_tensor *loss;
         int64_t n = 0;
-        NT_TRY(nt_model_loss(t->model, t->ctx, &loss, NULL, src, src_mask, tgt_in, labels,
-                             t->cfg.label_smoothing, &n));
+        NT_TRY(net->ops->loss(net, t->ctx, &b, t->cfg.label_smoothing, &loss, NULL, &n));
         float l = nt_f32(loss)[0];
         if (!isfinite(l)) {
             si->loss = l;
@@ -628,21 +555,21 @@ static nt_status train_update(nt_trainer *t, step_info *si) {
 /* ---- evaluation ----------------------------------------------------------------------- */
 
 static nt_status eval_exact(nt_trainer *t, nt_eval_result *ev) {
-    const nt_corpus *c = t->valid;
+    const nt_corpus *c = t->eval.exact;
     int n = t->cfg.eval_exact_max > 0 && t->cfg.eval_exact_max < c->n ? t->cfg.eval_exact_max : c->n;
     int max_tgt = 0;
     for (int i = 0; i < n; i++) max_tgt = c->tgt_len[i] > max_tgt ? c->tgt_len[i] : max_tgt;
     nt_generate_config g = nt_generate_config_default();
     g.max_new_tokens = t->cfg.eval_max_new_tokens > 0 ? t->cfg.eval_max_new_tokens : max_tgt + 8;
-    const int chunk = 64;
-    const int32_t *src[64];
-    int len[64];
+    enum { CHUNK = 64 };
+    const int32_t *src[CHUNK];
+    int len[CHUNK];
     int exact = 0;
-    for (int i0 = 0; i0 < n; i0 += chunk) {
-        int m = n - i0 < chunk ? n - i0 : chunk;
+    for (int i0 = 0; i0 < n; i0 += CHUNK) {
+        int m = n - i0 < CHUNK ? n - i0 : CHUNK;
         for (int j = 0; j < m; j++) src[j] = c->ids + c->src_off[i0 + j], len[j] = c->src_len[i0 + j];
         nt_generate_result res;
-        NT_TRY(nt_generate(t->model, t->ctx, &g, src, len, m, &res));
+        NT_TRY(nt_generate(t->net, t->ctx, &g, src, len, m, &res));
         for (int j = 0; j < m; j++) {
             const nt_generate_seq *q = nt_generate_result_get(&res, j, 0);
             int i = i0 + j;
@@ -656,51 +583,59 @@ static nt_status eval_exact(nt_trainer *t, nt_eval_result *ev) {
     return NT_OK;
 }
 
-nt_status nt_trainer_evaluate(nt_trainer *t, nt_eval_result *ev) {
-    if (!t || !ev) return nt_error(NT_ERR_ARG, "nt_trainer_evaluate: NULL argument");
-    memset(ev, 0, sizeof *ev);
-    ev->exact_match = NAN;
-    if (!t->valid_b) return nt_error(NT_ERR_STATE, "nt_trainer_evaluate: no validation data");
-    int prev_grad = nt_ctx_set_grad(t->ctx, 0);
-    nt_ctx_set_training(t->ctx, 0);
-    nt_ctx_set_rng(t->ctx, NULL);
-    nt_status s = nt_batcher_set_cursor(t->valid_b, 0, 0);
+/* Tokens whose argmax logit is the label, over the labels that take a loss. */
+static int64_t count_right(const nt_batch *b, const float *logits, int V) { /* logits (B, T, V) */
+    int64_t right = 0;
+    for (int64_t r = 0; r < (int64_t)b->B * b->T; r++) {
+        int32_t y = b->labels[r];
+        if (y == 0) continue;
+        const float *row = logits + r * V;
+        int best = 0;
+        for (int v = 1; v < V; v++)
+            if (row[v] > row[best]) best = v;
+        right += best == y;
+    }
+    return right;
+}
+
+/* One pass over the evaluation batches: loss, perplexity, token accuracy. */
+static nt_status eval_batches(nt_trainer *t, nt_eval_result *ev) {
+    nt_net *net = t->net;
+    nt_status s = nt_data_source_set_cursor(t->eval.batches, &(nt_cursor){0, 0});
     double sum_loss = 0;
     int64_t n_tok = 0, n_right = 0;
-    const int V = t->model->cfg.vocab_size;
     while (s == NT_OK) {
         nt_batch b;
-        s = nt_batcher_next(t->valid_b, &b);
+        s = nt_data_source_next(t->eval.batches, &b);
         if (s != NT_OK || b.B == 0) break;
-        nt_tensor *src, *src_mask, *tgt_in, *labels, *loss, *logits;
+        nt_tensor *loss, *logits;
         int64_t n = 0;
-        s = batch_tensors(t, &b, &src, &src_mask, &tgt_in, &labels);
-        if (s == NT_OK)
-            s = nt_model_loss(t->model, t->ctx, &loss, &logits, src, src_mask, tgt_in, labels, 0.0f, &n);
+        s = net->ops->loss(net, t->ctx, &b, 0.0f, &loss, &logits, &n);
         if (s == NT_OK) {
             sum_loss += (double)nt_f32(loss)[0] * (double)n;
             n_tok += n;
-            const float *lg = nt_f32(logits); /* (B, T, V) */
-            for (int64_t r = 0; r < (int64_t)b.B * b.T; r++) {
-                int32_t y = b.labels[r];
-                if (y == 0) continue;
-                const float *row = lg + r * V;
-                int best = 0;
-                for (int v = 1; v < V; v++)
-                    if (row[v] > row[best]) best = v;
-                n_right += best == y;
-            }
+            n_right += count_right(&b, nt_f32(logits), net->vocab_size);
             ev->n_sentences += b.B;
         }
         nt_ctx_reset(t->ctx);
     }
-    if (s == NT_OK) {
-        ev->n_tokens = n_tok;
-        ev->loss = n_tok > 0 ? sum_loss / (double)n_tok : 0.0;
-        ev->ppl = exp(ev->loss);
-        ev->token_acc = n_tok > 0 ? (double)n_right / (double)n_tok : 0.0;
-        if (t->cfg.eval_exact_max >= 0) s = eval_exact(t, ev);
-    }
+    ev->n_tokens = n_tok;
+    ev->loss = n_tok > 0 ? sum_loss / (double)n_tok : 0.0;
+    ev->ppl = exp(ev->loss);
+    ev->token_acc = n_tok > 0 ? (double)n_right / (double)n_tok : 0.0;
+    return s;
+}
+
+nt_status nt_trainer_evaluate(nt_trainer *t, nt_eval_result *ev) {
+    if (!t || !ev) return nt_error(NT_ERR_ARG, "nt_trainer_evaluate: NULL argument");
+    memset(ev, 0, sizeof *ev);
+    ev->exact_match = NAN;
+    if (!t->eval.batches) return nt_error(NT_ERR_STATE, "nt_trainer_evaluate: no validation data");
+    int prev_grad = nt_ctx_set_grad(t->ctx, 0);
+    nt_ctx_set_training(t->ctx, 0);
+    nt_ctx_set_rng(t->ctx, NULL);
+    nt_status s = eval_batches(t, ev);
+    if (s == NT_OK && t->eval.exact && t->cfg.eval_exact_max >= 0) s = eval_exact(t, ev);
     nt_ctx_reset(t->ctx);
     nt_ctx_set_grad(t->ctx, prev_grad);
     nt_ctx_set_training(t->ctx, 1);
@@ -717,21 +652,16 @@ static int params_finite(const nt_params *p) {
 }
 
 static nt_status save_checkpoint(nt_trainer *t, const char *path) {
-    if (!params_finite(t->model->params))
+    if (!params_finite(t->net->params))
         return nt_error(NT_ERR_NUMERIC, "step %lld: the weights hold NaN or Inf; %s not written",
                         (long long)t->st.step, path);
-    int64_t epoch, pos;
-    nt_batcher_get_cursor(t->train_b, &epoch, &pos);
-    t->st.epoch = epoch, t->st.cursor = pos;
-    NT_TRY(nt_ckpt_save(path, t->model, t->vocab, t->opt, &t->st));
+    nt_cursor cur;
+    nt_data_source_get_cursor(t->train, &cur);
+    t->st.epoch = cur.epoch, t->st.cursor = cur.position;
+    NT_TRY(nt_ckpt_save(path, t->net, t->vocab, t->opt, &t->st));
     if (path == t->path_last) t->last_saved_step = t->st.step;
     if (t->cfg.on_checkpoint) t->cfg.on_checkpoint(t->cfg.user, t->st.step, path);
     return NT_OK;
-}
-
-static void json_num(FILE *f, const char *key, double v) {
-    if (isfinite(v)) fprintf(f, ",\"%s\":%.9g", key, v);
-    else fprintf(f, ",\"%s\":%s", key, isnan(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity");
 }
 
 static void fmt_duration(char *buf, size_t n, double s) {
@@ -739,6 +669,112 @@ static void fmt_duration(char *buf, size_t n, double s) {
     else if (s < 60) snprintf(buf, n, "%ds", (int)s);
     else if (s < 3600) snprintf(buf, n, "%dm%02ds", (int)s / 60, (int)s % 60);
     else snprintf(buf, n, "%dh%02dm", (int)(s / 3600), ((int)s % 3600) / 60);
+}
+
+/* Ends an open progress line before a line of its own. */
+static void close_progress_line(nt_trainer *t) {
+    if (t->run.line_open) fprintf(t->log, "\n");
+    t->run.line_open = 0;
+}
+
+/* metrics.jsonl's train line and the display after an update. */
+static void log_update(nt_trainer *t, const step_info *si) {
+    const nt_trainer_config *c = &t->cfg;
+    run_state *rs = &t->run;
+    rs->win_tokens += si->tokens, rs->win_steps++;
+    double now = now_seconds();
+    int log_now = c->log_every > 0 && t->st.step % c->log_every == 0;
+    double rate = rs->win_tokens / (now - rs->win_t > 1e-9 ? now - rs->win_t : 1e-9);
+    double step_time = (now - rs->win_t) / (double)(rs->win_steps ? rs->win_steps : 1);
+    double eta = INFINITY;
+    if (c->steps > 0) eta = (double)(c->steps - t->st.step) * step_time;
+    if (rs->budget > 0 && rs->budget - t->st.seconds < eta) eta = rs->budget - t->st.seconds;
+    char eta_s[32];
+    fmt_duration(eta_s, sizeof eta_s, eta);
+    if (log_now) {
+        nt_cursor cur;
+        nt_data_source_get_cursor(t->train, &cur);
+        nt_json w = nt_json_file(t->metrics);
+        nt_json_begin(&w);
+        nt_json_str(&w, "type", "train");
+        nt_json_int(&w, "step", t->st.step);
+        nt_json_int(&w, "epoch", cur.epoch);
+        nt_json_flt(&w, "loss", si->loss);
+        nt_json_flt(&w, "lr", si->lr);
+        nt_json_flt(&w, "grad_norm", si->grad_norm);
+        nt_json_int(&w, "tokens", t->st.tokens);
+        nt_json_flt(&w, "tok_s", rate);
+        nt_json_flt(&w, "elapsed_s", t->st.seconds);
+        nt_json_end(&w);
+        fputc('\n', t->metrics);
+        fflush(t->metrics);
+    }
+    char total_s[32] = "";
+    if (c->steps > 0) snprintf(total_s, sizeof total_s, "/%lld", (long long)c->steps);
+    if (t->tty == 1 && (now - rs->last_draw > 0.1 || log_now)) {
+        fprintf(t->log, "\rstep %lld%s | loss %.4f | lr %.2e | %.0f tok/s | ETA %s\033[K",
+                (long long)t->st.step, total_s, si->loss, si->lr, rate, eta_s);
+        fflush(t->log);
+        rs->last_draw = now;
+        rs->line_open = 1;
+    } else if (t->tty == 0 && log_now) {
+        fprintf(t->log, "step %lld%s loss %.4f lr %.2e grad_norm %.3f tok/s %.0f eta %s\n",
+                (long long)t->st.step, total_s, si->loss, si->lr, (double)si->grad_norm, rate, eta_s);
+        fflush(t->log);
+    }
+    if (log_now) rs->win_t = now, rs->win_tokens = 0, rs->win_steps = 0;
+}
+
+/* What an evaluation decided. */
+typedef struct eval_outcome {
+    int better;      /* a new best: checkpoint-best was written */
+    int stop_early;  /* patience ran out */
+    int reached;     /* the target metric was reached */
+} eval_outcome;
+
+/* Evaluates, tracks the best (checkpoint-best.h5), logs the eval line. */
+static nt_status evaluate_and_track(nt_trainer *t, nt_train_result *r, eval_outcome *o) {
+    const nt_trainer_config *c = &t->cfg;
+    memset(o, 0, sizeof *o);
+    nt_eval_result ev;
+    NT_TRY(nt_trainer_evaluate(t, &ev));
+    r->eval = ev;
+    double v = metric_value(c->metric, &ev);
+    o->better = nt_eval_better(c->metric, v, ev.loss, t->st.best_metric, t->st.best_loss);
+    if (o->better) {
+        t->st.best_metric = v, t->st.best_loss = ev.loss;
+        t->st.best_step = t->st.step, t->st.bad_evals = 0;
+    } else {
+        t->st.bad_evals++;
+        o->stop_early = c->patience > 0 && t->st.bad_evals >= c->patience;
+    }
+    o->reached = c->target > 0 && isfinite(v) &&
+                 (metric_higher_is_better(c->metric) ? v >= c->target : v <= c->target);
+    nt_json w = nt_json_file(t->metrics);
+    nt_json_begin(&w);
+    nt_json_str(&w, "type", "eval");
+    nt_json_int(&w, "step", t->st.step);
+    nt_json_flt(&w, "loss", ev.loss);
+    nt_json_flt(&w, "ppl", ev.ppl);
+    nt_json_flt(&w, "token_acc", 100.0 * ev.token_acc);
+    if (ev.n_decoded > 0 || (t->eval.exact && c->eval_exact_max >= 0))
+        nt_json_flt(&w, "exact_match", 100.0 * ev.exact_match);
+    nt_json_flt(&w, "elapsed_s", t->st.seconds);
+    nt_json_int(&w, "sentences", ev.n_sentences);
+    nt_json_bool(&w, "best", o->better);
+    nt_json_end(&w);
+    fputc('\n', t->metrics);
+    fflush(t->metrics);
+    if (t->tty >= 0) {
+        if (t->run.line_open) fprintf(t->log, "\r\033[K");
+        t->run.line_open = 0;
+        fprintf(t->log, "eval step %lld: loss %.4f ppl %.3f token_acc %.2f%%", (long long)t->st.step, ev.loss,
+                ev.ppl, 100.0 * ev.token_acc);
+        if (ev.n_decoded > 0) fprintf(t->log, " exact_match %.2f%% (%d sentences)", 100.0 * ev.exact_match, ev.n_decoded);
+        fprintf(t->log, "%s\n", o->better ? " (best)" : "");
+        fflush(t->log);
+    }
+    return o->better ? save_checkpoint(t, t->path_best) : NT_OK;
 }
 
 /* ---- the loop ---------------------------------------------------------------------------- */
@@ -752,188 +788,120 @@ static const char *stop_message(nt_trainer *t, char *buf, size_t n) {
     return buf;
 }
 
+/* A failed update: NaN/Inf stops with the last good checkpoint named. */
+static nt_status update_failed(nt_trainer *t, nt_status s, const step_info *si, nt_train_result *r) {
+    char why[2048], msg[NT_TRAINER_PATH_MAX + 128];
+    nt_ctx_reset(t->ctx);
+    snprintf(why, sizeof why, "%s", nt_errmsg());
+    if (si->nonfinite || s == NT_ERR_NUMERIC) {
+        r->stop_reason = "nan";
+        r->loss = si->loss;
+        return nt_error(NT_ERR_NUMERIC, "nt_trainer_run: step %lld: %s; training stopped, %s",
+                        (long long)t->st.step + 1, why, stop_message(t, msg, sizeof msg));
+    }
+    return nt_error(s, "nt_trainer_run: step %lld: %s", (long long)t->st.step + 1, why);
+}
+
+/* checkpoint-last.h5 now; non-finite weights stop the run. */
+static nt_status save_last(nt_trainer *t, nt_train_result *r) {
+    nt_status s = save_checkpoint(t, t->path_last);
+    if (s == NT_ERR_NUMERIC) {
+        char why[2048], msg[NT_TRAINER_PATH_MAX + 128];
+        r->stop_reason = "nan";
+        snprintf(why, sizeof why, "%s", nt_errmsg());
+        nt_error(NT_ERR_NUMERIC, "nt_trainer_run: %s; training stopped, %s", why, stop_message(t, msg, sizeof msg));
+    }
+    return s;
+}
+
+/* 1 when the step or time budget is used up. */
+static int budget_done(const nt_trainer *t) {
+    return (t->cfg.steps > 0 && t->st.step >= t->cfg.steps) ||
+           (t->run.budget > 0 && t->st.seconds >= t->run.budget);
+}
+
+/* After an update: evaluation, checkpoints, and whether to stop (*stop set,
+ * r->stop_reason named; NT_ERR_INTERRUPTED on a signal). */
+static nt_status after_update(nt_trainer *t, nt_train_result *r, int *stop) {
+    const nt_trainer_config *c = &t->cfg;
+    int done = budget_done(t);
+    eval_outcome o = {0};
+    if (t->eval.batches && ((c->eval_every > 0 && t->st.step % c->eval_every == 0) || done))
+        NT_TRY(evaluate_and_track(t, r, &o));
+    int interrupted = nt_signals_pending() || (c->stop_at > 0 && t->st.step == c->stop_at);
+    int64_t save_every = c->save_every > 0 ? c->save_every : c->eval_every;
+    if (done || o.stop_early || o.reached || interrupted || (save_every > 0 && t->st.step % save_every == 0))
+        NT_TRY(save_last(t, r));
+    *stop = 1;
+    if (interrupted) {
+        int sig = nt_signals_pending();
+        r->stop_reason = "interrupted";
+        return nt_error(NT_ERR_INTERRUPTED, "interrupted by %s after step %lld; checkpoint saved to %s",
+                        sig ? nt_signals_name(sig) : "request", (long long)t->st.step, t->path_last);
+    }
+    if (o.reached) {
+        r->stop_reason = "target";
+        if (t->tty >= 0) {
+            close_progress_line(t);
+            fprintf(t->log, "target reached at step %lld: %s %.6g\n", (long long)t->st.step,
+                    nt_metric_name(c->metric), metric_value(c->metric, &r->eval));
+        }
+        return NT_OK;
+    }
+    if (o.stop_early) {
+        r->stop_reason = "early_stop";
+        if (t->tty >= 0) {
+            close_progress_line(t);
+            fprintf(t->log, "early stop at step %lld: %s did not improve for %d evaluations (best %.6g at step %lld)\n",
+                    (long long)t->st.step, nt_metric_name(c->metric), c->patience, t->st.best_metric,
+                    (long long)t->st.best_step);
+        }
+        return NT_OK;
+    }
+    if (done) {
+        r->stop_reason = c->steps > 0 && t->st.step >= c->steps ? "steps" : "time";
+        return NT_OK;
+    }
+    *stop = 0;
+    return NT_OK;
+}
+
 nt_status nt_trainer_run(nt_trainer *t, nt_train_result *res) {
     if (!t) return nt_error(NT_ERR_ARG, "nt_trainer_run: trainer is NULL");
     if (t->ran) return nt_error(NT_ERR_STATE, "nt_trainer_run: a trainer runs once");
     t->ran = 1;
-    const nt_trainer_config *c = &t->cfg;
     nt_train_result r;
     memset(&r, 0, sizeof r);
     r.eval.exact_match = NAN;
-    r.stop_reason = "steps";
+    r.stop_reason = t->cfg.steps > 0 && t->st.step >= t->cfg.steps ? "steps" : "time";
+    run_state *rs = &t->run;
+    memset(rs, 0, sizeof *rs);
+    rs->t0 = rs->win_t = now_seconds();
+    rs->seconds0 = t->st.seconds;
+    rs->budget = t->cfg.minutes * 60.0;
     nt_signals_install();
-    const double t0 = now_seconds(), seconds0 = t->st.seconds, budget = c->minutes * 60.0;
-    double win_t = t0, last_draw = 0;
-    int64_t win_tokens = 0, win_steps = 0;
-    const int64_t save_every = c->save_every > 0 ? c->save_every : c->eval_every;
     nt_status s = NT_OK;
-    char msg[NT_TRAINER_PATH_MAX + 128];
-    FILE *log = t->log;
-    int line_open = 0; /* a progress line is on screen without its newline */
-
-    for (;;) {
-        double elapsed = t->st.seconds;
-        if (c->steps > 0 && t->st.step >= c->steps) break;
-        if (budget > 0 && elapsed >= budget) {
-            r.stop_reason = "time";
-            break;
-        }
+    for (int stop = budget_done(t); !stop;) {
         /* A time budget without a step budget: the cosine's end moves with the clock. */
-        if (c->steps == 0 && budget > 0 && elapsed > 0) {
-            int64_t est = (int64_t)((double)t->st.step * budget / elapsed);
+        if (t->cfg.steps == 0 && rs->budget > 0 && t->st.seconds > 0) {
+            int64_t est = (int64_t)((double)t->st.step * rs->budget / t->st.seconds);
             t->sched.total = est > t->sched.warmup + 1 ? est : t->sched.warmup + 1;
         }
         step_info si;
         s = train_update(t, &si);
-        t->st.seconds = seconds0 + (now_seconds() - t0);
+        t->st.seconds = rs->seconds0 + (now_seconds() - rs->t0);
         if (s != NT_OK) {
-            nt_ctx_reset(t->ctx);
-            char why[2048];
-            snprintf(why, sizeof why, "%s", nt_errmsg());
-            if (si.nonfinite || s == NT_ERR_NUMERIC) {
-                r.stop_reason = "nan";
-                r.loss = si.loss;
-                s = nt_error(NT_ERR_NUMERIC, "nt_trainer_run: step %lld: %s; training stopped, %s",
-                             (long long)t->st.step + 1, why, stop_message(t, msg, sizeof msg));
-            } else {
-                s = nt_error(s, "nt_trainer_run: step %lld: %s", (long long)t->st.step + 1, why);
-            }
+            s = update_failed(t, s, &si, &r);
             break;
         }
         t->st.step++;
         t->st.tokens += si.tokens;
         r.loss = si.loss;
-        win_tokens += si.tokens, win_steps++;
-
-        /* log line + progress */
-        double now = now_seconds();
-        int log_now = c->log_every > 0 && t->st.step % c->log_every == 0;
-        double rate = win_tokens / (now - win_t > 1e-9 ? now - win_t : 1e-9);
-        double step_time = (now - win_t) / (double)(win_steps ? win_steps : 1);
-        double eta = INFINITY;
-        if (c->steps > 0) eta = (double)(c->steps - t->st.step) * step_time;
-        if (budget > 0 && budget - t->st.seconds < eta) eta = budget - t->st.seconds;
-        char eta_s[32];
-        fmt_duration(eta_s, sizeof eta_s, eta);
-        if (log_now) {
-            int64_t epoch, pos;
-            nt_batcher_get_cursor(t->train_b, &epoch, &pos);
-            fprintf(t->metrics, "{\"type\":\"train\",\"step\":%lld,\"epoch\":%lld", (long long)t->st.step,
-                    (long long)epoch);
-            json_num(t->metrics, "loss", si.loss);
-            json_num(t->metrics, "lr", si.lr);
-            json_num(t->metrics, "grad_norm", si.grad_norm);
-            fprintf(t->metrics, ",\"tokens\":%lld", (long long)t->st.tokens);
-            json_num(t->metrics, "tok_s", rate);
-            json_num(t->metrics, "elapsed_s", t->st.seconds);
-            fprintf(t->metrics, "}\n");
-            fflush(t->metrics);
-        }
-        char total_s[32] = "";
-        if (c->steps > 0) snprintf(total_s, sizeof total_s, "/%lld", (long long)c->steps);
-        if (t->tty == 1 && (now - last_draw > 0.1 || log_now)) {
-            fprintf(log, "\rstep %lld%s | loss %.4f | lr %.2e | %.0f tok/s | ETA %s\033[K",
-                    (long long)t->st.step, total_s, si.loss, si.lr, rate, eta_s);
-            fflush(log);
-            last_draw = now;
-            line_open = 1;
-        } else if (t->tty == 0 && log_now) {
-            fprintf(log, "step %lld%s loss %.4f lr %.2e grad_norm %.3f tok/s %.0f eta %s\n",
-                    (long long)t->st.step, total_s, si.loss, si.lr, (double)si.grad_norm, rate, eta_s);
-            fflush(log);
-        }
-        if (log_now) win_t = now, win_tokens = 0, win_steps = 0;
-
-        /* evaluation, early stopping, checkpoints */
-        int done = (c->steps > 0 && t->st.step >= c->steps) || (budget > 0 && t->st.seconds >= budget);
-        int eval_now = t->valid_b && ((c->eval_every > 0 && t->st.step % c->eval_every == 0) || done);
-        int stop_early = 0, reached = 0;
-        if (eval_now) {
-            nt_eval_result ev;
-            s = nt_trainer_evaluate(t, &ev);
-            if (s != NT_OK) break;
-            r.eval = ev;
-            double v = metric_value(c->metric, &ev);
-            int better = nt_eval_better(c->metric, v, ev.loss, t->st.best_metric, t->st.best_loss);
-            if (better) {
-                t->st.best_metric = v, t->st.best_loss = ev.loss;
-                t->st.best_step = t->st.step, t->st.bad_evals = 0;
-            } else {
-                t->st.bad_evals++;
-                stop_early = c->patience > 0 && t->st.bad_evals >= c->patience;
-            }
-            reached = c->target > 0 && isfinite(v) &&
-                      (metric_higher_is_better(c->metric) ? v >= c->target : v <= c->target);
-            fprintf(t->metrics, "{\"type\":\"eval\",\"step\":%lld", (long long)t->st.step);
-            json_num(t->metrics, "loss", ev.loss);
-            json_num(t->metrics, "ppl", ev.ppl);
-            json_num(t->metrics, "token_acc", 100.0 * ev.token_acc);
-            if (ev.n_decoded > 0 || c->eval_exact_max >= 0) json_num(t->metrics, "exact_match", 100.0 * ev.exact_match);
-            fprintf(t->metrics, ",\"sentences\":%d,\"best\":%s}\n", ev.n_sentences, better ? "true" : "false");
-            fflush(t->metrics);
-            if (t->tty >= 0) {
-                if (line_open) fprintf(log, "\r\033[K");
-                line_open = 0;
-                fprintf(log, "eval step %lld: loss %.4f ppl %.3f token_acc %.2f%%", (long long)t->st.step,
-                        ev.loss, ev.ppl, 100.0 * ev.token_acc);
-                if (ev.n_decoded > 0) fprintf(log, " exact_match %.2f%% (%d sentences)", 100.0 * ev.exact_match, ev.n_decoded);
-                fprintf(log, "%s\n", better ? " (best)" : "");
-                fflush(log);
-            }
-            if (better) {
-                s = save_checkpoint(t, t->path_best);
-                if (s != NT_OK) break;
-            }
-        }
-        int interrupted = nt_signals_pending() || (c->stop_at > 0 && t->st.step == c->stop_at);
-        int save_now = done || stop_early || reached || interrupted ||
-                       (save_every > 0 && t->st.step % save_every == 0);
-        if (save_now) {
-            s = save_checkpoint(t, t->path_last);
-            if (s != NT_OK) {
-                if (s == NT_ERR_NUMERIC) {
-                    r.stop_reason = "nan";
-                    char why[2048];
-                    snprintf(why, sizeof why, "%s", nt_errmsg());
-                    nt_error(NT_ERR_NUMERIC, "nt_trainer_run: %s; training stopped, %s", why,
-                             stop_message(t, msg, sizeof msg));
-                }
-                break;
-            }
-        }
-        if (interrupted) {
-            int sig = nt_signals_pending();
-            r.stop_reason = "interrupted";
-            s = nt_error(NT_ERR_INTERRUPTED,
-                         "interrupted by %s after step %lld; checkpoint saved to %s; resume with: "
-                         "nextok-translate train --resume %s",
-                         sig ? nt_signals_name(sig) : "request", (long long)t->st.step, t->path_last,
-                         c->out_dir);
-            break;
-        }
-        if (reached) {
-            r.stop_reason = "target";
-            if (t->tty >= 0) {
-                if (line_open) fprintf(log, "\n");
-                line_open = 0;
-                fprintf(log, "target reached at step %lld: %s %.6g\n", (long long)t->st.step,
-                        nt_metric_name(c->metric), metric_value(c->metric, &r.eval));
-            }
-            break;
-        }
-        if (stop_early) {
-            r.stop_reason = "early_stop";
-            if (t->tty >= 0) {
-                if (line_open) fprintf(log, "\n");
-                line_open = 0;
-                fprintf(log, "early stop at step %lld: %s did not improve for %d evaluations (best %.6g at step %lld)\n",
-                        (long long)t->st.step, nt_metric_name(c->metric), c->patience, t->st.best_metric,
-                        (long long)t->st.best_step);
-            }
-            break;
-        }
+        log_update(t, &si);
+        s = after_update(t, &r, &stop);
+        if (s != NT_OK) break;
     }
-    if (line_open) fprintf(log, "\n");
+    close_progress_line(t);
     nt_signals_restore();
     if (s != NT_ERR_INTERRUPTED) nt_signals_clear();
     r.step = t->st.step;
@@ -943,114 +911,4 @@ nt_status nt_trainer_run(nt_trainer *t, nt_train_result *res) {
     r.seconds = t->st.seconds;
     if (res) *res = r;
     return s;
-}
-
-/* ---- fine-tuning ------------------------------------------------------------------------ */
-
-typedef struct missing_ctx {
-    const nt_vocab *v;
-    char **tokens;   /* new tokens, in order of first appearance */
-    int n, cap;
-    int oom;
-} missing_ctx;
-
-static void collect_missing(const char *piece, size_t len, void *user) {
-    missing_ctx *m = user;
-    char buf[256];
-    if (m->oom || len >= sizeof buf) return;
-    memcpy(buf, piece, len);
-    buf[len] = 0;
-    if (nt_vocab_id(m->v, buf) >= 0) return;
-    for (int i = 0; i < m->n; i++)
-        if (strcmp(m->tokens[i], buf) == 0) return;
-    if (m->n == m->cap) {
-        int cap = m->cap ? 2 * m->cap : 16;
-        char **t = nt_realloc(m->tokens, (size_t)cap * sizeof *t);
-        if (!t) {
-            m->oom = 1;
-            return;
-        }
-        m->tokens = t, m->cap = cap;
-    }
-    char *copy = nt_malloc(len + 1);
-    if (!copy) {
-        m->oom = 1;
-        return;
-    }
-    memcpy(copy, buf, len + 1);
-    m->tokens[m->n++] = copy;
-}
-
-nt_status nt_trainer_finetune_load(const char *ckpt, const char *const *texts, int n, int extend,
-                                   uint64_t seed, nt_model **model, nt_vocab **vocab, int *n_added) {
-    const char *fn = "nt_trainer_finetune_load";
-    if (!ckpt || (!texts && n > 0) || n < 0 || !model || !vocab)
-        return nt_error(NT_ERR_ARG, "%s: bad arguments", fn);
-    nt_model *m = NULL, *m2 = NULL;
-    nt_vocab *v = NULL, *v2 = NULL;
-    NT_TRY(nt_ckpt_load(ckpt, &m, &v));
-    missing_ctx mc = {.v = v};
-    nt_status s = NT_OK;
-    for (int i = 0; i < n && s == NT_OK; i++) {
-        s = nt_tokenizer_split(nt_vocab_kind(v), texts[i], collect_missing, &mc);
-        if (s != NT_OK) nt_error_wrap(s, "%s: text %d", fn, i);
-    }
-    if (s == NT_OK && mc.oom) s = nt_error(NT_ERR_NOMEM, "%s: out of memory", fn);
-    if (s == NT_OK && mc.n > 0 && !extend) {
-        char list[256] = "";
-        size_t k = 0;
-        for (int i = 0; i < mc.n && i < 5 && k < sizeof list; i++)
-            k += (size_t)snprintf(list + k, sizeof list - k, "%s'%s'", i ? ", " : "", mc.tokens[i]);
-        s = nt_error(NT_ERR_ARG,
-                     "vocabulary mismatch: %d token%s of the training data %s not in %s's vocabulary "
-                     "(first: %s); pass --extend-vocab to add them (new embedding rows are "
-                     "initialised, old rows kept)",
-                     mc.n, mc.n == 1 ? "" : "s", mc.n == 1 ? "is" : "are", ckpt, list);
-    }
-    if (s == NT_OK && mc.n > 0) {
-        /* The extended vocabulary: old tokens (ids unchanged), then the new. */
-        int V0 = nt_vocab_size(v), V1 = V0 + mc.n;
-        const char **toks = nt_malloc((size_t)V1 * sizeof *toks);
-        if (!toks) s = nt_error(NT_ERR_NOMEM, "%s: out of memory", fn);
-        if (s == NT_OK) {
-            for (int i = 0; i < V0; i++) toks[i] = nt_vocab_token(v, i);
-            for (int i = 0; i < mc.n; i++) toks[V0 + i] = mc.tokens[i];
-            s = nt_vocab_from_tokens(&v2, nt_vocab_kind(v), toks, V1);
-        }
-        nt_free(toks);
-        nt_model_config mcfg = m->cfg;
-        mcfg.vocab_size = V1;
-        if (s == NT_OK) s = nt_model_new(&m2, &mcfg);
-        if (s == NT_OK) {
-            /* Copy every parameter; the embedding's old rows, new rows N(0, 0.02). */
-            nt_params *a = m->params, *b = m2->params;
-            for (int i = 0; i < b->count && s == NT_OK; i++) {
-                int j = nt_params_find(a, b->names[i]);
-                NT_ASSERT(j >= 0);
-                const nt_tensor *ta = &a->tensors[j];
-                nt_tensor *tb = &b->tensors[i];
-                memcpy(nt_f32(tb), nt_f32(ta), (size_t)ta->n * sizeof(float));
-                if (tb->n > ta->n) {
-                    nt_rng r;
-                    nt_rng_seed(&r, seed);
-                    for (int64_t e = ta->n; e < tb->n; e++) nt_f32(tb)[e] = 0.02f * nt_rng_normal(&r);
-                }
-            }
-        }
-        if (s == NT_OK) {
-            nt_model_free(m), nt_vocab_free(v);
-            m = m2, v = v2;
-            m2 = NULL, v2 = NULL;
-        }
-    }
-    for (int i = 0; i < mc.n; i++) nt_free(mc.tokens[i]);
-    nt_free(mc.tokens);
-    if (s != NT_OK) {
-        nt_model_free(m), nt_model_free(m2);
-        nt_vocab_free(v), nt_vocab_free(v2);
-        return s;
-    }
-    *model = m, *vocab = v;
-    if (n_added) *n_added = mc.n;
-    return NT_OK;
 }

@@ -1,10 +1,18 @@
-/* trainer.h - the training loop: batches -> loss -> backward -> clip -> step,
- * evaluation, early stopping, checkpoints, metrics, progress, exact resume.
+/* trainer.h - the training loop over any model: batches -> loss -> backward
+ * -> clip -> step, evaluation, early stopping, checkpoints, metrics,
+ * progress, exact resume.
+ *
+ * The trainer knows the model only through the model interface (nn/net.h)
+ * and the data only through the data-source interface (data/source.h):
  *
  *     nt_trainer_config tc = nt_trainer_config_default();
  *     tc.steps = 5000;  tc.eval_every = 250;  snprintf(tc.out_dir, sizeof tc.out_dir, "runs/en-fr");
+ *     nt_data_source *train, *valid;
+ *     NT_TRY(nt_pairs_source_new(&train, train_corpus, &bc));       // or any source
+ *     NT_TRY(nt_pairs_source_new(&valid, valid_corpus, &bc_eval));
+ *     nt_evaluator ev = {.batches = valid, .exact = valid_corpus};  // exact: optional
  *     nt_trainer *tr;
- *     NT_TRY(nt_trainer_new(&tr, &tc, model, vocab, train_corpus, valid_corpus));
+ *     NT_TRY(nt_trainer_new(&tr, &tc, &model->net, vocab, train, &ev));
  *     nt_train_result res;
  *     nt_status s = nt_trainer_run(tr, &res);
  *     // NT_OK: budget reached or early stop; NT_ERR_INTERRUPTED: SIGINT/SIGTERM,
@@ -12,8 +20,7 @@
  *     // the last good checkpoint kept.
  *     nt_trainer_free(tr);
  *
- * One update: `accum` micro-batches (each of batch_tokens tokens or
- * batch_sentences sentences, from the length-bucketed batcher), each
+ * One update: `accum` micro-batches from the data source, each
  * back-propagated with its loss weighted by its share of the update's target
  * tokens, so the gradient is that of the mean cross-entropy over every
  * target token of the update (4 micro-batches of 8 = one batch of 32); then
@@ -37,8 +44,9 @@
  *
  * Resuming: a checkpoint's /train attribute "options" holds the run's
  * options as JSON; a caller restores them with nt_ckpt_load_train +
- * nt_trainer_config_from_json, builds the same corpora and vocabulary, sets
- * cfg.resume to the run folder and calls nt_trainer_new as for a fresh run.
+ * nt_trainer_config_from_json, builds the same model, data sources and
+ * vocabulary, sets cfg.resume to the run folder and calls nt_trainer_new as
+ * for a fresh run.
  *
  * Exact resume: a checkpoint holds the weights, the optimizer moments and
  * step, the data cursor, the dropout RNG and the early-stopping state, and
@@ -53,7 +61,8 @@
 #include <stdio.h>
 
 #include "data/corpus.h"
-#include "nn/model.h"
+#include "data/source.h"
+#include "nn/net.h"
 #include "train/checkpoint.h"
 #include "train/optim.h"
 #include "train/schedule.h"
@@ -85,9 +94,10 @@ typedef struct nt_trainer_config {
     /* budget: stop at whichever comes first (0 = no limit; one must be set) */
     int64_t steps;            /* optimizer updates */
     double minutes;           /* wall-clock minutes (not reproducible) */
-    /* batches */
-    int batch_tokens;         /* source + target tokens per micro-batch (0: use batch_sentences) */
-    int batch_sentences;      /* sentences per micro-batch (0: use batch_tokens) */
+    /* batches: the data source makes them; batch_tokens, batch_sentences and
+     * buckets are the caller's record of how (stored for its resume) */
+    int batch_tokens;         /* tokens per micro-batch (0: use batch_sentences) */
+    int batch_sentences;      /* sentences (rows) per micro-batch (0: use batch_tokens) */
     int accum;                /* micro-batches per update, >= 1 */
     int buckets;              /* length buckets of the batcher, 0 = its default */
     /* optimizer */
@@ -121,6 +131,9 @@ typedef struct nt_trainer_config {
     int extend_vocab;                    /* fine-tuning: see nt_trainer_finetune_load */
     char train_path[NT_TRAINER_PATH_MAX]; /* recorded for the CLI's resume; not read here */
     char valid_path[NT_TRAINER_PATH_MAX];
+    char extra[NT_TRAINER_PATH_MAX];      /* the caller's own options (e.g. its data or model
+                                             flags as JSON or text), stored and restored
+                                             verbatim; not read here */
     /* display: -1 auto (a progress line on a terminal, plain lines otherwise),
      * 0 plain lines, 1 progress line, -2 silent */
     int progress;
@@ -172,20 +185,33 @@ typedef struct nt_train_result {
 
 typedef struct nt_trainer nt_trainer;
 
-/* A trainer for `model` (not owned; trained in place) on `train`, evaluated
- * on `valid` (may be NULL: no evaluation). The corpora and vocab are
- * borrowed and must outlive the trainer; the corpora's ids must come from
- * `vocab` and fit the model (vocab size = the model's vocab_size). Sets the
- * model's dropout to cfg->dropout. With cfg->resume set, loads the
- * checkpoint strictly (the weights into `model`, the optimizer, the data
- * cursor, the RNG, the early-stopping state); out_dir defaults to the resumed
- * run's folder. Freezes cfg->freeze prefixes. Creates out_dir.
- * Errors: NT_ERR_ARG (bad config, a prefix that matches no parameter,
- * mismatched vocab), NT_ERR_IO / NT_ERR_FORMAT (resume file), NT_ERR_NOMEM;
- * *out untouched (the model may hold loaded weights if a later part of the
- * resume failed). */
-nt_status nt_trainer_new(nt_trainer **out, const nt_trainer_config *cfg, nt_model *model,
-                         const nt_vocab *vocab, const nt_corpus *train, const nt_corpus *valid);
+/* What an evaluation runs on. */
+typedef struct nt_evaluator {
+    /* Validation batches: one full pass per evaluation (the source is
+     * rewound to cursor {0, 0} first, and a pass ends at B == 0). Loss,
+     * perplexity and token accuracy come from the model's loss(). */
+    nt_data_source *batches;
+    /* Optional: pairs greedily decoded with nt_net_generate for exact match
+     * (cfg.eval_exact_max of them); needs a model that can generate. */
+    const nt_corpus *exact;
+} nt_evaluator;
+
+/* A trainer for `net` (not owned; trained in place) on the batches of
+ * `train`, evaluated with `eval` (NULL or eval->batches NULL: no
+ * evaluation). Everything is borrowed and must outlive the trainer. `vocab`
+ * (may be NULL) is written into checkpoints; when given, its size must be
+ * the model's vocab_size. Sets the model's dropout to cfg->dropout (when
+ * the model has set_dropout). With cfg->resume set, loads the checkpoint
+ * strictly (the weights into `net`, the optimizer, the data cursor, the RNG,
+ * the early-stopping state); out_dir defaults to the resumed run's folder.
+ * Freezes cfg->freeze prefixes. Creates out_dir.
+ * Errors: NT_ERR_ARG (bad config, an incomplete model, a prefix that matches
+ * no parameter, mismatched vocab, exact match asked of a model that cannot
+ * generate), NT_ERR_IO / NT_ERR_FORMAT (resume file: another kind or shape
+ * of model is named), NT_ERR_NOMEM; *out untouched (the model may hold
+ * loaded weights if a later part of the resume failed). */
+nt_status nt_trainer_new(nt_trainer **out, const nt_trainer_config *cfg, nt_net *net,
+                         const nt_vocab *vocab, nt_data_source *train, const nt_evaluator *eval);
 void nt_trainer_free(nt_trainer *t); /* NULL is a no-op */
 
 /* Trains until the budget or early stop. Returns NT_OK, NT_ERR_INTERRUPTED
@@ -196,26 +222,11 @@ void nt_trainer_free(nt_trainer *t); /* NULL is a no-op */
  * filled in every case. Can be called once. */
 nt_status nt_trainer_run(nt_trainer *t, nt_train_result *res);
 
-/* Evaluates the model on the validation corpus now (no state changes). */
+/* Evaluates the model on the evaluator now (no state changes). */
 nt_status nt_trainer_evaluate(nt_trainer *t, nt_eval_result *ev);
 
 /* Optimizer and state, for inspection (owned by the trainer). */
 nt_optim *nt_trainer_optim(nt_trainer *t);
 const nt_train_state *nt_trainer_state(const nt_trainer *t);
-
-/* ---- fine-tuning -----------------------------------------------------------------
- * Starts from a checkpoint's weights (its optimizer and train state are
- * ignored: the trainer then starts a fresh optimizer and schedule). `texts`
- * are the new training texts (sources and targets): if one holds a token the
- * checkpoint's vocabulary lacks, the vocabulary does not fit, and
- *   extend = 0: NT_ERR_ARG "vocabulary mismatch: 3 tokens of the training
- *     data are not in <ckpt>'s vocabulary (first: 'x', 'y', 'z'); pass
- *     --extend-vocab to add them";
- *   extend = 1: the tokens are appended (ids of old tokens unchanged), the
- *     embedding grows: old rows kept bitwise, new rows drawn from
- *     normal(0, 0.02) with `seed`; *n_added says how many.
- * On error the outputs are untouched. */
-nt_status nt_trainer_finetune_load(const char *ckpt, const char *const *texts, int n, int extend,
-                                   uint64_t seed, nt_model **model, nt_vocab **vocab, int *n_added);
 
 #endif

@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "core/alloc.h"
+#include "train/finetune.h"
 
 void cmd_finetune_usage(FILE *out) {
     fprintf(out,
@@ -105,7 +106,8 @@ int cmd_finetune(int argc, char **argv) {
     for (int i = 0; i < ptrain.n; i++) texts[2 * i] = ptrain.src[i], texts[2 * i + 1] = ptrain.tgt[i];
     s = nt_trainer_finetune_load(ckpt, texts, 2 * ptrain.n, extend, tc.seed, &model, &vocab, &added);
     if (s != NT_OK) {
-        fprintf(stderr, "nextok-translate finetune: %s\n", nt_errmsg());
+        fprintf(stderr, "nextok-translate finetune: %s%s\n", nt_errmsg(),
+                strstr(nt_errmsg(), "vocabulary mismatch") ? " (pass --extend-vocab)" : "");
         goto done;
     }
     fprintf(stderr, "fine-tuning %s%s", ckpt, added ? "" : "\n");

@@ -10,6 +10,8 @@
 #include "commands.h"
 #include "core/alloc.h"
 #include "core/rng.h"
+#include "data/batcher.h"
+#include "data/source.h"
 #include "train/checkpoint.h"
 
 void cmd_train_usage(FILE *out) {
@@ -92,11 +94,23 @@ static void print_budget(FILE *f, const nt_trainer_config *tc) {
 int cli_run_training(const char *cmd, nt_trainer_config *tc, nt_model *model, const nt_vocab *vocab,
                      const cli_pairs *train, const cli_pairs *valid) {
     nt_corpus *ctrain = NULL, *cvalid = NULL;
+    nt_data_source *strain = NULL, *svalid = NULL;
     nt_trainer *tr = NULL;
     int rc = 1;
     nt_status s = cli_corpus(&ctrain, train, vocab, "the training data");
     if (s == NT_OK) s = cli_corpus(&cvalid, valid, vocab, "the validation data");
-    if (s == NT_OK) s = nt_trainer_new(&tr, tc, model, vocab, ctrain, cvalid);
+    /* Length-bucketed batches of the pairs, in the model's layout; the
+     * validation pass in corpus order. */
+    nt_batcher_config bc = nt_batcher_config_default();
+    bc.layout = model->cfg.arch == NT_ARCH_DECODER ? NT_LAYOUT_DECODER : NT_LAYOUT_ENCDEC;
+    bc.max_tokens = tc->batch_tokens, bc.max_sentences = tc->batch_sentences;
+    bc.seed = tc->seed, bc.shuffle = 1, bc.max_len = model->cfg.max_len, bc.buckets = tc->buckets;
+    if (s == NT_OK) s = nt_pairs_source_new(&strain, ctrain, &bc);
+    bc.shuffle = 0;
+    if (s == NT_OK && (s = nt_pairs_source_new(&svalid, cvalid, &bc)) != NT_OK)
+        nt_error_wrap(s, "the validation data");
+    nt_evaluator ev = {.batches = svalid, .exact = cvalid};
+    if (s == NT_OK) s = nt_trainer_new(&tr, tc, &model->net, vocab, strain, &ev);
     if (s != NT_OK) {
         fprintf(stderr, "nextok-translate %s: %s\n", cmd, nt_errmsg());
         goto done;
@@ -128,7 +142,9 @@ int cli_run_training(const char *cmd, nt_trainer_config *tc, nt_model *model, co
         fprintf(stderr, "nextok-translate %s: %s\n", cmd, nt_errmsg());
         goto done;
     }
-    if (s == NT_ERR_INTERRUPTED) fprintf(stderr, "nextok-translate %s: %s\n", cmd, nt_errmsg());
+    if (s == NT_ERR_INTERRUPTED)
+        fprintf(stderr, "nextok-translate %s: %s; resume with: nextok-translate train --resume %s\n", cmd,
+                nt_errmsg(), run_dir);
     double sec = res.seconds;
     fprintf(stderr, "trained %lld updates in %.0f s (%s), %.0f tokens/s", (long long)res.step, sec, res.stop_reason,
             sec > 0 ? (double)res.tokens / sec : 0.0);
@@ -154,6 +170,8 @@ int cli_run_training(const char *cmd, nt_trainer_config *tc, nt_model *model, co
     rc = 0;
 done:
     nt_trainer_free(tr);
+    nt_data_source_free(strain);
+    nt_data_source_free(svalid);
     nt_corpus_free(ctrain);
     nt_corpus_free(cvalid);
     return rc;
