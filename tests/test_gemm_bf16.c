@@ -17,11 +17,13 @@
  */
 #include <math.h>
 #include <omp.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/bf16.h"
 #include "core/gemm_bf16.h"
 #include "support/check.h"
@@ -224,6 +226,48 @@ static void test_threads(void) {
     }
 }
 
+/* Without a packing buffer (its allocation fails), a thread computes its
+ * share element by element: the same bits. A fresh thread has no buffer
+ * yet, so failing its next allocation takes that path. */
+typedef struct {
+    prob *p;
+    float *c;
+    nt_status st;
+} nobuf_job;
+
+static void *nobuf_thread(void *arg) {
+    nobuf_job *j = arg;
+    prob *p = j->p;
+    memcpy(j->c, p->c0, c_len(p) * sizeof(float));
+    nt_alloc_fail_after(1);
+    j->st = nt_gemm_bf16(p->ta, p->tb, p->m, p->n, p->k, p->alpha, p->a, NT_OPERAND_F32, p->lda, p->bh,
+                         NT_OPERAND_BF16, p->ldb, p->beta, j->c, p->ldc);
+    nt_alloc_fail_after(0);
+    return NULL;
+}
+
+static void test_no_buffer(void) {
+    for (int f = 0; f < 4; f++) {
+        prob p;
+        if (!prob_init(&p, f >> 1, f & 1, 17, 35, 517, 2, 1.5f, f == 1 ? 0.0f : 0.5f, 300 + f)) {
+            CHECK(0, "out of memory");
+            prob_free(&p);
+            return;
+        }
+        float *want = run(&p, NT_OPERAND_F32, NT_OPERAND_F32);
+        nobuf_job j = {&p, malloc(c_len(&p) * sizeof(float)), NT_ERR_STATE};
+        pthread_t th;
+        if (want && j.c && pthread_create(&th, NULL, nobuf_thread, &j) == 0) {
+            pthread_join(th, NULL);
+            CHECK(j.st == NT_OK, "status without a buffer %d", (int)j.st);
+            CHECK(memcmp(want, j.c, c_len(&p) * sizeof(float)) == 0, "ta %d tb %d: the unbuffered path differs",
+                  f >> 1, f & 1);
+        }
+        free(want), free(j.c);
+        prob_free(&p);
+    }
+}
+
 int main(void) {
     kernels[n_kernels++] = NT_GEMM_BF16_EMULATED;
     if (nt_gemm_bf16_force(NT_GEMM_BF16_AVX512BF16) == NT_OK) kernels[n_kernels++] = NT_GEMM_BF16_AVX512BF16;
@@ -234,5 +278,6 @@ int main(void) {
     test_degenerate();
     test_shapes();
     test_threads();
+    test_no_buffer();
     return nt_check_report("test_gemm_bf16");
 }
