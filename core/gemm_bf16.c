@@ -22,9 +22,14 @@
  * pseudocode says). So the panels hold k in pairs: a 32-bit word is
  * (op(X)[2q][.] in the low half, op(X)[2q+1][.] in the high half).
  *   Bp: for each NR-column panel, word [q][j] = op(B)[2q, 2q+1][j]  (Q, NR)
- *   Ap: word [q][i] = op(A)[i][2q, 2q+1]                           (Q, MR)
+ *   Ap: word (i, q) = op(A)[i][2q, 2q+1], at [i][q] (MR, Q) when A is not
+ *       transposed (rows of A are contiguous in k), at [q][i] (Q, MR) when
+ *       it is (rows of the stored A are contiguous in i)
  * The kernel broadcasts the A word of row i and multiplies it with the two
- * B vectors of pair q. Odd k is padded with a zero pair half, rows past m
+ * B vectors of pair q. Packing rounds float32 operands to bf16 (round to
+ * nearest even, core/bf16.h) and reads bf16 subnormals as zero; with the
+ * hardware kernel it runs on AVX-512 (16 lanes, transposes for a
+ * transposed B), with the emulated one in portable C, same words. Odd k is padded with a zero pair half, rows past m
  * and columns past n with zeros; edge tiles compute the whole tile and
  * store the valid part through masks.
  *
