@@ -84,7 +84,7 @@ static void matmul_backward(nt_ctx *ctx, nt_node *nd) {
     if (shared && !ta) {
         /* b shared, a's batch folded into rows: one product each. */
         int R = Bt * M;
-        if (dA) gemm_p(bf, 0, !tb, R, K, N, dC, Bm, NULL, nt_grad_first(a) ? 0.0f : 1.0f, dA);
+        if (dA) gemm_p(bf, 0, !tb, R, K, N, dC, Bm, bf ? nt_params_bf16_of(b) : NULL, nt_grad_first(a) ? 0.0f : 1.0f, dA);
         if (dB) {
             float beta = nt_grad_first(b) ? 0.0f : 1.0f;
             if (!tb) gemm_p(bf, 1, 0, K, N, R, A, dC, NULL, beta, dB);

@@ -82,6 +82,24 @@ static void test_linear(void) {
     CHECK(memcmp(dw, w->grad, sizeof dw) == 0, "dW = dy^T x on bf16 operands, bitwise");
     nt_ctx_reset(ctx);
 
+    /* a shared 2-D parameter in nt_matmul (the tied output projection): forward and dx */
+    nt_ctx_set_precision(ctx, NT_PREC_BF16);
+    nt_tensor *x3, *y3;
+    nt_tensor_new(ctx, &x3, NT_F32, 3, (int[]){2, R / 2, IN});
+    fill(nt_f32(x3), x3->n, 4);
+    x3->requires_grad = 1;
+    CHECK(nt_matmul(ctx, &y3, x3, w, 0, 1) == NT_OK, "matmul: %s", nt_errmsg()); // (2, R/2, OUT)
+    nt_gemm_bf16(0, 1, R, OUT, IN, 1.0f, nt_f32(x3), NT_OPERAND_F32, IN, nt_f32(w), NT_OPERAND_F32, IN, 0.0f, want, OUT);
+    CHECK(memcmp(want, nt_f32(y3), sizeof want) == 0, "bf16 matmul with a shared parameter = nt_gemm_bf16");
+    memcpy(dy, nt_f32(y3), sizeof dy);
+    nt_params_zero_grad(P);
+    CHECK(nt_backward_seeded(ctx, y3, dy) == NT_OK, "backward: %s", nt_errmsg());
+    nt_gemm_bf16(0, 0, R, IN, OUT, 1.0f, dy, NT_OPERAND_F32, OUT, nt_f32(w), NT_OPERAND_F32, IN, 0.0f, dx, IN);
+    nt_gemm_bf16(1, 0, OUT, IN, R, 1.0f, dy, NT_OPERAND_F32, OUT, nt_f32(x3), NT_OPERAND_F32, IN, 0.0f, dw, IN);
+    CHECK(memcmp(dx, x3->grad, sizeof dx) == 0, "matmul dx on bf16 operands, bitwise");
+    CHECK(memcmp(dw, w->grad, sizeof dw) == 0, "matmul dW on bf16 operands, bitwise");
+    nt_ctx_reset(ctx);
+
     /* the weight copy follows an optimizer update */
     nt_optim *opt;
     nt_optim_config oc = nt_optim_config_default(NT_OPTIM_SGD);
