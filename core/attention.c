@@ -26,6 +26,7 @@
 #include <omp.h>
 #include <string.h>
 
+#include "core/gemm_bf16.h"
 #include "core/kernels.h"
 #include "core/mutate.h"
 #include "core/ops.h"
@@ -185,9 +186,16 @@ NT_AVX512 static void transpose_b_avx512(float *bt, const float *B, int ldb, int
 #endif
 
 /* Row-major C (M, N) = alpha op(A) (M, K) op(B) (K, N) + beta C, cblas_sgemm's
- * arguments (beta 0 does not read C). */
-static void head_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+ * arguments (beta 0 does not read C). bf16 != 0: on bf16-rounded operands
+ * (core/gemm_bf16.h; on the calling thread inside the (b, h) loop). */
+static void head_gemm(int bf16, int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
                       const float *B, int ldb, float beta, float *C, int ldc) {
+    if (bf16) {
+        nt_status st = nt_gemm_bf16(ta, tb, M, N, K, alpha, A, NT_OPERAND_F32, lda, B, NT_OPERAND_F32, ldb,
+                                    beta, C, ldc);
+        NT_ASSERT(st == NT_OK);
+        return;
+    }
 #if NT_ISA_X86
     nt_isa_level isa = nt_isa();
     if (isa != NT_ISA_PORTABLE && (!tb || (int64_t)K * N <= HG_MAX_BT)) {
@@ -258,6 +266,7 @@ typedef struct attn_fwd_args {
     int64_t pstride, pslot; /* floats between the P blocks of pairs (kept) or of threads */
     int B, H, Tq, Tk, D, Dh, causal;
     float scale;
+    int bf16; /* products on bf16 operands (nt_ctx_precision) */
 } attn_fwd_args;
 
 /* S (Tq, Tk) = P of pair bh: scaled scores, then the masked softmax. A single
@@ -274,7 +283,7 @@ static void attention_head_probs(const attn_fwd_args *a, int bh, float *S) {
         if (n > 0) row_scores(S, q, a->K + ko, n, Dh, D, a->scale);
     } else {
         // S (Tq, Tk) = scale Q (Tq, Dh) K^T (Dh, Tk)
-        head_gemm(0, 1, Tq, Tk, Dh, a->scale, a->Q + qo, D, a->K + ko, D, 0.0f, S, Tk);
+        head_gemm(a->bf16, 0, 1, Tq, Tk, Dh, a->scale, a->Q + qo, D, a->K + ko, D, 0.0f, S, Tk);
     }
     masked_softmax(S, mask, Tq, Tk, a->causal);
 }
@@ -291,7 +300,8 @@ static void attention_backward(nt_ctx *ctx, nt_node *nd) {
     float *scratch = nt_ctx_scratch(ctx, (size_t)nslots * 2 * Tq * Tk * sizeof(float));
     NT_ASSERT(scratch); /* the forward obtained this size already */
     const float *Q = nt_f32(q), *K = nt_f32(k), *V = nt_f32(v);
-    attn_fwd_args fa = {NULL, NULL, Q, K, V, M, 0, 0, B, H, Tq, Tk, D, Dh, causal, scale};
+    int bf = nd->iarg[3];
+    attn_fwd_args fa = {NULL, NULL, Q, K, V, M, 0, 0, B, H, Tq, Tk, D, Dh, causal, scale, bf};
     const float *dO = nd->out->grad; // (B, Tq, D)
     float *dQ = q->requires_grad ? q->grad : NULL;
     float *dK = k->requires_grad ? k->grad : NULL;
@@ -312,11 +322,11 @@ static void attention_backward(nt_ctx *ctx, nt_node *nd) {
         const float *Pbh = P ? P + (int64_t)bh * Tq * Tk : slot;
         if (!P) attention_head_probs(&fa, bh, slot);
         if (dV) // dV (Tk, Dh) += P^T (Tk, Tq) dO (Tq, Dh)
-            head_gemm(1, 0, Tk, Dh, Tq, 1.0f, Pbh, Tk, dO + qo, D, bv, dV + ko, D);
+            head_gemm(bf, 1, 0, Tk, Dh, Tq, 1.0f, Pbh, Tk, dO + qo, D, bv, dV + ko, D);
         if (!dQ && !dK) continue;
         float *dS = slot + (int64_t)Tq * Tk;
         // dP (Tq, Tk) = dO (Tq, Dh) V^T (Dh, Tk)
-        head_gemm(0, 1, Tq, Tk, Dh, 1.0f, dO + qo, D, V + ko, D, 0.0f, dS, Tk);
+        head_gemm(bf, 0, 1, Tq, Tk, Dh, 1.0f, dO + qo, D, V + ko, D, 0.0f, dS, Tk);
         // dS = P (dP - rowsum(dP P)) scale; masked P = 0 gives dS = 0
         for (int i = 0; i < Tq; i++) {
             float *ds = dS + (int64_t)i * Tk;
@@ -325,9 +335,9 @@ static void attention_backward(nt_ctx *ctx, nt_node *nd) {
             for (int j = 0; j < Tk; j++) ds[j] = p[j] * (ds[j] - r) * ds_scale;
         }
         if (dQ) // dQ (Tq, Dh) += dS (Tq, Tk) K (Tk, Dh)
-            head_gemm(0, 0, Tq, Dh, Tk, 1.0f, dS, Tk, K + ko, D, bq, dQ + qo, D);
+            head_gemm(bf, 0, 0, Tq, Dh, Tk, 1.0f, dS, Tk, K + ko, D, bq, dQ + qo, D);
         if (dK) // dK (Tk, Dh) += dS^T (Tk, Tq) Q (Tq, Dh)
-            head_gemm(1, 0, Tk, Dh, Tq, 1.0f, dS, Tk, Q + qo, D, bk, dK + ko, D);
+            head_gemm(bf, 1, 0, Tk, Dh, Tq, 1.0f, dS, Tk, Q + qo, D, bk, dK + ko, D);
     }
 }
 
@@ -345,7 +355,7 @@ static void attention_head_forward(const attn_fwd_args *a, int bh, int slot) {
         return;
     }
     // O (Tq, Dh) = P (Tq, Tk) V (Tk, Dh)
-    head_gemm(0, 0, Tq, Dh, Tk, 1.0f, S, Tk, a->V + ko, D, 0.0f, a->O + qo, D);
+    head_gemm(a->bf16, 0, 0, Tq, Dh, Tk, 1.0f, S, Tk, a->V + ko, D, 0.0f, a->O + qo, D);
 }
 
 nt_status nt_attention(nt_ctx *ctx, nt_tensor **out, nt_tensor *q, nt_tensor *k, nt_tensor *v,
@@ -401,7 +411,8 @@ nt_status nt_attention(nt_ctx *ctx, nt_tensor **out, nt_tensor *q, nt_tensor *k,
     const int32_t *M = key_mask ? nt_i32(key_mask) : NULL;
     float *O = nt_f32(o);
     int64_t macs = (int64_t)B * H * Tq * Tk * Dh;
-    attn_fwd_args fa = {O, P, Q, K, V, M, pstride, pslot, B, H, Tq, Tk, D, Dh, causal, scale};
+    int bf = nt_ctx_precision(ctx) == NT_PREC_BF16;
+    attn_fwd_args fa = {O, P, Q, K, V, M, pstride, pslot, B, H, Tq, Tk, D, Dh, causal, scale, bf};
     if (B * H > 1 && macs > ATT_PAR_MACS) {
 #pragma omp parallel for schedule(static) num_threads(nslots)
         for (int bh = 0; bh < B * H; bh++) attention_head_forward(&fa, bh, omp_get_thread_num());
@@ -426,6 +437,7 @@ nt_status nt_attention(nt_ctx *ctx, nt_tensor **out, nt_tensor *q, nt_tensor *k,
         nd->iarg[0] = H;
         nd->iarg[1] = nslots;
         nd->iarg[2] = causal;
+        nd->iarg[3] = bf;
         nd->farg[0] = scale;
     }
     if (probs_out) *probs_out = probs;

@@ -71,6 +71,11 @@ static inline __attribute__((always_inline)) NT_AVX512 void nt_reduce8_ps(float 
  * output range. */
 void nt_linear_rows(float *Y, const float *X, const float *W, const float *bias, int R, int In,
                     int Out, int o0, int o1);
+/* nt_linear_rows with the weights in bf16 (Wh (Out, In), e.g. from
+ * nt_params_bf16_of): float32 activations and sums, dot8's lanes and order on
+ * the widened weights (a bf16 decoding step: half the weight bytes). */
+void nt_linear_rows_bf16(float *Y, const float *X, const uint16_t *Wh, const float *bias, int R, int In,
+                         int Out, int o0, int o1);
 
 /* out (Dh) = sum_j p_j V[j * ld ..], p = softmax over j < n of
  * scale q . K[j * ld ..] (Dh wide): one head of one query with every key

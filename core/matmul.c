@@ -17,7 +17,9 @@
 #include <omp.h>
 #include <string.h>
 
+#include "core/bf16.h"
 #include "core/gemm.h"
+#include "core/gemm_bf16.h"
 #include "core/kernels.h"
 #include "core/mutate.h"
 #include "core/ops.h"
@@ -30,6 +32,25 @@ static void gemm(int ta, int tb, int M, int N, int K, const float *A, const floa
     nt_status st = nt_sgemm(ta, tb, M, N, K, 1.0f, A, ta ? M : K, B, tb ? K : N, beta, C, N);
     NT_ASSERT(st == NT_OK); /* shapes were checked by the op */
 }
+
+/* The same in the context's precision: with bf16 != 0 on bf16 operands
+ * (core/gemm_bf16.h), B read from Bh when its bf16 copy is given (a
+ * parameter's, see nt_params_bf16_of), else rounded as it is packed. */
+static void gemm_p(int bf16, int ta, int tb, int M, int N, int K, const float *A, const float *B,
+                   const nt_bf16 *Bh, float beta, float *C) {
+    if (!bf16) {
+        gemm(ta, tb, M, N, K, A, B, beta, C);
+        return;
+    }
+    nt_status st = Bh ? nt_gemm_bf16(ta, tb, M, N, K, 1.0f, A, NT_OPERAND_F32, ta ? M : K, Bh, NT_OPERAND_BF16,
+                                     tb ? K : N, beta, C, N)
+                      : nt_gemm_bf16(ta, tb, M, N, K, 1.0f, A, NT_OPERAND_F32, ta ? M : K, B, NT_OPERAND_F32,
+                                     tb ? K : N, beta, C, N);
+    NT_ASSERT(st == NT_OK);
+}
+
+/* node iarg slot holding the precision the forward ran in (1: bf16) */
+#define PREC_ARG 7
 
 /* Below this many multiply-adds per batch item, a batch runs its products in
  * parallel (one per thread) rather than threading each product. */
@@ -49,7 +70,7 @@ static void matmul_dims(const nt_tensor *a, const nt_tensor *b, int ta, int tb, 
 
 static void matmul_backward(nt_ctx *ctx, nt_node *nd) {
     nt_tensor *a = nd->in[0], *b = nd->in[1];
-    int ta = nd->iarg[0], tb = nd->iarg[1], Bt = nd->iarg[2], shared = nd->iarg[3];
+    int ta = nd->iarg[0], tb = nd->iarg[1], Bt = nd->iarg[2], shared = nd->iarg[3], bf = nd->iarg[PREC_ARG];
     int M, K, Kb, N;
     matmul_dims(a, b, ta, tb, &M, &K, &Kb, &N);
     const float *A = nt_f32(a), *Bm = nt_f32(b), *dC = nd->out->grad; // dC (Bt, M, N)
@@ -65,11 +86,11 @@ static void matmul_backward(nt_ctx *ctx, nt_node *nd) {
     if (shared && !ta) {
         /* b shared, a's batch folded into rows: one product each. */
         int R = Bt * M;
-        if (dA) gemm(0, flip ? tb : !tb, R, K, N, dC, Bm, nt_grad_first(a) ? 0.0f : 1.0f, dA);
+        if (dA) gemm_p(bf, 0, flip ? tb : !tb, R, K, N, dC, Bm, bf ? nt_params_bf16_of(b) : NULL, nt_grad_first(a) ? 0.0f : 1.0f, dA);
         if (dB) {
             float beta = nt_grad_first(b) ? 0.0f : 1.0f;
-            if (!tb) gemm(1, 0, K, N, R, A, dC, beta, dB);
-            else gemm(1, 0, N, K, R, dC, A, beta, dB);
+            if (!tb) gemm_p(bf, 1, 0, K, N, R, A, dC, NULL, beta, dB);
+            else gemm_p(bf, 1, 0, N, K, R, dC, A, NULL, beta, dB);
         }
         return;
     }
@@ -80,8 +101,8 @@ static void matmul_backward(nt_ctx *ctx, nt_node *nd) {
         for (int i = 0; i < Bt; i++) {
             const float *Bi = Bm + i * sb, *dCi = dC + i * sc;
             float *dAi = dA + i * sa;
-            if (!ta) gemm(0, flip ? tb : !tb, M, K, N, dCi, Bi, beta, dAi);
-            else gemm(tb, 1, K, M, N, Bi, dCi, beta, dAi);
+            if (!ta) gemm_p(bf, 0, flip ? tb : !tb, M, K, N, dCi, Bi, NULL, beta, dAi);
+            else gemm_p(bf, tb, 1, K, M, N, Bi, dCi, NULL, beta, dAi);
         }
     }
     if (dB) {
@@ -93,8 +114,8 @@ static void matmul_backward(nt_ctx *ctx, nt_node *nd) {
             const float *Ai = A + i * sa, *dCi = dC + i * sc;
             float *dBi = dB + i * sb;
             float bi = shared && i > 0 ? 1.0f : beta;
-            if (!tb) gemm(!ta, 0, K, N, M, Ai, dCi, bi, dBi);
-            else gemm(1, ta, N, K, M, dCi, Ai, bi, dBi);
+            if (!tb) gemm_p(bf, !ta, 0, K, N, M, Ai, dCi, NULL, bi, dBi);
+            else gemm_p(bf, 1, ta, N, K, M, dCi, Ai, NULL, bi, dBi);
         }
     }
 }
@@ -133,13 +154,14 @@ nt_status nt_matmul(nt_ctx *ctx, nt_tensor **out, nt_tensor *a, nt_tensor *b, in
 
     const float *A = nt_f32(a), *Bm = nt_f32(b);
     float *C = nt_f32(c);
+    int bf = nt_ctx_precision(ctx) == NT_PREC_BF16;
     if (shared && !ta) {
-        gemm(0, tb, Bt * M, N, K, A, Bm, 0.0f, C);
+        gemm_p(bf, 0, tb, Bt * M, N, K, A, Bm, bf ? nt_params_bf16_of(b) : NULL, 0.0f, C);
     } else {
         int64_t sA = (int64_t)M * K, sB = shared ? 0 : (int64_t)K * N, sC = (int64_t)M * N;
         int par = Bt > 1 && (int64_t)M * N * K <= SMALL_GEMM_MACS;
 #pragma omp parallel for schedule(static) if (par)
-        for (int i = 0; i < Bt; i++) gemm(ta, tb, M, N, K, A + i * sA, Bm + i * sB, 0.0f, C + i * sC);
+        for (int i = 0; i < Bt; i++) gemm_p(bf, ta, tb, M, N, K, A + i * sA, Bm + i * sB, NULL, 0.0f, C + i * sC);
     }
 
     nt_status st;
@@ -151,6 +173,7 @@ nt_status nt_matmul(nt_ctx *ctx, nt_tensor **out, nt_tensor *a, nt_tensor *b, in
         nd->iarg[1] = tb;
         nd->iarg[2] = Bt;
         nd->iarg[3] = shared;
+        nd->iarg[PREC_ARG] = bf;
     }
     *out = c;
     return NT_OK;
@@ -407,13 +430,14 @@ void nt_linear_rows(float *Y, const float *X, const float *W, const float *bias,
 
 static void linear_backward(nt_ctx *ctx, nt_node *nd) {
     nt_tensor *x = nd->in[0], *w = nd->in[1], *b = nd->in[2];
-    int R = nd->iarg[0], In = nd->iarg[1], Out = nd->iarg[2];
+    int R = nd->iarg[0], In = nd->iarg[1], Out = nd->iarg[2], bf = nd->iarg[PREC_ARG];
     const float *dy = nd->out->grad; // (R, Out)
     /* a fresh gradient (nt_grad_first) is stored: beta = 0 */
     if (x->requires_grad) // dx += dy W
-        gemm(0, 0, R, In, Out, dy, nt_f32(w), nt_grad_first(x) ? 0.0f : 1.0f, x->grad);
+        gemm_p(bf, 0, 0, R, In, Out, dy, nt_f32(w), bf ? nt_params_bf16_of(w) : NULL,
+               nt_grad_first(x) ? 0.0f : 1.0f, x->grad);
     if (w->requires_grad) // dW += dy^T x
-        gemm(1, 0, Out, In, R, dy, nt_f32(x), nt_grad_first(w) ? 0.0f : 1.0f, w->grad);
+        gemm_p(bf, 1, 0, Out, In, R, dy, nt_f32(x), NULL, nt_grad_first(w) ? 0.0f : 1.0f, w->grad);
     if (b && b->requires_grad) bias_backward(b->grad, dy, R, Out, nt_grad_first(b)); // db += sum_r dy
 }
 
@@ -439,7 +463,15 @@ nt_status nt_linear(nt_ctx *ctx, nt_tensor **out, nt_tensor *x, nt_tensor *w, nt
     NT_TRY(nt_tensor_new(ctx, &y, NT_F32, x->ndim, shape)); // (.., Out)
 
     float *Y = nt_f32(y);
-    if (R <= LINEAR_FEW_ROWS) {
+    int bf = nt_ctx_precision(ctx) == NT_PREC_BF16;
+    const nt_bf16 *Wh = bf && R <= LINEAR_FEW_ROWS ? nt_params_bf16_of(w) : NULL;
+    if (Wh) { /* a bf16 decoding step: bf16 weights, float32 activations */
+        int blocks = (Out + 7) / 8;
+        const float *X = nt_f32(x), *bias = b ? nt_f32(b) : NULL;
+#pragma omp parallel for schedule(static) if ((int64_t)R * In * Out >= FEW_PAR_MACS && blocks > 1)
+        for (int k = 0; k < blocks; k++)
+            nt_linear_rows_bf16(Y, X, Wh, bias, R, In, Out, 8 * k, 8 * k + 8 < Out ? 8 * k + 8 : Out);
+    } else if (R <= LINEAR_FEW_ROWS) {
         linear_few_rows(Y, nt_f32(x), nt_f32(w), b ? nt_f32(b) : NULL, R, In, Out);
     } else {
         if (b) {
@@ -452,7 +484,8 @@ nt_status nt_linear(nt_ctx *ctx, nt_tensor **out, nt_tensor *x, nt_tensor *w, nt
                 for (int j = 0; j < Out; j++) yr[j] = bias[j];
             }
         }
-        gemm(0, 1, R, Out, In, nt_f32(x), nt_f32(w), b ? 1.0f : 0.0f, Y); // (R, In) (Out, In)^T
+        // (R, In) (Out, In)^T
+        gemm_p(bf, 0, 1, R, Out, In, nt_f32(x), nt_f32(w), bf ? nt_params_bf16_of(w) : NULL, b ? 1.0f : 0.0f, Y);
     }
 
     nt_status st;
@@ -463,6 +496,7 @@ nt_status nt_linear(nt_ctx *ctx, nt_tensor **out, nt_tensor *x, nt_tensor *w, nt
         nd->iarg[0] = R;
         nd->iarg[1] = In;
         nd->iarg[2] = Out;
+        nd->iarg[PREC_ARG] = bf && (R > LINEAR_FEW_ROWS || Wh);
     }
     *out = y;
     return NT_OK;
@@ -512,7 +546,7 @@ static void gelu_and_grad_into(float *restrict g, float *restrict d, const float
  * multiplies dh by dg: one exp per element instead of two. */
 static void gelu_linear_backward(nt_ctx *ctx, nt_node *nd) {
     nt_tensor *h = nd->in[0], *w = nd->in[1], *b = nd->in[2];
-    int R = nd->iarg[0], In = nd->iarg[1], Out = nd->iarg[2];
+    int R = nd->iarg[0], In = nd->iarg[1], Out = nd->iarg[2], bf = nd->iarg[PREC_ARG];
     const float *dy = nd->out->grad; // (R, Out)
     const float *H = nt_f32(h);
     int64_t n = (int64_t)R * In;
@@ -530,11 +564,11 @@ static void gelu_linear_backward(nt_ctx *ctx, nt_node *nd) {
             gelu_into(g, H, n);
         }
         // dW += dy^T gelu(h)
-        gemm(1, 0, Out, In, R, dy, g, nt_grad_first(w) ? 0.0f : 1.0f, w->grad);
+        gemm_p(bf, 1, 0, Out, In, R, dy, g, NULL, nt_grad_first(w) ? 0.0f : 1.0f, w->grad);
     }
     if (b && b->requires_grad) bias_backward(b->grad, dy, R, Out, nt_grad_first(b));
     if (dh) {
-        gemm(0, 0, R, In, Out, dy, nt_f32(w), 0.0f, g); // dg = dy W
+        gemm_p(bf, 0, 0, R, In, Out, dy, nt_f32(w), bf ? nt_params_bf16_of(w) : NULL, 0.0f, g); // dg = dy W
         if (dh_holds_grad) {
 #pragma omp parallel for schedule(static) if (n > GELU_PAR_MIN)
             for (int64_t i = 0; i < n; i++) dh[i] = g[i] * dh[i];
@@ -579,6 +613,8 @@ nt_status nt_gelu_linear(nt_ctx *ctx, nt_tensor **out, nt_tensor *h, nt_tensor *
         nd->iarg[0] = (int)(y->n / w->shape[0]);
         nd->iarg[1] = w->shape[1];
         nd->iarg[2] = w->shape[0];
+        nd->iarg[PREC_ARG] = nt_ctx_precision(ctx) == NT_PREC_BF16 &&
+                             (nd->iarg[0] > LINEAR_FEW_ROWS || w->owner);
     }
     *out = y;
     return NT_OK;

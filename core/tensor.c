@@ -31,6 +31,7 @@ struct nt_ctx {
     struct free_grad *free_grads; /* gradient buffers released during nt_backward */
     int backward_done;     /* nt_backward has consumed the tape (until nt_ctx_reset) */
     int grad_enabled, training;
+    nt_precision precision;
     nt_rng *rng;
     nt_backward_hook hook; /* nt_ctx_set_backward_hook */
     void *hook_user;
@@ -98,6 +99,12 @@ int nt_ctx_set_grad(nt_ctx *ctx, int enabled) {
 int nt_ctx_grad_enabled(const nt_ctx *ctx) { return ctx->grad_enabled; }
 void nt_ctx_set_training(nt_ctx *ctx, int training) { ctx->training = training != 0; }
 int nt_ctx_training(const nt_ctx *ctx) { return ctx->training; }
+nt_precision nt_ctx_set_precision(nt_ctx *ctx, nt_precision prec) {
+    nt_precision old = ctx->precision;
+    ctx->precision = prec == NT_PREC_BF16 ? NT_PREC_BF16 : NT_PREC_F32;
+    return old;
+}
+nt_precision nt_ctx_precision(const nt_ctx *ctx) { return ctx->precision; }
 void nt_ctx_set_rng(nt_ctx *ctx, nt_rng *rng) { ctx->rng = rng; }
 void nt_ctx_set_backward_hook(nt_ctx *ctx, nt_backward_hook fn, void *user) {
     ctx->hook = fn, ctx->hook_user = user;
@@ -392,6 +399,7 @@ void nt_params_free(nt_params *p) {
     nt_free_aligned(p->grads);
     nt_free_aligned(p->m);
     nt_free_aligned(p->v);
+    nt_free_aligned(p->values_bf16);
     nt_free(p);
 }
 
@@ -505,7 +513,9 @@ nt_status nt_params_alloc(nt_params *p) {
     for (int i = 0; i < p->count; i++) {
         p->tensors[i].data = p->values + p->offsets[i];
         p->tensors[i].grad = p->grads + p->offsets[i];
+        p->tensors[i].owner = p;
     }
+    nt_params_touch(p);
     return NT_OK;
 }
 

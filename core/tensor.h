@@ -52,6 +52,8 @@ typedef struct nt_tensor {
                                  contents are garbage until a write-first kernel stores
                                  into it (nt_grad_first) or it is zeroed */
     nt_node *node;            /* the tape node that produced it (NULL for leaves) */
+    struct nt_params *owner;  /* the parameter block it lives in (NULL if not a parameter):
+                                 bf16 products read its bf16 copy (core/bf16.h) */
 } nt_tensor;
 
 static inline float *nt_f32(const nt_tensor *t) { return (float *)t->data; }
@@ -77,6 +79,25 @@ int nt_ctx_grad_enabled(const nt_ctx *ctx);
 /* Training mode for dropout (default on); with it off dropout is identity. */
 void nt_ctx_set_training(nt_ctx *ctx, int training);
 int nt_ctx_training(const nt_ctx *ctx);
+
+/* Precision of the matrix products (nt_linear, nt_gelu_linear, nt_matmul,
+ * nt_attention and their backward), default NT_PREC_F32. With NT_PREC_BF16
+ * every product reads its operands rounded to bf16 and accumulates in
+ * float32 (core/gemm_bf16.h): forward and backward alike (dX = dY W and
+ * dW = dY^T X too). Parameters are read from their block's bf16 copy,
+ * converted once per update (nt_params_touch); activations and gradients
+ * are rounded as the products pack them. Outputs, activations, gradients,
+ * master weights and all other ops (layernorm, softmax, losses, the
+ * optimizer) stay float32. Exceptions kept in float32: a linear on at most
+ * 16 rows and single-query attention (the decoding step). A backward runs
+ * in the precision its forward was recorded with. Returns the previous one. */
+typedef enum nt_precision { NT_PREC_F32 = 0, NT_PREC_BF16 = 1 } nt_precision;
+nt_precision nt_ctx_set_precision(nt_ctx *ctx, nt_precision prec);
+nt_precision nt_ctx_precision(const nt_ctx *ctx);
+/* "fp32" or "bf16" (the --precision flag values) into *prec; NT_ERR_ARG
+ * naming the value otherwise (*prec untouched). */
+nt_status nt_precision_parse(const char *s, nt_precision *prec);
+const char *nt_precision_name(nt_precision prec);
 
 /* The RNG that dropout draws from (not owned; NULL: dropout needs none). */
 void nt_ctx_set_rng(nt_ctx *ctx, nt_rng *rng);
@@ -212,6 +233,9 @@ typedef struct nt_params {
     uint8_t *flags;         /* [count] NT_PARAM_* as declared */
     int *slots;             /* [slot_cap] name hash table: index + 1, 0 = empty (nt_params_find) */
     int slot_cap;           /* a power of two >= 2 * count, or 0 */
+    uint64_t version;       /* bumped whenever values change (nt_params_touch) */
+    uint16_t *values_bf16;  /* (P) bf16 copy of values for bf16 products; NULL until used */
+    uint64_t bf16_version;  /* the version values_bf16 was converted from */
 } nt_params;
 
 /* Flags a model gives each parameter when it declares it (nothing is
@@ -239,5 +263,9 @@ nt_tensor *nt_params_get(nt_params *p, int index);
 int nt_params_find(const nt_params *p, const char *name);
 /* Sets every gradient to zero. */
 void nt_params_zero_grad(nt_params *p);
+/* Marks the values as changed: the bf16 copy (core/bf16.h) is converted
+ * again before its next use. nt_optim_step and the weight loaders call it;
+ * code that writes values by hand after a bf16 product has run must too. */
+void nt_params_touch(nt_params *p);
 
 #endif

@@ -326,6 +326,38 @@ static int kill_child(int fd, int64_t n, int64_t kill_at) {
     return 4; /* never reached: killed at kill_at */
 }
 
+/* --precision bf16 through the trainer: the same 60 updates as fp32 land
+ * near the same loss, the weights differ (the products really ran in bf16),
+ * and the option survives the checkpoint's stored options. */
+static void test_bf16(void) {
+    task t;
+    task_make(&t, 32, 999, 41, NULL);
+    double loss[2];
+    float *w[2];
+    for (int p = 0; p < 2; p++) {
+        nt_model *m = tiny_model(nt_vocab_size(t.vocab), 32, 1, 3);
+        nt_trainer_config c = quiet_config(p ? "bf16" : "fp32");
+        c.steps = 60, c.lr = 3e-3, c.dropout = 0, c.eval_every = 0, c.batch_sentences = 16;
+        c.precision = p ? NT_PREC_BF16 : NT_PREC_F32;
+        nt_train_result r;
+        CHECK(train(&c, m, &t, NULL, &r) == NT_OK, "%s: %s", p ? "bf16" : "fp32", nt_errmsg());
+        loss[p] = r.loss;
+        w[p] = malloc((size_t)m->params->total * 4);
+        memcpy(w[p], m->params->values, (size_t)m->params->total * 4);
+        nt_model_free(m);
+    }
+    printf("  bf16: training loss after 60 updates %.4f (fp32 %.4f)\n", loss[1], loss[0]);
+    CHECK(fabs(loss[1] - loss[0]) <= 0.05 * loss[0], "bf16 loss %.4f vs fp32 %.4f", loss[1], loss[0]);
+    CHECK(memcmp(w[0], w[1], 64 * 4) != 0, "bf16 products change the weights' bits");
+    nt_train_state ts;
+    nt_trainer_config back = nt_trainer_config_default();
+    CHECK(nt_ckpt_load_train(path_in("bf16/checkpoint-last.h5"), &ts) == NT_OK &&
+              nt_trainer_config_from_json(&back, ts.options) == NT_OK && back.precision == NT_PREC_BF16,
+          "precision stored in the options");
+    free(w[0]), free(w[1]);
+    task_free(&t);
+}
+
 static void test_resume(void) {
     const int64_t N = sanitized ? 10 : 14, K = 6, KILL_AT = 8;
     task t, v;
@@ -713,6 +745,7 @@ int main(int argc, char **argv) {
     test_eval_better();
     test_options();
     test_accumulation();
+    test_bf16();
     test_resume();
     test_signal_and_nan();
     test_finetune();

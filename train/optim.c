@@ -265,6 +265,7 @@ nt_status nt_optim_step(nt_optim *o, double lr) {
     }
     o->step++;
     o->last_lr = lr;
+    nt_params_touch(o->params); /* the bf16 copy of the weights is stale */
     return NT_OK;
 }
 

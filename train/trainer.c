@@ -101,6 +101,7 @@ static const field FIELDS[] = {
     FIELD(beta2, F_DBL),          FIELD(eps, F_DBL),          FIELD(weight_decay, F_DBL),
     FIELD(momentum, F_DBL),       FIELD(nesterov, F_INT),     FIELD(decay_all, F_INT),
     FIELD(clip, F_FLT),           FIELD(label_smoothing, F_FLT), FIELD(dropout, F_FLT),
+    FIELD(precision, F_INT),
     FIELD(eval_every, F_I64),     FIELD(log_every, F_I64),    FIELD(save_every, F_I64),
     FIELD(patience, F_INT),       FIELD(metric, F_METRIC),    FIELD(target, F_DBL),    FIELD(eval_exact_max, F_INT),
     FIELD(eval_max_new_tokens, F_INT), FIELD(seed, F_U64),    FIELD(out_dir, F_STR),
@@ -141,6 +142,8 @@ nt_status nt_trainer_config_check(const nt_trainer_config *c) {
         return nt_error(NT_ERR_ARG, "%s: label_smoothing %g not in [0, 1)", fn, (double)c->label_smoothing);
     if (!(c->dropout >= 0 && c->dropout < 1))
         return nt_error(NT_ERR_ARG, "%s: dropout %g not in [0, 1)", fn, (double)c->dropout);
+    if (c->precision != NT_PREC_F32 && c->precision != NT_PREC_BF16)
+        return nt_error(NT_ERR_ARG, "%s: precision %d is neither fp32 (0) nor bf16 (1)", fn, c->precision);
     if (c->eval_every < 0 || c->log_every < 0 || c->save_every < 0)
         return nt_error(NT_ERR_ARG, "%s: eval_every %lld, log_every %lld, save_every %lld must be >= 0",
                         fn, (long long)c->eval_every, (long long)c->log_every, (long long)c->save_every);
@@ -459,6 +462,7 @@ nt_status nt_trainer_new(nt_trainer **out, const nt_trainer_config *cfg, nt_net 
         s = nt_runlock_acquire(t->cfg.out_dir, &t->lock);
     if (s == NT_OK) s = make_optimizer(t);
     if (s == NT_OK) s = nt_ctx_new(&t->ctx, 0);
+    if (s == NT_OK) nt_ctx_set_precision(t->ctx, (nt_precision)cfg->precision);
     if (s == NT_OK && resume_file[0]) s = resume_from(t, resume_file);
     if (s == NT_OK) s = apply_freeze(t);
     if (s == NT_OK) { /* rank 0 writes the files; the others' lines go nowhere */

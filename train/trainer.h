@@ -123,6 +123,8 @@ typedef struct nt_trainer_config {
     float clip;               /* global gradient-norm limit, 0 = off */
     float label_smoothing;    /* training loss only; evaluation uses plain cross-entropy */
     float dropout;            /* sets the model's dropout */
+    int precision;            /* products of training and evaluation: NT_PREC_F32 or NT_PREC_BF16
+                                 (bf16 operands, fp32 accumulation and master weights; core/tensor.h) */
     /* evaluation and stopping */
     int64_t eval_every;       /* updates between evaluations, 0 = only at the end */
     int64_t log_every;        /* updates between train log lines */

@@ -183,7 +183,10 @@ nt_status nt_weights_load_into(hid_t file, nt_net *m) {
             st = nt_error(NT_ERR_FORMAT, "/model/%s: unexpected tensor (not a parameter of this %s model)",
                           u.name, m->ops->arch);
     }
-    if (st == NT_OK) memcpy(P->values, stage, bytes);
+    if (st == NT_OK) {
+        memcpy(P->values, stage, bytes);
+        nt_params_touch(m->params);
+    }
     nt_free_aligned(stage);
     return st;
 }

@@ -14,6 +14,7 @@ typedef struct bench_opts {
     double seconds;     /* --seconds: training time; decoding gets half (default 8) */
     int json;           /* --json: one JSON line (torch_ref.py's keys and a few more) */
     int skip_train, skip_decode; /* --only decode / --only train (for profiling) */
+    int precision;      /* --precision fp32|bf16: nt_precision of the training products */
 } bench_opts;
 
 #define NT_BENCH_VERSION "0.1.0"
@@ -37,6 +38,9 @@ int bench_kernels(const bench_opts *o);
 /* --allreduce MB: train/dist.h's gradient all-reduce of an MB-megabyte
  * block under mpirun (see docs/distributed.md). Returns an exit status. */
 int bench_allreduce(const bench_opts *o, double mb);
+/* --gemm-bf16: nt_gemm_bf16 against nt_sgemm at the model's product shapes
+ * (examples/bench/gemm_bf16.c). Returns a process exit status. */
+int bench_gemm_bf16(const bench_opts *o);
 
 /* Monotonic wall-clock seconds. */
 double bench_now(void);

@@ -9,6 +9,7 @@
 #include "core/opts.h"
 #include "core/parallel.h"
 #include "train/dist.h"
+#include "core/tensor.h"
 
 double bench_now(void) {
     struct timespec ts;
@@ -51,7 +52,7 @@ int main(int argc, char **argv) {
     if (!getenv("OMP_WAIT_POLICY") && setenv("OMP_WAIT_POLICY", "passive", 1) == 0)
         execv("/proc/self/exe", argv); /* on failure, go on with the default policy */
     bench_opts o = {.threads = 2, .reps = 5, .seconds = 8.0};
-    int kernels = 0, peak_only = 0, only = 0;
+    int kernels = 0, peak_only = 0, only = 0, gemm_bf16 = 0, precision = NT_PREC_F32;
     double allreduce_mb = 0;
     long threads = o.threads, reps = o.reps;
     char config_help[400];
@@ -69,6 +70,7 @@ int main(int argc, char **argv) {
          .help = "the trainer's bucketed gradient all-reduce of MB megabytes across the ranks of mpirun: time, "
                  "bandwidth, scalar latency (under mpirun, --config trains on every rank and sums the gradients: "
                  "data-parallel throughput; docs/distributed.md)"},
+        {"--gemm-bf16", NT_OPT_FLAG, &gemm_bf16, .help = "the bf16 GEMM vs nt_sgemm at the model shapes (GFLOP/s)"},
         {"--sgemm-peak", NT_OPT_FLAG, &peak_only, .help = NULL}, /* hidden: bench_model's child */
         {.kind = NT_OPT_GROUP, .help = "settings:"},
         {"--threads", NT_OPT_INT, &threads, 1, 1024, .help = "OpenMP and OpenBLAS threads"},
@@ -77,6 +79,10 @@ int main(int argc, char **argv) {
         {"--json", NT_OPT_FLAG, &o.json, .help = "--config: one JSON line with torch_ref.py's keys"},
         {"--only", NT_OPT_ENUM, &only, .choices = "both|train|decode", .def = "",
          .help = "--config: run only the train or the decode part (for profiling)"},
+        {"--precision", NT_OPT_ENUM, &precision, .choices = "fp32|bf16",
+         .values = (const int[]){NT_PREC_F32, NT_PREC_BF16},
+         .help = "--config: bf16 training products (bf16 operands, float32 accumulation and master weights; "
+                 "decoding stays fp32)"},
         {"--reps", NT_OPT_INT, &reps, 1, 64, .arg = "R", .help = "--kernels: timed repetitions per measurement"},
         {0}};
     char epilog[512];
@@ -85,11 +91,13 @@ int main(int argc, char **argv) {
     nt_opts cmd = {.prog = "nextok-bench",
                    .usage = "usage: nextok-bench --config NAME [--threads N] [--seconds S] [--json]\n"
                             "       nextok-bench --kernels [--threads N] [--reps R]\n"
+                            "       nextok-bench --gemm-bf16 [--threads N] [--reps R]\n"
                             "       mpirun -np N nextok-bench --allreduce MB [--seconds S] [--json]",
                    .opts = opts, .epilog = epilog};
     int rc = nt_opts_parse(&cmd, argc, argv);
     if (rc >= 0) return rc;
-    o.threads = (int)threads, o.reps = (int)reps;
+    o.threads = (int)threads, o.reps = (int)reps, o.precision = precision;
+    if (gemm_bf16) kernels = 1;
     o.skip_train = only == 2, o.skip_decode = only == 1;
     if (o.config && !bench_config_known(o.config))
         return nt_opts_usage_error(&cmd, "--config \"%s\": expected one of %s", o.config, bench_config_names());
@@ -116,5 +124,6 @@ int main(int argc, char **argv) {
         fprintf(stderr, "nextok-bench: %s\n", nt_errmsg());
         return 1;
     }
+    if (gemm_bf16) return nt_dist_finalize(bench_gemm_bf16(&o));
     return nt_dist_finalize(kernels ? bench_kernels(&o) : bench_model(&o));
 }

@@ -49,6 +49,7 @@
 #include "core/alloc.h"
 #include "core/gemm.h"
 #include "core/isa.h"
+#include "core/gemm_bf16.h"
 #include "core/parallel.h"
 #include "nn/generate.h"
 #include "nn/generate_fast.h"
@@ -276,6 +277,7 @@ int bench_model(const bench_opts *o) {
     if (nt_model_new(&m, &mc) != NT_OK || nt_ctx_new(&data, 1 << 20) != NT_OK || nt_ctx_new(&work, 0) != NT_OK)
         goto fail;
     nt_model_init(m, &rng);
+    nt_ctx_set_precision(work, (nt_precision)o->precision);
     if (nt_optim_new(&opt, m->params, &oc) != NT_OK) goto fail;
     /* src (B, S), tgt (B, T + 1): tgt_in = tgt[:, :-1], labels = tgt[:, 1:] */
     if (nt_tensor_new(data, &src, NT_I32, 2, (int[]){c->B, S}) != NT_OK ||
@@ -294,7 +296,7 @@ int bench_model(const bench_opts *o) {
                       .tgt_in = tgt_in, .labels = labels};
     float loss = 0;
     double t0, el, step_s = 0, dec_s = 0, gen_s = 0, batch_tok_s = 0;
-    int steps = 0, runs = 0, gen_runs = 0, batch_runs = 0;
+    int steps = 0, runs = 0, gen_runs = 0, batch_runs = 0, bf16_same = -1;
     int64_t batch_tokens = 0, batch_short = 0; /* tokens of the timed batched runs; rows that stopped early */
     if (!o->skip_train) {
         for (int i = 0; i < 2; i++)
@@ -332,6 +334,9 @@ int bench_model(const bench_opts *o) {
     if (nt_kv_cache_new(&cache, m, 1, c->G, c->enc_layers ? S : 1) != NT_OK) goto fail;
     if (nt_decoder_new(&dec, m, c->G, S) != NT_OK) goto fail;
     nt_ctx_set_grad(work, 0);
+    /* decoding is float32 (the batch-1 decoder has no bf16 path yet; the
+     * generic path must agree with it token for token) */
+    nt_ctx_set_precision(work, NT_PREC_F32);
     out = nt_malloc((size_t)c->G * sizeof *out);
     want = nt_malloc((size_t)c->G * sizeof *want);
     if (!out || !want) goto fail;
@@ -354,7 +359,15 @@ int bench_model(const bench_opts *o) {
         } while ((el = bench_now() - t0) < o->seconds / 2);
         dec_s = el / runs;
         /* The generic cached path too (nt_generate's, the translator's), for
-         * the record: the JSON's decode_tok_s is the batch-1 decoder's. */
+         * the record: the JSON's decode_tok_s is the batch-1 decoder's. With
+         * --precision bf16 it runs on bf16 weights (nt_linear's few-row
+         * path), and its tokens are compared with the float32 ones. */
+        if (o->precision == NT_PREC_BF16) {
+            nt_ctx_set_precision(work, NT_PREC_BF16);
+            if (decode_run_generic(m, work, cache, src1, first, c->G, out) != NT_OK) goto fail;
+            bf16_same = 0;
+            while (bf16_same < c->G && out[bf16_same] == want[bf16_same]) bf16_same++;
+        }
         t0 = bench_now();
         do {
             if (decode_run_generic(m, work, cache, src1, first, c->G, want) != NT_OK) goto fail;
@@ -398,10 +411,12 @@ int bench_model(const bench_opts *o) {
                "\"train_step_ms\": %.2f, \"train_tok_s\": %.1f, \"decode_tok_s\": %.1f, "
                "\"peak_rss_mb\": %.1f, \"sgemm_peak_gflops\": %.1f, \"model_gflops\": %.1f, "
                "\"mfu\": %.3f, \"decode_generic_tok_s\": %.1f, \"batch_decode_tok_s\": %.1f, "
-               "\"isa\": \"%s\", \"gemm\": \"%s\", \"precision\": \"fp32\"}\n",
+               "\"isa\": \"%s\", \"gemm\": \"%s\", \"precision\": \"%s\", \"gemm_bf16\": \"%s\"}\n",
                NT_BENCH_VERSION, c->name, o->threads, (long long)nt_model_num_params(m), step_s * 1e3,
                tokens / step_s, c->G / dec_s, rss, peak, flops / step_s * 1e-9, mfu,
-               gen_s > 0 ? c->G / gen_s : 0, batch_tok_s, nt_isa_name(nt_isa()), gemm_name);
+               gen_s > 0 ? c->G / gen_s : 0, batch_tok_s, nt_isa_name(nt_isa()), gemm_name,
+               nt_precision_name((nt_precision)o->precision),
+               o->precision == NT_PREC_BF16 ? nt_gemm_bf16_kernel_name(nt_gemm_bf16_kernel_active()) : "none");
     } else {
         printf("nextok-bench --config %s: %d thread(s), %s\n", c->name, o->threads, nt_blas_info());
         printf("  kernels     ISA level %s (CPU: %s), gemm %s, fp32\n", nt_isa_name(nt_isa()),
@@ -410,10 +425,15 @@ int bench_model(const bench_opts *o) {
                c->enc_layers, c->dec_layers, (long long)nt_model_num_params(m));
         printf("  training    B %d, S %d, T %d: %.2f ms/step (%d steps), %.1f tokens/s, loss %.4f\n", c->B,
                c->S, c->T, step_s * 1e3, steps, tokens / step_s, (double)loss);
+        if (o->precision == NT_PREC_BF16)
+            printf("              precision bf16: products on the %s kernel, float32 master weights\n",
+                   nt_gemm_bf16_kernel_name(nt_gemm_bf16_kernel_active()));
         printf("  decoding    batch 1, greedy, KV cache, %d tokens: %.1f tokens/s (%d runs)\n", c->G,
                c->G / dec_s, runs);
-        printf("              the generic cached path (nt_generate's): %.1f tokens/s (%d runs)\n",
-               gen_s > 0 ? c->G / gen_s : 0, gen_runs);
+        printf("              the generic cached path (nt_generate's): %.1f tokens/s (%d runs)%s\n",
+               gen_s > 0 ? c->G / gen_s : 0, gen_runs, bf16_same >= 0 ? ", bf16 weights" : "");
+        if (bf16_same >= 0)
+            printf("              bf16 greedy tokens = float32 ones for the first %d of %d\n", bf16_same, c->G);
         printf("              batch %d through nt_generate, greedy, KV cache, %d tokens per row: "
                "%.1f tokens/s (%d runs%s)\n", c->B, c->G, batch_tok_s, batch_runs,
                batch_short ? ", some rows ended early at <eos>" : "");

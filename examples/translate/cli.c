@@ -46,6 +46,9 @@ void cli_trainer_opts(nt_opt out[CLI_TRAINER_NOPTS], nt_trainer_config *tc) {
         {"--clip", NT_OPT_FLOAT, TC(clip), 0, 1e6, .help = "global gradient-norm limit, 0 = off"},
         {"--label-smoothing", NT_OPT_FLOAT, TC(label_smoothing), 0, 0.999, .help = "training loss only"},
         {"--dropout", NT_OPT_FLOAT, TC(dropout), 0, 0.999, .help = "dropout rate"},
+        {"--precision", NT_OPT_ENUM, TC(precision), .choices = "fp32|bf16",
+         .help = "bf16: matrix products on bf16 operands with fp32 accumulation, fp32 master weights, optimizer "
+                 "and LayerNorm/softmax/loss (docs/precision.md; the CPU's bf16 units where it has them)"},
         {"--eval-every", NT_OPT_INT64, TC(eval_every), 0, 1e12, .help = "updates between evaluations, 0 = at the end"},
         {"--log-every", NT_OPT_INT64, TC(log_every), 0, 1e12, .help = "updates between log lines"},
         {"--save-every", NT_OPT_INT64, TC(save_every), 0, 1e12,

@@ -32,7 +32,7 @@
 
 /* The trainer's options (--steps, --lr, ...) as a table bound to *tc, for a
  * command's table to include (an NT_OPT_GROUP entry with .dest = out). */
-#define CLI_TRAINER_NOPTS 32
+#define CLI_TRAINER_NOPTS 33
 void cli_trainer_opts(nt_opt out[CLI_TRAINER_NOPTS], nt_trainer_config *tc);
 extern const int CLI_PROGRESS_VALUES[4]; /* auto, bar, lines, off -> trainer's progress */
 

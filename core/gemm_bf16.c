@@ -1,0 +1,639 @@
+/* gemm_bf16.c - nt_gemm_bf16: blocked GEMM on bf16 operands (vdpbf16ps kernel and its exact emulation).
+ *
+ * Letters: C (m, n) = alpha op(A) (m, k) op(B) (k, n) + beta C, row-major.
+ *   MR x NR   register tile of C: 14 rows x 32 columns (2 zmm per row)
+ *   KC        depth of one pass (even); Q = KC / 2 pairs of k
+ *   NC        columns of op(B) packed at once (KC x NC bf16, kept in L2)
+ *
+ * The loops are nt_sgemm's (core/gemm.c, Goto & van de Geijn 2008):
+ *
+ *   for jc in n, step NC
+ *     for pc in k, step KC
+ *       pack op(B)[pc.., jc..] -> Bp           NR-wide panels of k pairs
+ *       for ir in m, step MR
+ *         pack op(A)[ir.., pc..] -> Ap         one MR x KC micro-panel
+ *         for jr in NC, step NR
+ *           C[ir.., jc+jr..] = alpha Ap Bp_jr + (pc == 0 ? beta : 1) C
+ *
+ * vdpbf16ps multiplies pairs: lane j of the destination gets
+ *   acc_j = (acc_j + a[2j+1] b[2j+1]) + a[2j] b[2j]
+ * (measured on Zen 4: the odd product first, each add rounded to float32,
+ * subnormal inputs read as zero and subnormal results flushed, as Intel's
+ * pseudocode says). So the panels hold k in pairs: a 32-bit word is
+ * (op(X)[2q][.] in the low half, op(X)[2q+1][.] in the high half).
+ *   Bp: for each NR-column panel, word [q][j] = op(B)[2q, 2q+1][j]  (Q, NR)
+ *   Ap: word (i, q) = op(A)[i][2q, 2q+1], at [i][q] (MR, Q) when A is not
+ *       transposed (rows of A are contiguous in k), at [q][i] (Q, MR) when
+ *       it is (rows of the stored A are contiguous in i)
+ * The kernel broadcasts the A word of row i and multiplies it with the two
+ * B vectors of pair q. Packing rounds float32 operands to bf16 (round to
+ * nearest even, core/bf16.h) and reads bf16 subnormals as zero; with the
+ * hardware kernel it runs on AVX-512 (16 lanes, transposes for a
+ * transposed B), with the emulated one in portable C, same words. Odd k is padded with a zero pair half, rows past m
+ * and columns past n with zeros; edge tiles compute the whole tile and
+ * store the valid part through masks.
+ *
+ * The emulated kernel does the same on the same panels in C with fmaf
+ * (exact products: 8-bit x 8-bit significands fit float32's 24), the two
+ * products of a pair in the hardware's order, under the x86 MXCSR flags
+ * DAZ/FTZ while it accumulates: bitwise the hardware's results unless a
+ * product falls below FLT_MIN (then the hardware may keep it unrounded).
+ */
+#include "core/gemm_bf16.h"
+
+#include <math.h>
+#include <omp.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/kernels.h"
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#define NT_GB_X86 1
+#include <immintrin.h>
+#define BF16K __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx512bf16,fma")))
+#define AVX512K __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,fma")))
+#else
+#define NT_GB_X86 0
+#endif
+
+#define MR 14
+#define NR 32
+#ifndef NT_GEMM_BF16_KC
+#define NT_GEMM_BF16_KC 512
+#endif
+#ifndef NT_GEMM_BF16_NC
+#define NT_GEMM_BF16_NC 512
+#endif
+#define KC NT_GEMM_BF16_KC
+#define NC NT_GEMM_BF16_NC
+#define QC (KC / 2)
+/* Per thread, in 32-bit words: the B block, then one A micro-panel. */
+#define BUF_WORDS ((size_t)QC * NC + (size_t)QC * MR + 16)
+#define PAR_MIN_MACS (64.0 * 64 * 64)
+
+typedef struct gb_args {
+    int ta, tb, m, n, k;
+    float alpha, beta;
+    const void *a, *b;
+    nt_operand at, bt;
+    float *c;
+    int lda, ldb, ldc;
+} gb_args;
+
+/* ---- kernel choice ------------------------------------------------------------------ */
+
+static int forced = NT_GEMM_BF16_AUTO;
+
+static int cpu_has(nt_gemm_bf16_kernel k) {
+    return k == NT_GEMM_BF16_EMULATED || (k == NT_GEMM_BF16_AVX512BF16 && nt_bf16_isa_cpu() >= NT_BF16_AVX512BF16);
+}
+
+nt_gemm_bf16_kernel nt_gemm_bf16_kernel_active(void) {
+    if (forced != NT_GEMM_BF16_AUTO) return (nt_gemm_bf16_kernel)forced;
+    return nt_bf16_isa_selected() >= NT_BF16_AVX512BF16 ? NT_GEMM_BF16_AVX512BF16 : NT_GEMM_BF16_EMULATED;
+}
+
+nt_status nt_gemm_bf16_force(nt_gemm_bf16_kernel kernel) {
+    if (kernel != NT_GEMM_BF16_AUTO && !cpu_has(kernel))
+        return nt_error(NT_ERR_ARG, "nt_gemm_bf16_force: this CPU cannot run the %s kernel",
+                        nt_gemm_bf16_kernel_name(kernel));
+    forced = kernel;
+    return NT_OK;
+}
+
+const char *nt_gemm_bf16_kernel_name(nt_gemm_bf16_kernel kernel) {
+    switch (kernel) {
+    case NT_GEMM_BF16_AVX512BF16: return "avx512bf16";
+    case NT_GEMM_BF16_EMULATED: return "emulated";
+    default: return "auto";
+    }
+}
+
+/* ---- per-thread buffers (as in core/gemm.c) -------------------------------------------- */
+
+static pthread_key_t buf_key;
+static pthread_once_t buf_once = PTHREAD_ONCE_INIT;
+static int buf_key_ok;
+
+static void buf_release(void *p) { nt_free_aligned(p); }
+static void buf_key_init(void) { buf_key_ok = pthread_key_create(&buf_key, buf_release) == 0; }
+
+static uint32_t *thread_buffer(void) {
+    if (pthread_once(&buf_once, buf_key_init) != 0 || !buf_key_ok) return NULL;
+    uint32_t *p = pthread_getspecific(buf_key);
+    if (p) return p;
+    p = nt_malloc_aligned(BUF_WORDS * sizeof(uint32_t));
+    if (p && pthread_setspecific(buf_key, p) != 0) {
+        nt_free_aligned(p);
+        p = NULL;
+    }
+    return p;
+}
+
+/* ---- reading operands as bf16 ------------------------------------------------------------ */
+
+/* bf16 bits of float bits u (core/bf16.h's rounding, written without
+ * branches so that packing loops vectorise), with a subnormal result read as
+ * a signed zero (the kernels' DAZ). */
+static inline uint32_t bf16_bits(uint32_t u) {
+    uint32_t r = (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16;
+    r = (u & 0x7FFFFFFFu) > 0x7F800000u ? ((u >> 16) | 0x0040u) : r;
+    return (r & 0x7F80u) ? r : (r & 0x8000u);
+}
+
+static inline uint32_t daz_bits(uint32_t h) { return (h & 0x7F80u) ? h : (h & 0x8000u); }
+
+// element e of an operand as bf16 bits (daz applied)
+static inline uint32_t elem(const void *x, nt_operand t, int64_t e) {
+    if (t == NT_OPERAND_BF16) return daz_bits(((const nt_bf16 *)x)[e]);
+    uint32_t u;
+    memcpy(&u, (const float *)x + e, sizeof u);
+    return bf16_bits(u);
+}
+
+/* dst[j * ds] = bf16 words of x[e0 + j * es] for j < n: one strided run */
+static void load_run(uint32_t *restrict dst, int64_t ds, const void *x, nt_operand t, int64_t e0,
+                     int64_t es, int n) {
+    if (t == NT_OPERAND_BF16) {
+        const nt_bf16 *h = (const nt_bf16 *)x + e0;
+        for (int j = 0; j < n; j++) dst[j * ds] = daz_bits(h[j * es]);
+    } else {
+        const uint32_t *u = (const uint32_t *)((const float *)x + e0);
+        for (int j = 0; j < n; j++) dst[j * ds] = bf16_bits(u[j * es]);
+    }
+}
+
+/* Bp = op(B)[p0 .. p0+kc, j0 .. j0+nc) as ceil(nc / NR) panels of
+ * (ceil(kc / 2), NR) words, low half row 2q, high half row 2q+1. */
+static void pack_b(uint32_t *restrict bp, const gb_args *g, int p0, int kc, int j0, int nc, uint32_t *tmp) {
+    int kq = (kc + 1) / 2;
+    for (int jp = 0; jp < nc; jp += NR) {
+        uint32_t *dst = bp + (int64_t)jp * kq;
+        int w = nc - jp < NR ? nc - jp : NR;
+        for (int q = 0; q < kq; q++) {
+            uint32_t *row = dst + (int64_t)q * NR;
+            int p = p0 + 2 * q, two = p + 1 < p0 + kc;
+            /* op(B)[p][j]: B[p * ldb + j], or B[j * ldb + p] transposed */
+            int64_t e0 = g->tb ? (int64_t)(j0 + jp) * g->ldb + p : (int64_t)p * g->ldb + j0 + jp;
+            int64_t es = g->tb ? g->ldb : 1, enext = g->tb ? 1 : g->ldb;
+            load_run(tmp, 1, g->b, g->bt, e0, es, w);
+            if (two) load_run(tmp + NR, 1, g->b, g->bt, e0 + enext, es, w);
+            else memset(tmp + NR, 0, (size_t)w * sizeof *tmp);
+            for (int j = 0; j < w; j++) row[j] = tmp[j] | tmp[NR + j] << 16;
+            for (int j = w; j < NR; j++) row[j] = 0;
+        }
+    }
+}
+
+/* Ap = op(A)[i0 .. i0+mr, p0 .. p0+kc), rows past mr zero: word (i, q) at
+ * ap[i * QC + q] ("i-major") when A is not transposed (its rows are
+ * contiguous in k), at ap[q * MR + i] ("q-major") when it is. */
+static void pack_a(uint32_t *restrict ap, const gb_args *g, int i0, int mr, int p0, int kc, uint32_t *tmp) {
+    int kq = (kc + 1) / 2;
+    if (!g->ta) {
+        for (int i = 0; i < mr; i++) {
+            load_run(tmp, 1, g->a, g->at, (int64_t)(i0 + i) * g->lda + p0, 1, kc);
+            if (kc & 1) tmp[kc] = 0;
+            for (int q = 0; q < kq; q++) ap[i * QC + q] = tmp[2 * q] | tmp[2 * q + 1] << 16;
+        }
+        for (int i = mr; i < MR; i++)
+            for (int q = 0; q < kq; q++) ap[i * QC + q] = 0;
+        return;
+    }
+    /* op(A)[i][p] = A[p * lda + i]: rows of the stored A are contiguous in i */
+    for (int q = 0; q < kq; q++) {
+        int p = p0 + 2 * q;
+        load_run(tmp, 1, g->a, g->at, (int64_t)p * g->lda + i0, 1, mr);
+        if (p + 1 < p0 + kc) load_run(tmp + MR, 1, g->a, g->at, (int64_t)(p + 1) * g->lda + i0, 1, mr);
+        else memset(tmp + MR, 0, (size_t)mr * sizeof *tmp);
+        for (int i = 0; i < mr; i++) ap[q * MR + i] = tmp[i] | tmp[MR + i] << 16;
+        for (int i = mr; i < MR; i++) ap[q * MR + i] = 0;
+    }
+}
+
+/* ---- the emulated kernel --------------------------------------------------------------- */
+
+static inline float lo_f(uint32_t w) {
+    uint32_t u = w << 16;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+static inline float hi_f(uint32_t w) {
+    uint32_t u = w & 0xFFFF0000u;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+#if NT_GB_X86
+/* MXCSR: FTZ (bit 15) and DAZ (bit 6), the hardware kernel's float mode */
+static unsigned ftz_on(void) {
+    unsigned old = _mm_getcsr();
+    _mm_setcsr(old | 0x8040u);
+    return old;
+}
+static void ftz_off(unsigned old) { _mm_setcsr(old); }
+#else
+static unsigned ftz_on(void) { return 0; }
+static void ftz_off(unsigned old) { (void)old; }
+#endif
+
+/* C[0..mr, 0..nr) = alpha sum Ap Bp + beta C (beta == 0: C not read) */
+static void tile_emulated(int kq, const uint32_t *restrict ap, int64_t rs, int ks, const uint32_t *restrict bp,
+                          float *c, int64_t ldc, float alpha, float beta, int mr, int nr) {
+    float acc[MR][NR];
+    memset(acc, 0, sizeof acc);
+    unsigned csr = ftz_on();
+    for (int q = 0; q < kq; q++) {
+        const uint32_t *bq = bp + (int64_t)q * NR;
+        float blo[NR], bhi[NR];
+        for (int j = 0; j < NR; j++) blo[j] = lo_f(bq[j]), bhi[j] = hi_f(bq[j]);
+        for (int i = 0; i < mr; i++) {
+            uint32_t w = ap[i * rs + q * ks];
+            float alo = lo_f(w), ahi = hi_f(w);
+            for (int j = 0; j < NR; j++) acc[i][j] = fmaf(alo, blo[j], fmaf(ahi, bhi[j], acc[i][j]));
+        }
+    }
+    ftz_off(csr);
+    for (int i = 0; i < mr; i++) {
+        float *cr = c + i * ldc;
+        for (int j = 0; j < nr; j++) {
+            float r = alpha * acc[i][j];
+            cr[j] = beta != 0.0f ? fmaf(beta, cr[j], r) : r;
+        }
+    }
+}
+
+/* ---- the AVX512_BF16 kernel -------------------------------------------------------------- */
+
+#if NT_GB_X86
+static __mmask16 lanes(int w) { return w >= 16 ? (__mmask16)0xFFFF : w <= 0 ? 0 : (__mmask16)((1u << w) - 1); }
+
+static inline __attribute__((always_inline)) BF16K void
+tile_bf16(const int rows, int kq, const uint32_t *restrict ap, const int64_t rs, const int ks,
+          const uint32_t *restrict bp, float *c, int64_t ldc, float alpha, float beta, int mr, __mmask16 m0,
+          __mmask16 m1) {
+    for (int i = 0; i < mr; i++) _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+    __m512 acc[MR][2];
+#pragma GCC unroll 14
+    for (int i = 0; i < rows; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+#pragma GCC unroll 2
+    for (int q = 0; q < kq; q++) {
+        __m512bh b0 = (__m512bh)_mm512_load_si512(bp + q * NR);
+        __m512bh b1 = (__m512bh)_mm512_load_si512(bp + q * NR + 16);
+#pragma GCC unroll 14
+        for (int i = 0; i < rows; i++) {
+            __m512bh av = (__m512bh)_mm512_set1_epi32((int)ap[i * rs + q * ks]);
+            acc[i][0] = _mm512_dpbf16_ps(acc[i][0], av, b0);
+            acc[i][1] = _mm512_dpbf16_ps(acc[i][1], av, b1);
+        }
+    }
+    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+#pragma GCC unroll 14
+    for (int i = 0; i < rows; i++) {
+        if (i < mr) {
+            float *cr = c + i * ldc;
+            __m512 r0 = _mm512_mul_ps(va, acc[i][0]), r1 = _mm512_mul_ps(va, acc[i][1]);
+            if (beta != 0.0f) {
+                r0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, cr), r0);
+                r1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, cr + 16), r1);
+            }
+            _mm512_mask_storeu_ps(cr, m0, r0);
+            _mm512_mask_storeu_ps(cr + 16, m1, r1);
+        }
+    }
+}
+
+// A panel i-major (not transposed) or q-major, with compile-time strides
+BF16K static void kernel_bf16(int ta, int kq, const uint32_t *ap, const uint32_t *bp, float *c, int64_t ldc,
+                              float alpha, float beta, int mr, int nr) {
+    __mmask16 m0 = lanes(nr), m1 = lanes(nr - 16);
+    if (!ta) {
+        if (mr > MR / 2) tile_bf16(MR, kq, ap, QC, 1, bp, c, ldc, alpha, beta, mr, m0, m1);
+        else tile_bf16(MR / 2, kq, ap, QC, 1, bp, c, ldc, alpha, beta, mr, m0, m1);
+    } else {
+        if (mr > MR / 2) tile_bf16(MR, kq, ap, 1, MR, bp, c, ldc, alpha, beta, mr, m0, m1);
+        else tile_bf16(MR / 2, kq, ap, 1, MR, bp, c, ldc, alpha, beta, mr, m0, m1);
+    }
+}
+#endif
+
+#if NT_GB_X86
+/* ---- AVX-512 packing (with the hardware kernel) ------------------------------------------
+ * The scalar packers' results, 16 lanes at a time. */
+
+// bf16 bits (DAZ'd) of up to 16 elements x[e ..] (mask m, zero elsewhere), one per 32-bit lane (low half)
+static inline __attribute__((always_inline)) BF16K __m512i ld16(const void *x, nt_operand t, int64_t e, __mmask16 m) {
+    __m512i v;
+    if (t == NT_OPERAND_BF16) {
+        v = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, (const nt_bf16 *)x + e));
+    } else {
+        __m512i u = _mm512_maskz_loadu_epi32(m, (const float *)x + e);
+        __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+        __m512i r = _mm512_add_epi32(u, _mm512_add_epi32(_mm512_set1_epi32(0x7FFF), lsb));
+        __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7FFFFFFF)),
+                                                _mm512_set1_epi32(0x7F800000));
+        r = _mm512_mask_or_epi32(r, nan, u, _mm512_set1_epi32(0x00400000));
+        v = _mm512_srli_epi32(r, 16);
+    }
+    __mmask16 normal = _mm512_test_epi32_mask(v, _mm512_set1_epi32(0x7F80));
+    return _mm512_mask_mov_epi32(_mm512_and_si512(v, _mm512_set1_epi32(0x8000)), normal, v);
+}
+
+// 16 words of k pairs from 32 consecutive elements x[e ..] (n valid, zero past)
+static inline __attribute__((always_inline)) BF16K __m512i ld_pairs(const void *x, nt_operand t, int64_t e, int n) {
+    __m512i lo = ld16(x, t, e, lanes(n)), hi = ld16(x, t, e + 16, lanes(n - 16));
+    const __m512i idx = _mm512_set_epi16(62, 60, 58, 56, 54, 52, 50, 48, 46, 44, 42, 40, 38, 36, 34, 32, 30, 28,
+                                         26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    return _mm512_permutex2var_epi16(lo, idx, hi);
+}
+
+// 16 x 16 transpose of 32-bit elements: row r of the result is column r of the input
+static inline __attribute__((always_inline)) BF16K void transpose16(__m512i v[16]) {
+    __m512 r[16], t[16];
+    for (int i = 0; i < 16; i++) r[i] = _mm512_castsi512_ps(v[i]);
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        r[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
+        r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xEE);
+        r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+    }
+    for (int i = 0; i < 4; i++) {
+        t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
+        t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xDD);
+        t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
+        t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xDD);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+        r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xDD);
+        r[i + 4] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0x88);
+        r[i + 12] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0xDD);
+    }
+    for (int i = 0; i < 16; i++) v[i] = _mm512_castps_si512(r[i]);
+}
+
+// pack_b's result: panels of (kq, NR) words
+BF16K static void pack_b_avx512(uint32_t *restrict bp, const gb_args *g, int p0, int kc, int j0, int nc) {
+    int kq = (kc + 1) / 2;
+    for (int jp = 0; jp < nc; jp += NR) {
+        uint32_t *dst = bp + (int64_t)jp * kq;
+        int w = nc - jp < NR ? nc - jp : NR;
+        if (!g->tb) { /* rows p, p+1 of B, 16 columns at a time */
+            for (int q = 0; q < kq; q++) {
+                int p = p0 + 2 * q, two = p + 1 < p0 + kc;
+                int64_t e = (int64_t)p * g->ldb + j0 + jp;
+                for (int h = 0; h < NR; h += 16) {
+                    __mmask16 m = lanes(w - h);
+                    __m512i lo = ld16(g->b, g->bt, e + h, m);
+                    __m512i hi = two ? ld16(g->b, g->bt, e + g->ldb + h, m) : _mm512_setzero_si512();
+                    _mm512_store_si512(dst + q * NR + h, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+                }
+            }
+            continue;
+        }
+        /* B stored (n, k): row j holds column j's k values; 16 columns x 16 pairs, transposed */
+        for (int h = 0; h < NR; h += 16) {
+            int wh = w - h;
+            for (int q0 = 0; q0 < kq; q0 += 16) {
+                __m512i v[16];
+                int n = kc - 2 * q0; /* elements left in each row */
+                for (int j = 0; j < 16; j++)
+                    v[j] = j < wh ? ld_pairs(g->b, g->bt, (int64_t)(j0 + jp + h + j) * g->ldb + p0 + 2 * q0, n)
+                                  : _mm512_setzero_si512();
+                transpose16(v);
+                int nq = kq - q0 < 16 ? kq - q0 : 16;
+                for (int q = 0; q < nq; q++) _mm512_store_si512(dst + (q0 + q) * NR + h, v[q]);
+            }
+        }
+    }
+}
+
+// pack_a's result (same layouts)
+BF16K static void pack_a_avx512(uint32_t *restrict ap, const gb_args *g, int i0, int mr, int p0, int kc) {
+    int kq = (kc + 1) / 2;
+    if (!g->ta) {
+        for (int i = 0; i < MR; i++)
+            for (int q0 = 0; q0 < kq; q0 += 16) {
+                __mmask16 m = lanes(kq - q0);
+                __m512i v = i < mr ? ld_pairs(g->a, g->at, (int64_t)(i0 + i) * g->lda + p0 + 2 * q0, kc - 2 * q0)
+                                   : _mm512_setzero_si512();
+                _mm512_mask_storeu_epi32(ap + i * QC + q0, m, v);
+            }
+        return;
+    }
+    __mmask16 m = lanes(mr), all = lanes(MR);
+    for (int q = 0; q < kq; q++) {
+        int p = p0 + 2 * q;
+        int64_t e = (int64_t)p * g->lda + i0;
+        __m512i lo = ld16(g->a, g->at, e, m);
+        __m512i hi = p + 1 < p0 + kc ? ld16(g->a, g->at, e + g->lda, m) : _mm512_setzero_si512();
+        _mm512_mask_storeu_epi32(ap + q * MR, all, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+    }
+}
+#endif
+
+/* ---- drivers -------------------------------------------------------------------------- */
+
+/* rows [r0, r1) x columns [c0, c1) of C on this thread, packed */
+static void part_packed(const gb_args *g, int hw, int r0, int r1, int c0, int c1, uint32_t *buf) {
+    uint32_t *bp = buf, *ap = buf + (size_t)QC * NC;
+    uint32_t tmp[KC + 2 * NR + 2 * MR];
+    int64_t ldc = g->ldc;
+    for (int jc = c0; jc < c1; jc += NC) {
+        int nc = c1 - jc < NC ? c1 - jc : NC;
+        for (int pc = 0; pc < g->k; pc += KC) {
+            int kc = g->k - pc < KC ? g->k - pc : KC, kq = (kc + 1) / 2;
+            float beta = pc == 0 ? g->beta : 1.0f;
+#if NT_GB_X86
+            if (hw) pack_b_avx512(bp, g, pc, kc, jc, nc);
+            else
+#endif
+                pack_b(bp, g, pc, kc, jc, nc, tmp);
+            for (int ir = r0; ir < r1; ir += MR) {
+                int mr = r1 - ir < MR ? r1 - ir : MR;
+#if NT_GB_X86
+                if (hw) pack_a_avx512(ap, g, ir, mr, pc, kc);
+                else
+#endif
+                    pack_a(ap, g, ir, mr, pc, kc, tmp);
+                for (int jr = 0; jr < nc; jr += NR) {
+                    int nr = nc - jr < NR ? nc - jr : NR;
+                    float *ct = g->c + ir * ldc + jc + jr;
+                    const uint32_t *bpj = bp + (int64_t)jr * kq;
+#if NT_GB_X86
+                    if (hw) kernel_bf16(g->ta, kq, ap, bpj, ct, ldc, g->alpha, beta, mr, nr);
+                    else
+#endif
+                        tile_emulated(kq, ap, g->ta ? 1 : QC, g->ta ? MR : 1, bpj, ct, ldc, g->alpha, beta, mr, nr);
+                }
+            }
+        }
+    }
+}
+
+/* The same sums element by element, without buffers (no memory for them):
+ * slow, only a fallback. */
+static void part_unpacked(const gb_args *g, int r0, int r1, int c0, int c1) {
+    for (int i = r0; i < r1; i++)
+        for (int j = c0; j < c1; j++) {
+            float *cij = g->c + (int64_t)i * g->ldc + j;
+            for (int pc = 0; pc < g->k; pc += KC) {
+                int kc = g->k - pc < KC ? g->k - pc : KC;
+                float acc = 0.0f;
+                unsigned csr = ftz_on();
+                for (int p = pc; p < pc + kc; p += 2) {
+                    int two = p + 1 < pc + kc;
+                    int64_t a0 = g->ta ? (int64_t)p * g->lda + i : (int64_t)i * g->lda + p;
+                    int64_t b0 = g->tb ? (int64_t)j * g->ldb + p : (int64_t)p * g->ldb + j;
+                    int64_t a1 = g->ta ? a0 + g->lda : a0 + 1, b1 = g->tb ? b0 + 1 : b0 + g->ldb;
+                    if (two) acc = fmaf(lo_f(elem(g->a, g->at, a1)), lo_f(elem(g->b, g->bt, b1)), acc);
+                    acc = fmaf(lo_f(elem(g->a, g->at, a0)), lo_f(elem(g->b, g->bt, b0)), acc);
+                }
+                ftz_off(csr);
+                float beta = pc == 0 ? g->beta : 1.0f, r = g->alpha * acc;
+                *cij = beta != 0.0f ? fmaf(beta, *cij, r) : r;
+            }
+        }
+}
+
+static void part_run(const gb_args *g, int hw, int r0, int r1, int c0, int c1) {
+    if (r0 >= r1 || c0 >= c1) return;
+    uint32_t *buf = thread_buffer();
+    if (buf) part_packed(g, hw, r0, r1, c0, c1, buf);
+    else part_unpacked(g, r0, r1, c0, c1);
+}
+
+static void run_blocked(const gb_args *g, int hw) {
+    int threads = omp_get_level() == 0 ? omp_get_max_threads() : 1;
+    if ((double)g->m * g->n * g->k < PAR_MIN_MACS) threads = 1;
+    int row_tiles = (g->m + MR - 1) / MR, col_tiles = (g->n + NR - 1) / NR;
+    int by_rows = row_tiles >= col_tiles;
+    int tiles = by_rows ? row_tiles : col_tiles;
+    if (threads > tiles) threads = tiles;
+    if (threads <= 1) {
+        part_run(g, hw, 0, g->m, 0, g->n);
+        return;
+    }
+#pragma omp parallel num_threads(threads)
+    {
+        int t = omp_get_thread_num(), nth = omp_get_num_threads();
+        int t0 = (int)((int64_t)tiles * t / nth), t1 = (int)((int64_t)tiles * (t + 1) / nth);
+        if (by_rows) part_run(g, hw, t0 * MR, t1 * MR < g->m ? t1 * MR : g->m, 0, g->n);
+        else part_run(g, hw, 0, g->m, t0 * NR, t1 * NR < g->n ? t1 * NR : g->n);
+    }
+}
+
+// C = beta C (k == 0 or alpha == 0)
+static void scale_c(const gb_args *g) {
+    for (int i = 0; i < g->m; i++) {
+        float *row = g->c + (int64_t)i * g->ldc;
+        if (g->beta == 0.0f) memset(row, 0, (size_t)g->n * sizeof(float));
+        else if (g->beta != 1.0f)
+            for (int j = 0; j < g->n; j++) row[j] *= g->beta;
+    }
+}
+
+nt_status nt_gemm_bf16(int trans_a, int trans_b, int m, int n, int k, float alpha, const void *a,
+                       nt_operand a_type, int lda, const void *b, nt_operand b_type, int ldb,
+                       float beta, float *c, int ldc) {
+    int ta = trans_a != 0, tb = trans_b != 0;
+    if (m < 0 || n < 0 || k < 0)
+        return nt_error(NT_ERR_ARG, "nt_gemm_bf16: m, n, k must be >= 0 (got %d, %d, %d)", m, n, k);
+    if ((a_type != NT_OPERAND_F32 && a_type != NT_OPERAND_BF16) || (b_type != NT_OPERAND_F32 && b_type != NT_OPERAND_BF16))
+        return nt_error(NT_ERR_ARG, "nt_gemm_bf16: operand types must be NT_OPERAND_F32 or NT_OPERAND_BF16 (got %d, %d)",
+                        (int)a_type, (int)b_type);
+    if (m == 0 || n == 0) return NT_OK;
+    if (ldc < n) return nt_error(NT_ERR_ARG, "nt_gemm_bf16: ldc %d < n %d", ldc, n);
+    if (!c) return nt_error(NT_ERR_ARG, "nt_gemm_bf16: c is NULL");
+    gb_args g = {ta, tb, m, n, k, alpha, beta, a, b, a_type, b_type, c, lda, ldb, ldc};
+    if (k == 0 || alpha == 0.0f) {
+        scale_c(&g);
+        return NT_OK;
+    }
+    int arow = ta ? m : k, brow = tb ? k : n;
+    if (lda < arow || ldb < brow)
+        return nt_error(NT_ERR_ARG, "nt_gemm_bf16: leading dimension too small (lda %d, need >= %d; ldb %d, need >= %d)",
+                        lda, arow, ldb, brow);
+    if (!a || !b) return nt_error(NT_ERR_ARG, "nt_gemm_bf16: a or b is NULL (a %p, b %p)", a, b);
+    run_blocked(&g, nt_gemm_bf16_kernel_active() == NT_GEMM_BF16_AVX512BF16);
+    return NT_OK;
+}
+
+/* ---- a few rows on bf16 weights (nt_linear_rows_bf16, core/kernels.h) -----------------
+ * y[r, o] = b[o] + sum_j x[r, j] W[o, j], W bf16, x and the sums float32:
+ * nt_linear's few-row order (16 lanes, lane l takes j = l mod 16 in order,
+ * one FMA chain each, then the lanes added l + l+8, + l+4, + l+2, + l+1),
+ * so a row's result depends on In only, and equals the float32 path's on
+ * weights rounded beforehand (same FMAs on the same values). */
+#define LANES 16
+
+// y[o] = lanes of acc[o] summed in the tree order
+static void reduce_lanes(float *y, float acc[8][LANES]) {
+    for (int o = 0; o < 8; o++) {
+        for (int h = LANES / 2; h > 0; h /= 2)
+            for (int l = 0; l < h; l++) acc[o][l] += acc[o][l + h];
+        y[o] = acc[o][0];
+    }
+}
+
+static void dot8_bf16_portable(float *y, const float *restrict x, const nt_bf16 *const *w, int In) {
+    float a[8][LANES];
+    memset(a, 0, sizeof a);
+    for (int j0 = 0; j0 < In; j0 += LANES)
+        for (int o = 0; o < 8; o++)
+            for (int l = 0; l < LANES && j0 + l < In; l++)
+                a[o][l] = fmaf(x[j0 + l], lo_f(w[o][j0 + l]), a[o][l]);
+    reduce_lanes(y, a);
+}
+
+#if NT_GB_X86
+AVX512K static void dot8_bf16_avx512(float *y, const float *restrict x, const nt_bf16 *const *w, int In) {
+    __m512 acc[8];
+    for (int o = 0; o < 8; o++) acc[o] = _mm512_setzero_ps();
+    for (int j = 0; j < In; j += LANES) {
+        __mmask16 m = lanes(In - j);
+        __m512 xv = _mm512_maskz_loadu_ps(m, x + j);
+#pragma GCC unroll 8
+        for (int o = 0; o < 8; o++) {
+            __m512i h = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, w[o] + j));
+            acc[o] = _mm512_fmadd_ps(xv, _mm512_castsi512_ps(_mm512_slli_epi32(h, 16)), acc[o]);
+        }
+    }
+    float a[8][LANES];
+    for (int o = 0; o < 8; o++) _mm512_storeu_ps(a[o], acc[o]);
+    reduce_lanes(y, a);
+}
+#endif
+
+void nt_linear_rows_bf16(float *Y, const float *X, const uint16_t *Wh, const float *bias, int R, int In,
+                         int Out, int o0, int o1) {
+#if NT_GB_X86
+    int fast = nt_bf16_isa_selected() >= NT_BF16_AVX512;
+#endif
+    for (int b0 = o0; b0 < o1; b0 += 8) {
+        const nt_bf16 *w[8];
+        for (int o = 0; o < 8; o++) w[o] = Wh + (int64_t)(b0 + o < o1 ? b0 + o : o1 - 1) * In;
+        int n = o1 - b0 < 8 ? o1 - b0 : 8;
+        for (int r = 0; r < R; r++) {
+            float y[8];
+#if NT_GB_X86
+            if (fast) dot8_bf16_avx512(y, X + (int64_t)r * In, w, In);
+            else
+#endif
+                dot8_bf16_portable(y, X + (int64_t)r * In, w, In);
+            float *yr = Y + (int64_t)r * Out + b0;
+            for (int o = 0; o < n; o++) yr[o] = bias ? y[o] + bias[b0 + o] : y[o];
+        }
+    }
+}

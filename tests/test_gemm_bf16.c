@@ -1,0 +1,283 @@
+/* test_gemm_bf16.c - nt_gemm_bf16's kernels against a double reference on bf16-rounded operands.
+ *
+ * For each kernel this CPU has (emulated everywhere, avx512bf16 where the
+ * CPU has AVX512_BF16): all four transpose combinations; m, n, k at the
+ * remainders of the 14 x 32 tile, of the k pairs (odd k) and around the
+ * blocks (KC 512 deep, NC 512 wide); leading dimensions larger than the
+ * rows; float32 and pre-converted bf16 operands; alpha != 1; beta 0 (old C
+ * full of NaNs), 1 and 0.5; k = 0 and alpha = 0; C's padding untouched.
+ *
+ * Error bound per element against the double sum of the bf16-rounded
+ * products: |c - ref| <= 4 (k + 4) eps32 (|alpha| sum_p |a b| + |beta c0|)
+ * (float32 accumulation, products exact), as in test_gemm.c.
+ *
+ * Beyond the bound, bitwise checks: the avx512bf16 and emulated kernels
+ * agree bit for bit (same pair order, DAZ/FTZ; test values are normal);
+ * one result at 1 and 2 threads; a float32 operand and its bf16 copy.
+ */
+#include <math.h>
+#include <omp.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/bf16.h"
+#include "core/gemm_bf16.h"
+#include "support/check.h"
+
+static float val(uint32_t i, uint32_t salt) {
+    uint32_t h = (i + 0x9e3779b9u * salt) * 2654435761u;
+    h ^= h >> 15;
+    h *= 2246822519u;
+    h ^= h >> 13;
+    return (float)(h % 2001) / 1000.0f - 1.0f;
+}
+
+#define SENTINEL 12345.0f
+
+typedef struct {
+    int ta, tb, m, n, k, lda, ldb, ldc;
+    float alpha, beta;
+    float *a, *b, *c0;
+    nt_bf16 *ah, *bh;
+} prob;
+
+static int prob_init(prob *p, int ta, int tb, int m, int n, int k, int pad, float alpha, float beta, uint32_t salt) {
+    memset(p, 0, sizeof *p);
+    p->ta = ta, p->tb = tb, p->m = m, p->n = n, p->k = k, p->alpha = alpha, p->beta = beta;
+    int arows = ta ? k : m, acols = ta ? m : k, brows = tb ? n : k, bcols = tb ? k : n;
+    p->lda = acols + pad, p->ldb = bcols + 2 * pad, p->ldc = n + pad;
+    if (p->lda < 1) p->lda = 1;
+    if (p->ldb < 1) p->ldb = 1;
+    size_t na = (size_t)arows * p->lda + 1, nb = (size_t)brows * p->ldb + 1, nc = (size_t)m * p->ldc + 1;
+    p->a = malloc(na * sizeof(float)), p->b = malloc(nb * sizeof(float)), p->c0 = malloc(nc * sizeof(float));
+    p->ah = malloc(na * sizeof(nt_bf16)), p->bh = malloc(nb * sizeof(nt_bf16));
+    if (!p->a || !p->b || !p->c0 || !p->ah || !p->bh) return 0;
+    for (size_t i = 0; i < na; i++) p->a[i] = val((uint32_t)i, salt);
+    for (size_t i = 0; i < nb; i++) p->b[i] = val((uint32_t)i, salt + 1);
+    for (size_t i = 0; i < nc; i++) {
+        int col = (int)(i % (size_t)p->ldc);
+        p->c0[i] = col >= n ? SENTINEL : beta == 0.0f ? NAN : val((uint32_t)i, salt + 2);
+    }
+    nt_bf16_from_f32_n(p->ah, p->a, (int64_t)na);
+    nt_bf16_from_f32_n(p->bh, p->b, (int64_t)nb);
+    return 1;
+}
+
+static void prob_free(prob *p) { free(p->a), free(p->b), free(p->c0), free(p->ah), free(p->bh); }
+
+static size_t c_len(const prob *p) { return (size_t)p->m * p->ldc + 1; }
+
+// C (a fresh copy of C0) through nt_gemm_bf16 with the given operand types
+static float *run(const prob *p, nt_operand at, nt_operand bt) {
+    float *c = malloc(c_len(p) * sizeof(float));
+    if (!c) return NULL;
+    memcpy(c, p->c0, c_len(p) * sizeof(float));
+    const void *a = at == NT_OPERAND_BF16 ? (const void *)p->ah : p->a;
+    const void *b = bt == NT_OPERAND_BF16 ? (const void *)p->bh : p->b;
+    nt_status s = nt_gemm_bf16(p->ta, p->tb, p->m, p->n, p->k, p->alpha, a, at, p->lda, b, bt, p->ldb, p->beta, c, p->ldc);
+    CHECK(s == NT_OK, "nt_gemm_bf16 status %d", (int)s);
+    return c;
+}
+
+// c against the double reference on bf16-rounded operands; returns 1 if all within bound
+static int check_ref(const prob *p, const float *c, const char *what) {
+    const double eps = 1.0 / (1 << 23);
+    int bad = 0;
+    for (int i = 0; i < p->m && bad < 3; i++)
+        for (int j = 0; j < p->ldc && bad < 3; j++) {
+            float got = c[(size_t)i * p->ldc + j];
+            if (j >= p->n) {
+                if (got != SENTINEL) {
+                    bad++;
+                    CHECK(0, "%s: padding C[%d][%d] written (%g)", what, i, j, (double)got);
+                }
+                continue;
+            }
+            double s = 0, sa = 0;
+            for (int q = 0; q < p->k; q++) {
+                float av = p->ta ? p->a[(size_t)q * p->lda + i] : p->a[(size_t)i * p->lda + q];
+                float bv = p->tb ? p->b[(size_t)j * p->ldb + q] : p->b[(size_t)q * p->ldb + j];
+                double t = (double)nt_bf16_round(av) * nt_bf16_round(bv);
+                s += t, sa += fabs(t);
+            }
+            double c0 = p->c0[(size_t)i * p->ldc + j];
+            double ref = p->alpha * s + (p->beta != 0.0f ? p->beta * c0 : 0.0);
+            double bound = 4.0 * (p->k + 4) * eps * (fabs(p->alpha) * sa + (p->beta != 0.0f ? fabs(p->beta * c0) : 0.0));
+            if (!(fabs(got - ref) <= bound)) {
+                bad++;
+                CHECK(0, "%s: C[%d][%d] = %.9g, reference %.9g (bound %.3g)", what, i, j, (double)got, ref, bound);
+            }
+        }
+    return bad == 0;
+}
+
+static int n_kernels;
+static nt_gemm_bf16_kernel kernels[2];
+
+static void run_case(int ta, int tb, int m, int n, int k, int pad, float alpha, float beta, int types, uint32_t salt) {
+    prob p;
+    if (!prob_init(&p, ta, tb, m, n, k, pad, alpha, beta, salt)) {
+        CHECK(0, "out of memory");
+        prob_free(&p);
+        return;
+    }
+    nt_operand at = (types & 1) ? NT_OPERAND_BF16 : NT_OPERAND_F32, bt = (types & 2) ? NT_OPERAND_BF16 : NT_OPERAND_F32;
+    char what[160];
+    float *first = NULL;
+    for (int kk = 0; kk < n_kernels; kk++) {
+        nt_gemm_bf16_force(kernels[kk]);
+        snprintf(what, sizeof what, "%s ta %d tb %d m %d n %d k %d pad %d alpha %g beta %g types %d",
+                 nt_gemm_bf16_kernel_name(kernels[kk]), ta, tb, m, n, k, pad, (double)alpha, (double)beta, types);
+        float *c = run(&p, at, bt);
+        if (!c) continue;
+        check_ref(&p, c, what);
+        /* the other operand form gives the same bits */
+        float *c2 = run(&p, at ^ NT_OPERAND_BF16, bt ^ NT_OPERAND_BF16);
+        if (c2) CHECK(memcmp(c, c2, c_len(&p) * sizeof(float)) == 0, "%s: f32 and bf16 operands differ", what);
+        free(c2);
+        if (!first) first = c;
+        else {
+            CHECK(memcmp(first, c, c_len(&p) * sizeof(float)) == 0, "%s: differs bitwise from the %s kernel", what,
+                  nt_gemm_bf16_kernel_name(kernels[0]));
+            free(c);
+        }
+    }
+    free(first);
+    nt_gemm_bf16_force(NT_GEMM_BF16_AUTO);
+    prob_free(&p);
+}
+
+static void test_shapes(void) {
+    static const int ms[] = {1, 2, 7, 8, 13, 14, 15, 29};
+    static const int ns[] = {1, 15, 16, 17, 31, 32, 33, 65};
+    static const int ks[] = {1, 2, 3, 7, 16, 33};
+    uint32_t salt = 1;
+    int idx = 0;
+    for (int f = 0; f < 4; f++)
+        for (size_t im = 0; im < sizeof ms / sizeof *ms; im++)
+            for (size_t in = 0; in < sizeof ns / sizeof *ns; in++, idx++) {
+                int k = ks[idx % 6], pad = idx % 3 == 0 ? 3 : 0;
+                float alpha = idx % 4 == 1 ? -0.75f : 1.0f, beta = idx % 3 == 0 ? 0.0f : idx % 3 == 1 ? 1.0f : 0.5f;
+                run_case(f >> 1, f & 1, ms[im], ns[in], k, pad, alpha, beta, idx % 4, salt++);
+            }
+    /* around the blocks: k across KC = 512 (odd remainders too), n across NC = 512 */
+    static const int big[][3] = {{15, 33, 511}, {15, 33, 512}, {14, 32, 513}, {29, 65, 1027},
+                                 {3, 513, 20}, {30, 1030, 9}, {40, 70, 600}, {1, 600, 1}};
+    for (int f = 0; f < 4; f++)
+        for (size_t s = 0; s < sizeof big / sizeof *big; s++)
+            run_case(f >> 1, f & 1, big[s][0], big[s][1], big[s][2], (int)(s % 2) * 5, s % 3 ? 1.0f : 2.0f,
+                     s % 3 == 0 ? 0.0f : 0.5f, (int)(s + f) % 4, salt++);
+}
+
+static void test_degenerate(void) {
+    /* k = 0 and alpha = 0: C = beta C, A and B not read (NULL) */
+    float c[6] = {1, 2, 3, 4, 5, 6};
+    CHECK(nt_gemm_bf16(0, 0, 2, 3, 0, 1.0f, NULL, NT_OPERAND_F32, 0, NULL, NT_OPERAND_F32, 0, 0.5f, c, 3) == NT_OK, "k = 0");
+    CHECK(c[0] == 0.5f && c[5] == 3.0f, "k = 0 scales C: %g %g", (double)c[0], (double)c[5]);
+    float nanc[4] = {NAN, NAN, NAN, NAN};
+    CHECK(nt_gemm_bf16(0, 0, 2, 2, 4, 0.0f, NULL, NT_OPERAND_F32, 4, NULL, NT_OPERAND_F32, 2, 0.0f, nanc, 2) == NT_OK, "alpha 0");
+    CHECK(nanc[0] == 0.0f && nanc[3] == 0.0f, "alpha = 0, beta = 0 zeroes a NaN C");
+    CHECK(nt_gemm_bf16(0, 0, 0, 3, 2, 1.0f, NULL, NT_OPERAND_F32, 2, NULL, NT_OPERAND_F32, 3, 0.0f, NULL, 3) == NT_OK, "m = 0");
+    /* argument errors, C untouched */
+    float a[4] = {1, 2, 3, 4}, b[4] = {1, 0, 0, 1}, cc[4] = {7, 7, 7, 7};
+    CHECK(nt_gemm_bf16(0, 0, -1, 2, 2, 1.0f, a, NT_OPERAND_F32, 2, b, NT_OPERAND_F32, 2, 0.0f, cc, 2) == NT_ERR_ARG, "m < 0");
+    CHECK(nt_gemm_bf16(0, 0, 2, 2, 2, 1.0f, a, NT_OPERAND_F32, 1, b, NT_OPERAND_F32, 2, 0.0f, cc, 2) == NT_ERR_ARG, "lda");
+    CHECK(nt_gemm_bf16(0, 1, 2, 2, 2, 1.0f, a, NT_OPERAND_F32, 2, b, NT_OPERAND_F32, 1, 0.0f, cc, 2) == NT_ERR_ARG, "ldb");
+    CHECK(nt_gemm_bf16(0, 0, 2, 2, 2, 1.0f, a, NT_OPERAND_F32, 2, b, NT_OPERAND_F32, 2, 0.0f, cc, 1) == NT_ERR_ARG, "ldc");
+    CHECK(nt_gemm_bf16(0, 0, 2, 2, 2, 1.0f, NULL, NT_OPERAND_F32, 2, b, NT_OPERAND_F32, 2, 0.0f, cc, 2) == NT_ERR_ARG, "a NULL");
+    CHECK(nt_gemm_bf16(0, 0, 2, 2, 2, 1.0f, a, (nt_operand)5, 2, b, NT_OPERAND_F32, 2, 0.0f, cc, 2) == NT_ERR_ARG, "type");
+    CHECK(cc[0] == 7 && cc[3] == 7, "C untouched on error");
+    /* exact small case: bf16 values, sums exact in float32 */
+    CHECK(nt_gemm_bf16(0, 0, 2, 2, 2, 1.0f, a, NT_OPERAND_F32, 2, b, NT_OPERAND_F32, 2, 0.0f, cc, 2) == NT_OK, "2x2");
+    CHECK(cc[0] == 1 && cc[1] == 2 && cc[2] == 3 && cc[3] == 4, "A I = A: %g %g %g %g", cc[0], cc[1], cc[2], cc[3]);
+    /* operands are rounded: 1 + 2^-9 is not a bf16, rounds to 1 */
+    float x = 1.0f + 1.0f / 512, one = 1.0f, r = 0;
+    nt_gemm_bf16(0, 0, 1, 1, 1, 1.0f, &x, NT_OPERAND_F32, 1, &one, NT_OPERAND_F32, 1, 0.0f, &r, 1);
+    CHECK(r == 1.0f, "operand rounded to bf16: got %.9g", (double)r);
+}
+
+/* the same product at 1 and 2 threads, large enough to be split */
+static void test_threads(void) {
+    for (int f = 0; f < 4; f++) {
+        prob p;
+        if (!prob_init(&p, f >> 1, f & 1, 150, 230, 700, 1, 1.0f, 0.5f, 77 + f)) {
+            CHECK(0, "out of memory");
+            prob_free(&p);
+            return;
+        }
+        for (int kk = 0; kk < n_kernels; kk++) {
+            nt_gemm_bf16_force(kernels[kk]);
+            omp_set_num_threads(1);
+            float *c1 = run(&p, NT_OPERAND_F32, NT_OPERAND_F32);
+            omp_set_num_threads(2);
+            float *c2 = run(&p, NT_OPERAND_F32, NT_OPERAND_F32);
+            if (c1 && c2)
+                CHECK(memcmp(c1, c2, c_len(&p) * sizeof(float)) == 0, "%s ta %d tb %d: 1 and 2 threads differ",
+                      nt_gemm_bf16_kernel_name(kernels[kk]), f >> 1, f & 1);
+            if (c2) check_ref(&p, c2, "threads");
+            free(c1), free(c2);
+        }
+        nt_gemm_bf16_force(NT_GEMM_BF16_AUTO);
+        prob_free(&p);
+    }
+}
+
+/* Without a packing buffer (its allocation fails), a thread computes its
+ * share element by element: the same bits. A fresh thread has no buffer
+ * yet, so failing its next allocation takes that path. */
+typedef struct {
+    prob *p;
+    float *c;
+    nt_status st;
+} nobuf_job;
+
+static void *nobuf_thread(void *arg) {
+    nobuf_job *j = arg;
+    prob *p = j->p;
+    memcpy(j->c, p->c0, c_len(p) * sizeof(float));
+    nt_alloc_fail_after(1);
+    j->st = nt_gemm_bf16(p->ta, p->tb, p->m, p->n, p->k, p->alpha, p->a, NT_OPERAND_F32, p->lda, p->bh,
+                         NT_OPERAND_BF16, p->ldb, p->beta, j->c, p->ldc);
+    nt_alloc_fail_after(0);
+    return NULL;
+}
+
+static void test_no_buffer(void) {
+    for (int f = 0; f < 4; f++) {
+        prob p;
+        if (!prob_init(&p, f >> 1, f & 1, 17, 35, 517, 2, 1.5f, f == 1 ? 0.0f : 0.5f, 300 + f)) {
+            CHECK(0, "out of memory");
+            prob_free(&p);
+            return;
+        }
+        float *want = run(&p, NT_OPERAND_F32, NT_OPERAND_F32);
+        nobuf_job j = {&p, malloc(c_len(&p) * sizeof(float)), NT_ERR_STATE};
+        pthread_t th;
+        if (want && j.c && pthread_create(&th, NULL, nobuf_thread, &j) == 0) {
+            pthread_join(th, NULL);
+            CHECK(j.st == NT_OK, "status without a buffer %d", (int)j.st);
+            CHECK(memcmp(want, j.c, c_len(&p) * sizeof(float)) == 0, "ta %d tb %d: the unbuffered path differs",
+                  f >> 1, f & 1);
+        }
+        free(want), free(j.c);
+        prob_free(&p);
+    }
+}
+
+int main(void) {
+    kernels[n_kernels++] = NT_GEMM_BF16_EMULATED;
+    if (nt_gemm_bf16_force(NT_GEMM_BF16_AVX512BF16) == NT_OK) kernels[n_kernels++] = NT_GEMM_BF16_AVX512BF16;
+    nt_gemm_bf16_force(NT_GEMM_BF16_AUTO);
+    printf("test_gemm_bf16: kernels tested: emulated%s; default: %s\n",
+           n_kernels > 1 ? ", avx512bf16" : " only (this CPU has no AVX512_BF16: the hardware kernel is not tested here)",
+           nt_gemm_bf16_kernel_name(nt_gemm_bf16_kernel_active()));
+    test_degenerate();
+    test_shapes();
+    test_threads();
+    test_no_buffer();
+    return nt_check_report("test_gemm_bf16");
+}
