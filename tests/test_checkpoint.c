@@ -579,10 +579,13 @@ static pid_t dead_pid(void) {
     return pid;
 }
 
+/* Eight rotating buffers: test_stale_tmps holds five names at once (with
+ * four, the fifth overwrote the first, and the "stale" file got the name of
+ * pid dead2 + 1: removed or kept depending on whether that pid was in use). */
 static const char *tmp_named(const char *base, long pid) {
-    static char buf[4][600];
+    static char buf[8][600];
     static int k;
-    k = (k + 1) % 4;
+    k = (k + 1) % 8;
     snprintf(buf[k], sizeof buf[k], "%s/%s.tmp-%ld", dir, base, pid);
     return buf[k];
 }

@@ -138,7 +138,7 @@ static pid_t tmp_pid(const char *name, const char *base) {
 /* Removes the "<path>.tmp-<pid>" files that writers killed mid-write (SIGKILL,
  * power loss) left next to `path`: only regular files whose writer process
  * is gone (kill(pid, 0) fails with ESRCH) and that no process holds a lock
- * on (HDF5 flocks a file it writes; this also guards against a writer of
+ * on (nt_h5_mem_write flocks the file while it writes it; this also guards against a writer of
  * the same pid on another host sharing the folder). A live writer's file,
  * one of a reused pid, and anything else in the folder are left alone.
  * Best effort: a file that cannot be checked or removed stays. */
