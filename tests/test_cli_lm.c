@@ -222,6 +222,40 @@ int main(void) {
     const char *a_unknown[] = {"train", "--txt", text, NULL};
     CHECK(run(a_unknown) == 2 && strstr(err_text, "unknown option \"--txt\"") && strlen(err_text) < 200,
           "unknown option: %s", err_text);
+    /* usage errors (core/opts): one message, one line pointing to --help, exit 2 */
+    CHECK(strstr(err_text, "Try 'nextok-lm train --help'.") != NULL, "usage error without the --help line: %s",
+          err_text);
+    const char *a_noeval[] = {"eval", "--text", text, NULL};
+    CHECK(run(a_noeval) == 2 && strstr(err_text, "nextok-lm eval: --checkpoint is required\nTry 'nextok-lm eval --help'."),
+          "eval without --checkpoint: %s", err_text);
+    const char *a_enum[] = {"train", "--text", text, "--out", run3, "--optim", "lion", NULL};
+    CHECK(run(a_enum) == 2 && strstr(err_text, "--optim") && strstr(err_text, "lion") && strstr(err_text, "adamw"),
+          "bad --optim: %s", err_text);
+    const char *a_preset[] = {"train", "--text", text, "--out", run3, "--preset", "huge", NULL};
+    CHECK(run(a_preset) == 2 && strstr(err_text, "unknown preset \"huge\"") && strstr(err_text, "nanogpt-cpu") &&
+              strstr(err_text, "Try 'nextok-lm train --help'."),
+          "bad --preset: %s", err_text);
+    const char *a_cmd[] = {"trian", NULL};
+    CHECK(run(a_cmd) == 2 && strstr(err_text, "unknown command \"trian\"") && strstr(err_text, "Try 'nextok-lm --help'."),
+          "unknown command: %s", err_text);
+    /* --help: exit 0, every command's table, the presets, the trainer's defaults, the OpenMP policy */
+    const char *h_train[] = {"train", "--help", NULL}, *h_sample[] = {"sample", "-h", NULL},
+               *h_eval[] = {"eval", "--help", NULL};
+    char policy[64];
+    snprintf(policy, sizeof policy, "%s", getenv("OMP_WAIT_POLICY") ? getenv("OMP_WAIT_POLICY") : "");
+    unsetenv("OMP_WAIT_POLICY"); /* unset: nextok-lm sets passive and re-executes itself */
+    CHECK(run(h_train) == 0 && strstr(out_text, "--steps N") && strstr(out_text, "(default 2000)") &&
+              strstr(out_text, "nanogpt-cpu: ") && strstr(out_text, "--stop-after N") &&
+              strstr(out_text, "OMP_WAIT_POLICY=passive, set by nextok-lm"),
+          "train --help: %s", out_text);
+    setenv("OMP_WAIT_POLICY", policy, 1);
+    const char *env_active[] = {"OMP_WAIT_POLICY=active", NULL};
+    CHECK(run_env(env_active, h_eval) == 0 && strstr(out_text, "OMP_WAIT_POLICY=active, from your environment"),
+          "eval --help with OMP_WAIT_POLICY=active: %s", out_text);
+    CHECK(run(h_sample) == 0 && strstr(out_text, "--top-p P") && strstr(out_text, "(default 0.8)"),
+          "sample --help: %s", out_text);
+    CHECK(run(h_eval) == 0 && strstr(out_text, "--valid-fraction X") && strstr(out_text, "(default 16)"),
+          "eval --help: %s", out_text);
     const char *a_nock[] = {"sample", "--checkpoint", text, NULL};
     CHECK(run(a_nock) == 1 && strstr(err_text, "shakespeare-20k.txt"), "not a checkpoint: %s", err_text);
     nt_proc_write_file(badutf, "abc", 3);

@@ -8,7 +8,8 @@
 #include "core/parallel.h"
 #include "data/text_source.h"
 #include "lm.h"
-#include "opts.h"
+#include "core/opts.h"
+#include "../common/omp_policy.h"
 #include "train/checkpoint.h"
 
 typedef struct eval_opts {
@@ -16,41 +17,6 @@ typedef struct eval_opts {
     int block_size, batch_size, json, threads;
     double valid_fraction;
 } eval_opts;
-
-enum { N_EVAL_OPTS = 8 };
-
-static void eval_table(lm_opt *t, eval_opts *o) {
-    lm_opt opts[N_EVAL_OPTS] = {
-        LM_OPT("--checkpoint", OPT_STR, &o->checkpoint, 0, 0, "FILE", "a nextok-lm checkpoint"),
-        LM_OPT("--text", OPT_STR, &o->text, 0, 0, "FILE", "the text to score (UTF-8)"),
-        LM_OPT("--valid-fraction", OPT_DOUBLE, &o->valid_fraction, 0, 0.9, "X",
-               "score only the last X of the file: the validation text of a run\n"
-               "trained with --valid-fraction X (default 0: the whole file)"),
-        LM_OPT("--block-size", OPT_INT, &o->block_size, 1, 1 << 20, "T", "window length (default: the model's context)"),
-        LM_OPT("--batch-size", OPT_INT, &o->batch_size, 1, 1 << 16, "B", "windows per forward (default 16)"),
-        LM_OPT("--json", OPT_FLAG, &o->json, 0, 0, NULL, "one JSON object on stdout instead of the sentence"),
-        LM_OPT("--threads", OPT_INT, &o->threads, 1, 1024, "N", "OpenMP/OpenBLAS threads"),
-        LM_OPT("--help", OPT_FLAG, NULL, 0, 0, NULL, "this text"),
-    };
-    memcpy(t, opts, sizeof opts);
-}
-
-void cmd_eval_usage(FILE *out) {
-    fprintf(out,
-            "usage: nextok-lm eval --checkpoint FILE --text FILE [--json]\n"
-            "\n"
-            "Scores every token of the file but the first: the text is cut into consecutive,\n"
-            "non-overlapping windows of T tokens (each window starts with an empty context, so\n"
-            "the score is a little worse than the training log's, whose windows are random).\n"
-            "Prints the mean cross-entropy (nats per token), the perplexity exp(loss) and bits per\n"
-            "character (total nats / ln 2 / characters predicted).\n"
-            "\n");
-    eval_opts o;
-    lm_opt t[N_EVAL_OPTS];
-    eval_table(t, &o);
-    lm_opt_table tab = {t, N_EVAL_OPTS, "options:"};
-    lm_opts_usage(out, &tab, 1);
-}
 
 /* A JSON string (quotes and escapes). */
 static void json_string(FILE *f, const char *s) {
@@ -66,17 +32,27 @@ static void json_string(FILE *f, const char *s) {
 
 int cmd_eval(int argc, char **argv) {
     eval_opts o = {.batch_size = 16};
-    lm_opt t[N_EVAL_OPTS];
-    eval_table(t, &o);
-    lm_opt_table tab = {t, N_EVAL_OPTS, NULL};
-    int rc = lm_opts_parse("eval", &tab, 1, argc, argv);
-    if (rc == 1) {
-        cmd_eval_usage(stdout);
-        return 0;
-    }
-    if (rc) return rc;
-    if (!o.checkpoint || !o.text)
-        return lm_usage_error("eval", "%s is required", !o.checkpoint ? "--checkpoint" : "--text");
+    nt_opt opts[] = {
+        {"--checkpoint", NT_OPT_STRING, &o.checkpoint, .arg = "FILE", .help = "a nextok-lm checkpoint", .required = 1},
+        {"--text", NT_OPT_STRING, &o.text, .arg = "FILE", .help = "the text to score (UTF-8)", .required = 1},
+        {"--valid-fraction", NT_OPT_DOUBLE, &o.valid_fraction, 0, 0.9, .arg = "X", .def = "0: the whole file",
+         .help = "score only the last X of the file: the validation text of a run trained with --valid-fraction X"},
+        {"--block-size", NT_OPT_INT, &o.block_size, 1, 1 << 20, .small = 1, .arg = "T", .def = "the model's context",
+         .help = "window length"},
+        {"--batch-size", NT_OPT_INT, &o.batch_size, 1, 1 << 16, .small = 1, .arg = "B", .help = "windows per forward"},
+        {"--json", NT_OPT_FLAG, &o.json, .help = "one JSON object on stdout instead of the sentence"},
+        {"--threads", NT_OPT_INT, &o.threads, 1, 1024, .small = 1, .arg = "N", .def = "OMP_NUM_THREADS or all cores",
+         .help = "OpenMP/OpenBLAS threads"},
+        {0}};
+    nt_opts cmd = {"nextok-lm eval", "usage: nextok-lm eval --checkpoint FILE --text FILE [--json]",
+                   "Scores every token of the file but the first: the text is cut into consecutive, non-overlapping "
+                   "windows of T tokens (each window starts with an empty context, so the score is a little worse "
+                   "than the training log's, whose windows are random). Prints the mean cross-entropy (nats per "
+                   "token), the perplexity exp(loss) and bits per character (total nats / ln 2 / characters "
+                   "predicted).",
+                   .opts = opts, .epilog = ex_omp_policy_help("nextok-lm")};
+    int rc = nt_opts_parse(&cmd, argc, argv);
+    if (rc >= 0) return rc;
     if (o.threads) nt_threads_set(o.threads);
 
     nt_model *m = NULL;
@@ -99,8 +75,8 @@ int cmd_eval(int argc, char **argv) {
     }
     if (o.block_size == 0) o.block_size = m->cfg.max_len;
     if (o.block_size > m->cfg.max_len) {
-        rc = lm_usage_error("eval", "--block-size %d exceeds the model's context of %d tokens (%s)", o.block_size,
-                            m->cfg.max_len, o.checkpoint);
+        rc = nt_opts_usage_error(&cmd, "--block-size %d exceeds the model's context of %d tokens (%s)", o.block_size,
+                                 m->cfg.max_len, o.checkpoint);
         goto done;
     }
     s = lm_text_read(&text, o.text);

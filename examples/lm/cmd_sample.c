@@ -5,12 +5,13 @@
 #include <string.h>
 
 #include "commands.h"
+#include "../common/omp_policy.h"
 #include "core/alloc.h"
+#include "core/opts.h"
 #include "core/parallel.h"
 #include "core/rng.h"
 #include "lm.h"
 #include "nn/sampling.h"
-#include "opts.h"
 #include "train/checkpoint.h"
 
 typedef struct sample_opts {
@@ -19,54 +20,6 @@ typedef struct sample_opts {
     double temperature, top_p;
     uint64_t seed;
 } sample_opts;
-
-enum { N_SAMPLE_OPTS = 14 };
-
-static void sample_table(lm_opt *t, sample_opts *o) {
-    lm_opt opts[N_SAMPLE_OPTS] = {
-        LM_OPT("--checkpoint", OPT_STR, &o->checkpoint, 0, 0, "FILE", "a nextok-lm checkpoint (checkpoint-best.h5 of a run)"),
-        LM_OPT("--prompt", OPT_STR, &o->prompt, 0, 0, "TEXT", "text to continue (default: a newline, as nanoGPT)"),
-        LM_OPT("--prompt-file", OPT_STR, &o->prompt_file, 0, 0, "FILE", "read the prompt from a file"),
-        LM_OPT("--max-new-tokens", OPT_INT, &o->max_new_tokens, 0, 1e9, "N", "tokens generated per sample (default 500)"),
-        LM_OPT("--temperature", OPT_DOUBLE, &o->temperature, 0, 100, "X",
-         "divides the logits (default 0.8); 0: greedy (the most probable token)"),
-        LM_OPT("--top-k", OPT_INT, &o->top_k, 0, 1e9, "K", "draw among the K most probable tokens only (default 0: all)"),
-        LM_OPT("--top-p", OPT_DOUBLE, &o->top_p, 1e-9, 1, "P", "nucleus: the smallest set of mass >= P (default 1: all)"),
-        LM_OPT("--seed", OPT_U64, &o->seed, 0, 0, "S", "same seed, same text (default 1)"),
-        LM_OPT("--num-samples", OPT_INT, &o->num_samples, 1, 1e6, "K",
-         "independent samples, separated by a line of dashes (default 1)"),
-        LM_OPT("--keep", OPT_INT, &o->keep, 0, 1e9, "N",
-         "past the context (T tokens): restart the window at the last N tokens\n"
-         "and recompute the cache from them (crop and recompute; default T: every\n"
-         "token sees exactly the last T tokens; smaller N recomputes only every\n"
-         "T - N + 1 tokens, faster)"),
-        LM_OPT("--no-cache", OPT_FLAG, &o->no_cache, 0, 0, NULL,
-         "rerun the model on the whole window every token (the reference path)"),
-        LM_OPT("--threads", OPT_INT, &o->threads, 1, 1024, "N", "OpenMP/OpenBLAS threads"),
-        LM_OPT("--dump-logits", OPT_STR, &o->dump_logits, 0, 0, "FILE",
-         "write each step's logits (V float32, specials at -inf) to FILE (tests)"),
-        LM_OPT("--help", OPT_FLAG, NULL, 0, 0, NULL, "this text"),
-    };
-    memcpy(t, opts, sizeof opts);
-}
-
-void cmd_sample_usage(FILE *out) {
-    fprintf(out,
-            "usage: nextok-lm sample --checkpoint FILE [--prompt TEXT | --prompt-file FILE] [options]\n"
-            "\n"
-            "Continues the prompt with text drawn from the model and writes it to stdout as it is\n"
-            "generated, flushed token by token: the prompt first, then the continuation. Decoding\n"
-            "keeps a KV cache: one token's forward per step. The model reads at most its context of\n"
-            "T tokens: past it, the window is cropped and the cache recomputed (--keep). The special\n"
-            "tokens (<pad>, <bos>, ...) are never drawn. Same checkpoint, options and seed: same\n"
-            "text, at any thread count.\n"
-            "\n");
-    sample_opts o;
-    lm_opt t[N_SAMPLE_OPTS];
-    sample_table(t, &o);
-    lm_opt_table tab = {t, N_SAMPLE_OPTS, "options:"};
-    lm_opts_usage(out, &tab, 1);
-}
 
 /* Chooses the next token from logits x (V, specials already at -inf). */
 static int choose(float *x, int V, const sample_opts *o, void *scratch, nt_rng *rng) {
@@ -79,17 +32,44 @@ static int choose(float *x, int V, const sample_opts *o, void *scratch, nt_rng *
 
 int cmd_sample(int argc, char **argv) {
     sample_opts o = {.max_new_tokens = 500, .temperature = 0.8, .top_p = 1, .seed = 1, .num_samples = 1};
-    lm_opt t[N_SAMPLE_OPTS];
-    sample_table(t, &o);
-    lm_opt_table tab = {t, N_SAMPLE_OPTS, NULL};
-    int rc = lm_opts_parse("sample", &tab, 1, argc, argv);
-    if (rc == 1) {
-        cmd_sample_usage(stdout);
-        return 0;
-    }
-    if (rc) return rc;
-    if (!o.checkpoint) return lm_usage_error("sample", "--checkpoint is required");
-    if (o.prompt && o.prompt_file) return lm_usage_error("sample", "give --prompt or --prompt-file, not both");
+    nt_opt opts[] = {
+        {"--checkpoint", NT_OPT_STRING, &o.checkpoint, .arg = "FILE",
+         .help = "a nextok-lm checkpoint (checkpoint-best.h5 of a run)", .required = 1},
+        {"--prompt", NT_OPT_STRING, &o.prompt, .arg = "TEXT", .def = "a newline, as nanoGPT", .help = "text to continue"},
+        {"--prompt-file", NT_OPT_STRING, &o.prompt_file, .arg = "FILE", .help = "read the prompt from a file"},
+        {"--max-new-tokens", NT_OPT_INT, &o.max_new_tokens, 0, 1e9, .small = 1, .arg = "N",
+         .help = "tokens generated per sample"},
+        {"--temperature", NT_OPT_DOUBLE, &o.temperature, 0, 100, .arg = "X",
+         .help = "divides the logits; 0: greedy (the most probable token)"},
+        {"--top-k", NT_OPT_INT, &o.top_k, 0, 1e9, .small = 1, .arg = "K", .def = "0: all",
+         .help = "draw among the K most probable tokens only"},
+        {"--top-p", NT_OPT_DOUBLE, &o.top_p, 1e-9, 1, .arg = "P", .def = "1: all",
+         .help = "nucleus: the smallest set of mass >= P"},
+        {"--seed", NT_OPT_U64, &o.seed, .arg = "S", .help = "same seed, same text"},
+        {"--num-samples", NT_OPT_INT, &o.num_samples, 1, 1e6, .small = 1, .arg = "K",
+         .help = "independent samples, separated by a line of dashes"},
+        {"--keep", NT_OPT_INT, &o.keep, 0, 1e9, .small = 1, .arg = "N",
+         .def = "T: every token sees exactly the last T tokens",
+         .help = "past the context (T tokens): restart the window at the last N tokens and recompute the cache "
+                 "from them (crop and recompute; a smaller N recomputes only every T - N + 1 tokens, faster)"},
+        {"--no-cache", NT_OPT_FLAG, &o.no_cache,
+         .help = "rerun the model on the whole window every token (the reference path)"},
+        {"--threads", NT_OPT_INT, &o.threads, 1, 1024, .small = 1, .arg = "N", .def = "OMP_NUM_THREADS or all cores",
+         .help = "OpenMP/OpenBLAS threads"},
+        {"--dump-logits", NT_OPT_STRING, &o.dump_logits, .arg = "FILE",
+         .help = "write each step's logits (V float32, specials at -inf) to FILE (tests)"},
+        {0}};
+    nt_opts cmd = {"nextok-lm sample",
+                   "usage: nextok-lm sample --checkpoint FILE [--prompt TEXT | --prompt-file FILE] [options]",
+                   "Continues the prompt with text drawn from the model and writes it to stdout as it is generated, "
+                   "flushed token by token: the prompt first, then the continuation. Decoding keeps a KV cache: one "
+                   "token's forward per step. The model reads at most its context of T tokens: past it, the window "
+                   "is cropped and the cache recomputed (--keep). The special tokens (<pad>, <bos>, ...) are never "
+                   "drawn. Same checkpoint, options and seed: same text, at any thread count.",
+                   .opts = opts, .epilog = ex_omp_policy_help("nextok-lm")};
+    int rc = nt_opts_parse(&cmd, argc, argv);
+    if (rc >= 0) return rc;
+    if (o.prompt && o.prompt_file) return nt_opts_usage_error(&cmd, "give --prompt or --prompt-file, not both");
     if (o.threads) nt_threads_set(o.threads);
 
     nt_model *m = NULL;
@@ -115,7 +95,7 @@ int cmd_sample(int argc, char **argv) {
     const int T = m->cfg.max_len, V = m->cfg.vocab_size;
     if (o.keep == 0) o.keep = T;
     if (o.keep > T) {
-        rc = lm_usage_error("sample", "--keep %d exceeds the model's context of %d tokens", o.keep, T);
+        rc = nt_opts_usage_error(&cmd, "--keep %d exceeds the model's context of %d tokens", o.keep, T);
         goto done;
     }
     if (o.prompt_file) st = lm_text_read(&prompt, o.prompt_file);

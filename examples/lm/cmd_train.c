@@ -8,12 +8,13 @@
 #include <sys/stat.h>
 
 #include "commands.h"
+#include "../common/omp_policy.h"
 #include "core/alloc.h"
+#include "core/opts.h"
 #include "core/parallel.h"
 #include "core/rng.h"
 #include "data/text_source.h"
 #include "lm.h"
-#include "opts.h"
 #include "train/checkpoint.h"
 #include "train/report.h"
 #include "train/trainer.h"
@@ -29,90 +30,6 @@ typedef struct train_opts {
     double valid_fraction;
     int64_t stop_after;
 } train_opts;
-
-static int parse_optim(const char *v, void *d) {
-    if (nt_optim_kind_parse(v, d) == NT_OK) return 1;
-    fprintf(stderr, "nextok-lm train: --optim: %s\n", nt_errmsg());
-    return 0;
-}
-static int parse_sched(const char *v, void *d) {
-    if (nt_sched_kind_parse(v, d) == NT_OK) return 1;
-    fprintf(stderr, "nextok-lm train: --schedule: %s\n", nt_errmsg());
-    return 0;
-}
-static int parse_metric(const char *v, void *d) {
-    if (nt_metric_parse(v, d) == NT_OK) return 1;
-    fprintf(stderr, "nextok-lm train: --metric: %s\n", nt_errmsg());
-    return 0;
-}
-static int parse_progress(const char *v, void *d) {
-    static const char *names[] = {"off", "auto", "lines", "bar"}; /* -2, -1, 0, 1 */
-    for (int i = 0; i < 4; i++)
-        if (strcmp(v, names[i]) == 0) return *(int *)d = i - 2, 1;
-    fprintf(stderr, "nextok-lm train: --progress: unknown value \"%s\" (expected auto, bar, lines or off)\n", v);
-    return 0;
-}
-
-enum { N_LM_OPTS = 16, N_TRAINER_OPTS = 26 };
-
-static void lm_table(lm_opt *t, train_opts *o) {
-    lm_opt opts[N_LM_OPTS] = {
-        LM_OPT("--text", OPT_STR, &o->text, 0, 0, "FILE", "the text (UTF-8); its last --valid-fraction is the validation text"),
-        LM_OPT("--out", OPT_STR, &o->out, 0, 0, "RUN", "run folder (created if missing)"),
-        LM_OPT("--overwrite", OPT_FLAG, &o->overwrite, 0, 0, NULL, "replace the run already in RUN (else it is an error)"),
-        LM_OPT("--resume", OPT_STR, &o->resume, 0, 0, "RUN|FILE", "continue a run (its stored options; flags given now override)"),
-        LM_OPT("--valid-fraction", OPT_DOUBLE, &o->valid_fraction, 0, 0.9, "X",
-         "share of the text, at its end, held out for validation (default 0.1; 0: none)"),
-        LM_OPT("--block-size", OPT_INT, &o->block_size, 1, 65536, "T", "context: tokens the model reads (its max_len; default: the preset's)"),
-        LM_OPT("--batch-size", OPT_INT, &o->batch_size, 1, 1 << 20, "B", "windows per micro-batch (default: the preset's)"),
-        LM_OPT("--eval-iters", OPT_INT, &o->eval_iters, 1, 1 << 20, "N",
-         "validation batches per evaluation: a fixed, seeded set of N x B windows (default 20)"),
-        LM_OPT("--preset", OPT_STR, &o->preset, 0, 0, "NAME", "model and batch shape (default nanogpt-cpu; see below)"),
-        LM_OPT("--layers", OPT_INT, &o->layers, 1, 256, "N", "override the preset: transformer blocks"),
-        LM_OPT("--heads", OPT_INT, &o->heads, 1, 1024, "N", "attention heads (divides --d-model)"),
-        LM_OPT("--d-model", OPT_INT, &o->d_model, 1, 65536, "N", "width"),
-        LM_OPT("--tokenizer", OPT_STR, &o->tokenizer, 0, 0, "char", "char: one token per Unicode code point (the only one yet)"),
-        LM_OPT("--threads", OPT_INT, &o->threads, 1, 1024, "N", "OpenMP/OpenBLAS threads (default: OMP_NUM_THREADS or all cores)"),
-        LM_OPT("--stop-after", OPT_I64, &o->stop_after, 1, 1e15, "N",
-         "stop after update N as if interrupted (checkpoint-last saved; --resume continues)"),
-        LM_OPT("--help", OPT_FLAG, NULL, 0, 0, NULL, "this text"),
-    };
-    memcpy(t, opts, sizeof opts);
-}
-
-static void trainer_table(lm_opt *t, nt_trainer_config *c) {
-    lm_opt opts[N_TRAINER_OPTS] = {
-        LM_OPT("--steps", OPT_I64, &c->steps, 0, 1e15, "N", "optimizer updates in total (default 2000)"),
-        LM_OPT("--minutes", OPT_DOUBLE, &c->minutes, 0, 1e7, "M", "wall-clock budget; alone it replaces --steps"),
-        LM_OPT("--accum", OPT_INT, &c->accum, 1, 1e6, "N", "micro-batches per update (default 1)"),
-        LM_OPT_PARSE("--optim", &c->optim, "NAME", "sgd | adam | adamw (default adamw)", parse_optim),
-        LM_OPT("--lr", OPT_DOUBLE, &c->lr, 0, 1e3, "X", "peak learning rate (default 1e-3)"),
-        LM_OPT("--lr-min", OPT_DOUBLE, &c->lr_min, 0, 1e3, "X", "floor of the cosine (default 1e-4)"),
-        LM_OPT_PARSE("--schedule", &c->schedule, "NAME", "constant | cosine | inv_sqrt (default cosine)", parse_sched),
-        LM_OPT("--warmup", OPT_I64, &c->warmup, 0, 1e15, "N", "linear warmup updates (default 100)"),
-        LM_OPT("--beta1", OPT_DOUBLE, &c->beta1, 0, 1, "X", "Adam beta1 (default 0.9)"),
-        LM_OPT("--beta2", OPT_DOUBLE, &c->beta2, 0, 1, "X", "Adam beta2 (default 0.99)"),
-        LM_OPT("--eps", OPT_DOUBLE, &c->eps, 0, 1, "X", "Adam epsilon (default 1e-8)"),
-        LM_OPT("--weight-decay", OPT_DOUBLE, &c->weight_decay, 0, 10, "X", "AdamW weight decay (default 0.1)"),
-        LM_OPT("--momentum", OPT_DOUBLE, &c->momentum, 0, 1, "X", "SGD momentum (default 0)"),
-        LM_OPT("--nesterov", OPT_FLAG, &c->nesterov, 0, 0, NULL, "SGD: Nesterov momentum"),
-        LM_OPT("--decay-all", OPT_FLAG, &c->decay_all, 0, 0, NULL, "weight-decay biases, LayerNorms and embeddings too"),
-        LM_OPT("--clip", OPT_FLOAT, &c->clip, 0, 1e6, "X", "global gradient-norm limit, 0 = off (default 1)"),
-        LM_OPT("--label-smoothing", OPT_FLOAT, &c->label_smoothing, 0, 0.999, "X", "training loss only (default 0)"),
-        LM_OPT("--dropout", OPT_FLOAT, &c->dropout, 0, 0.999, "X", "dropout rate (default 0)"),
-        LM_OPT("--eval-every", OPT_I64, &c->eval_every, 0, 1e15, "N", "updates between evaluations, 0 = at the end (default 250)"),
-        LM_OPT("--log-every", OPT_I64, &c->log_every, 1, 1e15, "N", "updates between log lines (default 50)"),
-        LM_OPT("--save-every", OPT_I64, &c->save_every, 0, 1e15, "N", "updates between checkpoint-last saves, 0 = at evaluations"),
-        LM_OPT("--patience", OPT_INT, &c->patience, 0, 1e6, "N", "evaluations without improvement before stopping, 0 = off"),
-        LM_OPT_PARSE("--metric", &c->metric, "NAME", "loss | ppl | token_acc: early stopping, checkpoint-best", parse_metric),
-        LM_OPT("--target", OPT_DOUBLE, &c->target, 0, 1e6, "X",
-               "stop once an evaluation reaches this validation loss (0: off)"),
-        LM_OPT("--seed", OPT_U64, &c->seed, 0, 0, "N", "initialisation, window offsets and dropout (default 1)"),
-        LM_OPT_PARSE("--progress", &c->progress, "MODE", "auto | bar | lines | off (default auto: bar on a terminal)",
-         parse_progress),
-    };
-    memcpy(t, opts, sizeof opts);
-}
 
 /* nanoGPT's CPU recipe (README of karpathy/nanoGPT, "I only have a macbook"):
  * AdamW lr 1e-3, 100 warmup, cosine to 1e-4, beta2 0.99, weight decay 0.1,
@@ -131,27 +48,70 @@ static nt_trainer_config lm_trainer_defaults(void) {
     return c;
 }
 
-void cmd_train_usage(FILE *out) {
-    fprintf(out,
-            "usage: nextok-lm train --text FILE --out RUN [options]\n"
-            "       nextok-lm train --resume RUN [--steps N] [options]\n"
-            "\n"
-            "Trains a decoder-only transformer on a text with next-token cross-entropy at every\n"
-            "position: each update reads B windows of T + 1 consecutive tokens at seeded random\n"
-            "offsets of the training text (the first 1 - X of the file). Writes RUN/checkpoint-last.h5,\n"
-            "RUN/checkpoint-best.h5 (lowest validation loss), RUN/metrics.jsonl and RUN/report.html;\n"
-            "SIGINT/SIGTERM saves checkpoint-last and exits; --resume continues bitwise exactly.\n"
-            "Ends with one line on stdout: step=N val_loss=X train_loss=X seconds=S tok_s=R.\n"
-            "\n");
-    train_opts o;
-    nt_trainer_config c;
-    lm_opt a[N_LM_OPTS], b[N_TRAINER_OPTS];
-    lm_table(a, &o);
-    trainer_table(b, &c);
-    lm_opt_table tabs[2] = {{a, N_LM_OPTS, "options:"}, {b, N_TRAINER_OPTS, "trainer options (defaults: nanoGPT's CPU recipe):"}};
-    lm_opts_usage(out, tabs, 2);
-    fprintf(out, "presets (--layers, --heads, --d-model, --block-size, --batch-size override them):\n");
-    for (int i = 0; i < LM_N_PRESETS; i++) fprintf(out, "  %-22s %s\n", LM_PRESETS[i].name, LM_PRESETS[i].help);
+/* The trainer's options bound to *c (help defaults: lm_trainer_defaults). The
+ * translator's table (examples/translate/cli.c) has padding-batch, exact-match
+ * and freezing options an LM run has no use for, and lacks --target. */
+#define TC(f) ((void *)&c->f)
+static const int PROGRESS_VALUES[4] = {-1, 1, 0, -2}; /* auto, bar, lines, off -> trainer's progress */
+enum { N_TRAINER_OPTS = 27 };
+static void trainer_table(nt_opt out[N_TRAINER_OPTS], nt_trainer_config *c) {
+    const nt_opt t[] = {
+        {"--steps", NT_OPT_INT64, TC(steps), 0, 1e15, .help = "optimizer updates in total"},
+        {"--minutes", NT_OPT_DOUBLE, TC(minutes), 0, 1e7, .arg = "M", .def = "none",
+         .help = "wall-clock budget; given alone it replaces --steps"},
+        {"--accum", NT_OPT_INT, TC(accum), 1, 1e6, .small = 1, .help = "micro-batches per update"},
+        {"--optim", NT_OPT_ENUM, TC(optim), .choices = "sgd|adam|adamw", .help = "optimizer"},
+        {"--lr", NT_OPT_DOUBLE, TC(lr), 0, 1e3, .help = "peak learning rate"},
+        {"--lr-min", NT_OPT_DOUBLE, TC(lr_min), 0, 1e3, .help = "floor of the cosine"},
+        {"--schedule", NT_OPT_ENUM, TC(schedule), .choices = "constant|cosine|inv_sqrt", .help = "learning-rate schedule"},
+        {"--warmup", NT_OPT_INT64, TC(warmup), 0, 1e15,
+         .help = "linear warmup updates (when it would not fit in --steps: a tenth of them)"},
+        {"--beta1", NT_OPT_DOUBLE, TC(beta1), 0, 1, .help = "Adam beta1"},
+        {"--beta2", NT_OPT_DOUBLE, TC(beta2), 0, 1, .help = "Adam beta2"},
+        {"--eps", NT_OPT_DOUBLE, TC(eps), 0, 1, .help = "Adam epsilon"},
+        {"--weight-decay", NT_OPT_DOUBLE, TC(weight_decay), 0, 10, .help = "AdamW weight decay"},
+        {"--momentum", NT_OPT_DOUBLE, TC(momentum), 0, 1, .help = "SGD momentum"},
+        {"--nesterov", NT_OPT_FLAG, TC(nesterov), .help = "SGD: Nesterov momentum"},
+        {"--decay-all", NT_OPT_FLAG, TC(decay_all), .help = "weight-decay biases, LayerNorms and embeddings too"},
+        {"--clip", NT_OPT_FLOAT, TC(clip), 0, 1e6, .help = "global gradient-norm limit, 0 = off"},
+        {"--label-smoothing", NT_OPT_FLOAT, TC(label_smoothing), 0, 0.999, .help = "training loss only"},
+        {"--dropout", NT_OPT_FLOAT, TC(dropout), 0, 0.999, .help = "dropout rate"},
+        {"--eval-every", NT_OPT_INT64, TC(eval_every), 0, 1e15, .help = "updates between evaluations, 0 = at the end"},
+        {"--log-every", NT_OPT_INT64, TC(log_every), 1, 1e15, .help = "updates between log lines"},
+        {"--save-every", NT_OPT_INT64, TC(save_every), 0, 1e15,
+         .help = "updates between checkpoint-last saves, 0 = at evaluations"},
+        {"--patience", NT_OPT_INT, TC(patience), 0, 1e6, .small = 1,
+         .help = "evaluations without improvement before stopping, 0 = off"},
+        {"--metric", NT_OPT_ENUM, TC(metric), .choices = "loss|ppl|token_acc",
+         .help = "early stopping and checkpoint-best"},
+        {"--target", NT_OPT_DOUBLE, TC(target), 0, 1e6,
+         .help = "stop once an evaluation reaches this validation loss, 0 = off"},
+        {"--seed", NT_OPT_U64, TC(seed), .help = "initialisation, window offsets and dropout"},
+        {"--progress", NT_OPT_ENUM, TC(progress), .choices = "auto|bar|lines|off", .values = PROGRESS_VALUES,
+         .help = "auto: a bar on a terminal, lines otherwise"},
+        {0}};
+    _Static_assert(sizeof t / sizeof *t == N_TRAINER_OPTS, "N_TRAINER_OPTS");
+    memcpy(out, t, sizeof t);
+}
+#undef TC
+
+/* Copies into dst the trainer options given on the command line (table bound to src). */
+static void trainer_copy_given(nt_trainer_config *dst, const nt_opt *table, const nt_trainer_config *src) {
+    for (const nt_opt *o = table; o->kind; o++)
+        if (o->given) {
+            size_t off = (size_t)((const char *)o->dest - (const char *)src);
+            memcpy((char *)dst + off, o->dest, nt_opt_size(o));
+        }
+}
+
+/* The --preset help: each preset and what it is. */
+static const char *preset_help(void) {
+    static char text[2048];
+    int n = snprintf(text, sizeof text, "model and batch shape (default nanogpt-cpu; --layers, --heads, --d-model, "
+                                        "--block-size and --batch-size override it):");
+    for (int i = 0; i < LM_N_PRESETS && n > 0 && (size_t)n < sizeof text; i++)
+        n += snprintf(text + n, sizeof text - (size_t)n, "\n%s: %s", LM_PRESETS[i].name, LM_PRESETS[i].help);
+    return text;
 }
 
 /* ---- the run's own options in nt_trainer_config.extra ------------------------------- */
@@ -227,26 +187,13 @@ static void train_run_free(train_run *r) {
     lm_text_free(&r->text);
 }
 
-static int parse_all(const char *cmd, train_opts *o, nt_trainer_config *tc, int argc, char **argv, lm_opt *a, lm_opt *b) {
-    lm_table(a, o);
-    trainer_table(b, tc);
-    lm_opt_table tabs[2] = {{a, N_LM_OPTS, NULL}, {b, N_TRAINER_OPTS, NULL}};
-    return lm_opts_parse(cmd, tabs, 2, argc, argv);
-}
-
-static int given(const lm_opt *t, int n, const char *flag) {
-    for (int i = 0; i < n; i++)
-        if (strcmp(t[i].flag, flag) == 0) return t[i].given;
-    return 0;
-}
-
 /* --minutes alone is the budget (no step limit); --steps alone clears a stored
  * time budget; a default warmup that does not fit in --steps becomes a tenth. */
-static void budget_apply(nt_trainer_config *tc, const lm_opt *b) {
-    int steps = given(b, N_TRAINER_OPTS, "--steps"), minutes = given(b, N_TRAINER_OPTS, "--minutes");
+static void budget_apply(nt_trainer_config *tc, const nt_opts *cmd) {
+    int steps = nt_opts_given(cmd, "--steps"), minutes = nt_opts_given(cmd, "--minutes");
     if (minutes && !steps) tc->steps = 0;
     if (steps && !minutes) tc->minutes = 0;
-    if (tc->steps > 0 && tc->warmup >= tc->steps && !given(b, N_TRAINER_OPTS, "--warmup")) tc->warmup = tc->steps / 10;
+    if (tc->steps > 0 && tc->warmup >= tc->steps && !nt_opts_given(cmd, "--warmup")) tc->warmup = tc->steps / 10;
 }
 
 /* A fresh model: vocabulary from the whole text (as nanoGPT's), preset +
@@ -389,28 +336,67 @@ static int run_training(train_run *r, nt_trainer_config *tc, const train_opts *o
 
 int cmd_train(int argc, char **argv) {
     train_opts o = {.preset = "nanogpt-cpu", .tokenizer = "char", .valid_fraction = 0.1, .eval_iters = 20};
-    nt_trainer_config tc = lm_trainer_defaults();
-    lm_opt a[N_LM_OPTS], b[N_TRAINER_OPTS];
-    int rc = parse_all("train", &o, &tc, argc, argv, a, b);
-    if (rc == 1) {
-        cmd_train_usage(stdout);
-        return 0;
-    }
-    if (rc) return rc;
+    /* the trainer options given now (on --resume they override the stored ones) */
+    nt_trainer_config given = lm_trainer_defaults();
+    nt_opt trainer_opts[N_TRAINER_OPTS];
+    trainer_table(trainer_opts, &given);
+    nt_opt opts[] = {
+        {"--text", NT_OPT_STRING, &o.text, .arg = "FILE",
+         .help = "the text (UTF-8); its last --valid-fraction is the validation text"},
+        {"--out", NT_OPT_STRING, &o.out, .arg = "RUN", .help = "run folder (created if missing)"},
+        {"--overwrite", NT_OPT_FLAG, &o.overwrite, .help = "replace the run already in RUN (else it is an error)"},
+        {"--resume", NT_OPT_STRING, &o.resume, .arg = "RUN|FILE",
+         .help = "continue a run (its stored options; flags given now override)"},
+        {"--valid-fraction", NT_OPT_DOUBLE, &o.valid_fraction, 0, 0.9, .arg = "X",
+         .help = "share of the text, at its end, held out for validation (0: none)"},
+        {"--block-size", NT_OPT_INT, &o.block_size, 1, 65536, .small = 1, .arg = "T", .def = "the preset's",
+         .help = "context: tokens the model reads (its max_len)"},
+        {"--batch-size", NT_OPT_INT, &o.batch_size, 1, 1 << 20, .small = 1, .arg = "B", .def = "the preset's",
+         .help = "windows per micro-batch"},
+        {"--eval-iters", NT_OPT_INT, &o.eval_iters, 1, 1 << 20, .small = 1, .arg = "N",
+         .help = "validation batches per evaluation: a fixed, seeded set of N x B windows"},
+        {"--preset", NT_OPT_STRING, &o.preset, .arg = "NAME", .def = "", .help = preset_help()},
+        {"--layers", NT_OPT_INT, &o.layers, 1, 256, .small = 1, .arg = "N", .def = "the preset's",
+         .help = "transformer blocks"},
+        {"--heads", NT_OPT_INT, &o.heads, 1, 1024, .small = 1, .arg = "N", .def = "the preset's",
+         .help = "attention heads (divides --d-model)"},
+        {"--d-model", NT_OPT_INT, &o.d_model, 1, 65536, .small = 1, .arg = "N", .def = "the preset's", .help = "width"},
+        {"--tokenizer", NT_OPT_STRING, &o.tokenizer, .arg = "char",
+         .help = "char: one token per Unicode code point (the only one yet)"},
+        {"--threads", NT_OPT_INT, &o.threads, 1, 1024, .small = 1, .arg = "N", .def = "OMP_NUM_THREADS or all cores",
+         .help = "OpenMP/OpenBLAS threads"},
+        {"--stop-after", NT_OPT_INT64, &o.stop_after, 1, 1e15, .arg = "N", .def = "",
+         .help = "stop after update N as if interrupted (checkpoint-last saved; --resume continues)"},
+        {.kind = NT_OPT_GROUP, .help = "trainer options (defaults: nanoGPT's CPU recipe):", .dest = trainer_opts},
+        {0}};
+    nt_opts cmd = {"nextok-lm train",
+                   "usage: nextok-lm train --text FILE --out RUN [options]\n"
+                   "       nextok-lm train --resume RUN [--steps N] [options]",
+                   "Trains a decoder-only transformer on a text with next-token cross-entropy at every position: "
+                   "each update reads B windows of T + 1 consecutive tokens at seeded random offsets of the "
+                   "training text (the first 1 - X of the file). Writes RUN/checkpoint-last.h5, "
+                   "RUN/checkpoint-best.h5 (lowest validation loss), RUN/metrics.jsonl and RUN/report.html; "
+                   "SIGINT/SIGTERM saves checkpoint-last and exits; --resume continues bitwise exactly. Ends with "
+                   "one line on stdout: step=N val_loss=X train_loss=X seconds=S tok_s=R.",
+                   .opts = opts, .epilog = ex_omp_policy_help("nextok-lm")};
+    int rc = nt_opts_parse(&cmd, argc, argv);
+    if (rc >= 0) return rc;
+    nt_trainer_config tc = given;
     if (o.threads) nt_threads_set(o.threads);
     if (strcmp(o.tokenizer, "char") != 0)
-        return lm_usage_error("train", "--tokenizer: unknown tokenizer \"%s\" (nextok-lm has char only yet)", o.tokenizer);
+        return nt_opts_usage_error(&cmd, "--tokenizer: unknown tokenizer \"%s\" (nextok-lm has char only yet)",
+                                   o.tokenizer);
     static const char *model_flags[] = {"--preset", "--layers", "--heads", "--d-model", "--tokenizer"};
     train_run r;
     memset(&r, 0, sizeof r);
     rc = 1;
     if (o.resume) {
         for (size_t k = 0; k < sizeof model_flags / sizeof *model_flags; k++)
-            if (given(a, N_LM_OPTS, model_flags[k]))
-                return lm_usage_error("train", "%s cannot change on --resume: the run's checkpoint fixes the model",
+            if (nt_opts_given(&cmd, model_flags[k]))
+                return nt_opts_usage_error(&cmd, "%s cannot change on --resume: the run's checkpoint fixes the model",
                                       model_flags[k]);
         char file[NT_TRAINER_PATH_MAX], dir[NT_TRAINER_PATH_MAX];
-        if (strlen(o.resume) + 20 >= sizeof file) return lm_usage_error("train", "--resume: path too long");
+        if (strlen(o.resume) + 20 >= sizeof file) return nt_opts_usage_error(&cmd, "--resume: path too long");
         snprintf(dir, sizeof dir, "%s", o.resume);
         if (is_dir(o.resume)) {
             snprintf(file, sizeof file, "%s/checkpoint-last.h5", o.resume);
@@ -435,17 +421,22 @@ int cmd_train(int argc, char **argv) {
         if (!extra_read(&stored, &so, file)) return 1;
         /* the stored options, then the flags given now on top */
         tc = stored;
-        rc = parse_all("train", &so, &tc, argc, argv, a, b);
-        if (rc) return rc;
-        budget_apply(&tc, b);
+        trainer_copy_given(&tc, trainer_opts, &given);
+        /* so: o as given, with the stored block size, batch size, validation fraction and evaluation batches
+         * unless given now */
+        if (nt_opts_given(&cmd, "--block-size")) so.block_size = o.block_size;
+        if (nt_opts_given(&cmd, "--batch-size")) so.batch_size = o.batch_size;
+        if (nt_opts_given(&cmd, "--valid-fraction")) so.valid_fraction = o.valid_fraction;
+        if (nt_opts_given(&cmd, "--eval-iters")) so.eval_iters = o.eval_iters;
+        budget_apply(&tc, &cmd);
         if (tc.steps > 0 && tc.steps <= at && tc.minutes == 0)
-            return lm_usage_error("train", "%s is at update %lld already; pass --steps N with N > %lld", file,
+            return nt_opts_usage_error(&cmd, "%s is at update %lld already; pass --steps N with N > %lld", file,
                                   (long long)at, (long long)at);
         o = so;
         snprintf(tc.resume, sizeof tc.resume, "%s", file);
         snprintf(tc.out_dir, sizeof tc.out_dir, "%s", o.out ? o.out : dir);
         if (o.text) snprintf(tc.train_path, sizeof tc.train_path, "%s", o.text);
-        if (!tc.train_path[0]) return lm_usage_error("train", "%s does not record its text; pass --text", file);
+        if (!tc.train_path[0]) return nt_opts_usage_error(&cmd, "%s does not record its text; pass --text", file);
         s = nt_ckpt_load(file, &r.model, &r.vocab);
         if (s != NT_OK) {
             fprintf(stderr, "nextok-lm train: --resume: %s\n", nt_errmsg());
@@ -456,7 +447,7 @@ int cmd_train(int argc, char **argv) {
             goto done;
         }
         if (o.block_size > r.model->cfg.max_len) {
-            rc = lm_usage_error("train", "--block-size %d exceeds the model's context of %d tokens (%s)", o.block_size,
+            rc = nt_opts_usage_error(&cmd, "--block-size %d exceeds the model's context of %d tokens (%s)", o.block_size,
                                 r.model->cfg.max_len, file);
             goto done;
         }
@@ -468,24 +459,25 @@ int cmd_train(int argc, char **argv) {
         }
     } else {
         if (!o.text || !o.out)
-            return lm_usage_error("train", "%s is required (or --resume RUN)", !o.text ? "--text" : "--out");
+            return nt_opts_usage_error(&cmd, "%s is required (or --resume RUN)", !o.text ? "--text" : "--out");
         const lm_preset *p = lm_preset_find(o.preset);
         if (!p) {
-            fprintf(stderr, "nextok-lm train: --preset: unknown preset \"%s\" (expected", o.preset);
-            for (int i = 0; i < LM_N_PRESETS; i++) fprintf(stderr, "%s %s", i ? "," : "", LM_PRESETS[i].name);
-            fprintf(stderr, ")\n");
-            return 2;
+            char names[256] = "";
+            for (int i = 0, n = 0; i < LM_N_PRESETS && n >= 0 && (size_t)n < sizeof names; i++)
+                n += snprintf(names + n, sizeof names - (size_t)n, "%s%s", i ? ", " : "", LM_PRESETS[i].name);
+            return nt_opts_usage_error(&cmd, "--preset: unknown preset \"%s\" (expected %s)", o.preset, names);
         }
         /* the preset, then the flags given */
-        o.layers = p->layers, o.heads = p->heads, o.d_model = p->d_model;
-        o.block_size = p->block_size, o.batch_size = p->batch_size;
-        rc = parse_all("train", &o, &tc, argc, argv, a, b);
-        if (rc) return rc;
+        if (!nt_opts_given(&cmd, "--layers")) o.layers = p->layers;
+        if (!nt_opts_given(&cmd, "--heads")) o.heads = p->heads;
+        if (!nt_opts_given(&cmd, "--d-model")) o.d_model = p->d_model;
+        if (!nt_opts_given(&cmd, "--block-size")) o.block_size = p->block_size;
+        if (!nt_opts_given(&cmd, "--batch-size")) o.batch_size = p->batch_size;
         if (o.d_model % o.heads != 0)
-            return lm_usage_error("train", "--heads %d does not divide --d-model %d", o.heads, o.d_model);
-        budget_apply(&tc, b);
+            return nt_opts_usage_error(&cmd, "--heads %d does not divide --d-model %d", o.heads, o.d_model);
+        budget_apply(&tc, &cmd);
         if (strlen(o.text) >= sizeof tc.train_path || strlen(o.out) >= sizeof tc.out_dir)
-            return lm_usage_error("train", "a path is too long");
+            return nt_opts_usage_error(&cmd, "a path is too long");
         snprintf(tc.train_path, sizeof tc.train_path, "%s", o.text);
         snprintf(tc.out_dir, sizeof tc.out_dir, "%s", o.out);
         rc = 1;
@@ -502,7 +494,7 @@ int cmd_train(int argc, char **argv) {
     tc.stop_at = o.stop_after;
     extra_write(&tc, &o);
     if (nt_trainer_config_check(&tc) != NT_OK) {
-        rc = lm_usage_error("train", "%s", nt_errmsg());
+        rc = nt_opts_usage_error(&cmd, "%s", nt_errmsg());
         goto done;
     }
     rc = 1;

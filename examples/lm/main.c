@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../common/omp_policy.h"
 #include "commands.h"
 
 typedef struct command {
@@ -22,9 +23,11 @@ static void usage(FILE *out) {
     fprintf(out, "usage: nextok-lm <command> [options]\n\ncommands:\n");
     for (int i = 0; i < N_COMMANDS; i++) fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\n'nextok-lm <command> --help' describes a command's options.\n");
+    fprintf(out, "%s\n", ex_omp_policy_help("nextok-lm"));
 }
 
 int main(int argc, char **argv) {
+    ex_omp_policy(argv); /* first: before anything starts the OpenMP runtime */
     if (argc < 2) {
         usage(stderr);
         return 2;
@@ -35,7 +38,8 @@ int main(int argc, char **argv) {
     }
     for (int i = 0; i < N_COMMANDS; i++)
         if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "nextok-lm: unknown command \"%s\"\n\n", argv[1]);
-    usage(stderr);
+    fprintf(stderr, "nextok-lm: unknown command \"%s\" (commands:", argv[1]);
+    for (int i = 0; i < N_COMMANDS; i++) fprintf(stderr, " %s", commands[i].name);
+    fprintf(stderr, ")\nTry 'nextok-lm --help'.\n");
     return 2;
 }
