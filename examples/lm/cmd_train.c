@@ -16,6 +16,7 @@
 #include "data/text_source.h"
 #include "lm.h"
 #include "train/checkpoint.h"
+#include "train/dist.h"
 #include "train/report.h"
 #include "train/trainer.h"
 
@@ -53,7 +54,7 @@ static nt_trainer_config lm_trainer_defaults(void) {
  * and freezing options an LM run has no use for, and lacks --target. */
 #define TC(f) ((void *)&c->f)
 static const int PROGRESS_VALUES[4] = {-1, 1, 0, -2}; /* auto, bar, lines, off -> trainer's progress */
-enum { N_TRAINER_OPTS = 27 };
+enum { N_TRAINER_OPTS = 28 };
 static void trainer_table(nt_opt out[N_TRAINER_OPTS], nt_trainer_config *c) {
     const nt_opt t[] = {
         {"--steps", NT_OPT_INT64, TC(steps), 0, 1e15, .help = "optimizer updates in total"},
@@ -76,6 +77,9 @@ static void trainer_table(nt_opt out[N_TRAINER_OPTS], nt_trainer_config *c) {
         {"--clip", NT_OPT_FLOAT, TC(clip), 0, 1e6, .help = "global gradient-norm limit, 0 = off"},
         {"--label-smoothing", NT_OPT_FLOAT, TC(label_smoothing), 0, 0.999, .help = "training loss only"},
         {"--dropout", NT_OPT_FLOAT, TC(dropout), 0, 0.999, .help = "dropout rate"},
+        {"--precision", NT_OPT_ENUM, TC(precision), .choices = "fp32|bf16",
+         .help = "bf16: matrix products on bf16 operands with fp32 accumulation, fp32 master weights "
+                 "(docs/precision.md)"},
         {"--eval-every", NT_OPT_INT64, TC(eval_every), 0, 1e15, .help = "updates between evaluations, 0 = at the end"},
         {"--log-every", NT_OPT_INT64, TC(log_every), 1, 1e15, .help = "updates between log lines"},
         {"--save-every", NT_OPT_INT64, TC(save_every), 0, 1e15,
@@ -147,6 +151,7 @@ static int file_exists(const char *p) {
 
 /* Removes RUN's checkpoints and metrics with --overwrite; else refuses. */
 static int run_dir_clear(const char *run_dir, int overwrite) {
+    if (!nt_dist_is_root(NULL)) return 1; /* under mpirun, rank 0 owns the run folder */
     static const char *files[] = {"checkpoint-last.h5", "checkpoint-best.h5", "metrics.jsonl", "report.html"};
     char p[NT_TRAINER_PATH_MAX + 32];
     for (size_t k = 0; k < sizeof files / sizeof *files; k++) {
@@ -323,7 +328,7 @@ static int run_training(train_run *r, nt_trainer_config *tc, const train_opts *o
                 (long long)res.best_step);
     char best[NT_TRAINER_PATH_MAX + 32];
     snprintf(best, sizeof best, "%s/checkpoint-best.h5", tc->out_dir);
-    if (write_report(r, tc, o, &res) != NT_OK)
+    if (nt_dist_is_root(NULL) && write_report(r, tc, o, &res) != NT_OK)
         fprintf(stderr, "nextok-lm train: report: %s\n", nt_errmsg());
     fprintf(stderr, "\nwrote %s/checkpoint-last.h5%s, metrics.jsonl and report.html\n", tc->out_dir,
             file_exists(best) ? ", checkpoint-best.h5" : " (no checkpoint-best.h5: no evaluation ran)");

@@ -5,6 +5,7 @@
 
 #include "../common/omp_policy.h"
 #include "commands.h"
+#include "train/dist.h"
 
 typedef struct command {
     const char *name;
@@ -26,8 +27,7 @@ static void usage(FILE *out) {
     fprintf(out, "%s\n", ex_omp_policy_help("nextok-lm"));
 }
 
-int main(int argc, char **argv) {
-    ex_omp_policy(argv); /* first: before anything starts the OpenMP runtime */
+static int run(int argc, char **argv) {
     if (argc < 2) {
         usage(stderr);
         return 2;
@@ -42,4 +42,16 @@ int main(int argc, char **argv) {
     for (int i = 0; i < N_COMMANDS; i++) fprintf(stderr, " %s", commands[i].name);
     fprintf(stderr, ")\nTry 'nextok-lm --help'.\n");
     return 2;
+}
+
+/* Under mpirun every rank runs the same command; rank 0 alone prints and
+ * writes (train/dist.h), and a rank that fails takes the job down. */
+int main(int argc, char **argv) {
+    ex_omp_policy(argv); /* first: before anything starts the OpenMP runtime */
+    if (nt_dist_init(&argc, &argv) != NT_OK) {
+        fprintf(stderr, "nextok-lm: %s\n", nt_errmsg());
+        return 1;
+    }
+    nt_dist_quiet_others();
+    return nt_dist_finalize(run(argc, argv));
 }
