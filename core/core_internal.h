@@ -1,6 +1,7 @@
 /* core_internal.h - internal to core/ (not installed): the context's layout,
  * shared by ctx.c (arena, modes) and tape.c (the tape and its gradient
- * buffers), and the shape check shared by tensor.c and params.c. */
+ * buffers), the shape check shared by tensor.c and params.c, and the
+ * store-or-accumulate helper of write-first backward kernels. */
 #ifndef NT_CORE_INTERNAL_H
 #define NT_CORE_INTERNAL_H
 
@@ -39,6 +40,13 @@ struct nt_ctx {
     void *scratch;         /* nt_ctx_scratch: outside the arena, grown on demand */
     size_t scratch_bytes;
 };
+
+/* d (len) = g (len) when acc is 0 (a fresh write-first gradient: stored),
+ * d += g when acc is 1: one loop body for both (the compiler unswitches on
+ * acc, so each variant runs as its own vector loop). */
+static inline void nt_grad_put(float *restrict d, const float *restrict g, int64_t len, int acc) {
+    for (int64_t i = 0; i < len; i++) d[i] = acc ? d[i] + g[i] : g[i];
+}
 
 /* Checks a dtype and shape for `fn`'s messages; *n = element count.
  * NT_ERR_ARG naming the bad dim otherwise (*n untouched). */
