@@ -42,8 +42,7 @@ void nt_ctx_set_backward_hook(nt_ctx *ctx, nt_backward_hook fn, void *user);
 typedef void (*nt_backward_fn)(nt_ctx *ctx, nt_node *node);
 
 #define NT_NODE_MAX_IN 4
-#define NT_NODE_MAX_SAVED 4
-#define NT_NODE_ARGS_BYTES 80
+#define NT_NODE_ARGS_BYTES 48
 
 /* A recorded operation. Ops fill what they need; backward kernels read it. */
 struct nt_node {
@@ -51,9 +50,6 @@ struct nt_node {
     const char *name;                   /* op name, for debugging */
     nt_tensor *out;
     nt_tensor *in[NT_NODE_MAX_IN];      /* NULL where unused */
-    void *saved[NT_NODE_MAX_SAVED];     /* arena buffers kept for backward */
-    int iarg[8];
-    float farg[4];
     /* the op's own payload: a struct its file defines (saved buffers with
      * their shapes, dims, flags), read through NT_NODE_ARGS; zeroed when
      * the node is recorded */
@@ -66,7 +62,8 @@ struct nt_node {
 
 /* Op-implementation API: records a node producing `out` from `n_in` inputs if
  * grad mode is on and any input requires grad (then out->requires_grad = 1).
- * Returns the node (caller fills saved/args) or NULL when nothing is recorded.
+ * Returns the node (the caller fills its payload, NT_NODE_ARGS) or NULL when
+ * nothing is recorded.
  * On arena exhaustion returns NULL and sets *st = NT_ERR_NOMEM. */
 nt_node *nt_tape_record(nt_ctx *ctx, nt_backward_fn fn, const char *name, nt_tensor *out,
                         int n_in, nt_tensor *const *in, nt_status *st);
