@@ -122,20 +122,27 @@ int nt_params_declare(nt_params *p, const char *name, int ndim, const int *shape
     return i;
 }
 
+/* *a and *b: P zeroed floats each, 64-byte aligned. On failure both stay
+ * NULL and NT_ERR_NOMEM names `fn`. */
+static nt_status alloc_pair(const nt_params *p, float **a, float **b, const char *fn) {
+    size_t bytes = (size_t)(p->total ? p->total : 16) * sizeof(float);
+    *a = nt_malloc_aligned(bytes);
+    *b = nt_malloc_aligned(bytes);
+    if (!*a || !*b) {
+        nt_free_aligned(*a);
+        nt_free_aligned(*b);
+        *a = *b = NULL;
+        return nt_error(NT_ERR_NOMEM, "%s: cannot allocate %zu bytes", fn, 2 * bytes);
+    }
+    memset(*a, 0, bytes);
+    memset(*b, 0, bytes);
+    return NT_OK;
+}
+
 nt_status nt_params_alloc(nt_params *p) {
     if (!p) return nt_error(NT_ERR_ARG, "nt_params_alloc: NULL");
     if (p->values) return NT_OK;
-    size_t bytes = (size_t)(p->total ? p->total : 16) * sizeof(float);
-    p->values = nt_malloc_aligned(bytes);
-    p->grads = nt_malloc_aligned(bytes);
-    if (!p->values || !p->grads) {
-        nt_free_aligned(p->values);
-        nt_free_aligned(p->grads);
-        p->values = p->grads = NULL;
-        return nt_error(NT_ERR_NOMEM, "nt_params_alloc: cannot allocate %zu bytes", 2 * bytes);
-    }
-    memset(p->values, 0, bytes);
-    memset(p->grads, 0, bytes);
+    NT_TRY(alloc_pair(p, &p->values, &p->grads, "nt_params_alloc"));
     for (int i = 0; i < p->count; i++) {
         p->tensors[i].data = p->values + p->offsets[i];
         p->tensors[i].grad = p->grads + p->offsets[i];
@@ -148,18 +155,7 @@ nt_status nt_params_alloc(nt_params *p) {
 nt_status nt_params_alloc_moments(nt_params *p) {
     if (!p || !p->values) return nt_error(NT_ERR_STATE, "nt_params_alloc_moments: block not allocated");
     if (p->m) return NT_OK;
-    size_t bytes = (size_t)(p->total ? p->total : 16) * sizeof(float);
-    p->m = nt_malloc_aligned(bytes);
-    p->v = nt_malloc_aligned(bytes);
-    if (!p->m || !p->v) {
-        nt_free_aligned(p->m);
-        nt_free_aligned(p->v);
-        p->m = p->v = NULL;
-        return nt_error(NT_ERR_NOMEM, "nt_params_alloc_moments: cannot allocate %zu bytes", 2 * bytes);
-    }
-    memset(p->m, 0, bytes);
-    memset(p->v, 0, bytes);
-    return NT_OK;
+    return alloc_pair(p, &p->m, &p->v, "nt_params_alloc_moments");
 }
 
 nt_tensor *nt_params_get(nt_params *p, int index) {
