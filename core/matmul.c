@@ -136,6 +136,20 @@ static void matmul_backward_node(nt_ctx *ctx, nt_node *nd) {
                     p->shared, p->bf16, beta_a, beta_b);
 }
 
+/* C (Bt, M, N) = op(A) op(B) per batch item, A (Bt, .., ..), B (Bt, .., ..)
+ * or 2-D (shared); B_bf16: B's bf16 copy for a bf16 product, or NULL. */
+static void matmul_forward(float *C, const float *A, const float *B, const nt_bf16 *B_bf16, int Bt, int M,
+                           int K, int N, int ta, int tb, int shared, int bf) {
+    if (shared && !ta) { /* a's batch folded into rows: one product */
+        gemm_p(bf, 0, tb, Bt * M, N, K, A, B, B_bf16, 0.0f, C);
+        return;
+    }
+    int64_t sA = (int64_t)M * K, sB = shared ? 0 : (int64_t)K * N, sC = (int64_t)M * N;
+    int par = Bt > 1 && (int64_t)M * N * K <= SMALL_GEMM_MACS;
+#pragma omp parallel for schedule(static) if (par)
+    for (int i = 0; i < Bt; i++) gemm_p(bf, ta, tb, M, N, K, A + i * sA, B + i * sB, NULL, 0.0f, C + i * sC);
+}
+
 nt_status nt_matmul(nt_ctx *ctx, nt_tensor **out, nt_tensor *a, nt_tensor *b, int trans_a,
                     int trans_b) {
     if (!ctx || !out || !a || !b) return nt_error(NT_ERR_ARG, "nt_matmul: ctx, out, a or b is NULL");
@@ -168,17 +182,9 @@ nt_status nt_matmul(nt_ctx *ctx, nt_tensor **out, nt_tensor *a, nt_tensor *b, in
     nt_tensor *c;
     NT_TRY(nt_tensor_new(ctx, &c, NT_F32, a->ndim, shape)); // (.., M, N)
 
-    const float *A = nt_f32(a), *Bm = nt_f32(b);
-    float *C = nt_f32(c);
     int bf = nt_ctx_precision(ctx) == NT_PREC_BF16;
-    if (shared && !ta) {
-        gemm_p(bf, 0, tb, Bt * M, N, K, A, Bm, bf ? nt_params_bf16_of(b) : NULL, 0.0f, C);
-    } else {
-        int64_t sA = (int64_t)M * K, sB = shared ? 0 : (int64_t)K * N, sC = (int64_t)M * N;
-        int par = Bt > 1 && (int64_t)M * N * K <= SMALL_GEMM_MACS;
-#pragma omp parallel for schedule(static) if (par)
-        for (int i = 0; i < Bt; i++) gemm_p(bf, ta, tb, M, N, K, A + i * sA, Bm + i * sB, NULL, 0.0f, C + i * sC);
-    }
+    const nt_bf16 *B_bf16 = bf && shared && !ta ? nt_params_bf16_of(b) : NULL;
+    matmul_forward(nt_f32(c), nt_f32(a), nt_f32(b), B_bf16, Bt, M, K, N, ta, tb, shared, bf);
 
     nt_status st;
     nt_node *nd = nt_tape_record(ctx, matmul_backward_node, "nt_matmul", c, 2, (nt_tensor *[]){a, b}, &st);
@@ -483,6 +489,36 @@ static void linear_backward_node(nt_ctx *ctx, nt_node *nd) {
                     p->bf16, g.acc_x, g.acc_w, g.acc_b);
 }
 
+/* out (R, Out) = inp (R, In) weight (Out, In)^T + bias (Out) (bias may be
+ * NULL). Up to LINEAR_FEW_ROWS rows: dot products (bf16 weights when
+ * weight_bf16 is given, a bf16 decoding step); more: one product, on bf16
+ * operands when bf (weight read from weight_bf16 when given). */
+static void linear_forward(float *out, const float *inp, const float *weight, const nt_bf16 *weight_bf16,
+                           const float *bias, int R, int In, int Out, int bf) {
+    if (R <= LINEAR_FEW_ROWS && weight_bf16) { /* bf16 weights, float32 activations */
+        int blocks = (Out + 7) / 8;
+#pragma omp parallel for schedule(static) if ((int64_t)R * In * Out >= FEW_PAR_MACS && blocks > 1)
+        for (int k = 0; k < blocks; k++)
+            nt_linear_rows_bf16(out, inp, weight_bf16, bias, R, In, Out, 8 * k, 8 * k + 8 < Out ? 8 * k + 8 : Out);
+        return;
+    }
+    if (R <= LINEAR_FEW_ROWS) {
+        linear_few_rows(out, inp, weight, bias, R, In, Out);
+        return;
+    }
+    if (bias) {
+        /* out starts as the broadcast bias; the product then adds with beta
+         * = 1. A vectorised store loop, not one memcpy call per (short) row. */
+#pragma omp parallel for schedule(static) if ((int64_t)R * Out > 65536)
+        for (int r = 0; r < R; r++) {
+            float *restrict yr = out + (int64_t)r * Out;
+            for (int j = 0; j < Out; j++) yr[j] = bias[j];
+        }
+    }
+    // (R, In) (Out, In)^T
+    gemm_p(bf, 0, 1, R, Out, In, inp, weight, weight_bf16, bias ? 1.0f : 0.0f, out);
+}
+
 nt_status nt_linear(nt_ctx *ctx, nt_tensor **out, nt_tensor *x, nt_tensor *w, nt_tensor *b) {
     if (!ctx || !out || !x || !w) return nt_error(NT_ERR_ARG, "nt_linear: ctx, out, x or w is NULL");
     char sx[64], sw[64], sbias[64];
@@ -504,31 +540,9 @@ nt_status nt_linear(nt_ctx *ctx, nt_tensor **out, nt_tensor *x, nt_tensor *w, nt
     nt_tensor *y;
     NT_TRY(nt_tensor_new(ctx, &y, NT_F32, x->ndim, shape)); // (.., Out)
 
-    float *Y = nt_f32(y);
     int bf = nt_ctx_precision(ctx) == NT_PREC_BF16;
-    const nt_bf16 *Wh = bf && R <= LINEAR_FEW_ROWS ? nt_params_bf16_of(w) : NULL;
-    if (Wh) { /* a bf16 decoding step: bf16 weights, float32 activations */
-        int blocks = (Out + 7) / 8;
-        const float *X = nt_f32(x), *bias = b ? nt_f32(b) : NULL;
-#pragma omp parallel for schedule(static) if ((int64_t)R * In * Out >= FEW_PAR_MACS && blocks > 1)
-        for (int k = 0; k < blocks; k++)
-            nt_linear_rows_bf16(Y, X, Wh, bias, R, In, Out, 8 * k, 8 * k + 8 < Out ? 8 * k + 8 : Out);
-    } else if (R <= LINEAR_FEW_ROWS) {
-        linear_few_rows(Y, nt_f32(x), nt_f32(w), b ? nt_f32(b) : NULL, R, In, Out);
-    } else {
-        if (b) {
-        /* y starts as the broadcast bias; the product then adds with beta = 1. */
-            /* a vectorised store loop, not one memcpy call per (short) row */
-            const float *restrict bias = nt_f32(b);
-#pragma omp parallel for schedule(static) if ((int64_t)R * Out > 65536)
-            for (int r = 0; r < R; r++) {
-                float *restrict yr = Y + (int64_t)r * Out;
-                for (int j = 0; j < Out; j++) yr[j] = bias[j];
-            }
-        }
-        // (R, In) (Out, In)^T
-        gemm_p(bf, 0, 1, R, Out, In, nt_f32(x), nt_f32(w), bf ? nt_params_bf16_of(w) : NULL, b ? 1.0f : 0.0f, Y);
-    }
+    const nt_bf16 *Wh = bf ? nt_params_bf16_of(w) : NULL; /* a parameter's bf16 copy, or NULL */
+    linear_forward(nt_f32(y), nt_f32(x), nt_f32(w), Wh, b ? nt_f32(b) : NULL, R, In, Out, bf);
 
     nt_status st;
     nt_node *nd = nt_tape_record(ctx, linear_backward_node, "nt_linear", y, 3, (nt_tensor *[]){x, w, b}, &st);
