@@ -71,9 +71,6 @@ nt_precision nt_ctx_set_precision(nt_ctx *ctx, nt_precision prec) {
 }
 nt_precision nt_ctx_precision(const nt_ctx *ctx) { return ctx->precision; }
 void nt_ctx_set_rng(nt_ctx *ctx, nt_rng *rng) { ctx->rng = rng; }
-void nt_ctx_set_backward_hook(nt_ctx *ctx, nt_backward_hook fn, void *user) {
-    ctx->hook = fn, ctx->hook_user = user;
-}
 nt_rng *nt_ctx_rng(nt_ctx *ctx) { return ctx->rng; }
 size_t nt_ctx_used(const nt_ctx *ctx) { return ctx->used; }
 size_t nt_ctx_peak(const nt_ctx *ctx) { return ctx->peak; }

@@ -127,6 +127,10 @@ nt_status nt_backward_seeded(nt_ctx *ctx, nt_tensor *t, const float *dout) {
     return NT_OK;
 }
 
+void nt_ctx_set_backward_hook(nt_ctx *ctx, nt_backward_hook fn, void *user) {
+    ctx->hook = fn, ctx->hook_user = user;
+}
+
 nt_status nt_backward(nt_ctx *ctx, nt_tensor *loss) {
     if (!ctx || !loss) return nt_error(NT_ERR_ARG, "nt_backward: ctx or loss is NULL");
     if (loss->dtype != NT_F32 || loss->n != 1)
