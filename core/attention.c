@@ -288,31 +288,34 @@ static void attention_head_probs(const attn_fwd_args *a, int bh, float *S) {
     masked_softmax(S, mask, Tq, Tk, a->causal);
 }
 
-static void attention_backward(nt_ctx *ctx, nt_node *nd) {
-    nt_tensor *q = nd->in[0], *k = nd->in[1], *v = nd->in[2];
-    int B = q->shape[0], Tq = q->shape[1], D = q->shape[2], Tk = k->shape[1];
-    int H = nd->iarg[0], nslots = nd->iarg[1], causal = nd->iarg[2], Dh = D / H;
-    float scale = nd->farg[0];
+/* What nt_attention keeps on its node. */
+typedef struct {
+    float *P;      /* (B, H, Tq, Tk) the probabilities when the caller kept them, else NULL */
+    int32_t *mask; /* (B, Tk) copy of the key mask, or NULL */
+    int H;
+    int nslots;    /* threads the forward ran with (blocks of the scratch) */
+    int causal;
+    int bf16;      /* the precision the forward ran in (1: bf16) */
+    float scale;
+} attention_args;
+
+/* O = softmax(scale Q K^T + mask) V per (b, h) pair; Q (B, Tq, D), K, V
+ * (B, Tk, D), dO (B, Tq, D), D = H Dh. Per pair, with P recomputed unless
+ * kept (P NULL) and S = scale Q K^T:
+ *   dV = P^T dO
+ *   dP = dO V^T,  dS = P (dP - rowsum(dP P)) scale  (softmax backward)
+ *   dQ = dS K,    dK = dS^T Q
+ * dQ, dK, dV: NULL (not wanted) or dX = dX beta_x + the product (beta 0 for
+ * a fresh write-first gradient, 1 to accumulate). scratch: (nslots, 2, Tq,
+ * Tk) floats, per thread the recomputed P then dP / dS. */
+static void attention_backward(float *dQ, float *dK, float *dV, float *scratch, const float *dO,
+                               const float *Q, const float *K, const float *V, const float *P,
+                               const int32_t *M, int B, int Tq, int Tk, int D, int H, int nslots, int causal,
+                               float scale, int bf, float bq, float bk, float bv) {
+    int Dh = D / H;
     float ds_scale = nt_mutation == NT_MUT_ATTN_SCALE ? 1.0f : scale; /* test-only (mutate.h) */
-    const float *P = nd->saved[0];   // (B, H, Tq, Tk) when the caller asked for it, else NULL
-    const int32_t *M = nd->saved[1]; // (B, Tk) key mask or NULL
-    // (nslots, 2, Tq, Tk): per thread, recomputed P then dP / dS
-    float *scratch = nt_ctx_scratch(ctx, (size_t)nslots * 2 * Tq * Tk * sizeof(float));
-    NT_ASSERT(scratch); /* the forward obtained this size already */
-    const float *Q = nt_f32(q), *K = nt_f32(k), *V = nt_f32(v);
-    int bf = nd->iarg[3];
     attn_fwd_args fa = {NULL, NULL, Q, K, V, M, 0, 0, B, H, Tq, Tk, D, Dh, causal, scale, bf};
-    const float *dO = nd->out->grad; // (B, Tq, D)
-    float *dQ = q->requires_grad ? q->grad : NULL;
-    float *dK = k->requires_grad ? k->grad : NULL;
-    float *dV = v->requires_grad ? v->grad : NULL;
     int64_t macs = (int64_t)B * H * Tq * Tk * Dh;
-    /* Write-first: a fresh gradient is stored (beta 0). Every pair writes
-     * its own slices in the order dV, dQ, dK, so the fresh marks are taken in
-     * that order too (q, k, v may be one tensor). */
-    float bv = dV && nt_grad_first(v) ? 0.0f : 1.0f;
-    float bq = dQ && nt_grad_first(q) ? 0.0f : 1.0f;
-    float bk = dK && nt_grad_first(k) ? 0.0f : 1.0f;
 
 #pragma omp parallel for schedule(static) num_threads(nslots) if (B * H > 1 && macs > ATT_PAR_MACS)
     for (int bh = 0; bh < B * H; bh++) {
@@ -339,6 +342,25 @@ static void attention_backward(nt_ctx *ctx, nt_node *nd) {
         if (dK) // dK (Tk, Dh) += dS^T (Tk, Tq) Q (Tq, Dh)
             head_gemm(bf, 1, 0, Tk, Dh, Tq, 1.0f, dS, Tk, Q + qo, D, bk, dK + ko, D);
     }
+}
+
+static void attention_backward_node(nt_ctx *ctx, nt_node *nd) {
+    const attention_args *a = NT_NODE_ARGS(nd, attention_args);
+    nt_tensor *q = nd->in[0], *k = nd->in[1], *v = nd->in[2];
+    int B = q->shape[0], Tq = q->shape[1], D = q->shape[2], Tk = k->shape[1];
+    float *scratch = nt_ctx_scratch(ctx, (size_t)a->nslots * 2 * Tq * Tk * sizeof(float));
+    NT_ASSERT(scratch); /* the forward obtained this size already */
+    float *dQ = q->requires_grad ? q->grad : NULL;
+    float *dK = k->requires_grad ? k->grad : NULL;
+    float *dV = v->requires_grad ? v->grad : NULL;
+    /* Write-first: a fresh gradient is stored (beta 0). Every pair writes
+     * its own slices in the order dV, dQ, dK, so the fresh marks are taken in
+     * that order too (q, k, v may be one tensor). */
+    float bv = dV && nt_grad_first(v) ? 0.0f : 1.0f;
+    float bq = dQ && nt_grad_first(q) ? 0.0f : 1.0f;
+    float bk = dK && nt_grad_first(k) ? 0.0f : 1.0f;
+    attention_backward(dQ, dK, dV, scratch, nd->out->grad, nt_f32(q), nt_f32(k), nt_f32(v), a->P, a->mask, B,
+                       Tq, Tk, D, a->H, a->nslots, a->causal, a->scale, a->bf16, bq, bk, bv);
 }
 
 /* One (b, h) pair of the forward; `slot` picks the thread's block of P when
@@ -422,23 +444,18 @@ nt_status nt_attention(nt_ctx *ctx, nt_tensor **out, nt_tensor *q, nt_tensor *k,
 
     if (rec) {
         nt_status st;
-        nt_node *nd = nt_tape_record(ctx, attention_backward, "nt_attention", o, 3,
+        nt_node *nd = nt_tape_record(ctx, attention_backward_node, "nt_attention", o, 3,
                                      (nt_tensor *[]){q, k, v}, &st);
         if (st) return st;
         nd->write_first = 1;
-        nd->saved[0] = probs_out ? P : NULL;
         int32_t *Mc = NULL; /* the mask is read again in backward: keep a copy */
         if (M) {
             Mc = nt_ctx_alloc(ctx, (size_t)B * Tk * sizeof(int32_t));
             if (!Mc) return nt_error_wrap(NT_ERR_NOMEM, "nt_attention");
             memcpy(Mc, M, (size_t)B * Tk * sizeof(int32_t));
         }
-        nd->saved[1] = Mc;
-        nd->iarg[0] = H;
-        nd->iarg[1] = nslots;
-        nd->iarg[2] = causal;
-        nd->iarg[3] = bf;
-        nd->farg[0] = scale;
+        *NT_NODE_ARGS(nd, attention_args) =
+            (attention_args){probs_out ? P : NULL, Mc, H, nslots, causal, bf, scale};
     }
     if (probs_out) *probs_out = probs;
     *out = o;

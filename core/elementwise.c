@@ -16,6 +16,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/core_internal.h"
 #include "core/mutate.h"
 #include "core/ops.h"
 #include "core/vecmath.h"
@@ -120,19 +121,19 @@ static void column_sums(double *colsum, double *scratch, binop op, const float *
     }
 }
 
-/* node: in[0] = a (R, nb), in[1] = b (nb), iarg[0] = op,
- * saved[0] = scratch doubles for b's gradient (NULL if b needs none). */
-static void binop_backward(nt_ctx *ctx, nt_node *nd) {
-    (void)ctx;
-    nt_tensor *A = nd->in[0], *B = nd->in[1];
-    binop op = (binop)nd->iarg[0];
-    const float *dy = nd->out->grad;
-    const float *a = nt_f32(A), *b = nt_f32(B);
-    int64_t n = A->n, nb = B->n;
-    float *da = A->requires_grad ? A->grad : NULL;
-    float *db = B->requires_grad ? B->grad : NULL;
+/* What binop_apply keeps on its node. */
+typedef struct {
+    binop op;
+    double *colsum; /* (nb + K nb) scratch for db when b broadcasts: colsum (nb)
+                       then the chunk partials (K, nb); NULL if b needs none */
+} binop_args;
 
-    // da (R, nb) += dy * d(a op b)/da
+/* da (R, nb) += dy d(a op b)/da and db (nb) += the same for b summed over
+ * rows (either may be NULL); a (R, nb) = (n), b (nb), dy (n). colsum: see
+ * binop_args (needed when db and nb < n). */
+static void binop_backward(float *da, float *db, double *colsum, const float *dy, const float *a,
+                           const float *b, int64_t n, int64_t nb, binop op) {
+    // da (R, nb) += dy * d(a op b)/da: 1 (add), 1 (sub), b (mul), 1/b (div)
     if (da) {
         int64_t R = n / nb;
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
@@ -162,7 +163,6 @@ static void binop_backward(nt_ctx *ctx, nt_node *nd) {
         return;
     }
     // db (nb) += sum over rows: add dy, sub -dy, mul dy*a, div -dy*a/b^2
-    double *colsum = nd->saved[0];
     double *scratch = colsum + nb;
     column_sums(colsum, scratch, op, dy, a, n, nb);
     for (int64_t j = 0; j < nb; j++) {
@@ -173,6 +173,14 @@ static void binop_backward(nt_ctx *ctx, nt_node *nd) {
         case OP_DIV: db[j] -= (float)(colsum[j] / ((double)b[j] * b[j])); break;
         }
     }
+}
+
+static void binop_backward_node(nt_ctx *ctx, nt_node *nd) {
+    (void)ctx;
+    const binop_args *args = NT_NODE_ARGS(nd, binop_args);
+    nt_tensor *a = nd->in[0], *b = nd->in[1];
+    binop_backward(a->requires_grad ? a->grad : NULL, b->requires_grad ? b->grad : NULL, args->colsum,
+                   nd->out->grad, nt_f32(a), nt_f32(b), a->n, b->n, args->op);
 }
 
 /* b broadcasts against a if it has one element or its shape is a trailing part of a's. */
@@ -201,17 +209,18 @@ static nt_status binop_apply(nt_ctx *ctx, nt_tensor **out, nt_tensor *a, nt_tens
     if (st) return nt_error_wrap(st, "%s", fn);
     binop_forward(nt_f32(y), nt_f32(a), nt_f32(b), a->n, b->n, op);
 
-    nt_node *nd = nt_tape_record(ctx, binop_backward, fn, y, 2, (nt_tensor *[]){a, b}, &st);
+    nt_node *nd = nt_tape_record(ctx, binop_backward_node, fn, y, 2, (nt_tensor *[]){a, b}, &st);
     if (st) return st;
     if (nd) {
-        nd->iarg[0] = (int)op;
+        binop_args *args = NT_NODE_ARGS(nd, binop_args);
+        args->op = op;
         if (b->requires_grad && b->n < a->n) {
             /* colsum (nb) then the chunk partials (K, nb), allocated now so
              * that backward cannot run out of memory */
             int64_t nb = b->n;
             int64_t k = nb >= WIDE_NB ? 0 : reduce_chunks(a->n, nb);
-            nd->saved[0] = nt_ctx_alloc(ctx, (size_t)(nb + k * nb) * sizeof(double));
-            if (!nd->saved[0]) return nt_error_wrap(NT_ERR_NOMEM, "%s", fn);
+            args->colsum = nt_ctx_alloc(ctx, (size_t)(nb + k * nb) * sizeof(double));
+            if (!args->colsum) return nt_error_wrap(NT_ERR_NOMEM, "%s", fn);
         }
     }
     *out = y;
@@ -233,36 +242,34 @@ nt_status nt_div(nt_ctx *ctx, nt_tensor **out, nt_tensor *a, nt_tensor *b) {
 
 /* ---- residual add over the branch's buffer ------------------------------------- */
 
-/* node: in = {x, f}; the sum's gradient goes to both unchanged, in one pass
- * over dy (write-first: a fresh gradient is stored, not added to). */
-static void add_residual_backward(nt_ctx *ctx, nt_node *nd) {
-    (void)ctx;
-    const float *restrict dy = nd->out->grad;
-    int64_t n = nd->out->n;
-    nt_tensor *X = nd->in[0], *F = nd->in[1];
-    float *restrict dx = X->requires_grad ? X->grad : NULL;
-    float *restrict df = F->requires_grad ? F->grad : NULL;
-    int sx = dx && nt_grad_first(X), sf = df && nt_grad_first(F);
+/* dx (n) and df (n), either NULL, each get dy (n): the gradient of x + f
+ * passes to both unchanged. Each is stored (acc_* 0: a fresh buffer,
+ * write-first) or accumulated (acc_* 1). */
+static void add_residual_backward(float *dx, float *df, const float *dy, int64_t n, int acc_x, int acc_f) {
     enum { CHUNK = 4096 };
     int64_t chunks = (n + CHUNK - 1) / CHUNK;
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
     for (int64_t c = 0; c < chunks; c++) {
-        int64_t i0 = c * CHUNK, i1 = n - i0 < CHUNK ? n : i0 + CHUNK;
-        if (dx && df && sx && sf) {
-            for (int64_t i = i0; i < i1; i++) dx[i] = df[i] = dy[i];
-            continue;
-        }
-        if (dx) {
-            if (sx) memcpy(dx + i0, dy + i0, (size_t)(i1 - i0) * sizeof(float));
-            else
-                for (int64_t i = i0; i < i1; i++) dx[i] += dy[i];
-        }
-        if (df) {
-            if (sf) memcpy(df + i0, dy + i0, (size_t)(i1 - i0) * sizeof(float));
-            else
-                for (int64_t i = i0; i < i1; i++) df[i] += dy[i];
-        }
+        int64_t i0 = c * CHUNK, len = n - i0 < CHUNK ? n - i0 : CHUNK;
+        if (dx) nt_grad_put(dx + i0, dy + i0, len, acc_x);
+        if (df) nt_grad_put(df + i0, dy + i0, len, acc_f);
     }
+}
+
+/* node: in = {x, f}; nothing saved. */
+static void add_residual_backward_node(nt_ctx *ctx, nt_node *nd) {
+    (void)ctx;
+    nt_tensor *x = nd->in[0], *f = nd->in[1];
+    float *dx = x->requires_grad ? x->grad : NULL;
+    float *df = f->requires_grad ? f->grad : NULL;
+    int acc_x = dx && !nt_grad_first(x), acc_f = df && !nt_grad_first(f);
+    add_residual_backward(dx, df, nd->out->grad, nd->out->n, acc_x, acc_f);
+}
+
+// out (n) += x (n), out being the branch f's buffer
+static void add_residual_forward(float *restrict out, const float *restrict x, int64_t n) {
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (int64_t i = 0; i < n; i++) out[i] += x[i];
 }
 
 nt_status nt_add_residual(nt_ctx *ctx, nt_tensor **out, nt_tensor *x, nt_tensor *f) {
@@ -279,13 +286,9 @@ nt_status nt_add_residual(nt_ctx *ctx, nt_tensor **out, nt_tensor *x, nt_tensor 
     if (f->is_param) return nt_error(NT_ERR_ARG, "nt_add_residual: f is a parameter (f is overwritten)");
     nt_tensor *y;
     NT_TRY(nt_tensor_wrap(ctx, &y, NT_F32, f->ndim, f->shape, f->data));
-    const float *restrict xs = nt_f32(x);
-    float *restrict ys = nt_f32(y);
-    int64_t n = x->n;
-#pragma omp parallel for schedule(static) if (n > PAR_MIN)
-    for (int64_t i = 0; i < n; i++) ys[i] += xs[i];
+    add_residual_forward(nt_f32(y), nt_f32(x), x->n);
     nt_status st;
-    nt_node *nd = nt_tape_record(ctx, add_residual_backward, "nt_add_residual", y, 2,
+    nt_node *nd = nt_tape_record(ctx, add_residual_backward_node, "nt_add_residual", y, 2,
                                  (nt_tensor *[]){x, f}, &st);
     if (st) return st;
     if (nd) nd->write_first = 1;
@@ -307,61 +310,77 @@ static nt_status new_like(const char *fn, nt_ctx *ctx, nt_tensor **y, const nt_t
     return st ? nt_error_wrap(st, "%s", fn) : NT_OK;
 }
 
-/* node: in[0] = x (n), farg[0] = s. */
-static void scale_backward(nt_ctx *ctx, nt_node *nd) {
-    (void)ctx;
-    nt_tensor *X = nd->in[0];
-    if (!X->requires_grad) return;
-    const float *dy = nd->out->grad;
-    float *dx = X->grad, s = nd->farg[0];
-    int64_t n = X->n;
+/* What nt_scale keeps on its node. */
+typedef struct {
+    float s;
+} scale_args;
+
+/* dx (n) += s dy (n) */
+static void scale_backward(float *dx, const float *dy, float s, int64_t n) {
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
     for (int64_t i = 0; i < n; i++) dx[i] += s * dy[i];
+}
+
+static void scale_backward_node(nt_ctx *ctx, nt_node *nd) {
+    (void)ctx;
+    nt_tensor *x = nd->in[0];
+    if (x->requires_grad) scale_backward(x->grad, nd->out->grad, NT_NODE_ARGS(nd, scale_args)->s, x->n);
+}
+
+// out (n) = s x (n)
+static void scale_forward(float *out, const float *x, float s, int64_t n) {
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (int64_t i = 0; i < n; i++) out[i] = s * x[i];
 }
 
 nt_status nt_scale(nt_ctx *ctx, nt_tensor **out, nt_tensor *x, float s) {
     NT_TRY(unary_check("nt_scale", ctx, out, x));
     nt_tensor *y;
     NT_TRY(new_like("nt_scale", ctx, &y, x));
-    const float *xs = nt_f32(x);
-    float *ys = nt_f32(y);
-    int64_t n = x->n;
-#pragma omp parallel for schedule(static) if (n > PAR_MIN)
-    for (int64_t i = 0; i < n; i++) ys[i] = s * xs[i];
+    scale_forward(nt_f32(y), nt_f32(x), s, x->n);
     nt_status st;
-    nt_node *nd = nt_tape_record(ctx, scale_backward, "nt_scale", y, 1, (nt_tensor *[]){x}, &st);
+    nt_node *nd = nt_tape_record(ctx, scale_backward_node, "nt_scale", y, 1, (nt_tensor *[]){x}, &st);
     if (st) return st;
-    if (nd) nd->farg[0] = s;
+    if (nd) NT_NODE_ARGS(nd, scale_args)->s = s;
     *out = y;
     return NT_OK;
 }
 
-/* node: in[0] = x (n); the gradient passes where x > 0. */
-static void relu_backward(nt_ctx *ctx, nt_node *nd) {
-    (void)ctx;
-    nt_tensor *X = nd->in[0];
-    if (!X->requires_grad) return;
-    const float *dy = nd->out->grad, *x = nt_f32(X);
-    float *dx = X->grad;
-    int64_t n = X->n;
+/* dx (n) += dy (n) where x (n) > 0 */
+static void relu_backward(float *dx, const float *dy, const float *x, int64_t n) {
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
     for (int64_t i = 0; i < n; i++) dx[i] += x[i] > 0 ? dy[i] : 0.0f;
 }
 
-nt_status nt_relu(nt_ctx *ctx, nt_tensor **out, nt_tensor *x) {
-    NT_TRY(unary_check("nt_relu", ctx, out, x));
-    nt_tensor *y;
-    NT_TRY(new_like("nt_relu", ctx, &y, x));
-    const float *xs = nt_f32(x);
-    float *ys = nt_f32(y);
-    int64_t n = x->n;
+/* node: in[0] = x (n); nothing saved. */
+static void relu_backward_node(nt_ctx *ctx, nt_node *nd) {
+    (void)ctx;
+    nt_tensor *x = nd->in[0];
+    if (x->requires_grad) relu_backward(x->grad, nd->out->grad, nt_f32(x), x->n);
+}
+
+// out (n) = max(x (n), 0)
+static void relu_forward(float *out, const float *x, int64_t n) {
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
-    for (int64_t i = 0; i < n; i++) ys[i] = xs[i] > 0 ? xs[i] : 0.0f;
+    for (int64_t i = 0; i < n; i++) out[i] = x[i] > 0 ? x[i] : 0.0f;
+}
+
+/* An elementwise op with nothing saved: out = forward(x), backward from x. */
+static nt_status unary_apply(const char *fn, nt_ctx *ctx, nt_tensor **out, nt_tensor *x,
+                             void (*forward)(float *, const float *, int64_t), nt_backward_fn backward) {
+    NT_TRY(unary_check(fn, ctx, out, x));
+    nt_tensor *y;
+    NT_TRY(new_like(fn, ctx, &y, x));
+    forward(nt_f32(y), nt_f32(x), x->n);
     nt_status st;
-    nt_tape_record(ctx, relu_backward, "nt_relu", y, 1, (nt_tensor *[]){x}, &st);
+    nt_tape_record(ctx, backward, fn, y, 1, (nt_tensor *[]){x}, &st);
     if (st) return st;
     *out = y;
     return NT_OK;
+}
+
+nt_status nt_relu(nt_ctx *ctx, nt_tensor **out, nt_tensor *x) {
+    return unary_apply("nt_relu", ctx, out, x, relu_forward, relu_backward_node);
 }
 
 /* GELU, tanh approximation (Hendrycks & Gimpel 2016; PyTorch's
@@ -378,14 +397,8 @@ nt_status nt_relu(nt_ctx *ctx, nt_tensor **out, nt_tensor *x) {
 // y (n) = gelu(x (n))
 static inline void gelu_span(float *restrict y, const float *restrict x, int64_t n) { nt_vgelu(y, x, n); }
 
-/* node: in[0] = x (n). */
-static void gelu_backward(nt_ctx *ctx, nt_node *nd) {
-    (void)ctx;
-    nt_tensor *X = nd->in[0];
-    if (!X->requires_grad) return;
-    const float *restrict dy = nd->out->grad, *restrict x = nt_f32(X);
-    float *restrict dx = X->grad;
-    int64_t n = X->n;
+/* dx (n) += dy (n) gelu'(x (n)) */
+static void gelu_backward(float *restrict dx, const float *restrict dy, const float *restrict x, int64_t n) {
     if (nt_mutation == NT_MUT_GELU_ERF) { /* test-only (mutate.h): d/dx of x Phi(x) */
         for (int64_t i = 0; i < n; i++)
             dx[i] += dy[i] * (float)(0.5 * (1.0 + erf(x[i] / sqrt(2.0))) +
@@ -401,29 +414,30 @@ static void gelu_backward(nt_ctx *ctx, nt_node *nd) {
     }
 }
 
-nt_status nt_gelu(nt_ctx *ctx, nt_tensor **out, nt_tensor *x) {
-    NT_TRY(unary_check("nt_gelu", ctx, out, x));
-    nt_tensor *y;
-    NT_TRY(new_like("nt_gelu", ctx, &y, x));
-    const float *restrict xs = nt_f32(x);
-    float *restrict ys = nt_f32(y);
-    int64_t n = x->n;
+/* node: in[0] = x (n); nothing saved (gelu' is recomputed from x). */
+static void gelu_backward_node(nt_ctx *ctx, nt_node *nd) {
+    (void)ctx;
+    nt_tensor *x = nd->in[0];
+    if (x->requires_grad) gelu_backward(x->grad, nd->out->grad, nt_f32(x), x->n);
+}
+
+// out (n) = gelu(x (n)), in chunks of 4096 across threads
+static void gelu_forward(float *restrict out, const float *restrict x, int64_t n) {
     if (n <= PAR_MIN) {
-        gelu_span(ys, xs, n);
-    } else {
-        enum { CHUNK = 4096 };
-        int64_t chunks = (n + CHUNK - 1) / CHUNK;
-#pragma omp parallel for schedule(static)
-        for (int64_t c = 0; c < chunks; c++) {
-            int64_t i0 = c * CHUNK;
-            gelu_span(ys + i0, xs + i0, n - i0 < CHUNK ? n - i0 : CHUNK);
-        }
+        gelu_span(out, x, n);
+        return;
     }
-    nt_status st;
-    nt_tape_record(ctx, gelu_backward, "nt_gelu", y, 1, (nt_tensor *[]){x}, &st);
-    if (st) return st;
-    *out = y;
-    return NT_OK;
+    enum { CHUNK = 4096 };
+    int64_t chunks = (n + CHUNK - 1) / CHUNK;
+#pragma omp parallel for schedule(static)
+    for (int64_t c = 0; c < chunks; c++) {
+        int64_t i0 = c * CHUNK;
+        gelu_span(out + i0, x + i0, n - i0 < CHUNK ? n - i0 : CHUNK);
+    }
+}
+
+nt_status nt_gelu(nt_ctx *ctx, nt_tensor **out, nt_tensor *x) {
+    return unary_apply("nt_gelu", ctx, out, x, gelu_forward, gelu_backward_node);
 }
 
 /* ---- dropout ------------------------------------------------------------------- */
@@ -446,15 +460,20 @@ static void dropout_kernel(float *y, const float *x, const nt_rng *r, uint64_t b
     }
 }
 
-/* node: in[0] = x (n), saved[0] = the rng as it was (seed; counter = base),
- * farg[0] = p, farg[1] = 1 / (1 - p). */
-static void dropout_backward(nt_ctx *ctx, nt_node *nd) {
+/* What nt_dropout keeps on its node. */
+typedef struct {
+    nt_rng *rng; /* the rng as it was (seed; counter = base of the mask) */
+    float p;
+    float scale; /* 1 / (1 - p) */
+} dropout_args;
+
+/* node: in[0] = x (n). dx += keep ? dy / (1 - p) : 0, the mask regenerated. */
+static void dropout_backward_node(nt_ctx *ctx, nt_node *nd) {
     (void)ctx;
-    nt_tensor *X = nd->in[0];
-    if (!X->requires_grad) return;
-    const nt_rng *r = nd->saved[0];
-    // dx += keep ? dy / (1 - p) : 0
-    dropout_kernel(X->grad, nd->out->grad, r, r->counter, nd->farg[0], nd->farg[1], X->n, 1);
+    nt_tensor *x = nd->in[0];
+    if (!x->requires_grad) return;
+    const dropout_args *a = NT_NODE_ARGS(nd, dropout_args);
+    dropout_kernel(x->grad, nd->out->grad, a->rng, a->rng->counter, a->p, a->scale, x->n, 1);
 }
 
 nt_status nt_dropout(nt_ctx *ctx, nt_tensor **out, nt_tensor *x, float p) {
@@ -477,15 +496,13 @@ nt_status nt_dropout(nt_ctx *ctx, nt_tensor **out, nt_tensor *x, float p) {
     float scale = 1.0f / (1.0f - p);
     dropout_kernel(nt_f32(y), nt_f32(x), &snap, snap.counter, p, scale, x->n, 0);
     nt_status st;
-    nt_node *nd = nt_tape_record(ctx, dropout_backward, "nt_dropout", y, 1, (nt_tensor *[]){x}, &st);
+    nt_node *nd = nt_tape_record(ctx, dropout_backward_node, "nt_dropout", y, 1, (nt_tensor *[]){x}, &st);
     if (st) return st;
     if (nd) {
         nt_rng *keep = nt_ctx_alloc(ctx, sizeof *keep);
         if (!keep) return nt_error_wrap(NT_ERR_NOMEM, "nt_dropout");
         *keep = snap;
-        nd->saved[0] = keep;
-        nd->farg[0] = p;
-        nd->farg[1] = scale;
+        *NT_NODE_ARGS(nd, dropout_args) = (dropout_args){keep, p, scale};
     }
     *out = y;
     return NT_OK;

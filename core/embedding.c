@@ -15,14 +15,20 @@
 #include "core/mutate.h"
 #include "core/ops.h"
 
-static void embedding_backward(nt_ctx *ctx, nt_node *nd) {
-    nt_tensor *w = nd->in[0], *ids = nd->in[1];
-    if (!w->requires_grad) return;
-    int D = w->shape[1];
-    int64_t N = ids->n;
-    const int32_t *id = nt_i32(ids);
-    const float *dy = nd->out->grad; // (N, D)
-    float *dW = w->grad;             // (V, D)
+/* out (N, D) = rows of weight (V, D) at ids (N), every id in [0, V). */
+static void embedding_forward(float *out, const float *weight, const int32_t *ids, int64_t N, int D) {
+    if (N * D > 65536) {
+#pragma omp parallel for schedule(static)
+        for (int64_t n = 0; n < N; n++)
+            memcpy(out + n * D, weight + (int64_t)ids[n] * D, (size_t)D * sizeof(float));
+    } else { /* no parallel region for a few ids (decoding) */
+        for (int64_t n = 0; n < N; n++)
+            memcpy(out + n * D, weight + (int64_t)ids[n] * D, (size_t)D * sizeof(float));
+    }
+}
+
+/* dweight (V, D) += dout (N, D) scattered to the rows ids (N). */
+static void embedding_backward(float *dweight, const float *dout, const int32_t *ids, int64_t N, int D) {
     enum { TILE = 32 };
     int tiles = (D + TILE - 1) / TILE;
     float kept = nt_mutation == NT_MUT_EMBED_SCATTER ? 0.0f : 1.0f; /* test-only (mutate.h): store, not add */
@@ -30,11 +36,19 @@ static void embedding_backward(nt_ctx *ctx, nt_node *nd) {
     for (int t = 0; t < tiles; t++) {
         int c0 = t * TILE, cw = D - c0 < TILE ? D - c0 : TILE;
         for (int64_t n = 0; n < N; n++) {
-            float *dst = dW + (int64_t)id[n] * D + c0;
-            const float *src = dy + n * D + c0;
+            float *dst = dweight + (int64_t)ids[n] * D + c0;
+            const float *src = dout + n * D + c0;
             for (int j = 0; j < cw; j++) dst[j] = dst[j] * kept + src[j];
         }
     }
+}
+
+/* node: in = {weight (V, D), ids (..)}; nothing else is saved. */
+static void embedding_backward_node(nt_ctx *ctx, nt_node *nd) {
+    (void)ctx;
+    nt_tensor *w = nd->in[0], *ids = nd->in[1];
+    if (!w->requires_grad) return;
+    embedding_backward(w->grad, nd->out->grad, nt_i32(ids), ids->n, w->shape[1]);
 }
 
 nt_status nt_embedding(nt_ctx *ctx, nt_tensor **out, nt_tensor *weight, nt_tensor *ids) {
@@ -62,20 +76,10 @@ nt_status nt_embedding(nt_ctx *ctx, nt_tensor **out, nt_tensor *weight, nt_tenso
     nt_tensor *y;
     NT_TRY(nt_tensor_new(ctx, &y, NT_F32, ids->ndim + 1, shape)); // (.., D)
 
-    const float *W = nt_f32(weight);
-    float *Y = nt_f32(y);
-    int64_t N = ids->n;
-    if (N * D > 65536) {
-#pragma omp parallel for schedule(static)
-        for (int64_t n = 0; n < N; n++)
-            memcpy(Y + n * D, W + (int64_t)id[n] * D, (size_t)D * sizeof(float));
-    } else { /* no parallel region for a few ids (decoding) */
-        for (int64_t n = 0; n < N; n++)
-            memcpy(Y + n * D, W + (int64_t)id[n] * D, (size_t)D * sizeof(float));
-    }
+    embedding_forward(nt_f32(y), nt_f32(weight), id, ids->n, D);
 
     nt_status st;
-    nt_node *nd = nt_tape_record(ctx, embedding_backward, "nt_embedding", y, 2,
+    nt_node *nd = nt_tape_record(ctx, embedding_backward_node, "nt_embedding", y, 2,
                                  (nt_tensor *[]){weight, ids}, &st);
     if (st) return st;
     (void)nd; /* nothing to save: backward reads the ids */

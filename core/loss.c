@@ -22,33 +22,68 @@
 #include "core/ops.h"
 #include "core/vecmath.h"
 
-static void cross_entropy_backward(nt_ctx *ctx, nt_node *nd) {
-    nt_tensor *logits = nd->in[0], *targets = nd->in[1];
-    if (!logits->requires_grad) return;
-    int ignore = nd->iarg[0], N = nd->iarg[1], V = nd->iarg[2], C = nd->iarg[3];
-    float eps = nd->farg[0];
-    if (C == 0) return;
-    const float *X = nt_f32(logits), *lse = nd->saved[0]; // (N, V), (N)
-    const int32_t *tg = nt_i32(targets);                  // (N)
-    float *dX = logits->grad;                              // (N, V)
-    float g = nd->out->grad[0] / (float)C;
+/* What nt_cross_entropy keeps on its node. */
+typedef struct {
+    float *lse;   /* (N) log-sum-exp of each row's logits */
+    int ignore;   /* ignore_index, or -1 */
+    int N, V, C;
+    float eps;    /* label smoothing */
+} cross_entropy_args;
+
+/* rowloss (N) and lse (N, or NULL: not kept) from logits (N, V) and targets
+ * (N); a row whose target is ignore_index gets loss 0 (and no lse). */
+static void cross_entropy_forward(float *rowloss, float *lse, const float *logits, const int32_t *targets,
+                                  int N, int V, int ignore, float eps) {
+#pragma omp parallel for schedule(static) if ((int64_t)N * V > 16384)
+    for (int i = 0; i < N; i++) {
+        int t = targets[i];
+        if (t == ignore) {
+            rowloss[i] = 0.0f;
+            continue;
+        }
+        const float *x = logits + (int64_t)i * V;
+        float m = nt_vmax(x, V);
+        float l = m + logf(nt_vsumexp(x, V, m));
+        float loss = l - x[t];
+        if (eps > 0.0f) loss = (1.0f - eps) * loss + eps * (l - nt_vsum(x, V) / (float)V);
+        rowloss[i] = loss;
+        if (lse) lse[i] = l;
+    }
+}
+
+/* dlogits (N, V) = (softmax - q) dloss / C row by row, stored (acc 0: a
+ * fresh buffer, ignored rows get zeros) or accumulated (acc 1: ignored rows
+ * untouched). C >= 1 counted rows. */
+static void cross_entropy_backward(float *dlogits, const float *logits, const float *lse,
+                                   const int32_t *targets, float dloss, int N, int V, int C, int ignore,
+                                   float eps, int acc) {
+    float g = dloss / (float)C;
     float off = eps / (float)V, on = 1.0f - eps;
     int mut = nt_mutation; /* test-only (mutate.h) */
     if (mut == NT_MUT_LS_TERM) off = 0.0f;
-    int store = nt_grad_first(logits); /* write-first: a fresh dX is stored */
 #pragma omp parallel for schedule(static) if ((int64_t)N * V > 16384)
     for (int i = 0; i < N; i++) {
-        int t = tg[i];
-        float *dx = dX + (int64_t)i * V;
+        int t = targets[i];
+        float *dx = dlogits + (int64_t)i * V;
         if (t == ignore && !(mut == NT_MUT_CE_IGNORE && t >= 0 && t < V)) {
-            if (store) memset(dx, 0, (size_t)V * sizeof(float));
+            if (!acc) memset(dx, 0, (size_t)V * sizeof(float));
             continue;
         }
-        const float *x = X + (int64_t)i * V;
-        float l = lse[i];
-        nt_vexp_affine(dx, x, V, l, g, off, !store);
+        /* softmax_ij g - q_ij g: exp(x - lse) g - eps/V g everywhere, then
+         * - (1 - eps) g at the target */
+        nt_vexp_affine(dx, logits + (int64_t)i * V, V, lse[i], g, off, acc);
         dx[t] -= g * on;
     }
+}
+
+static void cross_entropy_backward_node(nt_ctx *ctx, nt_node *nd) {
+    (void)ctx;
+    const cross_entropy_args *a = NT_NODE_ARGS(nd, cross_entropy_args);
+    nt_tensor *logits = nd->in[0], *targets = nd->in[1];
+    if (!logits->requires_grad || a->C == 0) return;
+    int acc = !nt_grad_first(logits); /* write-first: a fresh dlogits is stored */
+    cross_entropy_backward(logits->grad, nt_f32(logits), a->lse, nt_i32(targets), nd->out->grad[0], a->N,
+                           a->V, a->C, a->ignore, a->eps, acc);
 }
 
 nt_status nt_cross_entropy(nt_ctx *ctx, nt_tensor **out, nt_tensor *logits, nt_tensor *targets,
@@ -91,39 +126,18 @@ nt_status nt_cross_entropy(nt_ctx *ctx, nt_tensor **out, nt_tensor *logits, nt_t
     float *lse = rec ? nt_ctx_alloc(ctx, (size_t)N * sizeof(float)) : NULL; // (N)
     if (!rowloss || (rec && !lse)) return nt_error_wrap(NT_ERR_NOMEM, "nt_cross_entropy");
 
-    const float *X = nt_f32(logits);
-    float eps = label_smoothing;
-#pragma omp parallel for schedule(static) if ((int64_t)N * V > 16384)
-    for (int i = 0; i < N; i++) {
-        int t = tg[i];
-        if (t == ignore) {
-            rowloss[i] = 0.0f;
-            continue;
-        }
-        const float *x = X + (int64_t)i * V;
-        float m = nt_vmax(x, V);
-        float l = m + logf(nt_vsumexp(x, V, m));
-        float loss = l - x[t];
-        if (eps > 0.0f) loss = (1.0f - eps) * loss + eps * (l - nt_vsum(x, V) / (float)V);
-        rowloss[i] = loss;
-        if (lse) lse[i] = l;
-    }
+    cross_entropy_forward(rowloss, lse, nt_f32(logits), tg, N, V, ignore, label_smoothing);
     double total = 0;
     for (int i = 0; i < N; i++) total += rowloss[i];
     nt_f32(o)[0] = C ? (float)(total / C) : 0.0f;
 
     if (rec) {
         nt_status st;
-        nt_node *nd = nt_tape_record(ctx, cross_entropy_backward, "nt_cross_entropy", o, 2,
+        nt_node *nd = nt_tape_record(ctx, cross_entropy_backward_node, "nt_cross_entropy", o, 2,
                                      (nt_tensor *[]){logits, targets}, &st);
         if (st) return st;
         nd->write_first = 1;
-        nd->saved[0] = lse;
-        nd->iarg[0] = ignore;
-        nd->iarg[1] = N;
-        nd->iarg[2] = V;
-        nd->iarg[3] = C;
-        nd->farg[0] = eps;
+        *NT_NODE_ARGS(nd, cross_entropy_args) = (cross_entropy_args){lse, ignore, N, V, C, label_smoothing};
     }
     if (n_counted) *n_counted = C;
     *out = o;

@@ -21,6 +21,7 @@
 #include "core/gemm.h"
 #include "core/gemm_bf16.h"
 #include "core/kernels.h"
+#include "core/core_internal.h"
 #include "core/mutate.h"
 #include "core/ops.h"
 #include "core/vecmath.h"
@@ -49,9 +50,6 @@ static void gemm_p(int bf16, int ta, int tb, int M, int N, int K, const float *A
     NT_ASSERT(st == NT_OK);
 }
 
-/* node iarg slot holding the precision the forward ran in (1: bf16) */
-#define PREC_ARG 7
-
 /* Below this many multiply-adds per batch item, a batch runs its products in
  * parallel (one per thread) rather than threading each product. */
 #define SMALL_GEMM_MACS (96 * 96 * 96)
@@ -68,56 +66,88 @@ static void matmul_dims(const nt_tensor *a, const nt_tensor *b, int ta, int tb, 
     *N = tb ? br : bc;
 }
 
-static void matmul_backward(nt_ctx *ctx, nt_node *nd) {
-    nt_tensor *a = nd->in[0], *b = nd->in[1];
-    int ta = nd->iarg[0], tb = nd->iarg[1], Bt = nd->iarg[2], shared = nd->iarg[3], bf = nd->iarg[PREC_ARG];
-    int M, K, Kb, N;
-    matmul_dims(a, b, ta, tb, &M, &K, &Kb, &N);
-    const float *A = nt_f32(a), *Bm = nt_f32(b), *dC = nd->out->grad; // dC (Bt, M, N)
-    float *dA = a->requires_grad ? a->grad : NULL;
-    float *dB = b->requires_grad ? b->grad : NULL;
-    int64_t sa = (int64_t)M * K, sb = shared ? 0 : (int64_t)K * N, sc = (int64_t)M * N;
+/* What nt_matmul keeps on its node. */
+typedef struct {
+    int ta, tb;  /* the transpose flags */
+    int Bt;      /* batch items */
+    int shared;  /* b is 2-D, shared by every batch item */
+    int bf16;    /* the precision the forward ran in (1: bf16) */
+} matmul_args;
 
+/* C = op(A) op(B) per batch item, A (Bt, .., ..), B (Bt or 1, .., ..), dC
+ * (Bt, M, N):
+ *   dop(A) = dC op(B)^T ;  stored (K, M) when ta: dA = op(B) dC^T
+ *   dop(B) = op(A)^T dC ;  stored (N, K) when tb: dB = dC^T op(A)
+ * dA, dB: NULL (not wanted), or dX = dX beta_x + the product (beta 0 for a
+ * fresh write-first gradient, 1 to accumulate). B_bf16: B's bf16 copy for
+ * a bf16 product when it has one (a parameter's), else NULL. */
+static void matmul_backward(float *dA, float *dB, const float *dC, const float *A, const float *B,
+                            const nt_bf16 *B_bf16, int Bt, int M, int K, int N, int ta, int tb, int shared,
+                            int bf, float beta_a, float beta_b) {
+    int64_t sa = (int64_t)M * K, sb = shared ? 0 : (int64_t)K * N, sc = (int64_t)M * N;
     int flip = nt_mutation == NT_MUT_MATMUL_TRANSPOSE && K == N; /* test-only (mutate.h) */
-    /* C = op(A) op(B):
-     *   dop(A) = dC op(B)^T ;  stored (K, M) when ta: dA = op(B) dC^T
-     *   dop(B) = op(A)^T dC ;  stored (N, K) when tb: dB = dC^T op(A)
-     * A fresh gradient (nt_grad_first) is stored with beta = 0. */
     if (shared && !ta) {
         /* b shared, a's batch folded into rows: one product each. */
         int R = Bt * M;
-        if (dA) gemm_p(bf, 0, flip ? tb : !tb, R, K, N, dC, Bm, bf ? nt_params_bf16_of(b) : NULL, nt_grad_first(a) ? 0.0f : 1.0f, dA);
+        if (dA) gemm_p(bf, 0, flip ? tb : !tb, R, K, N, dC, B, B_bf16, beta_a, dA);
         if (dB) {
-            float beta = nt_grad_first(b) ? 0.0f : 1.0f;
-            if (!tb) gemm_p(bf, 1, 0, K, N, R, A, dC, NULL, beta, dB);
-            else gemm_p(bf, 1, 0, N, K, R, dC, A, NULL, beta, dB);
+            if (!tb) gemm_p(bf, 1, 0, K, N, R, A, dC, NULL, beta_b, dB);
+            else gemm_p(bf, 1, 0, N, K, R, dC, A, NULL, beta_b, dB);
         }
         return;
     }
     int par = Bt > 1 && (int64_t)M * N * K <= SMALL_GEMM_MACS;
     if (dA) {
-        float beta = nt_grad_first(a) ? 0.0f : 1.0f;
 #pragma omp parallel for schedule(static) if (par)
         for (int i = 0; i < Bt; i++) {
-            const float *Bi = Bm + i * sb, *dCi = dC + i * sc;
+            const float *Bi = B + i * sb, *dCi = dC + i * sc;
             float *dAi = dA + i * sa;
-            if (!ta) gemm_p(bf, 0, flip ? tb : !tb, M, K, N, dCi, Bi, NULL, beta, dAi);
-            else gemm_p(bf, tb, 1, K, M, N, Bi, dCi, NULL, beta, dAi);
+            if (!ta) gemm_p(bf, 0, flip ? tb : !tb, M, K, N, dCi, Bi, NULL, beta_a, dAi);
+            else gemm_p(bf, tb, 1, K, M, N, Bi, dCi, NULL, beta_a, dAi);
         }
     }
     if (dB) {
         /* A shared dB accumulates over the batch: in batch order, serially;
          * only the first item may store. */
-        float beta = nt_grad_first(b) ? 0.0f : 1.0f;
 #pragma omp parallel for schedule(static) if (par && !shared)
         for (int i = 0; i < Bt; i++) {
             const float *Ai = A + i * sa, *dCi = dC + i * sc;
             float *dBi = dB + i * sb;
-            float bi = shared && i > 0 ? 1.0f : beta;
+            float bi = shared && i > 0 ? 1.0f : beta_b;
             if (!tb) gemm_p(bf, !ta, 0, K, N, M, Ai, dCi, NULL, bi, dBi);
             else gemm_p(bf, 1, ta, N, K, M, dCi, Ai, NULL, bi, dBi);
         }
     }
+}
+
+static void matmul_backward_node(nt_ctx *ctx, nt_node *nd) {
+    (void)ctx;
+    const matmul_args *p = NT_NODE_ARGS(nd, matmul_args);
+    nt_tensor *a = nd->in[0], *b = nd->in[1];
+    int M, K, Kb, N;
+    matmul_dims(a, b, p->ta, p->tb, &M, &K, &Kb, &N);
+    float *dA = a->requires_grad ? a->grad : NULL;
+    float *dB = b->requires_grad ? b->grad : NULL;
+    /* write-first: a fresh gradient is stored with beta = 0 (asked a, then b) */
+    float beta_a = dA && nt_grad_first(a) ? 0.0f : 1.0f;
+    float beta_b = dB && nt_grad_first(b) ? 0.0f : 1.0f;
+    const nt_bf16 *B_bf16 = p->bf16 && dA && p->shared && !p->ta ? nt_params_bf16_of(b) : NULL;
+    matmul_backward(dA, dB, nd->out->grad, nt_f32(a), nt_f32(b), B_bf16, p->Bt, M, K, N, p->ta, p->tb,
+                    p->shared, p->bf16, beta_a, beta_b);
+}
+
+/* C (Bt, M, N) = op(A) op(B) per batch item, A (Bt, .., ..), B (Bt, .., ..)
+ * or 2-D (shared); B_bf16: B's bf16 copy for a bf16 product, or NULL. */
+static void matmul_forward(float *C, const float *A, const float *B, const nt_bf16 *B_bf16, int Bt, int M,
+                           int K, int N, int ta, int tb, int shared, int bf) {
+    if (shared && !ta) { /* a's batch folded into rows: one product */
+        gemm_p(bf, 0, tb, Bt * M, N, K, A, B, B_bf16, 0.0f, C);
+        return;
+    }
+    int64_t sA = (int64_t)M * K, sB = shared ? 0 : (int64_t)K * N, sC = (int64_t)M * N;
+    int par = Bt > 1 && (int64_t)M * N * K <= SMALL_GEMM_MACS;
+#pragma omp parallel for schedule(static) if (par)
+    for (int i = 0; i < Bt; i++) gemm_p(bf, ta, tb, M, N, K, A + i * sA, B + i * sB, NULL, 0.0f, C + i * sC);
 }
 
 nt_status nt_matmul(nt_ctx *ctx, nt_tensor **out, nt_tensor *a, nt_tensor *b, int trans_a,
@@ -152,28 +182,16 @@ nt_status nt_matmul(nt_ctx *ctx, nt_tensor **out, nt_tensor *a, nt_tensor *b, in
     nt_tensor *c;
     NT_TRY(nt_tensor_new(ctx, &c, NT_F32, a->ndim, shape)); // (.., M, N)
 
-    const float *A = nt_f32(a), *Bm = nt_f32(b);
-    float *C = nt_f32(c);
     int bf = nt_ctx_precision(ctx) == NT_PREC_BF16;
-    if (shared && !ta) {
-        gemm_p(bf, 0, tb, Bt * M, N, K, A, Bm, bf ? nt_params_bf16_of(b) : NULL, 0.0f, C);
-    } else {
-        int64_t sA = (int64_t)M * K, sB = shared ? 0 : (int64_t)K * N, sC = (int64_t)M * N;
-        int par = Bt > 1 && (int64_t)M * N * K <= SMALL_GEMM_MACS;
-#pragma omp parallel for schedule(static) if (par)
-        for (int i = 0; i < Bt; i++) gemm_p(bf, ta, tb, M, N, K, A + i * sA, Bm + i * sB, NULL, 0.0f, C + i * sC);
-    }
+    const nt_bf16 *B_bf16 = bf && shared && !ta ? nt_params_bf16_of(b) : NULL;
+    matmul_forward(nt_f32(c), nt_f32(a), nt_f32(b), B_bf16, Bt, M, K, N, ta, tb, shared, bf);
 
     nt_status st;
-    nt_node *nd = nt_tape_record(ctx, matmul_backward, "nt_matmul", c, 2, (nt_tensor *[]){a, b}, &st);
+    nt_node *nd = nt_tape_record(ctx, matmul_backward_node, "nt_matmul", c, 2, (nt_tensor *[]){a, b}, &st);
     if (st) return st;
     if (nd) {
         nd->write_first = 1;
-        nd->iarg[0] = ta;
-        nd->iarg[1] = tb;
-        nd->iarg[2] = Bt;
-        nd->iarg[3] = shared;
-        nd->iarg[PREC_ARG] = bf;
+        *NT_NODE_ARGS(nd, matmul_args) = (matmul_args){ta, tb, Bt, shared, bf};
     }
     *out = c;
     return NT_OK;
@@ -181,25 +199,22 @@ nt_status nt_matmul(nt_ctx *ctx, nt_tensor **out, nt_tensor *a, nt_tensor *b, in
 
 /* ---- nt_linear -------------------------------------------------------------- */
 
-/* db (Out) += column sums of dy (R, Out), or = when `store` (a fresh
+/* db (Out) += column sums of dy (R, Out) (acc 1), or = (acc 0: a fresh
  * gradient). Threads own disjoint 64-column tiles and walk the rows in
  * order, so the sum is the same for any thread count. */
-static void bias_backward(float *db, const float *dy, int R, int Out, int store) {
+static void bias_backward(float *db, const float *dy, int R, int Out, int acc) {
     enum { TILE = 64 };
     int tiles = (Out + TILE - 1) / TILE;
     int rows = nt_mutation == NT_MUT_LINEAR_BIAS ? 1 : R; /* test-only (mutate.h) */
 #pragma omp parallel for schedule(static) if ((int64_t)R * Out > 32768)
     for (int t = 0; t < tiles; t++) {
         int c0 = t * TILE, w = Out - c0 < TILE ? Out - c0 : TILE;
-        float acc[TILE] = {0};
+        float sum[TILE] = {0};
         for (int r = 0; r < rows; r++) {
             const float *row = dy + (int64_t)r * Out + c0;
-            for (int j = 0; j < w; j++) acc[j] += row[j];
+            for (int j = 0; j < w; j++) sum[j] += row[j];
         }
-        if (store)
-            for (int j = 0; j < w; j++) db[c0 + j] = acc[j];
-        else
-            for (int j = 0; j < w; j++) db[c0 + j] += acc[j];
+        nt_grad_put(db + c0, sum, w, acc);
     }
 }
 
@@ -428,17 +443,80 @@ void nt_linear_rows(float *Y, const float *X, const float *W, const float *bias,
     for (int o = o0; o < o1; o += 8) few_rows_block(Y, X, W, bias, R, In, Out, o, o1);
 }
 
-static void linear_backward(nt_ctx *ctx, nt_node *nd) {
+/* What nt_linear and nt_gelu_linear keep on their node. */
+typedef struct {
+    int R, In, Out;
+    int bf16; /* the precision the forward ran in (1: bf16) */
+} linear_args;
+
+/* The write-first flags of a linear's three gradients, asked in the order
+ * x (or h), w, b; a gradient not wanted gets NULL. */
+typedef struct {
+    float *dx, *dw, *db;
+    int acc_x, acc_w, acc_b; /* 0: a fresh buffer, stored; 1: accumulated */
+} linear_grads;
+
+static linear_grads linear_grads_of(nt_tensor *x, nt_tensor *w, nt_tensor *b, int x_may_store) {
+    linear_grads g = {0};
+    g.dx = x->requires_grad ? x->grad : NULL;
+    g.acc_x = !(g.dx && x_may_store && nt_grad_first(x));
+    g.dw = w->requires_grad ? w->grad : NULL;
+    g.acc_w = !(g.dw && nt_grad_first(w));
+    g.db = b && b->requires_grad ? b->grad : NULL;
+    g.acc_b = !(g.db && nt_grad_first(b));
+    return g;
+}
+
+/* y = x W^T + b, x (R, In), W (Out, In), b (Out), dy (R, Out):
+ *   dx = dy W,  dW = dy^T x,  db = sum over rows of dy
+ * each output NULL (not wanted), stored (acc 0) or accumulated (acc 1).
+ * weight_bf16: W's bf16 copy for a bf16 product, or NULL. */
+static void linear_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                            const float *weight, const nt_bf16 *weight_bf16, int R, int In, int Out, int bf,
+                            int acc_inp, int acc_weight, int acc_bias) {
+    if (dinp) gemm_p(bf, 0, 0, R, In, Out, dout, weight, weight_bf16, (float)acc_inp, dinp);
+    if (dweight) gemm_p(bf, 1, 0, Out, In, R, dout, inp, NULL, (float)acc_weight, dweight);
+    if (dbias) bias_backward(dbias, dout, R, Out, acc_bias);
+}
+
+static void linear_backward_node(nt_ctx *ctx, nt_node *nd) {
+    (void)ctx;
+    const linear_args *p = NT_NODE_ARGS(nd, linear_args);
     nt_tensor *x = nd->in[0], *w = nd->in[1], *b = nd->in[2];
-    int R = nd->iarg[0], In = nd->iarg[1], Out = nd->iarg[2], bf = nd->iarg[PREC_ARG];
-    const float *dy = nd->out->grad; // (R, Out)
-    /* a fresh gradient (nt_grad_first) is stored: beta = 0 */
-    if (x->requires_grad) // dx += dy W
-        gemm_p(bf, 0, 0, R, In, Out, dy, nt_f32(w), bf ? nt_params_bf16_of(w) : NULL,
-               nt_grad_first(x) ? 0.0f : 1.0f, x->grad);
-    if (w->requires_grad) // dW += dy^T x
-        gemm_p(bf, 1, 0, Out, In, R, dy, nt_f32(x), NULL, nt_grad_first(w) ? 0.0f : 1.0f, w->grad);
-    if (b && b->requires_grad) bias_backward(b->grad, dy, R, Out, nt_grad_first(b)); // db += sum_r dy
+    linear_grads g = linear_grads_of(x, w, b, 1);
+    const nt_bf16 *w_bf16 = p->bf16 && g.dx ? nt_params_bf16_of(w) : NULL;
+    linear_backward(g.dx, g.dw, g.db, nd->out->grad, nt_f32(x), nt_f32(w), w_bf16, p->R, p->In, p->Out,
+                    p->bf16, g.acc_x, g.acc_w, g.acc_b);
+}
+
+/* out (R, Out) = inp (R, In) weight (Out, In)^T + bias (Out) (bias may be
+ * NULL). Up to LINEAR_FEW_ROWS rows: dot products (bf16 weights when
+ * weight_bf16 is given, a bf16 decoding step); more: one product, on bf16
+ * operands when bf (weight read from weight_bf16 when given). */
+static void linear_forward(float *out, const float *inp, const float *weight, const nt_bf16 *weight_bf16,
+                           const float *bias, int R, int In, int Out, int bf) {
+    if (R <= LINEAR_FEW_ROWS && weight_bf16) { /* bf16 weights, float32 activations */
+        int blocks = (Out + 7) / 8;
+#pragma omp parallel for schedule(static) if ((int64_t)R * In * Out >= FEW_PAR_MACS && blocks > 1)
+        for (int k = 0; k < blocks; k++)
+            nt_linear_rows_bf16(out, inp, weight_bf16, bias, R, In, Out, 8 * k, 8 * k + 8 < Out ? 8 * k + 8 : Out);
+        return;
+    }
+    if (R <= LINEAR_FEW_ROWS) {
+        linear_few_rows(out, inp, weight, bias, R, In, Out);
+        return;
+    }
+    if (bias) {
+        /* out starts as the broadcast bias; the product then adds with beta
+         * = 1. A vectorised store loop, not one memcpy call per (short) row. */
+#pragma omp parallel for schedule(static) if ((int64_t)R * Out > 65536)
+        for (int r = 0; r < R; r++) {
+            float *restrict yr = out + (int64_t)r * Out;
+            for (int j = 0; j < Out; j++) yr[j] = bias[j];
+        }
+    }
+    // (R, In) (Out, In)^T
+    gemm_p(bf, 0, 1, R, Out, In, inp, weight, weight_bf16, bias ? 1.0f : 0.0f, out);
 }
 
 nt_status nt_linear(nt_ctx *ctx, nt_tensor **out, nt_tensor *x, nt_tensor *w, nt_tensor *b) {
@@ -462,41 +540,16 @@ nt_status nt_linear(nt_ctx *ctx, nt_tensor **out, nt_tensor *x, nt_tensor *w, nt
     nt_tensor *y;
     NT_TRY(nt_tensor_new(ctx, &y, NT_F32, x->ndim, shape)); // (.., Out)
 
-    float *Y = nt_f32(y);
     int bf = nt_ctx_precision(ctx) == NT_PREC_BF16;
-    const nt_bf16 *Wh = bf && R <= LINEAR_FEW_ROWS ? nt_params_bf16_of(w) : NULL;
-    if (Wh) { /* a bf16 decoding step: bf16 weights, float32 activations */
-        int blocks = (Out + 7) / 8;
-        const float *X = nt_f32(x), *bias = b ? nt_f32(b) : NULL;
-#pragma omp parallel for schedule(static) if ((int64_t)R * In * Out >= FEW_PAR_MACS && blocks > 1)
-        for (int k = 0; k < blocks; k++)
-            nt_linear_rows_bf16(Y, X, Wh, bias, R, In, Out, 8 * k, 8 * k + 8 < Out ? 8 * k + 8 : Out);
-    } else if (R <= LINEAR_FEW_ROWS) {
-        linear_few_rows(Y, nt_f32(x), nt_f32(w), b ? nt_f32(b) : NULL, R, In, Out);
-    } else {
-        if (b) {
-        /* y starts as the broadcast bias; the product then adds with beta = 1. */
-            /* a vectorised store loop, not one memcpy call per (short) row */
-            const float *restrict bias = nt_f32(b);
-#pragma omp parallel for schedule(static) if ((int64_t)R * Out > 65536)
-            for (int r = 0; r < R; r++) {
-                float *restrict yr = Y + (int64_t)r * Out;
-                for (int j = 0; j < Out; j++) yr[j] = bias[j];
-            }
-        }
-        // (R, In) (Out, In)^T
-        gemm_p(bf, 0, 1, R, Out, In, nt_f32(x), nt_f32(w), bf ? nt_params_bf16_of(w) : NULL, b ? 1.0f : 0.0f, Y);
-    }
+    const nt_bf16 *Wh = bf ? nt_params_bf16_of(w) : NULL; /* a parameter's bf16 copy, or NULL */
+    linear_forward(nt_f32(y), nt_f32(x), nt_f32(w), Wh, b ? nt_f32(b) : NULL, R, In, Out, bf);
 
     nt_status st;
-    nt_node *nd = nt_tape_record(ctx, linear_backward, "nt_linear", y, 3, (nt_tensor *[]){x, w, b}, &st);
+    nt_node *nd = nt_tape_record(ctx, linear_backward_node, "nt_linear", y, 3, (nt_tensor *[]){x, w, b}, &st);
     if (st) return st;
     if (nd) {
         nd->write_first = 1;
-        nd->iarg[0] = R;
-        nd->iarg[1] = In;
-        nd->iarg[2] = Out;
-        nd->iarg[PREC_ARG] = bf && (R > LINEAR_FEW_ROWS || Wh);
+        *NT_NODE_ARGS(nd, linear_args) = (linear_args){R, In, Out, bf && (R > LINEAR_FEW_ROWS || Wh)};
     }
     *out = y;
     return NT_OK;
@@ -540,35 +593,30 @@ static void gelu_and_grad_into(float *restrict g, float *restrict d, const float
     }
 }
 
-/* node: in = {h (R, In), w (Out, In), b (Out) or NULL}; iarg = {R, In, Out}.
- * When h's gradient is fresh (write-first) and dW is wanted, one pass
- * computes gelu(h) into the scratch and gelu'(h) into dh, and the last pass
- * multiplies dh by dg: one exp per element instead of two. */
-static void gelu_linear_backward(nt_ctx *ctx, nt_node *nd) {
-    nt_tensor *h = nd->in[0], *w = nd->in[1], *b = nd->in[2];
-    int R = nd->iarg[0], In = nd->iarg[1], Out = nd->iarg[2], bf = nd->iarg[PREC_ARG];
-    const float *dy = nd->out->grad; // (R, Out)
-    const float *H = nt_f32(h);
+/* y = gelu(h) W^T + b, h (R, In), W (Out, In), dy (R, Out):
+ *   dW = dy^T gelu(h),  db = sum over rows of dy,  dh = (dy W) gelu'(h)
+ * each output NULL (not wanted), stored (acc 0) or accumulated (acc 1).
+ * g: (R, In) scratch, gelu(h) then dg = dy W. When dh is stored and dW is
+ * wanted, one pass computes gelu(h) into g and gelu'(h) into dh, and the
+ * last pass multiplies dh by dg: one exp per element instead of two. */
+static void gelu_linear_backward(float *dh, float *dweight, float *dbias, float *g, const float *dout,
+                                 const float *h, const float *weight, const nt_bf16 *weight_bf16, int R,
+                                 int In, int Out, int bf, int acc_h, int acc_weight, int acc_bias) {
     int64_t n = (int64_t)R * In;
-    float *g = nt_ctx_scratch(ctx, (size_t)n * sizeof(float)); // (R, In)
-    NT_ASSERT(g); /* the forward obtained this size already */
-    float *dh = h->requires_grad ? h->grad : NULL;
-    /* h sharing its gradient with w or b would make dh a shared buffer */
-    int store_dh = dh && h != w && h != b && nt_grad_first(h);
     int dh_holds_grad = 0; // dh = gelu'(h) already
-    if (w->requires_grad) {
-        if (store_dh) {
-            gelu_and_grad_into(g, dh, H, n);
+    if (dweight) {
+        if (dh && !acc_h) {
+            gelu_and_grad_into(g, dh, h, n);
             dh_holds_grad = 1;
         } else {
-            gelu_into(g, H, n);
+            gelu_into(g, h, n);
         }
         // dW += dy^T gelu(h)
-        gemm_p(bf, 1, 0, Out, In, R, dy, g, NULL, nt_grad_first(w) ? 0.0f : 1.0f, w->grad);
+        gemm_p(bf, 1, 0, Out, In, R, dout, g, NULL, (float)acc_weight, dweight);
     }
-    if (b && b->requires_grad) bias_backward(b->grad, dy, R, Out, nt_grad_first(b));
+    if (dbias) bias_backward(dbias, dout, R, Out, acc_bias);
     if (dh) {
-        gemm_p(bf, 0, 0, R, In, Out, dy, nt_f32(w), bf ? nt_params_bf16_of(w) : NULL, 0.0f, g); // dg = dy W
+        gemm_p(bf, 0, 0, R, In, Out, dout, weight, weight_bf16, 0.0f, g); // dg = dy W
         if (dh_holds_grad) {
 #pragma omp parallel for schedule(static) if (n > GELU_PAR_MIN)
             for (int64_t i = 0; i < n; i++) dh[i] = g[i] * dh[i];
@@ -577,10 +625,23 @@ static void gelu_linear_backward(nt_ctx *ctx, nt_node *nd) {
 #pragma omp parallel for schedule(static) if (n > GELU_PAR_MIN)
             for (int64_t c = 0; c < chunks; c++) {
                 int64_t i0 = c * GELU_CHUNK;
-                nt_vgelu_grad(dh + i0, g + i0, H + i0, n - i0 < GELU_CHUNK ? n - i0 : GELU_CHUNK, !store_dh);
+                nt_vgelu_grad(dh + i0, g + i0, h + i0, n - i0 < GELU_CHUNK ? n - i0 : GELU_CHUNK, acc_h);
             }
         }
     }
+}
+
+/* node: in = {h (R, In), w (Out, In), b (Out) or NULL}. */
+static void gelu_linear_backward_node(nt_ctx *ctx, nt_node *nd) {
+    const linear_args *p = NT_NODE_ARGS(nd, linear_args);
+    nt_tensor *h = nd->in[0], *w = nd->in[1], *b = nd->in[2];
+    float *g = nt_ctx_scratch(ctx, (size_t)p->R * p->In * sizeof(float)); // (R, In)
+    NT_ASSERT(g); /* the forward obtained this size already */
+    /* h sharing its gradient with w or b would make dh a shared buffer: accumulate */
+    linear_grads gr = linear_grads_of(h, w, b, h != w && h != b);
+    const nt_bf16 *w_bf16 = p->bf16 && gr.dx ? nt_params_bf16_of(w) : NULL;
+    gelu_linear_backward(gr.dx, gr.dw, gr.db, g, nd->out->grad, nt_f32(h), nt_f32(w), w_bf16, p->R, p->In,
+                         p->Out, p->bf16, gr.acc_x, gr.acc_w, gr.acc_b);
 }
 
 nt_status nt_gelu_linear(nt_ctx *ctx, nt_tensor **out, nt_tensor *h, nt_tensor *w, nt_tensor *b) {
@@ -605,16 +666,14 @@ nt_status nt_gelu_linear(nt_ctx *ctx, nt_tensor **out, nt_tensor *h, nt_tensor *
     nt_status st = nt_linear(ctx, &y, gt, w, b);
     nt_ctx_set_grad(ctx, grad);
     if (st) return nt_error_wrap(st, "nt_gelu_linear");
-    nt_node *nd = nt_tape_record(ctx, gelu_linear_backward, "nt_gelu_linear", y, 3,
+    nt_node *nd = nt_tape_record(ctx, gelu_linear_backward_node, "nt_gelu_linear", y, 3,
                                  (nt_tensor *[]){h, w, b}, &st);
     if (st) return st;
     if (nd) {
         nd->write_first = 1;
-        nd->iarg[0] = (int)(y->n / w->shape[0]);
-        nd->iarg[1] = w->shape[1];
-        nd->iarg[2] = w->shape[0];
-        nd->iarg[PREC_ARG] = nt_ctx_precision(ctx) == NT_PREC_BF16 &&
-                             (nd->iarg[0] > LINEAR_FEW_ROWS || w->owner);
+        int R = (int)(y->n / w->shape[0]);
+        int bf = nt_ctx_precision(ctx) == NT_PREC_BF16 && (R > LINEAR_FEW_ROWS || w->owner);
+        *NT_NODE_ARGS(nd, linear_args) = (linear_args){R, w->shape[1], w->shape[0], bf};
     }
     *out = y;
     return NT_OK;

@@ -38,17 +38,23 @@ static double sum_all(const float *x, int64_t n) {
     return s;
 }
 
-/* node: in[0] = x (n), out scalar; farg[0] = factor (1 for sum, 1/n for mean).
- * dx (n) += dy * factor */
-static void sum_backward(nt_ctx *ctx, nt_node *nd) {
-    (void)ctx;
-    nt_tensor *X = nd->in[0];
-    if (!X->requires_grad) return;
-    float g = (float)((double)nd->out->grad[0] * nd->farg[0]);
-    float *dx = X->grad;
-    int64_t n = X->n;
+/* What nt_sum and nt_mean keep on their node. */
+typedef struct {
+    float factor; /* 1 for sum, 1/n for mean */
+} sum_args;
+
+/* dinp (n) += dout * factor */
+static void sum_backward(float *dinp, float dout, float factor, int64_t n) {
+    float g = (float)((double)dout * factor);
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
-    for (int64_t i = 0; i < n; i++) dx[i] += g;
+    for (int64_t i = 0; i < n; i++) dinp[i] += g;
+}
+
+static void sum_backward_node(nt_ctx *ctx, nt_node *nd) {
+    (void)ctx;
+    nt_tensor *x = nd->in[0];
+    if (!x->requires_grad) return;
+    sum_backward(x->grad, nd->out->grad[0], NT_NODE_ARGS(nd, sum_args)->factor, x->n);
 }
 
 static nt_status reduce_all(const char *fn, nt_ctx *ctx, nt_tensor **out, nt_tensor *x, int mean) {
@@ -59,10 +65,10 @@ static nt_status reduce_all(const char *fn, nt_ctx *ctx, nt_tensor **out, nt_ten
     if (st) return nt_error_wrap(st, "%s", fn);
     double s = sum_all(nt_f32(x), x->n);
     nt_f32(y)[0] = (float)(mean ? s / (double)x->n : s);
-    nt_node *nd = nt_tape_record(ctx, sum_backward, fn, y, 1, (nt_tensor *[]){x}, &st);
+    nt_node *nd = nt_tape_record(ctx, sum_backward_node, fn, y, 1, (nt_tensor *[]){x}, &st);
     if (st) return st;
     int64_t n = x->n - (mean && nt_mutation == NT_MUT_MEAN_N1 && x->n > 1); /* test-only (mutate.h) */
-    if (nd) nd->farg[0] = mean ? (float)(1.0 / (double)n) : 1.0f;
+    if (nd) NT_NODE_ARGS(nd, sum_args)->factor = mean ? (float)(1.0 / (double)n) : 1.0f;
     *out = y;
     return NT_OK;
 }
@@ -84,23 +90,46 @@ static void axis_split(const nt_tensor *x, int axis, int64_t *outer, int64_t *A,
     *A = x->shape[axis];
 }
 
-/* node: in[0] = x (outer, A, inner), out (outer, inner), iarg[0] = axis.
- * dx[o, a, j] += dy[o, j] */
-static void sum_axis_backward(nt_ctx *ctx, nt_node *nd) {
-    (void)ctx;
-    nt_tensor *X = nd->in[0];
-    if (!X->requires_grad) return;
-    int64_t outer, A, inner;
-    axis_split(X, nd->iarg[0], &outer, &A, &inner);
-    const float *dy = nd->out->grad;
-    float *dx = X->grad;
+/* What nt_sum_axis keeps on its node. */
+typedef struct {
+    int axis; /* the reduced axis, >= 0 */
+} sum_axis_args;
+
+/* dinp[o, a, j] (outer, A, inner) += dout[o, j] (outer, inner) */
+static void sum_axis_backward(float *dinp, const float *dout, int64_t outer, int64_t A, int64_t inner) {
     int64_t rows = outer * A;
-#pragma omp parallel for schedule(static) if (X->n > PAR_MIN)
+#pragma omp parallel for schedule(static) if (rows * inner > PAR_MIN)
     for (int64_t r = 0; r < rows; r++) {
-        const float *g = dy + (r / A) * inner;
-        float *d = dx + r * inner;
+        const float *g = dout + (r / A) * inner;
+        float *d = dinp + r * inner;
         for (int64_t j = 0; j < inner; j++) d[j] += g[j];
     }
+}
+
+static void sum_axis_backward_node(nt_ctx *ctx, nt_node *nd) {
+    (void)ctx;
+    nt_tensor *x = nd->in[0];
+    if (!x->requires_grad) return;
+    int64_t outer, A, inner;
+    axis_split(x, NT_NODE_ARGS(nd, sum_axis_args)->axis, &outer, &A, &inner);
+    sum_axis_backward(x->grad, nd->out->grad, outer, A, inner);
+}
+
+/* out (outer, inner) = sum over a of inp (outer, A, inner); blocks of 64
+ * output columns accumulate in double over a, in order. */
+static void sum_axis_forward(float *out, const float *inp, int64_t outer, int64_t A, int64_t inner) {
+    int64_t nblk = (inner + 63) / 64;
+#pragma omp parallel for collapse(2) schedule(static) if (outer * A * inner > PAR_MIN)
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t blk = 0; blk < nblk; blk++) {
+            int64_t j0 = blk * 64, j1 = j0 + 64 < inner ? j0 + 64 : inner;
+            double acc[64] = {0};
+            for (int64_t a = 0; a < A; a++) {
+                const float *xr = inp + (o * A + a) * inner;
+                for (int64_t j = j0; j < j1; j++) acc[j - j0] += xr[j];
+            }
+            for (int64_t j = j0; j < j1; j++) out[o * inner + j] = (float)acc[j - j0];
+        }
 }
 
 nt_status nt_sum_axis(nt_ctx *ctx, nt_tensor **out, nt_tensor *x, int axis) {
@@ -120,28 +149,13 @@ nt_status nt_sum_axis(nt_ctx *ctx, nt_tensor **out, nt_tensor *x, int axis) {
     nt_status st = nt_tensor_new(ctx, &y, NT_F32, nd - 1, shape);
     if (st) return nt_error_wrap(st, "nt_sum_axis");
 
-    // y (outer, inner) = sum over a of x (outer, A, inner); blocks of 64
-    // output columns accumulate in double over a, in order.
     int64_t outer, A, inner;
     axis_split(x, axis, &outer, &A, &inner);
-    int64_t nblk = (inner + 63) / 64;
-    const float *xs = nt_f32(x);
-    float *ys = nt_f32(y);
-#pragma omp parallel for collapse(2) schedule(static) if (x->n > PAR_MIN)
-    for (int64_t o = 0; o < outer; o++)
-        for (int64_t blk = 0; blk < nblk; blk++) {
-            int64_t j0 = blk * 64, j1 = j0 + 64 < inner ? j0 + 64 : inner;
-            double acc[64] = {0};
-            for (int64_t a = 0; a < A; a++) {
-                const float *xr = xs + (o * A + a) * inner;
-                for (int64_t j = j0; j < j1; j++) acc[j - j0] += xr[j];
-            }
-            for (int64_t j = j0; j < j1; j++) ys[o * inner + j] = (float)acc[j - j0];
-        }
+    sum_axis_forward(nt_f32(y), nt_f32(x), outer, A, inner);
 
-    nt_node *node = nt_tape_record(ctx, sum_axis_backward, "nt_sum_axis", y, 1, (nt_tensor *[]){x}, &st);
+    nt_node *node = nt_tape_record(ctx, sum_axis_backward_node, "nt_sum_axis", y, 1, (nt_tensor *[]){x}, &st);
     if (st) return st;
-    if (node) node->iarg[0] = axis;
+    if (node) NT_NODE_ARGS(node, sum_axis_args)->axis = axis;
     *out = y;
     return NT_OK;
 }

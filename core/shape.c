@@ -143,13 +143,18 @@ static void permute_kernel(uint32_t *y, const uint32_t *x, float *dx, const floa
             }
 }
 
-/* node: in[0] = x, iarg[0..ndim) = perm. */
-static void permute_backward(nt_ctx *ctx, nt_node *nd) {
+/* What nt_permute keeps on its node. */
+typedef struct {
+    int perm[NT_MAX_DIMS]; /* out.shape[i] = x.shape[perm[i]] */
+} permute_args;
+
+/* node: in[0] = x. dx += dy permuted back. */
+static void permute_backward_node(nt_ctx *ctx, nt_node *nd) {
     (void)ctx;
-    nt_tensor *X = nd->in[0];
-    if (!X->requires_grad || !X->grad) return;
-    perm_plan p = perm_plan_make(X, nd->iarg);
-    permute_kernel(NULL, NULL, X->grad, nd->out->grad, &p, X->n);
+    nt_tensor *x = nd->in[0];
+    if (!x->requires_grad || !x->grad) return;
+    perm_plan p = perm_plan_make(x, NT_NODE_ARGS(nd, permute_args)->perm);
+    permute_kernel(NULL, NULL, x->grad, nd->out->grad, &p, x->n);
 }
 
 nt_status nt_permute(nt_ctx *ctx, nt_tensor **out, nt_tensor *x, const int *perm) {
@@ -177,10 +182,10 @@ nt_status nt_permute(nt_ctx *ctx, nt_tensor **out, nt_tensor *x, const int *perm
     permute_kernel(y->data, x->data, NULL, NULL, &p, x->n);
     nt_status st = NT_OK;
     nt_node *node = x->dtype != NT_F32 ? NULL
-                  : nt_tape_record(ctx, permute_backward, "nt_permute", y, 1, (nt_tensor *[]){x}, &st);
+                  : nt_tape_record(ctx, permute_backward_node, "nt_permute", y, 1, (nt_tensor *[]){x}, &st);
     if (st) return st;
     if (node)
-        for (int i = 0; i < nd; i++) node->iarg[i] = perm[i];
+        for (int i = 0; i < nd; i++) NT_NODE_ARGS(node, permute_args)->perm[i] = perm[i];
     *out = y;
     return NT_OK;
 }
@@ -193,24 +198,31 @@ static void axis_split(const nt_tensor *x, int axis, int64_t *outer, int64_t *in
     for (int i = axis + 1; i < x->ndim; i++) *inner *= x->shape[i];
 }
 
-/* node: in[0] = x (outer, L, inner), out (outer, len, inner),
- * iarg[0] = axis, iarg[1] = start, iarg[2] = len. */
-static void slice_backward(nt_ctx *ctx, nt_node *nd) {
-    (void)ctx;
-    nt_tensor *X = nd->in[0];
-    if (!X->requires_grad || !X->grad) return;
-    int axis = nd->iarg[0], start = nd->iarg[1], len = nd->iarg[2];
-    int64_t outer, inner, L = X->shape[axis];
-    axis_split(X, axis, &outer, &inner);
-    const float *dy = nd->out->grad;
-    float *dx = X->grad;
+/* What nt_slice keeps on its node. */
+typedef struct {
+    int axis, start, len; /* the slice [start, start + len) along axis (>= 0) */
+} slice_args;
+
+/* dx (outer, L, inner)[:, start:start+len, :] += dy (outer, len, inner) */
+static void slice_backward(float *dx, const float *dy, int64_t outer, int64_t L, int64_t inner, int start,
+                           int len) {
     int64_t row = len * inner; // elements of one outer row of the output
-#pragma omp parallel for schedule(static) if (X->n > PAR_MIN)
+#pragma omp parallel for schedule(static) if (outer * L * inner > PAR_MIN)
     for (int64_t o = 0; o < outer; o++) {
         float *d = dx + (o * L + start) * inner;
         const float *g = dy + o * row;
         for (int64_t k = 0; k < row; k++) d[k] += g[k];
     }
+}
+
+static void slice_backward_node(nt_ctx *ctx, nt_node *nd) {
+    (void)ctx;
+    nt_tensor *x = nd->in[0];
+    if (!x->requires_grad || !x->grad) return;
+    const slice_args *a = NT_NODE_ARGS(nd, slice_args);
+    int64_t outer, inner;
+    axis_split(x, a->axis, &outer, &inner);
+    slice_backward(x->grad, nd->out->grad, outer, x->shape[a->axis], inner, a->start, a->len);
 }
 
 nt_status nt_slice(nt_ctx *ctx, nt_tensor **out, nt_tensor *x, int axis, int start, int len) {
@@ -246,39 +258,45 @@ nt_status nt_slice(nt_ctx *ctx, nt_tensor **out, nt_tensor *x, int axis, int sta
     }
     nt_status st = NT_OK;
     nt_node *node = x->dtype != NT_F32 ? NULL
-                  : nt_tape_record(ctx, slice_backward, "nt_slice", y, 1, (nt_tensor *[]){x}, &st);
+                  : nt_tape_record(ctx, slice_backward_node, "nt_slice", y, 1, (nt_tensor *[]){x}, &st);
     if (st) return st;
     if (node) {
-        node->iarg[0] = axis;
-        node->iarg[1] = start;
-        node->iarg[2] = len;
+        *NT_NODE_ARGS(node, slice_args) = (slice_args){axis, start, len};
     }
     *out = y;
     return NT_OK;
 }
 
-/* node: in[0..n) = xs (outer, L_i, inner), out (outer, Ltot, inner),
- * iarg[0] = axis, iarg[1] = n (<= NT_NODE_MAX_IN). */
-static void concat_backward(nt_ctx *ctx, nt_node *nd) {
+/* What nt_concat keeps on its node. */
+typedef struct {
+    int axis; /* >= 0 */
+    int n;    /* inputs, <= NT_NODE_MAX_IN */
+} concat_args;
+
+/* dx (outer, L, inner) += dy (outer, Ltot, inner)[:, off:off+L, :] */
+static void concat_backward(float *dx, const float *dy, int64_t outer, int64_t Ltot, int64_t off, int64_t L,
+                            int64_t inner) {
+    int64_t row = L * inner;
+#pragma omp parallel for schedule(static) if (outer * row > PAR_MIN)
+    for (int64_t o = 0; o < outer; o++) {
+        const float *g = dy + (o * Ltot + off) * inner;
+        float *d = dx + o * row;
+        for (int64_t k = 0; k < row; k++) d[k] += g[k];
+    }
+}
+
+/* node: in[0..n) = xs (outer, L_i, inner), out (outer, Ltot, inner). */
+static void concat_backward_node(nt_ctx *ctx, nt_node *nd) {
     (void)ctx;
-    int axis = nd->iarg[0], n = nd->iarg[1];
-    nt_tensor *Y = nd->out;
-    int64_t outer, inner, Ltot = Y->shape[axis];
-    axis_split(Y, axis, &outer, &inner);
-    const float *dy = Y->grad;
+    const concat_args *a = NT_NODE_ARGS(nd, concat_args);
+    nt_tensor *y = nd->out;
+    int64_t outer, inner, Ltot = y->shape[a->axis];
+    axis_split(y, a->axis, &outer, &inner);
     int64_t off = 0; // offset along axis of input i within the output
-    for (int i = 0; i < n; i++) {
-        nt_tensor *X = nd->in[i];
-        int64_t L = X->shape[axis], row = L * inner;
-        if (X->requires_grad && X->grad) {
-            float *dx = X->grad;
-#pragma omp parallel for schedule(static) if (X->n > PAR_MIN)
-            for (int64_t o = 0; o < outer; o++) {
-                const float *g = dy + (o * Ltot + off) * inner;
-                float *d = dx + o * row;
-                for (int64_t k = 0; k < row; k++) d[k] += g[k];
-            }
-        }
+    for (int i = 0; i < a->n; i++) {
+        nt_tensor *x = nd->in[i];
+        int64_t L = x->shape[a->axis];
+        if (x->requires_grad && x->grad) concat_backward(x->grad, y->grad, outer, Ltot, off, L, inner);
         off += L;
     }
 }
@@ -308,11 +326,10 @@ static nt_status concat_impl(nt_ctx *ctx, nt_tensor **out, nt_tensor *const *xs,
     }
     if (n <= NT_NODE_MAX_IN && x0->dtype == NT_F32) {
         nt_status st;
-        nt_node *node = nt_tape_record(ctx, concat_backward, "nt_concat", y, n, xs, &st);
+        nt_node *node = nt_tape_record(ctx, concat_backward_node, "nt_concat", y, n, xs, &st);
         if (st) return st;
         if (node) {
-            node->iarg[0] = axis;
-            node->iarg[1] = n;
+            *NT_NODE_ARGS(node, concat_args) = (concat_args){axis, n};
         }
     }
     *out = y;

@@ -28,12 +28,12 @@ static inline float row_max(const float *x, int64_t D) {
     return m;
 }
 
-// y (N, D) = softmax(x) or log_softmax(x) over D
-static void softmax_forward(float *y, const float *x, int64_t N, int64_t D, int log_form) {
+// out (N, D) = softmax(inp) or log_softmax(inp) over D
+static void softmax_forward(float *out, const float *inp, int64_t N, int64_t D, int log_form) {
 #pragma omp parallel for schedule(static) if (N * D > PAR_MIN)
     for (int64_t r = 0; r < N; r++) {
-        const float *xr = x + r * D;
-        float *yr = y + r * D;
+        const float *xr = inp + r * D;
+        float *yr = out + r * D;
         float m = row_max(xr, D);
         float s = 0;
         if (log_form) {
@@ -54,35 +54,43 @@ static void softmax_forward(float *y, const float *x, int64_t N, int64_t D, int 
     }
 }
 
-/* node: in[0] = x (N, D), out = y (N, D) (its values are what backward needs),
- * iarg[0] = log_form. */
-static void softmax_backward(nt_ctx *ctx, nt_node *nd) {
-    (void)ctx;
-    nt_tensor *X = nd->in[0];
-    if (!X->requires_grad) return;
-    int log_form = nd->iarg[0];
-    int64_t n = X->n, D = X->ndim ? X->shape[X->ndim - 1] : 1, N = n / D;
-    const float *y = nt_f32(nd->out), *dy = nd->out->grad;
-    float *dx = X->grad;
+/* What softmax_apply keeps on its node (the output y is the node's own). */
+typedef struct {
+    int log_form; /* 1: log-softmax */
+} softmax_args;
+
+/* dinp (N, D) += the gradient through softmax (or log-softmax) given out =
+ * y (N, D), the forward's output, and dout (N, D). */
+static void softmax_backward(float *dinp, const float *dout, const float *out, int64_t N, int64_t D,
+                             int log_form) {
     int mut = nt_mutation; /* test-only (mutate.h) */
     float keep = (log_form ? mut == NT_MUT_LOG_SOFTMAX : mut == NT_MUT_SOFTMAX) ? 0.0f : 1.0f;
-#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+#pragma omp parallel for schedule(static) if (N * D > PAR_MIN)
     for (int64_t r = 0; r < N; r++) {
-        const float *yr = y + r * D, *g = dy + r * D;
-        float *d = dx + r * D;
+        const float *yr = out + r * D, *g = dout + r * D;
+        float *d = dinp + r * D;
         float s = 0;
         if (log_form) {
-            // dx = dy - exp(y) * sum(dy)
+            // dx = dy - exp(y) * sum(dy): the direct term, the term through log s
 #pragma omp simd reduction(+ : s)
             for (int64_t j = 0; j < D; j++) s += g[j];
             for (int64_t j = 0; j < D; j++) d[j] += g[j] - expf(yr[j]) * s * keep;
         } else {
-            // dx = y * (dy - sum(dy * y))
+            // dx = y * (dy - sum(dy * y)): the direct term, the term through s
 #pragma omp simd reduction(+ : s)
             for (int64_t j = 0; j < D; j++) s += g[j] * yr[j];
             for (int64_t j = 0; j < D; j++) d[j] += yr[j] * (g[j] - s * keep);
         }
     }
+}
+
+static void softmax_backward_node(nt_ctx *ctx, nt_node *nd) {
+    (void)ctx;
+    nt_tensor *x = nd->in[0];
+    if (!x->requires_grad) return;
+    int64_t D = x->ndim ? x->shape[x->ndim - 1] : 1;
+    softmax_backward(x->grad, nd->out->grad, nt_f32(nd->out), x->n / D, D,
+                     NT_NODE_ARGS(nd, softmax_args)->log_form);
 }
 
 static nt_status softmax_apply(const char *fn, nt_ctx *ctx, nt_tensor **out, nt_tensor *x,
@@ -94,9 +102,9 @@ static nt_status softmax_apply(const char *fn, nt_ctx *ctx, nt_tensor **out, nt_
     if (st) return nt_error_wrap(st, "%s", fn);
     int64_t D = x->ndim ? x->shape[x->ndim - 1] : 1;
     softmax_forward(nt_f32(y), nt_f32(x), x->n / D, D, log_form);
-    nt_node *nd = nt_tape_record(ctx, softmax_backward, fn, y, 1, (nt_tensor *[]){x}, &st);
+    nt_node *nd = nt_tape_record(ctx, softmax_backward_node, fn, y, 1, (nt_tensor *[]){x}, &st);
     if (st) return st;
-    if (nd) nd->iarg[0] = log_form;
+    if (nd) NT_NODE_ARGS(nd, softmax_args)->log_form = log_form;
     *out = y;
     return NT_OK;
 }

@@ -77,8 +77,10 @@ static nt_status build(nt_corpus **out, const char *const *src, const char *cons
     /* pass 2: encode, copy the raw strings */
     for (int i = 0; i < n; i++) {
         int k;
-        NT_ASSERT(nt_vocab_encode(v, src[i], c->ids + c->src_off[i], c->src_len[i], &k) == NT_OK);
-        NT_ASSERT(nt_vocab_encode(v, tgt[i], c->ids + c->tgt_off[i], c->tgt_len[i], &k) == NT_OK);
+        /* the calls stay outside NT_ASSERT: they write the ids */
+        nt_status ss = nt_vocab_encode(v, src[i], c->ids + c->src_off[i], c->src_len[i], &k);
+        nt_status st = nt_vocab_encode(v, tgt[i], c->ids + c->tgt_off[i], c->tgt_len[i], &k);
+        NT_ASSERT(ss == NT_OK && st == NT_OK);
         if (!(c->src_text[i] = dup_str(src[i])) || !(c->tgt_text[i] = dup_str(tgt[i]))) goto nomem;
     }
     for (int64_t j = 0; j < total; j++) c->n_unk += c->ids[j] == NT_TOK_UNK;

@@ -8,8 +8,8 @@
 #include <math.h>
 #include <string.h>
 
-nt_status nt_attention_forward(nt_ctx *ctx, nt_tensor **y, nt_tensor *x, nt_tensor *mem,
-                               nt_tensor *key_mask, const nt_attn_params *p, int heads, int causal,
+nt_status nt_attention_forward(const nt_attn_params *p, nt_ctx *ctx, nt_tensor **y, nt_tensor *x,
+                               nt_tensor *mem, nt_tensor *key_mask, int heads, int causal,
                                nt_tensor **probs) {
     if (!ctx || !y || !x || !p || heads < 1)
         return nt_error(NT_ERR_ARG, "nt_attention_forward: NULL argument or heads %d", heads);
@@ -35,8 +35,8 @@ static void cache_put(float *buf, const float *src, int layer, int rows_cap, int
                (size_t)T * D * sizeof(float));
 }
 
-nt_status nt_attention_forward_cached(nt_ctx *ctx, nt_tensor **y, nt_tensor *x, nt_tensor *mem,
-                                      const nt_attn_params *p, int heads, int cross,
+nt_status nt_attention_forward_cached(const nt_attn_params *p, nt_ctx *ctx, nt_tensor **y,
+                                      nt_tensor *x, nt_tensor *mem, int heads, int cross,
                                       nt_kv_cache *c, int layer, nt_tensor **probs) {
     static const char *fn = "nt_attention_forward_cached";
     if (!ctx || !y || !x || !p || !c || heads < 1)

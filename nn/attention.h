@@ -2,12 +2,13 @@
  * the fused kernel (core/ops.h nt_attention), with or without a KV cache.
  *
  *     // self-attention of a pre-LN block, causal, key-padding mask (B, T):
- *     NT_TRY(nt_attention_forward(ctx, &y, h, NULL, tgt_mask, &p->self_attn, H, 1, NULL));
+ *     NT_TRY(nt_attention_forward(&p->self_attn, ctx, &y, h, NULL, tgt_mask, H, 1, NULL));
  *     // cross-attention onto the encoder output mem (B, S, D):
- *     NT_TRY(nt_attention_forward(ctx, &y, h, mem, src_mask, &p->cross_attn, H, 0, NULL));
+ *     NT_TRY(nt_attention_forward(&p->cross_attn, ctx, &y, h, mem, src_mask, H, 0, NULL));
  *     // one generation step, K/V appended to / read from the cache:
- *     NT_TRY(nt_attention_forward_cached(ctx, &y, h, NULL, &p->self_attn, H, 0, cache, layer, NULL));
+ *     NT_TRY(nt_attention_forward_cached(&p->self_attn, ctx, &y, h, NULL, H, 0, cache, layer, NULL));
  *
+ * The module's parameters come first, then ctx, the output, the inputs.
  * Shapes: x (B, T, D), mem (B, S, D), key_mask I32 (B, Tk) with 0 = padding.
  * scores = q k^T / sqrt(D / H), per head (Vaswani et al. 2017, eq. 1).
  */
@@ -21,8 +22,8 @@
  *   causal: query i sees key j <= i + (Tk - T).
  *   probs: if not NULL, receives the weights (B, H, T, Tk) (not differentiable).
  * On error returns the status of the failing op (shapes named) and leaves *y untouched. */
-nt_status nt_attention_forward(nt_ctx *ctx, nt_tensor **y, nt_tensor *x, nt_tensor *mem,
-                               nt_tensor *key_mask, const nt_attn_params *p, int heads, int causal,
+nt_status nt_attention_forward(const nt_attn_params *p, nt_ctx *ctx, nt_tensor **y, nt_tensor *x,
+                               nt_tensor *mem, nt_tensor *key_mask, int heads, int causal,
                                nt_tensor **probs);
 
 /* The same through a KV cache (grad mode must be off; nothing is recorded).
@@ -37,8 +38,8 @@ nt_status nt_attention_forward(nt_ctx *ctx, nt_tensor **y, nt_tensor *x, nt_tens
  * fused kernel serves without copies of K/V.
  * probs (optional): (B, H, T, Tk) weights. NT_ERR_ARG on rows or sizes that do
  * not fit the cache; *y untouched on error. */
-nt_status nt_attention_forward_cached(nt_ctx *ctx, nt_tensor **y, nt_tensor *x, nt_tensor *mem,
-                                      const nt_attn_params *p, int heads, int cross,
+nt_status nt_attention_forward_cached(const nt_attn_params *p, nt_ctx *ctx, nt_tensor **y,
+                                      nt_tensor *x, nt_tensor *mem, int heads, int cross,
                                       nt_kv_cache *cache, int layer, nt_tensor **probs);
 
 #endif

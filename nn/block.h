@@ -5,7 +5,7 @@
  * (pre-LN as GPT-2 and Xiong et al. 2020; LayerNorm eps 1e-5 as PyTorch).
  *
  *     nt_block_args a = {.heads = H, .causal = 1, .mem = mem, .mem_mask = src_mask};
- *     NT_TRY(nt_block_forward(ctx, &x, x, &m->decoder.layers[i], &a));
+ *     NT_TRY(nt_block_forward(&m->decoder.layers[i], ctx, &x, x, &a));
  */
 #ifndef NT_BLOCK_H
 #define NT_BLOCK_H
@@ -26,9 +26,10 @@ typedef struct nt_block_args {
     nt_tensor **cross_probs; /* if not NULL: cross-attention weights (B, H, T, S) */
 } nt_block_args;
 
-/* x (B, T, D) -> y (B, T, D). Blocks with cross-attention parameters run it
+/* x (B, T, D) -> y (B, T, D) through block p (the object first, then ctx,
+ * the output, the inputs). Blocks with cross-attention parameters run it
  * (mem or a ready cache required). On error *y is untouched. */
-nt_status nt_block_forward(nt_ctx *ctx, nt_tensor **y, nt_tensor *x, const nt_block_params *p,
+nt_status nt_block_forward(const nt_block_params *p, nt_ctx *ctx, nt_tensor **y, nt_tensor *x,
                            const nt_block_args *a);
 
 #endif

@@ -335,7 +335,7 @@ nt_status nt_model_encode(nt_model *m, nt_ctx *ctx, nt_tensor **mem, nt_tensor *
     NT_TRY(embed_positions(ctx, &x, m, &m->encoder, src, NULL, 0));   // (B, S, D)
     nt_block_args a = {.heads = m->cfg.heads, .dropout = m->cfg.dropout, .self_mask = src_mask};
     for (int i = 0; i < m->encoder.n_layers; i++) {
-        nt_status st = nt_block_forward(ctx, &x, x, &m->encoder.layers[i], &a);
+        nt_status st = nt_block_forward(&m->encoder.layers[i], ctx, &x, x, &a);
         if (st != NT_OK) return nt_error_wrap(st, "%s: encoder layer %d", fn, i);
     }
     NT_TRY(nt_layernorm(ctx, mem, x, m->encoder.ln_w, m->encoder.ln_b, NT_LN_EPS));
@@ -438,7 +438,7 @@ static nt_status decode_impl(nt_model *m, nt_ctx *ctx, nt_tensor **logits, nt_te
     for (int i = 0; i < L; i++) {
         a.layer = i;
         a.cross_probs = probs ? &probs[i] : NULL;
-        nt_status st = nt_block_forward(ctx, &x, x, &m->decoder.layers[i], &a);
+        nt_status st = nt_block_forward(&m->decoder.layers[i], ctx, &x, x, &a);
         if (st != NT_OK) return nt_error_wrap(st, "%s: decoder layer %d", fn, i);
     }
     NT_TRY(nt_layernorm(ctx, &x, x, m->decoder.ln_w, m->decoder.ln_b, NT_LN_EPS));
