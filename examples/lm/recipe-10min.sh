@@ -41,43 +41,21 @@
 # context 256, 2.7M parameters: the hour's size by the same rule; dropout
 # for the ~40 passes over the text it makes).
 #
-# Environment: NEXTOK_LM (the binary), THREADS (default 2), PRESET (default
-# 10min), LR (default 3e-3), DROPOUT (default 0), EXTRA (more train flags).
+# Environment: NEXTOK_LM (the binary), THREADS (default 2), PRECISION (fp32
+# or bf16, default fp32), PRESET (default 10min), LR (default 3e-3), DROPOUT
+# (default 0), EXTRA (more train flags).
 set -eu
-if [ $# -lt 1 ]; then
-    echo "usage: $0 RUN_DIR [TEXT] [MINUTES]   (TEXT defaults to ../shared/data/tinyshakespeare.txt)" >&2
-    exit 2
-fi
-RUN=$1
+USAGE="RUN_DIR [TEXT] [MINUTES]"
 HERE=$(cd "$(dirname "$0")" && pwd)
-REPO=$(cd "$HERE/../.." && pwd)
-if [ $# -ge 2 ] && [ -n "$2" ]; then
-    TEXT=$2
-elif [ -f ../shared/data/tinyshakespeare.txt ]; then
-    TEXT=../shared/data/tinyshakespeare.txt
-elif [ -f "$REPO/../shared/data/tinyshakespeare.txt" ]; then
-    TEXT=$REPO/../shared/data/tinyshakespeare.txt
-else
-    # a git worktree: next to the main checkout
-    TEXT=$(cd "$REPO" && cd "$(git rev-parse --git-common-dir 2>/dev/null || echo .)/.." && pwd)/../shared/data/tinyshakespeare.txt
-fi
-if [ ! -f "$TEXT" ]; then
-    echo "$0: no text at $TEXT; pass it: $0 RUN_DIR path/to/tinyshakespeare.txt" >&2
-    exit 2
-fi
+. "$HERE/recipe-common.sh"
 MINUTES=${3:-10}
-BIN=${NEXTOK_LM:-$REPO/build/bin/nextok-lm}
-THREADS=${THREADS:-2}
 PRESET=${PRESET:-10min}
 LR=${LR:-3e-3}
 DROPOUT=${DROPOUT:-0}
 
-start=$(date +%s.%N)
-summary=$("$BIN" train --text "$TEXT" --out "$RUN" --overwrite --preset "$PRESET" \
+# shellcheck disable=SC2086 # EXTRA: more flags, split on spaces
+recipe_run --text "$TEXT" --out "$RUN" --overwrite --preset "$PRESET" \
     --minutes "$MINUTES" --lr "$LR" --warmup 200 --schedule cosine --lr-min 1e-4 \
     --beta2 0.99 --weight-decay 0.1 --clip 1 --dropout "$DROPOUT" \
     --valid-fraction 0.1 --eval-every 250 --eval-iters 20 --log-every 100 \
-    --seed 1337 --threads "$THREADS" --progress lines ${EXTRA:-})
-end=$(date +%s.%N)
-val=$(printf '%s\n' "$summary" | sed -n 's/.*val_loss=\([^ ]*\).*/\1/p' | tail -n 1)
-echo "val_loss=$val seconds=$(echo "$start $end" | awk '{printf "%.1f", $2 - $1}')"
+    --seed 1337 --threads "$THREADS" --precision "$PRECISION" --progress lines ${EXTRA:-}
