@@ -11,7 +11,9 @@
 #
 # Environment: NEXTOK_LM (the binary; default build/bin/nextok-lm next to this
 # script's repository), THREADS (default 2), PRECISION (fp32, the default, or
-# bf16: the same recipe with the products on bf16 operands).
+# bf16: the same recipe with the products on bf16 operands). Measured side
+# by side (both at once, load average 15-18 on 2 cores of an AMD EPYC Zen 4):
+# fp32 val_loss=1.8376 in 312 s, bf16 val_loss=1.8372 in 227 s (0.73x).
 set -eu
 USAGE="RUN_DIR [TEXT]"
 HERE=$(cd "$(dirname "$0")" && pwd)
