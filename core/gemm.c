@@ -33,22 +33,24 @@
  * part through masks, so every element of C goes through the same sequence
  * of operations.
  *
- * Threads split C into strips of whole tiles (rows, or columns when C has
- * more column tiles than row tiles); each thread runs the loops above on its
- * strip with its own buffers, packing the operand both strips share again
- * (that costs 1/(rows of its strip) of its work). Nothing is split along k,
- * so the sum behind each element is the same for any thread count.
+ * The loops, the thread split and the per-thread buffers are the shared
+ * driver's (core/gemm_driver.h, also nt_gemm_bf16's): threads split C into
+ * strips of whole tiles (rows, or columns when C has more column tiles than
+ * row tiles); each thread runs the loops above on its strip with its own
+ * buffer, packing the operand both strips share again (that costs 1/(rows of
+ * its strip) of its work). Nothing is split along k, so the sum behind each
+ * element is the same for any thread count. This file supplies the packing
+ * and the micro-kernels (pack_b_*, rows_*: one MR-row panel of A against the
+ * packed B block).
  */
 #include "core/gemm.h"
 
 #include <cblas.h>
-#include <omp.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/alloc.h"
+#include "core/gemm_driver.h"
 #include "core/isa.h"
 
 #if NT_ISA_X86
@@ -74,11 +76,10 @@
 #endif
 #define KC NT_GEMM_KC
 #define NC NT_GEMM_NC
-/* Per thread: the B block, then one A micro-panel (with room for a masked
- * 16-lane store past its end). */
+/* Per thread (the driver's buffer): the B block, then one A micro-panel
+ * (with room for a masked 16-lane store past its end). */
 #define BUF_FLOATS ((size_t)KC * NC + (size_t)MR * KC + 16)
-/* Below this many multiply-adds a product stays on the calling thread. */
-#define PAR_MIN_MACS (64.0 * 64 * 64)
+_Static_assert(BUF_FLOATS * sizeof(float) <= NT_GEMM_BUF_BYTES, "NT_GEMM_BUF_BYTES too small for KC x NC");
 
 typedef struct gemm_args {
     int ta, tb, m, n, k;
@@ -117,28 +118,6 @@ const char *nt_sgemm_backend(void) {
     }
 }
 
-/* Packing buffers live as long as their thread: a key whose destructor frees
- * them on thread exit (pool threads of nested teams come and go). */
-static pthread_key_t buf_key;
-static pthread_once_t buf_once = PTHREAD_ONCE_INIT;
-static int buf_key_ok;
-
-static void buf_release(void *p) { nt_free_aligned(p); }
-static void buf_key_init(void) { buf_key_ok = pthread_key_create(&buf_key, buf_release) == 0; }
-
-// this thread's BUF_FLOATS-float buffer, or NULL if it cannot be had
-static float *thread_buffer(void) {
-    if (pthread_once(&buf_once, buf_key_init) != 0 || !buf_key_ok) return NULL;
-    float *p = pthread_getspecific(buf_key);
-    if (p) return p;
-    p = nt_malloc_aligned(BUF_FLOATS * sizeof(float));
-    if (p && pthread_setspecific(buf_key, p) != 0) {
-        nt_free_aligned(p);
-        p = NULL;
-    }
-    return p;
-}
-
 /* ---- reference paths ------------------------------------------------------------------ */
 
 // rows [r0, r1) x columns [c0, c1) of the product through OpenBLAS
@@ -150,14 +129,9 @@ static void part_cblas(const gemm_args *g, int r0, int r1, int c0, int c1) {
                 g->c + (int64_t)r0 * g->ldc + c0, g->ldc);
 }
 
-// C = beta C (k == 0 or alpha == 0: no product to add)
-static void scale_c(const gemm_args *g) {
-    for (int i = 0; i < g->m; i++) {
-        float *row = g->c + (int64_t)i * g->ldc;
-        if (g->beta == 0.0f) memset(row, 0, (size_t)g->n * sizeof(float));
-        else if (g->beta != 1.0f)
-            for (int j = 0; j < g->n; j++) row[j] *= g->beta;
-    }
+// the driver's fallback: a thread without its buffer runs its strip on OpenBLAS
+static void part_fallback(const void *args, int r0, int r1, int c0, int c1) {
+    part_cblas(args, r0, r1, c0, c1);
 }
 
 #if NT_GEMM_X86
@@ -298,33 +272,29 @@ AVX512 static void pack_b(float *restrict bp, const gemm_args *g, int p0, int kc
     }
 }
 
-// rows [r0, r1) x columns [c0, c1) of C, on this thread
-AVX512 static void part_avx512(const gemm_args *g, int r0, int r1, int c0, int c1, float *buf) {
-    float *bp = buf, *ap = buf + (size_t)KC * NC;
+// the driver's pack_b: the B block at the start of the buffer
+AVX512 static void pack_b_avx512(void *buf, const void *args, int p0, int kc, int j0, int nc) {
+    pack_b(buf, args, p0, kc, j0, nc);
+}
+
+// the driver's rows: op(A) rows [ir, ir + mr) against the packed B block
+AVX512 static void rows_avx512(void *buf, const void *args, int ir, int mr, int pc, int kc, int jc, int nc) {
+    const gemm_args *g = args;
+    float *bp = buf, *ap = bp + (size_t)KC * NC;
     int64_t ldc = g->ldc;
-    for (int jc = c0; jc < c1; jc += NC) {
-        int nc = c1 - jc < NC ? c1 - jc : NC;
-        for (int pc = 0; pc < g->k; pc += KC) {
-            int kc = g->k - pc < KC ? g->k - pc : KC;
-            float beta = pc == 0 ? g->beta : 1.0f;
-            pack_b(bp, g, pc, kc, jc, nc);
-            for (int ir = r0; ir < r1; ir += MR) {
-                int mr = r1 - ir < MR ? r1 - ir : MR;
-                /* A full panel of a non-transposed A is read in place (row
-                 * stride lda) unless its rows would share L1 sets (a stride
-                 * of a multiple of 4 KB puts all 14 in one 12-way set). */
-                int direct = !g->ta && mr == MR && g->lda % 1024 != 0;
-                if (!direct) pack_a(ap, g, ir, mr, pc, kc);
-                for (int jr = 0; jr < nc; jr += NR) {
-                    int w = nc - jr;
-                    __mmask16 m0 = lanes(w), m1 = lanes(w - 16);
-                    float *ct = g->c + ir * ldc + jc + jr;
-                    if (direct) kernel_direct(kc, g->a + (int64_t)ir * g->lda + pc, g->lda, bp + (int64_t)jr * kc, ct, ldc, g->alpha, beta, mr, m0, m1);
-                    else if (!g->ta) kernel_imajor(kc, ap, bp + (int64_t)jr * kc, ct, ldc, g->alpha, beta, mr, m0, m1);
-                    else kernel_pmajor(kc, ap, bp + (int64_t)jr * kc, ct, ldc, g->alpha, beta, mr, m0, m1);
-                }
-            }
-        }
+    float beta = pc == 0 ? g->beta : 1.0f;
+    /* A full panel of a non-transposed A is read in place (row stride lda)
+     * unless its rows would share L1 sets (a stride of a multiple of 4 KB
+     * puts all 14 in one 12-way set). */
+    int direct = !g->ta && mr == MR && g->lda % 1024 != 0;
+    if (!direct) pack_a(ap, g, ir, mr, pc, kc);
+    for (int jr = 0; jr < nc; jr += NR) {
+        int w = nc - jr;
+        __mmask16 m0 = lanes(w), m1 = lanes(w - 16);
+        float *ct = g->c + ir * ldc + jc + jr;
+        if (direct) kernel_direct(kc, g->a + (int64_t)ir * g->lda + pc, g->lda, bp + (int64_t)jr * kc, ct, ldc, g->alpha, beta, mr, m0, m1);
+        else if (!g->ta) kernel_imajor(kc, ap, bp + (int64_t)jr * kc, ct, ldc, g->alpha, beta, mr, m0, m1);
+        else kernel_pmajor(kc, ap, bp + (int64_t)jr * kc, ct, ldc, g->alpha, beta, mr, m0, m1);
     }
 }
 /* ---- the AVX2 + FMA kernel -----------------------------------------------------------
@@ -472,65 +442,37 @@ AVX2 static void pack2_b(float *restrict bp, const gemm_args *g, int p0, int kc,
     }
 }
 
-// rows [r0, r1) x columns [c0, c1) of C, on this thread
-AVX2 static void part_avx2(const gemm_args *g, int r0, int r1, int c0, int c1, float *buf) {
-    float *bp = buf, *ap = buf + (size_t)KC * NC;
+AVX2 static void pack_b_avx2(void *buf, const void *args, int p0, int kc, int j0, int nc) {
+    pack2_b(buf, args, p0, kc, j0, nc);
+}
+
+AVX2 static void rows_avx2(void *buf, const void *args, int ir, int mr, int pc, int kc, int jc, int nc) {
+    const gemm_args *g = args;
+    float *bp = buf, *ap = bp + (size_t)KC * NC;
     int64_t ldc = g->ldc;
-    for (int jc = c0; jc < c1; jc += NC) {
-        int nc = c1 - jc < NC ? c1 - jc : NC;
-        for (int pc = 0; pc < g->k; pc += KC) {
-            int kc = g->k - pc < KC ? g->k - pc : KC;
-            const float ab[2] = {g->alpha, pc == 0 ? g->beta : 1.0f};
-            pack2_b(bp, g, pc, kc, jc, nc);
-            for (int ir = r0; ir < r1; ir += MR2) {
-                int mr = r1 - ir < MR2 ? r1 - ir : MR2;
-                int direct = !g->ta && mr == MR2 && g->lda % 1024 != 0;
-                if (!direct) pack2_a(ap, g, ir, mr, pc, kc);
-                for (int jr = 0; jr < nc; jr += NR2) {
-                    int w = nc - jr < NR2 ? nc - jr : NR2;
-                    float *ct = g->c + ir * ldc + jc + jr;
-                    if (direct) kernel2_direct(kc, g->a + (int64_t)ir * g->lda + pc, g->lda, bp + (int64_t)jr * kc, ct, ldc, ab, mr, w);
-                    else kernel2_packed(kc, ap, g->ta, bp + (int64_t)jr * kc, ct, ldc, ab, mr, w);
-                }
-            }
-        }
+    const float ab[2] = {g->alpha, pc == 0 ? g->beta : 1.0f};
+    int direct = !g->ta && mr == MR2 && g->lda % 1024 != 0;
+    if (!direct) pack2_a(ap, g, ir, mr, pc, kc);
+    for (int jr = 0; jr < nc; jr += NR2) {
+        int w = nc - jr < NR2 ? nc - jr : NR2;
+        float *ct = g->c + ir * ldc + jc + jr;
+        if (direct) kernel2_direct(kc, g->a + (int64_t)ir * g->lda + pc, g->lda, bp + (int64_t)jr * kc, ct, ldc, ab, mr, w);
+        else kernel2_packed(kc, ap, g->ta, bp + (int64_t)jr * kc, ct, ldc, ab, mr, w);
     }
 }
 #endif
 
-static void part_run(const gemm_args *g, int be, int r0, int r1, int c0, int c1) {
-    if (r0 >= r1 || c0 >= c1) return;
-#if NT_GEMM_X86
-    float *buf = thread_buffer();
-    if (buf) {
-        if (be == BACKEND_AVX512) part_avx512(g, r0, r1, c0, c1, buf);
-        else part_avx2(g, r0, r1, c0, c1, buf);
-        return;
-    }
-#endif
-    part_cblas(g, r0, r1, c0, c1);
-}
-
-// the product on our kernel: strips of C across the threads
+// the product on our kernel (the shared driver)
 static void run_blocked(const gemm_args *g, int be) {
-    int mr = be == BACKEND_AVX512 ? MR : MR2, nr = be == BACKEND_AVX512 ? NR : NR2;
-    int threads = omp_get_level() == 0 ? omp_get_max_threads() : 1;
-    if ((double)g->m * g->n * g->k < PAR_MIN_MACS) threads = 1;
-    int row_tiles = (g->m + mr - 1) / mr, col_tiles = (g->n + nr - 1) / nr;
-    int by_rows = row_tiles >= col_tiles;
-    int tiles = by_rows ? row_tiles : col_tiles;
-    if (threads > tiles) threads = tiles;
-    if (threads <= 1) {
-        part_run(g, be, 0, g->m, 0, g->n);
-        return;
-    }
-#pragma omp parallel num_threads(threads)
-    {
-        int t = omp_get_thread_num(), nth = omp_get_num_threads();
-        int t0 = (int)((int64_t)tiles * t / nth), t1 = (int)((int64_t)tiles * (t + 1) / nth);
-        if (by_rows) part_run(g, be, t0 * mr, t1 * mr < g->m ? t1 * mr : g->m, 0, g->n);
-        else part_run(g, be, 0, g->m, t0 * nr, t1 * nr < g->n ? t1 * nr : g->n);
-    }
+#if NT_GEMM_X86
+    nt_gemm_plan p = {g->m, g->n, g->k, MR, NR, KC, NC, g, pack_b_avx512, rows_avx512, part_fallback};
+    if (be == BACKEND_AVX2)
+        p = (nt_gemm_plan){g->m, g->n, g->k, MR2, NR2, KC, NC, g, pack_b_avx2, rows_avx2, part_fallback};
+    nt_gemm_run(&p);
+#else
+    (void)be;
+    part_cblas(g, 0, g->m, 0, g->n);
+#endif
 }
 
 nt_status nt_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a,
@@ -543,7 +485,7 @@ nt_status nt_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, c
     if (!c) return nt_error(NT_ERR_ARG, "nt_sgemm: c is NULL");
     gemm_args g = {ta, tb, m, n, k, alpha, beta, a, b, c, lda, ldb, ldc};
     if (k == 0 || alpha == 0.0f) { /* A and B are not read */
-        scale_c(&g);
+        nt_gemm_scale_c(c, m, n, ldc, beta);
         return NT_OK;
     }
     int arow = ta ? m : k, brow = tb ? k : n;

@@ -5,7 +5,9 @@
  *   KC        depth of one pass (even); Q = KC / 2 pairs of k
  *   NC        columns of op(B) packed at once (KC x NC bf16, kept in L2)
  *
- * The loops are nt_sgemm's (core/gemm.c, Goto & van de Geijn 2008):
+ * The loops are nt_sgemm's (Goto & van de Geijn 2008), run by the same
+ * driver (core/gemm_driver.h: thread split, per-thread buffers, block loops);
+ * this file supplies the packing and the kernels:
  *
  *   for jc in n, step NC
  *     for pc in k, step KC
@@ -42,13 +44,11 @@
 #include "core/gemm_bf16.h"
 
 #include <math.h>
-#include <omp.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/alloc.h"
+#include "core/gemm_driver.h"
 #include "core/kernels.h"
 
 #if defined(__GNUC__) && defined(__x86_64__)
@@ -71,9 +71,10 @@
 #define KC NT_GEMM_BF16_KC
 #define NC NT_GEMM_BF16_NC
 #define QC (KC / 2)
-/* Per thread, in 32-bit words: the B block, then one A micro-panel. */
+/* Per thread (the driver's buffer), in 32-bit words: the B block, then one
+ * A micro-panel. */
 #define BUF_WORDS ((size_t)QC * NC + (size_t)QC * MR + 16)
-#define PAR_MIN_MACS (64.0 * 64 * 64)
+_Static_assert(BUF_WORDS * sizeof(uint32_t) <= NT_GEMM_BUF_BYTES, "NT_GEMM_BUF_BYTES too small for KC x NC");
 
 typedef struct gb_args {
     int ta, tb, m, n, k;
@@ -111,27 +112,6 @@ const char *nt_gemm_bf16_kernel_name(nt_gemm_bf16_kernel kernel) {
     case NT_GEMM_BF16_EMULATED: return "emulated";
     default: return "auto";
     }
-}
-
-/* ---- per-thread buffers (as in core/gemm.c) -------------------------------------------- */
-
-static pthread_key_t buf_key;
-static pthread_once_t buf_once = PTHREAD_ONCE_INIT;
-static int buf_key_ok;
-
-static void buf_release(void *p) { nt_free_aligned(p); }
-static void buf_key_init(void) { buf_key_ok = pthread_key_create(&buf_key, buf_release) == 0; }
-
-static uint32_t *thread_buffer(void) {
-    if (pthread_once(&buf_once, buf_key_init) != 0 || !buf_key_ok) return NULL;
-    uint32_t *p = pthread_getspecific(buf_key);
-    if (p) return p;
-    p = nt_malloc_aligned(BUF_WORDS * sizeof(uint32_t));
-    if (p && pthread_setspecific(buf_key, p) != 0) {
-        nt_free_aligned(p);
-        p = NULL;
-    }
-    return p;
 }
 
 /* ---- reading operands as bf16 ------------------------------------------------------------ */
@@ -445,42 +425,45 @@ BF16K static void pack_a_avx512(uint32_t *restrict ap, const gb_args *g, int i0,
 
 /* ---- drivers -------------------------------------------------------------------------- */
 
-/* rows [r0, r1) x columns [c0, c1) of C on this thread, packed */
-static void part_packed(const gb_args *g, int hw, int r0, int r1, int c0, int c1, uint32_t *buf) {
-    uint32_t *bp = buf, *ap = buf + (size_t)QC * NC;
+/* The driver's pack_b and rows (core/gemm_driver.h): the B block at the
+ * start of the buffer, the A micro-panel after it. */
+static void pack_b_emulated(void *buf, const void *args, int p0, int kc, int j0, int nc) {
     uint32_t tmp[KC + 2 * NR + 2 * MR];
-    int64_t ldc = g->ldc;
-    for (int jc = c0; jc < c1; jc += NC) {
-        int nc = c1 - jc < NC ? c1 - jc : NC;
-        for (int pc = 0; pc < g->k; pc += KC) {
-            int kc = g->k - pc < KC ? g->k - pc : KC, kq = (kc + 1) / 2;
-            float beta = pc == 0 ? g->beta : 1.0f;
-#if NT_GB_X86
-            if (hw) pack_b_avx512(bp, g, pc, kc, jc, nc);
-            else
-#endif
-                pack_b(bp, g, pc, kc, jc, nc, tmp);
-            for (int ir = r0; ir < r1; ir += MR) {
-                int mr = r1 - ir < MR ? r1 - ir : MR;
-#if NT_GB_X86
-                if (hw) pack_a_avx512(ap, g, ir, mr, pc, kc);
-                else
-#endif
-                    pack_a(ap, g, ir, mr, pc, kc, tmp);
-                for (int jr = 0; jr < nc; jr += NR) {
-                    int nr = nc - jr < NR ? nc - jr : NR;
-                    float *ct = g->c + ir * ldc + jc + jr;
-                    const uint32_t *bpj = bp + (int64_t)jr * kq;
-#if NT_GB_X86
-                    if (hw) kernel_bf16(g->ta, kq, ap, bpj, ct, ldc, g->alpha, beta, mr, nr);
-                    else
-#endif
-                        tile_emulated(kq, ap, g->ta ? 1 : QC, g->ta ? MR : 1, bpj, ct, ldc, g->alpha, beta, mr, nr);
-                }
-            }
-        }
+    pack_b(buf, args, p0, kc, j0, nc, tmp);
+}
+
+static void rows_emulated(void *buf, const void *args, int ir, int mr, int pc, int kc, int jc, int nc) {
+    const gb_args *g = args;
+    uint32_t *bp = buf, *ap = bp + (size_t)QC * NC;
+    uint32_t tmp[KC + 2 * NR + 2 * MR];
+    int kq = (kc + 1) / 2;
+    float beta = pc == 0 ? g->beta : 1.0f;
+    pack_a(ap, g, ir, mr, pc, kc, tmp);
+    for (int jr = 0; jr < nc; jr += NR) {
+        int nr = nc - jr < NR ? nc - jr : NR;
+        tile_emulated(kq, ap, g->ta ? 1 : QC, g->ta ? MR : 1, bp + (int64_t)jr * kq, g->c + ir * (int64_t)g->ldc + jc + jr,
+                      g->ldc, g->alpha, beta, mr, nr);
     }
 }
+
+#if NT_GB_X86
+BF16K static void pack_b_hw(void *buf, const void *args, int p0, int kc, int j0, int nc) {
+    pack_b_avx512(buf, args, p0, kc, j0, nc);
+}
+
+BF16K static void rows_hw(void *buf, const void *args, int ir, int mr, int pc, int kc, int jc, int nc) {
+    const gb_args *g = args;
+    uint32_t *bp = buf, *ap = bp + (size_t)QC * NC;
+    int kq = (kc + 1) / 2;
+    float beta = pc == 0 ? g->beta : 1.0f;
+    pack_a_avx512(ap, g, ir, mr, pc, kc);
+    for (int jr = 0; jr < nc; jr += NR) {
+        int nr = nc - jr < NR ? nc - jr : NR;
+        kernel_bf16(g->ta, kq, ap, bp + (int64_t)jr * kq, g->c + ir * (int64_t)g->ldc + jc + jr, g->ldc, g->alpha,
+                    beta, mr, nr);
+    }
+}
+#endif
 
 /* The same sums element by element, without buffers (no memory for them):
  * slow, only a fallback. */
@@ -507,41 +490,19 @@ static void part_unpacked(const gb_args *g, int r0, int r1, int c0, int c1) {
         }
 }
 
-static void part_run(const gb_args *g, int hw, int r0, int r1, int c0, int c1) {
-    if (r0 >= r1 || c0 >= c1) return;
-    uint32_t *buf = thread_buffer();
-    if (buf) part_packed(g, hw, r0, r1, c0, c1, buf);
-    else part_unpacked(g, r0, r1, c0, c1);
+// the driver's fallback: a thread without its buffer
+static void part_fallback(const void *args, int r0, int r1, int c0, int c1) {
+    part_unpacked(args, r0, r1, c0, c1);
 }
 
 static void run_blocked(const gb_args *g, int hw) {
-    int threads = omp_get_level() == 0 ? omp_get_max_threads() : 1;
-    if ((double)g->m * g->n * g->k < PAR_MIN_MACS) threads = 1;
-    int row_tiles = (g->m + MR - 1) / MR, col_tiles = (g->n + NR - 1) / NR;
-    int by_rows = row_tiles >= col_tiles;
-    int tiles = by_rows ? row_tiles : col_tiles;
-    if (threads > tiles) threads = tiles;
-    if (threads <= 1) {
-        part_run(g, hw, 0, g->m, 0, g->n);
-        return;
-    }
-#pragma omp parallel num_threads(threads)
-    {
-        int t = omp_get_thread_num(), nth = omp_get_num_threads();
-        int t0 = (int)((int64_t)tiles * t / nth), t1 = (int)((int64_t)tiles * (t + 1) / nth);
-        if (by_rows) part_run(g, hw, t0 * MR, t1 * MR < g->m ? t1 * MR : g->m, 0, g->n);
-        else part_run(g, hw, 0, g->m, t0 * NR, t1 * NR < g->n ? t1 * NR : g->n);
-    }
-}
-
-// C = beta C (k == 0 or alpha == 0)
-static void scale_c(const gb_args *g) {
-    for (int i = 0; i < g->m; i++) {
-        float *row = g->c + (int64_t)i * g->ldc;
-        if (g->beta == 0.0f) memset(row, 0, (size_t)g->n * sizeof(float));
-        else if (g->beta != 1.0f)
-            for (int j = 0; j < g->n; j++) row[j] *= g->beta;
-    }
+    nt_gemm_plan p = {g->m, g->n, g->k, MR, NR, KC, NC, g, pack_b_emulated, rows_emulated, part_fallback};
+#if NT_GB_X86
+    if (hw) p.pack_b = pack_b_hw, p.rows = rows_hw;
+#else
+    (void)hw;
+#endif
+    nt_gemm_run(&p);
 }
 
 nt_status nt_gemm_bf16(int trans_a, int trans_b, int m, int n, int k, float alpha, const void *a,
@@ -558,7 +519,7 @@ nt_status nt_gemm_bf16(int trans_a, int trans_b, int m, int n, int k, float alph
     if (!c) return nt_error(NT_ERR_ARG, "nt_gemm_bf16: c is NULL");
     gb_args g = {ta, tb, m, n, k, alpha, beta, a, b, a_type, b_type, c, lda, ldb, ldc};
     if (k == 0 || alpha == 0.0f) {
-        scale_c(&g);
+        nt_gemm_scale_c(c, m, n, ldc, beta);
         return NT_OK;
     }
     int arow = ta ? m : k, brow = tb ? k : n;

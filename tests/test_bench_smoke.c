@@ -66,6 +66,18 @@ int main(void) {
         if (!getenv("NT_GEMM")) CHECK(strstr(line, want_gemm) != NULL, "missing %s in %s", want_gemm, line);
     }
 
+    /* --only train: no decode figure to give, so 0 (never inf/nan: not JSON) */
+    const char *only[] = {"--config", "tiny", "--threads", "2", "--seconds", "1", "--only", "train", "--json", NULL};
+    rc = run(bin, only, out, sizeof out);
+    CHECK(rc == 0, "nextok-bench --only train exited with %d; stderr:\n%s", rc, err_text);
+    line = strchr(out, '{');
+    CHECK(line != NULL, "no JSON line in:\n%s", out);
+    if (line) {
+        CHECK(!strstr(line, "inf") && !strstr(line, "nan"), "--only train: a non-finite figure in %s", line);
+        CHECK(num(line, "train_tok_s") > 0, "--only train: train_tok_s not positive in %s", line);
+        CHECK(num(line, "decode_tok_s") == 0, "--only train: decode_tok_s not 0 in %s", line);
+    }
+
     const char *bad[][4] = {{"--config", "huge", NULL}, {"--config", "tiny", "--seconds", "-1"},
                             {"--json", NULL}, {"--kernels", "--config", "tiny", NULL}};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {

@@ -271,6 +271,17 @@ nt_status nt_optim_step(nt_optim *o, double lr) {
 
 /* ---- norm and clipping ---------------------------------------------------------- */
 
+void nt_optim_scale_grads(nt_optim *o, float s) {
+    if (!o) return;
+    float *restrict g = o->params->grads;
+#pragma omp parallel
+    for (int r = 0; r < o->n_ranges; r++) {
+        const int64_t b = o->ranges[r].begin, e = o->ranges[r].end;
+#pragma omp for schedule(static) nowait
+        for (int64_t i = b; i < e; i++) g[i] *= s;
+    }
+}
+
 double nt_optim_grad_norm(nt_optim *o) {
     if (!o) return 0.0;
     const float *restrict g = o->params->grads;
@@ -310,14 +321,7 @@ nt_status nt_optim_clip(nt_optim *o, float max_norm, float *norm) {
         return nt_error(NT_ERR_NUMERIC, "nt_optim_clip: gradient norm is %g", n);
     }
     if (max_norm > 0.0f && n > (double)max_norm) {
-        const float scale = (float)((double)max_norm / (n + 1e-6));
-        float *restrict g = o->params->grads;
-#pragma omp parallel
-        for (int r = 0; r < o->n_ranges; r++) {
-            const int64_t b = o->ranges[r].begin, e = o->ranges[r].end;
-#pragma omp for schedule(static) nowait
-            for (int64_t i = b; i < e; i++) g[i] *= scale;
-        }
+        nt_optim_scale_grads(o, (float)((double)max_norm / (n + 1e-6)));
     }
     return NT_OK;
 }

@@ -116,6 +116,11 @@ nt_status nt_optim_freeze(nt_optim *o, const char *prefix, int *n_frozen);
  * (nothing changed). */
 nt_status nt_optim_step(nt_optim *o, double lr);
 
+/* Multiplies every non-frozen gradient by s (one parallel region for all
+ * the ranges: a region per parameter costs more than the scaling itself at
+ * small sizes). No-op for a NULL optimizer. */
+void nt_optim_scale_grads(nt_optim *o, float s);
+
 /* The global L2 norm of the (non-frozen) gradients, summed in double. */
 double nt_optim_grad_norm(nt_optim *o);
 

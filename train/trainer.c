@@ -514,16 +514,6 @@ typedef struct step_info {
     int nonfinite;      /* 1: loss or gradient not finite (message set) */
 } step_info;
 
-/* Sets every parameter gradient to g * s over the non-frozen ranges. */
-static void scale_grads(nt_optim *o, float s) {
-    float *g = o->params->grads;
-    for (int r = 0; r < o->n_ranges; r++) {
-        const int64_t b = o->ranges[r].begin, e = o->ranges[r].end;
-#pragma omp parallel for schedule(static)
-        for (int64_t i = b; i < e; i++) g[i] *= s;
-    }
-}
-
 /* Dropout draws of micro-batch k start 2^36 draws apart (far more than
  * one micro-batch takes), so they do not depend on which rank runs it. */
 #define MICRO_BATCH_DRAWS ((uint64_t)1 << 36)
@@ -581,7 +571,7 @@ static nt_status train_update(nt_trainer *t, step_info *si) {
     double sums[3] = {sum_loss, (double)n_total, (double)si->tokens};
     NT_TRY(nt_dist_sum(t->dist, sums, 3));
     sum_loss = sums[0], n_total = (int64_t)sums[1], si->tokens = (int64_t)sums[2];
-    if (n_total > 0) scale_grads(t->opt, (float)(1.0 / (double)n_total));
+    if (n_total > 0) nt_optim_scale_grads(t->opt, (float)(1.0 / (double)n_total));
     si->loss = n_total > 0 ? sum_loss / (double)n_total : 0.0;
     nt_status s = nt_optim_clip(t->opt, t->cfg.clip, &si->grad_norm);
     if (s != NT_OK) {

@@ -413,7 +413,8 @@ int bench_model(const bench_opts *o) {
                "\"mfu\": %.3f, \"decode_generic_tok_s\": %.1f, \"batch_decode_tok_s\": %.1f, "
                "\"isa\": \"%s\", \"gemm\": \"%s\", \"precision\": \"%s\", \"gemm_bf16\": \"%s\"}\n",
                NT_BENCH_VERSION, c->name, o->threads, (long long)nt_model_num_params(m), step_s * 1e3,
-               tokens / step_s, c->G / dec_s, rss, peak, flops / step_s * 1e-9, mfu,
+               step_s > 0 ? tokens / step_s : 0, dec_s > 0 ? c->G / dec_s : 0, rss, peak,
+               step_s > 0 ? flops / step_s * 1e-9 : 0, mfu,
                gen_s > 0 ? c->G / gen_s : 0, batch_tok_s, nt_isa_name(nt_isa()), gemm_name,
                nt_precision_name((nt_precision)o->precision),
                o->precision == NT_PREC_BF16 ? nt_gemm_bf16_kernel_name(nt_gemm_bf16_kernel_active()) : "none");
@@ -424,12 +425,12 @@ int bench_model(const bench_opts *o) {
         printf("  model       V %d, D %d, H %d, %d + %d layers, %lld parameters\n", c->V, c->D, c->H,
                c->enc_layers, c->dec_layers, (long long)nt_model_num_params(m));
         printf("  training    B %d, S %d, T %d: %.2f ms/step (%d steps), %.1f tokens/s, loss %.4f\n", c->B,
-               c->S, c->T, step_s * 1e3, steps, tokens / step_s, (double)loss);
+               c->S, c->T, step_s * 1e3, steps, step_s > 0 ? tokens / step_s : 0, (double)loss);
         if (o->precision == NT_PREC_BF16)
             printf("              precision bf16: products on the %s kernel, float32 master weights\n",
                    nt_gemm_bf16_kernel_name(nt_gemm_bf16_kernel_active()));
         printf("  decoding    batch 1, greedy, KV cache, %d tokens: %.1f tokens/s (%d runs)\n", c->G,
-               c->G / dec_s, runs);
+               dec_s > 0 ? c->G / dec_s : 0, runs);
         printf("              the generic cached path (nt_generate's): %.1f tokens/s (%d runs)%s\n",
                gen_s > 0 ? c->G / gen_s : 0, gen_runs, bf16_same >= 0 ? ", bf16 weights" : "");
         if (bf16_same >= 0)
