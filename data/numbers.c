@@ -21,6 +21,8 @@ static size_t fold(const char *in, char *out, size_t cap) {
             space = 1;
         } else if (c == 0xC2 && p[1] == 0xA0) { /* no-break space */
             space = 1, adv = 2;
+        } else if (c == 0xE2 && p[1] == 0x80 && (p[2] == 0x87 || p[2] == 0x89 || p[2] == 0xAF)) {
+            space = 1, adv = 3; /* figure, thin and narrow no-break space: "1 000" as French typesets it */
         } else if (c >= 'A' && c <= 'Z') {
             put[np++] = (char)(c + 32);
         } else if (c == 0xC3 && p[1] >= 0x80 && p[1] <= 0x9E && p[1] != 0x97) { /* À..Þ but × */

@@ -8,7 +8,8 @@
  *     nt_numbers_normalize("1 000", ...);                       // "1000"
  *
  * Every line is first folded: letters to lower case (ASCII and Latin-1, so
- * "ZÉRO" is "zéro"), spaces around it dropped and runs of spaces made one,
+ * "ZÉRO" is "zéro"), spaces around it dropped and runs of spaces made one
+ * (the no-break, figure, thin and narrow no-break spaces count as spaces),
  * typographic dashes made '-'. Then, when the words name a number in one of
  * the forms once spelling variants are set aside, the line is that number as
  * the corpus writes it. The variants set aside:

@@ -112,6 +112,10 @@ int main(void) {
     expect("1 000", "1000", 1000);
     expect("١٬٠٠٠", "١٠٠٠", 1000);
     expect("forty \xe2\x80\x93 two", "forty-two", 42); /* an en dash */
+    expect("1\xe2\x80\xaf" "000", "1000", 1000);          /* narrow no-break space, as French typesets it */
+    expect("250\xe2\x80\x89" "000", "250000", 250000);    /* thin space */
+    expect("1\xc2\xa0" "234", "1234", 1234);               /* no-break space */
+    expect("mille\xc2\xa0" "deux", "mille deux", 1002);
     /* text that names no number is folded and nothing more */
     expect("Hello   World ", "hello world", -1);
     expect("forty forty", "forty forty", -1);
