@@ -12,6 +12,7 @@
 #include "core/alloc.h"
 #include "data/batcher.h"
 #include "nn/generate.h"
+#include "train/atomic_file.h"
 #include "train/checkpoint.h"
 #include "train/dist.h"
 #include "train/json.h"
@@ -326,26 +327,20 @@ static int is_dir(const char *p) {
 static nt_status metrics_truncate(const char *path, int64_t step) {
     FILE *f = fopen(path, "rb");
     if (!f) return NT_OK;
-    char tmp[NT_TRAINER_PATH_MAX + 64];
-    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
-    FILE *g = fopen(tmp, "wb");
-    if (!g) {
+    nt_atomic_file g;
+    nt_status s = nt_atomic_file_open(&g, path);
+    if (s != NT_OK) {
         fclose(f);
-        return nt_error(NT_ERR_IO, "cannot write %s (%s)", tmp, strerror(errno));
+        return s;
     }
     char line[4096];
     while (fgets(line, sizeof line, f)) {
         const char *p = strstr(line, "\"step\":");
         if (p && strtoll(p + 7, NULL, 10) > step) continue;
-        fputs(line, g);
+        fputs(line, g.f);
     }
     fclose(f);
-    int bad = fclose(g) != 0;
-    if (bad || rename(tmp, path) != 0) {
-        remove(tmp);
-        return nt_error(NT_ERR_IO, "cannot rewrite %s", path);
-    }
-    return NT_OK;
+    return nt_atomic_file_commit(&g);
 }
 
 static nt_status apply_freeze(nt_trainer *t) {
