@@ -193,8 +193,8 @@ int cmd_train(int argc, char **argv) {
     int64_t stop_after = 0;
     /* the trainer options given now (on --resume they override the stored ones) */
     nt_trainer_config given = nt_trainer_config_default();
-    nt_opt trainer_opts[CLI_TRAINER_NOPTS];
-    cli_trainer_opts(trainer_opts, &given);
+    nt_opt trainer_opts[EX_TRAINER_NOPTS];
+    ex_trainer_opts(trainer_opts, &given, EX_TRAINER_PAIRS);
     nt_opt model_opts[] = {
         {"--preset", NT_OPT_ENUM, &preset, .choices = cli_preset_choices(),
          .help = "tiny (d 32, 1+1 layers), small (d 128, 2+2), base (d 256, 3+3)"},
@@ -289,8 +289,8 @@ int cmd_train(int argc, char **argv) {
         int64_t at = ts->step;
         nt_free(ts);
         /* the options given now override the stored ones */
-        cli_trainer_opts_copy(&tc, trainer_opts, &given);
-        cli_budget_apply(&tc, &cmd);
+        ex_trainer_opts_copy(&tc, trainer_opts, &given);
+        ex_trainer_budget_apply(&tc, &cmd);
         if (tc.steps > 0 && tc.steps <= at && tc.minutes == 0)
             return nt_opts_usage_error(&cmd, "%s is at update %lld already; pass --steps N with N > %lld", file,
                                        (long long)at, (long long)at);
@@ -310,7 +310,7 @@ int cmd_train(int argc, char **argv) {
             return nt_opts_usage_error(&cmd, "%s is required (or --resume RUN)",
                                        !train ? "--train" : !valid ? "--valid" : "--out");
         tc = given;
-        cli_budget_apply(&tc, &cmd);
+        ex_trainer_budget_apply(&tc, &cmd);
         if (strlen(train) >= sizeof tc.train_path || strlen(valid) >= sizeof tc.valid_path ||
             strlen(out) >= sizeof tc.out_dir)
             return nt_opts_usage_error(&cmd, "a path is too long");
