@@ -84,7 +84,7 @@ static nt_trainer_config quiet_config(const char *run) {
     c.eval_exact_max = -1;
     c.batch_tokens = 0;
     c.batch_sentences = 8;
-    c.schedule = NT_SCHED_CONSTANT;
+    c.schedule = NT_SCHEDULE_CONSTANT;
     c.warmup = 0;
     c.log_every = 1;
     return c;
@@ -159,7 +159,7 @@ static void test_overfit(void) {
     c.steps = 1500;
     c.batch_sentences = 32;
     c.optim = NT_OPTIM_ADAMW;
-    c.lr = 3e-3, c.warmup = 20, c.schedule = NT_SCHED_INV_SQRT;
+    c.lr = 3e-3, c.warmup = 20, c.schedule = NT_SCHEDULE_INV_SQRT;
     c.label_smoothing = 0, c.dropout = 0;
     c.eval_every = sanitized ? 40 : 20, c.log_every = 20; /* fewer greedy decodes under ASan */
     c.metric = NT_METRIC_EXACT_MATCH;
@@ -250,7 +250,7 @@ static void test_accumulation(void) {
 static nt_trainer_config resume_config(const char *run, int64_t steps) {
     nt_trainer_config c = quiet_config(run);
     c.steps = steps;
-    c.optim = NT_OPTIM_ADAMW, c.lr = 2e-3, c.schedule = NT_SCHED_COSINE, c.warmup = 3, c.lr_min = 1e-4;
+    c.optim = NT_OPTIM_ADAMW, c.lr = 2e-3, c.schedule = NT_SCHEDULE_COSINE, c.warmup = 3, c.lr_min = 1e-4;
     c.dropout = 0.1f, c.label_smoothing = 0.1f, c.clip = 0.5f;
     c.batch_sentences = 8, c.accum = 2, c.buckets = 2;
     c.eval_every = 4, c.patience = 0, c.eval_exact_max = 4;
@@ -496,7 +496,7 @@ static void test_signal_and_nan(void) {
     /* a time budget alone: stops on the clock */
     m = tiny_model(V, 32, 1, 6);
     c = quiet_config("time");
-    c.steps = 0, c.minutes = 0.0005, c.eval_every = 0, c.schedule = NT_SCHED_COSINE, c.warmup = 2;
+    c.steps = 0, c.minutes = 0.0005, c.eval_every = 0, c.schedule = NT_SCHEDULE_COSINE, c.warmup = 2;
     s = train(&c, m, &t, NULL, &r);
     CHECK(s == NT_OK && strcmp(r.stop_reason, "time") == 0 && r.step >= 1 && r.seconds >= 0.03,
           "time budget: %s, %s after %lld steps, %.3f s", nt_status_name(s), r.stop_reason,
@@ -693,7 +693,7 @@ static void test_eval_better(void) {
 static void test_options(void) {
     nt_trainer_config a = nt_trainer_config_default(), b = nt_trainer_config_default();
     a.steps = 1234, a.lr = 3.5e-4, a.optim = NT_OPTIM_SGD, a.momentum = 0.9, a.nesterov = 1;
-    a.schedule = NT_SCHED_INV_SQRT, a.metric = NT_METRIC_EXACT_MATCH, a.seed = 18446744073709551615ULL;
+    a.schedule = NT_SCHEDULE_INV_SQRT, a.metric = NT_METRIC_EXACT_MATCH, a.seed = 18446744073709551615ULL;
     a.clip = 0.25f, a.minutes = 2.5;
     snprintf(a.out_dir, sizeof a.out_dir, "runs/\"q\"\\x\ty");
     snprintf(a.freeze, sizeof a.freeze, "encoder.,embed.");
@@ -701,7 +701,7 @@ static void test_options(void) {
     CHECK(nt_trainer_config_to_json(&a, json, sizeof json) == NT_OK, "%s", nt_errmsg());
     CHECK(nt_trainer_config_from_json(&b, json) == NT_OK, "%s (%s)", nt_errmsg(), json);
     CHECK(b.steps == 1234 && b.lr == 3.5e-4 && b.optim == NT_OPTIM_SGD && b.momentum == 0.9 &&
-              b.nesterov == 1 && b.schedule == NT_SCHED_INV_SQRT && b.metric == NT_METRIC_EXACT_MATCH &&
+              b.nesterov == 1 && b.schedule == NT_SCHEDULE_INV_SQRT && b.metric == NT_METRIC_EXACT_MATCH &&
               b.seed == a.seed && b.clip == 0.25f && b.minutes == 2.5,
           "round trip: %s", json);
     CHECK(strcmp(a.out_dir, b.out_dir) == 0 && strcmp(a.freeze, b.freeze) == 0, "strings: %s", b.out_dir);

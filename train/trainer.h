@@ -115,7 +115,7 @@ typedef struct nt_trainer_config {
     nt_optim_kind optim;
     double lr;                /* peak learning rate */
     double lr_min;            /* cosine floor */
-    nt_sched_kind schedule;
+    nt_schedule_kind schedule;
     int64_t warmup;           /* linear warmup updates */
     double beta1, beta2, eps, weight_decay, momentum;
     int nesterov;

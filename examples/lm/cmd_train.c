@@ -40,7 +40,7 @@ static nt_trainer_config lm_trainer_defaults(void) {
     nt_trainer_config c = nt_trainer_config_default();
     c.steps = 2000;
     c.minutes = 0;
-    c.lr = 1e-3, c.lr_min = 1e-4, c.warmup = 100, c.schedule = NT_SCHED_COSINE;
+    c.lr = 1e-3, c.lr_min = 1e-4, c.warmup = 100, c.schedule = NT_SCHEDULE_COSINE;
     c.beta2 = 0.99, c.weight_decay = 0.1, c.clip = 1;
     c.label_smoothing = 0, c.dropout = 0;
     c.eval_every = 250, c.log_every = 50;
@@ -206,7 +206,7 @@ static nt_status write_report(const train_run *r, const nt_trainer_config *tc, c
        (long long)r->n, (long long)r->n_train, (long long)r->n_valid);
     KV("batches", "%d windows of %d + 1 characters x %d micro-batches", o->batch_size, o->block_size, tc->accum);
     KV("optimizer", "%s, lr %g, %s to %g, warmup %lld, weight decay %g, beta2 %g, clip %g, dropout %g",
-       nt_optim_kind_name(tc->optim), tc->lr, nt_sched_kind_name(tc->schedule), tc->lr_min, (long long)tc->warmup,
+       nt_optim_kind_name(tc->optim), tc->lr, nt_schedule_kind_name(tc->schedule), tc->lr_min, (long long)tc->warmup,
        tc->weight_decay, tc->beta2, (double)tc->clip, (double)tc->dropout);
     KV("training", "%lld updates in %.1f s (%s), %.0f tokens/s", (long long)res->step, res->seconds, res->stop_reason,
        res->seconds > 0 ? (double)res->tokens / res->seconds : 0.0);
@@ -243,7 +243,7 @@ static int run_training(train_run *r, nt_trainer_config *tc, const train_opts *o
     if (st0->step > 0) fprintf(stderr, " (resuming at update %lld)", (long long)st0->step);
     fprintf(stderr, " of %d x %d tokens x %d, %s lr %g %s to %g, warmup %lld, weight decay %g, dropout %g, seed %llu\n",
             o->batch_size, o->block_size, tc->accum, nt_optim_kind_name(tc->optim), tc->lr,
-            nt_sched_kind_name(tc->schedule), tc->lr_min, (long long)tc->warmup, tc->weight_decay, (double)tc->dropout,
+            nt_schedule_kind_name(tc->schedule), tc->lr_min, (long long)tc->warmup, tc->weight_decay, (double)tc->dropout,
             (unsigned long long)tc->seed);
     fflush(stderr);
     nt_train_result res;

@@ -502,7 +502,7 @@ nt_status cli_report_write(const char *run_dir, const char *ckpt, const char *sa
         if (tc.train_path[0]) KV("training data", "%s", tc.train_path);
         if (tc.valid_path[0]) KV("validation data", "%s", tc.valid_path);
         KV("optimizer", "%s, lr %g, %s schedule, warmup %lld, label smoothing %g, dropout %g",
-           nt_optim_kind_name(tc.optim), tc.lr, nt_sched_kind_name(tc.schedule), (long long)tc.warmup,
+           nt_optim_kind_name(tc.optim), tc.lr, nt_schedule_kind_name(tc.schedule), (long long)tc.warmup,
            (double)tc.label_smoothing, (double)tc.dropout);
     }
     nt_free(ts);

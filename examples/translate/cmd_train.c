@@ -102,7 +102,7 @@ int cli_run_training(const char *cmd, nt_trainer_config *tc, nt_model *model, co
     print_budget(stderr, tc);
     if (st0->step > 0) fprintf(stderr, " (resuming at update %lld)", (long long)st0->step);
     fprintf(stderr, ", %s lr %g %s warmup %lld, batch %d tokens x %d, label smoothing %g, dropout %g, seed %llu\n",
-            nt_optim_kind_name(tc->optim), tc->lr, nt_sched_kind_name(tc->schedule), (long long)tc->warmup,
+            nt_optim_kind_name(tc->optim), tc->lr, nt_schedule_kind_name(tc->schedule), (long long)tc->warmup,
             tc->batch_tokens, tc->accum, (double)tc->label_smoothing, (double)tc->dropout,
             (unsigned long long)tc->seed);
     fflush(stderr);
