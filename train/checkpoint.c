@@ -410,7 +410,7 @@ nt_status nt_ckpt_read_config(const char *path, nt_attrs *cfg) {
     if (!path || !cfg) return nt_error(NT_ERR_ARG, "nt_ckpt_read_config: NULL argument");
     hid_t f;
     NT_TRY(nt_ckpt_open(path, &f));
-    nt_status s = nt_config_read(f, cfg);
+    nt_status s = nt_weights_config_read(f, cfg);
     H5Fclose(f);
     return s == NT_OK ? NT_OK : nt_error_wrap(s, "%s", path);
 }
