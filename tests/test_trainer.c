@@ -575,11 +575,11 @@ static void test_finetune(void) {
     nt_model *fm = NULL;
     nt_vocab *fv = NULL;
     int added = -1;
-    CHECK(nt_trainer_finetune_load(base, texts, 4, 0, 1, &fm, &fv, &added) == NT_ERR_ARG && !fm,
+    CHECK(nt_finetune_load(base, texts, 4, 0, 1, &fm, &fv, &added) == NT_ERR_ARG && !fm,
           "mismatch refused");
     CHECK(strstr(nt_errmsg(), "vocabulary mismatch") && !strstr(nt_errmsg(), "--extend-vocab"), "msg: %s",
           nt_errmsg());
-    CHECK(nt_trainer_finetune_load(base, texts, 4, 1, 1, &fm, &fv, &added) == NT_OK, "%s", nt_errmsg());
+    CHECK(nt_finetune_load(base, texts, 4, 1, 1, &fm, &fv, &added) == NT_OK, "%s", nt_errmsg());
     CHECK(added > 0 && nt_vocab_size(fv) == V + added && fm->cfg.vocab_size == V + added, "extended by %d",
           added);
     nt_model *bm;

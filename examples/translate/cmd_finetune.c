@@ -61,7 +61,7 @@ int cmd_finetune(int argc, char **argv) {
     texts = nt_malloc((size_t)ptrain.n * 2 * sizeof *texts);
     if (!texts) goto done;
     for (int i = 0; i < ptrain.n; i++) texts[2 * i] = ptrain.src[i], texts[2 * i + 1] = ptrain.tgt[i];
-    s = nt_trainer_finetune_load(ckpt, texts, 2 * ptrain.n, extend, tc.seed, &model, &vocab, &added);
+    s = nt_finetune_load(ckpt, texts, 2 * ptrain.n, extend, tc.seed, &model, &vocab, &added);
     if (s != NT_OK) {
         fprintf(stderr, "nextok-translate finetune: %s%s\n", cli_errmsg(),
                 strstr(nt_errmsg(), "vocabulary mismatch") ? " (pass --extend-vocab)" : "");
