@@ -10,7 +10,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include "train/report.h"
+#include "eval/report.h"
 int main(void) {
     FILE *f = fopen("m.jsonl", "w");
     for (int s = 50; s <= 5000; s += 50) {

@@ -18,7 +18,7 @@
 #include "lm.h"
 #include "train/checkpoint.h"
 #include "train/dist.h"
-#include "train/report.h"
+#include "eval/report.h"
 #include "train/trainer.h"
 
 /* ---- options ---------------------------------------------------------------------- */

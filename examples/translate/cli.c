@@ -16,7 +16,7 @@
 #include "data/numbers.h"
 #include "data/tsv.h"
 #include "train/checkpoint.h"
-#include "train/report.h"
+#include "eval/report.h"
 
 /* ---- options ------------------------------------------------------------------ */
 

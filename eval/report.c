@@ -4,7 +4,7 @@
  * (train/atomic_file.h). Numbers are printed with the
  * C library in the "C" locale (nextok never calls setlocale).
  */
-#include "train/report.h"
+#include "eval/report.h"
 
 #include <errno.h>
 #include <math.h>
