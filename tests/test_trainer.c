@@ -11,22 +11,15 @@
 
 #include "core/parallel.h"
 #include "support/check.h"
+#include "support/models.h"
+#include "support/scratch.h"
 #include "train/signals.h"
 #include "data/batcher.h"
 #include "train/checkpoint.h"
 #include "train/finetune.h"
 #include "train/trainer.h"
 
-static char dir[512];
 static int sanitized;
-
-static const char *path_in(const char *name) {
-    static char buf[8][1024];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-    return buf[k];
-}
 
 /* ---- a toy task: digits -> English words ------------------------------------------- */
 
@@ -66,20 +59,14 @@ static void task_free(task *t) {
 }
 
 static nt_model *tiny_model(int vocab_size, int d, int layers, uint64_t seed) {
-    nt_model_config c = nt_model_config_default();
-    c.vocab_size = vocab_size, c.d_model = d, c.heads = 2, c.max_len = 64;
-    c.enc_layers = layers, c.dec_layers = layers;
-    nt_model *m;
-    NT_ASSERT(nt_model_new(&m, &c) == NT_OK);
     nt_rng r;
     nt_rng_seed(&r, seed);
-    nt_model_init(m, &r);
-    return m;
+    return nt_test_model(NT_ARCH_ENCDEC, vocab_size, d, 2, layers, layers, 64, &r);
 }
 
 static nt_trainer_config quiet_config(const char *run) {
     nt_trainer_config c = nt_trainer_config_default();
-    snprintf(c.out_dir, sizeof c.out_dir, "%s", path_in(run));
+    snprintf(c.out_dir, sizeof c.out_dir, "%s", nt_scratch_path(run));
     c.progress = -2;
     c.eval_exact_max = -1;
     c.batch_tokens = 0;
@@ -177,9 +164,9 @@ static void test_overfit(void) {
     /* the best checkpoint holds the memorising weights: reload and re-evaluate */
     nt_model *m2;
     nt_vocab *v2;
-    CHECK(nt_ckpt_load(path_in("overfit/checkpoint-best.h5"), &m2, &v2) == NT_OK, "%s", nt_errmsg());
+    CHECK(nt_ckpt_load(nt_scratch_path("overfit/checkpoint-best.h5"), &m2, &v2) == NT_OK, "%s", nt_errmsg());
     nt_trainer_config c2 = c;
-    snprintf(c2.out_dir, sizeof c2.out_dir, "%s", path_in("overfit-eval"));
+    snprintf(c2.out_dir, sizeof c2.out_dir, "%s", nt_scratch_path("overfit-eval"));
     nt_trainer *tr;
     CHECK(trainer_new(&tr, &c2, m2, t.vocab, t.corpus, t.corpus) == NT_OK, "%s", nt_errmsg());
     nt_eval_result ev;
@@ -190,7 +177,7 @@ static void test_overfit(void) {
     nt_model_free(m2);
     nt_vocab_free(v2);
     /* metrics.jsonl: train lines every 20 steps and an eval line per evaluation */
-    const char *mp = path_in("overfit/metrics.jsonl");
+    const char *mp = nt_scratch_path("overfit/metrics.jsonl");
     CHECK(count_lines(mp, "\"type\":\"eval\"") == r.step / c.eval_every, "eval lines %lld",
           (long long)count_lines(mp, "\"type\":\"eval\""));
     CHECK(count_lines(mp, "\"type\":\"train\"") == r.step / 20, "train lines");
@@ -215,7 +202,7 @@ static void test_accumulation(void) {
     c.batch_sentences = 32, c.accum = 1;
     nt_train_result ra, rb;
     CHECK(train(&c, a, &t, NULL, &ra) == NT_OK, "%s", nt_errmsg());
-    snprintf(c.out_dir, sizeof c.out_dir, "%s", path_in("accum-b"));
+    snprintf(c.out_dir, sizeof c.out_dir, "%s", nt_scratch_path("accum-b"));
     c.batch_sentences = 8, c.accum = 4;
     CHECK(train(&c, b, &t, NULL, &rb) == NT_OK, "%s", nt_errmsg());
     double worst = 0, moved = 0;
@@ -237,7 +224,7 @@ static void test_accumulation(void) {
     CHECK(ra.tokens == want && rb.tokens == want, "tokens %lld and %lld, expected %lld (source + target)",
           (long long)ra.tokens, (long long)rb.tokens, (long long)want);
     nt_train_state ts;
-    CHECK(nt_ckpt_load_train(path_in("accum-a/checkpoint-last.h5"), &ts) == NT_OK && ts.tokens == want,
+    CHECK(nt_ckpt_load_train(nt_scratch_path("accum-a/checkpoint-last.h5"), &ts) == NT_OK && ts.tokens == want,
           "/train tokens %lld, expected %lld: %s", (long long)ts.tokens, (long long)want, nt_errmsg());
     free(init);
     nt_model_free(a);
@@ -267,7 +254,7 @@ typedef struct final_state {
 
 static void final_load(final_state *f, const char *run) {
     char p[600];
-    snprintf(p, sizeof p, "%s/checkpoint-last.h5", path_in(run));
+    snprintf(p, sizeof p, "%s/checkpoint-last.h5", nt_scratch_path(run));
     nt_vocab *v;
     f->m = NULL, f->o = NULL;
     CHECK(nt_ckpt_load(p, &f->m, &v) == NT_OK, "%s", nt_errmsg());
@@ -351,7 +338,7 @@ static void test_bf16(void) {
     CHECK(memcmp(w[0], w[1], 64 * 4) != 0, "bf16 products change the weights' bits");
     nt_train_state ts;
     nt_trainer_config back = nt_trainer_config_default();
-    CHECK(nt_ckpt_load_train(path_in("bf16/checkpoint-last.h5"), &ts) == NT_OK &&
+    CHECK(nt_ckpt_load_train(nt_scratch_path("bf16/checkpoint-last.h5"), &ts) == NT_OK &&
               nt_trainer_config_from_json(&back, ts.options) == NT_OK && back.precision == NT_PREC_BF16,
           "precision stored in the options");
     free(w[0]), free(w[1]);
@@ -386,7 +373,7 @@ static void test_resume(void) {
     m = tiny_model(V, 32, 1, 99); /* other weights: the resume must replace them all */
     c = resume_config("", N);
     c.out_dir[0] = 0;
-    snprintf(c.resume, sizeof c.resume, "%s", path_in("resume-b"));
+    snprintf(c.resume, sizeof c.resume, "%s", nt_scratch_path("resume-b"));
     s = train(&c, m, &t, v.corpus, &r);
     CHECK(s == NT_OK && r.step == N, "run B resumed: %s (%lld)", nt_errmsg(), (long long)r.step);
     nt_model_free(m);
@@ -405,7 +392,7 @@ static void test_resume(void) {
         snprintf(a_fd, sizeof a_fd, "%d", fds[1]);
         snprintf(a_n, sizeof a_n, "%lld", (long long)N);
         snprintf(a_k, sizeof a_k, "%lld", (long long)KILL_AT);
-        execl("/proc/self/exe", "test_trainer", "--kill-child", a_fd, dir, a_n, a_k, (char *)NULL);
+        execl("/proc/self/exe", "test_trainer", "--kill-child", a_fd, nt_scratch, a_n, a_k, (char *)NULL);
         _exit(5);
     }
     close(fds[1]);
@@ -418,11 +405,11 @@ static void test_resume(void) {
     waitpid(pid, &status, 0);
     CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "child killed by SIGKILL");
     nt_train_state ts;
-    CHECK(nt_ckpt_load_train(path_in("resume-c/checkpoint-last.h5"), &ts) == NT_OK && ts.step == KILL_AT,
+    CHECK(nt_ckpt_load_train(nt_scratch_path("resume-c/checkpoint-last.h5"), &ts) == NT_OK && ts.step == KILL_AT,
           "checkpoint of the killed run is at step %lld", (long long)ts.step);
     m = tiny_model(V, 32, 1, 77);
     c = resume_config("resume-c", N);
-    snprintf(c.resume, sizeof c.resume, "%s", path_in("resume-c/checkpoint-last.h5"));
+    snprintf(c.resume, sizeof c.resume, "%s", nt_scratch_path("resume-c/checkpoint-last.h5"));
     s = train(&c, m, &t, v.corpus, &r);
     CHECK(s == NT_OK && r.step == N, "run C resumed: %s", nt_errmsg());
     nt_model_free(m);
@@ -440,18 +427,18 @@ static void test_resume(void) {
     CHECK(ac, "killed + resumed run is bitwise identical to the straight run");
     CHECK(fa.ts.epoch >= 2, "the runs crossed epochs (%lld)", (long long)fa.ts.epoch);
     /* metrics of the resumed runs: no duplicated steps */
-    CHECK(count_lines(path_in("resume-a/metrics.jsonl"), "\"type\":\"train\"") == N / 2, "A train lines");
-    CHECK(count_lines(path_in("resume-b/metrics.jsonl"), "\"type\":\"train\"") == N / 2, "B train lines");
-    CHECK(count_lines(path_in("resume-c/metrics.jsonl"), "\"type\":\"train\"") == N / 2, "C train lines");
+    CHECK(count_lines(nt_scratch_path("resume-a/metrics.jsonl"), "\"type\":\"train\"") == N / 2, "A train lines");
+    CHECK(count_lines(nt_scratch_path("resume-b/metrics.jsonl"), "\"type\":\"train\"") == N / 2, "B train lines");
+    CHECK(count_lines(nt_scratch_path("resume-c/metrics.jsonl"), "\"type\":\"train\"") == N / 2, "C train lines");
     final_free(&fa), final_free(&fb), final_free(&fc);
 
     /* a weights-only file cannot be resumed: named error */
     nt_model *em;
     nt_vocab *ev;
-    CHECK(nt_ckpt_load(path_in("resume-a/checkpoint-last.h5"), &em, &ev) == NT_OK, "load");
-    CHECK(nt_ckpt_export(path_in("weights-only.h5"), &em->net, ev) == NT_OK, "export");
+    CHECK(nt_ckpt_load(nt_scratch_path("resume-a/checkpoint-last.h5"), &em, &ev) == NT_OK, "load");
+    CHECK(nt_ckpt_export(nt_scratch_path("weights-only.h5"), &em->net, ev) == NT_OK, "export");
     c = resume_config("resume-w", N);
-    snprintf(c.resume, sizeof c.resume, "%s", path_in("weights-only.h5"));
+    snprintf(c.resume, sizeof c.resume, "%s", nt_scratch_path("weights-only.h5"));
     nt_trainer *tr;
     CHECK(trainer_new(&tr, &c, em, t.vocab, t.corpus, NULL) == NT_ERR_FORMAT, "weights-only resume");
     CHECK(strstr(nt_errmsg(), "/optim is missing"), "msg: %s", nt_errmsg());
@@ -488,7 +475,7 @@ static void test_signal_and_nan(void) {
           "SIGTERM: %s at %lld", nt_status_name(s), (long long)r.step);
     CHECK(strstr(nt_errmsg(), "SIGTERM") && strstr(nt_errmsg(), "checkpoint saved to"), "msg: %s", nt_errmsg());
     nt_train_state ts;
-    CHECK(nt_ckpt_load_train(path_in("sigterm/checkpoint-last.h5"), &ts) == NT_OK && ts.step == 3,
+    CHECK(nt_ckpt_load_train(nt_scratch_path("sigterm/checkpoint-last.h5"), &ts) == NT_OK && ts.step == 3,
           "checkpoint at the interrupt");
     nt_signals_clear();
     nt_model_free(m);
@@ -546,7 +533,7 @@ static void test_signal_and_nan(void) {
           "msg: %s", nt_errmsg());
     nt_model *good;
     nt_vocab *gv;
-    CHECK(nt_ckpt_load(path_in("nan/checkpoint-last.h5"), &good, &gv) == NT_OK, "%s", nt_errmsg());
+    CHECK(nt_ckpt_load(nt_scratch_path("nan/checkpoint-last.h5"), &good, &gv) == NT_OK, "%s", nt_errmsg());
     int finite = 1;
     for (int64_t i = 0; i < good->params->total; i++) finite &= isfinite(good->params->values[i]) != 0;
     CHECK(finite, "the kept checkpoint is finite");
@@ -567,7 +554,7 @@ static void test_finetune(void) {
     c.steps = 3, c.eval_every = 0;
     nt_train_result r;
     CHECK(train(&c, m, &t, NULL, &r) == NT_OK, "%s", nt_errmsg());
-    const char *base = path_in("base/checkpoint-last.h5");
+    const char *base = nt_scratch_path("base/checkpoint-last.h5");
 
     /* new data in another language: symbols the vocabulary lacks */
     const char *fr_src[] = {"80", "21"}, *fr_tgt[] = {"quatre-vingts", "vingt et un"};
@@ -735,13 +722,10 @@ int main(int argc, char **argv) {
      * descheduled thread, and memory errors do not need two. Same count in the kill child. */
     nt_threads_set(sanitized ? 1 : 2);
     if (argc == 6 && strcmp(argv[1], "--kill-child") == 0) {
-        snprintf(dir, sizeof dir, "%s", argv[3]);
+        snprintf(nt_scratch, sizeof nt_scratch, "%s", argv[3]);
         return kill_child(atoi(argv[2]), atoll(argv[4]), atoll(argv[5]));
     }
-    snprintf(dir, sizeof dir, "/tmp/nt_test_trainer_%ld", (long)getpid());
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd, "rm -rf %s && mkdir -p %s", dir, dir);
-    NT_ASSERT(system(cmd) == 0);
+    CHECK(nt_scratch_begin("nt_test_trainer"), "mkdtemp");
     test_eval_better();
     test_options();
     test_accumulation();
@@ -751,7 +735,6 @@ int main(int argc, char **argv) {
     test_finetune();
     test_decoder_only();
     test_overfit();
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (nt_check_failures == 0 && !getenv("NT_KEEP")) NT_ASSERT(system(cmd) == 0);
+    nt_scratch_end();
     return nt_check_report("test_trainer");
 }
