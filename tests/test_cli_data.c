@@ -5,7 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "data/corpus.h"
+#include "data/number_corpus.h"
 #include "data/tsv.h"
 #include "support/check.h"
 #include "support/cli_run.h"

@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include "core/alloc.h"
-#include "data/corpus.h"
+#include "data/number_corpus.h"
 #include "support/check.h"
 
 /* Every row of tests/fixtures/numbers-sample.tsv (a copy of

@@ -15,6 +15,7 @@
 #include "support/scratch.h"
 #include "train/signals.h"
 #include "data/batcher.h"
+#include "data/number_corpus.h"
 #include "train/checkpoint.h"
 #include "train/finetune.h"
 #include "train/trainer.h"

@@ -9,7 +9,7 @@
 #include "commands.h"
 #include "core/alloc.h"
 #include "core/status.h"
-#include "data/corpus.h"
+#include "data/number_corpus.h"
 #include "data/tsv.h"
 
 /* ---- --from-parallel: two aligned text files -> one TSV ----------------------------- */

@@ -9,7 +9,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "core/alloc.h"
-#include "data/corpus.h"
+#include "data/number_corpus.h"
 #include "data/tsv.h"
 #include "eval/metrics.h"
 

@@ -1,5 +1,5 @@
-/* corpus.c - numbers in five forms, task names, seeded disjoint splits. */
-#include "data/corpus.h"
+/* number_corpus.c - numbers in five forms, task names, seeded disjoint splits. */
+#include "data/number_corpus.h"
 
 #include <errno.h>
 #include <string.h>
