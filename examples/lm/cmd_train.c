@@ -9,6 +9,7 @@
 
 #include "commands.h"
 #include "../common/omp_policy.h"
+#include "../common/run_dir.h"
 #include "../common/trainer_opts.h"
 #include "core/alloc.h"
 #include "core/opts.h"
@@ -76,39 +77,6 @@ static int extra_read(const nt_trainer_config *c, train_opts *o, const char *fil
         return 0;
     }
     o->tokenizer = tok;
-    return 1;
-}
-
-/* ---- helpers ------------------------------------------------------------------------- */
-
-static int is_dir(const char *p) {
-    struct stat sb;
-    return stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
-}
-
-static int file_exists(const char *p) {
-    struct stat sb;
-    return stat(p, &sb) == 0;
-}
-
-/* Removes RUN's checkpoints and metrics with --overwrite; else refuses. */
-static int run_dir_clear(const char *run_dir, int overwrite) {
-    if (!nt_dist_is_root(NULL)) return 1; /* under mpirun, rank 0 owns the run folder */
-    static const char *files[] = {"checkpoint-last.h5", "checkpoint-best.h5", "metrics.jsonl", "report.html"};
-    char p[NT_TRAINER_PATH_MAX + 32];
-    for (size_t k = 0; k < sizeof files / sizeof *files; k++) {
-        snprintf(p, sizeof p, "%s/%s", run_dir, files[k]);
-        if (!file_exists(p)) continue;
-        if (!overwrite) {
-            fprintf(stderr, "nextok-lm train: %s holds a run already (%s); continue it with "
-                            "'nextok-lm train --resume %s', or pass --overwrite to replace it\n", run_dir, p, run_dir);
-            return 0;
-        }
-        if (remove(p) != 0) {
-            fprintf(stderr, "nextok-lm train: cannot remove %s (%s)\n", p, strerror(errno));
-            return 0;
-        }
-    }
     return 1;
 }
 
@@ -218,7 +186,7 @@ static nt_status write_report(const train_run *r, const nt_trainer_config *tc, c
     snprintf(path, sizeof path, "%s/report.html", tc->out_dir);
     snprintf(metrics, sizeof metrics, "%s/metrics.jsonl", tc->out_dir);
     nt_report_info info = {"nextok-lm training report", kv, n, NULL, 0};
-    return nt_report_write(path, file_exists(metrics) ? metrics : NULL, &info);
+    return nt_report_write(path, ex_file_exists(metrics) ? metrics : NULL, &info);
 }
 
 static int run_training(train_run *r, nt_trainer_config *tc, const train_opts *o) {
@@ -264,7 +232,7 @@ static int run_training(train_run *r, nt_trainer_config *tc, const train_opts *o
     if (nt_dist_is_root(NULL) && write_report(r, tc, o, &res) != NT_OK)
         fprintf(stderr, "nextok-lm train: report: %s\n", nt_errmsg());
     fprintf(stderr, "\nwrote %s/checkpoint-last.h5%s, metrics.jsonl and report.html\n", tc->out_dir,
-            file_exists(best) ? ", checkpoint-best.h5" : " (no checkpoint-best.h5: no evaluation ran)");
+            ex_file_exists(best) ? ", checkpoint-best.h5" : " (no checkpoint-best.h5: no evaluation ran)");
     printf("step=%lld val_loss=%.4f train_loss=%.4f seconds=%.2f tok_s=%.0f\n", (long long)res.step,
            res.eval.n_tokens > 0 ? res.eval.loss : NAN, res.loss, res.seconds,
            res.seconds > 0 ? (double)res.tokens / res.seconds : 0.0);
@@ -334,16 +302,8 @@ int cmd_train(int argc, char **argv) {
                 return nt_opts_usage_error(&cmd, "%s cannot change on --resume: the run's checkpoint fixes the model",
                                       model_flags[k]);
         char file[NT_TRAINER_PATH_MAX], dir[NT_TRAINER_PATH_MAX];
-        if (strlen(o.resume) + 20 >= sizeof file) return nt_opts_usage_error(&cmd, "--resume: path too long");
-        snprintf(dir, sizeof dir, "%s", o.resume);
-        if (is_dir(o.resume)) {
-            snprintf(file, sizeof file, "%s/checkpoint-last.h5", o.resume);
-        } else {
-            snprintf(file, sizeof file, "%s", o.resume);
-            char *slash = strrchr(dir, '/');
-            if (slash) *slash = 0;
-            else snprintf(dir, sizeof dir, ".");
-        }
+        if (!ex_run_resume_paths(o.resume, file, dir, sizeof file))
+            return nt_opts_usage_error(&cmd, "--resume: path too long");
         nt_train_state *ts = nt_malloc(sizeof *ts);
         if (!ts) return 1;
         nt_trainer_config stored = lm_trainer_defaults();
@@ -425,7 +385,7 @@ int cmd_train(int argc, char **argv) {
             goto done;
         }
         if (!build_model(&r, &o, &tc)) goto done;
-        if (!run_dir_clear(tc.out_dir, o.overwrite)) goto done;
+        if (!ex_run_dir_clear("nextok-lm", "train", tc.out_dir, o.overwrite)) goto done;
     }
     tc.batch_sentences = o.batch_size;
     tc.batch_tokens = 0;

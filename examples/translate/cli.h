@@ -20,6 +20,7 @@
 
 #include <stdio.h>
 
+#include "../common/run_dir.h"
 #include "../common/trainer_opts.h"
 #include "core/opts.h"
 #include "data/corpus.h"
@@ -151,9 +152,7 @@ nt_status cli_report_write(const char *run_dir, const char *ckpt, const char *sa
 int cli_run_training(const char *cmd, nt_trainer_config *tc, nt_model *model, const nt_vocab *vocab,
                      const cli_pairs *train, const cli_pairs *valid);
 
-/* Removes RUN's checkpoints, metrics and report (--overwrite); 1 if RUN holds
- * none of them afterwards, else prints why and returns 0. */
-int cli_run_dir_clear(const char *cmd, const char *run_dir, int overwrite);
+/* RUN's checkpoints, metrics and report (--overwrite, --resume): examples/common/run_dir.h. */
 
 /* ---- checkpoints ---------------------------------------------------------------- */
 

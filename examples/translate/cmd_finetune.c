@@ -69,7 +69,7 @@ int cmd_finetune(int argc, char **argv) {
     }
     fprintf(stderr, "fine-tuning %s%s", ckpt, added ? "" : "\n");
     if (added) fprintf(stderr, " (vocabulary extended by %d tokens)\n", added);
-    if (!cli_run_dir_clear("finetune", tc.out_dir, overwrite)) goto done;
+    if (!ex_run_dir_clear("nextok-translate", "finetune", tc.out_dir, overwrite)) goto done;
     rc = cli_run_training("finetune", &tc, model, vocab, &ptrain, &pvalid);
 done:
     nt_free(texts);
