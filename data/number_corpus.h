@@ -66,22 +66,22 @@ nt_status nt_corpus_render(nt_form f, int n, char *buf, size_t cap);
 
 /* ---- splits ------------------------------------------------------------------ */
 
-typedef enum nt_sampling {
-    NT_SAMPLING_UNIFORM = 0, /* every number in 0..max equally likely */
-    NT_SAMPLING_LENGTH,      /* equal share per digit length (1..6 digits), so
+typedef enum nt_corpus_sampling {
+    NT_CORPUS_SAMPLING_UNIFORM = 0, /* every number in 0..max equally likely */
+    NT_CORPUS_SAMPLING_LENGTH,      /* equal share per digit length (1..6 digits), so
                                 small numbers are not rare; a length with fewer
                                 numbers than its share gives all it has and the
                                 rest is spread over the other lengths */
-} nt_sampling;
+} nt_corpus_sampling;
 
-const char *nt_corpus_sampling_name(nt_sampling s); /* "uniform" | "length" */
-nt_status nt_corpus_sampling_parse(const char *name, nt_sampling *out);
+const char *nt_corpus_sampling_name(nt_corpus_sampling s); /* "uniform" | "length" */
+nt_status nt_corpus_sampling_parse(const char *name, nt_corpus_sampling *out);
 
 typedef struct nt_corpus_split_config {
     int n_train, n_valid, n_test; /* pairs per split (>= 0) */
     int max_number;               /* numbers are drawn from 0..max_number */
     uint64_t seed;
-    nt_sampling sampling;
+    nt_corpus_sampling sampling;
 } nt_corpus_split_config;
 
 /* train 20000, valid 500, test 1000, max 999999, seed 1, length sampling. */
