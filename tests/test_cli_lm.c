@@ -14,6 +14,7 @@
 #include "nn/model.h"
 #include "support/check.h"
 #include "support/cli_run.h"
+#include "support/models.h"
 #include "support/proc.h"
 #include "support/scratch.h"
 #include "train/checkpoint.h"
@@ -24,25 +25,6 @@ static double kv_num(const char *s, const char *key) {
     snprintf(pat, sizeof pat, "%s=", key);
     const char *p = strstr(s, pat);
     return p ? strtod(p + strlen(pat), NULL) : NAN;
-}
-
-/* The value of "key": in a one-line JSON object, NAN if absent. */
-static double json_num(const char *json, const char *key) {
-    char pat[64];
-    snprintf(pat, sizeof pat, "\"%s\":", key);
-    const char *p = strstr(json, pat);
-    return p ? strtod(p + strlen(pat), NULL) : NAN;
-}
-
-/* 1 if the two checkpoints hold bitwise equal weights. */
-static int same_weights(const char *a, const char *b) {
-    nt_model *ma = NULL, *mb = NULL;
-    int same = nt_ckpt_load(a, &ma, NULL) == NT_OK && nt_ckpt_load(b, &mb, NULL) == NT_OK &&
-               ma->params->total == mb->params->total &&
-               memcmp(ma->params->values, mb->params->values, (size_t)ma->params->total * sizeof(float)) == 0;
-    nt_model_free(ma);
-    nt_model_free(mb);
-    return same;
 }
 
 /* Largest |a - b| / (1 + |b|) over two logit dumps of the same length; -1 if
@@ -117,7 +99,7 @@ int main(void) {
     nt_train_state ts;
     nt_train_state_init(&ts);
     CHECK(nt_ckpt_load_train(p, &ts) == NT_OK && ts.step == 70, "stopped at step %lld", (long long)ts.step);
-    CHECK(!same_weights(p, last), "the stopped run differs from the finished one");
+    CHECK(!nt_test_same_weights(p, last), "the stopped run differs from the finished one");
     const char *a_low[] = {"train", "--resume", run2, "--steps", "70", NULL};
     CHECK(nt_cli_run(a_low) == 2 && strstr(nt_cli_err, "already"), "resume to a reached step: %s", nt_cli_err);
     const char *a_big[] = {"train", "--resume", run2, "--block-size", "64", NULL};
@@ -126,9 +108,9 @@ int main(void) {
     const char *a_resume[] = {"train", "--resume", run2, "--threads", threads, NULL};
     CHECK(nt_cli_run(a_resume) == 0, "resume: %s", nt_cli_err);
     CHECK(kv_num(nt_cli_out, "step") == atoi(steps), "resumed summary: %s", nt_cli_out);
-    CHECK(same_weights(p, last), "resumed run ends with the uninterrupted run's weights");
+    CHECK(nt_test_same_weights(p, last), "resumed run ends with the uninterrupted run's weights");
     snprintf(q, sizeof q, "%s/checkpoint-best.h5", run2);
-    CHECK(same_weights(q, best), "and the same best checkpoint");
+    CHECK(nt_test_same_weights(q, best), "and the same best checkpoint");
 
     /* sampling: same seed, same text, at 1 and 2 threads; past the context */
     static char s1[1 << 16], s2[1 << 16];
@@ -169,14 +151,14 @@ int main(void) {
     /* eval: the whole fixture; bits per character = loss / ln 2 for characters */
     const char *a_eval[] = {"eval", "--checkpoint", best, "--text", text, "--json", NULL};
     CHECK(nt_cli_run(a_eval) == 0, "eval: %s", nt_cli_err);
-    double loss = json_num(nt_cli_out, "loss"), bpc = json_num(nt_cli_out, "bpc"), ppl = json_num(nt_cli_out, "ppl");
-    double toks = json_num(nt_cli_out, "tokens"), chars = json_num(nt_cli_out, "characters");
+    double loss = nt_cli_json_num(nt_cli_out, "loss"), bpc = nt_cli_json_num(nt_cli_out, "bpc"), ppl = nt_cli_json_num(nt_cli_out, "ppl");
+    double toks = nt_cli_json_num(nt_cli_out, "tokens"), chars = nt_cli_json_num(nt_cli_out, "characters");
     CHECK(loss > 0.5 && loss < stated + 0.4, "eval loss %g", loss);
     CHECK(fabs(bpc - loss / log(2.0)) < 1e-5 && fabs(ppl - exp(loss)) < 1e-4 * ppl, "eval figures: %s", nt_cli_out);
     CHECK(toks == chars && toks == 19995, "eval counted %g tokens, %g characters (19,996 in the file)", toks, chars);
     /* the validation part as train split it: tokens from int(19996 * 0.9) = 17996 */
     const char *a_evalv[] = {"eval", "--checkpoint", best, "--text", text, "--valid-fraction", "0.1", "--json", NULL};
-    CHECK(nt_cli_run(a_evalv) == 0 && json_num(nt_cli_out, "from_token") == 17996 && json_num(nt_cli_out, "tokens") == 1999,
+    CHECK(nt_cli_run(a_evalv) == 0 && nt_cli_json_num(nt_cli_out, "from_token") == 17996 && nt_cli_json_num(nt_cli_out, "tokens") == 1999,
           "eval of the validation part: %s%s", nt_cli_out, nt_cli_err);
 
     /* bad input: a clear message and a non-zero exit, never a crash */

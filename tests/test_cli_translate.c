@@ -13,6 +13,7 @@
 #include "data/tsv.h"
 #include "support/check.h"
 #include "support/cli_run.h"
+#include "support/models.h"
 #include "support/proc.h"
 #include "support/scratch.h"
 #include "train/checkpoint.h"
@@ -32,25 +33,6 @@ static int count_str(const char *s, const char *needle) {
     int n = 0;
     for (const char *p = s; (p = strstr(p, needle)) != NULL; p += strlen(needle)) n++;
     return n;
-}
-
-/* The value of "key": in a one-line JSON object, NAN if absent. */
-static double json_num(const char *json, const char *key) {
-    char pat[64];
-    snprintf(pat, sizeof pat, "\"%s\":", key);
-    const char *p = strstr(json, pat);
-    return p ? strtod(p + strlen(pat), NULL) : NAN;
-}
-
-/* 1 if the two checkpoints hold bitwise equal weights. */
-static int same_weights(const char *a, const char *b) {
-    nt_model *ma = NULL, *mb = NULL;
-    int same = nt_ckpt_load(a, &ma, NULL) == NT_OK && nt_ckpt_load(b, &mb, NULL) == NT_OK &&
-               ma->params->total == mb->params->total &&
-               memcmp(ma->params->values, mb->params->values, (size_t)ma->params->total * sizeof(float)) == 0;
-    nt_model_free(ma);
-    nt_model_free(mb);
-    return same;
 }
 
 int main(void) {
@@ -121,10 +103,10 @@ int main(void) {
     nt_train_state_init(&ts);
     CHECK(nt_ckpt_load_train(p, &ts) == NT_OK && ts.step == atoi(steps), "resumed to step %lld", (long long)ts.step);
     snprintf(q, sizeof q, "%s/checkpoint-last.h5", run1);
-    CHECK(same_weights(p, q), "resumed run ends with the uninterrupted run's weights");
+    CHECK(nt_test_same_weights(p, q), "resumed run ends with the uninterrupted run's weights");
     snprintf(p, sizeof p, "%s/checkpoint-best.h5", run3);
     snprintf(q, sizeof q, "%s/checkpoint-best.h5", run1);
-    CHECK(same_weights(p, q), "and the same best checkpoint");
+    CHECK(nt_test_same_weights(p, q), "and the same best checkpoint");
     /* --resume --steps N goes further */
     const char *a_more[] = {"train", "--resume", run3, "--steps", sanitized ? "130" : "220", "--threads", threads, NULL};
     CHECK(nt_cli_run(a_more) == 0, "resume further: %s", nt_cli_err);
@@ -145,17 +127,17 @@ int main(void) {
     /* eval on the training pairs: the model has learnt them */
     const char *a_eval_train[] = {"eval", "--checkpoint", q, "--test", train, "--json", NULL};
     CHECK(nt_cli_run(a_eval_train) == 0, "eval train: %s", nt_cli_err);
-    double em_train = json_num(nt_cli_out, "exact_match");
+    double em_train = nt_cli_json_num(nt_cli_out, "exact_match");
     CHECK(em_train >= (sanitized ? 50.0 : 90.0), "exact match on the training pairs %.1f%%", em_train);
-    CHECK(json_num(nt_cli_out, "n") == 300, "eval n: %s", nt_cli_out);
+    CHECK(nt_cli_json_num(nt_cli_out, "n") == 300, "eval n: %s", nt_cli_out);
 
     /* eval on the test file; translate must agree with it */
     const char *a_eval[] = {"eval", "--checkpoint", q, "--test", test, "--json", NULL};
     CHECK(nt_cli_run(a_eval) == 0, "eval: %s", nt_cli_err);
-    double em = json_num(nt_cli_out, "exact_match"), ca = json_num(nt_cli_out, "char_accuracy"),
-           bleu = json_num(nt_cli_out, "bleu"), chrf = json_num(nt_cli_out, "chrf");
+    double em = nt_cli_json_num(nt_cli_out, "exact_match"), ca = nt_cli_json_num(nt_cli_out, "char_accuracy"),
+           bleu = nt_cli_json_num(nt_cli_out, "bleu"), chrf = nt_cli_json_num(nt_cli_out, "chrf");
     CHECK(em >= (sanitized ? 30.0 : 80.0), "exact match on held-out pairs %.1f%%", em);
-    CHECK(json_num(nt_cli_out, "n") == 30 && em >= 0 && em <= 100 && ca >= 0 && ca <= 100 && bleu >= 0 &&
+    CHECK(nt_cli_json_num(nt_cli_out, "n") == 30 && em >= 0 && em <= 100 && ca >= 0 && ca <= 100 && bleu >= 0 &&
               bleu <= 100 && chrf >= 0 && chrf <= 100,
           "eval json: %s", nt_cli_out);
     /* the same pairs with a byte-order mark and spaces around the fields:
@@ -175,7 +157,7 @@ int main(void) {
             snprintf(p, sizeof p, "%s/dirty.tsv", nt_scratch);
             CHECK(nt_proc_write_file(p, dirty, k) == 0, "write %s", p);
             const char *a_dirty[] = {"eval", "--checkpoint", q, "--test", p, "--json", NULL};
-            CHECK(nt_cli_run(a_dirty) == 0 && json_num(nt_cli_out, "exact_match") == em && json_num(nt_cli_out, "n") == 30,
+            CHECK(nt_cli_run(a_dirty) == 0 && nt_cli_json_num(nt_cli_out, "exact_match") == em && nt_cli_json_num(nt_cli_out, "n") == 30,
                   "BOM and spaces change nothing: %s", nt_cli_out);
             CHECK(strstr(nt_cli_err, "byte-order mark at its start was dropped") &&
                       strstr(nt_cli_err, "spaces around a field trimmed on 30 lines (the first: line 1)"),
@@ -192,9 +174,9 @@ int main(void) {
     /* exhaustive evaluation against the generator: every number of 0..199 */
     const char *a_all[] = {"eval", "--checkpoint", q, "--task", "digits-arabic", "--all", "--max", "199", "--json", NULL};
     CHECK(nt_cli_run(a_all) == 0, "eval --all: %s", nt_cli_err);
-    double all_n = json_num(nt_cli_out, "n"), all_err = json_num(nt_cli_out, "errors");
+    double all_n = nt_cli_json_num(nt_cli_out, "n"), all_err = nt_cli_json_num(nt_cli_out, "errors");
     CHECK(all_n == 200 && all_err >= 0 && all_err <= 200 &&
-              fabs(json_num(nt_cli_out, "exact_match") - 100.0 * (200 - all_err) / 200) < 1e-3 &&
+              fabs(nt_cli_json_num(nt_cli_out, "exact_match") - 100.0 * (200 - all_err) / 200) < 1e-3 &&
               strstr(nt_cli_out, "{\"digits\":1,\"n\":10,") && strstr(nt_cli_out, "{\"digits\":3,\"n\":100,"),
           "eval --all json: %s", nt_cli_out);
     const char *a_all_text[] = {"eval", "--checkpoint", q, "--task", "digits-arabic", "--all", "--max", "199", NULL};
@@ -314,7 +296,7 @@ int main(void) {
           (long long)ts.step);
     const char *a_ft_eval[] = {"eval", "--checkpoint", p, "--test", test, "--json", NULL};
     CHECK(nt_cli_run(a_ft_eval) == 0, "eval finetuned: %s", nt_cli_err);
-    CHECK(json_num(nt_cli_out, "exact_match") == em, "finetuned from run1's weights: %s", nt_cli_out);
+    CHECK(nt_cli_json_num(nt_cli_out, "exact_match") == em, "finetuned from run1's weights: %s", nt_cli_out);
     snprintf(p, sizeof p, "%s/report.html", ft);
     CHECK(exists(p), "finetune wrote its report");
 

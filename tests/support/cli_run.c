@@ -1,8 +1,10 @@
 /* cli_run.c - running a program of $NT_BIN with its output captured. */
 #include "cli_run.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "proc.h"
 
@@ -23,3 +25,10 @@ static int run(const char *input, const char *const *env, const char *const *arg
 int nt_cli_run(const char *const *args) { return run(NULL, NULL, args); }
 int nt_cli_run_in(const char *input, const char *const *args) { return run(input, NULL, args); }
 int nt_cli_run_env(const char *const *env, const char *const *args) { return run(NULL, env, args); }
+
+double nt_cli_json_num(const char *json, const char *key) {
+    char pat[128];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *p = strstr(json, pat);
+    return p ? strtod(p + strlen(pat), NULL) : NAN;
+}

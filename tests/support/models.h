@@ -22,4 +22,7 @@ nt_model *nt_test_model(nt_arch arch, int V, int D, int H, int enc_layers, int d
  * transformer). */
 nt_status nt_test_model_load(const char *path, nt_model **out);
 
+/* 1 if the checkpoints at paths a and b load and hold bitwise equal weights. */
+int nt_test_same_weights(const char *a, const char *b);
+
 #endif
