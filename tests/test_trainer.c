@@ -12,6 +12,7 @@
 #include "core/parallel.h"
 #include "support/check.h"
 #include "support/models.h"
+#include "support/pairs_trainer.h"
 #include "support/scratch.h"
 #include "train/signals.h"
 #include "data/batcher.h"
@@ -78,52 +79,12 @@ static nt_trainer_config quiet_config(const char *run) {
     return c;
 }
 
-/* A trainer over pair corpora, as the translator builds it: bucketed
- * training batches and the validation pass as data sources, the validation
- * pairs for exact match. trainer_free releases the sources too. */
-static struct {
-    nt_trainer *tr;
-    nt_data_source *train, *valid;
-} live[4];
-
-static nt_status trainer_new(nt_trainer **out, const nt_trainer_config *c, nt_model *m, const nt_vocab *v,
-                             const nt_corpus *train, const nt_corpus *valid) {
-    int k = 0;
-    while (k < 4 && live[k].tr) k++;
-    NT_ASSERT(k < 4);
-    nt_batcher_config bc = nt_batcher_config_default();
-    bc.layout = m->cfg.arch == NT_ARCH_DECODER ? NT_LAYOUT_DECODER : NT_LAYOUT_ENCDEC;
-    bc.max_tokens = c->batch_tokens, bc.max_sentences = c->batch_sentences;
-    bc.seed = c->seed, bc.max_len = m->cfg.max_len, bc.buckets = c->buckets;
-    nt_data_source *st = NULL, *sv = NULL;
-    nt_status s = nt_pairs_source_new(&st, train, &bc);
-    bc.shuffle = 0;
-    if (s == NT_OK && valid) s = nt_pairs_source_new(&sv, valid, &bc);
-    nt_evaluator ev = {.batches = sv, .exact = valid};
-    if (s == NT_OK) s = nt_trainer_new(out, c, &m->net, v, st, &ev);
-    if (s != NT_OK) {
-        nt_data_source_free(st), nt_data_source_free(sv);
-        return s;
-    }
-    live[k].tr = *out, live[k].train = st, live[k].valid = sv;
-    return NT_OK;
-}
-
-static void trainer_free(nt_trainer *tr) {
-    for (int k = 0; k < 4; k++)
-        if (tr && live[k].tr == tr) {
-            nt_trainer_free(tr);
-            nt_data_source_free(live[k].train), nt_data_source_free(live[k].valid);
-            memset(&live[k], 0, sizeof live[k]);
-        }
-}
-
 static nt_status train(const nt_trainer_config *c, nt_model *m, const task *t, const nt_corpus *valid,
                        nt_train_result *res) {
     nt_trainer *tr;
-    NT_TRY(trainer_new(&tr, c, m, t->vocab, t->corpus, valid));
+    NT_TRY(nt_test_pairs_trainer_new(&tr, c, m, t->vocab, t->corpus, valid));
     nt_status s = nt_trainer_run(tr, res);
-    trainer_free(tr);
+    nt_test_pairs_trainer_free(tr);
     return s;
 }
 
@@ -169,12 +130,12 @@ static void test_overfit(void) {
     nt_trainer_config c2 = c;
     snprintf(c2.out_dir, sizeof c2.out_dir, "%s", nt_scratch_path("overfit-eval"));
     nt_trainer *tr;
-    CHECK(trainer_new(&tr, &c2, m2, t.vocab, t.corpus, t.corpus) == NT_OK, "%s", nt_errmsg());
+    CHECK(nt_test_pairs_trainer_new(&tr, &c2, m2, t.vocab, t.corpus, t.corpus) == NT_OK, "%s", nt_errmsg());
     nt_eval_result ev;
     CHECK(nt_trainer_evaluate(tr, &ev) == NT_OK, "%s", nt_errmsg());
     CHECK(ev.exact_match == 1.0 && ev.n_decoded == 32 && ev.token_acc == 1.0, "reloaded best: %.3f %.3f",
           ev.exact_match, ev.token_acc);
-    trainer_free(tr);
+    nt_test_pairs_trainer_free(tr);
     nt_model_free(m2);
     nt_vocab_free(v2);
     /* metrics.jsonl: train lines every 20 steps and an eval line per evaluation */
@@ -309,7 +270,7 @@ static int kill_child(int fd, int64_t n, int64_t kill_at) {
     kill_hook h = {kill_at, fd};
     c.on_checkpoint = hook_wait_for_kill, c.user = &h;
     nt_trainer *tr;
-    if (trainer_new(&tr, &c, m, t.vocab, t.corpus, v.corpus) != NT_OK) return 2;
+    if (nt_test_pairs_trainer_new(&tr, &c, m, t.vocab, t.corpus, v.corpus) != NT_OK) return 2;
     nt_trainer_run(tr, NULL);
     return 4; /* never reached: killed at kill_at */
 }
@@ -441,7 +402,7 @@ static void test_resume(void) {
     c = resume_config("resume-w", N);
     snprintf(c.resume, sizeof c.resume, "%s", nt_scratch_path("weights-only.h5"));
     nt_trainer *tr;
-    CHECK(trainer_new(&tr, &c, em, t.vocab, t.corpus, NULL) == NT_ERR_FORMAT, "weights-only resume");
+    CHECK(nt_test_pairs_trainer_new(&tr, &c, em, t.vocab, t.corpus, NULL) == NT_ERR_FORMAT, "weights-only resume");
     CHECK(strstr(nt_errmsg(), "/optim is missing"), "msg: %s", nt_errmsg());
     nt_model_free(em);
     nt_vocab_free(ev);
@@ -596,10 +557,10 @@ static void test_finetune(void) {
     c.steps = 4, c.eval_every = 0, c.weight_decay = 0.1, c.dropout = 0.1f;
     snprintf(c.freeze, sizeof c.freeze, "encoder.,embed.");
     nt_trainer *tr;
-    CHECK(trainer_new(&tr, &c, fm, fv, fc, NULL) == NT_OK, "%s", nt_errmsg());
+    CHECK(nt_test_pairs_trainer_new(&tr, &c, fm, fv, fc, NULL) == NT_OK, "%s", nt_errmsg());
     CHECK(nt_trainer_optim(tr)->step == 0, "fresh optimizer");
     CHECK(nt_trainer_run(tr, &r) == NT_OK && r.step == 4, "finetune: %s", nt_errmsg());
-    trainer_free(tr);
+    nt_test_pairs_trainer_free(tr);
     int frozen_same = 1, others_moved = 0;
     for (int i = 0; i < fm->params->count; i++) {
         const char *nm = fm->params->names[i];
@@ -612,7 +573,7 @@ static void test_finetune(void) {
     CHECK(others_moved > 10, "unfrozen parameters trained (%d moved)", others_moved);
     /* a prefix that matches nothing is refused */
     snprintf(c.freeze, sizeof c.freeze, "encoders.");
-    CHECK(trainer_new(&tr, &c, fm, fv, fc, NULL) == NT_ERR_ARG && strstr(nt_errmsg(), "'encoders.'"),
+    CHECK(nt_test_pairs_trainer_new(&tr, &c, fm, fv, fc, NULL) == NT_ERR_ARG && strstr(nt_errmsg(), "'encoders.'"),
           "bad prefix: %s", nt_errmsg());
     free(before);
     nt_corpus_free(fc);
@@ -640,7 +601,7 @@ static void test_decoder_only(void) {
     nt_trainer_config c = quiet_config("decoder");
     c.steps = 30, c.lr = 3e-3, c.eval_every = 15, c.eval_exact_max = 4, c.batch_sentences = 16;
     nt_trainer *tr;
-    CHECK(trainer_new(&tr, &c, m, t.vocab, t.corpus, t.corpus) == NT_OK, "%s", nt_errmsg());
+    CHECK(nt_test_pairs_trainer_new(&tr, &c, m, t.vocab, t.corpus, t.corpus) == NT_OK, "%s", nt_errmsg());
     nt_eval_result e0, e1;
     CHECK(nt_trainer_evaluate(tr, &e0) == NT_OK, "%s", nt_errmsg());
     nt_train_result res;
@@ -653,7 +614,7 @@ static void test_decoder_only(void) {
     for (int i = 0; i < t.corpus->n; i++) want += t.corpus->tgt_len[i] + 1;
     CHECK(e1.n_tokens == want, "target tokens + <eos>: %lld, expected %lld", (long long)e1.n_tokens,
           (long long)want);
-    trainer_free(tr);
+    nt_test_pairs_trainer_free(tr);
     nt_model_free(m);
     task_free(&t);
 }
