@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
-#include "data/corpus.h"
+#include "data/number_corpus.h"
 
 /* ---- folding ---------------------------------------------------------------------------- */
 

@@ -1,5 +1,5 @@
 /* numbers.h - what people type, read as the number corpora write it: input
- * normalisation for the number-translation task (data/corpus.h's forms).
+ * normalisation for the number-translation task (data/number_corpus.h's forms).
  *
  *     char out[NT_CORPUS_MAX_TEXT];
  *     nt_numbers_normalize("  Forty two ", out, sizeof out);    // "forty-two"

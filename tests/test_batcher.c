@@ -5,6 +5,7 @@
 
 #include "core/alloc.h"
 #include "data/batcher.h"
+#include "data/number_corpus.h"
 #include "support/check.h"
 
 enum { N = 600, MAXB = 4096 };

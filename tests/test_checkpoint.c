@@ -13,19 +13,11 @@
 #include <unistd.h>
 
 #include "support/check.h"
+#include "support/models.h"
+#include "support/scratch.h"
 #include "support/proc.h"
 #include "train/checkpoint.h"
 #include "train/h5io.h"
-
-static char dir[256];
-
-static const char *tmp_path(const char *name) {
-    static char buf[4][512];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-    return buf[k];
-}
 
 static nt_params *toy_params(int v, uint64_t seed) {
     nt_params *p;
@@ -70,7 +62,7 @@ static void test_state_round_trip(void) {
     nt_rng_seed(&ts.rng, 99);
     nt_rng_skip(&ts.rng, 1000);
     snprintf(ts.options, sizeof ts.options, "{\"lr\": 0.001, \"name\": \"é\"}");
-    const char *path = tmp_path("state.h5");
+    const char *path = nt_scratch_path("state.h5");
     CHECK(save_state(path, o, &ts) == NT_OK, "save: %s", nt_errmsg());
     char tmpname[600];
     snprintf(tmpname, sizeof tmpname, "%s.tmp-%ld", path, (long)getpid());
@@ -138,10 +130,10 @@ static void test_state_round_trip(void) {
 static void test_bad_files(void) {
     hid_t f;
     /* missing */
-    CHECK(nt_ckpt_open(tmp_path("nope.h5"), &f) == NT_ERR_IO, "missing");
+    CHECK(nt_ckpt_open(nt_scratch_path("nope.h5"), &f) == NT_ERR_IO, "missing");
     CHECK(strstr(nt_errmsg(), "nope.h5") != NULL, "msg: %s", nt_errmsg());
     /* not HDF5 at all */
-    const char *junk = tmp_path("junk.h5");
+    const char *junk = nt_scratch_path("junk.h5");
     CHECK(nt_proc_write_file(junk, "this is not a checkpoint\n", 25) == 0, "write junk");
     CHECK(nt_ckpt_open(junk, &f) == NT_ERR_FORMAT, "junk");
     CHECK(strstr(nt_errmsg(), "junk.h5: not a") != NULL, "msg: %s", nt_errmsg());
@@ -153,19 +145,19 @@ static void test_bad_files(void) {
     nt_optim_new(&o, p, &oc);
     nt_train_state ts;
     nt_train_state_init(&ts);
-    const char *good = tmp_path("good.h5");
+    const char *good = nt_scratch_path("good.h5");
     CHECK(save_state(good, o, &ts) == NT_OK, "save: %s", nt_errmsg());
     size_t n;
     char *data = nt_proc_read_file(good, &n);
     NT_ASSERT(data);
     /* truncated to half */
-    const char *trunc = tmp_path("trunc.h5");
+    const char *trunc = nt_scratch_path("trunc.h5");
     CHECK(nt_proc_write_file(trunc, data, n / 2) == 0, "write trunc");
     CHECK(nt_ckpt_open(trunc, &f) == NT_ERR_FORMAT, "truncated");
     CHECK(strstr(nt_errmsg(), "trunc.h5") && strstr(nt_errmsg(), "truncated"), "msg: %s",
           nt_errmsg());
     /* corrupt: the superblock signature overwritten */
-    const char *bad = tmp_path("corrupt.h5");
+    const char *bad = nt_scratch_path("corrupt.h5");
     char *copy = malloc(n);
     memcpy(copy, data, n);
     memset(copy, 0x5a, 64);
@@ -176,7 +168,7 @@ static void test_bad_files(void) {
     free(data);
 
     /* wrong version and wrong format */
-    const char *ver = tmp_path("v2.h5");
+    const char *ver = nt_scratch_path("v2.h5");
     char tmp[1024];
     CHECK(nt_ckpt_create(ver, &f, tmp, sizeof tmp) == NT_OK, "create");
     H5Adelete(f, "version");
@@ -190,7 +182,7 @@ static void test_bad_files(void) {
     CHECK(nt_ckpt_open(ver, &f) == NT_ERR_FORMAT, "version 2");
     CHECK(strstr(nt_errmsg(), "v2.h5: checkpoint version 2 is not supported (this build reads version 1)"),
           "msg: %s", nt_errmsg());
-    const char *nofmt = tmp_path("nofmt.h5");
+    const char *nofmt = nt_scratch_path("nofmt.h5");
     CHECK(nt_ckpt_create(nofmt, &f, tmp, sizeof tmp) == NT_OK, "create");
     H5Adelete(f, "format");
     CHECK(nt_ckpt_commit(f, tmp, nofmt) == NT_OK, "commit");
@@ -198,7 +190,7 @@ static void test_bad_files(void) {
     CHECK(strstr(nt_errmsg(), "nofmt.h5: /: attribute 'format' missing"), "msg: %s", nt_errmsg());
 
     /* a file with the root attributes only: /optim and /train are missing */
-    const char *empty = tmp_path("empty.h5");
+    const char *empty = nt_scratch_path("empty.h5");
     CHECK(nt_ckpt_create(empty, &f, tmp, sizeof tmp) == NT_OK, "create");
     CHECK(nt_ckpt_commit(f, tmp, empty) == NT_OK, "commit");
     CHECK(nt_ckpt_open(empty, &f) == NT_OK, "open empty: %s", nt_errmsg());
@@ -209,7 +201,7 @@ static void test_bad_files(void) {
     H5Fclose(f);
 
     /* a /train attribute missing: named */
-    const char *miss = tmp_path("miss.h5");
+    const char *miss = nt_scratch_path("miss.h5");
     CHECK(nt_ckpt_create(miss, &f, tmp, sizeof tmp) == NT_OK, "create");
     nt_ckpt_write_train(f, &ts);
     H5Adelete_by_name(f, "/train", "rng_counter", H5P_DEFAULT);
@@ -258,7 +250,7 @@ static void test_whole_file(void) {
     NT_ASSERT(nt_optim_new(&o, p, &oc) == NT_OK && nt_params_alloc_moments(p) == NT_OK);
     nt_train_state ts;
     nt_train_state_init(&ts);
-    const char *good = tmp_path("whole.h5"), *bad = tmp_path("whole-bad.h5");
+    const char *good = nt_scratch_path("whole.h5"), *bad = nt_scratch_path("whole-bad.h5");
     CHECK(save_state(good, o, &ts) == NT_OK, "save: %s", nt_errmsg());
     int sealed = -1;
     CHECK(nt_h5_file_verify(good, &sealed) == NT_OK && sealed == 1, "sealed: %s", nt_errmsg());
@@ -320,16 +312,9 @@ static nt_vocab *toy_vocab(void) {
 }
 
 static nt_model *toy_model(int vocab_size, nt_arch arch, uint64_t seed) {
-    nt_model_config c = nt_model_config_default();
-    c.arch = arch;
-    c.vocab_size = vocab_size, c.d_model = 16, c.heads = 2, c.max_len = 32;
-    c.enc_layers = arch == NT_ARCH_ENCDEC ? 1 : 0, c.dec_layers = 2;
-    nt_model *m;
-    NT_ASSERT(nt_model_new(&m, &c) == NT_OK);
     nt_rng r;
     nt_rng_seed(&r, seed);
-    nt_model_init(m, &r);
-    return m;
+    return nt_test_model(arch, vocab_size, 16, 2, arch == NT_ARCH_ENCDEC ? 1 : 0, 2, 32, &r);
 }
 
 static void test_full_round_trip(void) {
@@ -347,7 +332,7 @@ static void test_full_round_trip(void) {
     nt_train_state ts;
     nt_train_state_init(&ts);
     ts.step = 1, ts.cursor = 3;
-    const char *full = tmp_path("full.h5"), *light = tmp_path("weights.h5");
+    const char *full = nt_scratch_path("full.h5"), *light = nt_scratch_path("weights.h5");
     CHECK(nt_ckpt_save(full, &m->net, v, o, &ts) == NT_OK, "save: %s", nt_errmsg());
     CHECK(nt_ckpt_export(light, &m->net, v) == NT_OK, "export: %s", nt_errmsg());
 
@@ -395,7 +380,7 @@ static void test_full_round_trip(void) {
 
     /* a vocabulary that does not fit the model is refused at save */
     nt_model *small = toy_model(V - 1, NT_ARCH_ENCDEC, 1);
-    CHECK(nt_ckpt_save(tmp_path("x.h5"), &small->net, v, NULL, NULL) == NT_ERR_ARG, "vocab size");
+    CHECK(nt_ckpt_save(nt_scratch_path("x.h5"), &small->net, v, NULL, NULL) == NT_ERR_ARG, "vocab size");
     CHECK(strstr(nt_errmsg(), "vocabulary has"), "msg: %s", nt_errmsg());
 
     /* a tensor rewritten with another shape: the load names it */
@@ -488,7 +473,7 @@ static void test_checksums(void) {
     NT_ASSERT(nt_optim_step(o, 1e-3) == NT_OK);
     nt_train_state ts;
     nt_train_state_init(&ts);
-    const char *good = tmp_path("sum-good.h5");
+    const char *good = nt_scratch_path("sum-good.h5");
     CHECK(nt_ckpt_save(good, &m->net, v, o, &ts) == NT_OK, "save: %s", nt_errmsg());
     /* the layout the checksum needs; names, shapes, dtypes as before */
     CHECK(has_fletcher32(good, "/model/embed.weight") && has_fletcher32(good, "/optim/embed.weight/m"),
@@ -502,7 +487,7 @@ static void test_checksums(void) {
     /* a bit flipped inside /model/embed.weight: the load fails and says where */
     int ie = nt_params_find(m->params, "embed.weight");
     NT_ASSERT(ie >= 0);
-    const char *bad = tmp_path("sum-bad-model.h5");
+    const char *bad = nt_scratch_path("sum-bad-model.h5");
     if (flip_bit_in(good, bad, nt_f32(&m->params->tensors[ie]))) {
         nt_model *m2 = (nt_model *)&m2;
         nt_vocab *v2 = NULL;
@@ -518,7 +503,7 @@ static void test_checksums(void) {
         nt_model_free(into);
     }
     /* ... and inside an optimizer moment */
-    bad = tmp_path("sum-bad-optim.h5");
+    bad = nt_scratch_path("sum-bad-optim.h5");
     if (flip_bit_in(good, bad, m->params->m + m->params->offsets[ie])) {
         nt_model *m2 = NULL;
         CHECK(nt_ckpt_load(bad, &m2, NULL) == NT_OK, "the weights are intact: %s", nt_errmsg());
@@ -551,7 +536,7 @@ static void test_checksums(void) {
               "old train (no best_loss attribute: NaN): %s",
               nt_errmsg());
         CHECK(nt_vocab_size(vo) == 9 && mo->params->total == 2512, "old sizes");
-        const char *again = tmp_path("sum-resaved.h5");
+        const char *again = nt_scratch_path("sum-resaved.h5");
         CHECK(nt_ckpt_save(again, &mo->net, vo, oo, &to) == NT_OK, "re-save: %s", nt_errmsg());
         CHECK(has_fletcher32(again, "/model/embed.weight"), "re-saved with checksums");
         nt_model *m3 = NULL;
@@ -583,23 +568,23 @@ static pid_t dead_pid(void) {
  * four, the fifth overwrote the first, and the "stale" file got the name of
  * pid dead2 + 1: removed or kept depending on whether that pid was in use). */
 static const char *tmp_named(const char *base, long pid) {
-    static char buf[8][600];
+    static char buf[8][1200];
     static int k;
     k = (k + 1) % 8;
-    snprintf(buf[k], sizeof buf[k], "%s/%s.tmp-%ld", dir, base, pid);
+    snprintf(buf[k], sizeof buf[k], "%s/%s.tmp-%ld", nt_scratch, base, pid);
     return buf[k];
 }
 
 static void test_stale_tmps(void) {
     nt_vocab *v = toy_vocab();
     nt_model *m = toy_model(nt_vocab_size(v), NT_ARCH_DECODER, 3);
-    const char *path = tmp_path("last.h5");
+    const char *path = nt_scratch_path("last.h5");
     pid_t dead = dead_pid(), dead2 = dead_pid(), alive = getppid();
     const char *stale = tmp_named("last.h5", dead);        /* a SIGKILLed writer's: removed */
     const char *live = tmp_named("last.h5", alive);        /* a running process's: kept */
     const char *locked = tmp_named("last.h5", dead2);      /* dead pid, but a writer holds it locked: kept */
     const char *other = tmp_named("other.h5", dead);       /* another checkpoint's: kept */
-    const char *not_pid = tmp_path("last.h5.tmp-12ab");    /* not a pid: kept */
+    const char *not_pid = nt_scratch_path("last.h5.tmp-12ab");    /* not a pid: kept */
     const char *dir_like = tmp_named("last.h5", dead2 + 1); /* a folder, whatever its name: kept */
     const char *files[] = {stale, live, locked, other, not_pid};
     for (int i = 0; i < 5; i++) CHECK(nt_proc_write_file(files[i], "half a checkpoint", 17) == 0, "%s", files[i]);
@@ -629,17 +614,13 @@ static void test_stale_tmps(void) {
 }
 
 int main(void) {
-    snprintf(dir, sizeof dir, "/tmp/nt_test_ckpt_%ld", (long)getpid());
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "mkdir -p %s", dir);
-    NT_ASSERT(system(cmd) == 0);
+    CHECK(nt_scratch_begin("nt_test_ckpt"), "mkdtemp");
     test_state_round_trip();
     test_bad_files();
     test_whole_file();
     test_full_round_trip();
     test_checksums();
     test_stale_tmps();
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    NT_ASSERT(system(cmd) == 0);
+    nt_scratch_end();
     return nt_check_report("test_checkpoint");
 }

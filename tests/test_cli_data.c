@@ -5,30 +5,24 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "data/corpus.h"
+#include "data/number_corpus.h"
 #include "data/tsv.h"
 #include "support/check.h"
+#include "support/cli_run.h"
 #include "support/proc.h"
+#include "support/scratch.h"
 
-static char bin[1024], tmp[] = "/tmp/nt_cli_XXXXXX", outtext[8192], errtext[8192];
-
-/* Runs bin with args (NULL-terminated); returns the exit status; stdout and
- * stderr text in outtext and errtext. */
-static int run(const char *const *args) {
-    nt_proc_io io = {.out = outtext, .out_cap = sizeof outtext, .err = errtext, .err_cap = sizeof errtext};
-    return nt_proc_run(bin, args, &io);
-}
 
 static void test_writes(void) {
     char dir[1100], dir2[1100], path[1200];
-    snprintf(dir, sizeof dir, "%s/digits-fr", tmp);
-    snprintf(dir2, sizeof dir2, "%s/again", tmp);
+    snprintf(dir, sizeof dir, "%s/digits-fr", nt_scratch);
+    snprintf(dir2, sizeof dir2, "%s/again", nt_scratch);
     const char *a1[] = {"data", "--task", "digits-fr", "--out", dir, "--train", "300", "--valid", "20", "--test", "30",
                         "--seed", "7", NULL};
-    CHECK(run(a1) == 0, "data exit: %s", errtext);
+    CHECK(nt_cli_run(a1) == 0, "data exit: %s", nt_cli_err);
     const char *a2[] = {"data", "--task", "digits-fr", "--out", dir2, "--train", "300", "--valid", "20", "--test", "30",
                         "--seed", "7", NULL};
-    CHECK(run(a2) == 0, "data again: %s", errtext);
+    CHECK(nt_cli_run(a2) == 0, "data again: %s", nt_cli_err);
     const char *names[3] = {"train.tsv", "valid.tsv", "test.tsv"};
     int want[3] = {300, 20, 30};
     static char seen[1000000];
@@ -62,9 +56,9 @@ static void test_writes(void) {
     }
     CHECK(shared == 0, "splits share %d numbers", shared);
     /* defaults: 20000 / 500 / 1000 */
-    snprintf(dir, sizeof dir, "%s/digits-de", tmp);
+    snprintf(dir, sizeof dir, "%s/digits-de", nt_scratch);
     const char *a3[] = {"data", "--task", "digits-de", "--out", dir, NULL};
-    CHECK(run(a3) == 0, "defaults: %s", errtext);
+    CHECK(nt_cli_run(a3) == 0, "defaults: %s", nt_cli_err);
     for (int s = 0; s < 3; s++) {
         snprintf(path, sizeof path, "%s/%s", dir, names[s]);
         nt_tsv *t;
@@ -79,10 +73,10 @@ static void test_writes(void) {
         nt_tsv_free(t);
     }
     /* uniform sampling over a small range uses it up */
-    snprintf(dir, sizeof dir, "%s/small", tmp);
+    snprintf(dir, sizeof dir, "%s/small", nt_scratch);
     const char *a4[] = {"data", "--task", "digits-arabic", "--out", dir, "--max", "99", "--train", "90", "--valid",
                         "5", "--test", "5", "--sampling", "uniform", NULL};
-    CHECK(run(a4) == 0, "small: %s", errtext);
+    CHECK(nt_cli_run(a4) == 0, "small: %s", nt_cli_err);
     snprintf(path, sizeof path, "%s/train.tsv", dir);
     char *x = nt_proc_read_file(path, NULL);
     CHECK(x && strstr(x, "\t") != NULL && strstr(x, "\xD9"), "arabic digits written");
@@ -90,20 +84,20 @@ static void test_writes(void) {
 }
 
 static void expect_usage_error(const char *const *args, const char *fragment) {
-    int rc = run(args);
+    int rc = nt_cli_run(args);
     CHECK(rc == 2, "%s %s: exit %d", args[1] ? args[1] : "", fragment, rc);
-    CHECK(strstr(errtext, fragment) != NULL, "stderr lacks \"%s\": %s", fragment, errtext);
+    CHECK(strstr(nt_cli_err, fragment) != NULL, "stderr lacks \"%s\": %s", fragment, nt_cli_err);
     /* the message and one line pointing to --help, not the whole help */
-    CHECK(strstr(errtext, "--help'.") != NULL, "stderr lacks the --help pointer: %s", errtext);
-    CHECK(strstr(errtext, "usage:") == NULL, "stderr holds the whole help: %s", errtext);
+    CHECK(strstr(nt_cli_err, "--help'.") != NULL, "stderr lacks the --help pointer: %s", nt_cli_err);
+    CHECK(strstr(nt_cli_err, "usage:") == NULL, "stderr holds the whole help: %s", nt_cli_err);
 }
 
 /* --typed: the numbers people type first, as a training file, less the excluded */
 static void test_typed(void) {
     char dir[1100], dir2[1100], path[1200];
-    snprintf(dir, sizeof dir, "%s/typed", tmp);
+    snprintf(dir, sizeof dir, "%s/typed", nt_scratch);
     const char *a[] = {"data", "--task", "en-fr", "--out", dir, "--typed", NULL};
-    CHECK(run(a) == 0, "typed: %s", errtext);
+    CHECK(nt_cli_run(a) == 0, "typed: %s", nt_cli_err);
     snprintf(path, sizeof path, "%s/train.tsv", dir);
     char *x = nt_proc_read_file(path, NULL);
     int lines = 0;
@@ -116,15 +110,15 @@ static void test_typed(void) {
           "typed content");
     free(x);
     /* less an excluded file's numbers */
-    snprintf(dir2, sizeof dir2, "%s/typed2", tmp);
+    snprintf(dir2, sizeof dir2, "%s/typed2", nt_scratch);
     const char *b[] = {"data", "--task", "en-fr", "--out", dir2, "--typed", "--exclude", path, "--max", "2000", NULL};
-    CHECK(run(b) == 0 && strstr(outtext, "(0)") && strstr(outtext, "excluded 1002"), "typed minus itself: %s %s", outtext,
-          errtext);
+    CHECK(nt_cli_run(b) == 0 && strstr(nt_cli_out, "(0)") && strstr(nt_cli_out, "excluded 1002"), "typed minus itself: %s %s", nt_cli_out,
+          nt_cli_err);
 }
 
 static void test_errors(void) {
     char dir[1100];
-    snprintf(dir, sizeof dir, "%s/err", tmp);
+    snprintf(dir, sizeof dir, "%s/err", nt_scratch);
     expect_usage_error((const char *[]){"data", "--task", "en-fr", "--out", dir, "--bogus", "1", NULL},
                        "unknown option \"--bogus\"");
     expect_usage_error((const char *[]){"data", "--task", "en-fr", "--out", NULL}, "--out needs a value");
@@ -147,27 +141,27 @@ static void test_errors(void) {
     expect_usage_error((const char *[]){"frobnicate", NULL}, "unknown command \"frobnicate\"");
     /* unwritable output: a runtime failure, exit 1 */
     char file[1100];
-    snprintf(file, sizeof file, "%s/a-file", tmp);
+    snprintf(file, sizeof file, "%s/a-file", nt_scratch);
     CHECK(nt_proc_write_file(file, "x", 1) == 0, "write %s", file);
-    int rc = run((const char *[]){"data", "--task", "en-fr", "--out", file, "--train", "5", NULL});
-    CHECK(rc == 1 && strstr(errtext, "not a directory"), "out is a file: %d %s", rc, errtext);
+    int rc = nt_cli_run((const char *[]){"data", "--task", "en-fr", "--out", file, "--train", "5", NULL});
+    CHECK(rc == 1 && strstr(nt_cli_err, "not a directory"), "out is a file: %d %s", rc, nt_cli_err);
     /* --help: exit 0, defaults stated */
-    CHECK(run((const char *[]){"data", "--help", NULL}) == 0, "help");
-    const char *h = outtext;
+    CHECK(nt_cli_run((const char *[]){"data", "--help", NULL}) == 0, "help");
+    const char *h = nt_cli_out;
     CHECK(strstr(h, "default 20000") && strstr(h, "default 500") && strstr(h, "default 1000") &&
               strstr(h, "default 999999") && strstr(h, "default length"), "help states defaults: %s", h);
-    CHECK(run((const char *[]){NULL}) == 2, "no command");
+    CHECK(nt_cli_run((const char *[]){NULL}) == 2, "no command");
 }
 
 /* --train all: every number of 0..M that test, valid and --exclude leave,
  * with no count to work out by hand (demo.sh's short numbers). */
 static void test_train_all(void) {
     char a[1100], b[1100], path[1200];
-    snprintf(a, sizeof a, "%s/all-a", tmp);
-    snprintf(b, sizeof b, "%s/all-b", tmp);
+    snprintf(a, sizeof a, "%s/all-a", nt_scratch);
+    snprintf(b, sizeof b, "%s/all-b", nt_scratch);
     const char *a1[] = {"data", "--task", "digits-en", "--out", a, "--max", "99", "--test", "10", "--valid", "5",
                         "--train", "all", "--seed", "3", NULL};
-    CHECK(run(a1) == 0 && strstr(outtext, "train.tsv (85)"), "--train all: %s%s", outtext, errtext);
+    CHECK(nt_cli_run(a1) == 0 && strstr(nt_cli_out, "train.tsv (85)"), "--train all: %s%s", nt_cli_out, nt_cli_err);
     static int seen[100];
     memset(seen, 0, sizeof seen);
     const char *names[3] = {"train.tsv", "valid.tsv", "test.tsv"};
@@ -190,27 +184,24 @@ static void test_train_all(void) {
     snprintf(path, sizeof path, "%s/test.tsv", a);
     const char *a2[] = {"data", "--task", "digits-en", "--out", b, "--max", "99", "--test", "0", "--valid", "0",
                         "--train", "all", "--sampling", "uniform", "--exclude", path, NULL};
-    CHECK(run(a2) == 0 && strstr(outtext, "train.tsv (90)"), "--train all --exclude: %s%s", outtext, errtext);
+    CHECK(nt_cli_run(a2) == 0 && strstr(nt_cli_out, "train.tsv (90)"), "--train all --exclude: %s%s", nt_cli_out, nt_cli_err);
     /* nothing left for training is not an error; too little for test is */
     const char *a3[] = {"data", "--task", "digits-en", "--out", b, "--max", "9", "--test", "10", "--valid", "0",
                         "--train", "all", NULL};
-    CHECK(run(a3) == 0 && strstr(outtext, "train.tsv (0)"), "--train all, nothing left: %s%s", outtext, errtext);
+    CHECK(nt_cli_run(a3) == 0 && strstr(nt_cli_out, "train.tsv (0)"), "--train all, nothing left: %s%s", nt_cli_out, nt_cli_err);
     const char *a4[] = {"data", "--task", "digits-en", "--out", b, "--max", "9", "--test", "11", "--valid", "0",
                         "--train", "all", NULL};
-    CHECK(run(a4) == 2 && strstr(errtext, "only 10 numbers"), "--train all, test too large: %s", errtext);
+    CHECK(nt_cli_run(a4) == 2 && strstr(nt_cli_err, "only 10 numbers"), "--train all, test too large: %s", nt_cli_err);
 }
 
 int main(void) {
-    const char *b = getenv("NT_BIN");
-    snprintf(bin, sizeof bin, "%s/nextok-translate", b ? b : "build/bin");
-    CHECK(access(bin, X_OK) == 0, "no executable %s (set NT_BIN)", bin);
-    CHECK(mkdtemp(tmp) != NULL, "mkdtemp");
+    nt_cli_use("nextok-translate");
+    CHECK(access(nt_cli_bin, X_OK) == 0, "no executable %s (set NT_BIN)", nt_cli_bin);
+    CHECK(nt_scratch_begin("nt_cli_data"), "mkdtemp");
     test_writes();
     test_errors();
     test_train_all();
     test_typed();
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    CHECK(system(cmd) == 0, "cleanup");
+    nt_scratch_end();
     return nt_check_report("test_cli_data");
 }

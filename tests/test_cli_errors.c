@@ -11,28 +11,22 @@
 #include "core/rng.h"
 #include "data/tokenizer.h"
 #include "support/check.h"
+#include "support/cli_run.h"
 #include "support/proc.h"
+#include "support/scratch.h"
 #include "train/checkpoint.h"
 #include "train/h5io.h"
 
-static char bin[1024], tmp[] = "/tmp/nt_cli_err_XXXXXX", out_text[1 << 15], err_text[1 << 15];
-
-/* Runs bin with args, stdin from /dev/null; returns the exit status, or
- * 128 + signal if it was killed (a crash). */
-static int run(const char *const *args) {
-    nt_proc_io io = {.out = out_text, .out_cap = sizeof out_text, .err = err_text, .err_cap = sizeof err_text};
-    return nt_proc_run(bin, args, &io);
-}
 
 /* Expects exit status `want` and every needle in stderr. */
 #define EXPECT(want, args, ...)                                                                          \
     do {                                                                                                 \
-        int rc_ = run(args);                                                                             \
+        int rc_ = nt_cli_run(args);                                                                             \
         const char *needles_[] = {__VA_ARGS__, NULL};                                                    \
         int found_ = 1;                                                                                  \
-        for (int k_ = 0; needles_[k_]; k_++) found_ &= strstr(err_text, needles_[k_]) != NULL;           \
+        for (int k_ = 0; needles_[k_]; k_++) found_ &= strstr(nt_cli_err, needles_[k_]) != NULL;           \
         CHECK(rc_ == (want) && found_, "%s %s: exit %d (want %d), stderr: %s", (args)[0], (args)[1] ? (args)[1] : "", rc_, \
-              (want), err_text);                                                                         \
+              (want), nt_cli_err);                                                                         \
     } while (0)
 
 static void write_file(const char *path, const char *text) {
@@ -101,22 +95,21 @@ static int corrupt_copy(const char *src, const char *dst, const char *dataset) {
 }
 
 int main(void) {
-    const char *b = getenv("NT_BIN");
-    snprintf(bin, sizeof bin, "%s/nextok-translate", b ? b : "build/bin");
-    CHECK(mkdtemp(tmp) != NULL, "mkdtemp");
+    nt_cli_use("nextok-translate");
+    CHECK(nt_scratch_begin("nt_cli_err"), "mkdtemp");
     char train[1100], valid[1100], digits[1100], ckpt[1100], full[1100], garbage[1100], foreign[1100], empty[1100],
         missing[1100], run_dir[1100], corrupt[1100], p[1200];
-    snprintf(train, sizeof train, "%s/train.tsv", tmp);
-    snprintf(valid, sizeof valid, "%s/valid.tsv", tmp);
-    snprintf(digits, sizeof digits, "%s/digits.tsv", tmp);
-    snprintf(ckpt, sizeof ckpt, "%s/weights.h5", tmp);
-    snprintf(full, sizeof full, "%s/full.h5", tmp);
-    snprintf(garbage, sizeof garbage, "%s/garbage.h5", tmp);
-    snprintf(foreign, sizeof foreign, "%s/foreign.h5", tmp);
-    snprintf(corrupt, sizeof corrupt, "%s/corrupt.h5", tmp);
-    snprintf(empty, sizeof empty, "%s/empty.tsv", tmp);
-    snprintf(missing, sizeof missing, "%s/no-such-file.tsv", tmp);
-    snprintf(run_dir, sizeof run_dir, "%s/run", tmp);
+    snprintf(train, sizeof train, "%s/train.tsv", nt_scratch);
+    snprintf(valid, sizeof valid, "%s/valid.tsv", nt_scratch);
+    snprintf(digits, sizeof digits, "%s/digits.tsv", nt_scratch);
+    snprintf(ckpt, sizeof ckpt, "%s/weights.h5", nt_scratch);
+    snprintf(full, sizeof full, "%s/full.h5", nt_scratch);
+    snprintf(garbage, sizeof garbage, "%s/garbage.h5", nt_scratch);
+    snprintf(foreign, sizeof foreign, "%s/foreign.h5", nt_scratch);
+    snprintf(corrupt, sizeof corrupt, "%s/corrupt.h5", nt_scratch);
+    snprintf(empty, sizeof empty, "%s/empty.tsv", nt_scratch);
+    snprintf(missing, sizeof missing, "%s/no-such-file.tsv", nt_scratch);
+    snprintf(run_dir, sizeof run_dir, "%s/run", nt_scratch);
     write_file(train, "one\tun\ntwo\tdeux\none two\tun deux\n");
     write_file(valid, "two one\tdeux un\n");
     write_file(digits, "12\tdouze\n");
@@ -144,18 +137,16 @@ int main(void) {
         if (saved) snprintf(keep, sizeof keep, "%s", saved);
         unsetenv("OMP_WAIT_POLICY");
         const char *h0[] = {"--help", NULL};
-        CHECK(run(h0) == 0 && (strstr(out_text, "OMP_WAIT_POLICY=passive, set by nextok-translate: the machine was busy") ||
-                               strstr(out_text, "GOMP_SPINCOUNT=100000, set by nextok-translate: the machine was quiet")),
-              "policy: %s",
-              out_text);
+        CHECK(nt_cli_run(h0) == 0 && (strstr(nt_cli_out, "OMP_WAIT_POLICY=passive, set by nextok-translate: the machine was busy") ||
+                                      strstr(nt_cli_out, "GOMP_SPINCOUNT=100000, set by nextok-translate: the machine was quiet")),
+              "policy: %s", nt_cli_out);
         const char *h1[] = {"eval", "--help", NULL};
-        CHECK(run(h1) == 0 && (strstr(out_text, "OMP_WAIT_POLICY=passive, set by nextok-translate: the machine was busy") ||
-                               strstr(out_text, "GOMP_SPINCOUNT=100000, set by nextok-translate: the machine was quiet")),
-              "eval policy: %s",
-              out_text);
+        CHECK(nt_cli_run(h1) == 0 && (strstr(nt_cli_out, "OMP_WAIT_POLICY=passive, set by nextok-translate: the machine was busy") ||
+                                      strstr(nt_cli_out, "GOMP_SPINCOUNT=100000, set by nextok-translate: the machine was quiet")),
+              "eval policy: %s", nt_cli_out);
         setenv("OMP_WAIT_POLICY", "active", 1);
-        CHECK(run(h0) == 0 && strstr(out_text, "OMP_WAIT_POLICY=active, from your environment"), "user policy: %s",
-              out_text);
+        CHECK(nt_cli_run(h0) == 0 && strstr(nt_cli_out, "OMP_WAIT_POLICY=active, from your environment"), "user policy: %s",
+              nt_cli_out);
         if (keep[0]) setenv("OMP_WAIT_POLICY", keep, 1);
         else unsetenv("OMP_WAIT_POLICY");
     }
@@ -164,26 +155,26 @@ int main(void) {
     const char *a0[] = {"frobnicate", NULL};
     EXPECT(2, a0, "unknown command \"frobnicate\"");
     const char *a1[] = {"--help", NULL};
-    CHECK(run(a1) == 0 && strstr(out_text, "translate") && strstr(out_text, "finetune"), "--help: %s", out_text);
+    CHECK(nt_cli_run(a1) == 0 && strstr(nt_cli_out, "translate") && strstr(nt_cli_out, "finetune"), "--help: %s", nt_cli_out);
 
     /* unknown flags, every subcommand */
     const char *cmds[] = {"data", "train", "translate", "eval", "finetune", "inspect", "report"};
     for (int i = 0; i < 7; i++) {
         const char *a[] = {cmds[i], "--bogus-flag", NULL};
         EXPECT(2, a, "unknown option \"--bogus-flag\"", "--help'.");
-        CHECK(strstr(err_text, "usage:") == NULL && strstr(err_text, cmds[i]), "%s: the whole help on a typo: %s",
-              cmds[i], err_text);
+        CHECK(strstr(nt_cli_err, "usage:") == NULL && strstr(nt_cli_err, cmds[i]), "%s: the whole help on a typo: %s",
+              cmds[i], nt_cli_err);
         const char *h[] = {cmds[i], "--help", NULL};
-        CHECK(run(h) == 0 && strstr(out_text, "usage:"), "%s --help", cmds[i]);
+        CHECK(nt_cli_run(h) == 0 && strstr(nt_cli_out, "usage:"), "%s --help", cmds[i]);
         /* the help comes from the command's table: no flag twice (two tables
          * included into one command would otherwise shadow each other) */
-        for (const char *l = out_text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        for (const char *l = nt_cli_out; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
             if (strncmp(l, "  --", 4) != 0) continue;
             size_t n = strcspn(l + 2, " \n");
             char flag[64], pat[72];
             snprintf(flag, sizeof flag, "%.*s", (int)(n < 63 ? n : 63), l + 2);
             snprintf(pat, sizeof pat, "\n  %s ", flag);
-            const char *first = strstr(out_text, pat), *again = first ? strstr(first + 1, pat) : NULL;
+            const char *first = strstr(nt_cli_out, pat), *again = first ? strstr(first + 1, pat) : NULL;
             CHECK(!again, "%s --help lists %s twice", cmds[i], flag);
         }
     }
@@ -220,13 +211,13 @@ int main(void) {
     const char *u3[] = {"train", "--train", train, "--valid", valid, "--out", run_dir, "--preset", "tiny", "--steps", "2",
                         "--freeze", "xyz", "--overwrite", "--progress", "off", NULL};
     EXPECT(2, u3, "--freeze", "xyz", "--help'.");
-    CHECK(!internal_name(err_text), "internal names reach the user: %s", err_text);
+    CHECK(!internal_name(nt_cli_err), "internal names reach the user: %s", nt_cli_err);
     const char *u4[] = {"train", "--train", train, "--valid", valid, "--out", run_dir, "--preset", "tiny", "--steps", "2",
                         "--max-len", "2", "--overwrite", NULL};
     EXPECT(2, u4, "--max-len 2", "--help'.");
     const char *u6[] = {"eval", "--checkpoint", ckpt, "--test", missing, NULL};
     EXPECT(1, u6, "no-such-file.tsv");
-    CHECK(!internal_name(err_text), "internal names reach the user: %s", err_text);
+    CHECK(!internal_name(nt_cli_err), "internal names reach the user: %s", nt_cli_err);
 
     /* missing and empty files */
     const char *b1[] = {"train", "--train", missing, "--valid", valid, "--out", run_dir, NULL};
@@ -241,7 +232,7 @@ int main(void) {
     EXPECT(1, b4, "no-such-file.tsv");
     const char *b5[] = {"translate", "--checkpoint", ckpt, "--input", missing, NULL};
     EXPECT(1, b5, "no-such-file.tsv");
-    snprintf(p, sizeof p, "%s/nothing.h5", tmp);
+    snprintf(p, sizeof p, "%s/nothing.h5", nt_scratch);
     const char *b6[] = {"translate", "--checkpoint", p, NULL};
     EXPECT(1, b6, "nothing.h5");
     const char *b7[] = {"report", p, NULL};
@@ -282,8 +273,8 @@ int main(void) {
     const char *d1[] = {"train", "--resume", ckpt, NULL};
     EXPECT(1, d1, "weights-only");
     const char *d2[] = {"inspect", ckpt, NULL};
-    CHECK(run(d2) == 0 && strstr(out_text, "weights only") && strstr(out_text, "vocabulary:   9 tokens"),
-          "inspect weights-only: %s", out_text);
+    CHECK(nt_cli_run(d2) == 0 && strstr(nt_cli_out, "weights only") && strstr(nt_cli_out, "vocabulary:   9 tokens"),
+          "inspect weights-only: %s", nt_cli_out);
     /* model options cannot change on resume */
     const char *d3[] = {"train", "--resume", full, "--preset", "base", NULL};
     EXPECT(2, d3, "cannot change on --resume");
@@ -307,33 +298,31 @@ int main(void) {
     CHECK(stat(p, &sb) == 0 && sb.st_size > 0, "the old run is untouched");
 
     /* a line the tokenizer cannot read is reported, not fatal (U+2581 in word mode) */
-    snprintf(p, sizeof p, "%s/in.txt", tmp);
+    snprintf(p, sizeof p, "%s/in.txt", nt_scratch);
     write_file(p, "one\n\xe2\x96\x81two\ntwo\n");
     const char *g1[] = {"translate", "--checkpoint", ckpt, "--input", p, "--max-new-tokens", "3", NULL};
-    CHECK(run(g1) == 1 && strstr(err_text, "line 2") && strstr(err_text, "tokenized") &&
-              strstr(err_text, "1 line could not be translated"),
-          "translate: %s", err_text);
+    CHECK(nt_cli_run(g1) == 1 && strstr(nt_cli_err, "line 2") && strstr(nt_cli_err, "tokenized") &&
+              strstr(nt_cli_err, "1 line could not be translated"),
+          "translate: %s", nt_cli_err);
     int lines = 0;
-    for (const char *s = out_text; *s; s++) lines += *s == '\n';
+    for (const char *s = nt_cli_out; *s; s++) lines += *s == '\n';
     CHECK(lines == 3, "3 output lines, got %d", lines);
 
     /* a number model refuses words it does not know, naming them: an empty
      * line, the message, exit 1 at the end; the other lines are translated,
      * each variant of a number exactly as the number */
     write_file(p, "one\nhello one world\n  TWO \ntwo\n");
-    CHECK(run(g1) == 1 && strstr(err_text, "line 2: not in the vocabulary: \"hello\", \"world\"") &&
-              strstr(err_text, "output left empty") && !strstr(err_text, "line 3") && !strstr(err_text, "line 1"),
-          "unknown words: %s", err_text);
+    CHECK(nt_cli_run(g1) == 1 && strstr(nt_cli_err, "line 2: not in the vocabulary: \"hello\", \"world\"") &&
+              strstr(nt_cli_err, "output left empty") && !strstr(nt_cli_err, "line 3") && !strstr(nt_cli_err, "line 1"),
+          "unknown words: %s", nt_cli_err);
     char *o[4] = {0};
     int no = 0;
-    for (char *q = out_text, *e; no < 4 && (e = strchr(q, '\n')) != NULL; q = e + 1) *e = 0, o[no++] = q;
+    for (char *q = nt_cli_out, *e; no < 4 && (e = strchr(q, '\n')) != NULL; q = e + 1) *e = 0, o[no++] = q;
     CHECK(no == 4 && o[1][0] == 0 && strcmp(o[2], o[3]) == 0, "outputs: the unknown line empty, '  TWO ' as 'two'");
     /* --no-normalize: as typed ("TWO" is then unknown) */
     const char *g2[] = {"translate", "--checkpoint", ckpt, "--input", p, "--max-new-tokens", "3", "--no-normalize", NULL};
-    CHECK(run(g2) == 1 && strstr(err_text, "line 3: not in the vocabulary: ") && strstr(err_text, "\"TWO\""), "--no-normalize: %s", err_text);
+    CHECK(nt_cli_run(g2) == 1 && strstr(nt_cli_err, "line 3: not in the vocabulary: ") && strstr(nt_cli_err, "\"TWO\""), "--no-normalize: %s", nt_cli_err);
 
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    CHECK(system(cmd) == 0, "cleanup");
+    nt_scratch_end();
     return nt_check_report("test_cli_errors");
 }

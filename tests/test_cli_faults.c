@@ -13,18 +13,12 @@
 #include <unistd.h>
 
 #include "support/check.h"
+#include "support/cli_run.h"
 #include "support/proc.h"
+#include "support/scratch.h"
 #include "train/checkpoint.h"
 #include "train/runlock.h"
 
-static char bin[1024], tmp[] = "/tmp/nt_cli_faults_XXXXXX";
-static char out_text[1 << 16], err_text[1 << 16];
-
-static int run_env(const char *const *env, const char *const *args) {
-    nt_proc_io io = {.env = env, .out = out_text, .out_cap = sizeof out_text, .err = err_text,
-                     .err_cap = sizeof err_text};
-    return nt_proc_run(bin, args, &io);
-}
 
 static int same_file(const char *a, size_t na, const char *path) {
     size_t n;
@@ -34,16 +28,16 @@ static int same_file(const char *a, size_t na, const char *path) {
     return same;
 }
 
-/* Starts bin with args in the background, output discarded; its pid. */
+/* Starts nt_cli_bin with args in the background, output discarded; its pid. */
 static pid_t start(const char *const *args) {
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
         int fd = open("/dev/null", O_RDWR);
         dup2(fd, 0), dup2(fd, 1), dup2(fd, 2);
-        const char *argv[40] = {bin};
+        const char *argv[40] = {nt_cli_bin};
         for (int i = 0; args[i] && i < 38; i++) argv[i + 1] = args[i];
-        execv(bin, (char *const *)argv);
+        execv(nt_cli_bin, (char *const *)argv);
         _exit(127);
     }
     return pid;
@@ -63,13 +57,12 @@ static int wait_for_pid_in(const char *path, pid_t pid, double sec) {
 }
 
 int main(void) {
-    const char *b = getenv("NT_BIN");
-    snprintf(bin, sizeof bin, "%s/nextok-translate", b ? b : "build/bin");
-    CHECK(mkdtemp(tmp) != NULL, "mkdtemp");
+    nt_cli_use("nextok-translate");
+    CHECK(nt_scratch_begin("nt_cli_faults"), "mkdtemp");
     setenv("OMP_WAIT_POLICY", "passive", 0);
     char train[1100], run_dir[1100], last[1200], lock[1200];
-    snprintf(train, sizeof train, "%s/train.tsv", tmp);
-    snprintf(run_dir, sizeof run_dir, "%s/run", tmp);
+    snprintf(train, sizeof train, "%s/train.tsv", nt_scratch);
+    snprintf(run_dir, sizeof run_dir, "%s/run", nt_scratch);
     snprintf(last, sizeof last, "%s/checkpoint-last.h5", run_dir);
     snprintf(lock, sizeof lock, "%s/.lock", run_dir);
     const char *pairs = "one\tun\ntwo\tdeux\nthree\ttrois\nfour\tquatre\nfive\tcinq\nsix\tsix\n";
@@ -77,7 +70,7 @@ int main(void) {
     const char *a_train[] = {"train", "--train", train, "--valid", train, "--out", run_dir, "--preset", "tiny", "--tokenizer", "char",
                              "--d-model", "16", "--steps", "4", "--save-every", "2", "--eval-every", "0",
                              "--progress", "off", "--threads", "1", NULL};
-    CHECK(run_env(NULL, a_train) == 0, "train: %s", err_text);
+    CHECK(nt_cli_run_env(NULL, a_train) == 0, "train: %s", nt_cli_err);
     size_t n_before;
     char *before = nt_proc_read_file(last, &n_before);
     CHECK(before != NULL, "train wrote %s", last);
@@ -88,15 +81,15 @@ int main(void) {
     const char *env_full[] = {"NT_FAIL_WRITE=1", NULL};
     const char *a_resume[] = {"train", "--resume", run_dir, "--steps", "8", "--save-every", "2",
                               "--progress", "off", "--threads", "1", NULL};
-    int rc = run_env(env_full, a_resume);
-    CHECK(rc == 1, "disk full: exit %d (want 1): %s", rc, err_text);
-    CHECK(strstr(err_text, "checkpoint-last.h5") && strstr(err_text, "No space left on device"),
-          "the message names file and reason: %s", err_text);
+    int rc = nt_cli_run_env(env_full, a_resume);
+    CHECK(rc == 1, "disk full: exit %d (want 1): %s", rc, nt_cli_err);
+    CHECK(strstr(nt_cli_err, "checkpoint-last.h5") && strstr(nt_cli_err, "No space left on device"),
+          "the message names file and reason: %s", nt_cli_err);
     CHECK(before && same_file(before, n_before, last), "the previous checkpoint is byte for byte intact");
     nt_train_state ts;
     CHECK(nt_ckpt_load_train(last, &ts) == NT_OK && ts.step == 4, "it loads, at step 4: %s", nt_errmsg());
     char cmd[1400];
-    snprintf(cmd, sizeof cmd, "ls %s/ | grep -q 'checkpoint-last.h5.tmp-'", run_dir);
+    snprintf(cmd, sizeof cmd, "ls %s/ | grep -q 'checkpoint-last.h5.nt_scratch-'", run_dir);
     CHECK(system(cmd) != 0, "no temporary file left in %s", run_dir);
     free(before);
 
@@ -108,13 +101,13 @@ int main(void) {
     char pid_text[32];
     snprintf(pid_text, sizeof pid_text, "process %ld", (long)first);
     const char *a_again[] = {"train", "--resume", run_dir, "--steps", "100000000", "--progress", "off", NULL};
-    rc = run_env(NULL, a_again);
-    CHECK(rc != 0 && strstr(err_text, "in use by") && strstr(err_text, pid_text),
-          "a second resume: exit %d: %s", rc, err_text);
+    rc = nt_cli_run_env(NULL, a_again);
+    CHECK(rc != 0 && strstr(nt_cli_err, "in use by") && strstr(nt_cli_err, pid_text),
+          "a second resume: exit %d: %s", rc, nt_cli_err);
     const char *a_over[] = {"train", "--train", train, "--valid", train, "--out", run_dir, "--overwrite", "--steps", "2", NULL};
-    rc = run_env(NULL, a_over);
-    CHECK(rc != 0 && strstr(err_text, "in use by") && strstr(err_text, pid_text),
-          "train --overwrite on a folder in use: exit %d: %s", rc, err_text);
+    rc = nt_cli_run_env(NULL, a_over);
+    CHECK(rc != 0 && strstr(nt_cli_err, "in use by") && strstr(nt_cli_err, pid_text),
+          "train --overwrite on a folder in use: exit %d: %s", rc, nt_cli_err);
     struct stat sb;
     CHECK(stat(last, &sb) == 0, "--overwrite removed nothing of the running trainer's");
     nt_runlock *l = NULL;
@@ -128,7 +121,6 @@ int main(void) {
     CHECK(nt_ckpt_load_train(last, &ts) == NT_OK && ts.step > 4, "the first trainer's checkpoint loads: %s",
           nt_errmsg());
 
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
-    CHECK(system(cmd) == 0, "cleanup");
+    nt_scratch_end();
     return nt_check_report("test_cli_faults");
 }

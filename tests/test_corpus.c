@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include "core/alloc.h"
-#include "data/corpus.h"
+#include "data/number_corpus.h"
 #include "support/check.h"
 
 /* Every row of tests/fixtures/numbers-sample.tsv (a copy of
@@ -92,8 +92,8 @@ static void test_names(void) {
     nt_form f;
     CHECK(nt_corpus_form_parse("arabic", &f) == NT_OK && f == NT_FORM_ARABIC, "arabic");
     CHECK(nt_corpus_form_parse("es", &f) == NT_ERR_ARG && strstr(nt_errmsg(), "\"es\""), "es: %s", nt_errmsg());
-    nt_sampling sm;
-    CHECK(nt_corpus_sampling_parse("length", &sm) == NT_OK && sm == NT_SAMPLING_LENGTH, "length");
+    nt_corpus_sampling sm;
+    CHECK(nt_corpus_sampling_parse("length", &sm) == NT_OK && sm == NT_CORPUS_SAMPLING_LENGTH, "length");
     CHECK(nt_corpus_sampling_parse("zipf", &sm) == NT_ERR_ARG, "zipf");
 }
 
@@ -119,17 +119,17 @@ static void test_splits(void) {
     nt_corpus_split_config c;
     nt_corpus_split_config_default(&c);
     CHECK(c.n_train == 20000 && c.n_valid == 500 && c.n_test == 1000 && c.max_number == 999999 &&
-              c.sampling == NT_SAMPLING_LENGTH, "defaults");
+              c.sampling == NT_CORPUS_SAMPLING_LENGTH, "defaults");
     int *tr = malloc(20000 * sizeof(int)), *va = malloc(500 * sizeof(int)), *te = malloc(1000 * sizeof(int));
     int *tr2 = malloc(20000 * sizeof(int));
     for (int sm = 0; sm < 2; sm++) {
-        c.sampling = (nt_sampling)sm;
+        c.sampling = (nt_corpus_sampling)sm;
         c.seed = 5;
         CHECK(nt_corpus_split_numbers(&c, tr, va, te) == NT_OK, "split: %s", nt_errmsg());
         check_disjoint(&c, tr, va, te);
         int hist[7] = {0};
         for (int i = 0; i < c.n_train; i++) hist[n_digits(tr[i])]++;
-        if (sm == NT_SAMPLING_LENGTH) {
+        if (sm == NT_CORPUS_SAMPLING_LENGTH) {
             /* 21500 numbers: lengths 1..3 hold only 10 + 90 + 900 and give all of
              * them; lengths 4..6 share the remaining 20500 evenly. Train holds
              * 20000/21500 of each. */
@@ -150,7 +150,7 @@ static void test_splits(void) {
     /* a small range used up exactly */
     c.max_number = 99; c.n_train = 80; c.n_valid = 10; c.n_test = 10;
     for (int sm = 0; sm < 2; sm++) {
-        c.sampling = (nt_sampling)sm;
+        c.sampling = (nt_corpus_sampling)sm;
         CHECK(nt_corpus_split_numbers(&c, tr, va, te) == NT_OK, "exact: %s", nt_errmsg());
         check_disjoint(&c, tr, va, te);
     }

@@ -9,24 +9,12 @@
 #include <unistd.h>
 
 #include "support/check.h"
+#include "support/cli_run.h"
 #include "support/proc.h"
+#include "support/scratch.h"
 #include "train/checkpoint.h"
 
-static char bin[1024], text[1024], dir[256];
-static char out[1 << 16], err[1 << 16];
-
-static int run(const char *const *args) {
-    nt_proc_io io = {.out = out, .out_cap = sizeof out, .err = err, .err_cap = sizeof err};
-    return nt_proc_run(bin, args, &io);
-}
-
-static const char *in_dir(const char *name) {
-    static char buf[4][512];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-    return buf[k];
-}
+static char text[1024];
 
 /* Every dataset under `group` of files a and b: same names, same bytes. */
 typedef struct cmp_ctx {
@@ -77,79 +65,77 @@ static int same_tensors(const char *fa, const char *fb, const char *group, int *
 }
 
 static double final_loss(void) {
-    const char *p = strstr(out, "loss ");
+    const char *p = strstr(nt_cli_out, "loss ");
     return p ? atof(p + 5) : 1e9;
 }
 
 int main(void) {
-    const char *b = getenv("NT_BIN"), *fx = getenv("NT_FIXTURES");
-    snprintf(bin, sizeof bin, "%s/nextok-custom", b ? b : "build/bin");
+    const char *fx = getenv("NT_FIXTURES");
+    nt_cli_use("nextok-custom");
     snprintf(text, sizeof text, "%s/text-10k.txt", fx ? fx : "tests/fixtures");
-    snprintf(dir, sizeof dir, "/tmp/nt_test_custom_%d", (int)getpid());
+    CHECK(nt_scratch_begin("nt_test_custom"), "mkdtemp");
     const int steps = getenv("NT_SANITIZED") ? 120 : 240, stop = steps / 2;
     char s_steps[16], s_stop[16];
     snprintf(s_steps, sizeof s_steps, "%d", steps);
     snprintf(s_stop, sizeof s_stop, "%d", stop);
 
     /* trains: the loss falls from ln(V) ~ 4.1 to below 2.6 (3.3 in the shorter sanitized run) */
-    int rc = run((const char *[]){"train", text, in_dir("a"), s_steps, NULL});
-    CHECK(rc == 0, "train a: rc %d: %s", rc, err);
+    int rc = nt_cli_run((const char *[]){"train", text, nt_scratch_path("a"), s_steps, NULL});
+    CHECK(rc == 0, "train a: rc %d: %s", rc, nt_cli_err);
     double la = final_loss();
     CHECK(la < (steps >= 240 ? 2.6 : 3.3), "loss after %d updates: %.4f (from ~4.1 = ln V)", steps, la);
     printf("  nplm: loss %.4f after %d updates\n", la, steps);
 
     /* stopped at half (as on SIGINT), then resumed to the end: bitwise the same */
-    rc = run((const char *[]){"train", text, in_dir("b"), s_steps, s_stop, NULL});
-    CHECK(rc == 0 && strstr(out, "step ") && atoi(strstr(out, "step ") + 5) == stop, "stop at %d: %s%s", stop,
-          out, err);
-    rc = run((const char *[]){"train", text, in_dir("b"), s_steps, NULL});
+    rc = nt_cli_run((const char *[]){"train", text, nt_scratch_path("b"), s_steps, s_stop, NULL});
+    CHECK(rc == 0 && strstr(nt_cli_out, "step ") && atoi(strstr(nt_cli_out, "step ") + 5) == stop, "stop at %d: %s%s", stop,
+          nt_cli_out, nt_cli_err);
+    rc = nt_cli_run((const char *[]){"train", text, nt_scratch_path("b"), s_steps, NULL});
     CHECK(rc == 0 && final_loss() == la, "resumed run: rc %d, loss %.6f vs %.6f", rc, final_loss(), la);
     int n_model = 0, n_optim = 0;
-    CHECK(same_tensors(in_dir("a/checkpoint-last.h5"), in_dir("b/checkpoint-last.h5"), "/model", &n_model),
+    CHECK(same_tensors(nt_scratch_path("a/checkpoint-last.h5"), nt_scratch_path("b/checkpoint-last.h5"), "/model", &n_model),
           "weights after stop + resume equal a straight run (%d tensors)", n_model);
-    CHECK(same_tensors(in_dir("a/checkpoint-last.h5"), in_dir("b/checkpoint-last.h5"), "/optim", &n_optim),
+    CHECK(same_tensors(nt_scratch_path("a/checkpoint-last.h5"), nt_scratch_path("b/checkpoint-last.h5"), "/optim", &n_optim),
           "optimizer moments equal (%d tensors)", n_optim);
     CHECK(n_model == 5 && n_optim == 10, "the 5 parameters and their 10 moments compared (%d, %d)", n_model, n_optim);
 
     /* samples through nt_generate; same seed, same text; another seed, another */
     char first[4096];
-    rc = run((const char *[]){"sample", in_dir("a/checkpoint-last.h5"), "ROMEO:", "60", "7", NULL});
-    CHECK(rc == 0 && strncmp(out, "ROMEO:", 6) == 0 && strlen(out) > 20, "sample: rc %d: %s%s", rc, out, err);
-    snprintf(first, sizeof first, "%s", out);
-    rc = run((const char *[]){"sample", in_dir("a/checkpoint-last.h5"), "ROMEO:", "60", "7", NULL});
-    CHECK(rc == 0 && strcmp(out, first) == 0, "same seed, same text");
-    rc = run((const char *[]){"sample", in_dir("a/checkpoint-last.h5"), "ROMEO:", "60", "8", NULL});
-    CHECK(rc == 0 && strcmp(out, first) != 0, "another seed, other text");
+    rc = nt_cli_run((const char *[]){"sample", nt_scratch_path("a/checkpoint-last.h5"), "ROMEO:", "60", "7", NULL});
+    CHECK(rc == 0 && strncmp(nt_cli_out, "ROMEO:", 6) == 0 && strlen(nt_cli_out) > 20, "sample: rc %d: %s%s", rc, nt_cli_out, nt_cli_err);
+    snprintf(first, sizeof first, "%s", nt_cli_out);
+    rc = nt_cli_run((const char *[]){"sample", nt_scratch_path("a/checkpoint-last.h5"), "ROMEO:", "60", "7", NULL});
+    CHECK(rc == 0 && strcmp(nt_cli_out, first) == 0, "same seed, same text");
+    rc = nt_cli_run((const char *[]){"sample", nt_scratch_path("a/checkpoint-last.h5"), "ROMEO:", "60", "8", NULL});
+    CHECK(rc == 0 && strcmp(nt_cli_out, first) != 0, "another seed, other text");
 
     /* The library without the example's registration does not know "nplm";
      * as a transformer it is refused by name; nothing is half-loaded. */
     nt_net *net = (nt_net *)0x1;
     nt_vocab *v = (nt_vocab *)0x1;
-    CHECK(nt_ckpt_load_net(in_dir("a/checkpoint-last.h5"), &net, &v) == NT_ERR_FORMAT &&
+    CHECK(nt_ckpt_load_net(nt_scratch_path("a/checkpoint-last.h5"), &net, &v) == NT_ERR_FORMAT &&
               strstr(nt_errmsg(), "unknown model arch 'nplm'") && net == (nt_net *)0x1 && v == (nt_vocab *)0x1,
           "unregistered arch: %s", nt_errmsg());
     nt_model *m = (nt_model *)0x1;
-    CHECK(nt_ckpt_load(in_dir("a/checkpoint-last.h5"), &m, NULL) == NT_ERR_FORMAT && m == (nt_model *)0x1,
+    CHECK(nt_ckpt_load(nt_scratch_path("a/checkpoint-last.h5"), &m, NULL) == NT_ERR_FORMAT && m == (nt_model *)0x1,
           "an nplm file as a transformer: %s", nt_errmsg());
     /* a transformer of the same vocabulary size refuses the file, naming both kinds */
     nt_attrs cfg;
-    NT_ASSERT(nt_ckpt_read_config(in_dir("a/checkpoint-last.h5"), &cfg) == NT_OK);
+    NT_ASSERT(nt_ckpt_read_config(nt_scratch_path("a/checkpoint-last.h5"), &cfg) == NT_OK);
     int V = 0;
     CHECK(nt_attrs_get_int(&cfg, "vocab_size", 5, 1000, &V) == NT_OK, "vocab_size in /config");
     nt_model_config mc = nt_model_config_default();
     mc.vocab_size = V, mc.d_model = 8, mc.heads = 2, mc.enc_layers = 1, mc.dec_layers = 1, mc.max_len = 8;
     NT_ASSERT(nt_model_new(&m, &mc) == NT_OK);
     float before = m->params->values[3];
-    CHECK(nt_ckpt_load_weights_into(in_dir("a/checkpoint-last.h5"), &m->net) == NT_ERR_FORMAT &&
+    CHECK(nt_ckpt_load_weights_into(nt_scratch_path("a/checkpoint-last.h5"), &m->net) == NT_ERR_FORMAT &&
               strstr(nt_errmsg(), "holds a 'nplm' model, this one is a 'encdec'"),
           "kind mismatch named: %s", nt_errmsg());
     CHECK(m->params->values[3] == before, "model untouched");
     /* and the other way: the transformer's file into the transformer works */
-    nt_ckpt_export(in_dir("t.h5"), &m->net, NULL);
-    CHECK(nt_ckpt_load_weights_into(in_dir("t.h5"), &m->net) == NT_OK, "same kind loads: %s", nt_errmsg());
+    nt_ckpt_export(nt_scratch_path("t.h5"), &m->net, NULL);
+    CHECK(nt_ckpt_load_weights_into(nt_scratch_path("t.h5"), &m->net) == NT_OK, "same kind loads: %s", nt_errmsg());
     nt_model_free(m);
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0) printf("  could not remove %s\n", dir);
+    nt_scratch_end();
     return nt_check_report("test_custom");
 }

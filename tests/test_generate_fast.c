@@ -15,24 +15,15 @@
 #include "nn/generate_fast.h"
 #include "nn/sampling.h"
 #include "support/check.h"
+#include "support/models.h"
 
 enum { STEPS = 12, S_LEN = 9, V = 37 };
 
 static nt_model *make_model(nt_arch arch, int D, int H, int layers, uint64_t seed) {
-    nt_model_config c = nt_model_config_default();
-    c.arch = arch;
-    c.vocab_size = V;
-    c.d_model = D;
-    c.heads = H;
-    c.enc_layers = arch == NT_ARCH_ENCDEC ? layers : 0;
-    c.dec_layers = layers;
-    c.max_len = 32;
-    nt_model *m = NULL;
-    CHECK(nt_model_new(&m, &c) == NT_OK, "model: %s", nt_errmsg());
-    if (!m) return NULL;
     nt_rng rng;
     nt_rng_seed(&rng, seed);
-    nt_model_init(m, &rng);
+    nt_model *m = nt_test_model(arch, V, D, H, arch == NT_ARCH_ENCDEC ? layers : 0, layers, 32, &rng);
+    if (!m) return NULL;
     /* non-trivial LayerNorm gains and biases, so that every term matters */
     nt_params *P = m->params;
     for (int i = 0; i < P->count; i++) {

@@ -11,26 +11,16 @@
 #include "nn/generate.h"
 #include "nn/sampling.h"
 #include "support/check.h"
+#include "support/models.h"
 
 enum { V_SMALL = 24, MAXLEN = 48 };
 
 /* A random small model with weights large enough for peaked distributions. */
 static nt_model *random_model(nt_arch arch, uint64_t seed) {
-    nt_model_config c = nt_model_config_default();
-    c.arch = arch;
-    c.vocab_size = V_SMALL;
-    c.d_model = 32;
-    c.heads = 4;
-    c.enc_layers = arch == NT_ARCH_ENCDEC ? 2 : 0;
-    c.dec_layers = 2;
-    c.max_len = MAXLEN;
-    nt_model *m = NULL;
-    nt_status st = nt_model_new(&m, &c);
-    CHECK(st == NT_OK, "model: %s", nt_errmsg());
-    if (st != NT_OK) return NULL;
     nt_rng rng;
     nt_rng_seed(&rng, seed);
-    nt_model_init(m, &rng);
+    nt_model *m = nt_test_model(arch, V_SMALL, 32, 4, arch == NT_ARCH_ENCDEC ? 2 : 0, 2, MAXLEN, &rng);
+    if (!m) return NULL;
     nt_params *P = m->params;
     for (int i = 0; i < P->count; i++) {
         nt_tensor *t = &P->tensors[i];
@@ -39,7 +29,7 @@ static nt_model *random_model(nt_arch arch, uint64_t seed) {
             x[j] = t->ndim == 2 ? 12 * x[j] : x[j] + 0.1f * nt_rng_normal(&rng);
     }
     /* a smaller <eos> embedding: outputs of several tokens before <eos> */
-    for (int d = 0; d < c.d_model; d++) nt_f32(m->embed)[NT_GEN_EOS * c.d_model + d] *= 0.8f;
+    for (int d = 0; d < m->cfg.d_model; d++) nt_f32(m->embed)[NT_GEN_EOS * m->cfg.d_model + d] *= 0.8f;
     return m;
 }
 

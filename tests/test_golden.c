@@ -18,19 +18,12 @@
 #include "core/alloc.h"
 #include "nn/model.h"
 #include "support/check.h"
+#include "support/models.h"
 #include "train/h5io.h"
 #include "train/optim.h"
 #include "train/weights.h"
 
 /* nt_weights_load_file for a transformer file: *out untouched on error. */
-static nt_status load_model_file(const char *path, nt_model **out) {
-    nt_net *net;
-    nt_status st = nt_weights_load_file(path, &net);
-    if (st != NT_OK) return st;
-    *out = nt_model_from_net(net);
-    return NT_OK;
-}
-
 /* Reads an int32 (B, T) dataset into the arena. */
 static nt_tensor *read_ids(nt_ctx *ctx, hid_t f, const char *path) {
     hid_t ds = H5Dopen2(f, path, H5P_DEFAULT);
@@ -132,7 +125,7 @@ static void run(const char *file) {
     const char *dir = getenv("NT_FIXTURES");
     snprintf(path, sizeof path, "%s/%s", dir ? dir : "tests/fixtures", file);
     nt_model *m = NULL;
-    nt_status st = load_model_file(path, &m);
+    nt_status st = nt_test_model_load(path, &m);
     CHECK(st == NT_OK, "load %s: %s", path, nt_errmsg());
     if (st != NT_OK) return;
     nt_h5_quiet q = nt_h5_quiet_begin();

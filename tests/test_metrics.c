@@ -6,7 +6,7 @@
 
 #include "core/alloc.h"
 #include "support/check.h"
-#include "train/metrics.h"
+#include "eval/metrics.h"
 
 static nt_metrics run(const char *const *h, const char *const *r, int n) {
     nt_metrics m;

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "data/corpus.h"
+#include "data/number_corpus.h"
 #include "data/numbers.h"
 #include "support/check.h"
 

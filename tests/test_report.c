@@ -8,7 +8,7 @@
 #include "core/alloc.h"
 #include "support/check.h"
 #include "support/proc.h"
-#include "train/report.h"
+#include "eval/report.h"
 
 static void write_file(const char *path, const char *text) {
     CHECK(nt_proc_write_file(path, text, strlen(text)) == 0, "cannot create %s", path);

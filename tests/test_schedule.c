@@ -6,7 +6,7 @@
 #include "train/schedule.h"
 
 static void test_constant(void) {
-    nt_schedule s = {.kind = NT_SCHED_CONSTANT, .lr = 0.1};
+    nt_schedule s = {.kind = NT_SCHEDULE_CONSTANT, .lr = 0.1};
     CHECK(nt_schedule_check(&s) == NT_OK, "%s", nt_errmsg());
     CHECK(nt_schedule_lr(&s, 0) == 0.1 && nt_schedule_lr(&s, 123456) == 0.1, "constant");
     s.warmup = 4; /* 0.025, 0.05, 0.075, 0.1, 0.1 ... */
@@ -17,7 +17,7 @@ static void test_constant(void) {
 }
 
 static void test_cosine(void) {
-    nt_schedule s = {.kind = NT_SCHED_COSINE, .lr = 1e-3, .warmup = 10, .total = 110, .lr_min = 1e-5};
+    nt_schedule s = {.kind = NT_SCHEDULE_COSINE, .lr = 1e-3, .warmup = 10, .total = 110, .lr_min = 1e-5};
     CHECK(nt_schedule_check(&s) == NT_OK, "%s", nt_errmsg());
     CHECK_CLOSE(nt_schedule_lr(&s, 0), 1e-4, 1e-15, 0);     /* update 1 of 10 warmup */
     CHECK_CLOSE(nt_schedule_lr(&s, 4), 5e-4, 1e-15, 0);
@@ -38,7 +38,7 @@ static void test_cosine(void) {
 }
 
 static void test_inv_sqrt(void) {
-    nt_schedule s = {.kind = NT_SCHED_INV_SQRT, .lr = 2e-3, .warmup = 100};
+    nt_schedule s = {.kind = NT_SCHEDULE_INV_SQRT, .lr = 2e-3, .warmup = 100};
     CHECK(nt_schedule_check(&s) == NT_OK, "%s", nt_errmsg());
     CHECK_CLOSE(nt_schedule_lr(&s, 49), 1e-3, 1e-15, 0);
     CHECK_CLOSE(nt_schedule_lr(&s, 99), 2e-3, 1e-15, 0);
@@ -50,7 +50,7 @@ static void test_inv_sqrt(void) {
 }
 
 static void test_errors(void) {
-    nt_schedule s = {.kind = NT_SCHED_COSINE, .lr = 1e-3, .warmup = 200, .total = 100};
+    nt_schedule s = {.kind = NT_SCHEDULE_COSINE, .lr = 1e-3, .warmup = 200, .total = 100};
     CHECK(nt_schedule_check(&s) == NT_ERR_ARG, "total <= warmup");
     CHECK(strstr(nt_errmsg(), "total 100 must exceed warmup 200") != NULL, "msg: %s", nt_errmsg());
     s.total = 1000, s.lr_min = 1.0;
@@ -60,11 +60,11 @@ static void test_errors(void) {
     CHECK(nt_schedule_check(&s) == NT_ERR_ARG && strstr(nt_errmsg(), "warmup -1"), "warmup");
     s.warmup = 0, s.lr = -1;
     CHECK(nt_schedule_check(&s) == NT_ERR_ARG && strstr(nt_errmsg(), "lr -1"), "lr");
-    nt_sched_kind k = NT_SCHED_CONSTANT;
-    CHECK(nt_sched_kind_parse("linear", &k) == NT_ERR_ARG && k == NT_SCHED_CONSTANT, "parse");
+    nt_schedule_kind k = NT_SCHEDULE_CONSTANT;
+    CHECK(nt_schedule_kind_parse("linear", &k) == NT_ERR_ARG && k == NT_SCHEDULE_CONSTANT, "parse");
     CHECK(strstr(nt_errmsg(), "'linear'") != NULL, "msg: %s", nt_errmsg());
-    CHECK(nt_sched_kind_parse("inv_sqrt", &k) == NT_OK && k == NT_SCHED_INV_SQRT, "parse ok");
-    CHECK(strcmp(nt_sched_kind_name(NT_SCHED_COSINE), "cosine") == 0, "name");
+    CHECK(nt_schedule_kind_parse("inv_sqrt", &k) == NT_OK && k == NT_SCHEDULE_INV_SQRT, "parse ok");
+    CHECK(strcmp(nt_schedule_kind_name(NT_SCHEDULE_COSINE), "cosine") == 0, "name");
 }
 
 int main(void) {

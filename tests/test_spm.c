@@ -16,7 +16,9 @@
 #include "train/checkpoint.h"
 #include "data/tokenizer.h"
 #include "support/check.h"
+#include "support/cli_run.h"
 #include "support/proc.h"
+#include "support/scratch.h"
 
 static char fixtures[1024];
 
@@ -473,60 +475,43 @@ static void test_errors(void) {
 
 /* ---- the command line ---- */
 
-static char bin[1024], tmpdir[] = "/tmp/nt_spm_XXXXXX", outtext[1 << 16], errtext[1 << 16];
-
-static int run_in(const char *input, const char *const *args) {
-    nt_proc_io io = {.input = input, .out = outtext, .out_cap = sizeof outtext, .err = errtext,
-                     .err_cap = sizeof errtext};
-    return nt_proc_run(bin, args, &io);
-}
-static int run(const char *const *args) { return run_in(NULL, args); }
-
-static const char *tmp_path(const char *name) {
-    static char p[8][1200];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(p[k], sizeof p[k], "%s/%s", tmpdir, name);
-    return p[k];
-}
-
 static void write_text(const char *name, const char *text) {
-    nt_proc_write_file(tmp_path(name), text, strlen(text));
+    nt_proc_write_file(nt_scratch_path(name), text, strlen(text));
 }
 
 static void test_cli_from_parallel(void) {
     write_text("a.de", "Ein Hund\tläuft.\r\nZwei Katzen.\nDrei Vögel\n");
     write_text("a.en", "A dog runs.\nTwo cats.\nThree birds");
-    const char *a1[] = {"data", "--from-parallel", tmp_path("a.de"), tmp_path("a.en"), "--out", tmp_path("d"), NULL};
-    CHECK(run(a1) == 0 && strstr(outtext, "3 pairs") && strstr(outtext, "1 tab "), "from-parallel: %s%s", outtext,
-          errtext);
-    char *t = nt_proc_read_file(tmp_path("d/a.tsv"), NULL);
+    const char *a1[] = {"data", "--from-parallel", nt_scratch_path("a.de"), nt_scratch_path("a.en"), "--out", nt_scratch_path("d"), NULL};
+    CHECK(nt_cli_run(a1) == 0 && strstr(nt_cli_out, "3 pairs") && strstr(nt_cli_out, "1 tab "), "from-parallel: %s%s", nt_cli_out,
+          nt_cli_err);
+    char *t = nt_proc_read_file(nt_scratch_path("d/a.tsv"), NULL);
     CHECK(t && strcmp(t, "Ein Hund läuft.\tA dog runs.\nZwei Katzen.\tTwo cats.\nDrei Vögel\tThree birds\n") == 0,
           "a.tsv: \"%s\"", t ? t : "(missing)");
     free(t);
-    const char *a2[] = {"data", "--from-parallel", tmp_path("a.de"), tmp_path("a.en"), "--out", tmp_path("x.tsv"),
+    const char *a2[] = {"data", "--from-parallel", nt_scratch_path("a.de"), nt_scratch_path("a.en"), "--out", nt_scratch_path("x.tsv"),
                         NULL};
-    CHECK(run(a2) == 0 && access(tmp_path("x.tsv"), F_OK) == 0, "--out FILE.tsv: %s", errtext);
+    CHECK(nt_cli_run(a2) == 0 && access(nt_scratch_path("x.tsv"), F_OK) == 0, "--out FILE.tsv: %s", nt_cli_err);
     /* bad input: each an error naming file and line, no output file */
     write_text("short.en", "A dog runs.\nTwo cats.\n");
-    const char *a3[] = {"data", "--from-parallel", tmp_path("a.de"), tmp_path("short.en"), "--out", tmp_path("y.tsv"),
+    const char *a3[] = {"data", "--from-parallel", nt_scratch_path("a.de"), nt_scratch_path("short.en"), "--out", nt_scratch_path("y.tsv"),
                         NULL};
-    CHECK(run(a3) == 1 && strstr(errtext, "short.en ends after line 2") && strstr(errtext, "a.de has a line 3"),
-          "count mismatch: %s", errtext);
-    CHECK(access(tmp_path("y.tsv"), F_OK) != 0 && access(tmp_path("y.tsv.tmp"), F_OK) != 0, "file left behind");
+    CHECK(nt_cli_run(a3) == 1 && strstr(nt_cli_err, "short.en ends after line 2") && strstr(nt_cli_err, "a.de has a line 3"),
+          "count mismatch: %s", nt_cli_err);
+    CHECK(access(nt_scratch_path("y.tsv"), F_OK) != 0 && access(nt_scratch_path("y.tsv.tmp"), F_OK) != 0, "file left behind");
     write_text("bad.en", "A dog runs.\nTwo \xC3 cats.\nThree birds\n");
-    const char *a4[] = {"data", "--from-parallel", tmp_path("a.de"), tmp_path("bad.en"), "--out", tmp_path("y.tsv"),
+    const char *a4[] = {"data", "--from-parallel", nt_scratch_path("a.de"), nt_scratch_path("bad.en"), "--out", nt_scratch_path("y.tsv"),
                         NULL};
-    CHECK(run(a4) == 1 && strstr(errtext, "bad.en:2: invalid UTF-8 at byte 5"), "bad UTF-8: %s", errtext);
+    CHECK(nt_cli_run(a4) == 1 && strstr(nt_cli_err, "bad.en:2: invalid UTF-8 at byte 5"), "bad UTF-8: %s", nt_cli_err);
     write_text("empty.en", "A dog runs.\n \t \nThree birds\n");
-    const char *a5[] = {"data", "--from-parallel", tmp_path("a.de"), tmp_path("empty.en"), "--out", tmp_path("y.tsv"),
+    const char *a5[] = {"data", "--from-parallel", nt_scratch_path("a.de"), nt_scratch_path("empty.en"), "--out", nt_scratch_path("y.tsv"),
                         NULL};
-    CHECK(run(a5) == 1 && strstr(errtext, "empty.en:2: empty line"), "empty line: %s", errtext);
-    const char *a6[] = {"data", "--from-parallel", tmp_path("a.de"), NULL};
-    CHECK(run(a6) == 2, "missing TGT_FILE: %d %s", 0, errtext);
-    const char *a7[] = {"data", "--from-parallel", tmp_path("nope.de"), tmp_path("a.en"), "--out", tmp_path("y.tsv"),
+    CHECK(nt_cli_run(a5) == 1 && strstr(nt_cli_err, "empty.en:2: empty line"), "empty line: %s", nt_cli_err);
+    const char *a6[] = {"data", "--from-parallel", nt_scratch_path("a.de"), NULL};
+    CHECK(nt_cli_run(a6) == 2, "missing TGT_FILE: %d %s", 0, nt_cli_err);
+    const char *a7[] = {"data", "--from-parallel", nt_scratch_path("nope.de"), nt_scratch_path("a.en"), "--out", nt_scratch_path("y.tsv"),
                         NULL};
-    CHECK(run(a7) == 1 && strstr(errtext, "nope.de"), "missing file: %s", errtext);
+    CHECK(nt_cli_run(a7) == 1 && strstr(nt_cli_err, "nope.de"), "missing file: %s", nt_cli_err);
 }
 
 /* train --tokenizer spm on the 400 fixture pairs (the last 50 again as
@@ -537,18 +522,18 @@ static void test_cli_train(void) {
     if (!all) { CHECK(0, "no fixture"); return; }
     char *cut = all;
     for (int i = 0; i < 350; i++) cut = strchr(cut, '\n') + 1;
-    nt_proc_write_file(tmp_path("valid.tsv"), cut, strlen(cut));
-    nt_proc_write_file(tmp_path("train.tsv"), all, strlen(all));
+    nt_proc_write_file(nt_scratch_path("valid.tsv"), cut, strlen(cut));
+    nt_proc_write_file(nt_scratch_path("train.tsv"), all, strlen(all));
     free(all);
-    const char *run_dir = tmp_path("run");
-    const char *a1[] = {"train", "--train", tmp_path("train.tsv"), "--valid", tmp_path("valid.tsv"), "--out", run_dir,
+    const char *run_dir = nt_scratch_path("run");
+    const char *a1[] = {"train", "--train", nt_scratch_path("train.tsv"), "--valid", nt_scratch_path("valid.tsv"), "--out", run_dir,
                         "--tokenizer", "spm", "--vocab-size", "400", "--spm-type", "unigram", "--spm-joint",
                         "--preset", "tiny", "--steps", "6", "--eval-every", "3", "--eval-exact-max", "8",
                         "--progress", "off", "--threads", "2", NULL};
-    int rc = run(a1);
-    CHECK(rc == 0, "train: %d %s", rc, errtext);
+    int rc = nt_cli_run(a1);
+    CHECK(rc == 0, "train: %d %s", rc, nt_cli_err);
     if (rc != 0) return;
-    CHECK(strstr(errtext, "vocabulary 400 (spm)"), "train log: %s", errtext);
+    CHECK(strstr(nt_cli_err, "vocabulary 400 (spm)"), "train log: %s", nt_cli_err);
     char ckpt[1200], last[1200];
     snprintf(ckpt, sizeof ckpt, "%s/checkpoint-best.h5", run_dir);
     snprintf(last, sizeof last, "%s/checkpoint-last.h5", run_dir);
@@ -556,11 +541,11 @@ static void test_cli_train(void) {
     /* the same sentences in the same order (sources, then targets) and the
      * same options as tests/make_spm_fixture.py: export-spm writes Python's
      * model file byte for byte */
-    const char *a2[] = {"export-spm", ckpt, tmp_path("out.model"), NULL};
-    CHECK(run(a2) == 0 && strstr(outtext, "400 pieces"), "export-spm: %s%s", outtext, errtext);
+    const char *a2[] = {"export-spm", ckpt, nt_scratch_path("out.model"), NULL};
+    CHECK(nt_cli_run(a2) == 0 && strstr(nt_cli_out, "400 pieces"), "export-spm: %s%s", nt_cli_out, nt_cli_err);
     nt_spm *py = NULL, *ex = NULL;
     nt_spm_load_file(&py, fixture("spm_py.model"));
-    nt_spm_load_file(&ex, tmp_path("out.model"));
+    nt_spm_load_file(&ex, nt_scratch_path("out.model"));
     CHECK(py && ex && nt_spm_size(ex) == 400, "exported model: %s", nt_errmsg());
     nt_model *m = NULL;
     nt_vocab *v = NULL;
@@ -579,31 +564,31 @@ static void test_cli_train(void) {
     nt_spm_free(py);
     nt_spm_free(ex);
     const char *a3[] = {"export-spm", ckpt, "/nonexistent/dir/x.model", NULL};
-    CHECK(run(a3) == 1 && strstr(errtext, "/nonexistent/dir/x.model"), "export to a bad path: %s", errtext);
+    CHECK(nt_cli_run(a3) == 1 && strstr(nt_cli_err, "/nonexistent/dir/x.model"), "export to a bad path: %s", nt_cli_err);
 
     const char *a4[] = {"inspect", ckpt, NULL};
-    CHECK(run(a4) == 0 && strstr(outtext, "400 tokens (spm tokenizer") &&
-              strstr(outtext, "sentencepiece: unigram, 400 pieces") && strstr(outtext, "byte fallback on") && strstr(outtext, "checkpoint ids = SentencePiece ids"),
-          "inspect: %s%s", outtext, errtext);
+    CHECK(nt_cli_run(a4) == 0 && strstr(nt_cli_out, "400 tokens (spm tokenizer") &&
+              strstr(nt_cli_out, "sentencepiece: unigram, 400 pieces") && strstr(nt_cli_out, "byte fallback on") && strstr(nt_cli_out, "checkpoint ids = SentencePiece ids"),
+          "inspect: %s%s", nt_cli_out, nt_cli_err);
 
     /* resume to 9 updates */
     const char *a5[] = {"train", "--resume", run_dir, "--steps", "9", "--progress", "off", "--threads", "2", NULL};
-    CHECK(run(a5) == 0, "resume: %s", errtext);
+    CHECK(nt_cli_run(a5) == 0, "resume: %s", nt_cli_err);
     nt_train_state *ts = nt_malloc(sizeof *ts);
     CHECK(ts && nt_ckpt_load_train(last, ts) == NT_OK && ts->step == 9, "resumed to step %lld",
           ts ? (long long)ts->step : -1LL);
     nt_free(ts);
     const char *a5b[] = {"train", "--resume", run_dir, "--steps", "12", "--vocab-size", "300", NULL};
-    CHECK(run(a5b) == 2 && strstr(errtext, "cannot change on --resume"), "--vocab-size on resume: %s", errtext);
+    CHECK(nt_cli_run(a5b) == 2 && strstr(nt_cli_err, "cannot change on --resume"), "--vocab-size on resume: %s", nt_cli_err);
 
     /* finetune from it on text with characters the pieces lack: byte fallback, no vocabulary mismatch */
     write_text("ft.tsv", "Ein Hund 🐕 läuft.\tA dog 🐕 runs.\nZwei Katzen 猫.\tTwo cats 猫.\n");
-    const char *a5c[] = {"finetune", "--checkpoint", last, "--train", tmp_path("ft.tsv"), "--valid", tmp_path("ft.tsv"),
-                         "--out", tmp_path("ft"), "--steps", "2", "--eval-every", "2", "--progress", "off",
+    const char *a5c[] = {"finetune", "--checkpoint", last, "--train", nt_scratch_path("ft.tsv"), "--valid", nt_scratch_path("ft.tsv"),
+                         "--out", nt_scratch_path("ft"), "--steps", "2", "--eval-every", "2", "--progress", "off",
                          "--threads", "2", NULL};
-    CHECK(run(a5c) == 0, "finetune: %s", errtext);
+    CHECK(nt_cli_run(a5c) == 0, "finetune: %s", nt_cli_err);
     char ft[1200];
-    snprintf(ft, sizeof ft, "%s/checkpoint-last.h5", tmp_path("ft"));
+    snprintf(ft, sizeof ft, "%s/checkpoint-last.h5", nt_scratch_path("ft"));
     m = NULL;
     v = NULL;
     CHECK(nt_ckpt_load(ft, &m, &v) == NT_OK && nt_vocab_size(v) == 400 && nt_vocab_spm(v), "finetuned: %s",
@@ -618,26 +603,26 @@ static void test_cli_train(void) {
     k += 100 * 1024;
     snprintf(input + k, sizeof input - k, "\nZwei Hunde 🐕 laufen.\n");
     const char *a6[] = {"translate", "--checkpoint", last, "--max-new-tokens", "6", "--threads", "2", NULL};
-    rc = run_in(input, a6);
+    rc = nt_cli_run_in(input, a6);
     int nout = 0;
-    for (char *p = outtext; *p; p++) nout += *p == '\n';
+    for (char *p = nt_cli_out; *p; p++) nout += *p == '\n';
     /* every line gets its output line; failed lines make the exit status 1 at the end */
-    CHECK(rc == 1 && nout == 5, "translate: rc %d, %d output lines, %s", rc, nout, errtext);
-    CHECK(strstr(errtext, "line 2: invalid UTF-8 at byte 5"), "invalid UTF-8 message: %s", errtext);
-    CHECK(strstr(errtext, "line 4: too long (102400 bytes"), "100 KB line message: %s", errtext);
-    CHECK(!strstr(errtext, "line 1:") && !strstr(errtext, "line 5:"), "good lines got messages: %s", errtext);
+    CHECK(rc == 1 && nout == 5, "translate: rc %d, %d output lines, %s", rc, nout, nt_cli_err);
+    CHECK(strstr(nt_cli_err, "line 2: invalid UTF-8 at byte 5"), "invalid UTF-8 message: %s", nt_cli_err);
+    CHECK(strstr(nt_cli_err, "line 4: too long (102400 bytes"), "100 KB line message: %s", nt_cli_err);
+    CHECK(!strstr(nt_cli_err, "line 1:") && !strstr(nt_cli_err, "line 5:"), "good lines got messages: %s", nt_cli_err);
 
     /* train: bad spm options */
-    const char *a7[] = {"train", "--train", tmp_path("train.tsv"), "--valid", tmp_path("valid.tsv"), "--out",
-                        tmp_path("run2"), "--tokenizer", "spm", "--spm-type", "word", NULL};
-    CHECK(run(a7) == 2 && strstr(errtext, "--spm-type") && strstr(errtext, "unigram or bpe"), "bad type: %s", errtext);
-    const char *a8[] = {"train", "--train", tmp_path("train.tsv"), "--valid", tmp_path("valid.tsv"), "--out",
-                        tmp_path("run2"), "--tokenizer", "spm", "--vocab-size", "9000", "--steps", "1", NULL};
-    CHECK(run(a8) == 1 && strstr(errtext, "Vocabulary size too high") && strstr(errtext, "--vocab-size sets"),
-          "vocab too large: %s", errtext);
-    const char *a9[] = {"train", "--train", tmp_path("train.tsv"), "--valid", tmp_path("valid.tsv"), "--out",
-                        tmp_path("run2"), "--tokenizer", "char", "--vocab-size", "400", NULL};
-    CHECK(run(a9) == 2 && strstr(errtext, "need --tokenizer spm"), "vocab-size without spm: %s", errtext);
+    const char *a7[] = {"train", "--train", nt_scratch_path("train.tsv"), "--valid", nt_scratch_path("valid.tsv"), "--out",
+                        nt_scratch_path("run2"), "--tokenizer", "spm", "--spm-type", "word", NULL};
+    CHECK(nt_cli_run(a7) == 2 && strstr(nt_cli_err, "--spm-type") && strstr(nt_cli_err, "unigram or bpe"), "bad type: %s", nt_cli_err);
+    const char *a8[] = {"train", "--train", nt_scratch_path("train.tsv"), "--valid", nt_scratch_path("valid.tsv"), "--out",
+                        nt_scratch_path("run2"), "--tokenizer", "spm", "--vocab-size", "9000", "--steps", "1", NULL};
+    CHECK(nt_cli_run(a8) == 1 && strstr(nt_cli_err, "Vocabulary size too high") && strstr(nt_cli_err, "--vocab-size sets"),
+          "vocab too large: %s", nt_cli_err);
+    const char *a9[] = {"train", "--train", nt_scratch_path("train.tsv"), "--valid", nt_scratch_path("valid.tsv"), "--out",
+                        nt_scratch_path("run2"), "--tokenizer", "char", "--vocab-size", "400", NULL};
+    CHECK(nt_cli_run(a9) == 2 && strstr(nt_cli_err, "need --tokenizer spm"), "vocab-size without spm: %s", nt_cli_err);
 }
 
 int main(void) {
@@ -656,16 +641,13 @@ int main(void) {
     test_vocab_mapping();
     test_hdf5();
     test_errors();
-    const char *b = getenv("NT_BIN");
-    snprintf(bin, sizeof bin, "%s/nextok-translate", b ? b : "bin");
-    if (!mkdtemp(tmpdir)) {
+    nt_cli_use("nextok-translate");
+    if (!nt_scratch_begin("nt_spm")) {
         CHECK(0, "mkdtemp failed");
     } else {
         test_cli_from_parallel();
         test_cli_train();
-        char cmd[1200];
-        snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-        if (system(cmd) != 0) fprintf(stderr, "test_spm: could not remove %s\n", tmpdir);
+        nt_scratch_end();
     }
     free(lines);
     free(pairs_text);

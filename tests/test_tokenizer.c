@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "core/alloc.h"
-#include "data/corpus.h"
+#include "data/number_corpus.h"
 #include "data/tokenizer.h"
 #include "support/check.h"
 

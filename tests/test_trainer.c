@@ -11,22 +11,17 @@
 
 #include "core/parallel.h"
 #include "support/check.h"
+#include "support/models.h"
+#include "support/pairs_trainer.h"
+#include "support/scratch.h"
 #include "train/signals.h"
 #include "data/batcher.h"
+#include "data/number_corpus.h"
 #include "train/checkpoint.h"
 #include "train/finetune.h"
 #include "train/trainer.h"
 
-static char dir[512];
 static int sanitized;
-
-static const char *path_in(const char *name) {
-    static char buf[8][1024];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-    return buf[k];
-}
 
 /* ---- a toy task: digits -> English words ------------------------------------------- */
 
@@ -66,76 +61,30 @@ static void task_free(task *t) {
 }
 
 static nt_model *tiny_model(int vocab_size, int d, int layers, uint64_t seed) {
-    nt_model_config c = nt_model_config_default();
-    c.vocab_size = vocab_size, c.d_model = d, c.heads = 2, c.max_len = 64;
-    c.enc_layers = layers, c.dec_layers = layers;
-    nt_model *m;
-    NT_ASSERT(nt_model_new(&m, &c) == NT_OK);
     nt_rng r;
     nt_rng_seed(&r, seed);
-    nt_model_init(m, &r);
-    return m;
+    return nt_test_model(NT_ARCH_ENCDEC, vocab_size, d, 2, layers, layers, 64, &r);
 }
 
 static nt_trainer_config quiet_config(const char *run) {
     nt_trainer_config c = nt_trainer_config_default();
-    snprintf(c.out_dir, sizeof c.out_dir, "%s", path_in(run));
+    snprintf(c.out_dir, sizeof c.out_dir, "%s", nt_scratch_path(run));
     c.progress = -2;
     c.eval_exact_max = -1;
     c.batch_tokens = 0;
     c.batch_sentences = 8;
-    c.schedule = NT_SCHED_CONSTANT;
+    c.schedule = NT_SCHEDULE_CONSTANT;
     c.warmup = 0;
     c.log_every = 1;
     return c;
 }
 
-/* A trainer over pair corpora, as the translator builds it: bucketed
- * training batches and the validation pass as data sources, the validation
- * pairs for exact match. trainer_free releases the sources too. */
-static struct {
-    nt_trainer *tr;
-    nt_data_source *train, *valid;
-} live[4];
-
-static nt_status trainer_new(nt_trainer **out, const nt_trainer_config *c, nt_model *m, const nt_vocab *v,
-                             const nt_corpus *train, const nt_corpus *valid) {
-    int k = 0;
-    while (k < 4 && live[k].tr) k++;
-    NT_ASSERT(k < 4);
-    nt_batcher_config bc = nt_batcher_config_default();
-    bc.layout = m->cfg.arch == NT_ARCH_DECODER ? NT_LAYOUT_DECODER : NT_LAYOUT_ENCDEC;
-    bc.max_tokens = c->batch_tokens, bc.max_sentences = c->batch_sentences;
-    bc.seed = c->seed, bc.max_len = m->cfg.max_len, bc.buckets = c->buckets;
-    nt_data_source *st = NULL, *sv = NULL;
-    nt_status s = nt_pairs_source_new(&st, train, &bc);
-    bc.shuffle = 0;
-    if (s == NT_OK && valid) s = nt_pairs_source_new(&sv, valid, &bc);
-    nt_evaluator ev = {.batches = sv, .exact = valid};
-    if (s == NT_OK) s = nt_trainer_new(out, c, &m->net, v, st, &ev);
-    if (s != NT_OK) {
-        nt_data_source_free(st), nt_data_source_free(sv);
-        return s;
-    }
-    live[k].tr = *out, live[k].train = st, live[k].valid = sv;
-    return NT_OK;
-}
-
-static void trainer_free(nt_trainer *tr) {
-    for (int k = 0; k < 4; k++)
-        if (tr && live[k].tr == tr) {
-            nt_trainer_free(tr);
-            nt_data_source_free(live[k].train), nt_data_source_free(live[k].valid);
-            memset(&live[k], 0, sizeof live[k]);
-        }
-}
-
 static nt_status train(const nt_trainer_config *c, nt_model *m, const task *t, const nt_corpus *valid,
                        nt_train_result *res) {
     nt_trainer *tr;
-    NT_TRY(trainer_new(&tr, c, m, t->vocab, t->corpus, valid));
+    NT_TRY(nt_test_pairs_trainer_new(&tr, c, m, t->vocab, t->corpus, valid));
     nt_status s = nt_trainer_run(tr, res);
-    trainer_free(tr);
+    nt_test_pairs_trainer_free(tr);
     return s;
 }
 
@@ -159,7 +108,7 @@ static void test_overfit(void) {
     c.steps = 1500;
     c.batch_sentences = 32;
     c.optim = NT_OPTIM_ADAMW;
-    c.lr = 3e-3, c.warmup = 20, c.schedule = NT_SCHED_INV_SQRT;
+    c.lr = 3e-3, c.warmup = 20, c.schedule = NT_SCHEDULE_INV_SQRT;
     c.label_smoothing = 0, c.dropout = 0;
     c.eval_every = sanitized ? 40 : 20, c.log_every = 20; /* fewer greedy decodes under ASan */
     c.metric = NT_METRIC_EXACT_MATCH;
@@ -177,20 +126,20 @@ static void test_overfit(void) {
     /* the best checkpoint holds the memorising weights: reload and re-evaluate */
     nt_model *m2;
     nt_vocab *v2;
-    CHECK(nt_ckpt_load(path_in("overfit/checkpoint-best.h5"), &m2, &v2) == NT_OK, "%s", nt_errmsg());
+    CHECK(nt_ckpt_load(nt_scratch_path("overfit/checkpoint-best.h5"), &m2, &v2) == NT_OK, "%s", nt_errmsg());
     nt_trainer_config c2 = c;
-    snprintf(c2.out_dir, sizeof c2.out_dir, "%s", path_in("overfit-eval"));
+    snprintf(c2.out_dir, sizeof c2.out_dir, "%s", nt_scratch_path("overfit-eval"));
     nt_trainer *tr;
-    CHECK(trainer_new(&tr, &c2, m2, t.vocab, t.corpus, t.corpus) == NT_OK, "%s", nt_errmsg());
+    CHECK(nt_test_pairs_trainer_new(&tr, &c2, m2, t.vocab, t.corpus, t.corpus) == NT_OK, "%s", nt_errmsg());
     nt_eval_result ev;
     CHECK(nt_trainer_evaluate(tr, &ev) == NT_OK, "%s", nt_errmsg());
     CHECK(ev.exact_match == 1.0 && ev.n_decoded == 32 && ev.token_acc == 1.0, "reloaded best: %.3f %.3f",
           ev.exact_match, ev.token_acc);
-    trainer_free(tr);
+    nt_test_pairs_trainer_free(tr);
     nt_model_free(m2);
     nt_vocab_free(v2);
     /* metrics.jsonl: train lines every 20 steps and an eval line per evaluation */
-    const char *mp = path_in("overfit/metrics.jsonl");
+    const char *mp = nt_scratch_path("overfit/metrics.jsonl");
     CHECK(count_lines(mp, "\"type\":\"eval\"") == r.step / c.eval_every, "eval lines %lld",
           (long long)count_lines(mp, "\"type\":\"eval\""));
     CHECK(count_lines(mp, "\"type\":\"train\"") == r.step / 20, "train lines");
@@ -215,7 +164,7 @@ static void test_accumulation(void) {
     c.batch_sentences = 32, c.accum = 1;
     nt_train_result ra, rb;
     CHECK(train(&c, a, &t, NULL, &ra) == NT_OK, "%s", nt_errmsg());
-    snprintf(c.out_dir, sizeof c.out_dir, "%s", path_in("accum-b"));
+    snprintf(c.out_dir, sizeof c.out_dir, "%s", nt_scratch_path("accum-b"));
     c.batch_sentences = 8, c.accum = 4;
     CHECK(train(&c, b, &t, NULL, &rb) == NT_OK, "%s", nt_errmsg());
     double worst = 0, moved = 0;
@@ -237,7 +186,7 @@ static void test_accumulation(void) {
     CHECK(ra.tokens == want && rb.tokens == want, "tokens %lld and %lld, expected %lld (source + target)",
           (long long)ra.tokens, (long long)rb.tokens, (long long)want);
     nt_train_state ts;
-    CHECK(nt_ckpt_load_train(path_in("accum-a/checkpoint-last.h5"), &ts) == NT_OK && ts.tokens == want,
+    CHECK(nt_ckpt_load_train(nt_scratch_path("accum-a/checkpoint-last.h5"), &ts) == NT_OK && ts.tokens == want,
           "/train tokens %lld, expected %lld: %s", (long long)ts.tokens, (long long)want, nt_errmsg());
     free(init);
     nt_model_free(a);
@@ -250,7 +199,7 @@ static void test_accumulation(void) {
 static nt_trainer_config resume_config(const char *run, int64_t steps) {
     nt_trainer_config c = quiet_config(run);
     c.steps = steps;
-    c.optim = NT_OPTIM_ADAMW, c.lr = 2e-3, c.schedule = NT_SCHED_COSINE, c.warmup = 3, c.lr_min = 1e-4;
+    c.optim = NT_OPTIM_ADAMW, c.lr = 2e-3, c.schedule = NT_SCHEDULE_COSINE, c.warmup = 3, c.lr_min = 1e-4;
     c.dropout = 0.1f, c.label_smoothing = 0.1f, c.clip = 0.5f;
     c.batch_sentences = 8, c.accum = 2, c.buckets = 2;
     c.eval_every = 4, c.patience = 0, c.eval_exact_max = 4;
@@ -267,7 +216,7 @@ typedef struct final_state {
 
 static void final_load(final_state *f, const char *run) {
     char p[600];
-    snprintf(p, sizeof p, "%s/checkpoint-last.h5", path_in(run));
+    snprintf(p, sizeof p, "%s/checkpoint-last.h5", nt_scratch_path(run));
     nt_vocab *v;
     f->m = NULL, f->o = NULL;
     CHECK(nt_ckpt_load(p, &f->m, &v) == NT_OK, "%s", nt_errmsg());
@@ -321,7 +270,7 @@ static int kill_child(int fd, int64_t n, int64_t kill_at) {
     kill_hook h = {kill_at, fd};
     c.on_checkpoint = hook_wait_for_kill, c.user = &h;
     nt_trainer *tr;
-    if (trainer_new(&tr, &c, m, t.vocab, t.corpus, v.corpus) != NT_OK) return 2;
+    if (nt_test_pairs_trainer_new(&tr, &c, m, t.vocab, t.corpus, v.corpus) != NT_OK) return 2;
     nt_trainer_run(tr, NULL);
     return 4; /* never reached: killed at kill_at */
 }
@@ -351,7 +300,7 @@ static void test_bf16(void) {
     CHECK(memcmp(w[0], w[1], 64 * 4) != 0, "bf16 products change the weights' bits");
     nt_train_state ts;
     nt_trainer_config back = nt_trainer_config_default();
-    CHECK(nt_ckpt_load_train(path_in("bf16/checkpoint-last.h5"), &ts) == NT_OK &&
+    CHECK(nt_ckpt_load_train(nt_scratch_path("bf16/checkpoint-last.h5"), &ts) == NT_OK &&
               nt_trainer_config_from_json(&back, ts.options) == NT_OK && back.precision == NT_PREC_BF16,
           "precision stored in the options");
     free(w[0]), free(w[1]);
@@ -386,7 +335,7 @@ static void test_resume(void) {
     m = tiny_model(V, 32, 1, 99); /* other weights: the resume must replace them all */
     c = resume_config("", N);
     c.out_dir[0] = 0;
-    snprintf(c.resume, sizeof c.resume, "%s", path_in("resume-b"));
+    snprintf(c.resume, sizeof c.resume, "%s", nt_scratch_path("resume-b"));
     s = train(&c, m, &t, v.corpus, &r);
     CHECK(s == NT_OK && r.step == N, "run B resumed: %s (%lld)", nt_errmsg(), (long long)r.step);
     nt_model_free(m);
@@ -405,7 +354,7 @@ static void test_resume(void) {
         snprintf(a_fd, sizeof a_fd, "%d", fds[1]);
         snprintf(a_n, sizeof a_n, "%lld", (long long)N);
         snprintf(a_k, sizeof a_k, "%lld", (long long)KILL_AT);
-        execl("/proc/self/exe", "test_trainer", "--kill-child", a_fd, dir, a_n, a_k, (char *)NULL);
+        execl("/proc/self/exe", "test_trainer", "--kill-child", a_fd, nt_scratch, a_n, a_k, (char *)NULL);
         _exit(5);
     }
     close(fds[1]);
@@ -418,11 +367,11 @@ static void test_resume(void) {
     waitpid(pid, &status, 0);
     CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "child killed by SIGKILL");
     nt_train_state ts;
-    CHECK(nt_ckpt_load_train(path_in("resume-c/checkpoint-last.h5"), &ts) == NT_OK && ts.step == KILL_AT,
+    CHECK(nt_ckpt_load_train(nt_scratch_path("resume-c/checkpoint-last.h5"), &ts) == NT_OK && ts.step == KILL_AT,
           "checkpoint of the killed run is at step %lld", (long long)ts.step);
     m = tiny_model(V, 32, 1, 77);
     c = resume_config("resume-c", N);
-    snprintf(c.resume, sizeof c.resume, "%s", path_in("resume-c/checkpoint-last.h5"));
+    snprintf(c.resume, sizeof c.resume, "%s", nt_scratch_path("resume-c/checkpoint-last.h5"));
     s = train(&c, m, &t, v.corpus, &r);
     CHECK(s == NT_OK && r.step == N, "run C resumed: %s", nt_errmsg());
     nt_model_free(m);
@@ -440,20 +389,20 @@ static void test_resume(void) {
     CHECK(ac, "killed + resumed run is bitwise identical to the straight run");
     CHECK(fa.ts.epoch >= 2, "the runs crossed epochs (%lld)", (long long)fa.ts.epoch);
     /* metrics of the resumed runs: no duplicated steps */
-    CHECK(count_lines(path_in("resume-a/metrics.jsonl"), "\"type\":\"train\"") == N / 2, "A train lines");
-    CHECK(count_lines(path_in("resume-b/metrics.jsonl"), "\"type\":\"train\"") == N / 2, "B train lines");
-    CHECK(count_lines(path_in("resume-c/metrics.jsonl"), "\"type\":\"train\"") == N / 2, "C train lines");
+    CHECK(count_lines(nt_scratch_path("resume-a/metrics.jsonl"), "\"type\":\"train\"") == N / 2, "A train lines");
+    CHECK(count_lines(nt_scratch_path("resume-b/metrics.jsonl"), "\"type\":\"train\"") == N / 2, "B train lines");
+    CHECK(count_lines(nt_scratch_path("resume-c/metrics.jsonl"), "\"type\":\"train\"") == N / 2, "C train lines");
     final_free(&fa), final_free(&fb), final_free(&fc);
 
     /* a weights-only file cannot be resumed: named error */
     nt_model *em;
     nt_vocab *ev;
-    CHECK(nt_ckpt_load(path_in("resume-a/checkpoint-last.h5"), &em, &ev) == NT_OK, "load");
-    CHECK(nt_ckpt_export(path_in("weights-only.h5"), &em->net, ev) == NT_OK, "export");
+    CHECK(nt_ckpt_load(nt_scratch_path("resume-a/checkpoint-last.h5"), &em, &ev) == NT_OK, "load");
+    CHECK(nt_ckpt_export(nt_scratch_path("weights-only.h5"), &em->net, ev) == NT_OK, "export");
     c = resume_config("resume-w", N);
-    snprintf(c.resume, sizeof c.resume, "%s", path_in("weights-only.h5"));
+    snprintf(c.resume, sizeof c.resume, "%s", nt_scratch_path("weights-only.h5"));
     nt_trainer *tr;
-    CHECK(trainer_new(&tr, &c, em, t.vocab, t.corpus, NULL) == NT_ERR_FORMAT, "weights-only resume");
+    CHECK(nt_test_pairs_trainer_new(&tr, &c, em, t.vocab, t.corpus, NULL) == NT_ERR_FORMAT, "weights-only resume");
     CHECK(strstr(nt_errmsg(), "/optim is missing"), "msg: %s", nt_errmsg());
     nt_model_free(em);
     nt_vocab_free(ev);
@@ -488,7 +437,7 @@ static void test_signal_and_nan(void) {
           "SIGTERM: %s at %lld", nt_status_name(s), (long long)r.step);
     CHECK(strstr(nt_errmsg(), "SIGTERM") && strstr(nt_errmsg(), "checkpoint saved to"), "msg: %s", nt_errmsg());
     nt_train_state ts;
-    CHECK(nt_ckpt_load_train(path_in("sigterm/checkpoint-last.h5"), &ts) == NT_OK && ts.step == 3,
+    CHECK(nt_ckpt_load_train(nt_scratch_path("sigterm/checkpoint-last.h5"), &ts) == NT_OK && ts.step == 3,
           "checkpoint at the interrupt");
     nt_signals_clear();
     nt_model_free(m);
@@ -496,7 +445,7 @@ static void test_signal_and_nan(void) {
     /* a time budget alone: stops on the clock */
     m = tiny_model(V, 32, 1, 6);
     c = quiet_config("time");
-    c.steps = 0, c.minutes = 0.0005, c.eval_every = 0, c.schedule = NT_SCHED_COSINE, c.warmup = 2;
+    c.steps = 0, c.minutes = 0.0005, c.eval_every = 0, c.schedule = NT_SCHEDULE_COSINE, c.warmup = 2;
     s = train(&c, m, &t, NULL, &r);
     CHECK(s == NT_OK && strcmp(r.stop_reason, "time") == 0 && r.step >= 1 && r.seconds >= 0.03,
           "time budget: %s, %s after %lld steps, %.3f s", nt_status_name(s), r.stop_reason,
@@ -546,7 +495,7 @@ static void test_signal_and_nan(void) {
           "msg: %s", nt_errmsg());
     nt_model *good;
     nt_vocab *gv;
-    CHECK(nt_ckpt_load(path_in("nan/checkpoint-last.h5"), &good, &gv) == NT_OK, "%s", nt_errmsg());
+    CHECK(nt_ckpt_load(nt_scratch_path("nan/checkpoint-last.h5"), &good, &gv) == NT_OK, "%s", nt_errmsg());
     int finite = 1;
     for (int64_t i = 0; i < good->params->total; i++) finite &= isfinite(good->params->values[i]) != 0;
     CHECK(finite, "the kept checkpoint is finite");
@@ -567,7 +516,7 @@ static void test_finetune(void) {
     c.steps = 3, c.eval_every = 0;
     nt_train_result r;
     CHECK(train(&c, m, &t, NULL, &r) == NT_OK, "%s", nt_errmsg());
-    const char *base = path_in("base/checkpoint-last.h5");
+    const char *base = nt_scratch_path("base/checkpoint-last.h5");
 
     /* new data in another language: symbols the vocabulary lacks */
     const char *fr_src[] = {"80", "21"}, *fr_tgt[] = {"quatre-vingts", "vingt et un"};
@@ -575,11 +524,11 @@ static void test_finetune(void) {
     nt_model *fm = NULL;
     nt_vocab *fv = NULL;
     int added = -1;
-    CHECK(nt_trainer_finetune_load(base, texts, 4, 0, 1, &fm, &fv, &added) == NT_ERR_ARG && !fm,
+    CHECK(nt_finetune_load(base, texts, 4, 0, 1, &fm, &fv, &added) == NT_ERR_ARG && !fm,
           "mismatch refused");
     CHECK(strstr(nt_errmsg(), "vocabulary mismatch") && !strstr(nt_errmsg(), "--extend-vocab"), "msg: %s",
           nt_errmsg());
-    CHECK(nt_trainer_finetune_load(base, texts, 4, 1, 1, &fm, &fv, &added) == NT_OK, "%s", nt_errmsg());
+    CHECK(nt_finetune_load(base, texts, 4, 1, 1, &fm, &fv, &added) == NT_OK, "%s", nt_errmsg());
     CHECK(added > 0 && nt_vocab_size(fv) == V + added && fm->cfg.vocab_size == V + added, "extended by %d",
           added);
     nt_model *bm;
@@ -608,10 +557,10 @@ static void test_finetune(void) {
     c.steps = 4, c.eval_every = 0, c.weight_decay = 0.1, c.dropout = 0.1f;
     snprintf(c.freeze, sizeof c.freeze, "encoder.,embed.");
     nt_trainer *tr;
-    CHECK(trainer_new(&tr, &c, fm, fv, fc, NULL) == NT_OK, "%s", nt_errmsg());
+    CHECK(nt_test_pairs_trainer_new(&tr, &c, fm, fv, fc, NULL) == NT_OK, "%s", nt_errmsg());
     CHECK(nt_trainer_optim(tr)->step == 0, "fresh optimizer");
     CHECK(nt_trainer_run(tr, &r) == NT_OK && r.step == 4, "finetune: %s", nt_errmsg());
-    trainer_free(tr);
+    nt_test_pairs_trainer_free(tr);
     int frozen_same = 1, others_moved = 0;
     for (int i = 0; i < fm->params->count; i++) {
         const char *nm = fm->params->names[i];
@@ -624,7 +573,7 @@ static void test_finetune(void) {
     CHECK(others_moved > 10, "unfrozen parameters trained (%d moved)", others_moved);
     /* a prefix that matches nothing is refused */
     snprintf(c.freeze, sizeof c.freeze, "encoders.");
-    CHECK(trainer_new(&tr, &c, fm, fv, fc, NULL) == NT_ERR_ARG && strstr(nt_errmsg(), "'encoders.'"),
+    CHECK(nt_test_pairs_trainer_new(&tr, &c, fm, fv, fc, NULL) == NT_ERR_ARG && strstr(nt_errmsg(), "'encoders.'"),
           "bad prefix: %s", nt_errmsg());
     free(before);
     nt_corpus_free(fc);
@@ -652,7 +601,7 @@ static void test_decoder_only(void) {
     nt_trainer_config c = quiet_config("decoder");
     c.steps = 30, c.lr = 3e-3, c.eval_every = 15, c.eval_exact_max = 4, c.batch_sentences = 16;
     nt_trainer *tr;
-    CHECK(trainer_new(&tr, &c, m, t.vocab, t.corpus, t.corpus) == NT_OK, "%s", nt_errmsg());
+    CHECK(nt_test_pairs_trainer_new(&tr, &c, m, t.vocab, t.corpus, t.corpus) == NT_OK, "%s", nt_errmsg());
     nt_eval_result e0, e1;
     CHECK(nt_trainer_evaluate(tr, &e0) == NT_OK, "%s", nt_errmsg());
     nt_train_result res;
@@ -665,7 +614,7 @@ static void test_decoder_only(void) {
     for (int i = 0; i < t.corpus->n; i++) want += t.corpus->tgt_len[i] + 1;
     CHECK(e1.n_tokens == want, "target tokens + <eos>: %lld, expected %lld", (long long)e1.n_tokens,
           (long long)want);
-    trainer_free(tr);
+    nt_test_pairs_trainer_free(tr);
     nt_model_free(m);
     task_free(&t);
 }
@@ -693,7 +642,7 @@ static void test_eval_better(void) {
 static void test_options(void) {
     nt_trainer_config a = nt_trainer_config_default(), b = nt_trainer_config_default();
     a.steps = 1234, a.lr = 3.5e-4, a.optim = NT_OPTIM_SGD, a.momentum = 0.9, a.nesterov = 1;
-    a.schedule = NT_SCHED_INV_SQRT, a.metric = NT_METRIC_EXACT_MATCH, a.seed = 18446744073709551615ULL;
+    a.schedule = NT_SCHEDULE_INV_SQRT, a.metric = NT_METRIC_EXACT_MATCH, a.seed = 18446744073709551615ULL;
     a.clip = 0.25f, a.minutes = 2.5;
     snprintf(a.out_dir, sizeof a.out_dir, "runs/\"q\"\\x\ty");
     snprintf(a.freeze, sizeof a.freeze, "encoder.,embed.");
@@ -701,7 +650,7 @@ static void test_options(void) {
     CHECK(nt_trainer_config_to_json(&a, json, sizeof json) == NT_OK, "%s", nt_errmsg());
     CHECK(nt_trainer_config_from_json(&b, json) == NT_OK, "%s (%s)", nt_errmsg(), json);
     CHECK(b.steps == 1234 && b.lr == 3.5e-4 && b.optim == NT_OPTIM_SGD && b.momentum == 0.9 &&
-              b.nesterov == 1 && b.schedule == NT_SCHED_INV_SQRT && b.metric == NT_METRIC_EXACT_MATCH &&
+              b.nesterov == 1 && b.schedule == NT_SCHEDULE_INV_SQRT && b.metric == NT_METRIC_EXACT_MATCH &&
               b.seed == a.seed && b.clip == 0.25f && b.minutes == 2.5,
           "round trip: %s", json);
     CHECK(strcmp(a.out_dir, b.out_dir) == 0 && strcmp(a.freeze, b.freeze) == 0, "strings: %s", b.out_dir);
@@ -735,13 +684,10 @@ int main(int argc, char **argv) {
      * descheduled thread, and memory errors do not need two. Same count in the kill child. */
     nt_threads_set(sanitized ? 1 : 2);
     if (argc == 6 && strcmp(argv[1], "--kill-child") == 0) {
-        snprintf(dir, sizeof dir, "%s", argv[3]);
+        snprintf(nt_scratch, sizeof nt_scratch, "%s", argv[3]);
         return kill_child(atoi(argv[2]), atoll(argv[4]), atoll(argv[5]));
     }
-    snprintf(dir, sizeof dir, "/tmp/nt_test_trainer_%ld", (long)getpid());
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd, "rm -rf %s && mkdir -p %s", dir, dir);
-    NT_ASSERT(system(cmd) == 0);
+    CHECK(nt_scratch_begin("nt_test_trainer"), "mkdtemp");
     test_eval_better();
     test_options();
     test_accumulation();
@@ -751,7 +697,6 @@ int main(int argc, char **argv) {
     test_finetune();
     test_decoder_only();
     test_overfit();
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (nt_check_failures == 0 && !getenv("NT_KEEP")) NT_ASSERT(system(cmd) == 0);
+    nt_scratch_end();
     return nt_check_report("test_trainer");
 }

@@ -6,30 +6,18 @@
 #include "core/alloc.h"
 #include "nn/model.h"
 #include "support/check.h"
+#include "support/models.h"
 #include "train/h5io.h"
 #include "train/weights.h"
 
 /* nt_weights_load_file for a transformer file: *out untouched on error. */
-static nt_status load_model_file(const char *path, nt_model **out) {
-    nt_net *net;
-    nt_status st = nt_weights_load_file(path, &net);
-    if (st != NT_OK) return st;
-    *out = nt_model_from_net(net);
-    return NT_OK;
-}
-
 static char tmp_path[256];
 
 static nt_model *small_model(nt_arch arch, uint64_t seed) {
-    nt_model_config c = nt_model_config_default();
-    c.arch = arch;
-    c.vocab_size = 11, c.d_model = 8, c.heads = 2, c.max_len = 8;
-    c.enc_layers = arch == NT_ARCH_ENCDEC ? 1 : 0, c.dec_layers = 2;
-    nt_model *m = NULL;
-    CHECK(nt_model_new(&m, &c) == NT_OK, "model: %s", nt_errmsg());
     nt_rng r;
     nt_rng_seed(&r, seed);
-    nt_model_init(m, &r);
+    nt_model *m = nt_test_model(arch, 11, 8, 2, arch == NT_ARCH_ENCDEC ? 1 : 0, 2, 8, &r);
+    if (!m) return NULL;
     /* non-trivial biases and gains too */
     for (int64_t i = 0; i < m->params->total; i++) m->params->values[i] += 0.001f * (float)(i % 7);
     return m;
@@ -50,7 +38,7 @@ static void test_round_trip(nt_arch arch) {
     nt_model *m = small_model(arch, 7), *back = NULL;
     nt_status st = nt_weights_save_file(tmp_path, &m->net);
     CHECK(st == NT_OK, "save: %s", nt_errmsg());
-    st = load_model_file(tmp_path, &back);
+    st = nt_test_model_load(tmp_path, &back);
     CHECK(st == NT_OK, "load: %s", nt_errmsg());
     if (back) {
         CHECK(memcmp(&back->cfg, &m->cfg, sizeof m->cfg) == 0, "config round trip");
@@ -119,7 +107,7 @@ static void expect_load_error(const nt_model *src, edit_fn edit, nt_status want,
         CHECK(same_values(m, copy), "model untouched after a failed load (%s)", needle);
     }
     nt_model *out = (nt_model *)0x1;
-    st = load_model_file(tmp_path, &out);
+    st = nt_test_model_load(tmp_path, &out);
     CHECK(st == want, "load_file (%s): got %s: %s", needle, nt_status_name(st), nt_errmsg());
     CHECK(strstr(nt_errmsg(), needle) != NULL, "message '%s' lacks '%s'", nt_errmsg(), needle);
     CHECK(out == (nt_model *)0x1, "out untouched on error");
@@ -155,7 +143,7 @@ static void test_errors(void) {
     H5Fclose(f);
 
     nt_model *out;
-    CHECK(load_model_file("/nonexistent/dir/x.h5", &out) == NT_ERR_IO &&
+    CHECK(nt_test_model_load("/nonexistent/dir/x.h5", &out) == NT_ERR_IO &&
               strstr(nt_errmsg(), "/nonexistent/dir/x.h5"), "msg: %s", nt_errmsg());
     CHECK(nt_weights_save_file("/nonexistent/dir/x.h5", &m->net) == NT_ERR_IO, "save to a bad path");
     nt_model_free(d);
@@ -169,7 +157,7 @@ static void test_pytorch_file(void) {
     const char *dir = getenv("NT_FIXTURES");
     snprintf(path, sizeof path, "%s/golden_encdec.h5", dir ? dir : "tests/fixtures");
     nt_model *m = NULL;
-    CHECK(load_model_file(path, &m) == NT_OK, "h5py file: %s", nt_errmsg());
+    CHECK(nt_test_model_load(path, &m) == NT_OK, "h5py file: %s", nt_errmsg());
     if (!m) return;
     CHECK(m->cfg.arch == NT_ARCH_ENCDEC && m->cfg.vocab_size == 23 && m->cfg.d_model == 16 &&
               m->cfg.heads == 2 && m->cfg.enc_layers == 2 && m->cfg.dec_layers == 2 && m->cfg.max_len == 16,

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/alloc.h"
+#include "train/atomic_file.h"
 #include "train/h5io.h"
 #include "train/weights.h"
 
@@ -197,18 +198,6 @@ void nt_ckpt_abort(hid_t file, const char *tmp) {
     if (tmp) remove(tmp);
 }
 
-static nt_status fsync_path(const char *path, int dir) {
-    int fd = open(path, O_RDONLY | (dir ? O_DIRECTORY : 0));
-    if (fd < 0) return nt_error(NT_ERR_IO, "%s: cannot open to sync (%s)", path, strerror(errno));
-    int e = fsync(fd);
-    int err = errno;
-    close(fd);
-    /* Some file systems cannot fsync a folder (EINVAL); the rename stands. */
-    if (e != 0 && !(dir && (err == EINVAL || err == EBADF)))
-        return nt_error(NT_ERR_IO, "%s: fsync failed (%s)", path, strerror(err));
-    return NT_OK;
-}
-
 nt_status nt_ckpt_commit(hid_t file, const char *tmp, const char *path) {
     if (!tmp || !path) {
         if (file >= 0) H5Fclose(file);
@@ -221,18 +210,7 @@ nt_status nt_ckpt_commit(hid_t file, const char *tmp, const char *path) {
         remove(tmp);
         return nt_error_wrap(s, "saving %s (the previous checkpoint, if any, is untouched)", path);
     }
-    if (rename(tmp, path) != 0) {
-        int err = errno;
-        remove(tmp);
-        return nt_error(NT_ERR_IO, "cannot rename %s to %s (%s)", tmp, path, strerror(err));
-    }
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash == dir) slash[1] = 0;
-    else if (slash) *slash = 0;
-    else snprintf(dir, sizeof dir, ".");
-    return fsync_path(dir, 1);
+    return nt_atomic_file_rename(tmp, path);
 }
 
 /* ---- /optim ---------------------------------------------------------------------------- */
@@ -432,7 +410,7 @@ nt_status nt_ckpt_read_config(const char *path, nt_attrs *cfg) {
     if (!path || !cfg) return nt_error(NT_ERR_ARG, "nt_ckpt_read_config: NULL argument");
     hid_t f;
     NT_TRY(nt_ckpt_open(path, &f));
-    nt_status s = nt_config_read(f, cfg);
+    nt_status s = nt_weights_config_read(f, cfg);
     H5Fclose(f);
     return s == NT_OK ? NT_OK : nt_error_wrap(s, "%s", path);
 }

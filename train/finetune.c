@@ -42,9 +42,9 @@ static void collect_missing(const char *piece, size_t len, void *user) {
     m->tokens[m->n++] = copy;
 }
 
-nt_status nt_trainer_finetune_load(const char *ckpt, const char *const *texts, int n, int extend,
+nt_status nt_finetune_load(const char *ckpt, const char *const *texts, int n, int extend,
                                    uint64_t seed, nt_model **model, nt_vocab **vocab, int *n_added) {
-    const char *fn = "nt_trainer_finetune_load";
+    const char *fn = "nt_finetune_load";
     if (!ckpt || (!texts && n > 0) || n < 0 || !model || !vocab)
         return nt_error(NT_ERR_ARG, "%s: bad arguments", fn);
     nt_model *m = NULL, *m2 = NULL;

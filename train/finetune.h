@@ -2,7 +2,7 @@
  * its vocabulary grown for new training data.
  *
  *     nt_model *m;  nt_vocab *v;  int added;
- *     NT_TRY(nt_trainer_finetune_load("run/checkpoint-best.h5", texts, n, 1, seed, &m, &v, &added));
+ *     NT_TRY(nt_finetune_load("run/checkpoint-best.h5", texts, n, 1, seed, &m, &v, &added));
  *     ... nt_trainer_new(&tr, &cfg, &m->net, v, train, &eval) ...
  */
 #ifndef NT_TRAIN_FINETUNE_H
@@ -25,7 +25,7 @@
  *     embedding grows: old rows kept bitwise, new rows drawn from
  *     normal(0, 0.02) with `seed`; *n_added says how many.
  * On error the outputs are untouched. */
-nt_status nt_trainer_finetune_load(const char *ckpt, const char *const *texts, int n, int extend,
+nt_status nt_finetune_load(const char *ckpt, const char *const *texts, int n, int extend,
                                    uint64_t seed, nt_model **model, nt_vocab **vocab, int *n_added);
 
 #endif

@@ -1,6 +1,6 @@
 /* schedule.h - learning-rate schedules: constant, warmup + cosine, warmup + 1/sqrt.
  *
- *     nt_schedule s = {.kind = NT_SCHED_COSINE, .lr = 1e-3, .warmup = 100,
+ *     nt_schedule s = {.kind = NT_SCHEDULE_COSINE, .lr = 1e-3, .warmup = 100,
  *                      .total = 5000, .lr_min = 1e-5};
  *     NT_TRY(nt_schedule_check(&s));
  *     double lr = nt_schedule_lr(&s, step);   // step = 0 for the first update
@@ -14,21 +14,21 @@
  *             the peak at lr instead of d_model^-0.5)
  * Each is continuous at s = w: the warmup ends at exactly lr.
  */
-#ifndef NT_SCHEDULE_H
-#define NT_SCHEDULE_H
+#ifndef NT_TRAIN_SCHEDULE_H
+#define NT_TRAIN_SCHEDULE_H
 
 #include <stdint.h>
 
 #include "core/status.h"
 
-typedef enum nt_sched_kind {
-    NT_SCHED_CONSTANT = 0,
-    NT_SCHED_COSINE = 1,
-    NT_SCHED_INV_SQRT = 2,
-} nt_sched_kind;
+typedef enum nt_schedule_kind {
+    NT_SCHEDULE_CONSTANT = 0,
+    NT_SCHEDULE_COSINE = 1,
+    NT_SCHEDULE_INV_SQRT = 2,
+} nt_schedule_kind;
 
 typedef struct nt_schedule {
-    nt_sched_kind kind;
+    nt_schedule_kind kind;
     double lr;       /* peak learning rate, >= 0 */
     int64_t warmup;  /* linear warmup updates, >= 0 */
     int64_t total;   /* cosine: update at which lr_min is reached (> warmup) */
@@ -37,8 +37,8 @@ typedef struct nt_schedule {
 
 /* "constant", "cosine", "inv_sqrt" (and back). The parser returns NT_ERR_ARG
  * naming the text and the choices; *out is untouched then. */
-const char *nt_sched_kind_name(nt_sched_kind kind);
-nt_status nt_sched_kind_parse(const char *name, nt_sched_kind *out);
+const char *nt_schedule_kind_name(nt_schedule_kind kind);
+nt_status nt_schedule_kind_parse(const char *name, nt_schedule_kind *out);
 
 /* NT_ERR_ARG naming the field ("cosine total 100 must exceed warmup 200"). */
 nt_status nt_schedule_check(const nt_schedule *s);

@@ -12,6 +12,7 @@
 #include "core/alloc.h"
 #include "data/batcher.h"
 #include "nn/generate.h"
+#include "train/atomic_file.h"
 #include "train/checkpoint.h"
 #include "train/dist.h"
 #include "train/json.h"
@@ -70,7 +71,7 @@ nt_trainer_config nt_trainer_config_default(void) {
     c.optim = NT_OPTIM_ADAMW;
     c.lr = 1e-3;
     c.lr_min = 1e-5;
-    c.schedule = NT_SCHED_COSINE;
+    c.schedule = NT_SCHEDULE_COSINE;
     c.warmup = 100;
     c.beta1 = 0.9, c.beta2 = 0.999, c.eps = 1e-8, c.weight_decay = 0.01;
     c.clip = 1.0f;
@@ -133,7 +134,7 @@ nt_status nt_trainer_config_check(const nt_trainer_config *c) {
                       c->lr_min};
     s = nt_schedule_check(&sc);
     if (s != NT_OK) return nt_error_wrap(s, "%s", fn);
-    if (c->schedule == NT_SCHED_COSINE && c->steps > 0 && c->steps <= c->warmup)
+    if (c->schedule == NT_SCHEDULE_COSINE && c->steps > 0 && c->steps <= c->warmup)
         return nt_error(NT_ERR_ARG, "%s: cosine schedule: steps %lld must exceed warmup %lld", fn,
                         (long long)c->steps, (long long)c->warmup);
     if (!(c->clip >= 0) || !isfinite(c->clip))
@@ -181,7 +182,7 @@ nt_status nt_trainer_config_to_json(const nt_trainer_config *c, char *buf, size_
         case F_FLT: nt_json_flt(&w, f->name, *(const float *)p); break;
         case F_STR: nt_json_str(&w, f->name, p); break;
         case F_OPTIM: nt_json_str(&w, f->name, nt_optim_kind_name(*(const nt_optim_kind *)p)); break;
-        case F_SCHED: nt_json_str(&w, f->name, nt_sched_kind_name(*(const nt_sched_kind *)p)); break;
+        case F_SCHED: nt_json_str(&w, f->name, nt_schedule_kind_name(*(const nt_schedule_kind *)p)); break;
         case F_METRIC: nt_json_str(&w, f->name, nt_metric_name(*(const nt_metric *)p)); break;
         }
     }
@@ -222,7 +223,7 @@ static nt_status field_from_json(nt_trainer_config *c, const field *f, const nt_
         memcpy(p, x->str, strlen(x->str) + 1);
         break;
     case F_OPTIM: st = nt_optim_kind_parse(x->str, (nt_optim_kind *)p); break;
-    case F_SCHED: st = nt_sched_kind_parse(x->str, (nt_sched_kind *)p); break;
+    case F_SCHED: st = nt_schedule_kind_parse(x->str, (nt_schedule_kind *)p); break;
     case F_METRIC: st = nt_metric_parse(x->str, (nt_metric *)p); break;
     }
     return st == NT_OK ? NT_OK : nt_error_wrap(NT_ERR_FORMAT, "%s: \"%s\"", fn, f->name);
@@ -326,26 +327,20 @@ static int is_dir(const char *p) {
 static nt_status metrics_truncate(const char *path, int64_t step) {
     FILE *f = fopen(path, "rb");
     if (!f) return NT_OK;
-    char tmp[NT_TRAINER_PATH_MAX + 64];
-    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
-    FILE *g = fopen(tmp, "wb");
-    if (!g) {
+    nt_atomic_file g;
+    nt_status s = nt_atomic_file_open(&g, path);
+    if (s != NT_OK) {
         fclose(f);
-        return nt_error(NT_ERR_IO, "cannot write %s (%s)", tmp, strerror(errno));
+        return s;
     }
     char line[4096];
     while (fgets(line, sizeof line, f)) {
         const char *p = strstr(line, "\"step\":");
         if (p && strtoll(p + 7, NULL, 10) > step) continue;
-        fputs(line, g);
+        fputs(line, g.f);
     }
     fclose(f);
-    int bad = fclose(g) != 0;
-    if (bad || rename(tmp, path) != 0) {
-        remove(tmp);
-        return nt_error(NT_ERR_IO, "cannot rewrite %s", path);
-    }
-    return NT_OK;
+    return nt_atomic_file_commit(&g);
 }
 
 static nt_status apply_freeze(nt_trainer *t) {

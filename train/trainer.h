@@ -115,7 +115,7 @@ typedef struct nt_trainer_config {
     nt_optim_kind optim;
     double lr;                /* peak learning rate */
     double lr_min;            /* cosine floor */
-    nt_sched_kind schedule;
+    nt_schedule_kind schedule;
     int64_t warmup;           /* linear warmup updates */
     double beta1, beta2, eps, weight_decay, momentum;
     int nesterov;
@@ -141,7 +141,7 @@ typedef struct nt_trainer_config {
     char out_dir[NT_TRAINER_PATH_MAX];   /* created if missing; "" = "run", or the resumed run's */
     char resume[NT_TRAINER_PATH_MAX];    /* run folder or checkpoint to resume, "" = fresh */
     char freeze[NT_TRAINER_PATH_MAX];    /* comma-separated parameter-name prefixes */
-    int extend_vocab;                    /* fine-tuning: see nt_trainer_finetune_load */
+    int extend_vocab;                    /* fine-tuning: see nt_finetune_load */
     char train_path[NT_TRAINER_PATH_MAX]; /* recorded for the CLI's resume; not read here */
     char valid_path[NT_TRAINER_PATH_MAX];
     char extra[NT_TRAINER_PATH_MAX];      /* the caller's own options (e.g. its data or model

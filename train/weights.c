@@ -18,8 +18,8 @@ nt_status nt_weights_config(const nt_net *net, nt_attrs *out) {
     return NT_OK;
 }
 
-nt_status nt_config_write(hid_t file, const nt_attrs *a) {
-    if (!a) return nt_error(NT_ERR_ARG, "nt_config_write: attributes are NULL");
+nt_status nt_weights_config_write(hid_t file, const nt_attrs *a) {
+    if (!a) return nt_error(NT_ERR_ARG, "nt_weights_config_write: attributes are NULL");
     for (int i = 0; i < a->n; i++) {
         const nt_attr *at = &a->a[i];
         if (at->type == NT_ATTR_INT) NT_TRY(nt_h5_attr_write_int(file, "/config", at->name, at->i));
@@ -34,7 +34,7 @@ nt_status nt_weights_save(hid_t file, const nt_net *net) {
     nt_attrs *a = nt_malloc(sizeof *a);
     if (!a) return nt_error(NT_ERR_NOMEM, "nt_weights_save: out of memory");
     nt_status st = nt_weights_config(net, a);
-    if (st == NT_OK) st = nt_config_write(file, a);
+    if (st == NT_OK) st = nt_weights_config_write(file, a);
     nt_free(a);
     NT_TRY(st);
     const nt_params *P = net->params;
@@ -89,11 +89,11 @@ static herr_t read_attr(hid_t loc, const char *name, const H5A_info_t *info, voi
     return r->st == NT_OK ? 0 : 1;
 }
 
-nt_status nt_config_read(hid_t file, nt_attrs *out) {
-    if (!out) return nt_error(NT_ERR_ARG, "nt_config_read: attributes are NULL");
+nt_status nt_weights_config_read(hid_t file, nt_attrs *out) {
+    if (!out) return nt_error(NT_ERR_ARG, "nt_weights_config_read: attributes are NULL");
     if (!nt_h5_exists(file, "/config")) return nt_error(NT_ERR_FORMAT, "/config: missing");
     nt_attrs *a = nt_malloc(sizeof *a);
-    if (!a) return nt_error(NT_ERR_NOMEM, "nt_config_read: out of memory");
+    if (!a) return nt_error(NT_ERR_NOMEM, "nt_weights_config_read: out of memory");
     nt_attrs_init(a);
     read_ctx r = {.a = a, .file = file, .st = NT_OK};
     nt_h5_quiet q = nt_h5_quiet_begin();
@@ -112,7 +112,7 @@ nt_status nt_weights_check_config(hid_t file, const nt_net *net) {
     nt_attrs *a = nt_malloc(2 * sizeof *a);
     if (!a) return nt_error(NT_ERR_NOMEM, "nt_weights_check_config: out of memory");
     nt_attrs *mine = a + 1;
-    nt_status st = nt_config_read(file, a);
+    nt_status st = nt_weights_config_read(file, a);
     if (st == NT_OK) st = nt_weights_config(net, mine);
     if (st == NT_OK) {
         const nt_attr *fa = nt_attrs_find(a, "arch"), *ma = nt_attrs_find(mine, "arch");
@@ -196,7 +196,7 @@ nt_status nt_weights_load(hid_t file, nt_net **out) {
     nt_attrs *cfg = nt_malloc(sizeof *cfg);
     if (!cfg) return nt_error(NT_ERR_NOMEM, "nt_weights_load: out of memory");
     nt_net *m = NULL;
-    nt_status st = nt_config_read(file, cfg);
+    nt_status st = nt_weights_config_read(file, cfg);
     if (st == NT_OK) st = nt_net_create(&m, cfg);
     nt_free(cfg);
     if (st == NT_OK) st = nt_weights_load_into(file, m);

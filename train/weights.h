@@ -31,14 +31,14 @@ nt_status nt_weights_config(const nt_net *net, nt_attrs *out);
 nt_status nt_weights_save(hid_t file, const nt_net *net);
 
 /* Writes each attribute of a under /config (replacing ones of the same name). */
-nt_status nt_config_write(hid_t file, const nt_attrs *a);
+nt_status nt_weights_config_write(hid_t file, const nt_attrs *a);
 
 /* Reads every /config attribute into *a: integers (any width) as
  * NT_ATTR_INT, floats as NT_ATTR_DOUBLE, strings as NT_ATTR_STR.
  * NT_ERR_FORMAT naming the attribute for another type, a non-scalar, a name
  * or string too long, or more than NT_ATTRS_MAX of them; *a untouched on
  * error. */
-nt_status nt_config_read(hid_t file, nt_attrs *a);
+nt_status nt_weights_config_read(hid_t file, nt_attrs *a);
 
 /* Checks that the file's /config describes `net`: the same arch, and every
  * integer and string attribute of the model's configuration equal (its
@@ -54,7 +54,7 @@ nt_status nt_weights_check_config(hid_t file, const nt_net *net);
  * before any is copied, so on any error net is untouched. */
 nt_status nt_weights_load_into(hid_t file, nt_net *net);
 
-/* nt_config_read + nt_net_create + nt_weights_load_into. On error *out is
+/* nt_weights_config_read + nt_net_create + nt_weights_load_into. On error *out is
  * untouched and nothing leaks. */
 nt_status nt_weights_load(hid_t file, nt_net **out);
 

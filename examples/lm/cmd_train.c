@@ -9,6 +9,8 @@
 
 #include "commands.h"
 #include "../common/omp_policy.h"
+#include "../common/run_dir.h"
+#include "../common/trainer_opts.h"
 #include "core/alloc.h"
 #include "core/opts.h"
 #include "core/parallel.h"
@@ -17,7 +19,7 @@
 #include "lm.h"
 #include "train/checkpoint.h"
 #include "train/dist.h"
-#include "train/report.h"
+#include "eval/report.h"
 #include "train/trainer.h"
 
 /* ---- options ---------------------------------------------------------------------- */
@@ -39,7 +41,7 @@ static nt_trainer_config lm_trainer_defaults(void) {
     nt_trainer_config c = nt_trainer_config_default();
     c.steps = 2000;
     c.minutes = 0;
-    c.lr = 1e-3, c.lr_min = 1e-4, c.warmup = 100, c.schedule = NT_SCHED_COSINE;
+    c.lr = 1e-3, c.lr_min = 1e-4, c.warmup = 100, c.schedule = NT_SCHEDULE_COSINE;
     c.beta2 = 0.99, c.weight_decay = 0.1, c.clip = 1;
     c.label_smoothing = 0, c.dropout = 0;
     c.eval_every = 250, c.log_every = 50;
@@ -47,65 +49,6 @@ static nt_trainer_config lm_trainer_defaults(void) {
     c.metric = NT_METRIC_LOSS;
     c.batch_tokens = 0, c.batch_sentences = 12, c.buckets = 0;
     return c;
-}
-
-/* The trainer's options bound to *c (help defaults: lm_trainer_defaults). The
- * translator's table (examples/translate/cli.c) has padding-batch, exact-match
- * and freezing options an LM run has no use for, and lacks --target. */
-#define TC(f) ((void *)&c->f)
-static const int PROGRESS_VALUES[4] = {-1, 1, 0, -2}; /* auto, bar, lines, off -> trainer's progress */
-enum { N_TRAINER_OPTS = 28 };
-static void trainer_table(nt_opt out[N_TRAINER_OPTS], nt_trainer_config *c) {
-    const nt_opt t[] = {
-        {"--steps", NT_OPT_INT64, TC(steps), 0, 1e15, .help = "optimizer updates in total"},
-        {"--minutes", NT_OPT_DOUBLE, TC(minutes), 0, 1e7, .arg = "M", .def = "none",
-         .help = "wall-clock budget; given alone it replaces --steps"},
-        {"--accum", NT_OPT_INT, TC(accum), 1, 1e6, .small = 1, .help = "micro-batches per update"},
-        {"--optim", NT_OPT_ENUM, TC(optim), .choices = "sgd|adam|adamw", .help = "optimizer"},
-        {"--lr", NT_OPT_DOUBLE, TC(lr), 0, 1e3, .help = "peak learning rate"},
-        {"--lr-min", NT_OPT_DOUBLE, TC(lr_min), 0, 1e3, .help = "floor of the cosine"},
-        {"--schedule", NT_OPT_ENUM, TC(schedule), .choices = "constant|cosine|inv_sqrt", .help = "learning-rate schedule"},
-        {"--warmup", NT_OPT_INT64, TC(warmup), 0, 1e15,
-         .help = "linear warmup updates (when it would not fit in --steps: a tenth of them)"},
-        {"--beta1", NT_OPT_DOUBLE, TC(beta1), 0, 1, .help = "Adam beta1"},
-        {"--beta2", NT_OPT_DOUBLE, TC(beta2), 0, 1, .help = "Adam beta2"},
-        {"--eps", NT_OPT_DOUBLE, TC(eps), 0, 1, .help = "Adam epsilon"},
-        {"--weight-decay", NT_OPT_DOUBLE, TC(weight_decay), 0, 10, .help = "AdamW weight decay"},
-        {"--momentum", NT_OPT_DOUBLE, TC(momentum), 0, 1, .help = "SGD momentum"},
-        {"--nesterov", NT_OPT_FLAG, TC(nesterov), .help = "SGD: Nesterov momentum"},
-        {"--decay-all", NT_OPT_FLAG, TC(decay_all), .help = "weight-decay biases, LayerNorms and embeddings too"},
-        {"--clip", NT_OPT_FLOAT, TC(clip), 0, 1e6, .help = "global gradient-norm limit, 0 = off"},
-        {"--label-smoothing", NT_OPT_FLOAT, TC(label_smoothing), 0, 0.999, .help = "training loss only"},
-        {"--dropout", NT_OPT_FLOAT, TC(dropout), 0, 0.999, .help = "dropout rate"},
-        {"--precision", NT_OPT_ENUM, TC(precision), .choices = "fp32|bf16",
-         .help = "bf16: matrix products on bf16 operands with fp32 accumulation, fp32 master weights "
-                 "(docs/precision.md)"},
-        {"--eval-every", NT_OPT_INT64, TC(eval_every), 0, 1e15, .help = "updates between evaluations, 0 = at the end"},
-        {"--log-every", NT_OPT_INT64, TC(log_every), 1, 1e15, .help = "updates between log lines"},
-        {"--save-every", NT_OPT_INT64, TC(save_every), 0, 1e15,
-         .help = "updates between checkpoint-last saves, 0 = at evaluations"},
-        {"--patience", NT_OPT_INT, TC(patience), 0, 1e6, .small = 1,
-         .help = "evaluations without improvement before stopping, 0 = off"},
-        {"--metric", NT_OPT_ENUM, TC(metric), .choices = "loss|ppl|token_acc",
-         .help = "early stopping and checkpoint-best"},
-        {"--target", NT_OPT_DOUBLE, TC(target), 0, 1e6,
-         .help = "stop once an evaluation reaches this validation loss, 0 = off"},
-        {"--seed", NT_OPT_U64, TC(seed), .help = "initialisation, window offsets and dropout"},
-        {"--progress", NT_OPT_ENUM, TC(progress), .choices = "auto|bar|lines|off", .values = PROGRESS_VALUES,
-         .help = "auto: a bar on a terminal, lines otherwise"},
-        {0}};
-    _Static_assert(sizeof t / sizeof *t == N_TRAINER_OPTS, "N_TRAINER_OPTS");
-    memcpy(out, t, sizeof t);
-}
-#undef TC
-
-/* Copies into dst the trainer options given on the command line (table bound to src). */
-static void trainer_copy_given(nt_trainer_config *dst, const nt_opt *table, const nt_trainer_config *src) {
-    for (const nt_opt *o = table; o->kind; o++)
-        if (o->given) {
-            size_t off = (size_t)((const char *)o->dest - (const char *)src);
-            memcpy((char *)dst + off, o->dest, nt_opt_size(o));
-        }
 }
 
 /* The --preset help: each preset and what it is. */
@@ -137,39 +80,6 @@ static int extra_read(const nt_trainer_config *c, train_opts *o, const char *fil
     return 1;
 }
 
-/* ---- helpers ------------------------------------------------------------------------- */
-
-static int is_dir(const char *p) {
-    struct stat sb;
-    return stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
-}
-
-static int file_exists(const char *p) {
-    struct stat sb;
-    return stat(p, &sb) == 0;
-}
-
-/* Removes RUN's checkpoints and metrics with --overwrite; else refuses. */
-static int run_dir_clear(const char *run_dir, int overwrite) {
-    if (!nt_dist_is_root(NULL)) return 1; /* under mpirun, rank 0 owns the run folder */
-    static const char *files[] = {"checkpoint-last.h5", "checkpoint-best.h5", "metrics.jsonl", "report.html"};
-    char p[NT_TRAINER_PATH_MAX + 32];
-    for (size_t k = 0; k < sizeof files / sizeof *files; k++) {
-        snprintf(p, sizeof p, "%s/%s", run_dir, files[k]);
-        if (!file_exists(p)) continue;
-        if (!overwrite) {
-            fprintf(stderr, "nextok-lm train: %s holds a run already (%s); continue it with "
-                            "'nextok-lm train --resume %s', or pass --overwrite to replace it\n", run_dir, p, run_dir);
-            return 0;
-        }
-        if (remove(p) != 0) {
-            fprintf(stderr, "nextok-lm train: cannot remove %s (%s)\n", p, strerror(errno));
-            return 0;
-        }
-    }
-    return 1;
-}
-
 /* ---- the command ----------------------------------------------------------------------- */
 
 typedef struct train_run {
@@ -190,15 +100,6 @@ static void train_run_free(train_run *r) {
     nt_vocab_free(r->vocab);
     nt_free(r->ids);
     lm_text_free(&r->text);
-}
-
-/* --minutes alone is the budget (no step limit); --steps alone clears a stored
- * time budget; a default warmup that does not fit in --steps becomes a tenth. */
-static void budget_apply(nt_trainer_config *tc, const nt_opts *cmd) {
-    int steps = nt_opts_given(cmd, "--steps"), minutes = nt_opts_given(cmd, "--minutes");
-    if (minutes && !steps) tc->steps = 0;
-    if (steps && !minutes) tc->minutes = 0;
-    if (tc->steps > 0 && tc->warmup >= tc->steps && !nt_opts_given(cmd, "--warmup")) tc->warmup = tc->steps / 10;
 }
 
 /* A fresh model: vocabulary from the whole text (as nanoGPT's), preset +
@@ -273,7 +174,7 @@ static nt_status write_report(const train_run *r, const nt_trainer_config *tc, c
        (long long)r->n, (long long)r->n_train, (long long)r->n_valid);
     KV("batches", "%d windows of %d + 1 characters x %d micro-batches", o->batch_size, o->block_size, tc->accum);
     KV("optimizer", "%s, lr %g, %s to %g, warmup %lld, weight decay %g, beta2 %g, clip %g, dropout %g",
-       nt_optim_kind_name(tc->optim), tc->lr, nt_sched_kind_name(tc->schedule), tc->lr_min, (long long)tc->warmup,
+       nt_optim_kind_name(tc->optim), tc->lr, nt_schedule_kind_name(tc->schedule), tc->lr_min, (long long)tc->warmup,
        tc->weight_decay, tc->beta2, (double)tc->clip, (double)tc->dropout);
     KV("training", "%lld updates in %.1f s (%s), %.0f tokens/s", (long long)res->step, res->seconds, res->stop_reason,
        res->seconds > 0 ? (double)res->tokens / res->seconds : 0.0);
@@ -285,7 +186,7 @@ static nt_status write_report(const train_run *r, const nt_trainer_config *tc, c
     snprintf(path, sizeof path, "%s/report.html", tc->out_dir);
     snprintf(metrics, sizeof metrics, "%s/metrics.jsonl", tc->out_dir);
     nt_report_info info = {"nextok-lm training report", kv, n, NULL, 0};
-    return nt_report_write(path, file_exists(metrics) ? metrics : NULL, &info);
+    return nt_report_write(path, ex_file_exists(metrics) ? metrics : NULL, &info);
 }
 
 static int run_training(train_run *r, nt_trainer_config *tc, const train_opts *o) {
@@ -310,7 +211,7 @@ static int run_training(train_run *r, nt_trainer_config *tc, const train_opts *o
     if (st0->step > 0) fprintf(stderr, " (resuming at update %lld)", (long long)st0->step);
     fprintf(stderr, " of %d x %d tokens x %d, %s lr %g %s to %g, warmup %lld, weight decay %g, dropout %g, seed %llu\n",
             o->batch_size, o->block_size, tc->accum, nt_optim_kind_name(tc->optim), tc->lr,
-            nt_sched_kind_name(tc->schedule), tc->lr_min, (long long)tc->warmup, tc->weight_decay, (double)tc->dropout,
+            nt_schedule_kind_name(tc->schedule), tc->lr_min, (long long)tc->warmup, tc->weight_decay, (double)tc->dropout,
             (unsigned long long)tc->seed);
     fflush(stderr);
     nt_train_result res;
@@ -331,7 +232,7 @@ static int run_training(train_run *r, nt_trainer_config *tc, const train_opts *o
     if (nt_dist_is_root(NULL) && write_report(r, tc, o, &res) != NT_OK)
         fprintf(stderr, "nextok-lm train: report: %s\n", nt_errmsg());
     fprintf(stderr, "\nwrote %s/checkpoint-last.h5%s, metrics.jsonl and report.html\n", tc->out_dir,
-            file_exists(best) ? ", checkpoint-best.h5" : " (no checkpoint-best.h5: no evaluation ran)");
+            ex_file_exists(best) ? ", checkpoint-best.h5" : " (no checkpoint-best.h5: no evaluation ran)");
     printf("step=%lld val_loss=%.4f train_loss=%.4f seconds=%.2f tok_s=%.0f\n", (long long)res.step,
            res.eval.n_tokens > 0 ? res.eval.loss : NAN, res.loss, res.seconds,
            res.seconds > 0 ? (double)res.tokens / res.seconds : 0.0);
@@ -343,8 +244,8 @@ int cmd_train(int argc, char **argv) {
     train_opts o = {.preset = "nanogpt-cpu", .tokenizer = "char", .valid_fraction = 0.1, .eval_iters = 20};
     /* the trainer options given now (on --resume they override the stored ones) */
     nt_trainer_config given = lm_trainer_defaults();
-    nt_opt trainer_opts[N_TRAINER_OPTS];
-    trainer_table(trainer_opts, &given);
+    nt_opt trainer_opts[EX_TRAINER_NOPTS];
+    ex_trainer_opts(trainer_opts, &given, EX_TRAINER_TEXT);
     nt_opt opts[] = {
         {"--text", NT_OPT_STRING, &o.text, .arg = "FILE",
          .help = "the text (UTF-8); its last --valid-fraction is the validation text"},
@@ -401,16 +302,8 @@ int cmd_train(int argc, char **argv) {
                 return nt_opts_usage_error(&cmd, "%s cannot change on --resume: the run's checkpoint fixes the model",
                                       model_flags[k]);
         char file[NT_TRAINER_PATH_MAX], dir[NT_TRAINER_PATH_MAX];
-        if (strlen(o.resume) + 20 >= sizeof file) return nt_opts_usage_error(&cmd, "--resume: path too long");
-        snprintf(dir, sizeof dir, "%s", o.resume);
-        if (is_dir(o.resume)) {
-            snprintf(file, sizeof file, "%s/checkpoint-last.h5", o.resume);
-        } else {
-            snprintf(file, sizeof file, "%s", o.resume);
-            char *slash = strrchr(dir, '/');
-            if (slash) *slash = 0;
-            else snprintf(dir, sizeof dir, ".");
-        }
+        if (!ex_run_resume_paths(o.resume, file, dir, sizeof file))
+            return nt_opts_usage_error(&cmd, "--resume: path too long");
         nt_train_state *ts = nt_malloc(sizeof *ts);
         if (!ts) return 1;
         nt_trainer_config stored = lm_trainer_defaults();
@@ -426,14 +319,14 @@ int cmd_train(int argc, char **argv) {
         if (!extra_read(&stored, &so, file)) return 1;
         /* the stored options, then the flags given now on top */
         tc = stored;
-        trainer_copy_given(&tc, trainer_opts, &given);
+        ex_trainer_opts_copy(&tc, trainer_opts, &given);
         /* so: o as given, with the stored block size, batch size, validation fraction and evaluation batches
          * unless given now */
         if (nt_opts_given(&cmd, "--block-size")) so.block_size = o.block_size;
         if (nt_opts_given(&cmd, "--batch-size")) so.batch_size = o.batch_size;
         if (nt_opts_given(&cmd, "--valid-fraction")) so.valid_fraction = o.valid_fraction;
         if (nt_opts_given(&cmd, "--eval-iters")) so.eval_iters = o.eval_iters;
-        budget_apply(&tc, &cmd);
+        ex_trainer_budget_apply(&tc, &cmd);
         if (tc.steps > 0 && tc.steps <= at && tc.minutes == 0)
             return nt_opts_usage_error(&cmd, "%s is at update %lld already; pass --steps N with N > %lld", file,
                                   (long long)at, (long long)at);
@@ -480,7 +373,7 @@ int cmd_train(int argc, char **argv) {
         if (!nt_opts_given(&cmd, "--batch-size")) o.batch_size = p->batch_size;
         if (o.d_model % o.heads != 0)
             return nt_opts_usage_error(&cmd, "--heads %d does not divide --d-model %d", o.heads, o.d_model);
-        budget_apply(&tc, &cmd);
+        ex_trainer_budget_apply(&tc, &cmd);
         if (strlen(o.text) >= sizeof tc.train_path || strlen(o.out) >= sizeof tc.out_dir)
             return nt_opts_usage_error(&cmd, "a path is too long");
         snprintf(tc.train_path, sizeof tc.train_path, "%s", o.text);
@@ -492,7 +385,7 @@ int cmd_train(int argc, char **argv) {
             goto done;
         }
         if (!build_model(&r, &o, &tc)) goto done;
-        if (!run_dir_clear(tc.out_dir, o.overwrite)) goto done;
+        if (!ex_run_dir_clear("nextok-lm", "train", tc.out_dir, o.overwrite)) goto done;
     }
     tc.batch_sentences = o.batch_size;
     tc.batch_tokens = 0;

@@ -16,79 +16,9 @@
 #include "data/numbers.h"
 #include "data/tsv.h"
 #include "train/checkpoint.h"
-#include "train/report.h"
+#include "eval/report.h"
 
 /* ---- options ------------------------------------------------------------------ */
-
-#define TC(f) ((void *)&tc->f)
-void cli_trainer_opts(nt_opt out[CLI_TRAINER_NOPTS], nt_trainer_config *tc) {
-    const nt_opt t[] = {
-        {"--steps", NT_OPT_INT64, TC(steps), 0, 1e12, .help = "optimizer updates in total"},
-        {"--minutes", NT_OPT_DOUBLE, TC(minutes), 0, 1e6, .help = "wall-clock budget; given alone it replaces --steps",
-         .def = "none"},
-        {"--batch-tokens", NT_OPT_INT, TC(batch_tokens), 0, 1e8, .small = 1, .help = "padded tokens per micro-batch"},
-        {"--batch-sentences", NT_OPT_INT, TC(batch_sentences), 0, 1e7, .small = 1,
-         .help = "sentences per micro-batch cap, 0 = none"},
-        {"--accum", NT_OPT_INT, TC(accum), 1, 1e6, .small = 1, .help = "micro-batches per update"},
-        {"--buckets", NT_OPT_INT, TC(buckets), 0, 1e6, .small = 1, .help = "length buckets of the batcher, 0 = its default"},
-        {"--optim", NT_OPT_ENUM, TC(optim), .choices = "sgd|adam|adamw", .help = "optimizer"},
-        {"--lr", NT_OPT_DOUBLE, TC(lr), 0, 1e3, .help = "peak learning rate"},
-        {"--lr-min", NT_OPT_DOUBLE, TC(lr_min), 0, 1e3, .help = "floor of the cosine"},
-        {"--schedule", NT_OPT_ENUM, TC(schedule), .choices = "constant|cosine|inv_sqrt", .help = "learning-rate schedule"},
-        {"--warmup", NT_OPT_INT64, TC(warmup), 0, 1e12,
-         .help = "linear warmup updates (when it would not fit in --steps: a tenth of them)"},
-        {"--beta1", NT_OPT_DOUBLE, TC(beta1), 0, 1, .help = "Adam beta1"},
-        {"--beta2", NT_OPT_DOUBLE, TC(beta2), 0, 1, .help = "Adam beta2"},
-        {"--eps", NT_OPT_DOUBLE, TC(eps), 0, 1, .help = "Adam epsilon"},
-        {"--weight-decay", NT_OPT_DOUBLE, TC(weight_decay), 0, 10, .help = "AdamW/SGD weight decay"},
-        {"--momentum", NT_OPT_DOUBLE, TC(momentum), 0, 1, .help = "SGD momentum"},
-        {"--nesterov", NT_OPT_FLAG, TC(nesterov), .help = "SGD: Nesterov momentum"},
-        {"--decay-all", NT_OPT_FLAG, TC(decay_all), .help = "weight-decay biases, LayerNorms and embeddings too"},
-        {"--clip", NT_OPT_FLOAT, TC(clip), 0, 1e6, .help = "global gradient-norm limit, 0 = off"},
-        {"--label-smoothing", NT_OPT_FLOAT, TC(label_smoothing), 0, 0.999, .help = "training loss only"},
-        {"--dropout", NT_OPT_FLOAT, TC(dropout), 0, 0.999, .help = "dropout rate"},
-        {"--precision", NT_OPT_ENUM, TC(precision), .choices = "fp32|bf16",
-         .help = "bf16: matrix products on bf16 operands with fp32 accumulation, fp32 master weights, optimizer "
-                 "and LayerNorm/softmax/loss (docs/precision.md; the CPU's bf16 units where it has them)"},
-        {"--eval-every", NT_OPT_INT64, TC(eval_every), 0, 1e12, .help = "updates between evaluations, 0 = at the end"},
-        {"--log-every", NT_OPT_INT64, TC(log_every), 0, 1e12, .help = "updates between log lines"},
-        {"--save-every", NT_OPT_INT64, TC(save_every), 0, 1e12,
-         .help = "updates between checkpoint-last saves, 0 = at evaluations"},
-        {"--patience", NT_OPT_INT, TC(patience), 0, 1e6, .small = 1,
-         .help = "evaluations without improvement before stopping, 0 = off"},
-        {"--metric", NT_OPT_ENUM, TC(metric), .choices = "loss|ppl|token_acc|exact_match",
-         .help = "early stopping and the best checkpoint"},
-        {"--eval-exact-max", NT_OPT_INT, TC(eval_exact_max), -1, 1e9, .small = 1,
-         .help = "validation sentences decoded for exact match: 0 all, -1 none"},
-        {"--eval-max-new-tokens", NT_OPT_INT, TC(eval_max_new_tokens), 0, 1e6, .small = 1,
-         .help = "decoding limit at evaluation, 0 = auto"},
-        {"--seed", NT_OPT_U64, TC(seed), .help = "data order, dropout and initialisation"},
-        {"--progress", NT_OPT_ENUM, TC(progress), .choices = "auto|bar|lines|off", .values = CLI_PROGRESS_VALUES,
-         .help = "auto: a bar on a terminal, lines otherwise"},
-        {"--freeze", NT_OPT_CHARS, TC(freeze), 0, NT_TRAINER_PATH_MAX, .arg = "LIST",
-         .help = "comma-separated parameter-name prefixes not to train"},
-        {0}};
-    _Static_assert(sizeof t / sizeof *t == CLI_TRAINER_NOPTS, "CLI_TRAINER_NOPTS");
-    memcpy(out, t, sizeof t);
-}
-#undef TC
-
-const int CLI_PROGRESS_VALUES[4] = {-1, 1, 0, -2};
-
-void cli_trainer_opts_copy(nt_trainer_config *dst, const nt_opt *table, const nt_trainer_config *src) {
-    for (const nt_opt *o = table; o->kind; o++)
-        if (o->given) {
-            size_t off = (size_t)((const char *)o->dest - (const char *)src);
-            memcpy((char *)dst + off, o->dest, nt_opt_size(o));
-        }
-}
-
-void cli_budget_apply(nt_trainer_config *tc, const nt_opts *cmd) {
-    int steps = nt_opts_given(cmd, "--steps"), minutes = nt_opts_given(cmd, "--minutes");
-    if (minutes && !steps) tc->steps = 0;
-    if (steps && !minutes) tc->minutes = 0;
-    if (!nt_opts_given(cmd, "--warmup") && tc->steps > 0 && tc->warmup >= tc->steps) tc->warmup = tc->steps / 10;
-}
 
 #define G(f) ((void *)&g->f)
 void cli_generate_opts(nt_opt out[CLI_GENERATE_NOPTS], nt_generate_config *g) {
@@ -141,7 +71,6 @@ void cli_threads(long n) {
     if (n > 0) nt_threads_set((int)n);
 }
 
-void cli_omp_policy(char **argv) { ex_omp_policy(argv); }
 const char *cli_omp_policy_help(void) { return ex_omp_policy_help("nextok-translate"); }
 
 const char *cli_errmsg(void) {
@@ -573,7 +502,7 @@ nt_status cli_report_write(const char *run_dir, const char *ckpt, const char *sa
         if (tc.train_path[0]) KV("training data", "%s", tc.train_path);
         if (tc.valid_path[0]) KV("validation data", "%s", tc.valid_path);
         KV("optimizer", "%s, lr %g, %s schedule, warmup %lld, label smoothing %g, dropout %g",
-           nt_optim_kind_name(tc.optim), tc.lr, nt_sched_kind_name(tc.schedule), (long long)tc.warmup,
+           nt_optim_kind_name(tc.optim), tc.lr, nt_schedule_kind_name(tc.schedule), (long long)tc.warmup,
            (double)tc.label_smoothing, (double)tc.dropout);
     }
     nt_free(ts);

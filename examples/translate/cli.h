@@ -20,6 +20,8 @@
 
 #include <stdio.h>
 
+#include "../common/run_dir.h"
+#include "../common/trainer_opts.h"
 #include "core/opts.h"
 #include "data/corpus.h"
 #include "data/tokenizer.h"
@@ -30,20 +32,7 @@
 
 /* ---- options ------------------------------------------------------------------ */
 
-/* The trainer's options (--steps, --lr, ...) as a table bound to *tc, for a
- * command's table to include (an NT_OPT_GROUP entry with .dest = out). */
-#define CLI_TRAINER_NOPTS 33
-void cli_trainer_opts(nt_opt out[CLI_TRAINER_NOPTS], nt_trainer_config *tc);
-extern const int CLI_PROGRESS_VALUES[4]; /* auto, bar, lines, off -> trainer's progress */
-
-/* Copies into dst the trainer options that were given on the command line
- * (table: from cli_trainer_opts bound to src, after nt_opts_parse). */
-void cli_trainer_opts_copy(nt_trainer_config *dst, const nt_opt *table, const nt_trainer_config *src);
-
-/* The budget rule after parsing: --minutes alone clears the step budget,
- * --steps alone clears the time budget; a default warmup that would not fit
- * in --steps becomes a tenth of it. */
-void cli_budget_apply(nt_trainer_config *tc, const nt_opts *cmd);
+/* The trainer's options: ex_trainer_opts(..., EX_TRAINER_PAIRS) (examples/common/trainer_opts.h). */
 
 /* The decoding options shared by translate and eval, bound to *g. */
 #define CLI_GENERATE_NOPTS 11
@@ -65,14 +54,7 @@ void cli_threads(long n);
  * what a user of the CLI reads. */
 const char *cli_errmsg(void);
 
-/* The wait policy of OpenMP threads: passive (idle threads sleep instead of
- * spinning) unless the environment sets OMP_WAIT_POLICY. On a machine whose
- * cores other processes share, a spinning worker takes the core the working
- * thread needs and a training step slows down several times. libgomp reads the
- * variable once, when it is loaded (before main), so when it is not set this
- * sets it and re-executes the program (/proc/self/exe); call it first in main.
- * cli_omp_policy_help() says which policy is in force, for --help. */
-void cli_omp_policy(char **argv);
+/* The OpenMP wait policy in force, for --help (examples/common/omp_policy.h). */
 const char *cli_omp_policy_help(void);
 
 /* ---- corpora ------------------------------------------------------------------ */
@@ -170,9 +152,7 @@ nt_status cli_report_write(const char *run_dir, const char *ckpt, const char *sa
 int cli_run_training(const char *cmd, nt_trainer_config *tc, nt_model *model, const nt_vocab *vocab,
                      const cli_pairs *train, const cli_pairs *valid);
 
-/* Removes RUN's checkpoints, metrics and report (--overwrite); 1 if RUN holds
- * none of them afterwards, else prints why and returns 0. */
-int cli_run_dir_clear(const char *cmd, const char *run_dir, int overwrite);
+/* RUN's checkpoints, metrics and report (--overwrite, --resume): examples/common/run_dir.h. */
 
 /* ---- checkpoints ---------------------------------------------------------------- */
 

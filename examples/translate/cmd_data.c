@@ -9,7 +9,7 @@
 #include "commands.h"
 #include "core/alloc.h"
 #include "core/status.h"
-#include "data/corpus.h"
+#include "data/number_corpus.h"
 #include "data/tsv.h"
 
 /* ---- --from-parallel: two aligned text files -> one TSV ----------------------------- */
@@ -335,7 +335,7 @@ int cmd_data(int argc, char **argv) {
         if (strcmp(argv[i], "--from-parallel") == 0) return data_from_parallel(argc, argv);
     int rc = nt_opts_parse(&cmd, argc, argv);
     if (rc >= 0) return rc;
-    cfg.sampling = (nt_sampling)sampling;
+    cfg.sampling = (nt_corpus_sampling)sampling;
     nt_form src, tgt;
     if (nt_corpus_task_parse(task, &src, &tgt) != NT_OK) return nt_opts_usage_error(&cmd, "--task: %s", cli_errmsg());
     nt_status s = NT_OK;

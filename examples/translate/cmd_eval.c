@@ -1,5 +1,5 @@
 /* cmd_eval.c - `nextok-translate eval`: exact match, character accuracy, BLEU
- * and chrF of a checkpoint's translations of a test file (train/metrics.h). */
+ * and chrF of a checkpoint's translations of a test file (eval/metrics.h). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,9 +9,9 @@
 #include "cli.h"
 #include "commands.h"
 #include "core/alloc.h"
-#include "data/corpus.h"
+#include "data/number_corpus.h"
 #include "data/tsv.h"
-#include "train/metrics.h"
+#include "eval/metrics.h"
 
 /* ---- --task: numbers checked against the generator ----------------------------------- */
 

@@ -12,8 +12,8 @@ int cmd_finetune(int argc, char **argv) {
     long threads = 0;
     int overwrite = 0, extend = 0;
     nt_trainer_config tc = nt_trainer_config_default();
-    nt_opt trainer_opts[CLI_TRAINER_NOPTS];
-    cli_trainer_opts(trainer_opts, &tc);
+    nt_opt trainer_opts[EX_TRAINER_NOPTS];
+    ex_trainer_opts(trainer_opts, &tc, EX_TRAINER_PAIRS);
     nt_opt opts[] = {
         {"--checkpoint", NT_OPT_STRING, &ckpt, .arg = "C", .required = 1, .help = "the starting weights"},
         {"--train", NT_OPT_STRING, &train, .arg = "F[,F...]", .required = 1,
@@ -36,7 +36,7 @@ int cmd_finetune(int argc, char **argv) {
                    .opts = opts, .epilog = cli_omp_policy_help()};
     int rc = nt_opts_parse(&cmd, argc, argv);
     if (rc >= 0) return rc;
-    cli_budget_apply(&tc, &cmd);
+    ex_trainer_budget_apply(&tc, &cmd);
     if (strlen(train) >= sizeof tc.train_path || strlen(valid) >= sizeof tc.valid_path || strlen(out) >= sizeof tc.out_dir)
         return nt_opts_usage_error(&cmd, "a path is too long");
     snprintf(tc.train_path, sizeof tc.train_path, "%s", train);
@@ -61,7 +61,7 @@ int cmd_finetune(int argc, char **argv) {
     texts = nt_malloc((size_t)ptrain.n * 2 * sizeof *texts);
     if (!texts) goto done;
     for (int i = 0; i < ptrain.n; i++) texts[2 * i] = ptrain.src[i], texts[2 * i + 1] = ptrain.tgt[i];
-    s = nt_trainer_finetune_load(ckpt, texts, 2 * ptrain.n, extend, tc.seed, &model, &vocab, &added);
+    s = nt_finetune_load(ckpt, texts, 2 * ptrain.n, extend, tc.seed, &model, &vocab, &added);
     if (s != NT_OK) {
         fprintf(stderr, "nextok-translate finetune: %s%s\n", cli_errmsg(),
                 strstr(nt_errmsg(), "vocabulary mismatch") ? " (pass --extend-vocab)" : "");
@@ -69,7 +69,7 @@ int cmd_finetune(int argc, char **argv) {
     }
     fprintf(stderr, "fine-tuning %s%s", ckpt, added ? "" : "\n");
     if (added) fprintf(stderr, " (vocabulary extended by %d tokens)\n", added);
-    if (!cli_run_dir_clear("finetune", tc.out_dir, overwrite)) goto done;
+    if (!ex_run_dir_clear("nextok-translate", "finetune", tc.out_dir, overwrite)) goto done;
     rc = cli_run_training("finetune", &tc, model, vocab, &ptrain, &pvalid);
 done:
     nt_free(texts);

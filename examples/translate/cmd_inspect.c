@@ -88,7 +88,7 @@ int cmd_inspect(int argc, char **argv) {
         }
         if (opts) {
             printf("optimizer:    %s, lr %g, %s schedule, warmup %lld\n", nt_optim_kind_name(tc.optim), tc.lr,
-                   nt_sched_kind_name(tc.schedule), (long long)tc.warmup);
+                   nt_schedule_kind_name(tc.schedule), (long long)tc.warmup);
             printf("data:         train %s, valid %s\n", tc.train_path, tc.valid_path);
         }
     }

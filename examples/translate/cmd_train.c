@@ -16,45 +16,6 @@
 #include "train/runlock.h"
 #include "train/dist.h"
 
-static int file_exists(const char *p) {
-    struct stat sb;
-    return stat(p, &sb) == 0;
-}
-
-static int is_dir(const char *p) {
-    struct stat sb;
-    return stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
-}
-
-int cli_run_dir_clear(const char *cmd, const char *run_dir, int overwrite) {
-    static const char *files[] = {"checkpoint-last.h5", "checkpoint-best.h5", "metrics.jsonl", "report.html"};
-    char p[NT_TRAINER_PATH_MAX + 32];
-    if (!nt_dist_is_root(NULL)) return 1; /* under mpirun, rank 0 owns the run folder */
-    /* A run in progress there is not ours to replace (train/runlock.h). */
-    nt_runlock *lock = NULL;
-    if (is_dir(run_dir) && nt_runlock_acquire(run_dir, &lock) != NT_OK) {
-        fprintf(stderr, "nextok-translate %s: %s\n", cmd, nt_errmsg());
-        return 0;
-    }
-    nt_runlock_release(lock);
-    for (size_t k = 0; k < sizeof files / sizeof *files; k++) {
-        snprintf(p, sizeof p, "%s/%s", run_dir, files[k]);
-        if (!file_exists(p)) continue;
-        if (!overwrite) {
-            fprintf(stderr,
-                    "nextok-translate %s: %s holds a run already (%s); continue it with "
-                    "'nextok-translate train --resume %s', or pass --overwrite to replace it\n",
-                    cmd, run_dir, p, run_dir);
-            return 0;
-        }
-        if (remove(p) != 0) {
-            fprintf(stderr, "nextok-translate %s: cannot remove %s (%s)\n", cmd, p, strerror(errno));
-            return 0;
-        }
-    }
-    return 1;
-}
-
 static void print_budget(FILE *f, const nt_trainer_config *tc) {
     if (tc->steps > 0 && tc->minutes > 0) fprintf(f, "%lld updates or %g minutes", (long long)tc->steps, tc->minutes);
     else if (tc->steps > 0) fprintf(f, "%lld updates", (long long)tc->steps);
@@ -102,7 +63,7 @@ int cli_run_training(const char *cmd, nt_trainer_config *tc, nt_model *model, co
     print_budget(stderr, tc);
     if (st0->step > 0) fprintf(stderr, " (resuming at update %lld)", (long long)st0->step);
     fprintf(stderr, ", %s lr %g %s warmup %lld, batch %d tokens x %d, label smoothing %g, dropout %g, seed %llu\n",
-            nt_optim_kind_name(tc->optim), tc->lr, nt_sched_kind_name(tc->schedule), (long long)tc->warmup,
+            nt_optim_kind_name(tc->optim), tc->lr, nt_schedule_kind_name(tc->schedule), (long long)tc->warmup,
             tc->batch_tokens, tc->accum, (double)tc->label_smoothing, (double)tc->dropout,
             (unsigned long long)tc->seed);
     fflush(stderr);
@@ -136,13 +97,13 @@ int cli_run_training(const char *cmd, nt_trainer_config *tc, nt_model *model, co
         fprintf(stderr, "\n");
     }
     s = !nt_dist_is_root(NULL) ? NT_OK /* rank 0 writes it */
-        : cli_report_write(run_dir, file_exists(best) ? best : last, tc->valid_path, 4, report, sizeof report);
+        : cli_report_write(run_dir, ex_file_exists(best) ? best : last, tc->valid_path, 4, report, sizeof report);
     if (s != NT_OK) {
         fprintf(stderr, "nextok-translate %s: report: %s\n", cmd, cli_errmsg());
         goto done;
     }
-    fprintf(stderr, "wrote %s, %s%s, %s/metrics.jsonl and %s\n", last, file_exists(best) ? best : "",
-            file_exists(best) ? "" : "(no best checkpoint: no evaluation ran)", run_dir, report);
+    fprintf(stderr, "wrote %s, %s%s, %s/metrics.jsonl and %s\n", last, ex_file_exists(best) ? best : "",
+            ex_file_exists(best) ? "" : "(no best checkpoint: no evaluation ran)", run_dir, report);
     rc = 0;
 done:
     nt_trainer_free(tr);
@@ -193,8 +154,8 @@ int cmd_train(int argc, char **argv) {
     int64_t stop_after = 0;
     /* the trainer options given now (on --resume they override the stored ones) */
     nt_trainer_config given = nt_trainer_config_default();
-    nt_opt trainer_opts[CLI_TRAINER_NOPTS];
-    cli_trainer_opts(trainer_opts, &given);
+    nt_opt trainer_opts[EX_TRAINER_NOPTS];
+    ex_trainer_opts(trainer_opts, &given, EX_TRAINER_PAIRS);
     nt_opt model_opts[] = {
         {"--preset", NT_OPT_ENUM, &preset, .choices = cli_preset_choices(),
          .help = "tiny (d 32, 1+1 layers), small (d 128, 2+2), base (d 256, 3+3)"},
@@ -260,17 +221,8 @@ int cmd_train(int argc, char **argv) {
             return nt_opts_usage_error(&cmd, "the model options (--preset, --arch, --tokenizer, --d-model, ...) cannot "
                                              "change on --resume: the run's checkpoint fixes them");
         char file[NT_TRAINER_PATH_MAX], dir[NT_TRAINER_PATH_MAX];
-        if (strlen(resume) + 20 >= sizeof file) return nt_opts_usage_error(&cmd, "--resume: path too long");
-        if (is_dir(resume)) {
-            snprintf(file, sizeof file, "%s/checkpoint-last.h5", resume);
-            snprintf(dir, sizeof dir, "%s", resume);
-        } else {
-            snprintf(file, sizeof file, "%s", resume);
-            snprintf(dir, sizeof dir, "%s", resume);
-            char *slash = strrchr(dir, '/');
-            if (slash) *slash = 0;
-            else snprintf(dir, sizeof dir, ".");
-        }
+        if (!ex_run_resume_paths(resume, file, dir, sizeof file))
+            return nt_opts_usage_error(&cmd, "--resume: path too long");
         nt_train_state *ts = nt_malloc(sizeof *ts);
         if (!ts) return 1;
         int has = cli_ckpt_train_state(file, ts);
@@ -289,8 +241,8 @@ int cmd_train(int argc, char **argv) {
         int64_t at = ts->step;
         nt_free(ts);
         /* the options given now override the stored ones */
-        cli_trainer_opts_copy(&tc, trainer_opts, &given);
-        cli_budget_apply(&tc, &cmd);
+        ex_trainer_opts_copy(&tc, trainer_opts, &given);
+        ex_trainer_budget_apply(&tc, &cmd);
         if (tc.steps > 0 && tc.steps <= at && tc.minutes == 0)
             return nt_opts_usage_error(&cmd, "%s is at update %lld already; pass --steps N with N > %lld", file,
                                        (long long)at, (long long)at);
@@ -310,7 +262,7 @@ int cmd_train(int argc, char **argv) {
             return nt_opts_usage_error(&cmd, "%s is required (or --resume RUN)",
                                        !train ? "--train" : !valid ? "--valid" : "--out");
         tc = given;
-        cli_budget_apply(&tc, &cmd);
+        ex_trainer_budget_apply(&tc, &cmd);
         if (strlen(train) >= sizeof tc.train_path || strlen(valid) >= sizeof tc.valid_path ||
             strlen(out) >= sizeof tc.out_dir)
             return nt_opts_usage_error(&cmd, "a path is too long");
@@ -391,7 +343,7 @@ int cmd_train(int argc, char **argv) {
         nt_rng rng;
         nt_rng_seed(&rng, tc.seed);
         nt_model_init(model, &rng);
-        if (!cli_run_dir_clear("train", tc.out_dir, overwrite)) goto done;
+        if (!ex_run_dir_clear("nextok-translate", "train", tc.out_dir, overwrite)) goto done;
     }
     rc = cli_run_training("train", &tc, model, vocab, &ptrain, &pvalid);
 done:

@@ -26,8 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     argv[argc] = NULL;
     nt_trainer_config tc = nt_trainer_config_default();
     nt_generate_config g = nt_generate_config_default();
-    nt_opt trainer_opts[CLI_TRAINER_NOPTS], gen_opts[CLI_GENERATE_NOPTS];
-    cli_trainer_opts(trainer_opts, &tc);
+    nt_opt trainer_opts[EX_TRAINER_NOPTS], gen_opts[CLI_GENERATE_NOPTS];
+    ex_trainer_opts(trainer_opts, &tc, EX_TRAINER_PAIRS);
     cli_generate_opts(gen_opts, &g);
     const char *path = NULL, *list[4];
     int n_list = 0, flag = 0, mode = 0;
@@ -48,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (devnull) stderr = devnull;
     int rc = nt_opts_parse(&cmd, argc, argv);
     if (rc < 0) {
-        cli_budget_apply(&tc, &cmd);
+        ex_trainer_budget_apply(&tc, &cmd);
         if (nt_trainer_config_check(&tc) == NT_OK) {
             char json[NT_TRAIN_OPTIONS_MAX];
             if (nt_trainer_config_to_json(&tc, json, sizeof json) == NT_OK) {

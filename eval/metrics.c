@@ -8,7 +8,7 @@
  * counts word n-grams (units = token ids) and character n-grams (units =
  * code points).
  */
-#include "train/metrics.h"
+#include "eval/metrics.h"
 
 #include <math.h>
 #include <string.h>

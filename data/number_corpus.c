@@ -1,5 +1,5 @@
-/* corpus.c - numbers in five forms, task names, seeded disjoint splits. */
-#include "data/corpus.h"
+/* number_corpus.c - numbers in five forms, task names, seeded disjoint splits. */
+#include "data/number_corpus.h"
 
 #include <errno.h>
 #include <string.h>
@@ -236,14 +236,14 @@ nt_status nt_corpus_render(nt_form f, int n, char *buf, size_t cap) {
 
 static const char *sampling_names[2] = {"uniform", "length"};
 
-const char *nt_corpus_sampling_name(nt_sampling s) {
+const char *nt_corpus_sampling_name(nt_corpus_sampling s) {
     return (unsigned)s < 2 ? sampling_names[s] : NULL;
 }
 
-nt_status nt_corpus_sampling_parse(const char *name, nt_sampling *out) {
+nt_status nt_corpus_sampling_parse(const char *name, nt_corpus_sampling *out) {
     if (!name || !out) return nt_error(NT_ERR_ARG, "nt_corpus_sampling_parse: NULL argument");
     for (int s = 0; s < 2; s++)
-        if (strcmp(name, sampling_names[s]) == 0) { *out = (nt_sampling)s; return NT_OK; }
+        if (strcmp(name, sampling_names[s]) == 0) { *out = (nt_corpus_sampling)s; return NT_OK; }
     return nt_error(NT_ERR_ARG,
                     "nt_corpus_sampling_parse: unknown sampling \"%s\" (expected uniform or length)",
                     name);
@@ -255,7 +255,7 @@ void nt_corpus_split_config_default(nt_corpus_split_config *cfg) {
     cfg->n_test = 1000;
     cfg->max_number = NT_CORPUS_MAX_NUMBER;
     cfg->seed = 1;
-    cfg->sampling = NT_SAMPLING_LENGTH;
+    cfg->sampling = NT_CORPUS_SAMPLING_LENGTH;
 }
 
 /* Floyd's algorithm: k distinct values from [lo, hi] (k <= hi - lo + 1),
@@ -282,7 +282,7 @@ nt_status nt_corpus_split_numbers(const nt_corpus_split_config *cfg, int *train,
     if (cfg->max_number < 0 || cfg->max_number > NT_CORPUS_MAX_NUMBER)
         return nt_error(NT_ERR_ARG, "nt_corpus_split_numbers: max_number %d out of range 0..%d",
                         cfg->max_number, NT_CORPUS_MAX_NUMBER);
-    if ((unsigned)cfg->sampling > NT_SAMPLING_LENGTH)
+    if ((unsigned)cfg->sampling > NT_CORPUS_SAMPLING_LENGTH)
         return nt_error(NT_ERR_ARG, "nt_corpus_split_numbers: bad sampling %d", (int)cfg->sampling);
     int64_t total = (int64_t)cfg->n_train + cfg->n_valid + cfg->n_test;
     int64_t avail = (int64_t)cfg->max_number + 1;
@@ -306,7 +306,7 @@ nt_status nt_corpus_split_numbers(const nt_corpus_split_config *cfg, int *train,
     }
     nt_rng r;
     nt_rng_seed(&r, cfg->seed);
-    if (cfg->sampling == NT_SAMPLING_UNIFORM) {
+    if (cfg->sampling == NT_CORPUS_SAMPLING_UNIFORM) {
         floyd_sample(&r, 0, cfg->max_number, (int)total, seen, all);
     } else {
         /* Lengths 1..L; length d holds [lo_d, hi_d] clipped to max. Water-fill:

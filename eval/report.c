@@ -1,10 +1,10 @@
 /* report.c - the self-contained HTML training report (curves, summary, heatmaps).
  *
- * The page is built in memory (a growing string), then written to a
- * temporary file and renamed over the target. Numbers are printed with the
+ * The page is built in memory (a growing string), then written atomically
+ * (train/atomic_file.h). Numbers are printed with the
  * C library in the "C" locale (nextok never calls setlocale).
  */
-#include "train/report.h"
+#include "eval/report.h"
 
 #include <errno.h>
 #include <math.h>
@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/alloc.h"
+#include "train/atomic_file.h"
 #include "train/json.h"
 
 /* ---- a growing string ------------------------------------------------------------- */
@@ -490,28 +491,6 @@ static void page(sbuf *b, const metrics *m, const char *metrics_path, const nt_r
     sb_puts(b, "</body>\n</html>\n");
 }
 
-static nt_status write_atomic(const char *path, const char *data, size_t n) {
-    size_t len = strlen(path) + 32;
-    char *tmp = nt_malloc(len);
-    if (!tmp) return nt_error(NT_ERR_NOMEM, "nt_report_write: out of memory");
-    snprintf(tmp, len, "%s.tmp-%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    nt_status s = NT_OK;
-    if (!f) {
-        s = nt_error(NT_ERR_IO, "nt_report_write: cannot create %s: %s", tmp, strerror(errno));
-    } else {
-        int ok = fwrite(data, 1, n, f) == n && fflush(f) == 0 && fsync(fileno(f)) == 0;
-        int err = ok ? 0 : errno;
-        if (fclose(f) != 0 && ok) { ok = 0; err = errno; }
-        if (!ok) s = nt_error(NT_ERR_IO, "nt_report_write: cannot write %s: %s", tmp, strerror(err));
-        else if (rename(tmp, path) != 0)
-            s = nt_error(NT_ERR_IO, "nt_report_write: cannot rename %s to %s: %s", tmp, path, strerror(errno));
-        if (s != NT_OK) remove(tmp);
-    }
-    nt_free(tmp);
-    return s;
-}
-
 nt_status nt_report_write(const char *path, const char *metrics_jsonl_path, const nt_report_info *info) {
     if (!path) return nt_error(NT_ERR_ARG, "nt_report_write: path is NULL");
     NT_TRY(check_info(info));
@@ -523,7 +502,7 @@ nt_status nt_report_write(const char *path, const char *metrics_jsonl_path, cons
     if (s == NT_OK) {
         page(&b, &m, metrics_jsonl_path, info);
         if (b.oom) s = nt_error(NT_ERR_NOMEM, "nt_report_write: out of memory building the page (%zu bytes)", b.n);
-        else s = write_atomic(path, b.p, b.n);
+        else s = nt_atomic_file_write(path, b.p, b.n);
     }
     nt_free(b.p);
     nt_free(m.train);
