@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
-#include "data/tsv.h" /* nt_utf8_valid */
+#include "data/utf8.h"
 
 #define MARK "\xE2\x96\x81" /* U+2581 LOWER ONE EIGHTH BLOCK, SentencePiece's space mark */
 #define MARK_LEN 3
@@ -30,8 +30,6 @@ nt_status nt_tokenizer_kind_parse(const char *name, nt_tokenizer_kind *out) {
 /* A token is an optional ▁ marker followed by text[off, off + len). */
 typedef void (*piece_fn)(int mark, const char *p, size_t len, void *user);
 
-static size_t utf8_len(unsigned char c) { return c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4; }
-
 static nt_status split(nt_tokenizer_kind k, const char *who, const char *text, piece_fn fn,
                        void *user) {
     size_t len = strlen(text), bad;
@@ -39,7 +37,8 @@ static nt_status split(nt_tokenizer_kind k, const char *who, const char *text, p
         return nt_error(NT_ERR_FORMAT, "%s: invalid UTF-8 at byte %zu of \"%.40s\"", who, bad + 1, text);
     if (k == NT_TOKENIZER_CHAR) {
         for (size_t i = 0; i < len;) {
-            size_t n = utf8_len((unsigned char)text[i]);
+            uint32_t cp;
+            size_t n = nt_utf8_decode(text + i, len - i, &cp); /* >= 1: the text is valid */
             fn(0, text + i, n, user);
             i += n;
         }
