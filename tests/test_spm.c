@@ -15,6 +15,7 @@
 #include "data/tsv.h"
 #include "train/checkpoint.h"
 #include "data/tokenizer.h"
+#include "train/vocab_h5.h"
 #include "support/check.h"
 #include "support/proc.h"
 

@@ -30,7 +30,7 @@ static void print_spm(const nt_spm *sp, const nt_vocab *v) {
     int same = 1;
     for (int i = 0; i < nt_spm_size(sp) && same; i++) same = strcmp(nt_spm_piece(sp, i), nt_vocab_token(v, i)) == 0;
     printf("ids:          %s\n", same ? "checkpoint ids = SentencePiece ids (specials at 0..4)"
-                                        : "SentencePiece ids mapped around the specials 0..4 (data/tokenizer.h)");
+                                        : "SentencePiece ids mapped around the specials 0..4 (data/vocab.h)");
     if (first >= 0) {
         printf("pieces:       ");
         int col = 14;
