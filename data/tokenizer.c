@@ -198,7 +198,13 @@ struct nt_vocab {
     strmap map;   /* token -> id (keys borrowed from tok) */
     nt_spm *spm;          /* spm: the model (owned), n == its size */
     int32_t *from_spm;    /* spm: (n) SentencePiece id -> nextok id */
-    int32_t *to_spm;      /* spm: (n) nextok id -> SentencePiece id (-1 for an absent special) */
+    int32_t *to_spm;      /* spm: nextok id -> SentencePiece id (-1 for an absent special) */
+    /* separate source model (nt_vocab_from_spm_pair): the target model's
+     * pieces are ids 0..n_tgt-1, the source model's ordinary pieces follow */
+    int n_tgt;            /* n unless separate */
+    nt_spm *spm_src;      /* the source model (owned), NULL for a joint one */
+    int32_t *from_src;    /* (its size) source SentencePiece id -> nextok id */
+    int32_t *to_src;      /* (n - n_tgt) nextok id - n_tgt -> source SentencePiece id */
 };
 
 void nt_vocab_free(nt_vocab *v) {
@@ -210,6 +216,9 @@ void nt_vocab_free(nt_vocab *v) {
     nt_spm_free(v->spm);
     nt_free(v->from_spm);
     nt_free(v->to_spm);
+    nt_spm_free(v->spm_src);
+    nt_free(v->from_src);
+    nt_free(v->to_src);
     nt_free(v);
 }
 
@@ -220,6 +229,8 @@ void nt_vocab_set_kind(nt_vocab *v, nt_tokenizer_kind k) {
 }
 
 const nt_spm *nt_vocab_spm(const nt_vocab *v) { return v ? v->spm : NULL; }
+const nt_spm *nt_vocab_spm_src(const nt_vocab *v) { return v ? v->spm_src : NULL; }
+int nt_vocab_target_size(const nt_vocab *v) { return v ? v->n_tgt : 0; }
 
 const char *nt_vocab_token(const nt_vocab *v, int id) {
     return v && id >= 0 && id < v->n ? v->tok[id] : NULL;
@@ -232,8 +243,10 @@ int nt_vocab_id(const nt_vocab *v, const char *s) {
 }
 
 /* Takes ownership of tok[0..n) (freed on error too). Checks specials and
- * duplicates. */
-static nt_status vocab_make(nt_vocab **out, nt_tokenizer_kind kind, char **tok, int n, const char *who) {
+ * duplicates among tok[0..n_map), which the string map holds (a separate
+ * source model's pieces, tok[n_map..n), may repeat target pieces). */
+static nt_status vocab_make_map(nt_vocab **out, nt_tokenizer_kind kind, char **tok, int n, int n_map,
+                                const char *who) {
     nt_vocab *v = nt_calloc(1, sizeof *v);
     if (!v) {
         for (int i = 0; i < n; i++) nt_free(tok[i]);
@@ -242,6 +255,7 @@ static nt_status vocab_make(nt_vocab **out, nt_tokenizer_kind kind, char **tok, 
     }
     v->kind = kind;
     v->n = n;
+    v->n_tgt = n_map;
     v->tok = tok;
     if (n < NT_TOK_N_SPECIAL) {
         nt_vocab_free(v);
@@ -255,11 +269,11 @@ static nt_status vocab_make(nt_vocab **out, nt_tokenizer_kind kind, char **tok, 
             nt_vocab_free(v);
             return s;
         }
-    if (!map_init(&v->map, (size_t)n)) {
+    if (!map_init(&v->map, (size_t)n_map)) {
         nt_vocab_free(v);
         return nt_error(NT_ERR_NOMEM, "%s: out of memory", who);
     }
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n_map; i++) {
         size_t j = map_slot(&v->map, 0, tok[i], strlen(tok[i]));
         if (v->map.key[j]) {
             nt_status s = nt_error(NT_ERR_FORMAT, "%s: token %d \"%.40s\" repeats token %d", who, i,
@@ -273,6 +287,10 @@ static nt_status vocab_make(nt_vocab **out, nt_tokenizer_kind kind, char **tok, 
     }
     *out = v;
     return NT_OK;
+}
+
+static nt_status vocab_make(nt_vocab **out, nt_tokenizer_kind kind, char **tok, int n, const char *who) {
+    return vocab_make_map(out, kind, tok, n, n, who);
 }
 
 nt_status nt_vocab_from_tokens(nt_vocab **out, nt_tokenizer_kind kind, const char *const *tokens, int n) {
@@ -425,6 +443,79 @@ nomem:
     return nt_error(NT_ERR_NOMEM, "%s: out of memory", who);
 }
 
+/* The nextok id of each of m's SentencePiece ids that is a special
+ * (0..4), else -1; -2 if m has no unk piece. */
+static int spm_special(const nt_spm *m, int i) {
+    int unk = nt_spm_unk_id(m);
+    if (unk < 0 || nt_spm_piece_kind_of(m, unk) != NT_SPM_UNKNOWN) return -2;
+    if (i == unk) return NT_TOK_UNK;
+    if (i == nt_spm_pad_id(m)) return NT_TOK_PAD;
+    if (i == nt_spm_bos_id(m)) return NT_TOK_BOS;
+    if (i == nt_spm_eos_id(m)) return NT_TOK_EOS;
+    if (nt_spm_piece_kind_of(m, i) == NT_SPM_CONTROL && strcmp(nt_spm_piece(m, i), special_names[NT_TOK_SEP]) == 0)
+        return NT_TOK_SEP;
+    return -1;
+}
+
+nt_status nt_vocab_from_spm_pair(nt_vocab **out, nt_spm *src, nt_spm *tgt) {
+    const char *who = "nt_vocab_from_spm_pair";
+    if (!out || !src || !tgt) {
+        nt_spm_free(src);
+        nt_spm_free(tgt);
+        return nt_error(NT_ERR_ARG, "%s: NULL argument", who);
+    }
+    *out = NULL;
+    if (spm_special(src, 0) == -2) {
+        nt_spm_free(src);
+        nt_spm_free(tgt);
+        return nt_error(NT_ERR_FORMAT, "%s: the source SentencePiece model has no unk piece", who);
+    }
+    nt_vocab *v = NULL;
+    nt_status s = nt_vocab_from_spm(&v, tgt); /* owns tgt now */
+    if (s != NT_OK) {
+        nt_spm_free(src);
+        return nt_error_wrap(s, "%s: target model", who);
+    }
+    int ns = nt_spm_size(src), n_tgt = v->n;
+    v->spm_src = src;
+    v->from_src = nt_malloc((size_t)ns * sizeof *v->from_src);
+    v->to_src = nt_malloc((size_t)ns * sizeof *v->to_src);
+    char **tok = nt_realloc(v->tok, (size_t)(n_tgt + ns) * sizeof *tok);
+    if (tok) v->tok = tok;
+    if (!v->from_src || !v->to_src || !tok) goto nomem;
+    for (int i = 0; i < ns; i++) {
+        int id = spm_special(src, i);
+        if (id < 0) {
+            const char *p = nt_spm_piece(src, i);
+            id = v->n;
+            if (!(v->tok[id] = dup_piece(0, p, strlen(p)))) goto nomem;
+            v->to_src[id - n_tgt] = i;
+            v->n++;
+        }
+        v->from_src[i] = id;
+    }
+    *out = v;
+    return NT_OK;
+nomem:
+    nt_vocab_free(v);
+    return nt_error(NT_ERR_NOMEM, "%s: out of memory", who);
+}
+
+nt_status nt_vocab_build_spm_pair(nt_vocab **out, const nt_spm_options *o, const char *const *src, int n_src,
+                                  const char *const *tgt, int n_tgt) {
+    if (!out) return nt_error(NT_ERR_ARG, "nt_vocab_build_spm_pair: NULL out");
+    *out = NULL;
+    nt_spm *ms = NULL, *mt = NULL;
+    nt_status s = nt_spm_train(&ms, o, src, n_src);
+    if (s != NT_OK) return nt_error_wrap(s, "source side");
+    s = nt_spm_train(&mt, o, tgt, n_tgt);
+    if (s != NT_OK) {
+        nt_spm_free(ms);
+        return nt_error_wrap(s, "target side");
+    }
+    return nt_vocab_from_spm_pair(out, ms, mt);
+}
+
 nt_status nt_vocab_build_spm(nt_vocab **out, const nt_spm_options *o, const char *const *texts, int n) {
     if (!out) return nt_error(NT_ERR_ARG, "nt_vocab_build_spm: NULL out");
     *out = NULL;
@@ -473,6 +564,15 @@ nt_status nt_vocab_encode(const nt_vocab *v, const char *text, int32_t *ids, int
     return NT_OK;
 }
 
+nt_status nt_vocab_encode_src(const nt_vocab *v, const char *text, int32_t *ids, int cap, int *n) {
+    if (!v || !v->spm_src) return nt_vocab_encode(v, text, ids, cap, n);
+    if (!text || !n) return nt_error(NT_ERR_ARG, "nt_vocab_encode_src: NULL argument");
+    NT_TRY(nt_spm_encode(v->spm_src, text, ids, cap < 0 ? 0 : cap, n));
+    if (ids)
+        for (int i = 0; i < *n; i++) ids[i] = v->from_src[ids[i]];
+    return NT_OK;
+}
+
 /* Specials dropped, the rest mapped to SentencePiece ids and decoded by it. */
 static nt_status decode_spm(const nt_vocab *v, const int32_t *ids, int n, char *buf, size_t cap) {
     int32_t *sp = nt_malloc((size_t)(n ? n : 1) * sizeof *sp);
@@ -484,7 +584,8 @@ static nt_status decode_spm(const nt_vocab *v, const int32_t *ids, int n, char *
             return nt_error(NT_ERR_ARG, "nt_vocab_decode: id %d at position %d out of range 0..%d", ids[i], i,
                             v->n - 1);
         }
-        if (ids[i] >= NT_TOK_N_SPECIAL) sp[k++] = v->to_spm[ids[i]];
+        /* a separate source model's piece is not target text: dropped too */
+        if (ids[i] >= NT_TOK_N_SPECIAL && ids[i] < v->n_tgt) sp[k++] = v->to_spm[ids[i]];
     }
     nt_status s = nt_spm_decode(v->spm, sp, k, buf, cap);
     nt_free(sp);

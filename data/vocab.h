@@ -67,8 +67,37 @@ nt_status nt_vocab_build_spm(nt_vocab **out, const nt_spm_options *o, const char
  * special's name (naming it). *out = NULL on error. */
 nt_status nt_vocab_from_spm(nt_vocab **out, nt_spm *m);
 
-/* The SentencePiece model of an spm vocabulary (owned by v), else NULL. */
+/* The SentencePiece model of an spm vocabulary (owned by v; the target
+ * model of separate ones), else NULL. */
 const nt_spm *nt_vocab_spm(const nt_vocab *v);
+
+/* Separate source and target SentencePiece models (train --tokenizer spm
+ * without --spm-joint): one id space, which the model's one embedding
+ * table covers. Ids 0..T-1 are the target model's, mapped as
+ * nt_vocab_from_spm maps a joint model (T = nt_vocab_target_size(v); with
+ * nextok's layout, target ids == the target model's SentencePiece ids),
+ * then the source model's ordinary pieces in its order: with nextok's
+ * layout, source SentencePiece id i >= 5 is id T - 5 + i. Its specials map
+ * to 0..4 like the target's. Source text is encoded with
+ * nt_vocab_encode_src, target text with nt_vocab_encode; decoding is the
+ * target side's and drops source pieces like specials. nt_vocab_id and
+ * nt_vocab_split are the target side's too. Takes ownership of both models
+ * (freed on error too). NT_ERR_FORMAT if a model has no unk piece. */
+nt_status nt_vocab_from_spm_pair(nt_vocab **out, nt_spm *src, nt_spm *tgt);
+
+/* Trains both models with options o (each of o->vocab_size pieces), the
+ * source model on src[0..n_src), the target model on tgt[0..n_tgt), and
+ * wraps them (nt_vocab_from_spm_pair). Errors as nt_spm_train, prefixed
+ * with "source side" or "target side"; *out = NULL on error. */
+nt_status nt_vocab_build_spm_pair(nt_vocab **out, const nt_spm_options *o, const char *const *src, int n_src,
+                                  const char *const *tgt, int n_tgt);
+
+/* The source model of separate models (owned by v), else NULL: the
+ * vocabulary is joint (or not spm) and nt_vocab_spm() serves both sides. */
+const nt_spm *nt_vocab_spm_src(const nt_vocab *v);
+
+/* The ids of the target side: nt_vocab_size(v) unless separate models. */
+int nt_vocab_target_size(const nt_vocab *v);
 
 /* nt_tokenizer_split with the vocabulary's tokenizer: for spm, the pieces
  * its model encodes text to. */
@@ -97,6 +126,11 @@ int nt_vocab_id(const nt_vocab *v, const char *s);
  * *n = the number of ids. With ids == NULL only counts. NT_ERR_ARG if the
  * count exceeds cap (ids unspecified), NT_ERR_FORMAT for invalid UTF-8. */
 nt_status nt_vocab_encode(const nt_vocab *v, const char *text, int32_t *ids, int cap, int *n);
+
+/* nt_vocab_encode for source text: with separate SentencePiece models the
+ * source model's ids (mapped, see nt_vocab_from_spm_pair), else exactly
+ * nt_vocab_encode. */
+nt_status nt_vocab_encode_src(const nt_vocab *v, const char *text, int32_t *ids, int cap, int *n);
 
 /* Decodes ids to text in buf (always NUL-terminated when cap > 0), skipping
  * the specials (<pad> <bos> <eos> <unk> <sep>). NT_ERR_ARG for an id out of

@@ -75,19 +75,29 @@ static nt_status load_spm_model(nt_spm **out, hid_t loc, const char *name) {
  * tokens tok[0..n) are its pieces in the mapped order. */
 static nt_status load_spm(nt_vocab **out, hid_t loc, const char *const *tok, int n) {
     const char *who = "nt_vocab_load_h5";
-    nt_spm *m = NULL;
+    nt_spm *m = NULL, *src = NULL;
     NT_TRY(load_spm_model(&m, loc, "spm_model"));
-    nt_status s = nt_vocab_from_spm(out, m);
-    if (s != NT_OK) return nt_error_wrap(s, "%s: vocab/spm_model", who);
+    htri_t separate;
+    H5E_BEGIN_TRY { separate = H5Lexists(loc, "vocab/spm_model_src", H5P_DEFAULT); } H5E_END_TRY;
+    if (separate > 0) {
+        nt_status s = load_spm_model(&src, loc, "spm_model_src");
+        if (s != NT_OK) {
+            nt_spm_free(m);
+            return s;
+        }
+    }
+    nt_status s = src ? nt_vocab_from_spm_pair(out, src, m) : nt_vocab_from_spm(out, m);
+    if (s != NT_OK) return nt_error_wrap(s, "%s: vocab/spm_model%s", who, src ? "_src" : "");
     nt_vocab *v = *out;
     int vn = nt_vocab_size(v);
     int bad = vn != n ? (vn < n ? vn : n) : -1;
     for (int i = 0; bad < 0 && i < n; i++)
         if (strcmp(tok[i], nt_vocab_token(v, i)) != 0) bad = i;
     if (bad >= 0) {
-        s = vn != n ? nt_error(NT_ERR_FORMAT, "%s: vocab/tokens has %d tokens, vocab/spm_model %d pieces", who, n, vn)
-                    : nt_error(NT_ERR_FORMAT, "%s: vocab/tokens[%d] is \"%.40s\", vocab/spm_model says \"%.40s\"",
-                               who, bad, tok[bad], nt_vocab_token(v, bad));
+        const char *models = src ? "vocab/spm_model + vocab/spm_model_src" : "vocab/spm_model";
+        s = vn != n ? nt_error(NT_ERR_FORMAT, "%s: vocab/tokens has %d tokens, %s %d pieces", who, n, models, vn)
+                    : nt_error(NT_ERR_FORMAT, "%s: vocab/tokens[%d] is \"%.40s\", %s says \"%.40s\"", who, bad,
+                               tok[bad], models, nt_vocab_token(v, bad));
         nt_vocab_free(v);
         *out = NULL;
     }
@@ -127,6 +137,7 @@ nt_status nt_vocab_save_h5(const nt_vocab *v, hid_t loc) {
                 s = nt_error(NT_ERR_IO, "nt_vocab_save_h5: cannot write attribute vocab/tokens.tokenizer");
         }
         if (s == NT_OK && nt_vocab_spm(v)) s = save_spm_model(nt_vocab_spm(v), g, "spm_model");
+        if (s == NT_OK && nt_vocab_spm_src(v)) s = save_spm_model(nt_vocab_spm_src(v), g, "spm_model_src");
         if (attr >= 0) H5Aclose(attr);
         if (aspace >= 0) H5Sclose(aspace);
         if (ds >= 0) H5Dclose(ds);

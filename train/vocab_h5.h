@@ -23,7 +23,8 @@
  * group "vocab" if missing: 1-D variable-length UTF-8 strings, index = id,
  * with a string attribute "tokenizer" ("char" | "word" | "spm"). For spm
  * also "vocab/spm_model": the serialized SentencePiece model, 1-D uint8
- * (the bytes of a .model file). NT_ERR_IO if a dataset exists already or
+ * (the bytes of a .model file), and for separate models "vocab/spm_model_src"
+ * (the source model; vocab/spm_model is then the target's). NT_ERR_IO if a dataset exists already or
  * HDF5 fails. */
 nt_status nt_vocab_save_h5(const nt_vocab *v, hid_t loc);
 
@@ -31,7 +32,8 @@ nt_status nt_vocab_save_h5(const nt_vocab *v, hid_t loc);
  * <eos> <unk> <sep> (NT_ERR_FORMAT naming the first wrong one) and that the
  * rest are distinct. The kind comes from the "tokenizer" attribute if
  * present, else NT_TOKENIZER_CHAR (the caller may set it from /config with
- * nt_vocab_set_kind). For spm, loads vocab/spm_model and checks that
+ * nt_vocab_set_kind). For spm, loads vocab/spm_model (and vocab/spm_model_src
+ * if present: separate models) and checks that
  * vocab/tokens are its pieces in the mapped order (NT_ERR_FORMAT naming
  * the first difference). *out = NULL on error. */
 nt_status nt_vocab_load_h5(nt_vocab **out, hid_t loc);
