@@ -57,7 +57,7 @@ static nt_status build(nt_corpus **out, const char *const *src, const char *cons
         const char *bad = NULL;
         nt_status s = NT_OK;
         if (!src[i] || !tgt[i]) s = nt_error(NT_ERR_ARG, "NULL text");
-        if (s == NT_OK && (s = nt_vocab_encode(v, src[i], NULL, 0, &ns)) != NT_OK) bad = "source";
+        if (s == NT_OK && (s = nt_vocab_encode_src(v, src[i], NULL, 0, &ns)) != NT_OK) bad = "source";
         if (s == NT_OK && (s = nt_vocab_encode(v, tgt[i], NULL, 0, &nt)) != NT_OK) bad = "target";
         if (s != NT_OK) {
             nt_error_wrap(s, "%s: %s:%d: %s", who, path, line ? line[i] : i + 1, bad ? bad : "pair");
@@ -78,7 +78,7 @@ static nt_status build(nt_corpus **out, const char *const *src, const char *cons
     for (int i = 0; i < n; i++) {
         int k;
         /* the calls stay outside NT_ASSERT: they write the ids */
-        nt_status ss = nt_vocab_encode(v, src[i], c->ids + c->src_off[i], c->src_len[i], &k);
+        nt_status ss = nt_vocab_encode_src(v, src[i], c->ids + c->src_off[i], c->src_len[i], &k);
         nt_status st = nt_vocab_encode(v, tgt[i], c->ids + c->tgt_off[i], c->tgt_len[i], &k);
         NT_ASSERT(ss == NT_OK && st == NT_OK);
         if (!(c->src_text[i] = dup_str(src[i])) || !(c->tgt_text[i] = dup_str(tgt[i]))) goto nomem;

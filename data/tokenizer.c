@@ -1,11 +1,12 @@
-/* tokenizer.c - char, word and spm tokenizers, the vocabulary, its HDF5 form. */
+/* tokenizer.c - char, word and spm tokenizers and the vocabulary (data/tokenizer.h,
+ * data/vocab.h); the vocabulary's HDF5 form is train/vocab_h5.c. */
 #include "data/tokenizer.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/alloc.h"
-#include "data/tsv.h" /* nt_utf8_valid */
+#include "data/utf8.h"
 
 #define MARK "\xE2\x96\x81" /* U+2581 LOWER ONE EIGHTH BLOCK, SentencePiece's space mark */
 #define MARK_LEN 3
@@ -30,8 +31,6 @@ nt_status nt_tokenizer_kind_parse(const char *name, nt_tokenizer_kind *out) {
 /* A token is an optional ▁ marker followed by text[off, off + len). */
 typedef void (*piece_fn)(int mark, const char *p, size_t len, void *user);
 
-static size_t utf8_len(unsigned char c) { return c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4; }
-
 static nt_status split(nt_tokenizer_kind k, const char *who, const char *text, piece_fn fn,
                        void *user) {
     size_t len = strlen(text), bad;
@@ -39,7 +38,8 @@ static nt_status split(nt_tokenizer_kind k, const char *who, const char *text, p
         return nt_error(NT_ERR_FORMAT, "%s: invalid UTF-8 at byte %zu of \"%.40s\"", who, bad + 1, text);
     if (k == NT_TOKENIZER_CHAR) {
         for (size_t i = 0; i < len;) {
-            size_t n = utf8_len((unsigned char)text[i]);
+            uint32_t cp;
+            size_t n = nt_utf8_decode(text + i, len - i, &cp); /* >= 1: the text is valid */
             fn(0, text + i, n, user);
             i += n;
         }
@@ -198,7 +198,13 @@ struct nt_vocab {
     strmap map;   /* token -> id (keys borrowed from tok) */
     nt_spm *spm;          /* spm: the model (owned), n == its size */
     int32_t *from_spm;    /* spm: (n) SentencePiece id -> nextok id */
-    int32_t *to_spm;      /* spm: (n) nextok id -> SentencePiece id (-1 for an absent special) */
+    int32_t *to_spm;      /* spm: nextok id -> SentencePiece id (-1 for an absent special) */
+    /* separate source model (nt_vocab_from_spm_pair): the target model's
+     * pieces are ids 0..n_tgt-1, the source model's ordinary pieces follow */
+    int n_tgt;            /* n unless separate */
+    nt_spm *spm_src;      /* the source model (owned), NULL for a joint one */
+    int32_t *from_src;    /* (its size) source SentencePiece id -> nextok id */
+    int32_t *to_src;      /* (n - n_tgt) nextok id - n_tgt -> source SentencePiece id */
 };
 
 void nt_vocab_free(nt_vocab *v) {
@@ -210,6 +216,9 @@ void nt_vocab_free(nt_vocab *v) {
     nt_spm_free(v->spm);
     nt_free(v->from_spm);
     nt_free(v->to_spm);
+    nt_spm_free(v->spm_src);
+    nt_free(v->from_src);
+    nt_free(v->to_src);
     nt_free(v);
 }
 
@@ -220,6 +229,8 @@ void nt_vocab_set_kind(nt_vocab *v, nt_tokenizer_kind k) {
 }
 
 const nt_spm *nt_vocab_spm(const nt_vocab *v) { return v ? v->spm : NULL; }
+const nt_spm *nt_vocab_spm_src(const nt_vocab *v) { return v ? v->spm_src : NULL; }
+int nt_vocab_target_size(const nt_vocab *v) { return v ? v->n_tgt : 0; }
 
 const char *nt_vocab_token(const nt_vocab *v, int id) {
     return v && id >= 0 && id < v->n ? v->tok[id] : NULL;
@@ -232,8 +243,10 @@ int nt_vocab_id(const nt_vocab *v, const char *s) {
 }
 
 /* Takes ownership of tok[0..n) (freed on error too). Checks specials and
- * duplicates. */
-static nt_status vocab_make(nt_vocab **out, nt_tokenizer_kind kind, char **tok, int n, const char *who) {
+ * duplicates among tok[0..n_map), which the string map holds (a separate
+ * source model's pieces, tok[n_map..n), may repeat target pieces). */
+static nt_status vocab_make_map(nt_vocab **out, nt_tokenizer_kind kind, char **tok, int n, int n_map,
+                                const char *who) {
     nt_vocab *v = nt_calloc(1, sizeof *v);
     if (!v) {
         for (int i = 0; i < n; i++) nt_free(tok[i]);
@@ -242,6 +255,7 @@ static nt_status vocab_make(nt_vocab **out, nt_tokenizer_kind kind, char **tok, 
     }
     v->kind = kind;
     v->n = n;
+    v->n_tgt = n_map;
     v->tok = tok;
     if (n < NT_TOK_N_SPECIAL) {
         nt_vocab_free(v);
@@ -255,11 +269,11 @@ static nt_status vocab_make(nt_vocab **out, nt_tokenizer_kind kind, char **tok, 
             nt_vocab_free(v);
             return s;
         }
-    if (!map_init(&v->map, (size_t)n)) {
+    if (!map_init(&v->map, (size_t)n_map)) {
         nt_vocab_free(v);
         return nt_error(NT_ERR_NOMEM, "%s: out of memory", who);
     }
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n_map; i++) {
         size_t j = map_slot(&v->map, 0, tok[i], strlen(tok[i]));
         if (v->map.key[j]) {
             nt_status s = nt_error(NT_ERR_FORMAT, "%s: token %d \"%.40s\" repeats token %d", who, i,
@@ -273,6 +287,10 @@ static nt_status vocab_make(nt_vocab **out, nt_tokenizer_kind kind, char **tok, 
     }
     *out = v;
     return NT_OK;
+}
+
+static nt_status vocab_make(nt_vocab **out, nt_tokenizer_kind kind, char **tok, int n, const char *who) {
+    return vocab_make_map(out, kind, tok, n, n, who);
 }
 
 nt_status nt_vocab_from_tokens(nt_vocab **out, nt_tokenizer_kind kind, const char *const *tokens, int n) {
@@ -425,6 +443,79 @@ nomem:
     return nt_error(NT_ERR_NOMEM, "%s: out of memory", who);
 }
 
+/* The nextok id of each of m's SentencePiece ids that is a special
+ * (0..4), else -1; -2 if m has no unk piece. */
+static int spm_special(const nt_spm *m, int i) {
+    int unk = nt_spm_unk_id(m);
+    if (unk < 0 || nt_spm_piece_kind_of(m, unk) != NT_SPM_UNKNOWN) return -2;
+    if (i == unk) return NT_TOK_UNK;
+    if (i == nt_spm_pad_id(m)) return NT_TOK_PAD;
+    if (i == nt_spm_bos_id(m)) return NT_TOK_BOS;
+    if (i == nt_spm_eos_id(m)) return NT_TOK_EOS;
+    if (nt_spm_piece_kind_of(m, i) == NT_SPM_CONTROL && strcmp(nt_spm_piece(m, i), special_names[NT_TOK_SEP]) == 0)
+        return NT_TOK_SEP;
+    return -1;
+}
+
+nt_status nt_vocab_from_spm_pair(nt_vocab **out, nt_spm *src, nt_spm *tgt) {
+    const char *who = "nt_vocab_from_spm_pair";
+    if (!out || !src || !tgt) {
+        nt_spm_free(src);
+        nt_spm_free(tgt);
+        return nt_error(NT_ERR_ARG, "%s: NULL argument", who);
+    }
+    *out = NULL;
+    if (spm_special(src, 0) == -2) {
+        nt_spm_free(src);
+        nt_spm_free(tgt);
+        return nt_error(NT_ERR_FORMAT, "%s: the source SentencePiece model has no unk piece", who);
+    }
+    nt_vocab *v = NULL;
+    nt_status s = nt_vocab_from_spm(&v, tgt); /* owns tgt now */
+    if (s != NT_OK) {
+        nt_spm_free(src);
+        return nt_error_wrap(s, "%s: target model", who);
+    }
+    int ns = nt_spm_size(src), n_tgt = v->n;
+    v->spm_src = src;
+    v->from_src = nt_malloc((size_t)ns * sizeof *v->from_src);
+    v->to_src = nt_malloc((size_t)ns * sizeof *v->to_src);
+    char **tok = nt_realloc(v->tok, (size_t)(n_tgt + ns) * sizeof *tok);
+    if (tok) v->tok = tok;
+    if (!v->from_src || !v->to_src || !tok) goto nomem;
+    for (int i = 0; i < ns; i++) {
+        int id = spm_special(src, i);
+        if (id < 0) {
+            const char *p = nt_spm_piece(src, i);
+            id = v->n;
+            if (!(v->tok[id] = dup_piece(0, p, strlen(p)))) goto nomem;
+            v->to_src[id - n_tgt] = i;
+            v->n++;
+        }
+        v->from_src[i] = id;
+    }
+    *out = v;
+    return NT_OK;
+nomem:
+    nt_vocab_free(v);
+    return nt_error(NT_ERR_NOMEM, "%s: out of memory", who);
+}
+
+nt_status nt_vocab_build_spm_pair(nt_vocab **out, const nt_spm_options *o, const char *const *src, int n_src,
+                                  const char *const *tgt, int n_tgt) {
+    if (!out) return nt_error(NT_ERR_ARG, "nt_vocab_build_spm_pair: NULL out");
+    *out = NULL;
+    nt_spm *ms = NULL, *mt = NULL;
+    nt_status s = nt_spm_train(&ms, o, src, n_src);
+    if (s != NT_OK) return nt_error_wrap(s, "source side");
+    s = nt_spm_train(&mt, o, tgt, n_tgt);
+    if (s != NT_OK) {
+        nt_spm_free(ms);
+        return nt_error_wrap(s, "target side");
+    }
+    return nt_vocab_from_spm_pair(out, ms, mt);
+}
+
 nt_status nt_vocab_build_spm(nt_vocab **out, const nt_spm_options *o, const char *const *texts, int n) {
     if (!out) return nt_error(NT_ERR_ARG, "nt_vocab_build_spm: NULL out");
     *out = NULL;
@@ -473,6 +564,15 @@ nt_status nt_vocab_encode(const nt_vocab *v, const char *text, int32_t *ids, int
     return NT_OK;
 }
 
+nt_status nt_vocab_encode_src(const nt_vocab *v, const char *text, int32_t *ids, int cap, int *n) {
+    if (!v || !v->spm_src) return nt_vocab_encode(v, text, ids, cap, n);
+    if (!text || !n) return nt_error(NT_ERR_ARG, "nt_vocab_encode_src: NULL argument");
+    NT_TRY(nt_spm_encode(v->spm_src, text, ids, cap < 0 ? 0 : cap, n));
+    if (ids)
+        for (int i = 0; i < *n; i++) ids[i] = v->from_src[ids[i]];
+    return NT_OK;
+}
+
 /* Specials dropped, the rest mapped to SentencePiece ids and decoded by it. */
 static nt_status decode_spm(const nt_vocab *v, const int32_t *ids, int n, char *buf, size_t cap) {
     int32_t *sp = nt_malloc((size_t)(n ? n : 1) * sizeof *sp);
@@ -484,7 +584,8 @@ static nt_status decode_spm(const nt_vocab *v, const int32_t *ids, int n, char *
             return nt_error(NT_ERR_ARG, "nt_vocab_decode: id %d at position %d out of range 0..%d", ids[i], i,
                             v->n - 1);
         }
-        if (ids[i] >= NT_TOK_N_SPECIAL) sp[k++] = v->to_spm[ids[i]];
+        /* a separate source model's piece is not target text: dropped too */
+        if (ids[i] >= NT_TOK_N_SPECIAL && ids[i] < v->n_tgt) sp[k++] = v->to_spm[ids[i]];
     }
     nt_status s = nt_spm_decode(v->spm, sp, k, buf, cap);
     nt_free(sp);
@@ -519,210 +620,4 @@ nt_status nt_vocab_decode(const nt_vocab *v, const int32_t *ids, int n, char *bu
     }
     buf[len] = 0;
     return NT_OK;
-}
-
-/* ---- HDF5: /vocab/tokens ---------------------------------------------------------------- */
-
-static hid_t utf8_vlen_type(void) {
-    hid_t t = H5Tcopy(H5T_C_S1);
-    if (t < 0) return t;
-    if (H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0) {
-        H5Tclose(t);
-        return -1;
-    }
-    return t;
-}
-
-/* vocab/spm_model: the serialized SentencePiece model, 1-D uint8. */
-static nt_status save_spm_model(const nt_spm *m, hid_t g) {
-    const uint8_t *b;
-    size_t nb;
-    nt_spm_bytes(m, &b, &nb);
-    hsize_t dim = (hsize_t)nb;
-    nt_status s = NT_OK;
-    hid_t space = -1, ds = -1;
-    if (H5Lexists(g, "spm_model", H5P_DEFAULT) > 0)
-        return nt_error(NT_ERR_IO, "nt_vocab_save_h5: vocab/spm_model exists already");
-    space = H5Screate_simple(1, &dim, NULL);
-    if (space >= 0) ds = H5Dcreate2(g, "spm_model", H5T_STD_U8LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (ds < 0 || H5Dwrite(ds, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, b) < 0)
-        s = nt_error(NT_ERR_IO, "nt_vocab_save_h5: cannot write vocab/spm_model (%zu bytes)", nb);
-    if (ds >= 0) H5Dclose(ds);
-    if (space >= 0) H5Sclose(space);
-    return s;
-}
-
-/* Reads vocab/spm_model and builds the spm vocabulary; checks that the
- * stored tokens tok[0..n) are its pieces in the mapped order. */
-static nt_status load_spm_model(nt_vocab **out, hid_t loc, char **tok, int n) {
-    const char *who = "nt_vocab_load_h5";
-    nt_status s = NT_OK;
-    hid_t ds = -1, space = -1, ftype = -1;
-    hsize_t nb = 0;
-    uint8_t *b = NULL;
-    H5E_BEGIN_TRY {
-        if (H5Lexists(loc, "vocab/spm_model", H5P_DEFAULT) <= 0 ||
-            (ds = H5Dopen2(loc, "vocab/spm_model", H5P_DEFAULT)) < 0)
-            s = nt_error(NT_ERR_FORMAT, "%s: tokenizer spm but no dataset vocab/spm_model", who);
-        if (s == NT_OK) {
-            ftype = H5Dget_type(ds);
-            space = H5Dget_space(ds);
-            if (ftype < 0 || H5Tget_class(ftype) != H5T_INTEGER || H5Tget_size(ftype) != 1 || space < 0 ||
-                H5Sget_simple_extent_ndims(space) != 1)
-                s = nt_error(NT_ERR_FORMAT, "%s: vocab/spm_model is not a 1-D array of bytes", who);
-            else H5Sget_simple_extent_dims(space, &nb, NULL);
-        }
-        if (s == NT_OK && (nb == 0 || nb > ((hsize_t)1 << 31)))
-            s = nt_error(NT_ERR_FORMAT, "%s: vocab/spm_model has %llu bytes", who, (unsigned long long)nb);
-        if (s == NT_OK && !(b = nt_malloc((size_t)nb))) s = nt_error(NT_ERR_NOMEM, "%s: out of memory", who);
-        if (s == NT_OK && H5Dread(ds, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, b) < 0)
-            s = nt_error(NT_ERR_FORMAT, "%s: cannot read vocab/spm_model", who);
-        if (ftype >= 0) H5Tclose(ftype);
-        if (space >= 0) H5Sclose(space);
-        if (ds >= 0) H5Dclose(ds);
-    } H5E_END_TRY;
-    nt_spm *m = NULL;
-    if (s == NT_OK) s = nt_spm_load(&m, b, (size_t)nb);
-    nt_free(b);
-    if (s == NT_OK) s = nt_vocab_from_spm(out, m);
-    if (s != NT_OK) return nt_error_wrap(s, "%s: vocab/spm_model", who);
-    nt_vocab *v = *out;
-    int bad = v->n != n ? (v->n < n ? v->n : n) : -1;
-    for (int i = 0; bad < 0 && i < n; i++)
-        if (strcmp(tok[i], v->tok[i]) != 0) bad = i;
-    if (bad >= 0) {
-        s = v->n != n ? nt_error(NT_ERR_FORMAT, "%s: vocab/tokens has %d tokens, vocab/spm_model %d pieces", who,
-                                 n, v->n)
-                      : nt_error(NT_ERR_FORMAT, "%s: vocab/tokens[%d] is \"%.40s\", vocab/spm_model says \"%.40s\"",
-                                 who, bad, tok[bad], v->tok[bad]);
-        nt_vocab_free(v);
-        *out = NULL;
-    }
-    return s;
-}
-
-nt_status nt_vocab_save_h5(const nt_vocab *v, hid_t loc) {
-    if (!v) return nt_error(NT_ERR_ARG, "nt_vocab_save_h5: NULL vocab");
-    nt_status s = NT_OK;
-    hid_t g = -1, type = -1, space = -1, ds = -1, aspace = -1, attr = -1;
-    H5E_BEGIN_TRY {
-        htri_t has = H5Lexists(loc, "vocab", H5P_DEFAULT);
-        if (has < 0) s = nt_error(NT_ERR_IO, "nt_vocab_save_h5: bad HDF5 location");
-        else g = has ? H5Gopen2(loc, "vocab", H5P_DEFAULT)
-                     : H5Gcreate2(loc, "vocab", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-        if (s == NT_OK && g < 0) s = nt_error(NT_ERR_IO, "nt_vocab_save_h5: cannot open or create group vocab");
-        if (s == NT_OK && H5Lexists(g, "tokens", H5P_DEFAULT) > 0)
-            s = nt_error(NT_ERR_IO, "nt_vocab_save_h5: vocab/tokens exists already");
-        if (s == NT_OK) {
-            hsize_t dim = (hsize_t)v->n;
-            type = utf8_vlen_type();
-            space = H5Screate_simple(1, &dim, NULL);
-            if (type >= 0 && space >= 0)
-                ds = H5Dcreate2(g, "tokens", type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-            if (ds < 0 || H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, v->tok) < 0)
-                s = nt_error(NT_ERR_IO, "nt_vocab_save_h5: cannot write vocab/tokens (%d strings)", v->n);
-        }
-        if (s == NT_OK) {
-            const char *kn = kind_names[v->kind];
-            aspace = H5Screate(H5S_SCALAR);
-            if (aspace >= 0) attr = H5Acreate2(ds, "tokenizer", type, aspace, H5P_DEFAULT, H5P_DEFAULT);
-            if (attr < 0 || H5Awrite(attr, type, &kn) < 0)
-                s = nt_error(NT_ERR_IO, "nt_vocab_save_h5: cannot write attribute vocab/tokens.tokenizer");
-        }
-        if (s == NT_OK && v->spm) s = save_spm_model(v->spm, g);
-        if (attr >= 0) H5Aclose(attr);
-        if (aspace >= 0) H5Sclose(aspace);
-        if (ds >= 0) H5Dclose(ds);
-        if (space >= 0) H5Sclose(space);
-        if (type >= 0) H5Tclose(type);
-        if (g >= 0) H5Gclose(g);
-    } H5E_END_TRY;
-    return s;
-}
-
-nt_status nt_vocab_load_h5(nt_vocab **out, hid_t loc) {
-    const char *who = "nt_vocab_load_h5";
-    if (!out) return nt_error(NT_ERR_ARG, "%s: NULL out", who);
-    *out = NULL;
-    nt_status s = NT_OK;
-    hid_t ds = -1, ftype = -1, space = -1, mtype = -1, attr = -1;
-    char **raw = NULL;
-    hsize_t n = 0;
-    nt_tokenizer_kind kind = NT_TOKENIZER_CHAR;
-    H5E_BEGIN_TRY {
-        if (H5Lexists(loc, "vocab", H5P_DEFAULT) <= 0 || H5Lexists(loc, "vocab/tokens", H5P_DEFAULT) <= 0 ||
-            (ds = H5Dopen2(loc, "vocab/tokens", H5P_DEFAULT)) < 0)
-            s = nt_error(NT_ERR_FORMAT, "%s: no dataset vocab/tokens", who);
-        if (s == NT_OK) {
-            ftype = H5Dget_type(ds);
-            space = H5Dget_space(ds);
-            if (ftype < 0 || H5Tget_class(ftype) != H5T_STRING || H5Tis_variable_str(ftype) <= 0)
-                s = nt_error(NT_ERR_FORMAT, "%s: vocab/tokens is not variable-length strings", who);
-            else if (space < 0 || H5Sget_simple_extent_ndims(space) != 1)
-                s = nt_error(NT_ERR_FORMAT, "%s: vocab/tokens is not 1-D", who);
-            else H5Sget_simple_extent_dims(space, &n, NULL);
-        }
-        if (s == NT_OK && (n < NT_TOK_N_SPECIAL || n > 100000000))
-            s = nt_error(NT_ERR_FORMAT, "%s: vocab/tokens has %llu tokens, expected at least the %d specials",
-                         who, (unsigned long long)n, NT_TOK_N_SPECIAL);
-        if (s == NT_OK) {
-            mtype = utf8_vlen_type();
-            raw = nt_calloc((size_t)n, sizeof *raw);
-            if (!raw) s = nt_error(NT_ERR_NOMEM, "%s: out of memory", who);
-            else if (mtype < 0 || H5Dread(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw) < 0)
-                s = nt_error(NT_ERR_FORMAT, "%s: cannot read vocab/tokens", who);
-        }
-        if (s == NT_OK && H5Aexists(ds, "tokenizer") > 0) {
-            char *kn = NULL;
-            attr = H5Aopen(ds, "tokenizer", H5P_DEFAULT);
-            hid_t at = attr >= 0 ? H5Aget_type(attr) : -1;
-            if (at < 0 || H5Tget_class(at) != H5T_STRING || H5Tis_variable_str(at) <= 0 ||
-                H5Aread(attr, mtype, &kn) < 0 || !kn)
-                s = nt_error(NT_ERR_FORMAT, "%s: attribute vocab/tokens.tokenizer is not a string", who);
-            else if (nt_tokenizer_kind_parse(kn, &kind) != NT_OK)
-                s = nt_error(NT_ERR_FORMAT, "%s: vocab/tokens.tokenizer is \"%.40s\", expected char, word or spm",
-                             who, kn);
-            if (kn) H5free_memory(kn);
-            if (at >= 0) H5Tclose(at);
-        }
-    } H5E_END_TRY;
-    char **tok = NULL;
-    if (s == NT_OK) {
-        tok = nt_calloc((size_t)n, sizeof *tok);
-        if (!tok) s = nt_error(NT_ERR_NOMEM, "%s: out of memory", who);
-        for (hsize_t i = 0; s == NT_OK && i < n; i++) {
-            const char *r = raw[i] ? raw[i] : "";
-            size_t bad;
-            if (!nt_utf8_valid(r, strlen(r), &bad)) {
-                s = nt_error(NT_ERR_FORMAT, "%s: token %llu is not valid UTF-8", who, (unsigned long long)i);
-                break;
-            }
-            if (!(tok[i] = dup_piece(0, r, strlen(r)))) s = nt_error(NT_ERR_NOMEM, "%s: out of memory", who);
-        }
-        if (s != NT_OK && tok) {
-            for (hsize_t i = 0; i < n; i++) nt_free(tok[i]);
-            nt_free(tok);
-            tok = NULL;
-        }
-    }
-    if (raw) {
-        for (hsize_t i = 0; i < n; i++)
-            if (raw[i]) H5free_memory(raw[i]);
-        nt_free(raw);
-    }
-    H5E_BEGIN_TRY {
-        if (attr >= 0) H5Aclose(attr);
-        if (mtype >= 0) H5Tclose(mtype);
-        if (space >= 0) H5Sclose(space);
-        if (ftype >= 0) H5Tclose(ftype);
-        if (ds >= 0) H5Dclose(ds);
-    } H5E_END_TRY;
-    if (s != NT_OK) return s;
-    if (kind == NT_TOKENIZER_SPM) {
-        s = load_spm_model(out, loc, tok, (int)n);
-        for (hsize_t i = 0; i < n; i++) nt_free(tok[i]);
-        nt_free(tok);
-        return s;
-    }
-    return vocab_make(out, kind, tok, (int)n, who);
 }

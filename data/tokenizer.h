@@ -1,17 +1,5 @@
-/* tokenizer.h - character, word and SentencePiece tokenizers and their vocabulary.
- *
- * Token ids 0..4 are the specials (DESIGN.md), then the vocabulary built
- * from training text, most frequent first (ties in byte order):
- *
- *     const char *texts[] = {"vingt et un", "quatre-vingts"};
- *     nt_vocab *v;
- *     nt_vocab_build(&v, NT_TOKENIZER_CHAR, texts, 2, 1);  // min_freq 1
- *     int32_t ids[64]; int n;
- *     nt_vocab_encode(v, "vingt", ids, 64, &n);            // 5 ids, no specials
- *     char out[64];
- *     nt_vocab_decode(v, ids, n, out, sizeof out);         // "vingt"
- *     nt_vocab_save_h5(v, file);                           // /vocab/tokens
- *     nt_vocab_free(v);
+/* tokenizer.h - character, word and SentencePiece tokenizers: text -> token strings.
+ * The vocabulary (token strings <-> ids) is data/vocab.h, included here.
  *
  * char: one token per Unicode code point ("é", "ß", "٣" and the space are
  * one token each).
@@ -23,48 +11,16 @@
  * Decoding concatenates, turns ▁ into spaces and drops the leading one, so
  * decode(encode(x)) == x for every text whose symbols are in the vocabulary.
  * Text containing U+2581 itself cannot be word-tokenized (NT_ERR_FORMAT).
- * spm: a SentencePiece model (data/spm.h) does the splitting; the vocabulary
- * is the model's pieces. Id layout: nextok's specials keep ids 0..4, and
- * SentencePiece's own ids are mapped around them: its unk/bos/eos/pad ids
- * go to <unk> <bos> <eos> <pad>, a control piece "<sep>" to <sep>, and every
- * other piece keeps SentencePiece's order from id 5 on. A model trained by
- * nt_vocab_build_spm already has its specials at 0..4 (data/spm.h), so
- * there the map is the identity: checkpoint ids == SentencePiece ids, and
- * Python's sp.encode() on the exported model gives the same numbers.
- * Byte fallback spells characters outside the pieces as UTF-8 bytes, so an
- * spm vocabulary never produces <unk>. In HDF5 the serialized model is the
- * uint8 dataset vocab/spm_model beside vocab/tokens (the pieces, for
- * reading the file without SentencePiece).
+ * spm: the pieces of a SentencePiece model (data/spm.h), which the
+ * vocabulary holds: nt_vocab_split in data/vocab.h.
  */
 #ifndef NT_DATA_TOKENIZER_H
 #define NT_DATA_TOKENIZER_H
 
-#include <hdf5.h>
 #include <stddef.h>
-#include <stdint.h>
 
 #include "core/status.h"
-#include "data/spm.h"
-
-enum {
-    NT_TOK_PAD = 0, /* "<pad>" */
-    NT_TOK_BOS = 1, /* "<bos>" */
-    NT_TOK_EOS = 2, /* "<eos>" */
-    NT_TOK_UNK = 3, /* "<unk>" */
-    NT_TOK_SEP = 4, /* "<sep>" */
-    NT_TOK_N_SPECIAL = 5
-};
-
-typedef enum nt_tokenizer_kind {
-    NT_TOKENIZER_CHAR = 0, /* Unicode code points */
-    NT_TOKENIZER_WORD = 1, /* words with the ▁ convention */
-    NT_TOKENIZER_SPM = 2,  /* SentencePiece subwords (a model in the vocabulary) */
-} nt_tokenizer_kind;
-
-/* "char" | "word" | "spm"; NULL for an out-of-range value. */
-const char *nt_tokenizer_kind_name(nt_tokenizer_kind k);
-/* NT_ERR_ARG naming the bad name; *out unchanged on error. */
-nt_status nt_tokenizer_kind_parse(const char *name, nt_tokenizer_kind *out);
+#include "data/vocab.h" /* nt_tokenizer_kind, nt_vocab */
 
 /* Splits one text into token strings (the tokenizer alone, no vocabulary):
  * calls fn(piece, len, user) per token in order. NT_ERR_FORMAT for invalid
@@ -72,77 +28,5 @@ nt_status nt_tokenizer_kind_parse(const char *name, nt_tokenizer_kind *out);
  * spm, which needs its model: use nt_vocab_split. */
 nt_status nt_tokenizer_split(nt_tokenizer_kind k, const char *text,
                              void (*fn)(const char *piece, size_t len, void *user), void *user);
-
-typedef struct nt_vocab nt_vocab; /* opaque */
-
-/* Builds a vocabulary from n training texts: specials, then every token seen
- * at least min_freq times (min_freq >= 1). NT_ERR_ARG for bad arguments,
- * NT_ERR_FORMAT naming the text index for invalid UTF-8, NT_ERR_NOMEM;
- * *out = NULL on error. */
-nt_status nt_vocab_build(nt_vocab **out, nt_tokenizer_kind kind, const char *const *texts, int n,
-                         int min_freq);
-
-/* An spm vocabulary: trains a SentencePiece model on the n texts with
- * options o (nt_spm_train) and wraps it (nt_vocab_from_spm). Errors as
- * nt_spm_train; *out = NULL on error. */
-nt_status nt_vocab_build_spm(nt_vocab **out, const nt_spm_options *o, const char *const *texts, int n);
-
-/* An spm vocabulary over model m, taking ownership of m (freed on error
- * too). NT_ERR_FORMAT if the model has no unk piece or a piece repeats a
- * special's name (naming it). *out = NULL on error. */
-nt_status nt_vocab_from_spm(nt_vocab **out, nt_spm *m);
-
-/* The SentencePiece model of an spm vocabulary (owned by v), else NULL. */
-const nt_spm *nt_vocab_spm(const nt_vocab *v);
-
-/* nt_tokenizer_split with the vocabulary's tokenizer: for spm, the pieces
- * its model encodes text to. */
-nt_status nt_vocab_split(const nt_vocab *v, const char *text,
-                         void (*fn)(const char *piece, size_t len, void *user), void *user);
-
-/* A vocabulary from an explicit token list: tokens[0..4] must be the five
- * specials by name, the rest distinct. NT_ERR_FORMAT naming the first bad
- * entry; *out = NULL on error. */
-nt_status nt_vocab_from_tokens(nt_vocab **out, nt_tokenizer_kind kind, const char *const *tokens,
-                               int n);
-
-void nt_vocab_free(nt_vocab *v); /* NULL is a no-op */
-
-int nt_vocab_size(const nt_vocab *v);                    /* specials included */
-nt_tokenizer_kind nt_vocab_kind(const nt_vocab *v);
-/* After a load without the attr; char <-> word only (spm needs a model:
- * a no-op for an spm vocabulary or k == NT_TOKENIZER_SPM). */
-void nt_vocab_set_kind(nt_vocab *v, nt_tokenizer_kind k);
-/* The token string of id (NUL-terminated), NULL if id is out of range. */
-const char *nt_vocab_token(const nt_vocab *v, int id);
-/* The id of token string s, or -1 if s is not in the vocabulary. */
-int nt_vocab_id(const nt_vocab *v, const char *s);
-
-/* Encodes text to ids (no specials added; unknown tokens -> NT_TOK_UNK).
- * *n = the number of ids. With ids == NULL only counts. NT_ERR_ARG if the
- * count exceeds cap (ids unspecified), NT_ERR_FORMAT for invalid UTF-8. */
-nt_status nt_vocab_encode(const nt_vocab *v, const char *text, int32_t *ids, int cap, int *n);
-
-/* Decodes ids to text in buf (always NUL-terminated when cap > 0), skipping
- * the specials (<pad> <bos> <eos> <unk> <sep>). NT_ERR_ARG for an id out of
- * range or a buffer too small (the message gives the bytes needed). */
-nt_status nt_vocab_decode(const nt_vocab *v, const int32_t *ids, int n, char *buf, size_t cap);
-
-/* Writes dataset "vocab/tokens" under loc (a file or group id), creating
- * group "vocab" if missing: 1-D variable-length UTF-8 strings, index = id,
- * with a string attribute "tokenizer" ("char" | "word" | "spm"). For spm
- * also "vocab/spm_model": the serialized SentencePiece model, 1-D uint8
- * (the bytes of a .model file). NT_ERR_IO if a dataset exists already or
- * HDF5 fails. */
-nt_status nt_vocab_save_h5(const nt_vocab *v, hid_t loc);
-
-/* Reads "vocab/tokens" under loc. Checks that tokens 0..4 are <pad> <bos>
- * <eos> <unk> <sep> (NT_ERR_FORMAT naming the first wrong one) and that the
- * rest are distinct. The kind comes from the "tokenizer" attribute if
- * present, else NT_TOKENIZER_CHAR (the caller may set it from /config with
- * nt_vocab_set_kind). For spm, loads vocab/spm_model and checks that
- * vocab/tokens are its pieces in the mapped order (NT_ERR_FORMAT naming
- * the first difference). *out = NULL on error. */
-nt_status nt_vocab_load_h5(nt_vocab **out, hid_t loc);
 
 #endif

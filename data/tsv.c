@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "data/utf8.h"
 
 static const char *reason_names[NT_TSV_N_REASONS] = {
     "invalid UTF-8", "missing tab", "extra tab", "empty side", "line too long", "empty line",
@@ -12,32 +13,6 @@ static const char *reason_names[NT_TSV_N_REASONS] = {
 
 const char *nt_tsv_reason_name(nt_tsv_reason r) {
     return (unsigned)r < NT_TSV_N_REASONS ? reason_names[r] : "unknown";
-}
-
-/* RFC 3629: 1..4 bytes, shortest form only, no surrogates, <= U+10FFFF. */
-int nt_utf8_valid(const char *str, size_t len, size_t *bad_at) {
-    const unsigned char *s = (const unsigned char *)str;
-    size_t i = 0;
-    while (i < len) {
-        unsigned c = s[i];
-        size_t k;
-        unsigned cp, min;
-        if (c < 0x80) { i++; continue; }
-        else if ((c & 0xE0) == 0xC0) { k = 1; cp = c & 0x1F; min = 0x80; }
-        else if ((c & 0xF0) == 0xE0) { k = 2; cp = c & 0x0F; min = 0x800; }
-        else if ((c & 0xF8) == 0xF0) { k = 3; cp = c & 0x07; min = 0x10000; }
-        else goto bad;
-        for (size_t j = 1; j <= k; j++) {
-            if (i + j >= len || (s[i + j] & 0xC0) != 0x80) goto bad;
-            cp = (cp << 6) | (s[i + j] & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) goto bad;
-        i += k + 1;
-    }
-    return 1;
-bad:
-    if (bad_at) *bad_at = i;
-    return 0;
 }
 
 /* Checks one line (without its ending); returns the reason or -1 if good,

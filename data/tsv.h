@@ -27,6 +27,7 @@
 #include <stddef.h>
 
 #include "core/status.h"
+#include "data/utf8.h" /* nt_utf8_valid, which the readers of nt_tsv lines use too */
 
 typedef enum nt_tsv_reason {
     NT_TSV_BAD_UTF8 = 0, /* invalid UTF-8 (or a NUL byte) */
@@ -78,10 +79,5 @@ nt_status nt_tsv_read_buffer(nt_tsv **out, const char *name, const char *bytes, 
 void nt_tsv_skip_summary(const nt_tsv *t, char *buf, size_t cap);
 
 void nt_tsv_free(nt_tsv *t); /* NULL is a no-op */
-
-/* 1 if s[0..len) is valid UTF-8 (no overlongs, surrogates or code points
- * above U+10FFFF; NUL allowed), else 0 and *bad_at = offset of the first bad
- * byte (bad_at may be NULL). Shared with the tokenizers. */
-int nt_utf8_valid(const char *s, size_t len, size_t *bad_at);
 
 #endif

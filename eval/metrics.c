@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "data/utf8.h"
 
 /* A growable array of 32-bit units. */
 typedef struct buf32 {
@@ -55,42 +56,17 @@ static nt_status buf_reserve(buf32 *b, int64_t need) {
  * offset of the first invalid sequence (overlong forms, surrogates and
  * values above U+10FFFF are invalid). b must hold strlen(s) units. */
 static int64_t utf8_decode(buf32 *b, const char *str) {
-    const unsigned char *s = (const unsigned char *)str;
-    int64_t i = 0, n = 0;
-    while (s[i]) {
-        uint32_t c = s[i], min;
-        int len;
-        if (c < 0x80) { len = 1; min = 0; }
-        else if ((c & 0xE0) == 0xC0) { len = 2; c &= 0x1F; min = 0x80; }
-        else if ((c & 0xF0) == 0xE0) { len = 3; c &= 0x0F; min = 0x800; }
-        else if ((c & 0xF8) == 0xF0) { len = 4; c &= 0x07; min = 0x10000; }
-        else return i;
-        for (int k = 1; k < len; k++) {
-            if ((s[i + k] & 0xC0) != 0x80) return i;  /* also catches the NUL */
-            c = (c << 6) | (s[i + k] & 0x3F);
-        }
-        if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return i;
+    size_t len = strlen(str), i = 0;
+    int64_t n = 0;
+    while (i < len) {
+        uint32_t c;
+        size_t k = nt_utf8_decode(str + i, len - i, &c);
+        if (k == 0) return (int64_t)i;
         b->p[n++] = c;
-        i += len;
+        i += k;
     }
     b->n = n;
     return -1;
-}
-
-static size_t utf8_put(char *out, uint32_t c) {
-    if (c < 0x80) { out[0] = (char)c; return 1; }
-    if (c < 0x800) {
-        out[0] = (char)(0xC0 | (c >> 6)); out[1] = (char)(0x80 | (c & 0x3F));
-        return 2;
-    }
-    if (c < 0x10000) {
-        out[0] = (char)(0xE0 | (c >> 12)); out[1] = (char)(0x80 | ((c >> 6) & 0x3F));
-        out[2] = (char)(0x80 | (c & 0x3F));
-        return 3;
-    }
-    out[0] = (char)(0xF0 | (c >> 18)); out[1] = (char)(0x80 | ((c >> 12) & 0x3F));
-    out[2] = (char)(0x80 | ((c >> 6) & 0x3F)); out[3] = (char)(0x80 | (c & 0x3F));
-    return 4;
 }
 
 /* Python's str.isspace(), which is what sacreBLEU's str.split() splits on. */
@@ -530,7 +506,7 @@ nt_status nt_metrics_tokenize_13a(char **out, const char *line) {
     for (int64_t t = 0; t < ntok; t++) {
         if (t) *w++ = ' ';
         uint32_t st = acc->spans.p[2 * t], len = acc->spans.p[2 * t + 1];
-        for (uint32_t k = 0; k < len; k++) w += utf8_put(w, acc->htok.p[st + k]);
+        for (uint32_t k = 0; k < len; k++) w += nt_utf8_encode(acc->htok.p[st + k], w);
     }
     *w = 0;
     *out = str;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/alloc.h"
+#include "data/utf8.h"
 #include "train/atomic_file.h"
 #include "train/json.h"
 
@@ -54,30 +55,16 @@ static void sb_printf(sbuf *b, const char *fmt, ...) {
 
 static void sb_puts(sbuf *b, const char *s) { sb_printf(b, "%s", s); }
 
-/* Length of the valid UTF-8 sequence at s, or 0 if invalid. */
-static int utf8_len(const unsigned char *s) {
-    uint32_t c = s[0], min;
-    int len;
-    if (c < 0x80) return 1;
-    if ((c & 0xE0) == 0xC0) { len = 2; c &= 0x1F; min = 0x80; }
-    else if ((c & 0xF0) == 0xE0) { len = 3; c &= 0x0F; min = 0x800; }
-    else if ((c & 0xF8) == 0xF0) { len = 4; c &= 0x07; min = 0x10000; }
-    else return 0;
-    for (int k = 1; k < len; k++) {
-        if ((s[k] & 0xC0) != 0x80) return 0;
-        c = (c << 6) | (s[k] & 0x3F);
-    }
-    return c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF) ? 0 : len;
-}
-
 /* Appends `s` escaped for HTML text and attribute values: & < > " ' become
  * entities, control characters a space, invalid UTF-8 U+FFFD. At most
  * `max_cp` code points (0 = no limit), then an ellipsis. */
 static void sb_esc(sbuf *b, const char *s, int max_cp) {
     const unsigned char *p = (const unsigned char *)(s ? s : "");
+    size_t left = strlen((const char *)p);
     for (int cp = 0; *p; cp++) {
         if (max_cp && cp == max_cp) { sb_puts(b, "\xE2\x80\xA6"); return; }
-        int len = utf8_len(p);
+        uint32_t unused;
+        int len = (int)nt_utf8_decode((const char *)p, left, &unused);
         switch (*p) {
         case '&': sb_puts(b, "&amp;"); break;
         case '<': sb_puts(b, "&lt;"); break;
@@ -90,6 +77,7 @@ static void sb_esc(sbuf *b, const char *s, int max_cp) {
             else sb_printf(b, "%.*s", len, (const char *)p);
         }
         p += len;
+        left -= (size_t)len;
     }
 }
 

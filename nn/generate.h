@@ -40,10 +40,13 @@
 #ifndef NT_GENERATE_H
 #define NT_GENERATE_H
 
+#include "core/tokens.h"
 #include "nn/model.h"
 
-/* Special token ids (DESIGN.md). */
-enum { NT_GEN_PAD = 0, NT_GEN_BOS = 1, NT_GEN_EOS = 2, NT_GEN_UNK = 3, NT_GEN_SEP = 4 };
+/* The special token ids under generation's older names (core/tokens.h is the
+ * one definition). */
+enum { NT_GEN_PAD = NT_TOK_PAD, NT_GEN_BOS = NT_TOK_BOS, NT_GEN_EOS = NT_TOK_EOS, NT_GEN_UNK = NT_TOK_UNK,
+       NT_GEN_SEP = NT_TOK_SEP };
 
 typedef struct nt_generate_config {
     int max_new_tokens;        /* tokens generated at most, <eos> included (>= 1; default 64).

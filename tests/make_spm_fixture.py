@@ -98,3 +98,30 @@ with open(f"{out}/spm_cases.txt", "w", encoding="utf-8") as f:
             f.write(f"decoded {name}\t" + sp.decode(ids).replace("\t", "\\t") + "\n")
 sp = models["spm_py"]
 print("pieces 0..6:", [sp.id_to_piece(i) for i in range(7)], "size", sp.get_piece_size())
+
+# Separate source and target models (train --spm-separate): the English column is the source,
+# the German column the target, each model trained on its side alone with the options above
+# and 350 pieces. spm_sep_cases.txt: the FNV-1a 64 hash and size of each serialized model,
+# then per case the text and its ids under each model.
+def fnv1a64(b):
+    h = 0xcbf29ce484222325
+    for x in b:
+        h = ((h ^ x) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+sep = {}
+for side, col in (("src", [en for en, _ in pairs]), ("tgt", [de for _, de in pairs])):
+    buf = io.BytesIO()
+    o = dict(opts, vocab_size=350)
+    spm.SentencePieceTrainer.train(sentence_iterator=iter(col), model_writer=buf, model_type="unigram", **o)
+    sep[side] = (buf.getvalue(), spm.SentencePieceProcessor(model_proto=buf.getvalue()))
+with open(f"{out}/spm_sep_cases.txt", "w", encoding="utf-8") as f:
+    f.write("# separate models (unigram, 350 pieces each; source = English column, target = German column of "
+            "spm_pairs.tsv): model SIDE FNV1A64 BYTES, then text / ids src / ids tgt; made by "
+            "tests/make_spm_fixture.py\n")
+    for side in ("src", "tgt"):
+        f.write(f"model {side} {fnv1a64(sep[side][0]):016x} {len(sep[side][0])}\n")
+    for t in cases:
+        f.write("text\t" + t.replace("\t", "\\t") + "\n")
+        for side in ("src", "tgt"):
+            f.write(f"ids {side}\t" + " ".join(map(str, sep[side][1].encode(t))) + "\n")

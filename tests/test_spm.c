@@ -15,6 +15,7 @@
 #include "data/tsv.h"
 #include "train/checkpoint.h"
 #include "data/tokenizer.h"
+#include "train/vocab_h5.h"
 #include "support/check.h"
 #include "support/cli_run.h"
 #include "support/proc.h"
@@ -411,6 +412,156 @@ static void test_hdf5(void) {
     nt_vocab_free(v);
 }
 
+/* ---- separate source and target models: spm_sep_cases.txt ---- */
+
+static char sep_hash[2][32];
+static size_t sep_bytes[2];
+static char sep_text[MAX_CASES][512], sep_ids[MAX_CASES][2][2048];
+static int n_sep;
+
+static int load_sep_cases(void) {
+    FILE *f = fopen(fixture("spm_sep_cases.txt"), "r");
+    if (!f) return 0;
+    char line[8192];
+    int n = -1;
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = 0;
+        char side[8], hash[32];
+        size_t bytes;
+        if (sscanf(line, "model %7s %31s %zu", side, hash, &bytes) == 3) {
+            int k = strcmp(side, "tgt") == 0;
+            snprintf(sep_hash[k], sizeof sep_hash[k], "%s", hash);
+            sep_bytes[k] = bytes;
+            continue;
+        }
+        char *tab = strchr(line, '\t');
+        if (!tab) continue;
+        *tab = 0;
+        const char *val = tab + 1;
+        if (strcmp(line, "text") == 0 && n + 1 < MAX_CASES) {
+            n++;
+            snprintf(sep_text[n], sizeof sep_text[n], "%s", val);
+            unescape_tab(sep_text[n]);
+        } else if (n >= 0 && strcmp(line, "ids src") == 0) snprintf(sep_ids[n][0], sizeof sep_ids[n][0], "%s", val);
+        else if (n >= 0 && strcmp(line, "ids tgt") == 0) snprintf(sep_ids[n][1], sizeof sep_ids[n][1], "%s", val);
+    }
+    fclose(f);
+    return n + 1;
+}
+
+static void model_hash(const nt_spm *m, char *out, size_t cap, size_t *bytes) {
+    const uint8_t *b;
+    size_t nb;
+    nt_spm_bytes(m, &b, &nb);
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < nb; i++) h = (h ^ b[i]) * 0x100000001b3ULL;
+    snprintf(out, cap, "%016llx", (unsigned long long)h);
+    *bytes = nb;
+}
+
+/* Python's ids of a side, in the checkpoint's id space: the target model's
+ * ids as they are, a source id i >= 5 at T - 5 + i. */
+static int expected_ids(const char *list, int side, int n_tgt, int32_t *ids) {
+    int n = 0;
+    for (const char *p = list; *p;) {
+        char *end;
+        long id = strtol(p, &end, 10);
+        if (end == p) break;
+        ids[n++] = (int32_t)(side == 0 && id >= NT_TOK_N_SPECIAL ? n_tgt - NT_TOK_N_SPECIAL + id : id);
+        p = end;
+    }
+    return n;
+}
+
+/* --spm-separate: each model trained here is Python's (same bytes), the ids
+ * of both sides are Python's in the documented id space, HDF5 round trip. */
+static void test_separate(void) {
+    n_sep = load_sep_cases();
+    CHECK(n_sep == 11 && sep_bytes[0] && sep_bytes[1], "spm_sep_cases.txt: %d cases", n_sep);
+    nt_spm_options o;
+    nt_spm_options_default(&o);
+    o.vocab_size = 350;
+    int half = n_lines / 2; /* lines: the English (source) column, then the German (target) one */
+    nt_vocab *v = NULL, *w = NULL;
+    CHECK(nt_vocab_build_spm_pair(&v, &o, lines, half, lines + half, half) == NT_OK, "build: %s", nt_errmsg());
+    if (!v) return;
+    const nt_spm *src = nt_vocab_spm_src(v), *tgt = nt_vocab_spm(v);
+    CHECK(src && tgt && src != tgt, "two models");
+    if (!src || !tgt) goto done;
+    for (int k = 0; k < 2; k++) {
+        char h[32];
+        size_t nb;
+        model_hash(k ? tgt : src, h, sizeof h, &nb);
+        CHECK(strcmp(h, sep_hash[k]) == 0 && nb == sep_bytes[k], "%s model: hash %s, %zu bytes; Python's %s, %zu",
+              k ? "target" : "source", h, nb, sep_hash[k], sep_bytes[k]);
+    }
+    int T = nt_vocab_target_size(v);
+    CHECK(T == 350 && nt_vocab_size(v) == 350 + 350 - NT_TOK_N_SPECIAL, "sizes: target %d, all %d", T,
+          nt_vocab_size(v));
+    CHECK(strcmp(nt_vocab_token(v, T), nt_spm_piece(src, NT_TOK_N_SPECIAL)) == 0, "id T is \"%s\", source piece 5 \"%s\"",
+          nt_vocab_token(v, T), nt_spm_piece(src, NT_TOK_N_SPECIAL));
+    for (int c = 0; c < n_sep; c++) {
+        int32_t got[512], want[512];
+        int n = 0;
+        for (int side = 0; side < 2; side++) {
+            int nw = expected_ids(sep_ids[c][side], side, T, want);
+            nt_status s = side ? nt_vocab_encode(v, sep_text[c], got, 512, &n)
+                               : nt_vocab_encode_src(v, sep_text[c], got, 512, &n);
+            char a[2048], b[2048];
+            ids_str(got, n, a, sizeof a);
+            ids_str(want, nw, b, sizeof b);
+            CHECK(s == NT_OK && n == nw && strcmp(a, b) == 0, "case %d %s: ids %s, want %s", c,
+                  side ? "target" : "source", a, b);
+            if (side == 0)
+                for (int i = 0; i < n; i++)
+                    CHECK(got[i] < NT_TOK_N_SPECIAL || got[i] >= T, "case %d: source id %d inside the target's", c,
+                          got[i]);
+        }
+        /* target side round trip (German text) */
+        char out[1024];
+        if (c == 1) {
+            nt_vocab_encode(v, sep_text[c], got, 512, &n);
+            CHECK(nt_vocab_decode(v, got, n, out, sizeof out) == NT_OK && strcmp(out, sep_text[c]) == 0,
+                  "decode: \"%s\"", out);
+        }
+    }
+    /* source pieces in a target sequence are dropped like specials */
+    int32_t mixed[3] = {T, NT_TOK_EOS, nt_vocab_size(v) - 1};
+    char out[64];
+    CHECK(nt_vocab_decode(v, mixed, 3, out, sizeof out) == NT_OK && out[0] == 0, "source pieces decoded: \"%s\"", out);
+
+    /* HDF5: /vocab/spm_model (target) + /vocab/spm_model_src */
+    char path[64];
+    snprintf(path, sizeof path, "test_spm_sep_%d.h5", (int)getpid());
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    CHECK(nt_vocab_save_h5(v, f) == NT_OK, "save: %s", nt_errmsg());
+    H5Fclose(f);
+    f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    CHECK(nt_vocab_load_h5(&w, f) == NT_OK, "load: %s", nt_errmsg());
+    if (w) {
+        CHECK(nt_vocab_spm_src(w) && same_model_bytes(nt_vocab_spm_src(w), src) && same_model_bytes(nt_vocab_spm(w), tgt),
+              "models changed in HDF5");
+        CHECK(nt_vocab_size(w) == nt_vocab_size(v) && nt_vocab_target_size(w) == T, "sizes after load");
+        int32_t a[128], b[128];
+        int na = 0, nb = 0;
+        nt_vocab_encode_src(v, sep_text[0], a, 128, &na);
+        nt_vocab_encode_src(w, sep_text[0], b, 128, &nb);
+        CHECK(na > 0 && na == nb && memcmp(a, b, (size_t)na * 4) == 0, "source ids after load");
+    }
+    nt_vocab_free(w);
+    w = NULL;
+    /* without the source model the stored tokens do not match: a clear error */
+    H5Ldelete(f, "vocab/spm_model_src", H5P_DEFAULT);
+    CHECK(nt_vocab_load_h5(&w, f) == NT_ERR_FORMAT && w == NULL && strstr(nt_errmsg(), "695 tokens") &&
+              strstr(nt_errmsg(), "350 pieces"),
+          "no source model: %s", nt_errmsg());
+    H5Fclose(f);
+    remove(path);
+    CHECK(nt_vocab_from_spm_pair(&w, NULL, NULL) == NT_ERR_ARG && w == NULL, "NULL models");
+done:
+    nt_vocab_free(v);
+}
+
 static void test_errors(void) {
     nt_spm *m = (nt_spm *)1;
     nt_spm_options o;
@@ -612,6 +763,58 @@ static void test_cli_train(void) {
     CHECK(strstr(nt_cli_err, "line 4: too long (102400 bytes"), "100 KB line message: %s", nt_cli_err);
     CHECK(!strstr(nt_cli_err, "line 1:") && !strstr(nt_cli_err, "line 5:"), "good lines got messages: %s", nt_cli_err);
 
+    /* --spm-separate: trains, saves both models, exports either, resumes, translates */
+    char run3[1000];
+    snprintf(run3, sizeof run3, "%s", nt_scratch_path("run3"));
+    const char *b1[] = {"train", "--train", nt_scratch_path("train.tsv"), "--valid", nt_scratch_path("valid.tsv"), "--out", run3,
+                        "--tokenizer", "spm", "--vocab-size", "350", "--spm-separate", "--preset", "tiny", "--steps",
+                        "3", "--eval-every", "3", "--eval-exact-max", "4", "--progress", "off", "--threads", "2", NULL};
+    rc = nt_cli_run(b1);
+    CHECK(rc == 0 && strstr(nt_cli_err, "vocabulary 695 (spm)") && strstr(nt_cli_err, "one per side"), "train separate: %d %s",
+          rc, nt_cli_err);
+    char last3[1200];
+    snprintf(last3, sizeof last3, "%s/checkpoint-last.h5", run3);
+    const char *b2[] = {"export-spm", last3, nt_scratch_path("sep.model"), NULL};
+    CHECK(nt_cli_run(b2) == 2 && strstr(nt_cli_err, "--side source or --side target"), "export without --side: %s", nt_cli_err);
+    const char *b3[] = {"export-spm", ckpt, nt_scratch_path("joint.model"), "--side", "source", NULL};
+    CHECK(nt_cli_run(b3) == 2 && strstr(nt_cli_err, "one joint SentencePiece model"), "--side on a joint model: %s", nt_cli_err);
+    for (int side = 0; side < 2; side++) {
+        const char *b4[] = {"export-spm", last3, nt_scratch_path(side ? "tgt.model" : "src.model"), "--side", side ? "target" : "source",
+                            NULL};
+        CHECK(nt_cli_run(b4) == 0 && strstr(nt_cli_out, side ? "target model, 350 pieces" : "source model, 350 pieces"),
+              "export --side: %s%s", nt_cli_out, nt_cli_err);
+        nt_spm *e = NULL;
+        char h[32];
+        size_t nb = 0;
+        CHECK(nt_spm_load_file(&e, nt_scratch_path(side ? "tgt.model" : "src.model")) == NT_OK, "exported: %s", nt_errmsg());
+        if (e) model_hash(e, h, sizeof h, &nb);
+        CHECK(e && strcmp(h, sep_hash[side]) == 0 && nb == sep_bytes[side], "exported %s model is not Python's",
+              side ? "target" : "source");
+        nt_spm_free(e);
+    }
+    const char *b5[] = {"inspect", last3, NULL};
+    CHECK(nt_cli_run(b5) == 0 && strstr(nt_cli_out, "source model: SentencePiece, 350 pieces") && strstr(nt_cli_out, "ids 350..694"),
+          "inspect separate: %s%s", nt_cli_out, nt_cli_err);
+    const char *b6[] = {"train", "--resume", run3, "--steps", "5", "--progress", "off", "--threads", "2", NULL};
+    CHECK(nt_cli_run(b6) == 0, "resume separate: %s", nt_cli_err);
+    ts = nt_malloc(sizeof *ts);
+    CHECK(ts && nt_ckpt_load_train(last3, ts) == NT_OK && ts->step == 5, "resumed separate to step %lld",
+          ts ? (long long)ts->step : -1LL);
+    nt_free(ts);
+    m = NULL;
+    v = NULL;
+    CHECK(nt_ckpt_load(last3, &m, &v) == NT_OK && nt_vocab_spm_src(v) && nt_vocab_size(v) == 695, "load separate: %s",
+          nt_errmsg());
+    nt_model_free(m);
+    nt_vocab_free(v);
+    const char *b7[] = {"translate", "--checkpoint", last3, "--max-new-tokens", "4", "--threads", "2", NULL};
+    rc = nt_cli_run_in("A man is walking on the street.\nbad \xFF byte\n", b7);
+    CHECK(rc == 1 && strstr(nt_cli_err, "line 2: invalid UTF-8") && !strstr(nt_cli_err, "line 1:"), "translate separate: %d %s",
+          rc, nt_cli_err);
+    const char *b8[] = {"train", "--train", nt_scratch_path("train.tsv"), "--valid", nt_scratch_path("valid.tsv"), "--out",
+                        nt_scratch_path("run4"), "--tokenizer", "spm", "--spm-joint", "--spm-separate", NULL};
+    CHECK(nt_cli_run(b8) == 2 && strstr(nt_cli_err, "exclude each other"), "joint and separate: %s", nt_cli_err);
+
     /* train: bad spm options */
     const char *a7[] = {"train", "--train", nt_scratch_path("train.tsv"), "--valid", nt_scratch_path("valid.tsv"), "--out",
                         nt_scratch_path("run2"), "--tokenizer", "spm", "--spm-type", "word", NULL};
@@ -641,6 +844,7 @@ int main(void) {
     test_vocab_mapping();
     test_hdf5();
     test_errors();
+    test_separate();
     nt_cli_use("nextok-translate");
     if (!nt_scratch_begin("nt_spm")) {
         CHECK(0, "mkdtemp failed");

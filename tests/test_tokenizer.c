@@ -8,6 +8,7 @@
 #include "core/alloc.h"
 #include "data/number_corpus.h"
 #include "data/tokenizer.h"
+#include "train/vocab_h5.h"
 #include "support/check.h"
 
 typedef struct pieces { char s[1024]; int n; } pieces;

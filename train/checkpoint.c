@@ -16,6 +16,7 @@
 #include "core/alloc.h"
 #include "train/atomic_file.h"
 #include "train/h5io.h"
+#include "train/vocab_h5.h"
 #include "train/weights.h"
 
 /* ---- HDF5 helpers ----------------------------------------------------------------

@@ -66,7 +66,7 @@
 
 #include "core/rng.h"
 #include "core/status.h"
-#include "data/tokenizer.h"
+#include "data/vocab.h"
 #include "nn/model.h"
 #include "nn/net.h"
 #include "train/optim.h"

@@ -372,13 +372,13 @@ nt_status cli_translate(cli_translator *t, const char *const *lines, int n, cli_
                          max_src);
             } else if (t->normalize && (line = normalized(line, norm, sizeof norm)) == NULL) {
                 snprintf(h->error, sizeof h->error, "cannot be normalised: %s", cli_errmsg());
-            } else if (nt_vocab_encode(t->vocab, line, NULL, 0, &cnt) != NT_OK) {
+            } else if (nt_vocab_encode_src(t->vocab, line, NULL, 0, &cnt) != NT_OK) {
                 snprintf(h->error, sizeof h->error, "cannot be tokenized: %s", cli_errmsg());
             } else if (cnt > max_src) {
                 snprintf(h->error, sizeof h->error, "too long (%d tokens; this model reads at most %d)", cnt, max_src);
             } else {
                 int32_t *dst = ids + (size_t)m * (size_t)max_src;
-                s = nt_vocab_encode(t->vocab, line, dst, max_src, &cnt);
+                s = nt_vocab_encode_src(t->vocab, line, dst, max_src, &cnt);
                 if (s != NT_OK) break;
                 int unk = 0;
                 for (int k = 0; k < cnt; k++) unk += dst[k] == NT_TOK_UNK;

@@ -30,7 +30,7 @@ static void print_spm(const nt_spm *sp, const nt_vocab *v) {
     int same = 1;
     for (int i = 0; i < nt_spm_size(sp) && same; i++) same = strcmp(nt_spm_piece(sp, i), nt_vocab_token(v, i)) == 0;
     printf("ids:          %s\n", same ? "checkpoint ids = SentencePiece ids (specials at 0..4)"
-                                        : "SentencePiece ids mapped around the specials 0..4 (data/tokenizer.h)");
+                                        : "SentencePiece ids mapped around the specials 0..4 (data/vocab.h)");
     if (first >= 0) {
         printf("pieces:       ");
         int col = 14;
@@ -74,6 +74,11 @@ int cmd_inspect(int argc, char **argv) {
     printf("vocabulary:   %d tokens (%s tokenizer, 5 specials)\n", nt_vocab_size(v),
            nt_tokenizer_kind_name(nt_vocab_kind(v)));
     if (nt_vocab_spm(v)) print_spm(nt_vocab_spm(v), v);
+    if (nt_vocab_spm_src(v)) /* --spm-separate: the model above is the target's */
+        printf("source model: SentencePiece, %d pieces in /vocab/spm_model_src (export-spm --side source); the "
+               "target model above has ids 0..%d, the source pieces ids %d..%d\n",
+               nt_spm_size(nt_vocab_spm_src(v)), nt_vocab_target_size(v) - 1, nt_vocab_target_size(v),
+               nt_vocab_size(v) - 1);
     if (has) {
         nt_trainer_config tc = nt_trainer_config_default();
         int opts = ts->options[0] && nt_trainer_config_from_json(&tc, ts->options) == NT_OK;

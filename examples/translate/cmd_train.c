@@ -119,7 +119,7 @@ static nt_status longest_pair(const cli_pairs *p, const nt_vocab *v, nt_arch arc
     *need = 0;
     for (int i = 0; i < p->n; i++) {
         int a, b;
-        NT_TRY(nt_vocab_encode(v, p->src[i], NULL, 0, &a));
+        NT_TRY(nt_vocab_encode_src(v, p->src[i], NULL, 0, &a));
         NT_TRY(nt_vocab_encode(v, p->tgt[i], NULL, 0, &b));
         int n = arch == NT_ARCH_ENCDEC ? (a > b ? a : b) + 1 : a + b + 2;
         if (n > *need) *need = n;
@@ -127,14 +127,17 @@ static nt_status longest_pair(const cli_pairs *p, const nt_vocab *v, nt_arch arc
     return NT_OK;
 }
 
-/* spm (o != NULL) learns one joint model from every source, then every target sentence. */
-static nt_status build_vocab(const cli_pairs *p, nt_tokenizer_kind kind, const nt_spm_options *o, nt_vocab **out) {
+/* spm learns one joint model from every source, then every target sentence,
+ * or with `separate` one model per side. */
+static nt_status build_vocab(const cli_pairs *p, nt_tokenizer_kind kind, const nt_spm_options *o, int separate,
+                             nt_vocab **out) {
     const char **texts = nt_malloc((size_t)p->n * 2 * sizeof *texts);
     if (!texts) return nt_error(NT_ERR_NOMEM, "out of memory");
     nt_status s;
     if (kind == NT_TOKENIZER_SPM) {
         for (int i = 0; i < p->n; i++) texts[i] = p->src[i], texts[p->n + i] = p->tgt[i];
-        s = nt_vocab_build_spm(out, o, texts, 2 * p->n);
+        s = separate ? nt_vocab_build_spm_pair(out, o, texts, p->n, texts + p->n, p->n)
+                     : nt_vocab_build_spm(out, o, texts, 2 * p->n);
         nt_free(texts);
         return s;
     }
@@ -147,7 +150,7 @@ static nt_status build_vocab(const cli_pairs *p, nt_tokenizer_kind kind, const n
 int cmd_train(int argc, char **argv) {
     const char *train = NULL, *valid = NULL, *out = NULL, *resume = NULL, *tokenizer = "auto", *spm_type = NULL;
     long vocab_size = 0;
-    int spm_joint = 0;
+    int spm_joint = 0, spm_separate = 0;
     int preset = CLI_PRESET_SMALL, arch = NT_ARCH_ENCDEC, d_model = 0, heads = 0, layers = -1, enc_layers = -1,
         dec_layers = -1, max_len = 0, overwrite = 0;
     long threads = 0;
@@ -170,8 +173,10 @@ int cmd_train(int argc, char **argv) {
         {"--vocab-size", NT_OPT_INT, &vocab_size, 262, 1000000, .def = "8000",
          .help = "spm: pieces, the 5 specials and 256 bytes included"},
         {"--spm-type", NT_OPT_STRING, &spm_type, .arg = "unigram|bpe", .def = "unigram", .help = "spm: the model type"},
-        {"--spm-joint", NT_OPT_FLAG, &spm_joint,
-         .help = "spm: one model for source and target (the default and, for now, the only choice)"},
+        {"--spm-joint", NT_OPT_FLAG, &spm_joint, .help = "spm: one model for source and target (the default)"},
+        {"--spm-separate", NT_OPT_FLAG, &spm_separate,
+         .help = "spm: a source model and a target model, each of --vocab-size pieces (both in the checkpoint; "
+                 "export-spm --side writes either)"},
         {"--d-model", NT_OPT_INT, &d_model, 1, 65536, .small = 1, .def = "the preset's", .help = "model width"},
         {"--heads", NT_OPT_INT, &heads, 1, 65536, .small = 1, .def = "the preset's", .help = "attention heads"},
         {"--layers", NT_OPT_INT, &layers, 0, 65536, .small = 1, .def = "the preset's", .help = "layers on each side"},
@@ -310,14 +315,19 @@ int cmd_train(int argc, char **argv) {
             rc = nt_opts_usage_error(&cmd, "--spm-type: %s", cli_errmsg());
             goto done;
         }
-        if (kind != NT_TOKENIZER_SPM && (vocab_size || spm_type || spm_joint)) {
-            rc = nt_opts_usage_error(&cmd, "--vocab-size, --spm-type and --spm-joint need --tokenizer spm");
+        if (kind != NT_TOKENIZER_SPM && (vocab_size || spm_type || spm_joint || spm_separate)) {
+            rc = nt_opts_usage_error(&cmd, "--vocab-size, --spm-type, --spm-joint and --spm-separate need --tokenizer spm");
+            goto done;
+        }
+        if (spm_joint && spm_separate) {
+            rc = nt_opts_usage_error(&cmd, "--spm-joint and --spm-separate exclude each other");
             goto done;
         }
         if (kind == NT_TOKENIZER_SPM)
-            fprintf(stderr, "learning a SentencePiece %s model of %d pieces from %s (both sides)\n",
-                    nt_spm_type_name(so.type), so.vocab_size, tc.train_path);
-        s = build_vocab(&ptrain, kind, &so, &vocab);
+            fprintf(stderr, "learning %s SentencePiece %s model%s of %d pieces from %s (%s)\n",
+                    spm_separate ? "two" : "a", nt_spm_type_name(so.type), spm_separate ? "s" : "", so.vocab_size,
+                    tc.train_path, spm_separate ? "one per side" : "both sides");
+        s = build_vocab(&ptrain, kind, &so, spm_separate, &vocab);
         int need = 0;
         if (s == NT_OK) s = longest_pair(&ptrain, vocab, mc.arch, &need);
         if (s != NT_OK) {

@@ -8,9 +8,16 @@
 #
 # DATA_DIR holds train.{de,en,fr}, val.*, test_2016_flickr.*, test_2017_flickr.*
 # (see its README). Nothing of the corpus is copied into the repository: the
-# TSV files go to RUN_DIR/data. Extra variables (for experiments):
-#   WARMUP (400), LR (1e-3), BATCH_TOKENS (4096), VOCAB (8000), BEAMS (4),
-#   LENGTH_PENALTY (0.6), EVAL_EVERY (200), TRAIN_ARGS (appended to train).
+# TSV files go to RUN_DIR/data. MINUTES is the training budget (the clock of
+# the training loop; the SentencePiece model and the evaluation come on
+# top); the schedule follows it: with 15 minutes or less, a peak learning
+# rate of 2e-3 after 100 warm-up updates (the warm-up of a longer run would
+# eat most of a short one), else 1e-3 after 400 (torch_mt.py's). Extra
+# variables (for experiments): WARMUP, LR, BATCH_TOKENS (4096), VOCAB (8000),
+# SPM_TYPE (unigram), BEAMS (4), LENGTH_PENALTY (0.6), EVAL_EVERY (200),
+# TRAIN_ARGS (appended to train), BLEU_PY (a sacreBLEU-style scorer
+# `BLEU_PY HYP REF`, e.g. shared/reference/bleu.py: its BLEU of the same
+# hypothesis file is printed beside nextok's).
 set -eu
 BIN=${1:-build/bin/nextok-translate}
 DATA=${2:-../shared/data/multi30k}
@@ -18,14 +25,18 @@ RUN=${3:-runs/multi30k-de-en}
 MINUTES=${4:-30}
 SRC=${5:-de}
 TGT=${6:-en}
-WARMUP=${WARMUP:-400}
-LR=${LR:-1e-3}
+case "$MINUTES" in
+    [0-9] | 1[0-5] | [0-9].* | 1[0-4].*) WARMUP=${WARMUP:-100} LR=${LR:-2e-3} ;;
+    *) WARMUP=${WARMUP:-400} LR=${LR:-1e-3} ;;
+esac
+SPM_TYPE=${SPM_TYPE:-unigram}
 BATCH_TOKENS=${BATCH_TOKENS:-4096}
 VOCAB=${VOCAB:-8000}
 BEAMS=${BEAMS:-4}
 LENGTH_PENALTY=${LENGTH_PENALTY:-0.6}
 EVAL_EVERY=${EVAL_EVERY:-200}
 TRAIN_ARGS=${TRAIN_ARGS:-}
+BLEU_PY=${BLEU_PY:-}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 
@@ -45,10 +56,10 @@ for split in train val test_2016_flickr test_2017_flickr; do
     "$BIN" data --from-parallel "$DATA/$split.$SRC" "$DATA/$split.$TGT" --out "$RUN/data"
 done
 
-say "2/4 train: SentencePiece unigram $VOCAB (joint), d 256, 3+3 layers, 4 heads; $MINUTES minutes on $OMP_NUM_THREADS threads"
+say "2/4 train: SentencePiece $SPM_TYPE $VOCAB (joint), d 256, 3+3 layers, 4 heads; $MINUTES minutes on $OMP_NUM_THREADS threads, lr $LR, warm-up $WARMUP"
 # shellcheck disable=SC2086 # TRAIN_ARGS is a list of options
 "$BIN" train --train "$RUN/data/train.tsv" --valid "$RUN/data/val.tsv" --out "$RUN" --overwrite \
-    --preset base --heads 4 --tokenizer spm --vocab-size "$VOCAB" --spm-type unigram --spm-joint \
+    --preset base --heads 4 --tokenizer spm --vocab-size "$VOCAB" --spm-type "$SPM_TYPE" --spm-joint \
     --minutes "$MINUTES" --lr "$LR" --lr-min 5e-5 --warmup "$WARMUP" --beta2 0.98 --weight-decay 0.01 \
     --clip 1 --label-smoothing 0.1 --dropout 0.1 --batch-tokens "$BATCH_TOKENS" \
     --eval-every "$EVAL_EVERY" --eval-exact-max -1 --metric loss --log-every 50 $TRAIN_ARGS
@@ -58,6 +69,13 @@ for split in test_2016_flickr test_2017_flickr; do
     echo "-- $split"
     "$BIN" eval --checkpoint "$RUN/checkpoint-best.h5" --test "$RUN/data/$split.tsv" \
         --num-beams "$BEAMS" --length-penalty "$LENGTH_PENALTY" | tee "$RUN/eval-$split.txt"
+    if [ -n "$BLEU_PY" ]; then
+        # the same translations as a file, scored by the external scorer too
+        "$BIN" translate --checkpoint "$RUN/checkpoint-best.h5" --input "$DATA/$split.$SRC" \
+            --num-beams "$BEAMS" --length-penalty "$LENGTH_PENALTY" >"$RUN/hyp-$split.$TGT"
+        printf '   %s on %s: ' "$BLEU_PY" "$RUN/hyp-$split.$TGT"
+        python3 "$BLEU_PY" "$RUN/hyp-$split.$TGT" "$DATA/$split.$TGT"
+    fi
 done
 
 say "4/4 translate: the first lines of test2016"
