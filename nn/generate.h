@@ -62,7 +62,11 @@ typedef struct nt_generate_config {
                                   seeded from (seed, j) (default 0) */
     int use_cache;             /* 1: KV cache (default); 0: rerun the full forward on the
                                   growing prefix (the reference path) */
-    int output_attentions;     /* 1: return cross-attention weights (encoder-decoder) */
+    int output_attentions;     /* 1: return cross-attention weights (encoder-decoder; runs the
+                                  graph path, nn/model.h, instead of nn/infer.h) */
+    int raw_prompt;            /* decoder-only: 1 = read each source as the whole prompt
+                                  (the caller adds <bos> if it wants one; no <sep>), 0 = the
+                                  prompt is <bos> source <sep> (default) */
 } nt_generate_config;
 
 nt_generate_config nt_generate_config_default(void);
