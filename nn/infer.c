@@ -46,6 +46,7 @@
 
 #include "core/alloc.h"
 #include "core/bf16.h"
+#include "core/gemm.h"
 #include "core/kernels.h"
 #include "core/vecmath.h"
 #include "nn/block.h"
@@ -83,7 +84,7 @@ typedef struct slot {
 
 struct nt_infer {
     nt_model *m;
-    int D, H, Dh, F, V, L, encdec, bf16;
+    int D, H, Dh, F, V, L, encdec, bf16, enc_gemm;
     int rows_cap, cap, n_src, src_cap, items, T;
     float scale;
     /* caches */
@@ -210,6 +211,18 @@ static int add_row_blocks(chunk *c, int n, chunk_kind kind, int layer, int R, in
     return n;
 }
 
+/* Chunks of a product over all the encoder's rows, by output columns: 2 T
+ * strips, multiples of 32 (nt_sgemm's tile width). */
+static int add_cols(chunk *c, int n, chunk_kind kind, int layer, int Out, int wait, int T) {
+    int tiles = (Out + 31) / 32, k = 2 * T < tiles ? 2 * T : tiles;
+    for (int i = 0; i < k; i++) {
+        int lo = 32 * (int)((int64_t)tiles * i / k), hi = 32 * (int)((int64_t)tiles * (i + 1) / k);
+        if (c) c[n] = (chunk){kind, layer, lo, hi < Out ? hi : Out, wait, NULL, NULL, 0};
+        n++;
+    }
+    return n;
+}
+
 /* The encoder pass's list, planned for R rows (the rows of a pass). */
 static int build_enc_schedule(chunk *c, const nt_model *m, int T, int R) {
     int D = m->cfg.d_model, H = m->cfg.heads, F = 4 * D;
@@ -218,21 +231,21 @@ static int build_enc_schedule(chunk *c, const nt_model *m, int T, int R) {
                        m->encoder.layers[0].ln_self_b);
     for (int l = 0; l < Le; l++) {
         const nt_block_params *b = &m->encoder.layers[l];
-        n = add_rows(c, n, EN_QKV, l, 3 * D, (int64_t)D * R, n, T);
+        n = add_cols(c, n, EN_QKV, l, 3 * D, n, T);
         wait = n;
         for (int hd = 0; hd < H; hd++, n++)
             if (c) c[n] = (chunk){EN_ATT, l, hd, hd + 1, wait, NULL, NULL, 0};
-        n = add_rows(c, n, EN_O, l, D, (int64_t)D * R, n, T);
+        n = add_cols(c, n, EN_O, l, D, n, T);
         n = add_row_blocks(c, n, EN_RES, l, R, n, T, b->ln_mlp_w, b->ln_mlp_b);
-        n = add_rows(c, n, EN_FC, l, F, (int64_t)D * R, n, T);
-        n = add_rows(c, n, EN_PROJ, l, D, (int64_t)F * R, n, T);
+        n = add_cols(c, n, EN_FC, l, F, n, T);
+        n = add_cols(c, n, EN_PROJ, l, D, n, T);
         if (l + 1 < Le)
             n = add_row_blocks(c, n, EN_RES, l, R, n, T, m->encoder.layers[l + 1].ln_self_w,
                                m->encoder.layers[l + 1].ln_self_b);
         else
             n = add_row_blocks(c, n, EN_RES, l, R, n, T, m->encoder.ln_w, m->encoder.ln_b);
     }
-    n = add_rows(c, n, EN_CROSS_KV, 0, 2 * Ld * D, (int64_t)D * R, n, T);
+    n = add_cols(c, n, EN_CROSS_KV, 0, 2 * Ld * D, n, T);
     return n;
 }
 
@@ -260,6 +273,7 @@ nt_status nt_infer_new(nt_infer **out, nt_model *m, const nt_infer_config *cfg) 
     d->L = m->decoder.n_layers;
     d->encdec = encdec;
     d->bf16 = cfg->bf16 != 0;
+    d->enc_gemm = strcmp(nt_sgemm_backend(), "openblas") != 0;
     d->rows_cap = cfg->rows;
     d->cap = cfg->cap;
     d->n_src = encdec ? cfg->sources : 0;
@@ -359,6 +373,22 @@ static void lin(const nt_infer *d, float *Y, const float *X, const nt_tensor *w,
     }
 }
 
+/* The encoder's products: nt_sgemm (whose every element is the same FMA
+ * chain wherever it sits in the matrix, core/gemm.h) over all the pass's
+ * rows, bias first as nt_linear does; the few-row kernel when nt_sgemm is
+ * OpenBLAS (portable level, NT_GEMM=openblas), which promises no such
+ * thing, or in bf16. */
+static void lin_enc(const nt_infer *d, float *Y, const float *X, const nt_tensor *w, const nt_tensor *b, int R,
+                    int In, int Out, int o0, int o1) {
+    if (d->bf16 || !d->enc_gemm || R < 1) {
+        lin(d, Y, X, w, b, R, In, Out, o0, o1);
+        return;
+    }
+    if (b)
+        for (int r = 0; r < R; r++) memcpy(Y + (size_t)r * Out + o0, nt_f32(b) + o0, (size_t)(o1 - o0) * sizeof(float));
+    nt_sgemm(0, 1, R, o1 - o0, In, 1.0f, X, In, nt_f32(w) + (size_t)o0 * In, In, b ? 1.0f : 0.0f, Y + o0, Out);
+}
+
 /* y (D) = LayerNorm(x) w + b: nt_layernorm's row, same operations. */
 static void ln_row(float *restrict y, const float *restrict x, const nt_tensor *w, const nt_tensor *b, int D) {
     const float *W = nt_f32(w), *Bv = nt_f32(b);
@@ -450,10 +480,7 @@ static void run_chunk(nt_infer *d, const chunk *ch, float *s, int t) {
     case CH_FC: {
         const float *h = ensure_h(d, t, ch->pt);
         lin(d, d->u, h, b->fc_w, b->fc_b, Q, D, F, ch->lo, ch->hi);
-        for (int i = 0; i < Q; i++) {
-            float *u = d->u + (size_t)i * F;
-            for (int j = ch->lo; j < ch->hi; j++) u[j] = nt_gelu_f(u[j]);
-        }
+        for (int i = 0; i < Q; i++) nt_vgelu(d->u + (size_t)i * F + ch->lo, d->u + (size_t)i * F + ch->lo, ch->hi - ch->lo);
         break;
     }
     case CH_PROJ:
@@ -487,7 +514,7 @@ static void run_chunk(nt_infer *d, const chunk *ch, float *s, int t) {
             int o0 = ch->lo - k * D, o1 = ch->hi - k * D;
             o0 = o0 < 0 ? 0 : o0;
             o1 = o1 > D ? D : o1;
-            if (o0 < o1) lin(d, Y[k], d->eh, W[k], B[k], Re, D, D, o0, o1);
+            if (o0 < o1) lin_enc(d, Y[k], d->eh, W[k], B[k], Re, D, D, o0, o1);
         }
         break;
     }
@@ -501,7 +528,7 @@ static void run_chunk(nt_infer *d, const chunk *ch, float *s, int t) {
         break;
     }
     case EN_O:
-        lin(d, d->ef, d->ea, b->self_attn.o_w, b->self_attn.o_b, Re, D, D, ch->lo, ch->hi);
+        lin_enc(d, d->ef, d->ea, b->self_attn.o_w, b->self_attn.o_b, Re, D, D, ch->lo, ch->hi);
         break;
     case EN_RES:
         for (int r = ch->lo; r < ch->hi && r < Re; r++) {
@@ -512,14 +539,11 @@ static void run_chunk(nt_infer *d, const chunk *ch, float *s, int t) {
         }
         break;
     case EN_FC:
-        lin(d, d->eu, d->eh, b->fc_w, b->fc_b, Re, D, F, ch->lo, ch->hi);
-        for (int r = 0; r < Re; r++) {
-            float *u = d->eu + (size_t)r * F;
-            for (int j = ch->lo; j < ch->hi; j++) u[j] = nt_gelu_f(u[j]);
-        }
+        lin_enc(d, d->eu, d->eh, b->fc_w, b->fc_b, Re, D, F, ch->lo, ch->hi);
+        for (int r = 0; r < Re; r++) nt_vgelu(d->eu + (size_t)r * F + ch->lo, d->eu + (size_t)r * F + ch->lo, ch->hi - ch->lo);
         break;
     case EN_PROJ:
-        lin(d, d->ef, d->eu, b->proj_w, b->proj_b, Re, F, D, ch->lo, ch->hi);
+        lin_enc(d, d->ef, d->eu, b->proj_w, b->proj_b, Re, F, D, ch->lo, ch->hi);
         break;
     case EN_CROSS_KV:
         /* columns of [layer][k, v][D], each source's rows into its slot */
@@ -532,7 +556,7 @@ static void run_chunk(nt_infer *d, const chunk *ch, float *s, int t) {
             for (int sg = 0; sg < d->n_seg; sg++) {
                 int r0 = d->seg_lo[sg], n = d->seg_lo[sg + 1] - r0;
                 float *Y = (g % 2 ? d->v_cross : d->k_cross) + ((size_t)(g / 2) * d->n_src + d->seg_slot[sg]) * d->src_cap * D;
-                lin(d, Y, d->eh + (size_t)r0 * D, g % 2 ? a->v_w : a->k_w, g % 2 ? a->v_b : a->k_b, n, D, D, o0, o1);
+                lin_enc(d, Y, d->eh + (size_t)r0 * D, g % 2 ? a->v_w : a->k_w, g % 2 ? a->v_b : a->k_b, n, D, D, o0, o1);
             }
         }
         break;
