@@ -332,7 +332,13 @@ static nt_status stepper_infer(nt_generate_stepper **out, int **limits, nt_model
         istep_free(&s->pub);
         return nt_error(NT_ERR_NOMEM, "%s: out of memory", f);
     }
-    nt_infer_config ic = {.rows = s->rows_cap, .cap = cap, .sources = n, .src_cap = S,
+    /* passes as large as this call needs (buffers sized to it): a step feeds
+     * every row, step 0 of a decoder-only model every prompt token; the
+     * encoder takes up to 4096 source tokens at once */
+    int64_t src_tokens = 0;
+    for (int i = 0; i < n; i++) src_tokens += src_len[i] + 1;
+    nt_infer_config ic = {.rows = s->rows_cap, .cap = cap, .sources = n, .src_cap = S, .items = items,
+                          .enc_items = src_tokens < 4096 ? (int)src_tokens : 4096,
                           .bf16 = nt_ctx_precision(ctx) == NT_PREC_BF16};
     nt_status st = nt_infer_new(&s->inf, m, &ic);
     if (st == NT_OK && s->encdec) {

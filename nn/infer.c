@@ -85,7 +85,7 @@ typedef struct slot {
 struct nt_infer {
     nt_model *m;
     int D, H, Dh, F, V, L, encdec, bf16, enc_gemm;
-    int rows_cap, cap, n_src, src_cap, items, T;
+    int rows_cap, cap, n_src, src_cap, items, enc_items, T;
     float scale;
     /* caches */
     float *k_self, *v_self;   /* [L][rows_cap][cap][D] */
@@ -261,7 +261,8 @@ nt_status nt_infer_new(nt_infer **out, nt_model *m, const nt_infer_config *cfg) 
         return nt_error(NT_ERR_ARG, "%s: src_cap %d outside [1, max_len %d]", fn, cfg->src_cap, c->max_len);
     if (encdec && cfg->sources < 1)
         return nt_error(NT_ERR_ARG, "%s: sources %d, expected >= 1", fn, cfg->sources);
-    if (cfg->items < 0) return nt_error(NT_ERR_ARG, "%s: items %d, expected >= 0", fn, cfg->items);
+    if (cfg->items < 0 || cfg->enc_items < 0)
+        return nt_error(NT_ERR_ARG, "%s: items %d / enc_items %d, expected >= 0", fn, cfg->items, cfg->enc_items);
     nt_infer *d = nt_calloc(1, sizeof *d);
     if (!d) return nt_error(NT_ERR_NOMEM, "%s: out of memory", fn);
     d->m = m;
@@ -280,7 +281,8 @@ nt_status nt_infer_new(nt_infer **out, nt_model *m, const nt_infer_config *cfg) 
     d->src_cap = encdec ? cfg->src_cap : 0;
     d->items = cfg->items ? cfg->items : (cfg->rows > 256 ? cfg->rows : 256);
     if (d->items < cfg->rows) d->items = cfg->rows;
-    if (encdec && d->items < d->src_cap) d->items = d->src_cap;
+    d->enc_items = cfg->enc_items > d->items ? cfg->enc_items : d->items;
+    if (d->enc_items < d->src_cap) d->enc_items = d->src_cap;
     d->scale = 1.0f / sqrtf((float)d->Dh);
     d->T = omp_get_max_threads();
     size_t D = (size_t)d->D, L = (size_t)d->L, Q = (size_t)d->items, R = (size_t)d->rows_cap;
@@ -315,21 +317,22 @@ nt_status nt_infer_new(nt_infer **out, nt_model *m, const nt_infer_config *cfg) 
         AL(d->k_cross, L * d->n_src * d->src_cap * D);
         AL(d->v_cross, L * d->n_src * d->src_cap * D);
         PL(d->src_len, d->n_src);
-        PL(d->e_tok, Q);
-        PL(d->e_pos, Q);
-        PL(d->e_lo, Q);
-        PL(d->e_hi, Q);
-        PL(d->seg_lo, Q + 1);
-        PL(d->seg_slot, Q);
-        AL(d->ex, Q * D);
-        AL(d->eh, Q * D);
-        AL(d->eq, Q * D);
-        AL(d->ek, Q * D);
-        AL(d->ev, Q * D);
-        AL(d->ea, Q * D);
-        AL(d->ef, Q * D);
-        AL(d->eu, Q * d->F);
-        d->n_enc_chunks = build_enc_schedule(NULL, m, d->T, d->items);
+        size_t E = (size_t)d->enc_items;
+        PL(d->e_tok, E);
+        PL(d->e_pos, E);
+        PL(d->e_lo, E);
+        PL(d->e_hi, E);
+        PL(d->seg_lo, E + 1);
+        PL(d->seg_slot, E);
+        AL(d->ex, E * D);
+        AL(d->eh, E * D);
+        AL(d->eq, E * D);
+        AL(d->ek, E * D);
+        AL(d->ev, E * D);
+        AL(d->ea, E * D);
+        AL(d->ef, E * D);
+        AL(d->eu, E * d->F);
+        d->n_enc_chunks = build_enc_schedule(NULL, m, d->T, d->enc_items);
         PL(d->enc_sched, d->n_enc_chunks);
     }
     int most = d->n_chunks > d->n_enc_chunks ? d->n_chunks : d->n_enc_chunks;
@@ -343,7 +346,7 @@ nt_status nt_infer_new(nt_infer **out, nt_model *m, const nt_infer_config *cfg) 
         return nt_error(NT_ERR_NOMEM, "%s: out of memory (%d rows of %d positions)", fn, cfg->rows, cfg->cap);
     }
     build_schedule(d->sched, d->ln_pt, &d->J, m, d->T);
-    if (encdec) build_enc_schedule(d->enc_sched, m, d->T, d->items);
+    if (encdec) build_enc_schedule(d->enc_sched, m, d->T, d->enc_items);
     memset(d->taken, 0, (size_t)most * sizeof *d->taken);
     memset(d->entered, 0, (size_t)d->T * sizeof *d->entered);
     *out = d;
@@ -373,20 +376,38 @@ static void lin(const nt_infer *d, float *Y, const float *X, const nt_tensor *w,
     }
 }
 
-/* The encoder's products: nt_sgemm (whose every element is the same FMA
- * chain wherever it sits in the matrix, core/gemm.h) over all the pass's
- * rows, bias first as nt_linear does; the few-row kernel when nt_sgemm is
- * OpenBLAS (portable level, NT_GEMM=openblas), which promises no such
- * thing, or in bf16. */
-static void lin_enc(const nt_infer *d, float *Y, const float *X, const nt_tensor *w, const nt_tensor *b, int R,
-                    int In, int Out, int o0, int o1) {
-    if (d->bf16 || !d->enc_gemm || R < 1) {
+/* The encoder's products for a source of S tokens: nt_sgemm when S >
+ * ENC_FEW_ROWS (its every element is the same FMA chain wherever it sits
+ * in the matrix, core/gemm.h; bias first, as nt_linear), else the few-row
+ * kernel (as nt_linear for up to 16 rows). The choice depends on the
+ * source's own length only, so a source encodes the same in any pass.
+ * Always the few-row kernel in bf16, or when nt_sgemm is OpenBLAS (the
+ * portable level, NT_GEMM=openblas), which promises no such invariance. */
+#define ENC_FEW_ROWS 16
+
+static int enc_gemm(const nt_infer *d, int S) { return !d->bf16 && d->enc_gemm && S > ENC_FEW_ROWS; }
+
+static void lin_enc_rows(const nt_infer *d, float *Y, const float *X, const nt_tensor *w, const nt_tensor *b, int R,
+                         int In, int Out, int o0, int o1, int gemm) {
+    if (!gemm || R < 1) {
         lin(d, Y, X, w, b, R, In, Out, o0, o1);
         return;
     }
     if (b)
         for (int r = 0; r < R; r++) memcpy(Y + (size_t)r * Out + o0, nt_f32(b) + o0, (size_t)(o1 - o0) * sizeof(float));
     nt_sgemm(0, 1, R, o1 - o0, In, 1.0f, X, In, nt_f32(w) + (size_t)o0 * In, In, b ? 1.0f : 0.0f, Y + o0, Out);
+}
+
+/* Over every row of the pass: runs of consecutive sources on the same kernel. */
+static void lin_enc(const nt_infer *d, float *Y, const float *X, const nt_tensor *w, const nt_tensor *b, int R,
+                    int In, int Out, int o0, int o1) {
+    (void)R;
+    for (int s0 = 0, s1; s0 < d->n_seg; s0 = s1) {
+        int g = enc_gemm(d, d->seg_lo[s0 + 1] - d->seg_lo[s0]);
+        for (s1 = s0 + 1; s1 < d->n_seg && enc_gemm(d, d->seg_lo[s1 + 1] - d->seg_lo[s1]) == g;) s1++;
+        int r0 = d->seg_lo[s0];
+        lin_enc_rows(d, Y + (size_t)r0 * Out, X + (size_t)r0 * In, w, b, d->seg_lo[s1] - r0, In, Out, o0, o1, g);
+    }
 }
 
 /* y (D) = LayerNorm(x) w + b: nt_layernorm's row, same operations. */
@@ -556,7 +577,8 @@ static void run_chunk(nt_infer *d, const chunk *ch, float *s, int t) {
             for (int sg = 0; sg < d->n_seg; sg++) {
                 int r0 = d->seg_lo[sg], n = d->seg_lo[sg + 1] - r0;
                 float *Y = (g % 2 ? d->v_cross : d->k_cross) + ((size_t)(g / 2) * d->n_src + d->seg_slot[sg]) * d->src_cap * D;
-                lin_enc(d, Y, d->eh + (size_t)r0 * D, g % 2 ? a->v_w : a->k_w, g % 2 ? a->v_b : a->k_b, n, D, D, o0, o1);
+                lin_enc_rows(d, Y, d->eh + (size_t)r0 * D, g % 2 ? a->v_w : a->k_w, g % 2 ? a->v_b : a->k_b, n, D, D,
+                             o0, o1, enc_gemm(d, n));
             }
         }
         break;
@@ -652,7 +674,7 @@ nt_status nt_infer_encode(nt_infer *d, int n, const int *slots, const int32_t *c
     for (int i0 = 0; i0 < n;) {
         /* as many whole sources as fit one pass */
         int Re = 0, ns = 0;
-        while (i0 + ns < n && Re + len[i0 + ns] <= d->items) {
+        while (i0 + ns < n && Re + len[i0 + ns] <= d->enc_items) {
             int i = i0 + ns, S = len[i];
             d->seg_lo[ns] = Re;
             d->seg_slot[ns] = slots[i];

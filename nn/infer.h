@@ -50,8 +50,9 @@ typedef struct nt_infer_config {
     int cap;      /* positions per row, in [1, max_len] */
     int sources;  /* encdec: source slots (>= 1); decoder-only: ignored */
     int src_cap;  /* encdec: longest source in ids (<eos> included), in [1, max_len] */
-    int items;    /* tokens per internal pass (0: max(rows, 256)); a feed or an
-                     encode of more runs in several passes, same results */
+    int items;    /* tokens per decoder pass (0: max(rows, 256)); a feed of more
+                     runs in several passes, same results */
+    int enc_items; /* encdec: source tokens per encoder pass (0: max(src_cap, items)) */
     int bf16;     /* 1: bf16 weights, float32 activations */
 } nt_infer_config;
 
