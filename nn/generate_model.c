@@ -375,8 +375,8 @@ static nt_status stepper_infer(nt_generate_stepper **out, int **limits, nt_model
     return NT_OK;
 }
 
-nt_status nt_generate_stepper_model(nt_generate_stepper **out, int **limits, nt_model *m,
-                                    nt_ctx *ctx, const nt_generate_config *cfg,
+nt_status nt_generate_stepper_model(nt_model *m, nt_ctx *ctx, nt_generate_stepper **out,
+                                    int **limits, const nt_generate_config *cfg,
                                     const int32_t *const *src, const int *src_len, int n) {
     const char *f = "nt_generate";
     if (!out || !m || !ctx) return nt_error(NT_ERR_ARG, "%s: out, model or ctx is NULL", f);
@@ -522,8 +522,8 @@ static nt_status generate_transformer(nt_model *m, nt_ctx *ctx, const nt_generat
         int *limits = NULL;
         nt_generate_result part;
         memset(&part, 0, sizeof part);
-        st = nt_generate_stepper_model(&stp, &limits, m, ctx, cfg, src + i0, src_len + i0, k);
-        if (st == NT_OK) st = nt_generate_run(stp, cfg, k, limits, &part);
+        st = nt_generate_stepper_model(m, ctx, &stp, &limits, cfg, src + i0, src_len + i0, k);
+        if (st == NT_OK) st = nt_generate_run(stp, &part, cfg, k, limits);
         nt_generate_stepper_free(stp);
         if (st == NT_OK) {
             /* move the sequences over; trim attention to each source's columns */
@@ -547,9 +547,9 @@ static nt_status generate_transformer(nt_model *m, nt_ctx *ctx, const nt_generat
     return st;
 }
 
-nt_status nt_generate(nt_net *net, nt_ctx *ctx, const nt_generate_config *cfg,
-                      const int32_t *const *src, const int *src_len, int n,
-                      nt_generate_result *res) {
+nt_status nt_generate(nt_net *net, nt_ctx *ctx, nt_generate_result *res,
+                      const nt_generate_config *cfg, const int32_t *const *src, const int *src_len,
+                      int n) {
     const char *f = "nt_generate";
     if (!res) return nt_error(NT_ERR_ARG, "%s: result is NULL", f);
     memset(res, 0, sizeof *res);
@@ -564,8 +564,8 @@ nt_status nt_generate(nt_net *net, nt_ctx *ctx, const nt_generate_config *cfg,
     if (net->ops->stepper)
         st = net->ops->stepper(net, ctx, cfg, src, src_len, n, &stp, &limits);
     else
-        st = nt_generate_stepper_net(&stp, &limits, net, ctx, cfg, src, src_len, n);
-    if (st == NT_OK) st = nt_generate_run(stp, cfg, n, limits, res);
+        st = nt_generate_stepper_net(net, ctx, &stp, &limits, cfg, src, src_len, n);
+    if (st == NT_OK) st = nt_generate_run(stp, res, cfg, n, limits);
     nt_generate_stepper_free(stp);
     return st;
 }

@@ -299,9 +299,9 @@ static void check_generate_batch(nt_model *m, nt_ctx *ctx) {
         g.max_new_tokens = 12;
         g.num_beams = beams;
         nt_generate_result all, one;
-        CHECK(nt_generate(&m->net, ctx, &g, src, len, 3, &all) == NT_OK, "generate: %s", nt_errmsg());
+        CHECK(nt_generate(&m->net, ctx, &all, &g, src, len, 3) == NT_OK, "generate: %s", nt_errmsg());
         for (int i = 0; i < 3; i++) {
-            CHECK(nt_generate(&m->net, ctx, &g, src + i, len + i, 1, &one) == NT_OK, "generate: %s", nt_errmsg());
+            CHECK(nt_generate(&m->net, ctx, &one, &g, src + i, len + i, 1) == NT_OK, "generate: %s", nt_errmsg());
             nt_generate_seq *a = nt_generate_result_get(&all, i, 0), *b = nt_generate_result_get(&one, 0, 0);
             CHECK(a && b && a->len == b->len && memcmp(a->tokens, b->tokens, (size_t)a->len * 4) == 0 &&
                       a->score == b->score,

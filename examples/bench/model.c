@@ -220,7 +220,7 @@ static nt_status decode_run_batch(nt_model *m, nt_ctx *ctx, const nt_generate_co
                                   const int32_t *const *srcs, const int *lens, int B, int64_t *generated,
                                   int32_t *out) {
     nt_generate_result res;
-    NT_TRY(nt_generate(&m->net, ctx, g, srcs, lens, B, &res));
+    NT_TRY(nt_generate(&m->net, ctx, &res, g, srcs, lens, B));
     int64_t n = 0;
     for (int i = 0; i < B; i++) {
         const nt_generate_seq *q = nt_generate_result_get(&res, i, 0);

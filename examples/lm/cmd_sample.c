@@ -23,11 +23,11 @@ typedef struct sample_opts {
 
 /* Chooses the next token from logits x (V, specials already at -inf). */
 static int choose(float *x, int V, const sample_opts *o, void *scratch, nt_rng *rng) {
-    if (o->temperature == 0) return nt_logits_argmax(x, V);
-    nt_logits_temperature(x, V, (float)o->temperature);
-    if (o->top_k > 0) nt_logits_top_k(x, V, o->top_k, scratch);
-    if (o->top_p < 1) nt_logits_top_p(x, V, (float)o->top_p, scratch);
-    return nt_sample_logits(x, V, nt_rng_uniform_double(rng));
+    if (o->temperature == 0) return nt_sampling_argmax(x, V);
+    nt_sampling_temperature(x, V, (float)o->temperature);
+    if (o->top_k > 0) nt_sampling_top_k(x, V, o->top_k, scratch);
+    if (o->top_p < 1) nt_sampling_top_p(x, V, (float)o->top_p, scratch);
+    return nt_sampling_draw(x, V, nt_rng_uniform_double(rng));
 }
 
 int cmd_sample(int argc, char **argv) {
