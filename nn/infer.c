@@ -93,8 +93,8 @@ struct nt_infer {
     int *src_len;             /* (n_src) S of each slot, 0 = not encoded */
     int rows, started;
     int *len, *slot_of, *tmp; /* (rows_cap) */
-    float *stash;             /* (rows_cap, cap, D) for select */
-    int *stashed;
+    int *phys;                /* (rows_cap) the cache slot of each row */
+    int *uses, *spare;        /* (rows_cap) select's scratch: uses of old rows, free slots */
     /* the decoder pass */
     int Q, n_out;
     int *it_row, *it_pos, *out_it;  /* (items) */
@@ -123,11 +123,11 @@ struct nt_infer {
 
 void nt_infer_free(nt_infer *d) {
     if (!d) return;
-    void *al[] = {d->k_self, d->v_self, d->k_cross, d->v_cross, d->stash, d->att, d->kt, d->vt, d->u, d->fs,
+    void *al[] = {d->k_self, d->v_self, d->k_cross, d->v_cross, d->att, d->kt, d->vt, d->u, d->fs,
                   d->priv, d->ts, d->probs, d->ex, d->eh, d->eq, d->ek, d->ev, d->ea, d->ef, d->eu,
                   d->taken, d->done, d->entered};
     for (size_t i = 0; i < sizeof al / sizeof *al; i++) nt_free_aligned(al[i]);
-    void *pl[] = {d->src_len, d->len, d->slot_of, d->tmp, d->stashed, d->it_row, d->it_pos, d->out_it,
+    void *pl[] = {d->src_len, d->len, d->slot_of, d->tmp, d->phys, d->uses, d->spare, d->it_row, d->it_pos, d->out_it,
                   d->it_tok, (void *)d->ln_pt, d->sched, d->enc_sched, d->e_tok, d->e_pos, d->e_lo,
                   d->e_hi, d->seg_lo, d->seg_slot};
     for (size_t i = 0; i < sizeof pl / sizeof *pl; i++) nt_free(pl[i]);
@@ -294,8 +294,9 @@ nt_status nt_infer_new(nt_infer **out, nt_model *m, const nt_infer_config *cfg) 
 #define PL(p, n) ok &= ((p) = nt_calloc((size_t)(n) > 0 ? (size_t)(n) : 1, sizeof *(p))) != NULL
     AL(d->k_self, L * R * d->cap * D);
     AL(d->v_self, L * R * d->cap * D);
-    AL(d->stash, R * d->cap * D);
-    PL(d->stashed, R);
+    PL(d->phys, R);
+    PL(d->uses, R);
+    PL(d->spare, R);
     PL(d->len, R);
     PL(d->slot_of, R);
     PL(d->tmp, R);
@@ -468,12 +469,12 @@ static void run_chunk(nt_infer *d, const chunk *ch, float *s, int t) {
         lin(d, d->kt, h, a->k_w, a->k_b, Q, D, D, c0, c1);
         lin(d, d->vt, h, a->v_w, a->v_b, Q, D, D, c0, c1);
         for (int i = 0; i < Q; i++) {
-            size_t o = (((size_t)l * d->rows_cap + d->it_row[i]) * d->cap + d->it_pos[i]) * D + c0;
+            size_t o = (((size_t)l * d->rows_cap + d->phys[d->it_row[i]]) * d->cap + d->it_pos[i]) * D + c0;
             memcpy(d->k_self + o, d->kt + (size_t)i * D + c0, (size_t)Dh * sizeof(float));
             memcpy(d->v_self + o, d->vt + (size_t)i * D + c0, (size_t)Dh * sizeof(float));
         }
         for (int i = 0; i < Q; i++) {
-            size_t o = ((size_t)l * d->rows_cap + d->it_row[i]) * d->cap * D + c0;
+            size_t o = ((size_t)l * d->rows_cap + d->phys[d->it_row[i]]) * d->cap * D + c0;
             float *q = d->att + (size_t)i * D + c0;
             nt_attention_row(q, q, d->k_self + o, d->v_self + o, d->it_pos[i] + 1, Dh, D, d->scale, s);
         }
@@ -710,6 +711,7 @@ nt_status nt_infer_start(nt_infer *d, int rows, const int *slots) {
                                 slots[r], d->n_src);
     }
     d->rows = rows;
+    for (int r = 0; r < d->rows_cap; r++) d->phys[r] = r;
     for (int r = 0; r < rows; r++) {
         d->len[r] = 0;
         d->slot_of[r] = d->encdec ? slots[r] : 0;
@@ -765,26 +767,37 @@ nt_status nt_infer_select(nt_infer *d, const int *src_rows, int n_new) {
     for (int r = 0; r < n_new; r++)
         if (src_rows[r] < 0 || src_rows[r] >= d->rows)
             return nt_error(NT_ERR_ARG, "%s: src_rows[%d] = %d outside [0, %d)", fn, r, src_rows[r], d->rows);
+    /* Rows name cache slots (phys): the first row that keeps an old row
+     * takes its slot, uncopied; a fork copies the prefix into a slot no row
+     * keeps. Dropping and reordering rows copies nothing. */
     size_t D = (size_t)d->D, row = (size_t)d->cap * D;
-    /* a source row that a move overwrites is stashed first */
-    for (int l = 0; l < d->L; l++)
-        for (int kv = 0; kv < 2; kv++) {
-            float *base = (kv ? d->v_self : d->k_self) + (size_t)l * d->rows_cap * row;
-            for (int r = 0; r < n_new; r++) d->stashed[r] = 0;
-            for (int r = 0; r < n_new; r++) {
-                int from = src_rows[r];
-                if (from != r && from < n_new && src_rows[from] != from && !d->stashed[from]) {
-                    memcpy(d->stash + from * row, base + from * row, (size_t)d->len[from] * D * sizeof(float));
-                    d->stashed[from] = 1;
-                }
-            }
-            for (int r = 0; r < n_new; r++) {
-                int from = src_rows[r];
-                if (from == r) continue;
-                const float *p = (from < n_new && d->stashed[from] ? d->stash : base) + from * row;
-                memcpy(base + r * row, p, (size_t)d->len[from] * D * sizeof(float));
-            }
+    int R = d->rows, n_spare = 0, *next = d->tmp;
+    for (int r = 0; r < R; r++) d->uses[r] = 0;
+    for (int r = 0; r < n_new; r++) d->uses[src_rows[r]]++;
+    /* free slots: those of dropped rows and those never used by a live row */
+    for (int r = 0; r < R; r++)
+        if (!d->uses[r]) d->spare[n_spare++] = d->phys[r];
+    for (int p = 0; p < d->rows_cap; p++) next[p] = 0;
+    for (int r = 0; r < R; r++) next[d->phys[r]] = 1;
+    for (int p = 0; p < d->rows_cap; p++)
+        if (!next[p]) d->spare[n_spare++] = p;
+    /* new slots (into next), forks copied from their parent's slot */
+    for (int r = 0; r < R; r++) d->uses[r] = 0;
+    for (int r = 0; r < n_new; r++) {
+        int from = src_rows[r];
+        if (d->uses[from]++ == 0) {
+            next[r] = d->phys[from];
+            continue;
         }
+        int p = d->spare[--n_spare];
+        for (int l = 0; l < d->L; l++) {
+            size_t base = (size_t)l * d->rows_cap * row;
+            memcpy(d->k_self + base + p * row, d->k_self + base + d->phys[from] * row, (size_t)d->len[from] * D * sizeof(float));
+            memcpy(d->v_self + base + p * row, d->v_self + base + d->phys[from] * row, (size_t)d->len[from] * D * sizeof(float));
+        }
+        next[r] = p;
+    }
+    for (int r = 0; r < n_new; r++) d->phys[r] = next[r];
     for (int r = 0; r < n_new; r++) d->tmp[r] = d->len[src_rows[r]];
     for (int r = 0; r < n_new; r++) d->len[r] = d->tmp[r];
     for (int r = 0; r < n_new; r++) d->tmp[r] = d->slot_of[src_rows[r]];
