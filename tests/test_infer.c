@@ -156,9 +156,12 @@ static void check_prompt_and_select(nt_model *m) {
     toks_of(a, 0), toks_of(b, 1);
     /* row 0: a fed token by token; row 1: b token by token */
     static float step_a[STEPS * V], step_b[STEPS * V], lg[4 * V];
-    CHECK(nt_infer_start(d, 2, NULL) == NT_OK, "start");
+    /* rows 2 and 3 fill their cache slots with other keys: a fork that
+     * skipped its copy would read them */
+    CHECK(nt_infer_start(d, 4, NULL) == NT_OK, "start");
     for (int i = 0; i < STEPS; i++) {
-        CHECK(nt_infer_feed(d, 2, (int[]){0, 1}, (int32_t[]){a[i], b[i]}, lg) == NT_OK, "feed: %s", nt_errmsg());
+        CHECK(nt_infer_feed(d, 4, (int[]){0, 1, 2, 3}, (int32_t[]){a[i], b[i], b[STEPS - 1 - i], 3}, lg) == NT_OK,
+              "feed: %s", nt_errmsg());
         memcpy(step_a + i * V, lg, V * sizeof(float));
         memcpy(step_b + i * V, lg + V, V * sizeof(float));
     }
