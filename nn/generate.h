@@ -16,10 +16,17 @@
  *
  * Inputs: encoder-decoder models read `source <eos>` in the encoder and start
  * the decoder at <bos>; decoder-only models read the prompt `<bos> source
- * <sep>` and continue it. A batch of sources of different lengths is padded
- * (left-padded with per-row positions for decoder-only prompts); rows leave
- * the batch when they finish, and the tokens chosen for a source never depend
- * on the other sources of the batch or on the batch size.
+ * <sep>` (or, with raw_prompt, the source as given) and continue it. Rows
+ * leave the batch when they finish, and the tokens chosen for a source (and
+ * their scores) never depend on the other sources of the batch or on the
+ * batch size: bitwise, at every ISA level (test_infer).
+ *
+ * The transformer runs nn/infer.h (no tape, KV cache, each source encoded
+ * once, every row at its own positions, the weights streamed once per step
+ * for all rows; bf16 weights when ctx's precision is NT_PREC_BF16). With
+ * output_attentions, or use_cache 0 (the reference: the full forward on the
+ * growing prefix), it runs the graph path of nn/model.h instead (padded
+ * batches; the same tokens to float rounding).
  *
  * Scores: `score` is the sum over the generated tokens (<eos> included) of
  * log softmax of the logits after the repetition penalty and the n-gram ban
