@@ -197,10 +197,17 @@ static void check_prompt_and_select(nt_model *m) {
 
 /* ---- a double-precision decoder-only forward, for the bf16 check ------------------ */
 
-static double *dw(nt_tensor *t) { /* the bf16-rounded weights as doubles (leaks: a test) */
+static double *dw_pool[128];
+static int dw_n;
+static double *dw(nt_tensor *t) { /* the bf16-rounded weights as doubles (freed by dw_free) */
     double *o = malloc((size_t)t->n * sizeof *o);
+    if (!o || dw_n == 128) abort();
+    dw_pool[dw_n++] = o;
     for (int64_t i = 0; i < t->n; i++) o[i] = t->ndim == 2 ? (double)nt_bf16_to_f32(nt_bf16_from_f32(nt_f32(t)[i])) : nt_f32(t)[i];
     return o;
+}
+static void dw_free(void) {
+    while (dw_n) free(dw_pool[--dw_n]);
 }
 static void dlin(double *y, const double *x, const double *W, const double *b, int In, int Out) {
     for (int o = 0; o < Out; o++) {
@@ -261,7 +268,10 @@ static void double_logits(nt_model *m, const int32_t *toks, double *out) {
         }
         dln(h, x, nt_f32(m->decoder.ln_w), nt_f32(m->decoder.ln_b), D);
         dlin(out + (size_t)i * V, h, emb, NULL, D, V);
+        dw_free();
+        emb = dw(m->embed);
     }
+    dw_free();
 }
 
 /* bf16 decoding vs the double reference on bf16-rounded weights: float32
