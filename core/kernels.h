@@ -1,6 +1,6 @@
 /* kernels.h - inner kernels of nt_linear and nt_attention for callers that
  * split the work across their own threads (the batch-1 decoder of
- * nn/generate_fast.c runs a whole step in one parallel region). Internal to
+ * nn/infer.c runs a whole step in one parallel region). Internal to
  * nextok (not installed): no validation (callers check shapes), no parallel region, no
  * allocation.
  *

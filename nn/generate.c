@@ -256,9 +256,9 @@ static double process_row(loop *s, int r, int t) {
     const nt_generate_config *c = s->cfg;
     memcpy(s->work, s->logits + (size_t)r * s->V, (size_t)s->V * sizeof *s->work);
     const int32_t *prev = s->tok + (size_t)r * s->L;
-    nt_logits_repetition_penalty(s->work, s->V, prev, t, c->repetition_penalty);
-    nt_logits_no_repeat_ngram(s->work, s->V, prev, t, c->no_repeat_ngram_size);
-    return nt_logits_logsumexp(s->work, s->V);
+    nt_sampling_repetition_penalty(s->work, s->V, prev, t, c->repetition_penalty);
+    nt_sampling_no_repeat_ngram(s->work, s->V, prev, t, c->no_repeat_ngram_size);
+    return nt_sampling_logsumexp(s->work, s->V);
 }
 
 /* Makes the kept rows (s->sel, s->newtok, ... for R_new rows) the live rows:
@@ -329,13 +329,13 @@ static nt_status run_rows(loop *s) {
                 int tok;
                 if (c->do_sample) {
                     memcpy(s->work2, s->work, (size_t)s->V * sizeof *s->work2);
-                    nt_logits_temperature(s->work2, s->V, c->temperature);
-                    nt_logits_top_k(s->work2, s->V, c->top_k, s->scratch);
-                    nt_logits_top_p(s->work2, s->V, c->top_p, s->scratch);
-                    tok = nt_sample_logits(s->work2, s->V,
+                    nt_sampling_temperature(s->work2, s->V, c->temperature);
+                    nt_sampling_top_k(s->work2, s->V, c->top_k, s->scratch);
+                    nt_sampling_top_p(s->work2, s->V, c->top_p, s->scratch);
+                    tok = nt_sampling_draw(s->work2, s->V,
                                            nt_rng_uniform_double(&s->rng[i * s->nrs + j]));
                 } else {
-                    tok = nt_logits_argmax(s->work, s->V);
+                    tok = nt_sampling_argmax(s->work, s->V);
                 }
                 double lp = -INFINITY;
                 if (tok < 0) tok = NT_GEN_EOS; /* every token banned: stop */
@@ -560,13 +560,13 @@ static nt_status run(const nt_generate_stepper *st, const nt_generate_config *cf
     return rc;
 }
 
-nt_status nt_generate_run(const nt_generate_stepper *st, const nt_generate_config *cfg, int n,
-                          const int *max_tokens, nt_generate_result *res) {
+nt_status nt_generate_run(const nt_generate_stepper *st, nt_generate_result *res,
+                          const nt_generate_config *cfg, int n, const int *max_tokens) {
     int beam = cfg && !cfg->do_sample && cfg->num_beams > 1;
     return run(st, cfg, n, max_tokens, res, beam);
 }
 
-nt_status nt_generate_run_beam(const nt_generate_stepper *st, const nt_generate_config *cfg,
-                               int n, const int *max_tokens, nt_generate_result *res) {
+nt_status nt_generate_run_beam(const nt_generate_stepper *st, nt_generate_result *res,
+                               const nt_generate_config *cfg, int n, const int *max_tokens) {
     return run(st, cfg, n, max_tokens, res, 1);
 }

@@ -9,17 +9,24 @@
  *     g.num_beams = 4;  g.num_return_sequences = 2;  g.max_new_tokens = 40;
  *     const int32_t *src[2] = {ids0, ids1};  int len[2] = {7, 12};  // no specials
  *     nt_generate_result res;
- *     NT_TRY(nt_generate(&model->net, ctx, &g, src, len, 2, &res));
+ *     NT_TRY(nt_generate(&model->net, ctx, &res, &g, src, len, 2));
  *     nt_generate_seq *best = nt_generate_result_get(&res, 1, 0); // source 1, best
  *     // best->tokens[0 .. best->len): the output without <bos>/<eos>
  *     nt_generate_result_free(&res);
  *
  * Inputs: encoder-decoder models read `source <eos>` in the encoder and start
  * the decoder at <bos>; decoder-only models read the prompt `<bos> source
- * <sep>` and continue it. A batch of sources of different lengths is padded
- * (left-padded with per-row positions for decoder-only prompts); rows leave
- * the batch when they finish, and the tokens chosen for a source never depend
- * on the other sources of the batch or on the batch size.
+ * <sep>` (or, with raw_prompt, the source as given) and continue it. Rows
+ * leave the batch when they finish, and the tokens chosen for a source (and
+ * their scores) never depend on the other sources of the batch or on the
+ * batch size: bitwise, at every ISA level (test_infer).
+ *
+ * The transformer runs nn/infer.h (no tape, KV cache, each source encoded
+ * once, every row at its own positions, the weights streamed once per step
+ * for all rows; bf16 weights when ctx's precision is NT_PREC_BF16). With
+ * output_attentions, or use_cache 0 (the reference: the full forward on the
+ * growing prefix), it runs the graph path of nn/model.h instead (padded
+ * batches; the same tokens to float rounding).
  *
  * Scores: `score` is the sum over the generated tokens (<eos> included) of
  * log softmax of the logits after the repetition penalty and the n-gram ban
@@ -65,7 +72,11 @@ typedef struct nt_generate_config {
                                   seeded from (seed, j) (default 0) */
     int use_cache;             /* 1: KV cache (default); 0: rerun the full forward on the
                                   growing prefix (the reference path) */
-    int output_attentions;     /* 1: return cross-attention weights (encoder-decoder) */
+    int output_attentions;     /* 1: return cross-attention weights (encoder-decoder; runs the
+                                  graph path, nn/model.h, instead of nn/infer.h) */
+    int raw_prompt;            /* decoder-only: 1 = read each source as the whole prompt
+                                  (the caller adds <bos> if it wants one; no <sep>), 0 = the
+                                  prompt is <bos> source <sep> (default) */
 } nt_generate_config;
 
 nt_generate_config nt_generate_config_default(void);
@@ -111,9 +122,9 @@ void nt_generate_result_free(nt_generate_result *r);
  * max_len allows ("source 3: prompt of 260 tokens exceeds max_len 256"), or
  * output_attentions on a decoder-only model; NT_ERR_NOMEM; any status of the
  * model's forward. */
-nt_status nt_generate(nt_net *net, nt_ctx *ctx, const nt_generate_config *cfg,
-                      const int32_t *const *src, const int *src_len, int n,
-                      nt_generate_result *res);
+nt_status nt_generate(nt_net *net, nt_ctx *ctx, nt_generate_result *res,
+                      const nt_generate_config *cfg, const int32_t *const *src, const int *src_len,
+                      int n);
 
 /* ---- the loop, independent of the network ------------------------------------
  * A stepper produces next-token logits for the live rows of a batch. Row i
@@ -144,23 +155,23 @@ typedef struct nt_generate_stepper {
  * Allocates all its buffers before the first step (none per token).
  * Same result and error contract as nt_generate; a status returned by the
  * stepper comes back wrapped ("nt_generate: step 3: ..."). */
-nt_status nt_generate_run(const nt_generate_stepper *st, const nt_generate_config *cfg, int n,
-                          const int *max_tokens, nt_generate_result *res);
+nt_status nt_generate_run(const nt_generate_stepper *st, nt_generate_result *res,
+                          const nt_generate_config *cfg, int n, const int *max_tokens);
 
 /* Beam search whatever cfg->num_beams is (also 1, which nt_generate_run
  * treats as greedy; with length_penalty 0 the two agree). A source stops when
  * its num_beams kept hypotheses provably cannot be beaten by a live beam
  * (an exact bound, HF's early_stopping="never" behaviour, not its default
  * heuristic). */
-nt_status nt_generate_run_beam(const nt_generate_stepper *st, const nt_generate_config *cfg,
-                               int n, const int *max_tokens, nt_generate_result *res);
+nt_status nt_generate_run_beam(const nt_generate_stepper *st, nt_generate_result *res,
+                               const nt_generate_config *cfg, int n, const int *max_tokens);
 
 /* The model as a stepper, with its KV cache (cfg->use_cache) allocated once
  * for the batch: what nt_generate runs. *limits receives the per-source cap
  * on generated tokens that the model's max_len imposes (owned by the
  * stepper). Errors as nt_generate. Free with nt_generate_stepper_free. */
-nt_status nt_generate_stepper_model(nt_generate_stepper **out, int **limits, nt_model *m,
-                                    nt_ctx *ctx, const nt_generate_config *cfg,
+nt_status nt_generate_stepper_model(nt_model *m, nt_ctx *ctx, nt_generate_stepper **out,
+                                    int **limits, const nt_generate_config *cfg,
                                     const int32_t *const *src, const int *src_len, int n);
 /* Releases a stepper through its free() (NULL is a no-op). */
 void nt_generate_stepper_free(nt_generate_stepper *st);
@@ -171,7 +182,7 @@ void nt_generate_stepper_free(nt_generate_stepper *st);
  * source at max_new_tokens, and at the model's max_len positions when it
  * has one. NT_ERR_ARG if the model has no next_logits; errors as
  * nt_generate. */
-nt_status nt_generate_stepper_net(nt_generate_stepper **out, int **limits, nt_net *net, nt_ctx *ctx,
+nt_status nt_generate_stepper_net(nt_net *net, nt_ctx *ctx, nt_generate_stepper **out, int **limits,
                                   const nt_generate_config *cfg, const int32_t *const *src,
                                   const int *src_len, int n);
 

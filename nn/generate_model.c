@@ -14,6 +14,7 @@
 
 #include "core/alloc.h"
 #include "nn/generate.h"
+#include "nn/infer.h"
 
 typedef struct mstep {
     nt_generate_stepper pub;
@@ -191,8 +192,8 @@ static nt_status mstep_select(void *user, const int *src_rows, int n_new) {
     } while (0)
 
 /* Validates the sources against the model: ids in range, lengths within max_len. */
-static nt_status check_sources(const nt_model *m, const int32_t *const *src, const int *src_len,
-                               int n) {
+static nt_status check_sources(const nt_model *m, const nt_generate_config *cfg,
+                               const int32_t *const *src, const int *src_len, int n) {
     const char *f = "nt_generate";
     int V = m->cfg.vocab_size, max_len = m->cfg.max_len;
     if (!src || !src_len) return nt_error(NT_ERR_ARG, "%s: src or src_len is NULL", f);
@@ -207,17 +208,28 @@ static nt_status check_sources(const nt_model *m, const int32_t *const *src, con
         if (m->cfg.arch == NT_ARCH_ENCDEC && src_len[i] + 1 > max_len)
             return nt_error(NT_ERR_ARG, "%s: source %d: %d tokens + <eos> exceed max_len %d", f, i,
                             src_len[i], max_len);
-        if (m->cfg.arch == NT_ARCH_DECODER && src_len[i] + 2 > max_len)
+        if (m->cfg.arch == NT_ARCH_DECODER && cfg->raw_prompt && src_len[i] < 1)
+            return nt_error(NT_ERR_ARG, "%s: source %d: an empty raw prompt (give at least <bos>)", f, i);
+        if (m->cfg.arch == NT_ARCH_DECODER && !cfg->raw_prompt && src_len[i] + 2 > max_len)
             return nt_error(NT_ERR_ARG,
                             "%s: source %d: prompt of %d tokens (<bos> source <sep>) exceeds max_len %d",
                             f, i, src_len[i] + 2, max_len);
+        if (m->cfg.arch == NT_ARCH_DECODER && cfg->raw_prompt && src_len[i] > max_len)
+            return nt_error(NT_ERR_ARG, "%s: source %d: raw prompt of %d tokens exceeds max_len %d", f,
+                            i, src_len[i], max_len);
     }
     return NT_OK;
 }
 
+/* The prompt a decoder-only model reads for a source: <bos> source <sep>,
+ * or the source as given (cfg->raw_prompt). */
+static int prompt_len(const nt_generate_config *cfg, int src_len) {
+    return cfg->raw_prompt ? src_len : src_len + 2;
+}
+
 /* Generated tokens at most for a source (the positions the model has). */
 static int source_limit(const nt_model *m, const nt_generate_config *cfg, int len) {
-    int lim = m->cfg.arch == NT_ARCH_ENCDEC ? m->cfg.max_len : m->cfg.max_len - (len + 2) + 1;
+    int lim = m->cfg.arch == NT_ARCH_ENCDEC ? m->cfg.max_len : m->cfg.max_len - prompt_len(cfg, len) + 1;
     return lim < cfg->max_new_tokens ? lim : cfg->max_new_tokens;
 }
 
@@ -226,24 +238,157 @@ static int source_limit(const nt_model *m, const nt_generate_config *cfg, int le
 static int batch_cap(const nt_model *m, const nt_generate_config *cfg, const int *src_len, int n) {
     int P = 0, L = 1;
     for (int i = 0; i < n; i++) {
-        if (src_len[i] + 2 > P) P = src_len[i] + 2;
+        if (prompt_len(cfg, src_len[i]) > P) P = prompt_len(cfg, src_len[i]);
         int l = source_limit(m, cfg, src_len[i]);
         if (l > L) L = l;
     }
     return m->cfg.arch == NT_ARCH_ENCDEC ? L : P + L - 1;
 }
 
-nt_status nt_generate_stepper_model(nt_generate_stepper **out, int **limits, nt_model *m,
-                                    nt_ctx *ctx, const nt_generate_config *cfg,
+/* Positions the longest row needs when every row has its own positions. */
+static int row_cap(const nt_model *m, const nt_generate_config *cfg, const int *src_len, int n) {
+    int cap = 1;
+    for (int i = 0; i < n; i++) {
+        int c = source_limit(m, cfg, src_len[i]);
+        if (m->cfg.arch == NT_ARCH_DECODER) c += prompt_len(cfg, src_len[i]) - 1;
+        if (c > cap) cap = c;
+    }
+    return cap;
+}
+
+/* ---- the no-grad decode path (nn/infer.h): what nt_generate runs ------------------
+ * Sources are encoded once (cross K/V per source), rows fork from their
+ * source for beams and samples, each row has its own positions (a
+ * decoder-only prompt is fed unpadded, at positions 0..), and every step
+ * feeds one token per live row. */
+typedef struct istep {
+    nt_generate_stepper pub;
+    nt_infer *inf;
+    int N, R, rows_cap, encdec;
+    int *limits;             /* (N) */
+    int *rows;               /* (max(rows_cap, prompt tokens)) item rows */
+    int32_t *items;          /* (same) item tokens */
+    int n_prompt;            /* decoder-only: prompt tokens of all sources */
+} istep;
+
+static void istep_free(nt_generate_stepper *st) {
+    istep *s = (istep *)st;
+    nt_infer_free(s->inf);
+    nt_free(s->limits);
+    nt_free(s->rows);
+    nt_free(s->items);
+    nt_free(s);
+}
+
+static nt_status istep_step(void *user, float *logits, float *attn, const int32_t *tokens, int stride,
+                            int R, int t) {
+    istep *s = user;
+    if (attn) return nt_error(NT_ERR_STATE, "nt_generate: attention was not requested");
+    if (R != s->R) return nt_error(NT_ERR_STATE, "nt_generate: %d rows, the stepper has %d", R, s->R);
+    if (t == 0) {
+        if (R != s->N) return nt_error(NT_ERR_STATE, "nt_generate: step 0 must see one row per source");
+        if (s->encdec) {
+            for (int r = 0; r < R; r++) s->rows[r] = r, s->items[r] = NT_GEN_BOS;
+            return nt_infer_feed(s->inf, R, s->rows, s->items, logits);
+        }
+        return nt_infer_feed(s->inf, s->n_prompt, s->rows, s->items, logits);
+    }
+    for (int r = 0; r < R; r++) s->rows[r] = r, s->items[r] = tokens[(size_t)r * stride + t - 1];
+    return nt_infer_feed(s->inf, R, s->rows, s->items, logits);
+}
+
+static nt_status istep_select(void *user, const int *src_rows, int n_new) {
+    istep *s = user;
+    NT_TRY(nt_infer_select(s->inf, src_rows, n_new));
+    s->R = n_new;
+    return NT_OK;
+}
+
+static nt_status stepper_infer(nt_generate_stepper **out, int **limits, nt_model *m, nt_ctx *ctx,
+                               const nt_generate_config *cfg, const int32_t *const *src,
+                               const int *src_len, int n, int cap) {
+    const char *f = "nt_generate";
+    istep *s = nt_calloc(1, sizeof *s);
+    if (!s) return nt_error(NT_ERR_NOMEM, "%s: out of memory", f);
+    s->pub.user = s;
+    s->pub.vocab_size = m->cfg.vocab_size;
+    s->pub.step = istep_step;
+    s->pub.select = istep_select;
+    s->pub.free = istep_free;
+    s->encdec = m->cfg.arch == NT_ARCH_ENCDEC;
+    s->N = s->R = n;
+    int fan = cfg->num_beams > cfg->num_return_sequences ? cfg->num_beams : cfg->num_return_sequences;
+    s->rows_cap = n * fan;
+    int S = 1, items = s->rows_cap;
+    for (int i = 0; i < n; i++) {
+        if (src_len[i] + 1 > S) S = src_len[i] + 1;
+        if (!s->encdec) s->n_prompt += prompt_len(cfg, src_len[i]);
+    }
+    if (s->n_prompt > items) items = s->n_prompt;
+    s->limits = nt_calloc((size_t)n, sizeof *s->limits);
+    s->rows = nt_calloc((size_t)items, sizeof *s->rows);
+    s->items = nt_calloc((size_t)items, sizeof *s->items);
+    if (!s->limits || !s->rows || !s->items) {
+        istep_free(&s->pub);
+        return nt_error(NT_ERR_NOMEM, "%s: out of memory", f);
+    }
+    /* passes as large as this call needs (buffers sized to it): a step feeds
+     * every row, step 0 of a decoder-only model every prompt token; the
+     * encoder takes up to 4096 source tokens at once */
+    int64_t src_tokens = 0;
+    for (int i = 0; i < n; i++) src_tokens += src_len[i] + 1;
+    nt_infer_config ic = {.rows = s->rows_cap, .cap = cap, .sources = n, .src_cap = S, .items = items,
+                          .enc_items = src_tokens < 4096 ? (int)src_tokens : 4096,
+                          .bf16 = nt_ctx_precision(ctx) == NT_PREC_BF16};
+    nt_status st = nt_infer_new(&s->inf, m, &ic);
+    if (st == NT_OK && s->encdec) {
+        /* source + <eos>, encoded once, slot i; s->rows / s->items as scratch */
+        int32_t *buf = nt_malloc((size_t)n * S * sizeof *buf);
+        const int32_t **ptr = nt_malloc((size_t)n * sizeof *ptr);
+        int *lens = nt_malloc((size_t)n * sizeof *lens), *slots = nt_malloc((size_t)n * sizeof *slots);
+        if (!buf || !ptr || !lens || !slots) st = nt_error(NT_ERR_NOMEM, "%s: out of memory", f);
+        for (int i = 0; st == NT_OK && i < n; i++) {
+            int32_t *row = buf + (size_t)i * S;
+            if (src_len[i]) memcpy(row, src[i], (size_t)src_len[i] * sizeof *row);
+            row[src_len[i]] = NT_GEN_EOS;
+            ptr[i] = row, lens[i] = src_len[i] + 1, slots[i] = i;
+        }
+        if (st == NT_OK) st = nt_infer_encode(s->inf, n, slots, ptr, lens);
+        if (st == NT_OK) st = nt_infer_start(s->inf, n, slots);
+        nt_free(buf), nt_free(ptr), nt_free(lens), nt_free(slots);
+    } else if (st == NT_OK) {
+        int k = 0;
+        for (int i = 0; i < n; i++) {
+            if (!cfg->raw_prompt) s->rows[k] = i, s->items[k++] = NT_GEN_BOS;
+            for (int j = 0; j < src_len[i]; j++) s->rows[k] = i, s->items[k++] = src[i][j];
+            if (!cfg->raw_prompt) s->rows[k] = i, s->items[k++] = NT_GEN_SEP;
+        }
+        st = nt_infer_start(s->inf, n, NULL);
+    }
+    if (st != NT_OK) {
+        istep_free(&s->pub);
+        return nt_error_wrap(st, "%s", f);
+    }
+    for (int i = 0; i < n; i++) s->limits[i] = source_limit(m, cfg, src_len[i]);
+    if (limits) *limits = s->limits;
+    *out = &s->pub;
+    return NT_OK;
+}
+
+nt_status nt_generate_stepper_model(nt_model *m, nt_ctx *ctx, nt_generate_stepper **out,
+                                    int **limits, const nt_generate_config *cfg,
                                     const int32_t *const *src, const int *src_len, int n) {
     const char *f = "nt_generate";
     if (!out || !m || !ctx) return nt_error(NT_ERR_ARG, "%s: out, model or ctx is NULL", f);
     NT_TRY(nt_generate_config_check(cfg));
-    NT_TRY(check_sources(m, src, src_len, n));
+    NT_TRY(check_sources(m, cfg, src, src_len, n));
     int encdec = m->cfg.arch == NT_ARCH_ENCDEC;
     if (cfg->output_attentions && !encdec)
         return nt_error(NT_ERR_ARG, "%s: output_attentions needs an encoder-decoder model "
                         "(a decoder-only model has no cross-attention)", f);
+    /* the fast path unless attention weights are asked for (the graph path records them) */
+    if (cfg->use_cache && !cfg->output_attentions)
+        return stepper_infer(out, limits, m, ctx, cfg, src, src_len, n, row_cap(m, cfg, src_len, n));
     int cap = batch_cap(m, cfg, src_len, n);
     if (cap > m->cfg.max_len)
         return nt_error(NT_ERR_ARG, "%s: the batch needs %d cache positions, max_len is %d "
@@ -304,18 +449,18 @@ nt_status nt_generate_stepper_model(nt_generate_stepper **out, int **limits, nt_
     } else {
         int P = 0;
         for (int i = 0; i < n; i++)
-            if (src_len[i] + 2 > P) P = src_len[i] + 2;
+            if (prompt_len(cfg, src_len[i]) > P) P = prompt_len(cfg, src_len[i]);
         s->P = P;
         MS_ALLOC(s->prompt, (size_t)n * P);
         MS_ALLOC(s->prompt_mask, (size_t)n * P);
         MS_ALLOC(s->prompt_pos, (size_t)n * P);
         MS_ALLOC(s->plen, n);
         for (int i = 0; i < n; i++) {
-            int len = src_len[i] + 2, pad = P - len;
+            int len = prompt_len(cfg, src_len[i]), pad = P - len, raw = cfg->raw_prompt != 0;
             int32_t *row = s->prompt + (size_t)i * P;   /* calloc: pads are <pad> (0), pos 0 */
-            row[pad] = NT_GEN_BOS;
-            if (src_len[i]) memcpy(row + pad + 1, src[i], (size_t)src_len[i] * sizeof *row);
-            row[P - 1] = NT_GEN_SEP;
+            if (!raw) row[pad] = NT_GEN_BOS;
+            if (src_len[i]) memcpy(row + pad + !raw, src[i], (size_t)src_len[i] * sizeof *row);
+            if (!raw) row[P - 1] = NT_GEN_SEP;
             for (int k = 0; k < len; k++) {
                 s->prompt_mask[(size_t)i * P + pad + k] = 1;
                 s->prompt_pos[(size_t)i * P + pad + k] = k;
@@ -355,7 +500,7 @@ static nt_status generate_transformer(nt_model *m, nt_ctx *ctx, const nt_generat
     memset(res, 0, sizeof *res);
     if (!m || !ctx) return nt_error(NT_ERR_ARG, "%s: model or ctx is NULL", f);
     NT_TRY(nt_generate_config_check(cfg));
-    NT_TRY(check_sources(m, src, src_len, n));
+    NT_TRY(check_sources(m, cfg, src, src_len, n));
     if (cfg->output_attentions && m->cfg.arch != NT_ARCH_ENCDEC)
         return nt_error(NT_ERR_ARG, "%s: output_attentions needs an encoder-decoder model "
                         "(a decoder-only model has no cross-attention)", f);
@@ -370,13 +515,15 @@ static nt_status generate_transformer(nt_model *m, nt_ctx *ctx, const nt_generat
     nt_status st = NT_OK;
     for (int i0 = 0; i0 < n && st == NT_OK;) {
         int k = 1;
-        while (i0 + k < n && k < per && batch_cap(m, cfg, src_len + i0, k + 1) <= m->cfg.max_len) k++;
+        int own_pos = cfg->use_cache && !cfg->output_attentions; /* rows need not share positions */
+        while (i0 + k < n && k < per && (own_pos || batch_cap(m, cfg, src_len + i0, k + 1) <= m->cfg.max_len))
+            k++;
         nt_generate_stepper *stp = NULL;
         int *limits = NULL;
         nt_generate_result part;
         memset(&part, 0, sizeof part);
-        st = nt_generate_stepper_model(&stp, &limits, m, ctx, cfg, src + i0, src_len + i0, k);
-        if (st == NT_OK) st = nt_generate_run(stp, cfg, k, limits, &part);
+        st = nt_generate_stepper_model(m, ctx, &stp, &limits, cfg, src + i0, src_len + i0, k);
+        if (st == NT_OK) st = nt_generate_run(stp, &part, cfg, k, limits);
         nt_generate_stepper_free(stp);
         if (st == NT_OK) {
             /* move the sequences over; trim attention to each source's columns */
@@ -400,9 +547,9 @@ static nt_status generate_transformer(nt_model *m, nt_ctx *ctx, const nt_generat
     return st;
 }
 
-nt_status nt_generate(nt_net *net, nt_ctx *ctx, const nt_generate_config *cfg,
-                      const int32_t *const *src, const int *src_len, int n,
-                      nt_generate_result *res) {
+nt_status nt_generate(nt_net *net, nt_ctx *ctx, nt_generate_result *res,
+                      const nt_generate_config *cfg, const int32_t *const *src, const int *src_len,
+                      int n) {
     const char *f = "nt_generate";
     if (!res) return nt_error(NT_ERR_ARG, "%s: result is NULL", f);
     memset(res, 0, sizeof *res);
@@ -417,8 +564,8 @@ nt_status nt_generate(nt_net *net, nt_ctx *ctx, const nt_generate_config *cfg,
     if (net->ops->stepper)
         st = net->ops->stepper(net, ctx, cfg, src, src_len, n, &stp, &limits);
     else
-        st = nt_generate_stepper_net(&stp, &limits, net, ctx, cfg, src, src_len, n);
-    if (st == NT_OK) st = nt_generate_run(stp, cfg, n, limits, res);
+        st = nt_generate_stepper_net(net, ctx, &stp, &limits, cfg, src, src_len, n);
+    if (st == NT_OK) st = nt_generate_run(stp, res, cfg, n, limits);
     nt_generate_stepper_free(stp);
     return st;
 }

@@ -73,7 +73,7 @@ static nt_status nstep_select(void *user, const int *src_rows, int n_new) {
         }                                                                         \
     } while (0)
 
-nt_status nt_generate_stepper_net(nt_generate_stepper **out, int **limits, nt_net *net, nt_ctx *ctx,
+nt_status nt_generate_stepper_net(nt_net *net, nt_ctx *ctx, nt_generate_stepper **out, int **limits,
                                   const nt_generate_config *cfg, const int32_t *const *src,
                                   const int *src_len, int n) {
     const char *f = "nt_generate";

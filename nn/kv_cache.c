@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
-#include "nn/model.h"
+#include "nn/kv_cache.h"
 
 /* Scratch of nt_kv_cache_select: room for every row of one buffer of one layer. */
 typedef struct kv_scratch {

@@ -31,7 +31,7 @@ static void transformer_set_dropout(nt_net *net, float p) { ((nt_model *)net)->c
 static nt_status transformer_stepper(nt_net *net, nt_ctx *ctx, const nt_generate_config *cfg,
                                      const int32_t *const *src, const int *src_len, int n,
                                      nt_generate_stepper **out, int **limits) {
-    return nt_generate_stepper_model(out, limits, (nt_model *)net, ctx, cfg, src, src_len, n);
+    return nt_generate_stepper_model((nt_model *)net, ctx, out, limits, cfg, src, src_len, n);
 }
 
 const nt_net_ops nt_transformer_ops = {

@@ -91,7 +91,7 @@ NT_AVX2 static int argmax_avx2(const float *x, int V) {
 }
 #endif
 
-int nt_logits_argmax(const float *x, int V) {
+int nt_sampling_argmax(const float *x, int V) {
 #if NT_ISA_X86
     switch (nt_isa()) {
     case NT_ISA_AVX512: return argmax_avx512(x, V);
@@ -109,15 +109,15 @@ int nt_logits_argmax(const float *x, int V) {
     return best;
 }
 
-double nt_logits_logsumexp(const float *x, int V) {
-    int a = nt_logits_argmax(x, V);
+double nt_sampling_logsumexp(const float *x, int V) {
+    int a = nt_sampling_argmax(x, V);
     if (a < 0) return -INFINITY;
     double mx = x[a], s = 0;
     for (int i = 0; i < V; i++) s += exp((double)x[i] - mx);
     return mx + log(s);
 }
 
-void nt_logits_repetition_penalty(float *x, int V, const int32_t *prev, int n_prev, float penalty) {
+void nt_sampling_repetition_penalty(float *x, int V, const int32_t *prev, int n_prev, float penalty) {
     if (penalty == 1.0f) return;
     for (int i = 0; i < n_prev; i++) {
         int32_t t = prev[i];
@@ -129,7 +129,7 @@ void nt_logits_repetition_penalty(float *x, int V, const int32_t *prev, int n_pr
     }
 }
 
-void nt_logits_no_repeat_ngram(float *x, int V, const int32_t *seq, int len, int ngram) {
+void nt_sampling_no_repeat_ngram(float *x, int V, const int32_t *seq, int len, int ngram) {
     if (ngram <= 0 || len < ngram - 1) return;
     /* The n-1 most recent tokens; every earlier occurrence of them bans the token
      * that followed it. */
@@ -143,18 +143,18 @@ void nt_logits_no_repeat_ngram(float *x, int V, const int32_t *seq, int len, int
     }
 }
 
-void nt_logits_temperature(float *x, int V, float temperature) {
+void nt_sampling_temperature(float *x, int V, float temperature) {
     if (temperature == 1.0f) return;
     for (int i = 0; i < V; i++) x[i] /= temperature;
 }
 
-void nt_logits_top_k(float *x, int V, int k, void *scratch) {
+void nt_sampling_top_k(float *x, int V, int k, void *scratch) {
     if (k <= 0 || k >= V) return;
     logit_pair *p = sort_logits(x, V, scratch);
     for (int i = k; i < V; i++) x[p[i].id] = -INFINITY;
 }
 
-void nt_logits_top_p(float *x, int V, float p, void *scratch) {
+void nt_sampling_top_p(float *x, int V, float p, void *scratch) {
     if (p >= 1.0f) return;
     logit_pair *s = sort_logits(x, V, scratch);
     if (s[0].v == -INFINITY) return;
@@ -170,8 +170,8 @@ void nt_logits_top_p(float *x, int V, float p, void *scratch) {
     for (int i = keep; i < V; i++) x[s[i].id] = -INFINITY;
 }
 
-int nt_sample_logits(const float *x, int V, double u) {
-    int a = nt_logits_argmax(x, V);
+int nt_sampling_draw(const float *x, int V, double u) {
+    int a = nt_sampling_argmax(x, V);
     if (a < 0) return -1;
     double mx = x[a], total = 0;
     for (int i = 0; i < V; i++) total += exp((double)x[i] - mx);

@@ -1,4 +1,4 @@
-/* test_argmax.c - nt_logits_argmax (nn/sampling.h) at each ISA level the CPU
+/* test_argmax.c - nt_sampling_argmax (nn/sampling.h) at each ISA level the CPU
  * has (nt_isa_set): the first index of the largest value, NaN never chosen,
  * -1 when only -inf and NaN are there, -0 and +0 equal (the first wins), for
  * every length 1..100 (all tail sizes of 8 and 16 lanes), the largest value
@@ -36,20 +36,20 @@ static void run_level(const char *lv) {
                 for (int i = 0; i < n; i++) x[i] = i % 3 == 0 ? -INFINITY : i % 3 == 1 ? -0.0f : 0.0f;
             if (rep == 4) x[(n * 7 / 3) % n] = INFINITY;
             if (rep == 5) x[0] = NAN;
-            int got = nt_logits_argmax(x, n), want = ref_argmax(x, n);
+            int got = nt_sampling_argmax(x, n), want = ref_argmax(x, n);
             CHECK(got == want, "%s: n %d rep %d: %d, want %d", lv, n, rep, got, want);
         }
         for (int p = 0; p < n; p++) { /* the max at every position */
             for (int i = 0; i < n; i++) x[i] = (float)(i % 5) - 10.0f;
             x[p] = 3.0f;
-            CHECK(nt_logits_argmax(x, n) == p, "%s: n %d max at %d", lv, n, p);
+            CHECK(nt_sampling_argmax(x, n) == p, "%s: n %d max at %d", lv, n, p);
         }
         for (int i = 0; i < n; i++) x[i] = -INFINITY;
-        CHECK(nt_logits_argmax(x, n) == -1, "%s: n %d all -inf", lv, n);
+        CHECK(nt_sampling_argmax(x, n) == -1, "%s: n %d all -inf", lv, n);
         x[n / 2] = NAN;
-        CHECK(nt_logits_argmax(x, n) == -1, "%s: n %d -inf and NaN", lv, n);
+        CHECK(nt_sampling_argmax(x, n) == -1, "%s: n %d -inf and NaN", lv, n);
         x[n - 1] = -1e38f;
-        CHECK(nt_logits_argmax(x, n) == n - 1, "%s: n %d finite last", lv, n);
+        CHECK(nt_sampling_argmax(x, n) == n - 1, "%s: n %d finite last", lv, n);
     }
 }
 

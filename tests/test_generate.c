@@ -127,7 +127,7 @@ static void test_tree(void) {
     nt_generate_config g = nt_generate_config_default();
     g.max_new_tokens = 5;
     nt_generate_result r;
-    CHECK(nt_generate_run(&st, &g, 1, NULL, &r) == NT_OK, "greedy: %s", nt_errmsg());
+    CHECK(nt_generate_run(&st, &r, &g, 1, NULL) == NT_OK, "greedy: %s", nt_errmsg());
     nt_generate_seq *o = nt_generate_result_get(&r, 0, 0);
     CHECK(seq_is(o, (int32_t[]){TA}, 1) && o->finished, "greedy chooses A <eos>");
     CHECK_CLOSE(o->score, log(.24), 1e-5, 0);
@@ -137,7 +137,7 @@ static void test_tree(void) {
     st = make_stepper(&s, TREE, 7, 1, 0);
     g.num_beams = 2;
     g.length_penalty = 0;
-    CHECK(nt_generate_run(&st, &g, 1, NULL, &r) == NT_OK, "beam: %s", nt_errmsg());
+    CHECK(nt_generate_run(&st, &r, &g, 1, NULL) == NT_OK, "beam: %s", nt_errmsg());
     o = nt_generate_result_get(&r, 0, 0);
     CHECK(seq_is(o, (int32_t[]){TB}, 1) && o->finished, "beam search finds B <eos>");
     CHECK_CLOSE(o->score, log(.36), 1e-5, 0);
@@ -147,7 +147,7 @@ static void test_tree(void) {
     st = make_stepper(&s, TREE, 7, 1, 0);
     g.num_beams = 3;
     g.num_return_sequences = 3;
-    CHECK(nt_generate_run(&st, &g, 1, NULL, &r) == NT_OK, "n-best: %s", nt_errmsg());
+    CHECK(nt_generate_run(&st, &r, &g, 1, NULL) == NT_OK, "n-best: %s", nt_errmsg());
     CHECK(r.n_per_source == 3, "3 per source");
     CHECK(seq_is(nt_generate_result_get(&r, 0, 0), (int32_t[]){TB}, 1), "1st B");
     CHECK(seq_is(nt_generate_result_get(&r, 0, 1), (int32_t[]){TA}, 1), "2nd A");
@@ -172,7 +172,7 @@ static void enumerate(tstep *s, int source, int32_t *p, int t, double score, int
     s->src[0] = source;
     s->rows = 1;
     tstep_step(s, x, NULL, p, 0, 1, t);
-    double lse = nt_logits_logsumexp(x, s->V);
+    double lse = nt_sampling_logsumexp(x, s->V);
     for (int32_t v = 0; v < s->V; v++) {
         if (x[v] == -INFINITY) continue;
         double sc = score + x[v] - lse;
@@ -219,7 +219,7 @@ static void test_exhaustive(void) {
             g.num_return_sequences = 6;
             g.length_penalty = alphas[a];
             nt_generate_result r;
-            CHECK(nt_generate_run(&st, &g, 3, NULL, &r) == NT_OK, "run: %s", nt_errmsg());
+            CHECK(nt_generate_run(&st, &r, &g, 3, NULL) == NT_OK, "run: %s", nt_errmsg());
             for (int k = 0; k < 6; k++) {
                 nt_generate_seq *o = nt_generate_result_get(&r, source, k);
                 CHECK(o && o->len == all[k].len && o->finished == all[k].finished &&
@@ -250,7 +250,7 @@ static void test_nbest_finished_first(void) {
         g.num_beams = K;
         g.num_return_sequences = K;
         nt_generate_result r;
-        CHECK(nt_generate_run(&st, &g, 1, NULL, &r) == NT_OK, "run: %s", nt_errmsg());
+        CHECK(nt_generate_run(&st, &r, &g, 1, NULL) == NT_OK, "run: %s", nt_errmsg());
         int n_fin = 0, seen_unfinished = 0, order_ok = 1;
         for (int k = 0; k < K; k++) {
             nt_generate_seq *o = nt_generate_result_get(&r, 0, k);
@@ -280,7 +280,7 @@ static nt_generate_result run_hash(nt_generate_config g, int n, uint64_t salt, f
     nt_generate_stepper st = make_stepper(s, HASH, 12, n, salt);
     s->eos_bias = eos_bias;
     nt_generate_result r;
-    nt_status rc = nt_generate_run(&st, &g, n, NULL, &r);
+    nt_status rc = nt_generate_run(&st, &r, &g, n, NULL);
     CHECK(rc == NT_OK, "run: %s", nt_errmsg());
     CHECK(s->bad_select == 0, "select indices in range");
     return r;
@@ -313,7 +313,7 @@ static void test_equal_greedy(void) {
     nt_generate_stepper st = make_stepper(&s2, HASH, 12, n, 5);
     s2.eos_bias = 0.5f;
     nt_generate_result beam1;
-    CHECK(nt_generate_run_beam(&st, &c, n, NULL, &beam1) == NT_OK, "beam 1: %s", nt_errmsg());
+    CHECK(nt_generate_run_beam(&st, &beam1, &c, n, NULL) == NT_OK, "beam 1: %s", nt_errmsg());
     for (int i = 0; i < n; i++) {
         CHECK(seq_eq(&greedy.seqs[i], &topk.seqs[i]), "top_k=1 == greedy (source %d)", i);
         CHECK(seq_eq(&greedy.seqs[i], &cold.seqs[i]), "temperature 1e-5 == greedy (source %d)", i);
@@ -348,7 +348,7 @@ static void test_batch_independence(void) {
             one.eos_bias = 0.3f;
             one.src[0] = i;
             nt_generate_result r;
-            CHECK(nt_generate_run(&st, &g, 1, NULL, &r) == NT_OK, "alone: %s", nt_errmsg());
+            CHECK(nt_generate_run(&st, &r, &g, 1, NULL) == NT_OK, "alone: %s", nt_errmsg());
             for (int k = 0; k < g.num_return_sequences; k++) {
                 nt_generate_seq *a = nt_generate_result_get(&all, i, k), *b = nt_generate_result_get(&r, 0, k);
                 CHECK(seq_eq(a, b), "mode %d source %d seq %d: alone differs from batched", mode, i, k);
@@ -396,7 +396,7 @@ static void test_rows_drop(void) {
     nt_generate_config g = nt_generate_config_default();
     g.max_new_tokens = 20;
     nt_generate_result r;
-    CHECK(nt_generate_run(&st, &g, 16, NULL, &r) == NT_OK, "run: %s", nt_errmsg());
+    CHECK(nt_generate_run(&st, &r, &g, 16, NULL) == NT_OK, "run: %s", nt_errmsg());
     int steps = 0, longest = 0;
     for (int i = 0; i < 16; i++) {
         steps += r.seqs[i].len + r.seqs[i].finished;
@@ -410,7 +410,7 @@ static void test_rows_drop(void) {
     /* per-source caps (the model's max_len) */
     st = make_stepper(&c.t, HASH, 12, 3, 3);
     c.t.eos_bias = -50; /* never stops by itself */
-    CHECK(nt_generate_run(&st, &g, 3, (int[]){2, 7, 100}, &r) == NT_OK, "caps: %s", nt_errmsg());
+    CHECK(nt_generate_run(&st, &r, &g, 3, (int[]){2, 7, 100}) == NT_OK, "caps: %s", nt_errmsg());
     CHECK(r.seqs[0].len == 2 && r.seqs[1].len == 7 && r.seqs[2].len == 20, "caps %d %d %d",
           r.seqs[0].len, r.seqs[1].len, r.seqs[2].len);
     CHECK(!r.seqs[0].finished && !r.seqs[2].finished, "cut, not finished");
@@ -458,7 +458,7 @@ static double chi_square(const int *count, const double *p, int V, int n) {
 }
 
 static void softmax_d(const float *x, double *p, int V) {
-    double lse = nt_logits_logsumexp(x, V);
+    double lse = nt_sampling_logsumexp(x, V);
     for (int v = 0; v < V; v++) p[v] = exp((double)x[v] - lse);
 }
 
@@ -472,7 +472,7 @@ static void test_chi_square(void) {
     nt_rng rng;
     nt_rng_seed(&rng, 2024);
     memset(count, 0, sizeof count);
-    for (int k = 0; k < N; k++) count[nt_sample_logits(logits, V, nt_rng_uniform_double(&rng))]++;
+    for (int k = 0; k < N; k++) count[nt_sampling_draw(logits, V, nt_rng_uniform_double(&rng))]++;
     double x2 = chi_square(count, p, V, N);
     printf("chi-square softmax: %.2f (df 5)\n", x2);
     CHECK(x2 < 20.52, "chi-square %.2f >= 20.52", x2);
@@ -481,9 +481,9 @@ static void test_chi_square(void) {
      * (the <eos> token 2 is among the 4 kept, so every draw ends the row) */
     float warped[7];
     memcpy(warped, logits, sizeof warped);
-    nt_logits_temperature(warped, V, 0.7f);
+    nt_sampling_temperature(warped, V, 0.7f);
     double scratch[16];
-    nt_logits_top_k(warped, V, 4, scratch);
+    nt_sampling_top_k(warped, V, 4, scratch);
     softmax_d(warped, p, V);
     int kept = 0;
     for (int v = 0; v < V; v++) kept += p[v] > 0;
@@ -499,7 +499,7 @@ static void test_chi_square(void) {
     g.num_return_sequences = N;
     g.seed = 7;
     nt_generate_result r;
-    CHECK(nt_generate_run(&st, &g, 1, NULL, &r) == NT_OK, "run: %s", nt_errmsg());
+    CHECK(nt_generate_run(&st, &r, &g, 1, NULL) == NT_OK, "run: %s", nt_errmsg());
     memset(count, 0, sizeof count);
     for (int k = 0; k < N; k++) {
         nt_generate_seq *o = nt_generate_result_get(&r, 0, k);
@@ -513,14 +513,14 @@ static void test_chi_square(void) {
 
     /* 3. top-p 0.8 through the loop: the kept set renormalised */
     memcpy(warped, logits, sizeof warped);
-    nt_logits_top_p(warped, V, 0.8f, scratch);
+    nt_sampling_top_p(warped, V, 0.8f, scratch);
     softmax_d(warped, p, V);
     g.temperature = 1;
     g.top_k = 0;
     g.top_p = 0.8f;
     st = make_stepper(&s, FIXED, V, 1, 0);
     s.fixed = logits;
-    CHECK(nt_generate_run(&st, &g, 1, NULL, &r) == NT_OK, "run: %s", nt_errmsg());
+    CHECK(nt_generate_run(&st, &r, &g, 1, NULL) == NT_OK, "run: %s", nt_errmsg());
     memset(count, 0, sizeof count);
     for (int k = 0; k < N; k++) {
         nt_generate_seq *o = nt_generate_result_get(&r, 0, k);
@@ -555,7 +555,7 @@ static void test_top_p(void) {
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
         for (int v = 0; v < 5; v++) x[v] = probs[v] > 0 ? logf((float)probs[v]) : -INFINITY;
         if (cases[c].p == 1.0f) x[4] = -30; /* p = 1 keeps everything, even the tiny ones */
-        nt_logits_top_p(x, 5, cases[c].p, scratch);
+        nt_sampling_top_p(x, 5, cases[c].p, scratch);
         int want = cases[c].mask;
         if (cases[c].p < 1.0f) want &= 0xf;
         CHECK(kept_mask(x, 5) == want, "top_p %g keeps mask %#x, expected %#x", (double)cases[c].p,
@@ -569,7 +569,7 @@ static void test_top_p(void) {
         double sc[40];
         for (int v = 0; v < 20; v++) orig[v] = y[v] = 2 * nt_rng_normal(&rng);
         float p = 0.05f + 0.9f * nt_rng_uniform(&rng);
-        nt_logits_top_p(y, 20, p, sc);
+        nt_sampling_top_p(y, 20, p, sc);
         double pr[20], kept_mass = 0, min_kept = 1, max_dropped = 0;
         softmax_d(orig, pr, 20);
         int nk = 0;
@@ -594,26 +594,26 @@ static void test_processors(void) {
     double scratch[16];
     /* top-k: ties go to the lower id */
     float t[8] = {1, 3, 3, 0, 3, -1, 2, 3};
-    nt_logits_top_k(t, 8, 2, scratch);
+    nt_sampling_top_k(t, 8, 2, scratch);
     CHECK(kept_mask(t, 8) == (1 << 1 | 1 << 2), "top-k ties: %#x", kept_mask(t, 8));
-    CHECK(nt_logits_argmax((float[]){1, 3, 3}, 3) == 1, "argmax: first max");
-    CHECK(nt_logits_argmax((float[]){-INFINITY, -INFINITY}, 2) == -1, "argmax: all -inf");
-    CHECK(nt_sample_logits((float[]){-INFINITY, -INFINITY}, 2, 0.5) == -1, "sample: all -inf");
-    CHECK(nt_sample_logits((float[]){-INFINITY, 0, -INFINITY}, 3, 0.999999) == 1, "sample: only one");
+    CHECK(nt_sampling_argmax((float[]){1, 3, 3}, 3) == 1, "argmax: first max");
+    CHECK(nt_sampling_argmax((float[]){-INFINITY, -INFINITY}, 2) == -1, "argmax: all -inf");
+    CHECK(nt_sampling_draw((float[]){-INFINITY, -INFINITY}, 2, 0.5) == -1, "sample: all -inf");
+    CHECK(nt_sampling_draw((float[]){-INFINITY, 0, -INFINITY}, 3, 0.999999) == 1, "sample: only one");
     /* repetition penalty: positive / p, negative * p, each distinct token once */
-    nt_logits_repetition_penalty(x, 8, (int32_t[]){1, 2, 1, 1, 7}, 5, 2.0f);
+    nt_sampling_repetition_penalty(x, 8, (int32_t[]){1, 2, 1, 1, 7}, 5, 2.0f);
     CHECK(x[1] == 1.0f && x[2] == -2.0f && x[7] == 0.0f && x[3] == 4.0f, "repetition penalty: %g %g %g",
           (double)x[1], (double)x[2], (double)x[7]);
     /* no-repeat 3-grams: seq 5 6 7 5 6 -> token 7 banned; 2-grams: after 6 -> 7 banned */
     for (int v = 0; v < 8; v++) x[v] = 0;
     int32_t seq[] = {5, 6, 7, 5, 6};
-    nt_logits_no_repeat_ngram(x, 8, seq, 5, 3);
+    nt_sampling_no_repeat_ngram(x, 8, seq, 5, 3);
     CHECK(kept_mask(x, 8) == (0xff & ~(1 << 7)), "3-gram ban: %#x", kept_mask(x, 8));
     for (int v = 0; v < 8; v++) x[v] = 0;
-    nt_logits_no_repeat_ngram(x, 8, (int32_t[]){5, 6, 5, 7, 5}, 5, 2);
+    nt_sampling_no_repeat_ngram(x, 8, (int32_t[]){5, 6, 5, 7, 5}, 5, 2);
     CHECK(kept_mask(x, 8) == (0xff & ~(1 << 6 | 1 << 7)), "2-gram ban: %#x", kept_mask(x, 8));
     for (int v = 0; v < 8; v++) x[v] = 0;
-    nt_logits_no_repeat_ngram(x, 8, (int32_t[]){5, 6, 5}, 3, 1);
+    nt_sampling_no_repeat_ngram(x, 8, (int32_t[]){5, 6, 5}, 3, 1);
     CHECK(kept_mask(x, 8) == (0xff & ~(1 << 5 | 1 << 6)), "1-gram ban: %#x", kept_mask(x, 8));
 
     /* through the loop: no 2-gram repeats, and a repetition penalty changes the output */
@@ -659,7 +659,7 @@ static void expect_err(nt_generate_config g, const char *needle) {
     nt_generate_stepper st = make_stepper(&s, HASH, 12, 1, 0);
     nt_generate_result r;
     r.n_sources = 99;
-    nt_status rc = nt_generate_run(&st, &g, 1, NULL, &r);
+    nt_status rc = nt_generate_run(&st, &r, &g, 1, NULL);
     CHECK(rc == NT_ERR_ARG, "%s: status %s", needle, nt_status_name(rc));
     CHECK(strstr(nt_errmsg(), needle) != NULL, "message \"%s\" lacks \"%s\"", nt_errmsg(), needle);
     CHECK(r.n_sources == 0 && r.seqs == NULL, "result zeroed on error");
@@ -695,13 +695,13 @@ static void test_errors(void) {
         st = make_stepper(&s, HASH, 12, 4, 0);
         s.fail_at = 3;
         s.eos_bias = -50;
-        nt_status rc = nt_generate_run(&st, &d, 4, NULL, &r);
+        nt_status rc = nt_generate_run(&st, &r, &d, 4, NULL);
         CHECK(rc == NT_ERR_NUMERIC, "step failure propagates (%s)", nt_status_name(rc));
         CHECK(strstr(nt_errmsg(), "step 3") && strstr(nt_errmsg(), "on purpose"), "msg: %s", nt_errmsg());
         CHECK(r.seqs == NULL, "no result on error");
     }
-    CHECK(nt_generate_run(NULL, &d, 1, NULL, &r) == NT_ERR_ARG, "NULL stepper");
-    CHECK(nt_generate_run(&st, &d, 0, NULL, &r) == NT_ERR_ARG, "0 sources");
+    CHECK(nt_generate_run(NULL, &r, &d, 1, NULL) == NT_ERR_ARG, "NULL stepper");
+    CHECK(nt_generate_run(&st, &r, &d, 0, NULL) == NT_ERR_ARG, "0 sources");
     CHECK(strstr(nt_errmsg(), "0 sources"), "msg: %s", nt_errmsg());
 
     /* out of memory: every allocation of the loop fails in turn, cleanly */
@@ -712,7 +712,7 @@ static void test_errors(void) {
     for (uint64_t k = 1; k < 60; k++) {
         st = make_stepper(&s, HASH, 12, 3, 0);
         nt_alloc_fail_after(k);
-        nt_status rc = nt_generate_run(&st, &d, 3, NULL, &r);
+        nt_status rc = nt_generate_run(&st, &r, &d, 3, NULL);
         nt_alloc_fail_after(0);
         if (rc == NT_OK) {
             nt_generate_result_free(&r);

@@ -68,9 +68,11 @@ static void test_cache_matches_full(nt_arch arch) {
     g.output_attentions = arch == NT_ARCH_ENCDEC;
     nt_generate_stepper *a = NULL, *b = NULL;
     g.use_cache = 1;
-    CHECK(nt_generate_stepper_model(&a, NULL, m, c1, &g, src.ptr, src.len, 5) == NT_OK, "cached: %s", nt_errmsg());
+    CHECK(nt_generate_stepper_model(m, c1, &a, NULL, &g, src.ptr, src.len, 5) == NT_OK,
+                                    "cached: %s", nt_errmsg());
     g.use_cache = 0;
-    CHECK(nt_generate_stepper_model(&b, NULL, m, c2, &g, src.ptr, src.len, 5) == NT_OK, "full: %s", nt_errmsg());
+    CHECK(nt_generate_stepper_model(m, c2, &b, NULL, &g, src.ptr, src.len, 5) == NT_OK, "full: %s",
+                                    nt_errmsg());
     if (!a || !b) goto done;
     enum { CAP = 15, L = 14 };
     int32_t tok[CAP * L], tok2[CAP * L];
@@ -144,14 +146,17 @@ static void test_batch_independence(nt_arch arch) {
         g.max_new_tokens = 12;
         if (mode == 1) g.num_beams = 3, g.num_return_sequences = 2;
         nt_generate_result all, full;
-        CHECK(nt_generate(&m->net, ctx, &g, src.ptr, src.len, 8, &all) == NT_OK, "batch: %s", nt_errmsg());
+        CHECK(nt_generate(&m->net, ctx, &all, &g, src.ptr, src.len, 8) == NT_OK, "batch: %s",
+                          nt_errmsg());
         g.use_cache = 0;
-        CHECK(nt_generate(&m->net, ctx, &g, src.ptr, src.len, 8, &full) == NT_OK, "full: %s", nt_errmsg());
+        CHECK(nt_generate(&m->net, ctx, &full, &g, src.ptr, src.len, 8) == NT_OK, "full: %s",
+                          nt_errmsg());
         g.use_cache = 1;
         int finished = 0, lens = 0;
         for (int i = 0; i < 8; i++) {
             nt_generate_result one;
-            CHECK(nt_generate(&m->net, ctx, &g, &src.ptr[i], &src.len[i], 1, &one) == NT_OK, "alone: %s", nt_errmsg());
+            CHECK(nt_generate(&m->net, ctx, &one, &g, &src.ptr[i], &src.len[i], 1) == NT_OK,
+                              "alone: %s", nt_errmsg());
             for (int k = 0; k < g.num_return_sequences; k++) {
                 nt_generate_seq *a = nt_generate_result_get(&all, i, k), *b = nt_generate_result_get(&one, 0, k),
                                 *f = nt_generate_result_get(&full, i, k);
@@ -187,26 +192,30 @@ static void test_equal_greedy(nt_arch arch) {
     nt_generate_config g = nt_generate_config_default();
     g.max_new_tokens = 10;
     nt_generate_result greedy, beam1, beam1_path, topk, cold;
-    CHECK(nt_generate(&m->net, ctx, &g, src.ptr, src.len, 6, &greedy) == NT_OK, "greedy: %s", nt_errmsg());
+    CHECK(nt_generate(&m->net, ctx, &greedy, &g, src.ptr, src.len, 6) == NT_OK, "greedy: %s",
+                      nt_errmsg());
     nt_generate_config c = g;
     c.num_beams = 1;
-    CHECK(nt_generate(&m->net, ctx, &c, src.ptr, src.len, 6, &beam1) == NT_OK, "beams 1: %s", nt_errmsg());
+    CHECK(nt_generate(&m->net, ctx, &beam1, &c, src.ptr, src.len, 6) == NT_OK, "beams 1: %s",
+                      nt_errmsg());
     /* the beam-search code itself with one beam (no length penalty) */
     c.length_penalty = 0;
     nt_generate_stepper *st = NULL;
     int *limits = NULL;
-    CHECK(nt_generate_stepper_model(&st, &limits, m, ctx, &c, src.ptr, src.len, 6) == NT_OK, "stepper: %s",
+    CHECK(nt_generate_stepper_model(m, ctx, &st, &limits, &c, src.ptr, src.len, 6) == NT_OK,
+                                    "stepper: %s",
           nt_errmsg());
-    CHECK(nt_generate_run_beam(st, &c, 6, limits, &beam1_path) == NT_OK, "beam path: %s", nt_errmsg());
+    CHECK(nt_generate_run_beam(st, &beam1_path, &c, 6, limits) == NT_OK, "beam path: %s", nt_errmsg());
     nt_generate_stepper_free(st);
     c = g;
     c.do_sample = 1;
     c.top_k = 1;
     c.seed = 3;
-    CHECK(nt_generate(&m->net, ctx, &c, src.ptr, src.len, 6, &topk) == NT_OK, "top_k 1: %s", nt_errmsg());
+    CHECK(nt_generate(&m->net, ctx, &topk, &c, src.ptr, src.len, 6) == NT_OK, "top_k 1: %s",
+                      nt_errmsg());
     c.top_k = 0;
     c.temperature = 1e-5f;
-    CHECK(nt_generate(&m->net, ctx, &c, src.ptr, src.len, 6, &cold) == NT_OK, "cold: %s", nt_errmsg());
+    CHECK(nt_generate(&m->net, ctx, &cold, &c, src.ptr, src.len, 6) == NT_OK, "cold: %s", nt_errmsg());
     for (int i = 0; i < 6; i++) {
         CHECK(seq_eq(&greedy.seqs[i], &beam1.seqs[i]), "num_beams=1 == greedy (source %d)", i);
         CHECK(seq_eq(&greedy.seqs[i], &beam1_path.seqs[i]), "1-beam search == greedy (source %d)", i);
@@ -217,8 +226,8 @@ static void test_equal_greedy(nt_arch arch) {
     c.temperature = 1;
     c.num_return_sequences = 2;
     nt_generate_result s1, s2;
-    CHECK(nt_generate(&m->net, ctx, &c, src.ptr, src.len, 6, &s1) == NT_OK, "sample: %s", nt_errmsg());
-    CHECK(nt_generate(&m->net, ctx, &c, src.ptr, src.len, 6, &s2) == NT_OK, "sample: %s", nt_errmsg());
+    CHECK(nt_generate(&m->net, ctx, &s1, &c, src.ptr, src.len, 6) == NT_OK, "sample: %s", nt_errmsg());
+    CHECK(nt_generate(&m->net, ctx, &s2, &c, src.ptr, src.len, 6) == NT_OK, "sample: %s", nt_errmsg());
     int differs = 0, same = 1;
     for (int i = 0; i < 6; i++)
         for (int k = 0; k < 2; k++) {
@@ -247,9 +256,10 @@ static void test_attention(void) {
     g.num_return_sequences = 2;
     g.output_attentions = 1;
     nt_generate_result r, plain;
-    CHECK(nt_generate(&m->net, ctx, &g, src.ptr, src.len, 3, &r) == NT_OK, "attn: %s", nt_errmsg());
+    CHECK(nt_generate(&m->net, ctx, &r, &g, src.ptr, src.len, 3) == NT_OK, "attn: %s", nt_errmsg());
     g.output_attentions = 0;
-    CHECK(nt_generate(&m->net, ctx, &g, src.ptr, src.len, 3, &plain) == NT_OK, "plain: %s", nt_errmsg());
+    CHECK(nt_generate(&m->net, ctx, &plain, &g, src.ptr, src.len, 3) == NT_OK, "plain: %s",
+                      nt_errmsg());
     for (int i = 0; i < 3; i++)
         for (int k = 0; k < 2; k++) {
             nt_generate_seq *o = nt_generate_result_get(&r, i, k);
@@ -268,7 +278,7 @@ static void test_attention(void) {
     /* decoder-only models have none: a named error */
     nt_model *d = random_model(NT_ARCH_DECODER, 1);
     g.output_attentions = 1;
-    nt_status st = nt_generate(&d->net, ctx, &g, src.ptr, src.len, 3, &r);
+    nt_status st = nt_generate(&d->net, ctx, &r, &g, src.ptr, src.len, 3);
     CHECK(st == NT_ERR_ARG && strstr(nt_errmsg(), "output_attentions"), "decoder attn: %s", nt_errmsg());
     nt_model_free(d);
     nt_ctx_free(ctx);
@@ -325,7 +335,8 @@ static void test_hand_built(void) {
     g.max_new_tokens = 4;
     g.num_beams = 2;
     nt_generate_stepper *st = NULL;
-    CHECK(nt_generate_stepper_model(&st, NULL, m, ctx, &g, srcs, len, 1) == NT_OK, "stepper: %s", nt_errmsg());
+    CHECK(nt_generate_stepper_model(m, ctx, &st, NULL, &g, srcs, len, 1) == NT_OK, "stepper: %s",
+                                    nt_errmsg());
     if (st) {
         float lg[3][7];
         int32_t tok[2 * 4] = {0};
@@ -335,7 +346,7 @@ static void test_hand_built(void) {
         st->step(st->user, lg[1], NULL, tok, 4, 2, 1);
         double p[3][7];
         for (int k = 0; k < 3; k++) {
-            double lse = nt_logits_logsumexp(lg[k], 7);
+            double lse = nt_sampling_logsumexp(lg[k], 7);
             for (int v = 0; v < 7; v++) p[k][v] = exp(lg[k][v] - lse);
         }
         CHECK(fabs(p[0][A] - .57) < .01 && fabs(p[0][B] - .43) < .01, "after <bos>: A %.3f B %.3f", p[0][A], p[0][B]);
@@ -347,13 +358,13 @@ static void test_hand_built(void) {
 
     nt_generate_result r;
     g.num_beams = 1;
-    CHECK(nt_generate(&m->net, ctx, &g, srcs, len, 1, &r) == NT_OK, "greedy: %s", nt_errmsg());
+    CHECK(nt_generate(&m->net, ctx, &r, &g, srcs, len, 1) == NT_OK, "greedy: %s", nt_errmsg());
     CHECK(r.seqs[0].len == 1 && r.seqs[0].tokens[0] == A && r.seqs[0].finished, "greedy: A <eos>");
     double greedy_score = r.seqs[0].score;
     nt_generate_result_free(&r);
     g.num_beams = 2;
     g.length_penalty = 0;
-    CHECK(nt_generate(&m->net, ctx, &g, srcs, len, 1, &r) == NT_OK, "beam: %s", nt_errmsg());
+    CHECK(nt_generate(&m->net, ctx, &r, &g, srcs, len, 1) == NT_OK, "beam: %s", nt_errmsg());
     CHECK(r.seqs[0].len == 1 && r.seqs[0].tokens[0] == B && r.seqs[0].finished, "beam search: B <eos>");
     CHECK(r.seqs[0].score > greedy_score + 0.1, "beam score %g > greedy %g", (double)r.seqs[0].score, greedy_score);
     CHECK_CLOSE(r.seqs[0].score, log(.43 * .877), 0.03, 0);
@@ -375,44 +386,47 @@ static void test_errors(void) {
     nt_generate_config g = nt_generate_config_default();
     nt_generate_result r;
     /* encdec: source + <eos> must fit max_len */
-    nt_status st = nt_generate(&e->net, ctx, &g, p, (int[]){3, MAXLEN}, 2, &r);
+    nt_status st = nt_generate(&e->net, ctx, &r, &g, p, (int[]){3, MAXLEN}, 2);
     CHECK(st == NT_ERR_ARG && strstr(nt_errmsg(), "source 1: 48 tokens + <eos> exceed max_len 48"), "%s", nt_errmsg());
     CHECK(r.seqs == NULL, "zeroed");
-    CHECK(nt_generate(&e->net, ctx, &g, p, (int[]){MAXLEN - 1}, 1, &r) == NT_OK, "a source that just fits: %s", nt_errmsg());
+    CHECK(nt_generate(&e->net, ctx, &r, &g, p, (int[]){MAXLEN - 1}, 1) == NT_OK,
+                      "a source that just fits: %s", nt_errmsg());
     nt_generate_result_free(&r);
     /* decoder-only: <bos> source <sep> must fit */
-    st = nt_generate(&d->net, ctx, &g, p, (int[]){MAXLEN - 1}, 1, &r);
+    st = nt_generate(&d->net, ctx, &r, &g, p, (int[]){MAXLEN - 1}, 1);
     CHECK(st == NT_ERR_ARG && strstr(nt_errmsg(), "prompt of 49 tokens (<bos> source <sep>) exceeds max_len 48"), "%s",
           nt_errmsg());
     /* a prompt that fills max_len leaves room for exactly one token */
-    CHECK(nt_generate(&d->net, ctx, &g, p, (int[]){MAXLEN - 2}, 1, &r) == NT_OK, "full prompt: %s", nt_errmsg());
+    CHECK(nt_generate(&d->net, ctx, &r, &g, p, (int[]){MAXLEN - 2}, 1) == NT_OK, "full prompt: %s",
+                      nt_errmsg());
     CHECK(r.seqs[0].len + r.seqs[0].finished == 1, "one token generated (%d)", r.seqs[0].len);
     nt_generate_result_free(&r);
     /* a long and a short prompt together need more cache than max_len: split, same output */
     g.max_new_tokens = 40;
     nt_generate_result both, alone;
-    CHECK(nt_generate(&d->net, ctx, &g, p, (int[]){2, 40}, 2, &both) == NT_OK, "split: %s", nt_errmsg());
-    CHECK(nt_generate(&d->net, ctx, &g, p, (int[]){2}, 1, &alone) == NT_OK, "alone: %s", nt_errmsg());
+    CHECK(nt_generate(&d->net, ctx, &both, &g, p, (int[]){2, 40}, 2) == NT_OK, "split: %s",
+                      nt_errmsg());
+    CHECK(nt_generate(&d->net, ctx, &alone, &g, p, (int[]){2}, 1) == NT_OK, "alone: %s", nt_errmsg());
     CHECK(seq_eq(&both.seqs[0], &alone.seqs[0]), "split batch: same output");
     nt_generate_result_free(&both);
     nt_generate_result_free(&alone);
     g.max_new_tokens = 64;
     /* ids, config */
     ids[1] = V_SMALL;
-    st = nt_generate(&e->net, ctx, &g, p, (int[]){3}, 1, &r);
+    st = nt_generate(&e->net, ctx, &r, &g, p, (int[]){3}, 1);
     CHECK(st == NT_ERR_ARG && strstr(nt_errmsg(), "source 0 token 1: id 24 outside [0, 24)"), "%s", nt_errmsg());
     ids[1] = 5;
     g.num_beams = 0;
-    st = nt_generate(&e->net, ctx, &g, p, (int[]){3}, 1, &r);
+    st = nt_generate(&e->net, ctx, &r, &g, p, (int[]){3}, 1);
     CHECK(st == NT_ERR_ARG && strstr(nt_errmsg(), "num_beams 0"), "%s", nt_errmsg());
     g.num_beams = 1;
     g.top_p = 1.5f;
-    st = nt_generate(&d->net, ctx, &g, p, (int[]){3}, 1, &r);
+    st = nt_generate(&d->net, ctx, &r, &g, p, (int[]){3}, 1);
     CHECK(st == NT_ERR_ARG && strstr(nt_errmsg(), "top_p 1.5 outside (0, 1]"), "%s", nt_errmsg());
     g.top_p = 1;
-    CHECK(nt_generate(&e->net, ctx, &g, p, (int[]){-1}, 1, &r) == NT_ERR_ARG, "negative length");
-    CHECK(nt_generate(&e->net, ctx, &g, NULL, (int[]){1}, 1, &r) == NT_ERR_ARG, "NULL sources");
-    CHECK(nt_generate(NULL, ctx, &g, p, (int[]){1}, 1, &r) == NT_ERR_ARG, "NULL model");
+    CHECK(nt_generate(&e->net, ctx, &r, &g, p, (int[]){-1}, 1) == NT_ERR_ARG, "negative length");
+    CHECK(nt_generate(&e->net, ctx, &r, &g, NULL, (int[]){1}, 1) == NT_ERR_ARG, "NULL sources");
+    CHECK(nt_generate(NULL, ctx, &r, &g, p, (int[]){1}, 1) == NT_ERR_ARG, "NULL model");
     /* the ctx comes back with grad and training mode as they were */
     CHECK(nt_ctx_grad_enabled(ctx) && nt_ctx_training(ctx), "ctx modes restored");
     nt_ctx_free(ctx);
@@ -440,7 +454,8 @@ static void test_steady_state_and_speed(void) {
     nt_generate_config g = nt_generate_config_default();
     g.max_new_tokens = 200;
     nt_generate_stepper *st = NULL;
-    CHECK(nt_generate_stepper_model(&st, NULL, m, ctx, &g, srcs, len, 1) == NT_OK, "stepper: %s", nt_errmsg());
+    CHECK(nt_generate_stepper_model(m, ctx, &st, NULL, &g, srcs, len, 1) == NT_OK, "stepper: %s",
+                                    nt_errmsg());
     if (st) {
         int32_t tok[200];
         float lg[40];
@@ -463,7 +478,7 @@ static void test_steady_state_and_speed(void) {
     int tokens = 0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (int rep = 0; rep < 2; rep++) {
-        CHECK(nt_generate(&m->net, ctx, &g, srcs, len, 1, &r) == NT_OK, "gen: %s", nt_errmsg());
+        CHECK(nt_generate(&m->net, ctx, &r, &g, srcs, len, 1) == NT_OK, "gen: %s", nt_errmsg());
         tokens += r.seqs[0].len + r.seqs[0].finished;
         nt_generate_result_free(&r);
     }
@@ -475,7 +490,7 @@ static void test_steady_state_and_speed(void) {
     g.max_new_tokens = 10;
     tokens = 0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    CHECK(nt_generate(&m->net, ctx, &g, srcs, len, 1, &r) == NT_OK, "gen: %s", nt_errmsg());
+    CHECK(nt_generate(&m->net, ctx, &r, &g, srcs, len, 1) == NT_OK, "gen: %s", nt_errmsg());
     tokens += r.seqs[0].len + r.seqs[0].finished;
     nt_generate_result_free(&r);
     clock_gettime(CLOCK_MONOTONIC, &t1);

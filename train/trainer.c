@@ -596,7 +596,7 @@ static nt_status eval_exact(nt_trainer *t, nt_eval_result *ev) {
         int m = n - i0 < CHUNK ? n - i0 : CHUNK;
         for (int j = 0; j < m; j++) src[j] = c->ids + c->src_off[i0 + j], len[j] = c->src_len[i0 + j];
         nt_generate_result res;
-        NT_TRY(nt_generate(t->net, t->ctx, &g, src, len, m, &res));
+        NT_TRY(nt_generate(t->net, t->ctx, &res, &g, src, len, m));
         for (int j = 0; j < m; j++) {
             const nt_generate_seq *q = nt_generate_result_get(&res, j, 0);
             int i = i0 + j;

@@ -82,7 +82,7 @@ int main(int argc, char **argv) {
         {"--precision", NT_OPT_ENUM, &precision, .choices = "fp32|bf16",
          .values = (const int[]){NT_PREC_F32, NT_PREC_BF16},
          .help = "--config: bf16 training products (bf16 operands, float32 accumulation and master weights; "
-                 "decoding stays fp32)"},
+                 "decoding on bf16 copies of the weights, checked against fp32's tokens)"},
         {"--reps", NT_OPT_INT, &reps, 1, 64, .arg = "R", .help = "--kernels: timed repetitions per measurement"},
         {0}};
     char epilog[512];

@@ -12,12 +12,16 @@
  * ignores and PyTorch's default loss does not). Throughput = B (S + T)
  * tokens per step.
  *
- * Decoding: the reference's loop: encode one source, then G steps of one
- * token each through the KV cache, each taking the argmax of the last
- * logits (no stop at <eos>: every run decodes exactly G tokens). Timed runs
- * use nn/generate_fast.h's batch-1 decoder (encoder, cross K/V once, then G
- * steps); before timing, its G tokens are checked against the generic path
- * (nt_model_encode + nt_model_decode with an nt_kv_cache), which must agree.
+ * Decoding (decode_tok_s): the users' path, nt_generate (nn/infer.h: no
+ * tape, KV cache, encoder and cross K/V once): one source, greedy,
+ * max_new_tokens G, generated tokens per second (a run that chooses <eos>
+ * early ends early; the text output says so). Before timing, its tokens are
+ * checked against the graph path without a cache (use_cache 0), which must
+ * agree. decode_generic_tok_s, for the record: the graph path with a cache
+ * (nt_model_encode + nt_model_decode with an nt_kv_cache), G steps from the
+ * source's first target token. With --precision bf16 decoding runs on bf16
+ * weights and the text output says for how many tokens it chose the fp32
+ * ones.
  *
  * Batched decoding (batch_decode_tok_s): torch_ref.py's decode_batch: the
  * B sources at once through nt_generate (greedy, KV cache), max_new_tokens
@@ -52,7 +56,7 @@
 #include "core/gemm_bf16.h"
 #include "core/parallel.h"
 #include "nn/generate.h"
-#include "nn/generate_fast.h"
+#include "nn/generate.h"
 #include "nn/model.h"
 #include "train/dist.h"
 #include "train/optim.h"
@@ -209,22 +213,21 @@ static nt_status decode_run_generic(nt_model *m, nt_ctx *ctx, nt_kv_cache *cache
     return NT_OK;
 }
 
-/* One greedy run with the batch-1 decoder (what is timed). */
-static nt_status decode_run(nt_decoder *dec, const int32_t *src, int S, int first, int G, int32_t *out) {
-    NT_TRY(nt_decoder_start(dec, src, S));
-    return nt_decoder_greedy(dec, first, G, out);
-}
-
-/* One batched greedy run through nt_generate: the B sources at once, at most
- * G tokens each. *generated: tokens generated (<eos> included). */
+/* One greedy run through nt_generate: the B sources at once, at most G
+ * tokens each. *generated: tokens generated (<eos> included); out (or NULL):
+ * the first source's tokens, G of them (<eos> and -1 after it). */
 static nt_status decode_run_batch(nt_model *m, nt_ctx *ctx, const nt_generate_config *g,
-                                  const int32_t *const *srcs, const int *lens, int B, int64_t *generated) {
+                                  const int32_t *const *srcs, const int *lens, int B, int64_t *generated,
+                                  int32_t *out) {
     nt_generate_result res;
-    NT_TRY(nt_generate(&m->net, ctx, g, srcs, lens, B, &res));
+    NT_TRY(nt_generate(&m->net, ctx, &res, g, srcs, lens, B));
     int64_t n = 0;
     for (int i = 0; i < B; i++) {
         const nt_generate_seq *q = nt_generate_result_get(&res, i, 0);
         n += q->len + q->finished;
+        if (i == 0 && out)
+            for (int k = 0; k < g->max_new_tokens; k++)
+                out[k] = k < q->len ? q->tokens[k] : k == q->len && q->finished ? 2 : -1;
     }
     nt_generate_result_free(&res);
     *generated = n;
@@ -258,7 +261,6 @@ int bench_model(const bench_opts *o) {
     nt_optim *opt = NULL;
     nt_ctx *data = NULL, *work = NULL;
     nt_kv_cache *cache = NULL;
-    nt_decoder *dec = NULL;
     int32_t *want = NULL;
     int rc = 1;
     nt_rng rng;
@@ -332,50 +334,13 @@ int bench_model(const bench_opts *o) {
     /* decoding, batch 1 */
     if (c->enc_layers && nt_tensor_wrap(data, &src1, NT_I32, 2, (int[]){1, S}, nt_i32(src)) != NT_OK) goto fail;
     if (nt_kv_cache_new(&cache, m, 1, c->G, c->enc_layers ? S : 1) != NT_OK) goto fail;
-    if (nt_decoder_new(&dec, m, c->G, S) != NT_OK) goto fail;
     nt_ctx_set_grad(work, 0);
-    /* decoding is float32 (the batch-1 decoder has no bf16 path yet; the
-     * generic path must agree with it token for token) */
-    nt_ctx_set_precision(work, NT_PREC_F32);
     out = nt_malloc((size_t)c->G * sizeof *out);
     want = nt_malloc((size_t)c->G * sizeof *want);
     if (!out || !want) goto fail;
     int first = nt_i32(tgt)[0];
-    const int32_t *src_ids = c->enc_layers ? nt_i32(src) : NULL;
-    int src_n = c->enc_layers ? S : 0;
+    int64_t dec_tokens = 0, dec_short = 0;
     if (!o->skip_decode) {
-        if (decode_run_generic(m, work, cache, src1, first, c->G, want) != NT_OK) goto fail;
-        if (decode_run(dec, src_ids, src_n, first, c->G, out) != NT_OK) goto fail;
-        for (int i = 0; i < c->G; i++)
-            if (out[i] != want[i]) {
-                nt_error(NT_ERR_STATE, "the batch-1 decoder chose token %d at step %d, the generic path %d",
-                         out[i], i, want[i]);
-                goto fail;
-            }
-        t0 = bench_now();
-        do {
-            if (decode_run(dec, src_ids, src_n, first, c->G, out) != NT_OK) goto fail;
-            runs++;
-        } while ((el = bench_now() - t0) < o->seconds / 2);
-        dec_s = el / runs;
-        /* The generic cached path too (nt_generate's, the translator's), for
-         * the record: the JSON's decode_tok_s is the batch-1 decoder's. With
-         * --precision bf16 it runs on bf16 weights (nt_linear's few-row
-         * path), and its tokens are compared with the float32 ones. */
-        if (o->precision == NT_PREC_BF16) {
-            nt_ctx_set_precision(work, NT_PREC_BF16);
-            if (decode_run_generic(m, work, cache, src1, first, c->G, out) != NT_OK) goto fail;
-            bf16_same = 0;
-            while (bf16_same < c->G && out[bf16_same] == want[bf16_same]) bf16_same++;
-        }
-        t0 = bench_now();
-        do {
-            if (decode_run_generic(m, work, cache, src1, first, c->G, want) != NT_OK) goto fail;
-            gen_runs++;
-        } while ((el = bench_now() - t0) < o->seconds / 4);
-        gen_s = el / gen_runs;
-
-        /* batched: the B sources at once through nt_generate (the users' path) */
         srcs = nt_malloc((size_t)c->B * sizeof *srcs);
         lens = nt_malloc((size_t)c->B * sizeof *lens);
         if (!srcs || !lens) goto fail;
@@ -386,10 +351,48 @@ int bench_model(const bench_opts *o) {
         nt_generate_config gc = nt_generate_config_default();
         gc.max_new_tokens = c->G;
         int64_t n;
-        if (decode_run_batch(m, work, &gc, srcs, lens, c->B, &n) != NT_OK) goto fail; /* warm-up */
+        /* batch 1, the users' path: its tokens are the graph path's (no
+         * cache, fp32), then timed in the run's precision */
+        nt_ctx_set_precision(work, NT_PREC_F32);
+        gc.use_cache = 0;
+        if (decode_run_batch(m, work, &gc, srcs, lens, 1, &n, want) != NT_OK) goto fail;
+        gc.use_cache = 1;
+        if (decode_run_batch(m, work, &gc, srcs, lens, 1, &n, out) != NT_OK) goto fail;
+        for (int i = 0; i < c->G; i++)
+            if (out[i] != want[i]) {
+                nt_error(NT_ERR_STATE, "nt_generate chose token %d at step %d, the graph path %d", out[i], i,
+                         want[i]);
+                goto fail;
+            }
+        nt_ctx_set_precision(work, (nt_precision)o->precision);
+        if (o->precision == NT_PREC_BF16) {
+            if (decode_run_batch(m, work, &gc, srcs, lens, 1, &n, out) != NT_OK) goto fail;
+            bf16_same = 0;
+            while (bf16_same < c->G && out[bf16_same] == want[bf16_same]) bf16_same++;
+        }
         t0 = bench_now();
         do {
-            if (decode_run_batch(m, work, &gc, srcs, lens, c->B, &n) != NT_OK) goto fail;
+            if (decode_run_batch(m, work, &gc, srcs, lens, 1, &n, NULL) != NT_OK) goto fail;
+            dec_tokens += n;
+            dec_short += c->G - n;
+            runs++;
+        } while ((el = bench_now() - t0) < o->seconds / 2);
+        dec_s = el * c->G / (double)dec_tokens; /* seconds per G tokens */
+        /* The graph path with a cache, for the record (fp32). */
+        nt_ctx_set_precision(work, NT_PREC_F32);
+        t0 = bench_now();
+        do {
+            if (decode_run_generic(m, work, cache, src1, first, c->G, want) != NT_OK) goto fail;
+            gen_runs++;
+        } while ((el = bench_now() - t0) < o->seconds / 4);
+        gen_s = el / gen_runs;
+
+        /* batched: the B sources at once through nt_generate */
+        nt_ctx_set_precision(work, (nt_precision)o->precision);
+        if (decode_run_batch(m, work, &gc, srcs, lens, c->B, &n, NULL) != NT_OK) goto fail; /* warm-up */
+        t0 = bench_now();
+        do {
+            if (decode_run_batch(m, work, &gc, srcs, lens, c->B, &n, NULL) != NT_OK) goto fail;
             batch_tokens += n;
             batch_short += (int64_t)c->B * c->G - n;
             batch_runs++;
@@ -429,10 +432,13 @@ int bench_model(const bench_opts *o) {
         if (o->precision == NT_PREC_BF16)
             printf("              precision bf16: products on the %s kernel, float32 master weights\n",
                    nt_gemm_bf16_kernel_name(nt_gemm_bf16_kernel_active()));
-        printf("  decoding    batch 1, greedy, KV cache, %d tokens: %.1f tokens/s (%d runs)\n", c->G,
-               dec_s > 0 ? c->G / dec_s : 0, runs);
-        printf("              the generic cached path (nt_generate's): %.1f tokens/s (%d runs)%s\n",
-               gen_s > 0 ? c->G / gen_s : 0, gen_runs, bf16_same >= 0 ? ", bf16 weights" : "");
+        printf("  decoding    batch 1 through nt_generate, greedy, KV cache, %d tokens, %s weights: "
+               "%.1f tokens/s (%d runs%s)
+", c->G, nt_precision_name((nt_precision)o->precision),
+               dec_s > 0 ? c->G / dec_s : 0, runs, dec_short ? ", some ended early at <eos>" : "");
+        printf("              the graph path with a KV cache (nt_model_decode), fp32: %.1f tokens/s (%d runs)
+",
+               gen_s > 0 ? c->G / gen_s : 0, gen_runs);
         if (bf16_same >= 0)
             printf("              bf16 greedy tokens = float32 ones for the first %d of %d\n", bf16_same, c->G);
         printf("              batch %d through nt_generate, greedy, KV cache, %d tokens per row: "
@@ -450,7 +456,6 @@ fail:
     nt_free(want);
     nt_free(srcs);
     nt_free(lens);
-    nt_decoder_free(dec);
     nt_kv_cache_free(cache);
     nt_optim_free(opt);
     nt_ctx_free(work);

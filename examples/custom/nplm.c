@@ -101,7 +101,7 @@ static int sample(const char *ckpt, const char *prompt, int n_new, uint64_t seed
     nt_generate_config g = nt_generate_config_default();
     g.do_sample = 1, g.max_new_tokens = n_new, g.seed = seed;
     if (nt_ckpt_load_net(ckpt, &net, &v) || nt_vocab_encode(v, prompt, ids, 256, &n) || nt_ctx_new(&ctx, 0) ||
-        nt_generate(net, ctx, &g, (const int32_t *[]){ids}, &n, 1, &res) ||
+        nt_generate(net, ctx, &res, &g, (const int32_t *[]){ids}, &n, 1) ||
         nt_vocab_decode(v, res.seqs[0].tokens, res.seqs[0].len, text, sizeof text))
         return fail(ckpt);
     printf("%s%s\n", prompt, text);

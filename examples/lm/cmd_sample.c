@@ -16,18 +16,18 @@
 
 typedef struct sample_opts {
     const char *checkpoint, *prompt, *prompt_file, *dump_logits;
-    int max_new_tokens, top_k, num_samples, keep, no_cache, threads;
+    int max_new_tokens, top_k, num_samples, keep, no_cache, threads, precision;
     double temperature, top_p;
     uint64_t seed;
 } sample_opts;
 
 /* Chooses the next token from logits x (V, specials already at -inf). */
 static int choose(float *x, int V, const sample_opts *o, void *scratch, nt_rng *rng) {
-    if (o->temperature == 0) return nt_logits_argmax(x, V);
-    nt_logits_temperature(x, V, (float)o->temperature);
-    if (o->top_k > 0) nt_logits_top_k(x, V, o->top_k, scratch);
-    if (o->top_p < 1) nt_logits_top_p(x, V, (float)o->top_p, scratch);
-    return nt_sample_logits(x, V, nt_rng_uniform_double(rng));
+    if (o->temperature == 0) return nt_sampling_argmax(x, V);
+    nt_sampling_temperature(x, V, (float)o->temperature);
+    if (o->top_k > 0) nt_sampling_top_k(x, V, o->top_k, scratch);
+    if (o->top_p < 1) nt_sampling_top_p(x, V, (float)o->top_p, scratch);
+    return nt_sampling_draw(x, V, nt_rng_uniform_double(rng));
 }
 
 int cmd_sample(int argc, char **argv) {
@@ -52,6 +52,9 @@ int cmd_sample(int argc, char **argv) {
          .def = "T: every token sees exactly the last T tokens",
          .help = "past the context (T tokens): restart the window at the last N tokens and recompute the cache "
                  "from them (crop and recompute; a smaller N recomputes only every T - N + 1 tokens, faster)"},
+        {"--precision", NT_OPT_ENUM, &o.precision, .choices = "fp32|bf16",
+         .help = "bf16: decode on bf16 copies of the weights (made at load; activations and sums stay fp32; "
+                 "docs/precision.md)"},
         {"--no-cache", NT_OPT_FLAG, &o.no_cache,
          .help = "rerun the model on the whole window every token (the reference path)"},
         {"--threads", NT_OPT_INT, &o.threads, 1, 1024, .small = 1, .arg = "N", .def = "OMP_NUM_THREADS or all cores",
@@ -62,8 +65,8 @@ int cmd_sample(int argc, char **argv) {
     nt_opts cmd = {"nextok-lm sample",
                    "usage: nextok-lm sample --checkpoint FILE [--prompt TEXT | --prompt-file FILE] [options]",
                    "Continues the prompt with text drawn from the model and writes it to stdout as it is generated, "
-                   "flushed token by token: the prompt first, then the continuation. Decoding keeps a KV cache: one "
-                   "token's forward per step. The model reads at most its context of T tokens: past it, the window "
+                   "flushed token by token: the prompt first, then the continuation. Decoding runs nt_generate's "
+                   "decoder (no tape, a KV cache: one token's forward per step, the prompt in one pass). The model reads at most its context of T tokens: past it, the window "
                    "is cropped and the cache recomputed (--keep). The special tokens (<pad>, <bos>, ...) are never "
                    "drawn. Same checkpoint, options and seed: same text, at any thread count.",
                    .opts = opts, .epilog = ex_omp_policy_help("nextok-lm")};
@@ -129,7 +132,7 @@ int cmd_sample(int argc, char **argv) {
         fprintf(stderr, "nextok-lm sample: cannot create %s\n", o.dump_logits);
         goto done;
     }
-    st = lm_sampler_open(&s, m, !o.no_cache, o.keep);
+    st = lm_sampler_open(&s, m, !o.no_cache, o.keep, (nt_precision)o.precision);
     if (st != NT_OK) {
         fprintf(stderr, "nextok-lm sample: %s\n", nt_errmsg());
         goto done;

@@ -166,8 +166,9 @@ const lm_preset *lm_preset_find(const char *name) {
 
 /* ---- sampler -------------------------------------------------------------------- */
 
-nt_status lm_sampler_open(lm_sampler *s, nt_model *m, int use_cache, int keep) {
+nt_status lm_sampler_open(lm_sampler *s, nt_model *m, int use_cache, int keep, nt_precision prec) {
     memset(s, 0, sizeof *s);
+    s->bf16 = prec == NT_PREC_BF16;
     if (m->cfg.arch != NT_ARCH_DECODER)
         return nt_error(NT_ERR_ARG, "not a language model: the checkpoint holds an encoder-decoder model "
                         "(use nextok-translate)");
@@ -177,8 +178,11 @@ nt_status lm_sampler_open(lm_sampler *s, nt_model *m, int use_cache, int keep) {
     NT_TRY(nt_ctx_new(&s->ctx, 0));
     nt_ctx_set_grad(s->ctx, 0);
     nt_ctx_set_training(s->ctx, 0);
+    nt_ctx_set_precision(s->ctx, prec);
     if (use_cache) {
-        nt_status st = nt_kv_cache_new(&s->cache, m, 1, T, 1);
+        /* the no-grad decode path of nt_generate (nn/infer.h), one row of T positions */
+        nt_infer_config ic = {.rows = 1, .cap = T, .bf16 = s->bf16};
+        nt_status st = nt_infer_new(&s->inf, m, &ic);
         if (st != NT_OK) {
             nt_ctx_free(s->ctx);
             memset(s, 0, sizeof *s);
@@ -190,7 +194,8 @@ nt_status lm_sampler_open(lm_sampler *s, nt_model *m, int use_cache, int keep) {
 
 void lm_sampler_close(lm_sampler *s) {
     if (!s) return;
-    nt_kv_cache_free(s->cache);
+    nt_infer_free(s->inf);
+    nt_free(s->rows);
     nt_ctx_free(s->ctx);
     memset(s, 0, sizeof *s);
 }
@@ -198,7 +203,6 @@ void lm_sampler_close(lm_sampler *s) {
 void lm_sampler_reset(lm_sampler *s) {
     s->start = 0;
     s->cached = 0;
-    if (s->cache) nt_kv_cache_clear(s->cache);
 }
 
 /* Copies the last position of logits (1, L, V) into out (V). */
@@ -220,17 +224,27 @@ nt_status lm_sampler_logits(lm_sampler *s, const int32_t *seq, int64_t n, float 
         restart = 1;
         s->recomputes++;
     }
+    if (s->use_cache) {
+        /* feed the window (a restart) or the newest token; row 0 */
+        int64_t from = restart ? s->start : n - 1;
+        int L = (int)(n - from);
+        if (restart) NT_TRY(nt_infer_start(s->inf, 1, NULL));
+        if (L > s->rows_n) {
+            int *r = nt_realloc(s->rows, (size_t)L * sizeof *r);
+            if (!r) return nt_error(NT_ERR_NOMEM, "lm_sampler: out of memory");
+            s->rows = r;
+            for (int k = s->rows_n; k < L; k++) r[k] = 0;
+            s->rows_n = L;
+        }
+        NT_TRY(nt_infer_feed(s->inf, L, s->rows, seq + from, logits));
+        s->cached = n - s->start;
+        return NT_OK;
+    }
     nt_ctx_reset(s->ctx);
     nt_tensor *tgt, *lg;
-    if (!s->use_cache || restart) {
-        int L = (int)(n - s->start);
-        NT_TRY(nt_tensor_wrap(s->ctx, &tgt, NT_I32, 2, (int[]){1, L}, (void *)(seq + s->start)));
-        if (s->use_cache) nt_kv_cache_clear(s->cache);
-        NT_TRY(nt_model_decode(s->m, s->ctx, &lg, tgt, NULL, NULL, NULL, NULL, s->use_cache ? s->cache : NULL, 0));
-    } else {
-        NT_TRY(nt_tensor_wrap(s->ctx, &tgt, NT_I32, 2, (int[]){1, 1}, (void *)(seq + n - 1)));
-        NT_TRY(nt_model_decode(s->m, s->ctx, &lg, tgt, NULL, NULL, NULL, NULL, s->cache, s->cache->len));
-    }
+    int L = (int)(n - s->start);
+    NT_TRY(nt_tensor_wrap(s->ctx, &tgt, NT_I32, 2, (int[]){1, L}, (void *)(seq + s->start)));
+    NT_TRY(nt_model_decode(s->m, s->ctx, &lg, tgt, NULL, NULL, NULL, NULL, NULL, 0));
     s->cached = n - s->start;
     last_row(logits, lg);
     return NT_OK;

@@ -9,7 +9,7 @@
  *     lm_text_encode(&t, vocab, &ids, &n);    // error if a character is not in the vocabulary
  *
  *     lm_sampler s;
- *     lm_sampler_open(&s, model, 1, model->cfg.max_len);     // use_cache 1, keep T
+ *     lm_sampler_open(&s, model, 1, model->cfg.max_len, NT_PREC_F32); // use_cache 1, keep T
  *     float *logits = ...;                                     // (V)
  *     lm_sampler_logits(&s, seq, n, logits);                   // next-token logits of seq
  *     lm_sampler_close(&s);
@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "data/tokenizer.h"
+#include "nn/infer.h"
 #include "nn/model.h"
 
 /* ---- text --------------------------------------------------------------------- */
@@ -76,16 +77,19 @@ const lm_preset *lm_preset_find(const char *name);
 typedef struct lm_sampler {
     nt_model *m;
     nt_ctx *ctx;
-    nt_kv_cache *cache;   /* NULL without cache */
-    int use_cache, T, keep, V;
+    nt_infer *inf;        /* the cached path: nt_generate's decoder (nn/infer.h); NULL without cache */
+    int *rows, rows_n;    /* row ids of a fed window (all 0) */
+    int use_cache, T, keep, V, bf16;
     int64_t start;        /* index in the sequence of the window's first token */
     int64_t cached;       /* tokens of the sequence in the cache (from start) */
     int recomputes;       /* window restarts so far (for tests and --verbose) */
 } lm_sampler;
 
 /* A sampler of model m (decoder-only; NT_ERR_ARG otherwise, or for keep
- * outside [1, T]). Owns a ctx and, with use_cache, a cache. */
-nt_status lm_sampler_open(lm_sampler *s, nt_model *m, int use_cache, int keep);
+ * outside [1, T]). Owns a ctx and, with use_cache, a decoder with its KV
+ * cache. prec NT_PREC_BF16: the cached path reads bf16 copies of the
+ * weights, and the uncached path runs the graph in bf16 precision. */
+nt_status lm_sampler_open(lm_sampler *s, nt_model *m, int use_cache, int keep, nt_precision prec);
 void lm_sampler_close(lm_sampler *s);
 /* Forgets the sequence (a new sample starts). */
 void lm_sampler_reset(lm_sampler *s);

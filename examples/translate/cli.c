@@ -406,7 +406,7 @@ nt_status cli_translate(cli_translator *t, const char *const *lines, int n, cli_
         g.num_return_sequences = K;
         if (mc->arch != NT_ARCH_ENCDEC) g.output_attentions = 0;
         nt_generate_result res;
-        s = nt_generate(&t->model->net, t->ctx, &g, src, len, m, &res);
+        s = nt_generate(&t->model->net, t->ctx, &res, &g, src, len, m);
         if (s != NT_OK) break;
         for (int j = 0; j < m && s == NT_OK; j++) {
             cli_hyp *h = &hyps[which[j]];

@@ -23,6 +23,7 @@ typedef struct eval_numbers_opts {
     int show_errors, show_all, json, batch, normalize;
     nt_generate_config gen;
     int max_new_set;
+    int precision;  /* nt_precision */
 } eval_numbers_opts;
 
 static int cmp_int(const void *a, const void *b) {
@@ -94,6 +95,7 @@ static int eval_numbers(const nt_opts *cmd, const eval_numbers_opts *o) {
     if (!o->max_new_set) tr.gen.max_new_tokens = keep_max;
     tr.batch = o->batch;
     tr.normalize = tr.numbers && o->normalize;
+    nt_ctx_set_precision(tr.ctx, (nt_precision)o->precision);
     enum { CHUNK = 4096 };
     char(*text)[NT_CORPUS_MAX_TEXT] = malloc((size_t)CHUNK * sizeof *text);
     const char **lines = malloc((size_t)CHUNK * sizeof *lines);
@@ -174,7 +176,7 @@ int cmd_eval(int argc, char **argv) {
     const char *ckpt = NULL, *test = NULL;
     long batch = 32, threads = 0, show = 0;
     int json = 0;
-    int no_normalize = 0;
+    int no_normalize = 0, precision = 0;
     nt_generate_config g = nt_generate_config_default();
     nt_opt gen_opts[CLI_GENERATE_NOPTS];
     cli_generate_opts(gen_opts, &g);
@@ -202,6 +204,9 @@ int cmd_eval(int argc, char **argv) {
         {"--no-normalize", NT_OPT_FLAG, &no_normalize,
          .help = CLI_NORMALIZE_HELP},
         {"--batch", NT_OPT_INT, &batch, 1, 4096, .help = "sources decoded together"},
+        {"--precision", NT_OPT_ENUM, &precision, .choices = "fp32|bf16",
+         .help = "bf16: decode on bf16 copies of the weights (made at load; activations and sums stay fp32; "
+                 "docs/precision.md)"},
         {"--threads", NT_OPT_INT, &threads, 1, 1024, .def = "OMP_NUM_THREADS or all cores",
          .help = "OpenMP/OpenBLAS threads"},
         {.kind = NT_OPT_GROUP, .help = "numbers, checked against the generator (instead of --test):", .dest = num_opts},
@@ -229,7 +234,8 @@ int cmd_eval(int argc, char **argv) {
     if (task) {
         eval_numbers_opts o = {ckpt, task, all ? 1 : typed ? 2 : 3, (int)max_number, list,
                                nt_opts_given(&cmd, "--show-errors") ? (int)show : 10, show_all, json,
-                               nt_opts_given(&cmd, "--batch") ? (int)batch : 256, !no_normalize, g, max_new_set};
+                               nt_opts_given(&cmd, "--batch") ? (int)batch : 256, !no_normalize, g, max_new_set,
+                               precision};
         return eval_numbers(&cmd, &o);
     }
     nt_tsv *tsv = NULL;
@@ -255,6 +261,7 @@ int cmd_eval(int argc, char **argv) {
     if (!max_new_set) tr.gen.max_new_tokens = keep_max;
     tr.batch = (int)batch;
     tr.normalize = tr.numbers && !no_normalize;
+    nt_ctx_set_precision(tr.ctx, (nt_precision)precision);
     nt_metrics_acc *acc = NULL;
     nt_status s = nt_metrics_acc_new(&acc);
     enum { CHUNK = 512 };

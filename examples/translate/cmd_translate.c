@@ -38,7 +38,7 @@ static void write_outputs(FILE *out, const cli_hyp *h, int n, int first_index, i
 int cmd_translate(int argc, char **argv) {
     const char *ckpt = NULL, *input = NULL;
     long batch = 32, nbest = 0, threads = 0;
-    int no_normalize = 0;
+    int no_normalize = 0, precision = 0;
     nt_generate_config g = nt_generate_config_default();
     nt_opt gen_opts[CLI_GENERATE_NOPTS];
     cli_generate_opts(gen_opts, &g);
@@ -54,6 +54,9 @@ int cmd_translate(int argc, char **argv) {
                  "length^length-penalty), best first; uses K beams at least unless sampling (then K draws). Hypotheses "
                  "that ended rank above those the length limit cut, which come only when fewer than K ended and are "
                  "marked ' ||| unfinished'"},
+        {"--precision", NT_OPT_ENUM, &precision, .choices = "fp32|bf16",
+         .help = "bf16: decode on bf16 copies of the weights (made at load; activations and sums stay fp32; "
+                 "docs/precision.md)"},
         {"--threads", NT_OPT_INT, &threads, 1, 1024, .def = "OMP_NUM_THREADS or all cores",
          .help = "OpenMP/OpenBLAS threads"},
         {.kind = NT_OPT_GROUP, .help = "decoding (default greedy):", .dest = gen_opts},
@@ -91,6 +94,7 @@ int cmd_translate(int argc, char **argv) {
     if (!max_new_set) tr.gen.max_new_tokens = keep_max;
     tr.batch = (int)batch;
     tr.normalize = tr.numbers && !no_normalize;
+    nt_ctx_set_precision(tr.ctx, (nt_precision)precision);
     /* interactive: translate each line as it comes */
     const int chunk = isatty(fileno(in)) ? 1 : (int)(batch > 256 ? batch : 256);
     line_buf buf = {0};
