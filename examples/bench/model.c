@@ -433,11 +433,9 @@ int bench_model(const bench_opts *o) {
             printf("              precision bf16: products on the %s kernel, float32 master weights\n",
                    nt_gemm_bf16_kernel_name(nt_gemm_bf16_kernel_active()));
         printf("  decoding    batch 1 through nt_generate, greedy, KV cache, %d tokens, %s weights: "
-               "%.1f tokens/s (%d runs%s)
-", c->G, nt_precision_name((nt_precision)o->precision),
+               "%.1f tokens/s (%d runs%s)\n", c->G, nt_precision_name((nt_precision)o->precision),
                dec_s > 0 ? c->G / dec_s : 0, runs, dec_short ? ", some ended early at <eos>" : "");
-        printf("              the graph path with a KV cache (nt_model_decode), fp32: %.1f tokens/s (%d runs)
-",
+        printf("              the graph path with a KV cache (nt_model_decode), fp32: %.1f tokens/s (%d runs)\n",
                gen_s > 0 ? c->G / gen_s : 0, gen_runs);
         if (bf16_same >= 0)
             printf("              bf16 greedy tokens = float32 ones for the first %d of %d\n", bf16_same, c->G);
