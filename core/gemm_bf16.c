@@ -308,26 +308,37 @@ BF16K static void kernel_bf16(int ta, int kq, const uint32_t *ap, const uint32_t
 /* ---- AVX-512 packing (with the hardware kernel) ------------------------------------------
  * The scalar packers' results, 16 lanes at a time. */
 
+/* 16 floats x[e ..] (mask m, zero elsewhere) made ready for the hardware
+ * conversion: vcvtne(2)ps2bf16 rounds to nearest even, quiets NaNs as
+ * bf16_bits does and reads float32 subnormals as zero (DAZ), where
+ * bf16_bits rounds them first; the two differ only for the subnormals
+ * that round up to FLT_MIN (magnitude bits >= 0x007F8000), set to
+ * +-FLT_MIN here so that the conversion gives bf16_bits' result. */
+static inline __attribute__((always_inline)) BF16K __m512 ld_f32_for_cvt(const float *x, __mmask16 m) {
+    __m512i u = _mm512_maskz_loadu_epi32(m, x);
+    __m512i mag = _mm512_and_si512(u, _mm512_set1_epi32(0x7FFFFFFF));
+    __mmask16 up = _mm512_cmpge_epu32_mask(mag, _mm512_set1_epi32(0x007F8000)) &
+                   _mm512_cmplt_epu32_mask(mag, _mm512_set1_epi32(0x00800000));
+    u = _mm512_mask_or_epi32(u, up, _mm512_and_si512(u, _mm512_set1_epi32((int)0x80000000u)),
+                             _mm512_set1_epi32(0x00800000));
+    return _mm512_castsi512_ps(u);
+}
+
 // bf16 bits (DAZ'd) of up to 16 elements x[e ..] (mask m, zero elsewhere), one per 32-bit lane (low half)
 static inline __attribute__((always_inline)) BF16K __m512i ld16(const void *x, nt_operand t, int64_t e, __mmask16 m) {
-    __m512i v;
-    if (t == NT_OPERAND_BF16) {
-        v = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, (const nt_bf16 *)x + e));
-    } else {
-        __m512i u = _mm512_maskz_loadu_epi32(m, (const float *)x + e);
-        __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
-        __m512i r = _mm512_add_epi32(u, _mm512_add_epi32(_mm512_set1_epi32(0x7FFF), lsb));
-        __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7FFFFFFF)),
-                                                _mm512_set1_epi32(0x7F800000));
-        r = _mm512_mask_or_epi32(r, nan, u, _mm512_set1_epi32(0x00400000));
-        v = _mm512_srli_epi32(r, 16);
-    }
+    if (t == NT_OPERAND_F32) /* converted, no subnormal result (see ld_f32_for_cvt) */
+        return _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(ld_f32_for_cvt((const float *)x + e, m)));
+    __m512i v = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, (const nt_bf16 *)x + e));
     __mmask16 normal = _mm512_test_epi32_mask(v, _mm512_set1_epi32(0x7F80));
     return _mm512_mask_mov_epi32(_mm512_and_si512(v, _mm512_set1_epi32(0x8000)), normal, v);
 }
 
 // 16 words of k pairs from 32 consecutive elements x[e ..] (n valid, zero past)
 static inline __attribute__((always_inline)) BF16K __m512i ld_pairs(const void *x, nt_operand t, int64_t e, int n) {
+    if (t == NT_OPERAND_F32) { /* element 2j in the low half of word j, 2j+1 in the high half */
+        const float *f = (const float *)x + e;
+        return (__m512i)_mm512_cvtne2ps_pbh(ld_f32_for_cvt(f + 16, lanes(n - 16)), ld_f32_for_cvt(f, lanes(n)));
+    }
     __m512i lo = ld16(x, t, e, lanes(n)), hi = ld16(x, t, e + 16, lanes(n - 16));
     const __m512i idx = _mm512_set_epi16(62, 60, 58, 56, 54, 52, 50, 48, 46, 44, 42, 40, 38, 36, 34, 32, 30, 28,
                                          26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);

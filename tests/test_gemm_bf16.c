@@ -268,6 +268,55 @@ static void test_no_buffer(void) {
     }
 }
 
+/* Float32 operands at the edges of the conversion (NaN, Inf, signed zeros,
+ * subnormals - among them those that round up to FLT_MIN, which the
+ * hardware conversion alone would read as zero -, the largest floats that
+ * round to Inf): a diagonal matrix of them times the identity, as A and as
+ * B, in each transpose form (16-lane and paired loads). Every kernel gives
+ * the emulated kernel's bits (NaN for NaN), and the round-up cases give
+ * exactly +-FLT_MIN. */
+static float from_bits(uint32_t u) {
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+static void test_special_values(void) {
+    static const uint32_t sp[] = {0x7FC00001u, 0xFF812345u, 0x7F800000u, 0xFF800000u, 0x00000000u, 0x80000000u,
+                                  0x00000001u, 0x80400000u, 0x007F7FFFu, 0x007F8000u, 0x807FFFFFu, 0x00800000u,
+                                  0x00807FFFu, 0x7F7FFFFFu, 0xFF7F8000u, 0x3F808000u, 0x3F818000u, 0x4049FFFFu,
+                                  0x007FC000u, 0x80000100u};
+    enum { S = sizeof sp / sizeof *sp };
+    float diag[S * S], eye[S * S];
+    for (int i = 0; i < S * S; i++) diag[i] = 0.0f, eye[i] = 0.0f;
+    for (int i = 0; i < S; i++) diag[i * S + i] = from_bits(sp[i]), eye[i * S + i] = 1.0f;
+    for (int form = 0; form < 8; form++) {
+        int ta = form & 1, tb = (form >> 1) & 1, special_b = form >> 2;
+        const float *a = special_b ? eye : diag, *b = special_b ? diag : eye;
+        float c[2][S * S];
+        for (int kk = 0; kk < n_kernels; kk++) {
+            nt_gemm_bf16_force(kernels[kk]);
+            CHECK(nt_gemm_bf16(ta, tb, S, S, S, 1.0f, a, NT_OPERAND_F32, S, b, NT_OPERAND_F32, S, 0.0f, c[kk], S) == NT_OK,
+                  "special values: %s", nt_gemm_bf16_kernel_name(kernels[kk]));
+            for (int i = 0; i < S; i++) {
+                uint32_t mag = sp[i] & 0x7FFFFFFFu, got;
+                memcpy(&got, &c[kk][i * S + i], sizeof got);
+                if (mag >= 0x007F8000u && mag < 0x00800000u)
+                    CHECK(got == ((sp[i] & 0x80000000u) | 0x00800000u) || (got == 0x00800000u && !(sp[i] >> 31)),
+                          "%s ta %d tb %d special %s: %08x rounds to %08x, expected +-FLT_MIN",
+                          nt_gemm_bf16_kernel_name(kernels[kk]), ta, tb, special_b ? "B" : "A", sp[i], got);
+            }
+            if (kk == 0) continue;
+            for (int e = 0; e < S * S; e++) {
+                int same = isnan(c[0][e]) ? isnan(c[kk][e]) : memcmp(&c[0][e], &c[kk][e], sizeof(float)) == 0;
+                CHECK(same, "%s ta %d tb %d special %s: element %d is %g, emulated %g", nt_gemm_bf16_kernel_name(kernels[kk]),
+                      ta, tb, special_b ? "B" : "A", e, (double)c[kk][e], (double)c[0][e]);
+            }
+        }
+        nt_gemm_bf16_force(NT_GEMM_BF16_AUTO);
+    }
+}
+
 int main(void) {
     kernels[n_kernels++] = NT_GEMM_BF16_EMULATED;
     if (nt_gemm_bf16_force(NT_GEMM_BF16_AVX512BF16) == NT_OK) kernels[n_kernels++] = NT_GEMM_BF16_AVX512BF16;
@@ -279,5 +328,6 @@ int main(void) {
     test_shapes();
     test_threads();
     test_no_buffer();
+    test_special_values();
     return nt_check_report("test_gemm_bf16");
 }
