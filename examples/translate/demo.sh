@@ -97,7 +97,7 @@ say "3/6 eval: held-out numbers, drawn uniformly over 0..999,999"
 "$BIN" eval --checkpoint "$CKPT" --test "$DATA/test-uniform/test.tsv"
 say "    eval: held-out numbers, drawn uniformly over digit lengths 1..6"
 "$BIN" eval --checkpoint "$CKPT" --test "$DATA/test-length/test.tsv"
-say "    eval: the numbers people type (0..1,000, every k*10^n, every k*1,000): a must-be-exact set, trained on (not held out)"
+say "    eval: the numbers people type (0..1,000, every k*10^n, every k*1,000): a must-be-exact set, mostly trained on: not a held-out set"
 "$BIN" eval --checkpoint "$CKPT" --task "$TASK" --typed
 say "    eval: every number of 0..$ALL_MAX, checked against the generator (trained and held-out numbers alike)"
 "$BIN" eval --checkpoint "$CKPT" --task "$TASK" --all --max "$ALL_MAX"
