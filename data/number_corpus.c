@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "core/alloc.h"
+#include "core/fs.h"
 #include "core/rng.h"
 
 /* ---- a bounded string builder: overflow is remembered, not written ---------- */
@@ -371,29 +372,6 @@ nt_status nt_corpus_split_numbers(const nt_corpus_split_config *cfg, int *train,
     return NT_OK;
 }
 
-/* mkdir -p */
-static nt_status make_dirs(const char *dir) {
-    char path[4096];
-    size_t n = strlen(dir);
-    if (n == 0 || n >= sizeof path)
-        return nt_error(NT_ERR_ARG, "nt_corpus_write_splits: bad directory name \"%s\"", dir);
-    memcpy(path, dir, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (path[i] == '/' || path[i] == 0) {
-            char c = path[i];
-            path[i] = 0;
-            if (mkdir(path, 0777) != 0 && errno != EEXIST)
-                return nt_error(NT_ERR_IO, "nt_corpus_write_splits: cannot create directory %s: %s",
-                                path, strerror(errno));
-            path[i] = c;
-        }
-    }
-    struct stat st;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-        return nt_error(NT_ERR_IO, "nt_corpus_write_splits: %s is not a directory", dir);
-    return NT_OK;
-}
-
 static nt_status write_split(const char *dir, const char *name, nt_form src, nt_form tgt,
                              const int *nums, int n) {
     char path[4200], a[NT_CORPUS_MAX_TEXT], b[NT_CORPUS_MAX_TEXT];
@@ -429,7 +407,7 @@ nt_status nt_corpus_write_splits(const char *dir, nt_form src, nt_form tgt,
     if (!nums) return nt_error(NT_ERR_NOMEM, "nt_corpus_write_splits: out of memory");
     int *tr = nums, *va = nums + cfg->n_train, *te = va + cfg->n_valid;
     nt_status s = nt_corpus_split_numbers(cfg, tr, va, te);
-    if (s == NT_OK) s = make_dirs(dir);
+    if (s == NT_OK) s = nt_fs_mkdirs(dir);
     if (s == NT_OK) s = write_split(dir, "train.tsv", src, tgt, tr, cfg->n_train);
     if (s == NT_OK) s = write_split(dir, "valid.tsv", src, tgt, va, cfg->n_valid);
     if (s == NT_OK) s = write_split(dir, "test.tsv", src, tgt, te, cfg->n_test);

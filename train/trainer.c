@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/alloc.h"
+#include "core/fs.h"
 #include "data/batcher.h"
 #include "nn/generate.h"
 #include "train/atomic_file.h"
@@ -297,26 +298,6 @@ static double now_seconds(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static nt_status mkdir_p(const char *dir) {
-    char buf[NT_TRAINER_PATH_MAX];
-    size_t n = strlen(dir);
-    if (n == 0 || n >= sizeof buf) return nt_error(NT_ERR_ARG, "bad folder name '%s'", dir);
-    memcpy(buf, dir, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (buf[i] == '/' || buf[i] == 0) {
-            char c = buf[i];
-            buf[i] = 0;
-            if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-                return nt_error(NT_ERR_IO, "cannot create folder %s (%s)", buf, strerror(errno));
-            buf[i] = c;
-        }
-    }
-    struct stat sb;
-    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
-        return nt_error(NT_ERR_IO, "%s is not a folder", dir);
-    return NT_OK;
-}
-
 static int is_dir(const char *p) {
     struct stat sb;
     return stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
@@ -452,7 +433,7 @@ nt_status nt_trainer_new(nt_trainer **out, const nt_trainer_config *cfg, nt_net 
 
     char resume_file[NT_TRAINER_PATH_MAX + 32];
     resolve_paths(t, resume_file, sizeof resume_file);
-    s = mkdir_p(t->cfg.out_dir);
+    s = nt_fs_mkdirs(t->cfg.out_dir);
     if (s == NT_OK && nt_dist_is_root(t->dist)) /* one run per folder; under mpirun rank 0 holds it */
         s = nt_runlock_acquire(t->cfg.out_dir, &t->lock);
     if (s == NT_OK) s = make_optimizer(t);

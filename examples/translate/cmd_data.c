@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "core/alloc.h"
+#include "core/fs.h"
 #include "core/status.h"
 #include "data/number_corpus.h"
 #include "data/tsv.h"
@@ -113,20 +114,6 @@ static nt_status pair_files(const char *src_path, const char *tgt_path, const ch
     return s;
 }
 
-static nt_status make_dirs(const char *dir) {
-    char path[4096];
-    size_t len = strlen(dir);
-    if (len == 0 || len >= sizeof path) return nt_error(NT_ERR_ARG, "bad directory name \"%s\"", dir);
-    for (size_t i = 1; i <= len; i++) {
-        if (dir[i] != '/' && dir[i] != 0) continue;
-        memcpy(path, dir, i);
-        path[i] = 0;
-        if (mkdir(path, 0777) != 0 && errno != EEXIST)
-            return nt_error(NT_ERR_IO, "cannot create directory %s: %s", path, strerror(errno));
-    }
-    return NT_OK;
-}
-
 #define FROM_PARALLEL_HELP                                                                                  \
     "Pairs two aligned text files (one sentence per line, line i of SRC_FILE translates line i of TGT_FILE) "   \
     "into TSV source<TAB>target, turning tabs inside a sentence into spaces. --out FILE.tsv names the file; "   \
@@ -157,7 +144,7 @@ static int data_from_parallel(int argc, char **argv) {
         base = base ? base + 1 : src;
         const char *dot = strrchr(base, '.');
         int bl = dot && dot != base ? (int)(dot - base) : (int)strlen(base);
-        s = make_dirs(out);
+        s = nt_fs_mkdirs(out);
         snprintf(path, sizeof path, "%s/%.*s.tsv", out, bl, base);
     }
     long n = 0, tabs = 0;
@@ -244,16 +231,7 @@ static nt_status write_splits_excluding(const char *dir, nt_form src, nt_form tg
     if (s == NT_OK && kept < total)
         s = nt_error(NT_ERR_ARG, "only %lld numbers of 0..%d are left after the exclusions, %lld asked", (long long)kept,
                      cfg->max_number, (long long)total);
-    char path[4096];
-    size_t len = strlen(dir);
-    if (s == NT_OK && (len == 0 || len >= sizeof path)) s = nt_error(NT_ERR_ARG, "bad directory name \"%s\"", dir);
-    for (size_t i = 1; s == NT_OK && i <= len; i++) {
-        if (dir[i] != '/' && dir[i] != 0) continue;
-        memcpy(path, dir, i);
-        path[i] = 0;
-        if (mkdir(path, 0777) != 0 && errno != EEXIST)
-            s = nt_error(NT_ERR_IO, "cannot create directory %s: %s", path, strerror(errno));
-    }
+    if (s == NT_OK) s = nt_fs_mkdirs(dir);
     if (s == NT_OK) s = write_numbers(dir, "test.tsv", src, tgt, nums, cfg->n_test);
     if (s == NT_OK) s = write_numbers(dir, "valid.tsv", src, tgt, nums + cfg->n_test, cfg->n_valid);
     if (s == NT_OK) s = write_numbers(dir, "train.tsv", src, tgt, nums + cfg->n_test + cfg->n_valid, cfg->n_train);
@@ -287,8 +265,7 @@ static nt_status write_typed(const char *dir, nt_form src, nt_form tgt, nt_corpu
         }
         nums[kept++] = v;
     }
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
-        return nt_error(NT_ERR_IO, "cannot create directory %s: %s", dir, strerror(errno));
+    NT_TRY(nt_fs_mkdirs(dir));
     cfg->n_train = kept;
     NT_TRY(write_numbers(dir, "test.tsv", src, tgt, nums, 0));
     NT_TRY(write_numbers(dir, "valid.tsv", src, tgt, nums, 0));
