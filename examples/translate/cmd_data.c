@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "core/alloc.h"
 #include "core/fs.h"
+#include "train/atomic_file.h"
 #include "core/status.h"
 #include "data/number_corpus.h"
 #include "data/tsv.h"
@@ -65,10 +66,9 @@ static nt_status pair_files(const char *src_path, const char *tgt_path, const ch
     FILE *a = fopen(src_path, "rb"), *b = fopen(tgt_path, "rb");
     nt_status s = NT_OK;
     if (!a || !b) s = nt_error(NT_ERR_IO, "cannot open %s: %s", !a ? src_path : tgt_path, strerror(errno));
-    char tmp[4300];
-    snprintf(tmp, sizeof tmp, "%.4200s.tmp", out_path);
-    FILE *o = s == NT_OK ? fopen(tmp, "wb") : NULL;
-    if (s == NT_OK && !o) s = nt_error(NT_ERR_IO, "cannot open %s for writing: %s", tmp, strerror(errno));
+    nt_atomic_file af = {0};
+    if (s == NT_OK) s = nt_atomic_file_open(&af, out_path);
+    FILE *o = af.f;
     char *x = NULL, *y = NULL;
     size_t cx = 0, cy = 0, lx = 0, ly = 0;
     long line = 0;
@@ -102,15 +102,8 @@ static nt_status pair_files(const char *src_path, const char *tgt_path, const ch
     nt_free(x), nt_free(y);
     if (a) fclose(a);
     if (b) fclose(b);
-    if (o) {
-        int bad = ferror(o);
-        if (fclose(o) != 0 || bad) {
-            if (s == NT_OK) s = nt_error(NT_ERR_IO, "write to %s failed", tmp);
-        }
-        if (s == NT_OK && rename(tmp, out_path) != 0)
-            s = nt_error(NT_ERR_IO, "cannot rename %s to %s: %s", tmp, out_path, strerror(errno));
-        if (s != NT_OK) remove(tmp);
-    }
+    if (s == NT_OK) return nt_atomic_file_commit(&af);
+    nt_atomic_file_abort(&af);
     return s;
 }
 
