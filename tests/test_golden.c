@@ -18,36 +18,13 @@
 #include "core/alloc.h"
 #include "nn/model.h"
 #include "support/check.h"
+#include "support/golden.h"
 #include "support/models.h"
 #include "train/h5io.h"
 #include "train/optim.h"
 #include "train/weights.h"
 
 /* nt_weights_load_file for a transformer file: *out untouched on error. */
-/* Reads an int32 (B, T) dataset into the arena. */
-static nt_tensor *read_ids(nt_ctx *ctx, hid_t f, const char *path) {
-    hid_t ds = H5Dopen2(f, path, H5P_DEFAULT);
-    if (ds < 0) return NULL;
-    hid_t sp = H5Dget_space(ds);
-    hsize_t d[2] = {0, 0};
-    int nd = H5Sget_simple_extent_dims(sp, d, NULL);
-    H5Sclose(sp);
-    nt_tensor *t = NULL;
-    if (nd == 2 && nt_tensor_new(ctx, &t, NT_I32, 2, (int[]){(int)d[0], (int)d[1]}) == NT_OK)
-        H5Dread(ds, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, t->data);
-    H5Dclose(ds);
-    return t;
-}
-
-static double read_scalar(hid_t f, const char *path) {
-    double v = NAN;
-    hid_t ds = H5Dopen2(f, path, H5P_DEFAULT);
-    if (ds < 0) return v;
-    H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, &v);
-    H5Dclose(ds);
-    return v;
-}
-
 static double max_abs(const float *x, int64_t n) {
     double m = 0;
     for (int64_t i = 0; i < n; i++) m = fmax(m, fabs(x[i]));
@@ -100,9 +77,9 @@ static double adamw_steps(nt_model *m, nt_ctx *ctx, hid_t f, const char *file, i
     for (int k = 0; k <= 5; k++) {
         nt_ctx_reset(ctx);
         nt_ctx_set_grad(ctx, 1);
-        nt_tensor *src = encdec ? read_ids(ctx, f, "/inputs/src") : NULL;
-        nt_tensor *src_mask = encdec ? read_ids(ctx, f, "/inputs/src_mask") : NULL;
-        nt_tensor *tgt = read_ids(ctx, f, "/inputs/tgt_in"), *labels = read_ids(ctx, f, "/inputs/labels");
+        nt_tensor *src = encdec ? nt_test_read_ids(ctx, f, "/inputs/src") : NULL;
+        nt_tensor *src_mask = encdec ? nt_test_read_ids(ctx, f, "/inputs/src_mask") : NULL;
+        nt_tensor *tgt = nt_test_read_ids(ctx, f, "/inputs/tgt_in"), *labels = nt_test_read_ids(ctx, f, "/inputs/labels");
         nt_tensor *loss;
         nt_params_zero_grad(m->params);
         nt_status st = nt_model_loss(m, ctx, &loss, NULL, src, src_mask, tgt, labels, 0.0f, NULL);
@@ -134,9 +111,9 @@ static void run(const char *file) {
     nt_ctx *ctx;
     nt_ctx_new(&ctx, 0);
     int encdec = m->cfg.arch == NT_ARCH_ENCDEC;
-    nt_tensor *src = encdec ? read_ids(ctx, f, "/inputs/src") : NULL;
-    nt_tensor *src_mask = encdec ? read_ids(ctx, f, "/inputs/src_mask") : NULL;
-    nt_tensor *tgt = read_ids(ctx, f, "/inputs/tgt_in"), *labels = read_ids(ctx, f, "/inputs/labels");
+    nt_tensor *src = encdec ? nt_test_read_ids(ctx, f, "/inputs/src") : NULL;
+    nt_tensor *src_mask = encdec ? nt_test_read_ids(ctx, f, "/inputs/src_mask") : NULL;
+    nt_tensor *tgt = nt_test_read_ids(ctx, f, "/inputs/tgt_in"), *labels = nt_test_read_ids(ctx, f, "/inputs/labels");
     CHECK(tgt && labels && (!encdec || (src && src_mask)), "%s: inputs", file);
     int B = tgt->shape[0], T = tgt->shape[1], V = m->cfg.vocab_size;
 
@@ -154,7 +131,7 @@ static void run(const char *file) {
     CHECK(nt_h5_read_f32(f, "/expected/logits", 3, (int[]){B, T, V}, want) == NT_OK, "%s", nt_errmsg());
     int64_t nl = (int64_t)B * T * V;
     double e_logits = compare("logits", nt_f32(logits), want, nl, max_abs(want, nl), 1e-5);
-    double wl = read_scalar(f, "/expected/loss");
+    double wl = nt_test_read_scalar(f, "/expected/loss");
     double e_loss = fabs(nt_f32(loss)[0] - wl) / fabs(wl);
     CHECK(e_loss <= 1e-5, "%s: loss %.9g, want %.9g", file, nt_f32(loss)[0], wl);
     int64_t counted = 0;
@@ -199,13 +176,13 @@ static void run(const char *file) {
 
     /* label smoothing 0.1 (forward only) */
     nt_ctx_reset(ctx);
-    src = encdec ? read_ids(ctx, f, "/inputs/src") : NULL;
-    src_mask = encdec ? read_ids(ctx, f, "/inputs/src_mask") : NULL;
-    tgt = read_ids(ctx, f, "/inputs/tgt_in");
-    labels = read_ids(ctx, f, "/inputs/labels");
+    src = encdec ? nt_test_read_ids(ctx, f, "/inputs/src") : NULL;
+    src_mask = encdec ? nt_test_read_ids(ctx, f, "/inputs/src_mask") : NULL;
+    tgt = nt_test_read_ids(ctx, f, "/inputs/tgt_in");
+    labels = nt_test_read_ids(ctx, f, "/inputs/labels");
     nt_ctx_set_grad(ctx, 0);
     st = nt_model_loss(m, ctx, &loss, NULL, src, src_mask, tgt, labels, 0.1f, NULL);
-    double wls = read_scalar(f, "/expected/loss_ls");
+    double wls = nt_test_read_scalar(f, "/expected/loss_ls");
     double e_ls = st == NT_OK ? fabs(nt_f32(loss)[0] - wls) / fabs(wls) : 1;
     CHECK(st == NT_OK && e_ls <= 1e-5, "%s: smoothed loss %.9g, want %.9g (%s)", file,
           st == NT_OK ? nt_f32(loss)[0] : NAN, wls, nt_errmsg());

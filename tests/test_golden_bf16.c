@@ -28,6 +28,7 @@
 #include "core/alloc.h"
 #include "nn/model.h"
 #include "support/check.h"
+#include "support/golden.h"
 #include "train/h5io.h"
 #include "train/weights.h"
 
@@ -47,29 +48,6 @@ static double max_diff(const float *a, const float *b, int64_t n) {
     double m = 0;
     for (int64_t i = 0; i < n; i++) m = fmax(m, fabs((double)a[i] - b[i]));
     return m;
-}
-
-static nt_tensor *read_ids(nt_ctx *ctx, hid_t f, const char *path) {
-    hid_t ds = H5Dopen2(f, path, H5P_DEFAULT);
-    if (ds < 0) return NULL;
-    hid_t sp = H5Dget_space(ds);
-    hsize_t d[2] = {0, 0};
-    int nd = H5Sget_simple_extent_dims(sp, d, NULL);
-    H5Sclose(sp);
-    nt_tensor *t = NULL;
-    if (nd == 2 && nt_tensor_new(ctx, &t, NT_I32, 2, (int[]){(int)d[0], (int)d[1]}) == NT_OK)
-        H5Dread(ds, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, t->data);
-    H5Dclose(ds);
-    return t;
-}
-
-static double read_scalar(hid_t f, const char *path) {
-    double v = NAN;
-    hid_t ds = H5Dopen2(f, path, H5P_DEFAULT);
-    if (ds < 0) return v;
-    H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, &v);
-    H5Dclose(ds);
-    return v;
 }
 
 /* Errors of one tensor: nextok vs autocast, nextok vs truth, autocast vs truth, all over S. */
@@ -98,9 +76,9 @@ static void run(const char *dir, const char *stem) {
     nt_ctx_new(&ctx, 0);
     nt_ctx_set_precision(ctx, NT_PREC_BF16);
     int encdec = m->cfg.arch == NT_ARCH_ENCDEC;
-    nt_tensor *src = encdec ? read_ids(ctx, f, "/inputs/src") : NULL;
-    nt_tensor *src_mask = encdec ? read_ids(ctx, f, "/inputs/src_mask") : NULL;
-    nt_tensor *tgt = read_ids(ctx, f, "/inputs/tgt_in"), *labels = read_ids(ctx, f, "/inputs/labels");
+    nt_tensor *src = encdec ? nt_test_read_ids(ctx, f, "/inputs/src") : NULL;
+    nt_tensor *src_mask = encdec ? nt_test_read_ids(ctx, f, "/inputs/src_mask") : NULL;
+    nt_tensor *tgt = nt_test_read_ids(ctx, f, "/inputs/tgt_in"), *labels = nt_test_read_ids(ctx, f, "/inputs/labels");
     CHECK(tgt && labels && (!encdec || (src && src_mask)), "%s: inputs", stem);
     int B = tgt->shape[0], T = tgt->shape[1], V = m->cfg.vocab_size;
     int64_t nl = (int64_t)B * T * V;
@@ -122,9 +100,9 @@ static void run(const char *dir, const char *stem) {
           AGREE);
     CHECK(el.ours > F32_NOISE, "%s: logits: bf16 run is within float32 noise of the truth (%.3g): not bf16?",
           stem, el.ours);
-    double lt = read_scalar(f, "/expected/loss");
+    double lt = nt_test_read_scalar(f, "/expected/loss");
     snprintf(name, sizeof name, "/%s/loss", stem);
-    double la = read_scalar(g, name), lo = nt_f32(loss)[0];
+    double la = nt_test_read_scalar(g, name), lo = nt_f32(loss)[0];
     CHECK(fabs(lo - la) / fabs(la) <= LOSS_AGREE, "%s: loss nextok-bf16 %.7g, autocast %.7g (relative %.3g > %g)",
           stem, lo, la, fabs(lo - la) / fabs(la), LOSS_AGREE);
 
