@@ -38,7 +38,7 @@ EVAL_EVERY=${EVAL_EVERY:-200}
 TRAIN_ARGS=${TRAIN_ARGS:-}
 BLEU_PY=${BLEU_PY:-}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+# the OpenMP wait policy: the CLI's own choice by load (its --help) unless set
 
 say() { printf '\n== %s\n' "$*"; }
 
