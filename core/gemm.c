@@ -51,6 +51,7 @@
 #include <string.h>
 
 #include "core/gemm_driver.h"
+#include "core/gemm_internal.h"
 #include "core/isa.h"
 
 #if NT_ISA_X86
@@ -166,14 +167,7 @@ kernel_tile(const int rows, int kc, const float *restrict ap, const int64_t rs, 
 #pragma GCC unroll 14
     for (int i = 0; i < rows; i++) {
         if (i < mr) {
-            float *cr = c + i * ldc;
-            __m512 r0 = _mm512_mul_ps(va, acc[i][0]), r1 = _mm512_mul_ps(va, acc[i][1]);
-            if (beta != 0.0f) {
-                r0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, cr), r0);
-                r1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, cr + 16), r1);
-            }
-            _mm512_mask_storeu_ps(cr, m0, r0);
-            _mm512_mask_storeu_ps(cr + 16, m1, r1);
+            nt_gemm_store_row(c + i * ldc, acc[i][0], acc[i][1], va, vb, beta, m0, m1);
         }
     }
 }
@@ -196,7 +190,7 @@ AVX512 static void kernel_direct(int kc, const float *ap, int64_t lda, const flo
     kernel_tile(MR, kc, ap, lda, 1, bp, c, ldc, alpha, beta, mr, m0, m1);
 }
 
-static __mmask16 lanes(int w) { return w >= 16 ? (__mmask16)0xFFFF : w <= 0 ? 0 : (__mmask16)((1u << w) - 1); }
+#define lanes nt_gemm_lanes
 
 /* Ap = op(A)[i0 .. i0+mr, p0 .. p0+kc), zero rows up to MR: i-major (row
  * stride KC) when A is not transposed, p-major (MR values per k) when it is. */
@@ -210,33 +204,6 @@ AVX512 static void pack_a(float *restrict ap, const gemm_args *g, int i0, int mr
         const float *src = g->a + (int64_t)p0 * g->lda + i0;
         for (int p = 0; p < kc; p++)
             _mm512_mask_storeu_ps(ap + p * MR, all, _mm512_maskz_loadu_ps(mk, src + (int64_t)p * g->lda));
-    }
-}
-
-/* 16 x 16 transpose: row r of the result is column r of the input rows. */
-static inline __attribute__((always_inline)) AVX512 void transpose16(__m512 r[16]) {
-    __m512 t[16];
-    for (int i = 0; i < 16; i += 2) {
-        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-    }
-    for (int i = 0; i < 16; i += 4) {
-        r[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
-        r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xEE);
-        r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
-        r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
-    }
-    for (int i = 0; i < 4; i++) {
-        t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
-        t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xDD);
-        t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
-        t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xDD);
-    }
-    for (int i = 0; i < 4; i++) {
-        r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
-        r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xDD);
-        r[i + 4] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0x88);
-        r[i + 12] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0xDD);
     }
 }
 
@@ -264,7 +231,7 @@ AVX512 static void pack_b(float *restrict bp, const gemm_args *g, int p0, int kc
                 __m512 r[16];
                 for (int j = 0; j < 16; j++)
                     r[j] = j < wh ? _mm512_maskz_loadu_ps(mk, src + (int64_t)j * g->ldb + p) : _mm512_setzero_ps();
-                transpose16(r);
+                nt_gemm_transpose16(r);
                 int np = kc - p < 16 ? kc - p : 16;
                 for (int q = 0; q < np; q++) _mm512_store_ps(dst + (p + q) * NR + h, r[q]);
             }

@@ -49,13 +49,14 @@
 #include <string.h>
 
 #include "core/gemm_driver.h"
+#include "core/gemm_internal.h"
 #include "core/kernels.h"
 
 #if defined(__GNUC__) && defined(__x86_64__)
 #define NT_GB_X86 1
 #include <immintrin.h>
-#define BF16K __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx512bf16,fma")))
-#define AVX512K __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,fma")))
+#define BF16K __attribute__((target(NT_TARGET_AVX512 ",avx512bf16")))
+#define AVX512K NT_AVX512
 #else
 #define NT_GB_X86 0
 #endif
@@ -253,7 +254,7 @@ static void tile_emulated(int kq, const uint32_t *restrict ap, int64_t rs, int k
 /* ---- the AVX512_BF16 kernel -------------------------------------------------------------- */
 
 #if NT_GB_X86
-static __mmask16 lanes(int w) { return w >= 16 ? (__mmask16)0xFFFF : w <= 0 ? 0 : (__mmask16)((1u << w) - 1); }
+#define lanes nt_gemm_lanes
 
 static inline __attribute__((always_inline)) BF16K void
 tile_bf16(const int rows, int kq, const uint32_t *restrict ap, const int64_t rs, const int ks,
@@ -278,14 +279,7 @@ tile_bf16(const int rows, int kq, const uint32_t *restrict ap, const int64_t rs,
 #pragma GCC unroll 14
     for (int i = 0; i < rows; i++) {
         if (i < mr) {
-            float *cr = c + i * ldc;
-            __m512 r0 = _mm512_mul_ps(va, acc[i][0]), r1 = _mm512_mul_ps(va, acc[i][1]);
-            if (beta != 0.0f) {
-                r0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, cr), r0);
-                r1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, cr + 16), r1);
-            }
-            _mm512_mask_storeu_ps(cr, m0, r0);
-            _mm512_mask_storeu_ps(cr + 16, m1, r1);
+            nt_gemm_store_row(c + i * ldc, acc[i][0], acc[i][1], va, vb, beta, m0, m1);
         }
     }
 }
@@ -345,35 +339,6 @@ static inline __attribute__((always_inline)) BF16K __m512i ld_pairs(const void *
     return _mm512_permutex2var_epi16(lo, idx, hi);
 }
 
-// 16 x 16 transpose of 32-bit elements: row r of the result is column r of the input
-static inline __attribute__((always_inline)) BF16K void transpose16(__m512i v[16]) {
-    __m512 r[16], t[16];
-    for (int i = 0; i < 16; i++) r[i] = _mm512_castsi512_ps(v[i]);
-    for (int i = 0; i < 16; i += 2) {
-        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-    }
-    for (int i = 0; i < 16; i += 4) {
-        r[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
-        r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xEE);
-        r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
-        r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
-    }
-    for (int i = 0; i < 4; i++) {
-        t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
-        t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xDD);
-        t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
-        t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xDD);
-    }
-    for (int i = 0; i < 4; i++) {
-        r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
-        r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xDD);
-        r[i + 4] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0x88);
-        r[i + 12] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0xDD);
-    }
-    for (int i = 0; i < 16; i++) v[i] = _mm512_castps_si512(r[i]);
-}
-
 // pack_b's result: panels of (kq, NR) words
 BF16K static void pack_b_avx512(uint32_t *restrict bp, const gb_args *g, int p0, int kc, int j0, int nc) {
     int kq = (kc + 1) / 2;
@@ -397,14 +362,15 @@ BF16K static void pack_b_avx512(uint32_t *restrict bp, const gb_args *g, int p0,
         for (int h = 0; h < NR; h += 16) {
             int wh = w - h;
             for (int q0 = 0; q0 < kq; q0 += 16) {
-                __m512i v[16];
+                __m512 v[16]; /* words of pairs, moved as float lanes */
                 int n = kc - 2 * q0; /* elements left in each row */
                 for (int j = 0; j < 16; j++)
-                    v[j] = j < wh ? ld_pairs(g->b, g->bt, (int64_t)(j0 + jp + h + j) * g->ldb + p0 + 2 * q0, n)
-                                  : _mm512_setzero_si512();
-                transpose16(v);
+                    v[j] = j < wh ? _mm512_castsi512_ps(ld_pairs(g->b, g->bt,
+                                                                 (int64_t)(j0 + jp + h + j) * g->ldb + p0 + 2 * q0, n))
+                                  : _mm512_setzero_ps();
+                nt_gemm_transpose16(v);
                 int nq = kq - q0 < 16 ? kq - q0 : 16;
-                for (int q = 0; q < nq; q++) _mm512_store_si512(dst + (q0 + q) * NR + h, v[q]);
+                for (int q = 0; q < nq; q++) _mm512_store_si512(dst + (q0 + q) * NR + h, _mm512_castps_si512(v[q]));
             }
         }
     }
