@@ -84,6 +84,7 @@ typedef struct gb_args {
     nt_operand at, bt;
     float *c;
     int lda, ldb, ldc;
+    const float *bias; /* (n) added to every row of C, or NULL (then beta == 0) */
 } gb_args;
 
 /* ---- kernel choice ------------------------------------------------------------------ */
@@ -227,7 +228,7 @@ static void ftz_off(unsigned old) { (void)old; }
 
 /* C[0..mr, 0..nr) = alpha sum Ap Bp + beta C (beta == 0: C not read) */
 static void tile_emulated(int kq, const uint32_t *restrict ap, int64_t rs, int ks, const uint32_t *restrict bp,
-                          float *c, int64_t ldc, float alpha, float beta, int mr, int nr) {
+                          float *c, int64_t ldc, float alpha, float beta, const float *bias, int mr, int nr) {
     float acc[MR][NR];
     memset(acc, 0, sizeof acc);
     unsigned csr = ftz_on();
@@ -246,7 +247,8 @@ static void tile_emulated(int kq, const uint32_t *restrict ap, int64_t rs, int k
         float *cr = c + i * ldc;
         for (int j = 0; j < nr; j++) {
             float r = alpha * acc[i][j];
-            cr[j] = beta != 0.0f ? fmaf(beta, cr[j], r) : r;
+            r = beta != 0.0f ? fmaf(beta, cr[j], r) : r;
+            cr[j] = bias ? r + bias[j] : r;
         }
     }
 }
@@ -258,8 +260,8 @@ static void tile_emulated(int kq, const uint32_t *restrict ap, int64_t rs, int k
 
 static inline __attribute__((always_inline)) BF16K void
 tile_bf16(const int rows, int kq, const uint32_t *restrict ap, const int64_t rs, const int ks,
-          const uint32_t *restrict bp, float *c, int64_t ldc, float alpha, float beta, int mr, __mmask16 m0,
-          __mmask16 m1) {
+          const uint32_t *restrict bp, float *c, int64_t ldc, float alpha, float beta, const float *bias, int mr,
+          __mmask16 m0, __mmask16 m1) {
     for (int i = 0; i < mr; i++) _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
     __m512 acc[MR][2];
 #pragma GCC unroll 14
@@ -279,21 +281,21 @@ tile_bf16(const int rows, int kq, const uint32_t *restrict ap, const int64_t rs,
 #pragma GCC unroll 14
     for (int i = 0; i < rows; i++) {
         if (i < mr) {
-            nt_gemm_store_row(c + i * ldc, acc[i][0], acc[i][1], va, vb, beta, m0, m1);
+            nt_gemm_store_row(c + i * ldc, acc[i][0], acc[i][1], va, vb, beta, bias, m0, m1);
         }
     }
 }
 
 // A panel i-major (not transposed) or q-major, with compile-time strides
 BF16K static void kernel_bf16(int ta, int kq, const uint32_t *ap, const uint32_t *bp, float *c, int64_t ldc,
-                              float alpha, float beta, int mr, int nr) {
+                              float alpha, float beta, const float *bias, int mr, int nr) {
     __mmask16 m0 = lanes(nr), m1 = lanes(nr - 16);
     if (!ta) {
-        if (mr > MR / 2) tile_bf16(MR, kq, ap, QC, 1, bp, c, ldc, alpha, beta, mr, m0, m1);
-        else tile_bf16(MR / 2, kq, ap, QC, 1, bp, c, ldc, alpha, beta, mr, m0, m1);
+        if (mr > MR / 2) tile_bf16(MR, kq, ap, QC, 1, bp, c, ldc, alpha, beta, bias, mr, m0, m1);
+        else tile_bf16(MR / 2, kq, ap, QC, 1, bp, c, ldc, alpha, beta, bias, mr, m0, m1);
     } else {
-        if (mr > MR / 2) tile_bf16(MR, kq, ap, 1, MR, bp, c, ldc, alpha, beta, mr, m0, m1);
-        else tile_bf16(MR / 2, kq, ap, 1, MR, bp, c, ldc, alpha, beta, mr, m0, m1);
+        if (mr > MR / 2) tile_bf16(MR, kq, ap, 1, MR, bp, c, ldc, alpha, beta, bias, mr, m0, m1);
+        else tile_bf16(MR / 2, kq, ap, 1, MR, bp, c, ldc, alpha, beta, bias, mr, m0, m1);
     }
 }
 #endif
@@ -418,8 +420,9 @@ static void rows_emulated(void *buf, const void *args, int ir, int mr, int pc, i
     pack_a(ap, g, ir, mr, pc, kc, tmp);
     for (int jr = 0; jr < nc; jr += NR) {
         int nr = nc - jr < NR ? nc - jr : NR;
+        const float *bias = pc == 0 && g->bias ? g->bias + jc + jr : NULL;
         tile_emulated(kq, ap, g->ta ? 1 : QC, g->ta ? MR : 1, bp + (int64_t)jr * kq, g->c + ir * (int64_t)g->ldc + jc + jr,
-                      g->ldc, g->alpha, beta, mr, nr);
+                      g->ldc, g->alpha, beta, bias, mr, nr);
     }
 }
 
@@ -436,8 +439,9 @@ BF16K static void rows_hw(void *buf, const void *args, int ir, int mr, int pc, i
     pack_a_avx512(ap, g, ir, mr, pc, kc);
     for (int jr = 0; jr < nc; jr += NR) {
         int nr = nc - jr < NR ? nc - jr : NR;
+        const float *bias = pc == 0 && g->bias ? g->bias + jc + jr : NULL;
         kernel_bf16(g->ta, kq, ap, bp + (int64_t)jr * kq, g->c + ir * (int64_t)g->ldc + jc + jr, g->ldc, g->alpha,
-                    beta, mr, nr);
+                    beta, bias, mr, nr);
     }
 }
 #endif
@@ -462,7 +466,8 @@ static void part_unpacked(const gb_args *g, int r0, int r1, int c0, int c1) {
                 }
                 ftz_off(csr);
                 float beta = pc == 0 ? g->beta : 1.0f, r = g->alpha * acc;
-                *cij = beta != 0.0f ? fmaf(beta, *cij, r) : r;
+                r = beta != 0.0f ? fmaf(beta, *cij, r) : r;
+                *cij = pc == 0 && g->bias ? r + g->bias[j] : r;
             }
         }
 }
@@ -472,14 +477,33 @@ static void part_fallback(const void *args, int r0, int r1, int c0, int c1) {
     part_unpacked(args, r0, r1, c0, c1);
 }
 
-static void run_blocked(const gb_args *g, int hw) {
+// the product on its own threads (nth 0), or thread t's share of nth
+static void run_blocked(const gb_args *g, int hw, int t, int nth) {
     nt_gemm_plan p = {g->m, g->n, g->k, MR, NR, KC, NC, g, pack_b_emulated, rows_emulated, part_fallback};
 #if NT_GB_X86
     if (hw) p.pack_b = pack_b_hw, p.rows = rows_hw;
 #else
     (void)hw;
 #endif
-    nt_gemm_run(&p);
+    if (nth) nt_gemm_run_share(&p, t, nth);
+    else nt_gemm_run(&p);
+}
+
+void nt_gemm_bf16_share(int ta, int tb, int m, int n, int k, float alpha, const void *a, nt_operand a_type,
+                        int lda, const void *b, nt_operand b_type, int ldb, float beta, const float *bias, float *c,
+                        int ldc, int t, int nth) {
+    if (m <= 0 || n <= 0) return;
+    if (nth <= 0) t = 0; /* on its own threads */
+    gb_args g = {ta != 0, tb != 0, m, n, k, alpha, beta, a, b, a_type, b_type, c, lda, ldb, ldc, bias};
+    if (k == 0 || alpha == 0.0f) { /* rows split among the threads */
+        int n_of = nth > 0 ? nth : 1;
+        int r0 = (int)((int64_t)m * t / n_of), r1 = (int)((int64_t)m * (t + 1) / n_of);
+        if (bias)
+            for (int i = r0; i < r1; i++) memcpy(c + (int64_t)i * ldc, bias, (size_t)n * sizeof(float));
+        else nt_gemm_scale_c(c + (int64_t)r0 * ldc, r1 - r0, n, ldc, beta);
+        return;
+    }
+    run_blocked(&g, nt_gemm_bf16_kernel_active() == NT_GEMM_BF16_AVX512BF16, t, nth);
 }
 
 nt_status nt_gemm_bf16(int trans_a, int trans_b, int m, int n, int k, float alpha, const void *a,
@@ -494,7 +518,7 @@ nt_status nt_gemm_bf16(int trans_a, int trans_b, int m, int n, int k, float alph
     if (m == 0 || n == 0) return NT_OK;
     if (ldc < n) return nt_error(NT_ERR_ARG, "nt_gemm_bf16: ldc %d < n %d", ldc, n);
     if (!c) return nt_error(NT_ERR_ARG, "nt_gemm_bf16: c is NULL");
-    gb_args g = {ta, tb, m, n, k, alpha, beta, a, b, a_type, b_type, c, lda, ldb, ldc};
+    gb_args g = {ta, tb, m, n, k, alpha, beta, a, b, a_type, b_type, c, lda, ldb, ldc, NULL};
     if (k == 0 || alpha == 0.0f) {
         nt_gemm_scale_c(c, m, n, ldc, beta);
         return NT_OK;
@@ -504,7 +528,7 @@ nt_status nt_gemm_bf16(int trans_a, int trans_b, int m, int n, int k, float alph
         return nt_error(NT_ERR_ARG, "nt_gemm_bf16: leading dimension too small (lda %d, need >= %d; ldb %d, need >= %d)",
                         lda, arow, ldb, brow);
     if (!a || !b) return nt_error(NT_ERR_ARG, "nt_gemm_bf16: a or b is NULL (a %p, b %p)", a, b);
-    run_blocked(&g, nt_gemm_bf16_kernel_active() == NT_GEMM_BF16_AVX512BF16);
+    run_blocked(&g, nt_gemm_bf16_kernel_active() == NT_GEMM_BF16_AVX512BF16, 0, 0);
     return NT_OK;
 }
 

@@ -51,14 +51,20 @@ NT_GEMM_INLINE void nt_gemm_transpose16(__m512 r[16]) {
 }
 
 /* one row of a tile: cr[0..32) (masks m0, m1 for its two halves) =
- * alpha acc + beta cr, beta == 0 not reading cr. alpha is multiplied first,
- * then beta C added with one FMA: the order every kernel keeps. */
+ * alpha acc + beta cr (+ bias[0..32) when bias), beta == 0 not reading cr.
+ * alpha is multiplied first, then beta C added with one FMA, then the bias:
+ * the order every kernel keeps (with beta 0, alpha acc + bias is the
+ * rounded sum that beta = 1 on a C preset to the bias gives). */
 NT_GEMM_INLINE void nt_gemm_store_row(float *cr, __m512 acc0, __m512 acc1, __m512 va, __m512 vb, float beta,
-                                      __mmask16 m0, __mmask16 m1) {
+                                      const float *bias, __mmask16 m0, __mmask16 m1) {
     __m512 r0 = _mm512_mul_ps(va, acc0), r1 = _mm512_mul_ps(va, acc1);
     if (beta != 0.0f) {
         r0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, cr), r0);
         r1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, cr + 16), r1);
+    }
+    if (bias) {
+        r0 = _mm512_add_ps(r0, _mm512_maskz_loadu_ps(m0, bias));
+        r1 = _mm512_add_ps(r1, _mm512_maskz_loadu_ps(m1, bias + 16));
     }
     _mm512_mask_storeu_ps(cr, m0, r0);
     _mm512_mask_storeu_ps(cr + 16, m1, r1);
