@@ -51,7 +51,9 @@
 #include <string.h>
 
 #include "core/gemm_driver.h"
+#include "core/gemm_internal.h"
 #include "core/isa.h"
+#include "core/kernels.h"
 
 #if NT_ISA_X86
 #define NT_GEMM_X86 1
@@ -87,6 +89,7 @@ typedef struct gemm_args {
     const float *a, *b;
     float *c;
     int lda, ldb, ldc;
+    const float *bias; /* (n) added to every row of C, or NULL (then beta == 0) */
 } gemm_args;
 
 /* ---- backend choice and per-thread buffers ------------------------------------------ */
@@ -120,12 +123,15 @@ const char *nt_sgemm_backend(void) {
 
 /* ---- reference paths ------------------------------------------------------------------ */
 
-// rows [r0, r1) x columns [c0, c1) of the product through OpenBLAS
+// rows [r0, r1) x columns [c0, c1) of the product through OpenBLAS (a bias: C preset to it, beta 1)
 static void part_cblas(const gemm_args *g, int r0, int r1, int c0, int c1) {
+    if (r0 >= r1 || c0 >= c1) return;
     const float *a = g->ta ? g->a + r0 : g->a + (int64_t)r0 * g->lda;
     const float *b = g->tb ? g->b + (int64_t)c0 * g->ldb : g->b + c0;
+    if (g->bias)
+        for (int i = r0; i < r1; i++) memcpy(g->c + (int64_t)i * g->ldc + c0, g->bias + c0, (size_t)(c1 - c0) * sizeof(float));
     cblas_sgemm(CblasRowMajor, g->ta ? CblasTrans : CblasNoTrans, g->tb ? CblasTrans : CblasNoTrans,
-                r1 - r0, c1 - c0, g->k, g->alpha, a, g->lda, b, g->ldb, g->beta,
+                r1 - r0, c1 - c0, g->k, g->alpha, a, g->lda, b, g->ldb, g->bias ? 1.0f : g->beta,
                 g->c + (int64_t)r0 * g->ldc + c0, g->ldc);
 }
 
@@ -143,7 +149,7 @@ static void part_fallback(const void *args, int r0, int r1, int c0, int c1) {
  * ks = MR for a p-major one. Bp is (kc, NR), 64-byte aligned. */
 static inline __attribute__((always_inline)) AVX512 void
 kernel_tile(const int rows, int kc, const float *restrict ap, const int64_t rs, const int ks,
-            const float *restrict bp, float *c, int64_t ldc, float alpha, float beta, int mr,
+            const float *restrict bp, float *c, int64_t ldc, float alpha, float beta, const float *bias, int mr,
             __mmask16 m0, __mmask16 m1) {
     for (int i = 0; i < mr; i++) {
         _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
@@ -166,37 +172,30 @@ kernel_tile(const int rows, int kc, const float *restrict ap, const int64_t rs, 
 #pragma GCC unroll 14
     for (int i = 0; i < rows; i++) {
         if (i < mr) {
-            float *cr = c + i * ldc;
-            __m512 r0 = _mm512_mul_ps(va, acc[i][0]), r1 = _mm512_mul_ps(va, acc[i][1]);
-            if (beta != 0.0f) {
-                r0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, cr), r0);
-                r1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, cr + 16), r1);
-            }
-            _mm512_mask_storeu_ps(cr, m0, r0);
-            _mm512_mask_storeu_ps(cr + 16, m1, r1);
+            nt_gemm_store_row(c + i * ldc, acc[i][0], acc[i][1], va, vb, beta, bias, m0, m1);
         }
     }
 }
 
 AVX512 static void kernel_imajor(int kc, const float *ap, const float *bp, float *c, int64_t ldc,
-                                 float alpha, float beta, int mr, __mmask16 m0, __mmask16 m1) {
-    if (mr > MR / 2) kernel_tile(MR, kc, ap, KC, 1, bp, c, ldc, alpha, beta, mr, m0, m1);
-    else kernel_tile(MR / 2, kc, ap, KC, 1, bp, c, ldc, alpha, beta, mr, m0, m1);
+                                 float alpha, float beta, const float *bias, int mr, __mmask16 m0, __mmask16 m1) {
+    if (mr > MR / 2) kernel_tile(MR, kc, ap, KC, 1, bp, c, ldc, alpha, beta, bias, mr, m0, m1);
+    else kernel_tile(MR / 2, kc, ap, KC, 1, bp, c, ldc, alpha, beta, bias, mr, m0, m1);
 }
 
 AVX512 static void kernel_pmajor(int kc, const float *ap, const float *bp, float *c, int64_t ldc,
-                                 float alpha, float beta, int mr, __mmask16 m0, __mmask16 m1) {
-    if (mr > MR / 2) kernel_tile(MR, kc, ap, 1, MR, bp, c, ldc, alpha, beta, mr, m0, m1);
-    else kernel_tile(MR / 2, kc, ap, 1, MR, bp, c, ldc, alpha, beta, mr, m0, m1);
+                                 float alpha, float beta, const float *bias, int mr, __mmask16 m0, __mmask16 m1) {
+    if (mr > MR / 2) kernel_tile(MR, kc, ap, 1, MR, bp, c, ldc, alpha, beta, bias, mr, m0, m1);
+    else kernel_tile(MR / 2, kc, ap, 1, MR, bp, c, ldc, alpha, beta, bias, mr, m0, m1);
 }
 
 // A(i, p) = ap[i * lda + p]: a full panel of A read in place
 AVX512 static void kernel_direct(int kc, const float *ap, int64_t lda, const float *bp, float *c, int64_t ldc,
-                                 float alpha, float beta, int mr, __mmask16 m0, __mmask16 m1) {
-    kernel_tile(MR, kc, ap, lda, 1, bp, c, ldc, alpha, beta, mr, m0, m1);
+                                 float alpha, float beta, const float *bias, int mr, __mmask16 m0, __mmask16 m1) {
+    kernel_tile(MR, kc, ap, lda, 1, bp, c, ldc, alpha, beta, bias, mr, m0, m1);
 }
 
-static __mmask16 lanes(int w) { return w >= 16 ? (__mmask16)0xFFFF : w <= 0 ? 0 : (__mmask16)((1u << w) - 1); }
+#define lanes nt_gemm_lanes
 
 /* Ap = op(A)[i0 .. i0+mr, p0 .. p0+kc), zero rows up to MR: i-major (row
  * stride KC) when A is not transposed, p-major (MR values per k) when it is. */
@@ -210,33 +209,6 @@ AVX512 static void pack_a(float *restrict ap, const gemm_args *g, int i0, int mr
         const float *src = g->a + (int64_t)p0 * g->lda + i0;
         for (int p = 0; p < kc; p++)
             _mm512_mask_storeu_ps(ap + p * MR, all, _mm512_maskz_loadu_ps(mk, src + (int64_t)p * g->lda));
-    }
-}
-
-/* 16 x 16 transpose: row r of the result is column r of the input rows. */
-static inline __attribute__((always_inline)) AVX512 void transpose16(__m512 r[16]) {
-    __m512 t[16];
-    for (int i = 0; i < 16; i += 2) {
-        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-    }
-    for (int i = 0; i < 16; i += 4) {
-        r[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
-        r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xEE);
-        r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
-        r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
-    }
-    for (int i = 0; i < 4; i++) {
-        t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
-        t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xDD);
-        t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
-        t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xDD);
-    }
-    for (int i = 0; i < 4; i++) {
-        r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
-        r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xDD);
-        r[i + 4] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0x88);
-        r[i + 12] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0xDD);
     }
 }
 
@@ -264,7 +236,7 @@ AVX512 static void pack_b(float *restrict bp, const gemm_args *g, int p0, int kc
                 __m512 r[16];
                 for (int j = 0; j < 16; j++)
                     r[j] = j < wh ? _mm512_maskz_loadu_ps(mk, src + (int64_t)j * g->ldb + p) : _mm512_setzero_ps();
-                transpose16(r);
+                nt_gemm_transpose16(r);
                 int np = kc - p < 16 ? kc - p : 16;
                 for (int q = 0; q < np; q++) _mm512_store_ps(dst + (p + q) * NR + h, r[q]);
             }
@@ -292,9 +264,10 @@ AVX512 static void rows_avx512(void *buf, const void *args, int ir, int mr, int 
         int w = nc - jr;
         __mmask16 m0 = lanes(w), m1 = lanes(w - 16);
         float *ct = g->c + ir * ldc + jc + jr;
-        if (direct) kernel_direct(kc, g->a + (int64_t)ir * g->lda + pc, g->lda, bp + (int64_t)jr * kc, ct, ldc, g->alpha, beta, mr, m0, m1);
-        else if (!g->ta) kernel_imajor(kc, ap, bp + (int64_t)jr * kc, ct, ldc, g->alpha, beta, mr, m0, m1);
-        else kernel_pmajor(kc, ap, bp + (int64_t)jr * kc, ct, ldc, g->alpha, beta, mr, m0, m1);
+        const float *bias = pc == 0 && g->bias ? g->bias + jc + jr : NULL;
+        if (direct) kernel_direct(kc, g->a + (int64_t)ir * g->lda + pc, g->lda, bp + (int64_t)jr * kc, ct, ldc, g->alpha, beta, bias, mr, m0, m1);
+        else if (!g->ta) kernel_imajor(kc, ap, bp + (int64_t)jr * kc, ct, ldc, g->alpha, beta, bias, mr, m0, m1);
+        else kernel_pmajor(kc, ap, bp + (int64_t)jr * kc, ct, ldc, g->alpha, beta, bias, mr, m0, m1);
     }
 }
 /* ---- the AVX2 + FMA kernel -----------------------------------------------------------
@@ -306,7 +279,7 @@ AVX512 static void rows_avx512(void *buf, const void *args, int ir, int mr, int 
 /* C[0..mr, 0..w) = alpha sum_p A(i, p) Bp[p, 0..16) + beta C; A(i, p) = ap[i rs + p ks] */
 static inline __attribute__((always_inline)) AVX2 void
 kernel2_tile(int kc, const float *restrict ap, const int64_t rs, const int ks, const float *restrict bp,
-             float *c, int64_t ldc, const float *ab, int mr, int w) {
+             float *c, int64_t ldc, const float *ab, const float *bias, int mr, int w) {
     /* alpha, beta = ab[0], ab[1], read after the loop: as arguments they
      * would hold 2 of the 16 registers through it and spill an accumulator */
     __m256 acc[MR2][2];
@@ -334,6 +307,10 @@ kernel2_tile(int kc, const float *restrict ap, const int64_t rs, const int ks, c
                     r0 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(cr), r0);
                     r1 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(cr + 8), r1);
                 }
+                if (bias) {
+                    r0 = _mm256_add_ps(r0, _mm256_loadu_ps(bias));
+                    r1 = _mm256_add_ps(r1, _mm256_loadu_ps(bias + 8));
+                }
                 _mm256_storeu_ps(cr, r0);
                 _mm256_storeu_ps(cr + 8, r1);
             }
@@ -353,19 +330,21 @@ kernel2_tile(int kc, const float *restrict ap, const int64_t rs, const int ks, c
                     cr[j] = _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(beta), _mm_set_ss(cr[j]), _mm_set_ss(t[j])));
             else
                 for (int j = 0; j < w; j++) cr[j] = t[j];
+            if (bias)
+                for (int j = 0; j < w; j++) cr[j] += bias[j];
         }
     }
 }
 
 AVX2 static void kernel2_packed(int kc, const float *ap, int ta, const float *bp, float *c, int64_t ldc,
-                                const float *ab, int mr, int w) {
-    if (!ta) kernel2_tile(kc, ap, KC, 1, bp, c, ldc, ab, mr, w);
-    else kernel2_tile(kc, ap, 1, MR2, bp, c, ldc, ab, mr, w);
+                                const float *ab, const float *bias, int mr, int w) {
+    if (!ta) kernel2_tile(kc, ap, KC, 1, bp, c, ldc, ab, bias, mr, w);
+    else kernel2_tile(kc, ap, 1, MR2, bp, c, ldc, ab, bias, mr, w);
 }
 
 AVX2 static void kernel2_direct(int kc, const float *ap, int64_t lda, const float *bp, float *c, int64_t ldc,
-                                const float *ab, int mr, int w) {
-    kernel2_tile(kc, ap, lda, 1, bp, c, ldc, ab, mr, w);
+                                const float *ab, const float *bias, int mr, int w) {
+    kernel2_tile(kc, ap, lda, 1, bp, c, ldc, ab, bias, mr, w);
 }
 
 /* Ap = op(A)[i0 .. i0+mr, p0 .. p0+kc), zero rows up to MR2: i-major (row
@@ -456,23 +435,56 @@ AVX2 static void rows_avx2(void *buf, const void *args, int ir, int mr, int pc, 
     for (int jr = 0; jr < nc; jr += NR2) {
         int w = nc - jr < NR2 ? nc - jr : NR2;
         float *ct = g->c + ir * ldc + jc + jr;
-        if (direct) kernel2_direct(kc, g->a + (int64_t)ir * g->lda + pc, g->lda, bp + (int64_t)jr * kc, ct, ldc, ab, mr, w);
-        else kernel2_packed(kc, ap, g->ta, bp + (int64_t)jr * kc, ct, ldc, ab, mr, w);
+        const float *bias = pc == 0 && g->bias ? g->bias + jc + jr : NULL;
+        if (direct) kernel2_direct(kc, g->a + (int64_t)ir * g->lda + pc, g->lda, bp + (int64_t)jr * kc, ct, ldc, ab, bias, mr, w);
+        else kernel2_packed(kc, ap, g->ta, bp + (int64_t)jr * kc, ct, ldc, ab, bias, mr, w);
     }
 }
 #endif
 
-// the product on our kernel (the shared driver)
-static void run_blocked(const gemm_args *g, int be) {
+// the product on our kernel (the shared driver): on its own threads (nth 0), or thread t's share of nth
+static void run_blocked(const gemm_args *g, int be, int t, int nth) {
 #if NT_GEMM_X86
     nt_gemm_plan p = {g->m, g->n, g->k, MR, NR, KC, NC, g, pack_b_avx512, rows_avx512, part_fallback};
     if (be == BACKEND_AVX2)
         p = (nt_gemm_plan){g->m, g->n, g->k, MR2, NR2, KC, NC, g, pack_b_avx2, rows_avx2, part_fallback};
-    nt_gemm_run(&p);
+    if (nth) nt_gemm_run_share(&p, t, nth);
+    else nt_gemm_run(&p);
 #else
-    (void)be;
+    (void)be, (void)t, (void)nth;
     part_cblas(g, 0, g->m, 0, g->n);
 #endif
+}
+
+// C = bias on every row (k == 0 or alpha == 0 with a bias)
+static void fill_bias(float *c, int m, int n, int ldc, const float *bias) {
+    for (int i = 0; i < m; i++) memcpy(c + (int64_t)i * ldc, bias, (size_t)n * sizeof(float));
+}
+
+void nt_sgemm_share(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda, const float *b,
+                    int ldb, float beta, const float *bias, float *c, int ldc, int t, int nth) {
+    if (m <= 0 || n <= 0) return;
+    if (nth <= 0) t = 0; /* on its own threads */
+    gemm_args g = {ta != 0, tb != 0, m, n, k, alpha, beta, a, b, c, lda, ldb, ldc, bias};
+    if (k == 0 || alpha == 0.0f) { /* rows split among the threads */
+        int n_of = nth > 0 ? nth : 1;
+        int r0 = (int)((int64_t)m * t / n_of), r1 = (int)((int64_t)m * (t + 1) / n_of);
+        if (bias) fill_bias(c + (int64_t)r0 * ldc, r1 - r0, n, ldc, bias);
+        else nt_gemm_scale_c(c + (int64_t)r0 * ldc, r1 - r0, n, ldc, beta);
+        return;
+    }
+    int be = backend_get();
+    if (be != BACKEND_OPENBLAS) {
+        run_blocked(&g, be, t, nth);
+        return;
+    }
+    if (nth <= 0) {
+        part_cblas(&g, 0, m, 0, n);
+        return;
+    }
+    /* OpenBLAS runs on one thread inside a parallel region: rows split here */
+    int r0 = (int)((int64_t)m * t / nth), r1 = (int)((int64_t)m * (t + 1) / nth);
+    part_cblas(&g, r0, r1, 0, n);
 }
 
 nt_status nt_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a,
@@ -483,7 +495,7 @@ nt_status nt_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, c
     if (m == 0 || n == 0) return NT_OK;
     if (ldc < n) return nt_error(NT_ERR_ARG, "nt_sgemm: ldc %d < n %d", ldc, n);
     if (!c) return nt_error(NT_ERR_ARG, "nt_sgemm: c is NULL");
-    gemm_args g = {ta, tb, m, n, k, alpha, beta, a, b, c, lda, ldb, ldc};
+    gemm_args g = {ta, tb, m, n, k, alpha, beta, a, b, c, lda, ldb, ldc, NULL};
     if (k == 0 || alpha == 0.0f) { /* A and B are not read */
         nt_gemm_scale_c(c, m, n, ldc, beta);
         return NT_OK;
@@ -494,7 +506,7 @@ nt_status nt_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, c
                         lda, arow, ldb, brow);
     if (!a || !b) return nt_error(NT_ERR_ARG, "nt_sgemm: a or b is NULL (a %p, b %p)", (const void *)a, (const void *)b);
     int be = backend_get();
-    if (be != BACKEND_OPENBLAS) run_blocked(&g, be);
+    if (be != BACKEND_OPENBLAS) run_blocked(&g, be, 0, 0);
     else part_cblas(&g, 0, m, 0, n);
     return NT_OK;
 }

@@ -49,13 +49,14 @@
 #include <string.h>
 
 #include "core/gemm_driver.h"
+#include "core/gemm_internal.h"
 #include "core/kernels.h"
 
 #if defined(__GNUC__) && defined(__x86_64__)
 #define NT_GB_X86 1
 #include <immintrin.h>
-#define BF16K __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx512bf16,fma")))
-#define AVX512K __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,fma")))
+#define BF16K __attribute__((target(NT_TARGET_AVX512 ",avx512bf16")))
+#define AVX512K NT_AVX512
 #else
 #define NT_GB_X86 0
 #endif
@@ -83,6 +84,7 @@ typedef struct gb_args {
     nt_operand at, bt;
     float *c;
     int lda, ldb, ldc;
+    const float *bias; /* (n) added to every row of C, or NULL (then beta == 0) */
 } gb_args;
 
 /* ---- kernel choice ------------------------------------------------------------------ */
@@ -226,7 +228,7 @@ static void ftz_off(unsigned old) { (void)old; }
 
 /* C[0..mr, 0..nr) = alpha sum Ap Bp + beta C (beta == 0: C not read) */
 static void tile_emulated(int kq, const uint32_t *restrict ap, int64_t rs, int ks, const uint32_t *restrict bp,
-                          float *c, int64_t ldc, float alpha, float beta, int mr, int nr) {
+                          float *c, int64_t ldc, float alpha, float beta, const float *bias, int mr, int nr) {
     float acc[MR][NR];
     memset(acc, 0, sizeof acc);
     unsigned csr = ftz_on();
@@ -245,7 +247,8 @@ static void tile_emulated(int kq, const uint32_t *restrict ap, int64_t rs, int k
         float *cr = c + i * ldc;
         for (int j = 0; j < nr; j++) {
             float r = alpha * acc[i][j];
-            cr[j] = beta != 0.0f ? fmaf(beta, cr[j], r) : r;
+            r = beta != 0.0f ? fmaf(beta, cr[j], r) : r;
+            cr[j] = bias ? r + bias[j] : r;
         }
     }
 }
@@ -253,12 +256,12 @@ static void tile_emulated(int kq, const uint32_t *restrict ap, int64_t rs, int k
 /* ---- the AVX512_BF16 kernel -------------------------------------------------------------- */
 
 #if NT_GB_X86
-static __mmask16 lanes(int w) { return w >= 16 ? (__mmask16)0xFFFF : w <= 0 ? 0 : (__mmask16)((1u << w) - 1); }
+#define lanes nt_gemm_lanes
 
 static inline __attribute__((always_inline)) BF16K void
 tile_bf16(const int rows, int kq, const uint32_t *restrict ap, const int64_t rs, const int ks,
-          const uint32_t *restrict bp, float *c, int64_t ldc, float alpha, float beta, int mr, __mmask16 m0,
-          __mmask16 m1) {
+          const uint32_t *restrict bp, float *c, int64_t ldc, float alpha, float beta, const float *bias, int mr,
+          __mmask16 m0, __mmask16 m1) {
     for (int i = 0; i < mr; i++) _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
     __m512 acc[MR][2];
 #pragma GCC unroll 14
@@ -278,28 +281,21 @@ tile_bf16(const int rows, int kq, const uint32_t *restrict ap, const int64_t rs,
 #pragma GCC unroll 14
     for (int i = 0; i < rows; i++) {
         if (i < mr) {
-            float *cr = c + i * ldc;
-            __m512 r0 = _mm512_mul_ps(va, acc[i][0]), r1 = _mm512_mul_ps(va, acc[i][1]);
-            if (beta != 0.0f) {
-                r0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, cr), r0);
-                r1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, cr + 16), r1);
-            }
-            _mm512_mask_storeu_ps(cr, m0, r0);
-            _mm512_mask_storeu_ps(cr + 16, m1, r1);
+            nt_gemm_store_row(c + i * ldc, acc[i][0], acc[i][1], va, vb, beta, bias, m0, m1);
         }
     }
 }
 
 // A panel i-major (not transposed) or q-major, with compile-time strides
 BF16K static void kernel_bf16(int ta, int kq, const uint32_t *ap, const uint32_t *bp, float *c, int64_t ldc,
-                              float alpha, float beta, int mr, int nr) {
+                              float alpha, float beta, const float *bias, int mr, int nr) {
     __mmask16 m0 = lanes(nr), m1 = lanes(nr - 16);
     if (!ta) {
-        if (mr > MR / 2) tile_bf16(MR, kq, ap, QC, 1, bp, c, ldc, alpha, beta, mr, m0, m1);
-        else tile_bf16(MR / 2, kq, ap, QC, 1, bp, c, ldc, alpha, beta, mr, m0, m1);
+        if (mr > MR / 2) tile_bf16(MR, kq, ap, QC, 1, bp, c, ldc, alpha, beta, bias, mr, m0, m1);
+        else tile_bf16(MR / 2, kq, ap, QC, 1, bp, c, ldc, alpha, beta, bias, mr, m0, m1);
     } else {
-        if (mr > MR / 2) tile_bf16(MR, kq, ap, 1, MR, bp, c, ldc, alpha, beta, mr, m0, m1);
-        else tile_bf16(MR / 2, kq, ap, 1, MR, bp, c, ldc, alpha, beta, mr, m0, m1);
+        if (mr > MR / 2) tile_bf16(MR, kq, ap, 1, MR, bp, c, ldc, alpha, beta, bias, mr, m0, m1);
+        else tile_bf16(MR / 2, kq, ap, 1, MR, bp, c, ldc, alpha, beta, bias, mr, m0, m1);
     }
 }
 #endif
@@ -345,35 +341,6 @@ static inline __attribute__((always_inline)) BF16K __m512i ld_pairs(const void *
     return _mm512_permutex2var_epi16(lo, idx, hi);
 }
 
-// 16 x 16 transpose of 32-bit elements: row r of the result is column r of the input
-static inline __attribute__((always_inline)) BF16K void transpose16(__m512i v[16]) {
-    __m512 r[16], t[16];
-    for (int i = 0; i < 16; i++) r[i] = _mm512_castsi512_ps(v[i]);
-    for (int i = 0; i < 16; i += 2) {
-        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-    }
-    for (int i = 0; i < 16; i += 4) {
-        r[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
-        r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xEE);
-        r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
-        r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
-    }
-    for (int i = 0; i < 4; i++) {
-        t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
-        t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xDD);
-        t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
-        t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xDD);
-    }
-    for (int i = 0; i < 4; i++) {
-        r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
-        r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xDD);
-        r[i + 4] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0x88);
-        r[i + 12] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0xDD);
-    }
-    for (int i = 0; i < 16; i++) v[i] = _mm512_castps_si512(r[i]);
-}
-
 // pack_b's result: panels of (kq, NR) words
 BF16K static void pack_b_avx512(uint32_t *restrict bp, const gb_args *g, int p0, int kc, int j0, int nc) {
     int kq = (kc + 1) / 2;
@@ -397,14 +364,15 @@ BF16K static void pack_b_avx512(uint32_t *restrict bp, const gb_args *g, int p0,
         for (int h = 0; h < NR; h += 16) {
             int wh = w - h;
             for (int q0 = 0; q0 < kq; q0 += 16) {
-                __m512i v[16];
+                __m512 v[16]; /* words of pairs, moved as float lanes */
                 int n = kc - 2 * q0; /* elements left in each row */
                 for (int j = 0; j < 16; j++)
-                    v[j] = j < wh ? ld_pairs(g->b, g->bt, (int64_t)(j0 + jp + h + j) * g->ldb + p0 + 2 * q0, n)
-                                  : _mm512_setzero_si512();
-                transpose16(v);
+                    v[j] = j < wh ? _mm512_castsi512_ps(ld_pairs(g->b, g->bt,
+                                                                 (int64_t)(j0 + jp + h + j) * g->ldb + p0 + 2 * q0, n))
+                                  : _mm512_setzero_ps();
+                nt_gemm_transpose16(v);
                 int nq = kq - q0 < 16 ? kq - q0 : 16;
-                for (int q = 0; q < nq; q++) _mm512_store_si512(dst + (q0 + q) * NR + h, v[q]);
+                for (int q = 0; q < nq; q++) _mm512_store_si512(dst + (q0 + q) * NR + h, _mm512_castps_si512(v[q]));
             }
         }
     }
@@ -452,8 +420,9 @@ static void rows_emulated(void *buf, const void *args, int ir, int mr, int pc, i
     pack_a(ap, g, ir, mr, pc, kc, tmp);
     for (int jr = 0; jr < nc; jr += NR) {
         int nr = nc - jr < NR ? nc - jr : NR;
+        const float *bias = pc == 0 && g->bias ? g->bias + jc + jr : NULL;
         tile_emulated(kq, ap, g->ta ? 1 : QC, g->ta ? MR : 1, bp + (int64_t)jr * kq, g->c + ir * (int64_t)g->ldc + jc + jr,
-                      g->ldc, g->alpha, beta, mr, nr);
+                      g->ldc, g->alpha, beta, bias, mr, nr);
     }
 }
 
@@ -470,8 +439,9 @@ BF16K static void rows_hw(void *buf, const void *args, int ir, int mr, int pc, i
     pack_a_avx512(ap, g, ir, mr, pc, kc);
     for (int jr = 0; jr < nc; jr += NR) {
         int nr = nc - jr < NR ? nc - jr : NR;
+        const float *bias = pc == 0 && g->bias ? g->bias + jc + jr : NULL;
         kernel_bf16(g->ta, kq, ap, bp + (int64_t)jr * kq, g->c + ir * (int64_t)g->ldc + jc + jr, g->ldc, g->alpha,
-                    beta, mr, nr);
+                    beta, bias, mr, nr);
     }
 }
 #endif
@@ -496,7 +466,8 @@ static void part_unpacked(const gb_args *g, int r0, int r1, int c0, int c1) {
                 }
                 ftz_off(csr);
                 float beta = pc == 0 ? g->beta : 1.0f, r = g->alpha * acc;
-                *cij = beta != 0.0f ? fmaf(beta, *cij, r) : r;
+                r = beta != 0.0f ? fmaf(beta, *cij, r) : r;
+                *cij = pc == 0 && g->bias ? r + g->bias[j] : r;
             }
         }
 }
@@ -506,14 +477,33 @@ static void part_fallback(const void *args, int r0, int r1, int c0, int c1) {
     part_unpacked(args, r0, r1, c0, c1);
 }
 
-static void run_blocked(const gb_args *g, int hw) {
+// the product on its own threads (nth 0), or thread t's share of nth
+static void run_blocked(const gb_args *g, int hw, int t, int nth) {
     nt_gemm_plan p = {g->m, g->n, g->k, MR, NR, KC, NC, g, pack_b_emulated, rows_emulated, part_fallback};
 #if NT_GB_X86
     if (hw) p.pack_b = pack_b_hw, p.rows = rows_hw;
 #else
     (void)hw;
 #endif
-    nt_gemm_run(&p);
+    if (nth) nt_gemm_run_share(&p, t, nth);
+    else nt_gemm_run(&p);
+}
+
+void nt_gemm_bf16_share(int ta, int tb, int m, int n, int k, float alpha, const void *a, nt_operand a_type,
+                        int lda, const void *b, nt_operand b_type, int ldb, float beta, const float *bias, float *c,
+                        int ldc, int t, int nth) {
+    if (m <= 0 || n <= 0) return;
+    if (nth <= 0) t = 0; /* on its own threads */
+    gb_args g = {ta != 0, tb != 0, m, n, k, alpha, beta, a, b, a_type, b_type, c, lda, ldb, ldc, bias};
+    if (k == 0 || alpha == 0.0f) { /* rows split among the threads */
+        int n_of = nth > 0 ? nth : 1;
+        int r0 = (int)((int64_t)m * t / n_of), r1 = (int)((int64_t)m * (t + 1) / n_of);
+        if (bias)
+            for (int i = r0; i < r1; i++) memcpy(c + (int64_t)i * ldc, bias, (size_t)n * sizeof(float));
+        else nt_gemm_scale_c(c + (int64_t)r0 * ldc, r1 - r0, n, ldc, beta);
+        return;
+    }
+    run_blocked(&g, nt_gemm_bf16_kernel_active() == NT_GEMM_BF16_AVX512BF16, t, nth);
 }
 
 nt_status nt_gemm_bf16(int trans_a, int trans_b, int m, int n, int k, float alpha, const void *a,
@@ -528,7 +518,7 @@ nt_status nt_gemm_bf16(int trans_a, int trans_b, int m, int n, int k, float alph
     if (m == 0 || n == 0) return NT_OK;
     if (ldc < n) return nt_error(NT_ERR_ARG, "nt_gemm_bf16: ldc %d < n %d", ldc, n);
     if (!c) return nt_error(NT_ERR_ARG, "nt_gemm_bf16: c is NULL");
-    gb_args g = {ta, tb, m, n, k, alpha, beta, a, b, a_type, b_type, c, lda, ldb, ldc};
+    gb_args g = {ta, tb, m, n, k, alpha, beta, a, b, a_type, b_type, c, lda, ldb, ldc, NULL};
     if (k == 0 || alpha == 0.0f) {
         nt_gemm_scale_c(c, m, n, ldc, beta);
         return NT_OK;
@@ -538,7 +528,7 @@ nt_status nt_gemm_bf16(int trans_a, int trans_b, int m, int n, int k, float alph
         return nt_error(NT_ERR_ARG, "nt_gemm_bf16: leading dimension too small (lda %d, need >= %d; ldb %d, need >= %d)",
                         lda, arow, ldb, brow);
     if (!a || !b) return nt_error(NT_ERR_ARG, "nt_gemm_bf16: a or b is NULL (a %p, b %p)", a, b);
-    run_blocked(&g, nt_gemm_bf16_kernel_active() == NT_GEMM_BF16_AVX512BF16);
+    run_blocked(&g, nt_gemm_bf16_kernel_active() == NT_GEMM_BF16_AVX512BF16, 0, 0);
     return NT_OK;
 }
 

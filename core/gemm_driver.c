@@ -53,24 +53,41 @@ static void run_part(const nt_gemm_plan *p, int r0, int r1, int c0, int c1) {
     }
 }
 
-void nt_gemm_run(const nt_gemm_plan *p) {
-    int threads = omp_get_level() == 0 ? omp_get_max_threads() : 1;
-    if ((double)p->m * p->n * p->k < PAR_MIN_MACS) threads = 1;
+// threads that share the product: at most `avail`, one for a small product, at most one per tile
+static int plan_threads(const nt_gemm_plan *p, int avail) {
+    if ((double)p->m * p->n * p->k < PAR_MIN_MACS) return 1;
+    int row_tiles = (p->m + p->mr - 1) / p->mr, col_tiles = (p->n + p->nr - 1) / p->nr;
+    int tiles = row_tiles >= col_tiles ? row_tiles : col_tiles;
+    return avail < tiles ? avail : tiles;
+}
+
+// thread t's strip of `threads` (rows, or columns when C has more column tiles than row tiles)
+static void run_strip(const nt_gemm_plan *p, int threads, int t) {
+    if (threads <= 1) {
+        run_part(p, 0, p->m, 0, p->n);
+        return;
+    }
     int row_tiles = (p->m + p->mr - 1) / p->mr, col_tiles = (p->n + p->nr - 1) / p->nr;
     int by_rows = row_tiles >= col_tiles;
     int tiles = by_rows ? row_tiles : col_tiles;
-    if (threads > tiles) threads = tiles;
+    int t0 = (int)((int64_t)tiles * t / threads), t1 = (int)((int64_t)tiles * (t + 1) / threads);
+    if (by_rows) run_part(p, t0 * p->mr, t1 * p->mr < p->m ? t1 * p->mr : p->m, 0, p->n);
+    else run_part(p, 0, p->m, t0 * p->nr, t1 * p->nr < p->n ? t1 * p->nr : p->n);
+}
+
+void nt_gemm_run(const nt_gemm_plan *p) {
+    int threads = plan_threads(p, omp_get_level() == 0 ? omp_get_max_threads() : 1);
     if (threads <= 1) {
         run_part(p, 0, p->m, 0, p->n);
         return;
     }
 #pragma omp parallel num_threads(threads)
-    {
-        int t = omp_get_thread_num(), nth = omp_get_num_threads();
-        int t0 = (int)((int64_t)tiles * t / nth), t1 = (int)((int64_t)tiles * (t + 1) / nth);
-        if (by_rows) run_part(p, t0 * p->mr, t1 * p->mr < p->m ? t1 * p->mr : p->m, 0, p->n);
-        else run_part(p, 0, p->m, t0 * p->nr, t1 * p->nr < p->n ? t1 * p->nr : p->n);
-    }
+    run_strip(p, omp_get_num_threads(), omp_get_thread_num());
+}
+
+void nt_gemm_run_share(const nt_gemm_plan *p, int t, int nth) {
+    int threads = plan_threads(p, nth);
+    if (t < threads) run_strip(p, threads, t);
 }
 
 void nt_gemm_scale_c(float *c, int m, int n, int ldc, float beta) {

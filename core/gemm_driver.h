@@ -50,6 +50,12 @@ typedef struct nt_gemm_plan {
 /* Runs the product (m, n > 0; k > 0) as above. */
 void nt_gemm_run(const nt_gemm_plan *p);
 
+/* Thread t's part of the product when nth threads share it, for callers
+ * already inside a parallel region: every thread t < nth calls it (no
+ * barrier inside; the caller's closes the product). The same strips as
+ * nt_gemm_run on nth threads (a small product: all on thread 0). */
+void nt_gemm_run_share(const nt_gemm_plan *p, int t, int nth);
+
 /* C = beta C over (m, n) with row stride ldc; beta == 0 writes zeros
  * without reading C (k == 0 or alpha == 0: no product to add). */
 void nt_gemm_scale_c(float *c, int m, int n, int ldc, float beta);

@@ -21,6 +21,7 @@
 
 #include <stdint.h>
 
+#include "core/gemm_bf16.h"
 #include "core/isa.h"
 
 #if NT_ISA_X86
@@ -76,6 +77,22 @@ void nt_linear_rows(float *Y, const float *X, const float *W, const float *bias,
  * the widened weights (a bf16 decoding step: half the weight bytes). */
 void nt_linear_rows_bf16(float *Y, const float *X, const uint16_t *Wh, const float *bias, int R, int In,
                          int Out, int o0, int o1);
+
+/* Thread t's share of a product when nth threads run it together, for
+ * callers inside a parallel region of nth threads where every thread t < nth
+ * calls with its t (no barrier inside: the caller's barrier or the region's
+ * end closes the product; C must not be read before). nt_sgemm's result
+ * (core/gemm.h), bitwise the same for any nth, arguments unchecked:
+ *   C (m, n) = alpha op(A) op(B) + beta C, or with bias (n) not NULL (beta
+ *   must then be 0) C = alpha op(A) op(B) + bias on every row - the bits of
+ *   C preset to the bias and beta = 1.
+ * nth 0: the product on its own threads, as nt_sgemm (outside a region).
+ * nt_gemm_bf16_share: the same for nt_gemm_bf16 (core/gemm_bf16.h). */
+void nt_sgemm_share(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda, const float *b,
+                    int ldb, float beta, const float *bias, float *c, int ldc, int t, int nth);
+void nt_gemm_bf16_share(int ta, int tb, int m, int n, int k, float alpha, const void *a, nt_operand a_type,
+                        int lda, const void *b, nt_operand b_type, int ldb, float beta, const float *bias, float *c, int ldc, int t,
+                        int nth);
 
 /* out (Dh) = sum_j p_j V[j * ld ..], p = softmax over j < n of
  * scale q . K[j * ld ..] (Dh wide): one head of one query with every key

@@ -50,6 +50,21 @@ static void gemm_p(int bf16, int ta, int tb, int M, int N, int K, const float *A
     NT_ASSERT(st == NT_OK);
 }
 
+/* Thread t's share of nth (nth 0: on its own threads) of C (M, N) = op(A)
+ * op(B) + beta C, or + bias (N) on every row when bias is given (beta 0),
+ * in the context's precision as gemm_p (core/kernels.h's *_share). */
+static void gemm_share(int bf16, int ta, int tb, int M, int N, int K, const float *A, const float *B,
+                       const nt_bf16 *Bh, float beta, const float *bias, float *C, int t, int nth) {
+    if (!bf16)
+        nt_sgemm_share(ta, tb, M, N, K, 1.0f, A, ta ? M : K, B, tb ? K : N, beta, bias, C, N, t, nth);
+    else if (Bh)
+        nt_gemm_bf16_share(ta, tb, M, N, K, 1.0f, A, NT_OPERAND_F32, ta ? M : K, Bh, NT_OPERAND_BF16, tb ? K : N,
+                           beta, bias, C, N, t, nth);
+    else
+        nt_gemm_bf16_share(ta, tb, M, N, K, 1.0f, A, NT_OPERAND_F32, ta ? M : K, B, NT_OPERAND_F32, tb ? K : N,
+                           beta, bias, C, N, t, nth);
+}
+
 /* Below this many multiply-adds per batch item, a batch runs its products in
  * parallel (one per thread) rather than threading each product. */
 #define SMALL_GEMM_MACS (96 * 96 * 96)
@@ -199,21 +214,27 @@ nt_status nt_matmul(nt_ctx *ctx, nt_tensor **out, nt_tensor *a, nt_tensor *b, in
 
 /* ---- nt_linear -------------------------------------------------------------- */
 
+enum { BIAS_TILE = 64 }; /* columns per tile of bias_backward */
+
 /* db (Out) += column sums of dy (R, Out) (acc 1), or = (acc 0: a fresh
- * gradient). Threads own disjoint 64-column tiles and walk the rows in
- * order, so the sum is the same for any thread count. */
-static void bias_backward(float *db, const float *dy, int R, int Out, int acc) {
-    enum { TILE = 64 };
-    int tiles = (Out + TILE - 1) / TILE;
+ * gradient): thread t of nth takes the 64-column tiles t, t + nth, ... and
+ * walks the rows in order, so the sum is the same for any thread count. */
+static void bias_backward_share(float *db, const float *dy, int R, int Out, int acc, int t, int nth) {
+    int tiles = (Out + BIAS_TILE - 1) / BIAS_TILE;
     int rows = nt_mutation == NT_MUT_LINEAR_BIAS ? 1 : R; /* test-only (mutate.h) */
-#pragma omp parallel for schedule(static) if ((int64_t)R * Out > 32768)
-    for (int t = 0; t < tiles; t++) {
-        int c0 = t * TILE, w = Out - c0 < TILE ? Out - c0 : TILE;
-        float sum[TILE] = {0};
-        for (int r = 0; r < rows; r++) {
-            const float *row = dy + (int64_t)r * Out + c0;
-            for (int j = 0; j < w; j++) sum[j] += row[j];
-        }
+    for (int tile = t; tile < tiles; tile += nth) {
+        int c0 = tile * BIAS_TILE, w = Out - c0 < BIAS_TILE ? Out - c0 : BIAS_TILE;
+        float sum[BIAS_TILE] = {0};
+        if (w == BIAS_TILE) /* a constant width: the loop vectorises */
+            for (int r = 0; r < rows; r++) {
+                const float *row = dy + (int64_t)r * Out + c0;
+                for (int j = 0; j < BIAS_TILE; j++) sum[j] += row[j];
+            }
+        else
+            for (int r = 0; r < rows; r++) {
+                const float *row = dy + (int64_t)r * Out + c0;
+                for (int j = 0; j < w; j++) sum[j] += row[j];
+            }
         nt_grad_put(db + c0, sum, w, acc);
     }
 }
@@ -234,6 +255,8 @@ static void bias_backward(float *db, const float *dy, int R, int Out, int acc) {
 /* Below this many multiply-adds a few-row product stays on one thread (and
  * enters no parallel region at all). */
 #define FEW_PAR_MACS (1 << 18)
+/* From this many multiply-adds a linear's backward runs on the team */
+#define LINEAR_PAR_MACS (64 * 64 * 64)
 
 #if NT_ISA_X86
 #include <immintrin.h>
@@ -474,9 +497,17 @@ static linear_grads linear_grads_of(nt_tensor *x, nt_tensor *w, nt_tensor *b, in
 static void linear_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
                             const float *weight, const nt_bf16 *weight_bf16, int R, int In, int Out, int bf,
                             int acc_inp, int acc_weight, int acc_bias) {
-    if (dinp) gemm_p(bf, 0, 0, R, In, Out, dout, weight, weight_bf16, (float)acc_inp, dinp);
-    if (dweight) gemm_p(bf, 1, 0, Out, In, R, dout, inp, NULL, (float)acc_weight, dweight);
-    if (dbias) bias_backward(dbias, dout, R, Out, acc_bias);
+    /* the three outputs are disjoint and read only inputs: one parallel
+     * region shares all of them (one fork and join instead of three) */
+    int nth = omp_get_level() == 0 ? omp_get_max_threads() : 1;
+    int par = nth > 1 && (int64_t)R * In * Out >= LINEAR_PAR_MACS;
+#pragma omp parallel if (par) num_threads(nth)
+    {
+        int t = omp_get_thread_num(), n = omp_get_num_threads();
+        if (dinp) gemm_share(bf, 0, 0, R, In, Out, dout, weight, weight_bf16, (float)acc_inp, NULL, dinp, t, n);
+        if (dweight) gemm_share(bf, 1, 0, Out, In, R, dout, inp, NULL, (float)acc_weight, NULL, dweight, t, n);
+        if (dbias) bias_backward_share(dbias, dout, R, Out, acc_bias, t, n);
+    }
 }
 
 static void linear_backward_node(nt_ctx *ctx, nt_node *nd) {
@@ -506,17 +537,8 @@ static void linear_forward(float *out, const float *inp, const float *weight, co
         linear_few_rows(out, inp, weight, bias, R, In, Out);
         return;
     }
-    if (bias) {
-        /* out starts as the broadcast bias; the product then adds with beta
-         * = 1. A vectorised store loop, not one memcpy call per (short) row. */
-#pragma omp parallel for schedule(static) if ((int64_t)R * Out > 65536)
-        for (int r = 0; r < R; r++) {
-            float *restrict yr = out + (int64_t)r * Out;
-            for (int j = 0; j < Out; j++) yr[j] = bias[j];
-        }
-    }
-    // (R, In) (Out, In)^T
-    gemm_p(bf, 0, 1, R, Out, In, inp, weight, weight_bf16, bias ? 1.0f : 0.0f, out);
+    // (R, In) (Out, In)^T + bias, the bias added by the product's last step (its own threads)
+    gemm_share(bf, 0, 1, R, Out, In, inp, weight, weight_bf16, 0.0f, bias, out, 0, 0);
 }
 
 nt_status nt_linear(nt_ctx *ctx, nt_tensor **out, nt_tensor *x, nt_tensor *w, nt_tensor *b) {
@@ -580,19 +602,6 @@ static void gelu_into(float *restrict g, const float *restrict h, int64_t n) {
     }
 }
 
-// g (n) = gelu(h (n)), d (n) = gelu'(h (n)): one exp per element for both
-static void gelu_and_grad_into(float *restrict g, float *restrict d, const float *restrict h,
-                               int64_t n) {
-    int64_t chunks = (n + GELU_CHUNK - 1) / GELU_CHUNK;
-#pragma omp parallel for schedule(static) if (n > GELU_PAR_MIN)
-    for (int64_t c = 0; c < chunks; c++) {
-        int64_t i0 = c * GELU_CHUNK, m = n - i0 < GELU_CHUNK ? n - i0 : GELU_CHUNK;
-        float *restrict gc = g + i0, *restrict dc = d + i0;
-        const float *restrict hc = h + i0;
-        nt_vgelu_both(gc, dc, hc, m);
-    }
-}
-
 /* y = gelu(h) W^T + b, h (R, In), W (Out, In), dy (R, Out):
  *   dW = dy^T gelu(h),  db = sum over rows of dy,  dh = (dy W) gelu'(h)
  * each output NULL (not wanted), stored (acc 0) or accumulated (acc 1).
@@ -602,30 +611,39 @@ static void gelu_and_grad_into(float *restrict g, float *restrict d, const float
 static void gelu_linear_backward(float *dh, float *dweight, float *dbias, float *g, const float *dout,
                                  const float *h, const float *weight, const nt_bf16 *weight_bf16, int R,
                                  int In, int Out, int bf, int acc_h, int acc_weight, int acc_bias) {
-    int64_t n = (int64_t)R * In;
-    int dh_holds_grad = 0; // dh = gelu'(h) already
-    if (dweight) {
-        if (dh && !acc_h) {
-            gelu_and_grad_into(g, dh, h, n);
-            dh_holds_grad = 1;
-        } else {
-            gelu_into(g, h, n);
-        }
-        // dW += dy^T gelu(h)
-        gemm_p(bf, 1, 0, Out, In, R, dout, g, NULL, (float)acc_weight, dweight);
-    }
-    if (dbias) bias_backward(dbias, dout, R, Out, acc_bias);
-    if (dh) {
-        gemm_p(bf, 0, 0, R, In, Out, dout, weight, weight_bf16, 0.0f, g); // dg = dy W
-        if (dh_holds_grad) {
-#pragma omp parallel for schedule(static) if (n > GELU_PAR_MIN)
-            for (int64_t i = 0; i < n; i++) dh[i] = g[i] * dh[i];
-        } else {
-            int64_t chunks = (n + GELU_CHUNK - 1) / GELU_CHUNK;
-#pragma omp parallel for schedule(static) if (n > GELU_PAR_MIN)
+    int64_t n = (int64_t)R * In, chunks = (n + GELU_CHUNK - 1) / GELU_CHUNK;
+    int both = dweight && dh && !acc_h; /* dh = gelu'(h) from the first pass */
+    /* one parallel region for the passes and products (barriers where one
+     * reads what another wrote) instead of a fork and join each */
+    int nth = omp_get_level() == 0 ? omp_get_max_threads() : 1;
+    int par = nth > 1 && (int64_t)R * In * Out >= LINEAR_PAR_MACS;
+#pragma omp parallel if (par) num_threads(nth)
+    {
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        if (dweight) {
+#pragma omp for schedule(static)
             for (int64_t c = 0; c < chunks; c++) {
-                int64_t i0 = c * GELU_CHUNK;
-                nt_vgelu_grad(dh + i0, g + i0, h + i0, n - i0 < GELU_CHUNK ? n - i0 : GELU_CHUNK, acc_h);
+                int64_t i0 = c * GELU_CHUNK, m = n - i0 < GELU_CHUNK ? n - i0 : GELU_CHUNK;
+                if (both) nt_vgelu_both(g + i0, dh + i0, h + i0, m);
+                else nt_vgelu(g + i0, h + i0, m);
+            } /* (barrier) */
+            // dW += dy^T gelu(h)
+            gemm_share(bf, 1, 0, Out, In, R, dout, g, NULL, (float)acc_weight, NULL, dweight, t, nt);
+        }
+        if (dbias) bias_backward_share(dbias, dout, R, Out, acc_bias, t, nt);
+        if (dh) {
+            if (dweight) {
+#pragma omp barrier
+            } /* the dW product has read g */
+            gemm_share(bf, 0, 0, R, In, Out, dout, weight, weight_bf16, 0.0f, NULL, g, t, nt); // dg = dy W
+#pragma omp barrier
+#pragma omp for schedule(static)
+            for (int64_t c = 0; c < chunks; c++) {
+                int64_t i0 = c * GELU_CHUNK, m = n - i0 < GELU_CHUNK ? n - i0 : GELU_CHUNK;
+                if (both)
+                    for (int64_t i = i0; i < i0 + m; i++) dh[i] = g[i] * dh[i];
+                else
+                    nt_vgelu_grad(dh + i0, g + i0, h + i0, m, acc_h);
             }
         }
     }

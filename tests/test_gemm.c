@@ -25,6 +25,7 @@
 
 #include "core/gemm.h"
 #include "core/isa.h"
+#include "core/kernels.h"
 #include "core/parallel.h"
 #include "support/check.h"
 
@@ -296,6 +297,62 @@ static void test_in_parallel(void) {
     prob_free(&p);
 }
 
+/* nt_sgemm_share (core/kernels.h): a bias added by the product equals C
+ * preset to the bias with beta 1, bitwise, on 1 and 2 threads sharing it from
+ * inside a region and on its own threads (nth 0); k past KC (the bias only
+ * on the first pass) and k = 0 (C = bias). OpenBLAS: within rounding. */
+static void test_share_bias(void) {
+    static const int sizes[][3] = {{1, 1, 1}, {7, 17, 5}, {29, 70, 385}, {100, 600, 300}, {333, 190, 120}, {5, 9, 0}};
+    int blas = strcmp(nt_sgemm_backend(), "openblas") == 0;
+    for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++)
+        for (int t = 0; t < 4; t++) {
+            prob p;
+            int m = sizes[s][0], n = sizes[s][1], k = sizes[s][2];
+            if (!prob_init(&p, t >> 1, t & 1, m, n, k, 1, 1.0f, 1.0f, (uint32_t)(500 + s * 4 + t))) {
+                CHECK(0, "out of memory");
+                prob_free(&p);
+                continue;
+            }
+            size_t nc = (size_t)m * p.ldc;
+            float *bias = malloc((size_t)n * sizeof(float)), *cs = malloc(nc * sizeof(float));
+            if (!bias || !cs) {
+                CHECK(0, "out of memory");
+                free(bias), free(cs), prob_free(&p);
+                continue;
+            }
+            for (int j = 0; j < n; j++) bias[j] = val((uint32_t)j, 31);
+            memcpy(p.c, p.c0, nc * sizeof(float)); /* keeps the padding sentinels */
+            for (int i = 0; i < m; i++) memcpy(p.c + (size_t)i * p.ldc, bias, (size_t)n * sizeof(float));
+            nt_sgemm(p.ta, p.tb, m, n, k, 1.0f, p.a, p.lda, p.b, p.ldb, 1.0f, p.c, p.ldc);
+            for (int nth = 0; nth <= 2; nth++) {
+                memcpy(cs, p.c0, nc * sizeof(float)); /* padding sentinels; C itself NaN (not read) */
+                for (int i = 0; i < m; i++)
+                    for (int j = 0; j < n; j++) cs[(size_t)i * p.ldc + j] = NAN;
+                if (nth == 0)
+                    nt_sgemm_share(p.ta, p.tb, m, n, k, 1.0f, p.a, p.lda, p.b, p.ldb, 0.0f, bias, cs, p.ldc, 0, 0);
+                else {
+#pragma omp parallel num_threads(nth)
+                    nt_sgemm_share(p.ta, p.tb, m, n, k, 1.0f, p.a, p.lda, p.b, p.ldb, 0.0f, bias, cs, p.ldc,
+                                   omp_get_thread_num(), omp_get_num_threads());
+                }
+                double worst = 0.0;
+                int same = 1;
+                for (size_t e = 0; e < nc; e++) {
+                    double d = fabs((double)cs[e] - (double)p.c[e]);
+                    if (!(d <= worst)) worst = d;
+                    same &= memcmp(cs + e, p.c + e, sizeof(float)) == 0;
+                }
+                if (blas)
+                    CHECK(worst <= 1e-4 * (k + 4), "share %dx%dx%d ta %d tb %d nth %d: off by %g", m, n, k, p.ta,
+                          p.tb, nth, worst);
+                else
+                    CHECK(same, "share %dx%dx%d ta %d tb %d nth %d: bias product differs from C preset (max %g)", m,
+                          n, k, p.ta, p.tb, nth, worst);
+            }
+            free(bias), free(cs), prob_free(&p);
+        }
+}
+
 static void test_errors(void) {
     float a[16] = {0}, b[16] = {0}, c[16];
     for (int i = 0; i < 16; i++) c[i] = 7.0f;
@@ -376,6 +433,7 @@ int main(void) {
         test_vs_cblas();
         test_bitwise();
         test_in_parallel();
+        test_share_bias();
         test_errors();
     }
     if (top == NT_ISA_AVX512) test_cross_level();
