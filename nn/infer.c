@@ -46,6 +46,7 @@
 
 #include "core/alloc.h"
 #include "core/bf16.h"
+#include "core/decode_pool.h"
 #include "core/gemm.h"
 #include "core/kernels.h"
 #include "core/vecmath.h"
@@ -635,14 +636,31 @@ static void run_chunks(nt_infer *d, const chunk *sched, int C, int t, int T) {
     }
 }
 
-static void run(nt_infer *d, const chunk *sched, int C) {
+typedef struct run_job {
+    nt_infer *d;
+    const chunk *sched;
+    int C;
+} run_job;
+
+static void run_pool(void *arg, int t, int T) {
+    run_job *j = arg;
+    run_chunks(j->d, j->sched, j->C, t, T);
+}
+
+/* Decoder passes (pool 1) on the decode pool (core/decode_pool.h: no OS
+ * wake-up per pass), else an OpenMP region. Either way a thread that never
+ * starts is covered: its chunks are taken over. The encoder pass stays in
+ * an OpenMP region: its nt_sgemm calls see they are inside one and run on
+ * their caller's thread alone (on a pool thread they would start a team). */
+static void run(nt_infer *d, const chunk *sched, int C, int pool) {
     int T = omp_get_max_threads();
     if (T > d->T) T = d->T;
     for (int i = 0; i < T; i++) d->done[i].v = 0, d->ts[i].fresh = 0;
-    if (T > 1) {
+    run_job job = {d, sched, C};
+    if (T > 1 && (!pool || nt_decode_pool_run(run_pool, &job, T) != 0)) {
 #pragma omp parallel num_threads(T)
         run_chunks(d, sched, C, omp_get_thread_num(), omp_get_num_threads());
-    } else {
+    } else if (T == 1) {
         run_chunks(d, sched, C, 0, 1);
     }
     d->gen++;
@@ -691,7 +709,7 @@ nt_status nt_infer_encode(nt_infer *d, int n, const int *slots, const int32_t *c
         d->seg_lo[ns] = Re;
         d->Re = Re;
         d->n_seg = ns;
-        run(d, d->enc_sched, d->n_enc_chunks);
+        run(d, d->enc_sched, d->n_enc_chunks, 0);
         for (int k = 0; k < ns; k++) d->src_len[slots[i0 + k]] = len[i0 + k];
         i0 += ns;
     }
@@ -751,7 +769,7 @@ nt_status nt_infer_feed(nt_infer *d, int n, const int *rows, const int32_t *toke
         }
         d->logits = logits ? logits + (size_t)n_out * d->V : NULL;
         /* nothing wants logits: the last phase still runs, on zero rows */
-        run(d, d->sched, d->n_chunks);
+        run(d, d->sched, d->n_chunks, 1);
         n_out += d->n_out;
         i0 += Q;
     }

@@ -4,7 +4,8 @@
  * A batch of rows (sequences: sources x beams x samples), each with its own
  * KV cache of positions, fed token by token or a whole prompt at once, with
  * no tape, no tensor headers and no allocation after nt_infer_new. One
- * parallel region per pass (encoder or decoder); a pass streams each weight
+ * parallel region per pass (a decoder pass on core/decode_pool.h's workers,
+ * which stay awake between steps: no OS wake-up per token); a pass streams each weight
  * matrix once for every row it feeds (the few-row kernels of core/kernels.h,
  * rows in tiles), so batched decoding reads the weights once per step.
  *
