@@ -82,6 +82,19 @@ int nt_opts_usage_error(const nt_opts *cmd, const char *fmt, ...) {
     return 2;
 }
 
+const char *nt_opts_excerpt(const char *text, size_t len, char *buf, size_t cap) {
+    if (!buf || cap == 0) return "";
+    if (!text) len = 0;
+    if (len <= NT_OPTS_EXCERPT) {
+        snprintf(buf, cap, "%.*s", (int)len, text ? text : "");
+        return buf;
+    }
+    size_t k = NT_OPTS_EXCERPT - 3;
+    while (k > 0 && ((unsigned char)text[k] & 0xC0) == 0x80) k--; /* not inside a UTF-8 character */
+    snprintf(buf, cap, "%.*s... (%zu bytes)", (int)k, text, len);
+    return buf;
+}
+
 /* "an integer in 1..1024", "one of auto, bar, lines, off", ... */
 static void expected(const nt_opt *o, char *buf, size_t cap) {
     switch (o->kind) {
@@ -179,7 +192,8 @@ static int set_value(const nt_opts *cmd, nt_opt *o, const char *v) {
     }
 bad:
     expected(o, want, sizeof want);
-    nt_opts_usage_error(cmd, "%s \"%s\": expected %s", o->flag, v, want);
+    char shown[NT_OPTS_EXCERPT_CAP];
+    nt_opts_usage_error(cmd, "%s \"%s\": expected %s", o->flag, nt_opts_excerpt(v, strlen(v), shown, sizeof shown), want);
     return 0;
 }
 
@@ -369,11 +383,12 @@ int nt_opts_parse(nt_opts *cmd, int argc, char **argv) {
     int only_args = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        char shown[NT_OPTS_EXCERPT_CAP];
         if (only_args || a[0] != '-' || a[1] == 0) {
             if (cmd->n_args >= cmd->max_args)
                 return nt_opts_usage_error(cmd, cmd->max_args ? "unexpected argument \"%s\" (one %s only)"
                                                               : "unexpected argument \"%s\"%s",
-                                           a, cmd->max_args ? cmd->positional : "");
+                                           nt_opts_excerpt(a, strlen(a), shown, sizeof shown), cmd->max_args ? cmd->positional : "");
             cmd->args[cmd->n_args++] = a;
             continue;
         }
@@ -386,11 +401,14 @@ int nt_opts_parse(nt_opts *cmd, int argc, char **argv) {
         if (!o) {
             near_ctx nc = {a, NULL, 3};
             walk(cmd->opts, near_visit, &nc, 0);
-            if (nc.best) return nt_opts_usage_error(cmd, "unknown option \"%s\" (did you mean %s?)", a, nc.best);
-            return nt_opts_usage_error(cmd, "unknown option \"%s\"", a);
+            nt_opts_excerpt(a, strlen(a), shown, sizeof shown);
+            if (nc.best) return nt_opts_usage_error(cmd, "unknown option \"%s\" (did you mean %s?)", shown, nc.best);
+            return nt_opts_usage_error(cmd, "unknown option \"%s\"", shown);
         }
         if (o->kind == NT_OPT_FLAG) {
-            if (eq) return nt_opts_usage_error(cmd, "%s takes no value (given \"%s\")", o->flag, eq + 1);
+            if (eq)
+                return nt_opts_usage_error(cmd, "%s takes no value (given \"%s\")", o->flag,
+                                           nt_opts_excerpt(eq + 1, strlen(eq + 1), shown, sizeof shown));
             *(int *)o->dest = 1;
             o->given = 1;
             continue;

@@ -95,6 +95,15 @@ int nt_opts_usage_error(const nt_opts *cmd, const char *fmt, ...)
 #endif
     ;
 
+/* User input shown in a message: the `len` bytes at `text` when they are
+ * at most NT_OPTS_EXCERPT, else their first bytes (cut at a character
+ * boundary) and "... (N bytes)", in buf (cap >= NT_OPTS_EXCERPT_CAP).
+ * Returns buf. A usage error never echoes more of a value than this (a list
+ * of 10,000 numbers is not printed back). */
+#define NT_OPTS_EXCERPT 48
+#define NT_OPTS_EXCERPT_CAP (NT_OPTS_EXCERPT + 40)
+const char *nt_opts_excerpt(const char *text, size_t len, char *buf, size_t cap);
+
 /* The entry of `flag` in cmd's table (included tables searched too), or NULL. */
 nt_opt *nt_opts_find(const nt_opts *cmd, const char *flag);
 /* 1 if `flag` appeared on the command line. */

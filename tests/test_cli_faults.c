@@ -1,7 +1,9 @@
 /* test_cli_faults.c - faults around a training run, through the real
  * nextok-translate binary ($NT_BIN): the disk fills during a checkpoint save
  * (injected: NT_FAIL_WRITE=1 makes the save's first write(2) fail with
- * ENOSPC) and a second process trains in a run folder that is in use. */
+ * ENOSPC), a second process trains in a run folder that is in use, and
+ * SIGTERM stops a trainer (nextok-translate and nextok-lm) with its
+ * checkpoint saved and exit status 128 + 15, so that a script stops too. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -41,6 +43,19 @@ static pid_t start(const char *const *args) {
         _exit(127);
     }
     return pid;
+}
+
+/* Waits up to `sec` seconds for the checkpoint at `path` to be past update
+ * `after` (a trainer that got that far has its signal handlers installed);
+ * 1 if it is, 0 if it is not or `pid` ended. */
+static int wait_for_update(const char *path, int64_t after, pid_t pid, double sec) {
+    for (int i = 0; i < (int)(sec * 20); i++) {
+        nt_train_state ts;
+        if (nt_ckpt_load_train(path, &ts) == NT_OK && ts.step > after) return 1;
+        if (waitpid(pid, NULL, WNOHANG) == pid) return 0;
+        nanosleep(&(struct timespec){0, 50000000}, NULL);
+    }
+    return 0;
 }
 
 /* Waits up to `sec` seconds for `path` to hold `pid`; 1 if it does. */
@@ -112,14 +127,35 @@ int main(void) {
     CHECK(stat(last, &sb) == 0, "--overwrite removed nothing of the running trainer's");
     nt_runlock *l = NULL;
     CHECK(nt_runlock_acquire(run_dir, &l) == NT_ERR_STATE && strstr(nt_errmsg(), pid_text), "API: %s", nt_errmsg());
-    /* SIGTERM: the first saves and ends; the folder is free again */
+    /* SIGTERM: the first saves and ends with 128 + 15 (not 0: a script must
+     * not go on as if training had finished); the folder is free again */
+    CHECK(wait_for_update(last, 4, first, 60), "the first trainer made an update");
     kill(first, SIGTERM);
     int status = 0;
     CHECK(waitpid(first, &status, 0) == first && WIFEXITED(status), "the first trainer ends cleanly (%d)", status);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 128 + SIGTERM, "stopped by SIGTERM: exit %d (want %d)",
+          WIFEXITED(status) ? WEXITSTATUS(status) : -1, 128 + SIGTERM);
     CHECK(nt_runlock_acquire(run_dir, &l) == NT_OK, "free after it ends: %s", nt_errmsg());
     nt_runlock_release(l);
     CHECK(nt_ckpt_load_train(last, &ts) == NT_OK && ts.step > 4, "the first trainer's checkpoint loads: %s",
           nt_errmsg());
+
+    /* nextok-lm shares the trainer: SIGTERM saves checkpoint-last and exits 128 + 15 */
+    nt_cli_use("nextok-lm");
+    const char *fx = getenv("NT_FIXTURES");
+    char text[1100], lm_dir[1100], lm_last[1200];
+    snprintf(text, sizeof text, "%s/shakespeare-20k.txt", fx ? fx : "tests/fixtures");
+    snprintf(lm_dir, sizeof lm_dir, "%s/lm", nt_scratch);
+    snprintf(lm_last, sizeof lm_last, "%s/checkpoint-last.h5", lm_dir);
+    const char *a_lm[] = {"train", "--text", text, "--out", lm_dir, "--preset", "test", "--steps", "100000000",
+                          "--save-every", "1", "--eval-every", "0", "--progress", "off", "--threads", "1", NULL};
+    pid_t lm = start(a_lm);
+    CHECK(lm > 0 && wait_for_update(lm_last, 0, lm, 60), "nextok-lm train made an update");
+    kill(lm, SIGTERM);
+    status = 0;
+    CHECK(waitpid(lm, &status, 0) == lm && WIFEXITED(status) && WEXITSTATUS(status) == 128 + SIGTERM,
+          "nextok-lm stopped by SIGTERM: status %d (want exit %d)", status, 128 + SIGTERM);
+    CHECK(nt_ckpt_load_train(lm_last, &ts) == NT_OK && ts.step > 0, "its checkpoint loads: %s", nt_errmsg());
 
     nt_scratch_end();
     return nt_check_report("test_cli_faults");

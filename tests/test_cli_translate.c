@@ -206,7 +206,31 @@ int main(void) {
     const char *a_bad1[] = {"eval", "--checkpoint", q, "--task", "digits-arabic", NULL};
     CHECK(nt_cli_run(a_bad1) == 2 && strstr(nt_cli_err, "one of --all, --typed and --numbers"), "--task alone: %s", nt_cli_err);
     const char *a_bad2[] = {"eval", "--checkpoint", q, "--task", "digits-arabic", "--numbers", "4,x", NULL};
-    CHECK(nt_cli_run(a_bad2) == 2 && strstr(nt_cli_err, "--numbers \"4,x\""), "--numbers 4,x: %s", nt_cli_err);
+    CHECK(nt_cli_run(a_bad2) == 2 && strstr(nt_cli_err, "--numbers: item 2 \"x\" is not a number"),
+          "--numbers 4,x: %s", nt_cli_err);
+    {
+        /* a long list is read (10,000 numbers: more than the 4,096 it once held), and a bad item in a long
+         * list is named without the list printed back */
+        enum { N = 10000 };
+        char *many = malloc((size_t)N * 7 + 16);
+        size_t len = 0;
+        for (int i = 0; i < N; i++) len += (size_t)sprintf(many + len, "%s%d", i ? "," : "", (i * 7919) % 100000);
+        const char *a_many[] = {"eval", "--checkpoint", q, "--task", "digits-arabic", "--numbers", many, "--json", NULL};
+        CHECK(nt_cli_run(a_many) == 0 && nt_cli_json_num(nt_cli_out, "n") == N, "--numbers with %d numbers: %s%s", N,
+              nt_cli_out, nt_cli_err);
+        sprintf(many + len, ",12x");
+        CHECK(nt_cli_run(a_many) == 2 && strstr(nt_cli_err, "item 10001 \"12x\" is not a number") &&
+                  strlen(nt_cli_err) < 400,
+              "a bad item at the end of a long list: %.600s", nt_cli_err);
+        memset(many + len + 1, '7', 300), many[len + 301] = 'x', many[len + 302] = 0;
+        CHECK(nt_cli_run(a_many) == 2 && strstr(nt_cli_err, "item 10001 \"777") && strlen(nt_cli_err) < 400,
+              "a long bad item is cut: %.600s", nt_cli_err);
+        const char *a_maxbad[] = {"eval", "--checkpoint", q, "--task", "digits-arabic", "--all", "--max", many, NULL};
+        CHECK(nt_cli_run(a_maxbad) == 2 && strstr(nt_cli_err, "--max \"") && strstr(nt_cli_err, "bytes)") &&
+                  strlen(nt_cli_err) < 400,
+              "a long bad value of another option is cut too: %.600s", nt_cli_err);
+        free(many);
+    }
     const char *a_bad3[] = {"eval", "--checkpoint", q, "--test", test, "--all", NULL};
     CHECK(nt_cli_run(a_bad3) == 2 && strstr(nt_cli_err, "go with --task"), "--all without --task: %s", nt_cli_err);
 

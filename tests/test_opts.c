@@ -133,6 +133,26 @@ static void test_errors(void) {
     /* required and positional */
     expect_error(ARGS("--n", "5"), "--s is required");
     expect_error(ARGS("--s", "f", "a", "b", "c"), "unexpected argument \"c\"");
+    /* a long value is shown cut short, with its length (a list of thousands of numbers is not printed back) */
+    {
+        static char longv[5000], longf[5100];
+        memset(longv, '9', sizeof longv - 1);
+        snprintf(longf, sizeof longf, "--%s", longv);
+        expect_error(ARGS("--s", "f", "--n", longv), "--n \"999999999");
+        CHECK(strstr(err_text, "... (4999 bytes)\"") && strlen(err_text) < 200, "cut: %s", err_text);
+        expect_error(ARGS("--s", "f", longf), "unknown option \"--999");
+        CHECK(strstr(err_text, "... (5001 bytes)\"") && strlen(err_text) < 200, "cut: %.300s", err_text);
+        expect_error(ARGS("--s", "f", "a", "b", longv), "unexpected argument \"999");
+        CHECK(strlen(err_text) < 200, "cut: %.300s", err_text);
+        char buf[NT_OPTS_EXCERPT_CAP];
+        const char *u = "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+                        "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"; /* 25 x e-acute */
+        nt_opts_excerpt(u, strlen(u), buf, sizeof buf);
+        CHECK(strcmp(buf, "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+                         "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9... (50 bytes)") == 0,
+              "cut between characters: %s", buf);
+        CHECK(strcmp(nt_opts_excerpt("short", 5, buf, sizeof buf), "short") == 0, "short text as it is: %s", buf);
+    }
     /* a negative number is a value, not a flag */
     reset();
     CHECK(parse(&cmd, ARGS("--s", "f", "--x", "-0.5")) == -1 && d.x == -0.5, "negative value: %s", err_text);

@@ -1,6 +1,7 @@
 /* signals.h - SIGINT/SIGTERM as a request to stop: the handler only sets a
  * flag; the training loop polls it, saves a checkpoint and returns
- * NT_ERR_INTERRUPTED (the CLI then exits 0 and says how to resume).
+ * NT_ERR_INTERRUPTED (the CLI then says how to resume and exits 128 + the
+ * signal's number, as a shell does for a process the signal ended).
  *
  *     nt_signals_install();
  *     while (training) {

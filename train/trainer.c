@@ -878,6 +878,7 @@ static nt_status after_update(nt_trainer *t, nt_train_result *r, int *stop) {
     if (interrupted) {
         int sig = t->run.signal;
         r->stop_reason = "interrupted";
+        r->signal = sig;
         return nt_error(NT_ERR_INTERRUPTED, "interrupted by %s after step %lld; checkpoint saved to %s",
                         sig ? nt_signals_name(sig) : "request", (long long)t->st.step, t->path_last);
     }

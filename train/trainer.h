@@ -16,7 +16,8 @@
  *     nt_train_result res;
  *     nt_status s = nt_trainer_run(tr, &res);
  *     // NT_OK: budget reached or early stop; NT_ERR_INTERRUPTED: SIGINT/SIGTERM,
- *     // checkpoint saved (exit 0, print nt_errmsg()); NT_ERR_NUMERIC: NaN/Inf loss,
+ *     // checkpoint saved (print nt_errmsg(), exit 128 + res.signal: a script must
+ *     // not carry on as if training had finished); NT_ERR_NUMERIC: NaN/Inf loss,
  *     // the last good checkpoint kept.
  *     nt_trainer_free(tr);
  *
@@ -197,6 +198,8 @@ typedef struct nt_train_result {
     int64_t tokens;           /* source + target tokens trained on (nt_train_state.tokens) */
     double seconds;           /* training time, resumed runs included */
     const char *stop_reason;  /* "steps", "time", "early_stop", "target", "interrupted", "nan" */
+    int signal;               /* the signal that interrupted the run (SIGINT, SIGTERM; on any rank),
+                                 0 otherwise (cfg.stop_at is no signal): a CLI exits 128 + signal */
 } nt_train_result;
 
 typedef struct nt_trainer nt_trainer;

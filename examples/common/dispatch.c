@@ -1,6 +1,7 @@
 /* dispatch.c - a CLI's main(): OpenMP policy, MPI, then the subcommand. */
 #include "dispatch.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -43,5 +44,13 @@ int ex_cli_main(const ex_cli *cli, int argc, char **argv) {
         return 1;
     }
     nt_dist_quiet_others();
-    return nt_dist_finalize(run(cli, argc, argv));
+    int rc = run(cli, argc, argv);
+    /* A training run a signal stopped (exit 128 + SIGINT or SIGTERM): the
+     * ranks stopped after the same update and rank 0 saved, so the world
+     * ends normally (no MPI_Abort, no "[rank k]" replay), with that status. */
+    if (rc == 128 + SIGINT || rc == 128 + SIGTERM) {
+        nt_dist_finalize(0);
+        return rc;
+    }
+    return nt_dist_finalize(rc);
 }

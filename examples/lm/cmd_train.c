@@ -237,7 +237,7 @@ static int run_training(train_run *r, nt_trainer_config *tc, const train_opts *o
            res.eval.n_tokens > 0 ? res.eval.loss : NAN, res.loss, res.seconds,
            res.seconds > 0 ? (double)res.tokens / res.seconds : 0.0);
     fflush(stdout);
-    return 0;
+    return res.signal > 0 ? 128 + res.signal : 0; /* a script must not go on as if it had finished */
 }
 
 int cmd_train(int argc, char **argv) {
@@ -282,8 +282,9 @@ int cmd_train(int argc, char **argv) {
                    "each update reads B windows of T + 1 consecutive tokens at seeded random offsets of the "
                    "training text (the first 1 - X of the file). Writes RUN/checkpoint-last.h5, "
                    "RUN/checkpoint-best.h5 (lowest validation loss), RUN/metrics.jsonl and RUN/report.html; "
-                   "SIGINT/SIGTERM saves checkpoint-last and exits; --resume continues bitwise exactly. Ends with "
-                   "one line on stdout: step=N val_loss=X train_loss=X seconds=S tok_s=R.",
+                   "SIGINT/SIGTERM saves checkpoint-last and exits with status 128 + the signal's number (130, 143); "
+                   "--resume continues bitwise exactly. Ends with one line on stdout: step=N val_loss=X "
+                   "train_loss=X seconds=S tok_s=R.",
                    .opts = opts, .epilog = ex_omp_policy_help("nextok-lm")};
     int rc = nt_opts_parse(&cmd, argc, argv);
     if (rc >= 0) return rc;

@@ -31,11 +31,12 @@ static int cmp_int(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* The numbers of the set into *out (sorted, distinct, malloc'd); -1 and a
- * message on a bad list. */
+/* The numbers of the set into *out (sorted, distinct, malloc'd); -1 when
+ * memory runs out, -2 after a usage error on a bad list (which names the
+ * item, shown cut short: a list may hold many thousand numbers). */
 static int number_set(const nt_opts *cmd, const eval_numbers_opts *o, int **out) {
-    int cap = o->set == 1 ? o->max + 1 : 4096, n = 0;
-    int *v = malloc((size_t)cap * sizeof *v);
+    size_t cap = o->set == 1 ? (size_t)o->max + 1 : 4096, n = 0;
+    int *v = malloc(cap * sizeof *v);
     if (!v) return -1;
     if (o->set == 1) {
         for (int i = 0; i <= o->max; i++) v[n++] = i;
@@ -45,25 +46,39 @@ static int number_set(const nt_opts *cmd, const eval_numbers_opts *o, int **out)
             for (int k = 1; k <= 9; k++) v[n++] = k * p;
         for (int k = 1; k <= 999; k++) v[n++] = k * 1000;
     } else {
-        for (const char *p = o->list; *p;) {
+        /* any length the command line allows; repeats are counted once */
+        for (const char *p = o->list;; p++) {
             char *end;
             long x = strtol(p, &end, 10);
-            if (end == p || x < 0 || x > NT_CORPUS_MAX_NUMBER || (*end && *end != ',') || n == cap) {
-                free(v);
-                nt_opts_usage_error(cmd, "--numbers \"%s\": expected numbers in 0..%d separated by commas", o->list,
+            if (*p < '0' || *p > '9' || end == p || x < 0 || x > NT_CORPUS_MAX_NUMBER ||
+                (*end && *end != ',')) {
+                char shown[NT_OPTS_EXCERPT_CAP];
+                nt_opts_usage_error(cmd, "--numbers: item %zu \"%s\" is not a number in 0..%d (expected numbers "
+                                    "separated by commas)",
+                                    n + 1, nt_opts_excerpt(p, strcspn(p, ","), shown, sizeof shown),
                                     NT_CORPUS_MAX_NUMBER);
+                free(v);
                 return -2;
             }
+            if (n == cap) {
+                int *w = realloc(v, 2 * cap * sizeof *v);
+                if (!w) {
+                    free(v);
+                    return -1;
+                }
+                v = w, cap *= 2;
+            }
             v[n++] = (int)x;
-            p = *end ? end + 1 : end;
+            if (!*end) break;
+            p = end;
         }
     }
-    qsort(v, (size_t)n, sizeof *v, cmp_int);
-    int m = 0;
-    for (int i = 0; i < n; i++)
+    qsort(v, n, sizeof *v, cmp_int);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
         if (m == 0 || v[i] != v[m - 1]) v[m++] = v[i];
     *out = v;
-    return m;
+    return (int)m;
 }
 
 static double now_seconds(void) {

@@ -32,7 +32,8 @@ int cmd_finetune(int argc, char **argv) {
                    "usage: nextok-translate finetune --checkpoint C --train F --valid F --out RUN [options]",
                    "Trains from the weights of checkpoint C (full or weights-only) on new data with a fresh optimizer "
                    "and learning-rate schedule (C's optimizer state and step are not used), and writes RUN/ as "
-                   "'train' does. The model and its vocabulary are C's.",
+                   "'train' does. The model and its vocabulary are C's. Exit status as 'train': 128 + N when signal N "
+                   "stopped it (checkpoint-last.h5 saved first).",
                    .opts = opts, .epilog = cli_omp_policy_help()};
     int rc = nt_opts_parse(&cmd, argc, argv);
     if (rc >= 0) return rc;

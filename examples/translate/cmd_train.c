@@ -104,7 +104,9 @@ int cli_run_training(const char *cmd, nt_trainer_config *tc, nt_model *model, co
     }
     fprintf(stderr, "wrote %s, %s%s, %s/metrics.jsonl and %s\n", last, ex_file_exists(best) ? best : "",
             ex_file_exists(best) ? "" : "(no best checkpoint: no evaluation ran)", run_dir, report);
-    rc = 0;
+    /* stopped by a signal: 128 + its number, as a shell reports a process the
+     * signal ended, so that a script does not go on as if training had finished */
+    rc = res.signal > 0 ? 128 + res.signal : 0;
 done:
     nt_trainer_free(tr);
     nt_data_source_free(strain);
@@ -207,7 +209,10 @@ int cmd_train(int argc, char **argv) {
                    "Trains a translator from scratch on a TSV corpus (source<TAB>target per line) and writes "
                    "RUN/checkpoint-last.h5, RUN/checkpoint-best.h5, RUN/metrics.jsonl and RUN/report.html. "
                    "--resume continues RUN/checkpoint-last.h5 (or a checkpoint file) exactly where it stopped, to N "
-                   "updates in total, with the run's stored options and data files.",
+                   "updates in total, with the run's stored options and data files. Exit status: 0 when the "
+                   "budget is used up (or early stopping or --target ended the run), 128 + N when signal N stopped "
+                   "it (130 for Ctrl-C/SIGINT, 143 for SIGTERM; checkpoint-last.h5 is saved first and --resume "
+                   "continues it), 1 on an error, 2 on a usage error.",
                    .opts = opts, .epilog = cli_omp_policy_help()};
     int rc = nt_opts_parse(&cmd, argc, argv);
     if (rc >= 0) return rc;
