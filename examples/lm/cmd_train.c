@@ -190,7 +190,7 @@ static nt_status write_report(const train_run *r, const nt_trainer_config *tc, c
 }
 
 static int run_training(train_run *r, nt_trainer_config *tc, const train_opts *o) {
-    nt_evaluator ev = {.batches = r->valid, .exact = NULL};
+    nt_evaluator ev = {.batches = r->valid};
     nt_status s = nt_trainer_new(&r->tr, tc, &r->model->net, r->vocab, r->train, r->valid ? &ev : NULL);
     if (s != NT_OK) {
         fprintf(stderr, "nextok-lm train: %s\n", nt_errmsg());

@@ -40,7 +40,9 @@ int cli_run_training(const char *cmd, nt_trainer_config *tc, nt_model *model, co
     bc.shuffle = 0;
     if (s == NT_OK && (s = nt_pairs_source_new(&svalid, cvalid, &bc)) != NT_OK)
         nt_error_wrap(s, "the validation data");
-    nt_evaluator ev = {.batches = svalid, .exact = cvalid};
+    nt_eval_decoder em; /* exact match: greedy output == reference */
+    if (s == NT_OK) s = nt_eval_exact_match(&em, cvalid);
+    nt_evaluator ev = {.batches = svalid, .decode = s == NT_OK ? &em : NULL};
     if (s == NT_OK) s = nt_trainer_new(&tr, tc, &model->net, vocab, strain, &ev);
     if (s != NT_OK) {
         /* a bad value of an option (a --freeze prefix no parameter has, a
@@ -93,7 +95,7 @@ int cli_run_training(const char *cmd, nt_trainer_config *tc, nt_model *model, co
     if (res.eval.n_sentences > 0) {
         fprintf(stderr, "last validation: loss %.4f, token accuracy %.2f%%", res.eval.loss, 100 * res.eval.token_acc);
         if (res.eval.n_decoded > 0)
-            fprintf(stderr, ", exact match %.2f%% (%d sentences)", 100 * res.eval.exact_match, res.eval.n_decoded);
+            fprintf(stderr, ", exact match %.2f%% (%d sentences)", 100 * res.eval.decode_metric, res.eval.n_decoded);
         fprintf(stderr, "\n");
     }
     s = !nt_dist_is_root(NULL) ? NT_OK /* rank 0 writes it */
