@@ -111,7 +111,7 @@ static void test_overfit(void) {
     c.lr = 3e-3, c.warmup = 20, c.schedule = NT_SCHEDULE_INV_SQRT;
     c.label_smoothing = 0, c.dropout = 0;
     c.eval_every = sanitized ? 40 : 20, c.log_every = 20; /* fewer greedy decodes under ASan */
-    c.metric = NT_METRIC_EXACT_MATCH;
+    c.metric = NT_TRAINER_METRIC_EXACT_MATCH;
     c.eval_exact_max = 0;
     c.target = 1.0; /* stop at the first evaluation at 100% */
     nt_train_result r;
@@ -455,7 +455,7 @@ static void test_signal_and_nan(void) {
     /* early stopping: with lr 0 nothing improves after the first evaluation */
     m = tiny_model(V, 32, 1, 6);
     c = quiet_config("patience");
-    c.steps = 50, c.lr = 0, c.eval_every = 1, c.patience = 2, c.metric = NT_METRIC_TOKEN_ACC;
+    c.steps = 50, c.lr = 0, c.eval_every = 1, c.patience = 2, c.metric = NT_TRAINER_METRIC_TOKEN_ACC;
     s = train(&c, m, &t, t.corpus, &r);
     CHECK(s == NT_OK && strcmp(r.stop_reason, "early_stop") == 0 && r.step == 3 && r.best_step == 1,
           "patience 2: %s at %lld, best at %lld", r.stop_reason, (long long)r.step, (long long)r.best_step);
@@ -624,7 +624,7 @@ static void test_decoder_only(void) {
 /* checkpoint-best: a better metric wins; an equal one wins only with a lower
  * validation loss (a saturated exact match still tracks the loss). */
 static void test_eval_better(void) {
-    const nt_metric EM = NT_METRIC_EXACT_MATCH, L = NT_METRIC_LOSS;
+    const nt_trainer_metric EM = NT_TRAINER_METRIC_EXACT_MATCH, L = NT_TRAINER_METRIC_LOSS;
     CHECK(nt_eval_better(EM, 0.5, 1.0, NAN, NAN) == 1, "first evaluation");
     CHECK(nt_eval_better(EM, NAN, 1.0, NAN, NAN) == 0, "NaN metric");
     CHECK(nt_eval_better(EM, 0.9, 2.0, 0.8, 1.0) == 1, "higher exact match, worse loss");
@@ -642,7 +642,7 @@ static void test_eval_better(void) {
 static void test_options(void) {
     nt_trainer_config a = nt_trainer_config_default(), b = nt_trainer_config_default();
     a.steps = 1234, a.lr = 3.5e-4, a.optim = NT_OPTIM_SGD, a.momentum = 0.9, a.nesterov = 1;
-    a.schedule = NT_SCHEDULE_INV_SQRT, a.metric = NT_METRIC_EXACT_MATCH, a.seed = 18446744073709551615ULL;
+    a.schedule = NT_SCHEDULE_INV_SQRT, a.metric = NT_TRAINER_METRIC_EXACT_MATCH, a.seed = 18446744073709551615ULL;
     a.clip = 0.25f, a.minutes = 2.5;
     snprintf(a.out_dir, sizeof a.out_dir, "runs/\"q\"\\x\ty");
     snprintf(a.freeze, sizeof a.freeze, "encoder.,embed.");
@@ -650,7 +650,7 @@ static void test_options(void) {
     CHECK(nt_trainer_config_to_json(&a, json, sizeof json) == NT_OK, "%s", nt_errmsg());
     CHECK(nt_trainer_config_from_json(&b, json) == NT_OK, "%s (%s)", nt_errmsg(), json);
     CHECK(b.steps == 1234 && b.lr == 3.5e-4 && b.optim == NT_OPTIM_SGD && b.momentum == 0.9 &&
-              b.nesterov == 1 && b.schedule == NT_SCHEDULE_INV_SQRT && b.metric == NT_METRIC_EXACT_MATCH &&
+              b.nesterov == 1 && b.schedule == NT_SCHEDULE_INV_SQRT && b.metric == NT_TRAINER_METRIC_EXACT_MATCH &&
               b.seed == a.seed && b.clip == 0.25f && b.minutes == 2.5,
           "round trip: %s", json);
     CHECK(strcmp(a.out_dir, b.out_dir) == 0 && strcmp(a.freeze, b.freeze) == 0, "strings: %s", b.out_dir);
@@ -674,8 +674,8 @@ static void test_options(void) {
     c = nt_trainer_config_default();
     c.beta2 = 1.0;
     CHECK(nt_trainer_config_check(&c) == NT_ERR_ARG && strstr(nt_errmsg(), "beta2"), "beta2");
-    nt_metric mt;
-    CHECK(nt_metric_parse("bleu", &mt) == NT_ERR_ARG && strstr(nt_errmsg(), "'bleu'"), "metric parse");
+    nt_trainer_metric mt;
+    CHECK(nt_trainer_metric_parse("bleu", &mt) == NT_ERR_ARG && strstr(nt_errmsg(), "'bleu'"), "metric parse");
 }
 
 /* ---- the evaluator's decode-and-compare hook: a metric of the caller's own -------------- */

@@ -25,38 +25,38 @@
 
 static const char *const METRIC_NAMES[] = {"loss", "ppl", "token_acc", "exact_match"};
 
-const char *nt_metric_name(nt_metric m) {
-    return m >= NT_METRIC_LOSS && m <= NT_METRIC_EXACT_MATCH ? METRIC_NAMES[m] : "?";
+const char *nt_trainer_metric_name(nt_trainer_metric m) {
+    return m >= NT_TRAINER_METRIC_LOSS && m <= NT_TRAINER_METRIC_EXACT_MATCH ? METRIC_NAMES[m] : "?";
 }
 
-nt_status nt_metric_parse(const char *name, nt_metric *out) {
-    if (!name || !out) return nt_error(NT_ERR_ARG, "nt_metric_parse: NULL argument");
-    for (int k = 0; k <= NT_METRIC_EXACT_MATCH; k++)
+nt_status nt_trainer_metric_parse(const char *name, nt_trainer_metric *out) {
+    if (!name || !out) return nt_error(NT_ERR_ARG, "nt_trainer_metric_parse: NULL argument");
+    for (int k = 0; k <= NT_TRAINER_METRIC_EXACT_MATCH; k++)
         if (strcmp(name, METRIC_NAMES[k]) == 0) {
-            *out = (nt_metric)k;
+            *out = (nt_trainer_metric)k;
             return NT_OK;
         }
     return nt_error(NT_ERR_ARG,
                     "unknown metric '%s' (expected loss, ppl, token_acc or exact_match)", name);
 }
 
-static int metric_higher_is_better(nt_metric m) {
-    return m == NT_METRIC_TOKEN_ACC || m == NT_METRIC_EXACT_MATCH;
+static int metric_higher_is_better(nt_trainer_metric m) {
+    return m == NT_TRAINER_METRIC_TOKEN_ACC || m == NT_TRAINER_METRIC_EXACT_MATCH;
 }
 
-int nt_eval_better(nt_metric m, double v, double loss, double best_v, double best_loss) {
+int nt_eval_better(nt_trainer_metric m, double v, double loss, double best_v, double best_loss) {
     if (!isfinite(v)) return 0;
     if (isnan(best_v)) return 1;
     if (v != best_v) return metric_higher_is_better(m) ? v > best_v : v < best_v;
     return isfinite(loss) && (isnan(best_loss) || loss < best_loss);
 }
 
-static double metric_value(nt_metric m, const nt_eval_result *e) {
+static double metric_value(nt_trainer_metric m, const nt_eval_result *e) {
     switch (m) {
-    case NT_METRIC_LOSS: return e->loss;
-    case NT_METRIC_PPL: return e->ppl;
-    case NT_METRIC_TOKEN_ACC: return e->token_acc;
-    case NT_METRIC_EXACT_MATCH: return e->decode_metric;
+    case NT_TRAINER_METRIC_LOSS: return e->loss;
+    case NT_TRAINER_METRIC_PPL: return e->ppl;
+    case NT_TRAINER_METRIC_TOKEN_ACC: return e->token_acc;
+    case NT_TRAINER_METRIC_EXACT_MATCH: return e->decode_metric;
     }
     return NAN;
 }
@@ -80,7 +80,7 @@ nt_trainer_config nt_trainer_config_default(void) {
     c.dropout = 0.1f;
     c.eval_every = 200;
     c.log_every = 20;
-    c.metric = NT_METRIC_LOSS;
+    c.metric = NT_TRAINER_METRIC_LOSS;
     c.seed = 1;
     c.progress = -1;
     return c;
@@ -150,13 +150,13 @@ nt_status nt_trainer_config_check(const nt_trainer_config *c) {
         return nt_error(NT_ERR_ARG, "%s: eval_every %lld, log_every %lld, save_every %lld must be >= 0",
                         fn, (long long)c->eval_every, (long long)c->log_every, (long long)c->save_every);
     if (c->patience < 0) return nt_error(NT_ERR_ARG, "%s: patience %d must be >= 0", fn, c->patience);
-    if (c->metric < NT_METRIC_LOSS || c->metric > NT_METRIC_EXACT_MATCH)
+    if (c->metric < NT_TRAINER_METRIC_LOSS || c->metric > NT_TRAINER_METRIC_EXACT_MATCH)
         return nt_error(NT_ERR_ARG, "%s: unknown metric %d", fn, (int)c->metric);
     if (!(c->target >= 0) || !isfinite(c->target))
         return nt_error(NT_ERR_ARG, "%s: target %g must be finite and >= 0", fn, c->target);
     if (c->eval_exact_max < -1)
         return nt_error(NT_ERR_ARG, "%s: eval_exact_max %d must be >= -1", fn, c->eval_exact_max);
-    if (c->metric == NT_METRIC_EXACT_MATCH && c->eval_exact_max < 0)
+    if (c->metric == NT_TRAINER_METRIC_EXACT_MATCH && c->eval_exact_max < 0)
         return nt_error(NT_ERR_ARG, "%s: metric exact_match needs decoding (eval_exact_max is -1)", fn);
     if (c->eval_max_new_tokens < 0)
         return nt_error(NT_ERR_ARG, "%s: eval_max_new_tokens %d must be >= 0", fn, c->eval_max_new_tokens);
@@ -184,7 +184,7 @@ nt_status nt_trainer_config_to_json(const nt_trainer_config *c, char *buf, size_
         case F_STR: nt_json_str(&w, f->name, p); break;
         case F_OPTIM: nt_json_str(&w, f->name, nt_optim_kind_name(*(const nt_optim_kind *)p)); break;
         case F_SCHED: nt_json_str(&w, f->name, nt_schedule_kind_name(*(const nt_schedule_kind *)p)); break;
-        case F_METRIC: nt_json_str(&w, f->name, nt_metric_name(*(const nt_metric *)p)); break;
+        case F_METRIC: nt_json_str(&w, f->name, nt_trainer_metric_name(*(const nt_trainer_metric *)p)); break;
         }
     }
     nt_json_end(&w);
@@ -225,7 +225,7 @@ static nt_status field_from_json(nt_trainer_config *c, const field *f, const nt_
         break;
     case F_OPTIM: st = nt_optim_kind_parse(x->str, (nt_optim_kind *)p); break;
     case F_SCHED: st = nt_schedule_kind_parse(x->str, (nt_schedule_kind *)p); break;
-    case F_METRIC: st = nt_metric_parse(x->str, (nt_metric *)p); break;
+    case F_METRIC: st = nt_trainer_metric_parse(x->str, (nt_trainer_metric *)p); break;
     }
     return st == NT_OK ? NT_OK : nt_error_wrap(NT_ERR_FORMAT, "%s: \"%s\"", fn, f->name);
 }
@@ -406,7 +406,7 @@ static nt_status check_inputs(const nt_trainer_config *cfg, nt_net *net, const n
     if (decode && !net->ops->stepper && !net->ops->next_logits)
         return nt_error(NT_ERR_ARG, "%s needs generation, and model '%s' has neither stepper nor "
                         "next_logits (set eval_exact_max to -1)", eval->decode->name, net->ops->arch);
-    if (cfg->metric == NT_METRIC_EXACT_MATCH && !decode)
+    if (cfg->metric == NT_TRAINER_METRIC_EXACT_MATCH && !decode)
         return nt_error(NT_ERR_ARG, "metric exact_match needs a decode metric (evaluator.decode)");
     return NT_OK;
 }
@@ -858,7 +858,7 @@ static nt_status after_update(nt_trainer *t, nt_train_result *r, int *stop) {
         if (t->tty >= 0) {
             close_progress_line(t);
             fprintf(t->log, "target reached at step %lld: %s %.6g\n", (long long)t->st.step,
-                    nt_metric_name(c->metric), metric_value(c->metric, &r->eval));
+                    nt_trainer_metric_name(c->metric), metric_value(c->metric, &r->eval));
         }
         return NT_OK;
     }
@@ -867,7 +867,7 @@ static nt_status after_update(nt_trainer *t, nt_train_result *r, int *stop) {
         if (t->tty >= 0) {
             close_progress_line(t);
             fprintf(t->log, "early stop at step %lld: %s did not improve for %d evaluations (best %.6g at step %lld)\n",
-                    (long long)t->st.step, nt_metric_name(c->metric), c->patience, t->st.best_metric,
+                    (long long)t->st.step, nt_trainer_metric_name(c->metric), c->patience, t->st.best_metric,
                     (long long)t->st.best_step);
         }
         return NT_OK;

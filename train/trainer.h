@@ -82,24 +82,24 @@
 #include "train/optim.h"
 #include "train/schedule.h"
 
-typedef enum nt_metric {
-    NT_METRIC_LOSS = 0,        /* validation cross-entropy (lower is better) */
-    NT_METRIC_PPL = 1,         /* exp(loss) (lower is better) */
-    NT_METRIC_TOKEN_ACC = 2,   /* teacher-forced next-token accuracy (higher is better) */
-    NT_METRIC_EXACT_MATCH = 3, /* the evaluator's decode metric (higher is better): exact match
+typedef enum nt_trainer_metric {
+    NT_TRAINER_METRIC_LOSS = 0,        /* validation cross-entropy (lower is better) */
+    NT_TRAINER_METRIC_PPL = 1,         /* exp(loss) (lower is better) */
+    NT_TRAINER_METRIC_TOKEN_ACC = 2,   /* teacher-forced next-token accuracy (higher is better) */
+    NT_TRAINER_METRIC_EXACT_MATCH = 3, /* the evaluator's decode metric (higher is better): exact match
                                   (greedy output == reference) for the translator */
-} nt_metric;
+} nt_trainer_metric;
 
-const char *nt_metric_name(nt_metric m); /* "loss", "ppl", "token_acc", "exact_match" */
+const char *nt_trainer_metric_name(nt_trainer_metric m); /* "loss", "ppl", "token_acc", "exact_match" */
 /* NT_ERR_ARG naming the text and the choices; *out untouched then. */
-nt_status nt_metric_parse(const char *name, nt_metric *out);
+nt_status nt_trainer_metric_parse(const char *name, nt_trainer_metric *out);
 
 /* 1 when an evaluation (metric value v, validation loss) beats the best so
  * far (best_v and best_loss; NaN: none yet): v better than best_v, or equal
  * to it with a lower loss - a saturated metric (exact match at 100%) still
  * moves checkpoint-best and resets the patience while the loss improves.
  * 0 for a non-finite v. */
-int nt_eval_better(nt_metric m, double v, double loss, double best_v, double best_loss);
+int nt_eval_better(nt_trainer_metric m, double v, double loss, double best_v, double best_loss);
 
 #define NT_TRAINER_PATH_MAX 1024
 
@@ -135,7 +135,7 @@ typedef struct nt_trainer_config {
     int64_t log_every;        /* updates between train log lines */
     int64_t save_every;       /* updates between checkpoint-last saves, 0 = at evaluations */
     int patience;             /* evaluations without improvement before stopping, 0 = off */
-    nt_metric metric;         /* early stopping and checkpoint-best (ties: lower validation
+    nt_trainer_metric metric;         /* early stopping and checkpoint-best (ties: lower validation
                                  loss wins, see nt_eval_better) */
     double target;            /* stop once an evaluation's metric reaches this (<= for loss
                                  and ppl, >= for accuracies, as fractions); 0 = off */

@@ -87,8 +87,8 @@ int cli_run_training(const char *cmd, nt_trainer_config *tc, nt_model *model, co
     fprintf(stderr, "trained %lld updates in %.0f s (%s), %.0f tokens/s", (long long)res.step, sec, res.stop_reason,
             sec > 0 ? (double)res.tokens / sec : 0.0);
     if (isfinite(res.best_metric)) {
-        int pct = tc->metric == NT_METRIC_TOKEN_ACC || tc->metric == NT_METRIC_EXACT_MATCH;
-        fprintf(stderr, "; best validation %s %.4g%s at update %lld", nt_metric_name(tc->metric),
+        int pct = tc->metric == NT_TRAINER_METRIC_TOKEN_ACC || tc->metric == NT_TRAINER_METRIC_EXACT_MATCH;
+        fprintf(stderr, "; best validation %s %.4g%s at update %lld", nt_trainer_metric_name(tc->metric),
                 pct ? 100 * res.best_metric : res.best_metric, pct ? "%" : "", (long long)res.best_step);
     }
     fprintf(stderr, "\n");
