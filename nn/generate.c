@@ -62,6 +62,20 @@ nt_status nt_generate_config_check(const nt_generate_config *c) {
     if (c->num_beams > 1 && c->num_return_sequences > c->num_beams)
         return nt_error(NT_ERR_ARG, "%s: num_return_sequences %d exceeds num_beams %d", f,
                         c->num_return_sequences, c->num_beams);
+    if (c->n_suppress_tokens < 0 || (c->n_suppress_tokens > 0 && !c->suppress_tokens))
+        return nt_error(NT_ERR_ARG, "%s: n_suppress_tokens %d with suppress_tokens %s", f,
+                        c->n_suppress_tokens, c->suppress_tokens ? "set" : "NULL");
+    for (int k = 0; k < c->n_suppress_tokens; k++)
+        if (c->suppress_tokens[k] < 0)
+            return nt_error(NT_ERR_ARG, "%s: suppress_tokens[%d] = %d, expected >= 0", f, k,
+                            (int)c->suppress_tokens[k]);
+    if (c->context_keep < 0)
+        return nt_error(NT_ERR_ARG, "%s: context_keep %d, expected >= 0", f, c->context_keep);
+    if (c->first_sequence < 0)
+        return nt_error(NT_ERR_ARG, "%s: first_sequence %d, expected >= 0", f, c->first_sequence);
+    if (c->on_token && !c->do_sample && c->num_beams > 1)
+        return nt_error(NT_ERR_ARG, "%s: on_token with beam search (num_beams %d): its tokens are "
+                        "final only at the end", f, c->num_beams);
     return NT_OK;
 }
 
@@ -79,6 +93,12 @@ void nt_generate_result_free(nt_generate_result *r) {
         }
     nt_free(r->seqs);
     memset(r, 0, sizeof *r);
+}
+
+int nt_generate_window_start(int n, int start, int context, int keep) {
+    if (keep <= 0 || context <= 0) return 0;
+    if (n - start > context) start = n - (n > keep ? keep : n);
+    return start;
 }
 
 /* ---- loop state ----------------------------------------------------------------- */
@@ -135,17 +155,14 @@ static void loop_free(loop *s) {
         }                                                                           \
     } while (0)
 
-/* Splitmix-style mixing of (seed, j): the seed of draw stream j. */
-static uint64_t stream_seed(uint64_t seed, int j) {
-    uint64_t z = seed ^ ((uint64_t)(j + 1) * 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
 
 static nt_status loop_init(loop *s, const nt_generate_stepper *st, const nt_generate_config *cfg,
                            int N, const int *max_tokens, int beams, nt_generate_result *res) {
     memset(s, 0, sizeof *s);
+    for (int k = 0; k < cfg->n_suppress_tokens; k++)
+        if (cfg->suppress_tokens[k] >= st->vocab_size)
+            return nt_error(NT_ERR_ARG, "nt_generate: suppress_tokens[%d] = %d outside [0, %d)", k,
+                            (int)cfg->suppress_tokens[k], st->vocab_size);
     s->st = st;
     s->cfg = cfg;
     s->res = res;
@@ -191,7 +208,11 @@ static nt_status loop_init(loop *s, const nt_generate_stepper *st, const nt_gene
     LOOP_ALLOC(s->newseq, cap);
     LOOP_ALLOC(s->rng, (size_t)N * s->nrs);
     for (int i = 0; i < N; i++)
-        for (int j = 0; j < s->nrs; j++) nt_rng_seed(&s->rng[i * s->nrs + j], stream_seed(cfg->seed, j));
+        for (int j = 0; j < s->nrs; j++) {
+            nt_rng *r = &s->rng[i * s->nrs + j];
+            nt_rng_seed(r, cfg->seed);
+            r->counter = (uint64_t)(cfg->first_sequence + j) << 40;
+        }
     if (beams > 0) {
         size_t H = (size_t)N * beams;
         LOOP_ALLOC(s->hyps, H);
@@ -255,6 +276,7 @@ static nt_status emit(loop *s, nt_generate_seq *o, int r, int t, int32_t last, d
 static double process_row(loop *s, int r, int t) {
     const nt_generate_config *c = s->cfg;
     memcpy(s->work, s->logits + (size_t)r * s->V, (size_t)s->V * sizeof *s->work);
+    for (int k = 0; k < c->n_suppress_tokens; k++) s->work[c->suppress_tokens[k]] = -INFINITY;
     const int32_t *prev = s->tok + (size_t)r * s->L;
     nt_sampling_repetition_penalty(s->work, s->V, prev, t, c->repetition_penalty);
     nt_sampling_no_repeat_ngram(s->work, s->V, prev, t, c->no_repeat_ngram_size);
@@ -342,6 +364,10 @@ static nt_status run_rows(loop *s) {
                 else lp = (double)s->work[tok] - lse;
                 double sc = s->score[r] + lp;
                 nt_generate_seq *o = &res->seqs[(size_t)i * s->nrs + j];
+                if (tok != NT_GEN_EOS && c->on_token) {
+                    nt_status cb = c->on_token(c->on_token_user, i, j, tok, s->work);
+                    if (cb != NT_OK) return nt_error_wrap(cb, "nt_generate: on_token, step %d", t);
+                }
                 if (tok == NT_GEN_EOS) {
                     NT_TRY(emit(s, o, r, t, -1, sc, 1));
                 } else if (t + 1 >= s->limit[i]) {

@@ -34,10 +34,16 @@
  * `score_norm` = score / length^length_penalty, length = tokens generated,
  * <eos> included; beam search ranks by it.
  *
- * Any model of the model interface (nn/net.h) generates: through its
- * stepper() (the transformer: KV cache, encoder run once) or its
- * next_logits() (nt_generate builds the sequences <bos> source + generated
- * and asks for the next-token logits of every live row at each step).
+ * Any model of the model interface (nn/net.h) generates through the same
+ * code: nt_generate asks the model's decode_plan() which sources one
+ * stepper takes (a batch of at most 256 rows), then runs its stepper() (the
+ * transformer: nn/infer.h, KV cache, encoder run once) or, for a model that
+ * only has next_logits(), a stepper that builds the sequences <bos> source
+ * + generated and asks for the next-token logits of every live row at each
+ * step. Streaming (on_token), suppressed tokens and the sliding window past
+ * the model's context (context_keep) work the same for every model:
+ * `nextok-lm sample`, `nextok-translate` and examples/custom all call
+ * nt_generate.
  *
  * Strategies: do_sample -> sampling; else num_beams > 1 -> beam search; else
  * greedy. The loop itself is model-agnostic (nt_generate_run over an
@@ -68,8 +74,8 @@ typedef struct nt_generate_config {
                                   any >= 1 independent draws when sampling (default 1) */
     float repetition_penalty;  /* > 0, 1 = off (default 1); over the generated tokens */
     int no_repeat_ngram_size;  /* >= 0, 0 = off; over the generated tokens */
-    uint64_t seed;             /* sampling: draw j of every source uses its own stream
-                                  seeded from (seed, j) (default 0) */
+    uint64_t seed;             /* sampling: draw j of every source uses its own stream: the
+                                  generator seeded with seed, from position j * 2^40 (default 0) */
     int use_cache;             /* 1: KV cache (default); 0: rerun the full forward on the
                                   growing prefix (the reference path) */
     int output_attentions;     /* 1: return cross-attention weights (encoder-decoder; runs the
@@ -77,6 +83,28 @@ typedef struct nt_generate_config {
     int raw_prompt;            /* decoder-only: 1 = read each source as the whole prompt
                                   (the caller adds <bos> if it wants one; no <sep>), 0 = the
                                   prompt is <bos> source <sep> (default) */
+    const int32_t *suppress_tokens; /* ids never generated (HF's suppress_tokens): their logits
+                                  are -inf before every strategy and in the scores; NULL = none.
+                                  Suppressing <eos> makes every output run to its limit. */
+    int n_suppress_tokens;     /* >= 0, ids in [0, V) */
+    int context_keep;          /* 0 (default): the model's positions (nt_net.max_len) cap the
+                                  tokens generated. > 0, decoder-only: a sliding window - once a
+                                  row's sequence (prompt + generated) outgrows the model's context
+                                  of max_len tokens, it restarts from its last context_keep tokens
+                                  (<= max_len) and the model recomputes them ("crop and
+                                  recompute"; context_keep = max_len: every token sees exactly the
+                                  last max_len tokens); a longer prompt is cropped the same way,
+                                  and only max_new_tokens limits the output. */
+    int first_sequence;        /* sampling: the draws of this call are numbered from here (draw
+                                  j uses stream first_sequence + j), so samples generated one call
+                                  at a time equal those of one call (default 0) */
+    /* Streaming (greedy and sampling; NT_ERR_ARG with beam search, whose tokens are not final
+     * until the end): called for every token appended to an output (not <eos>), in step order,
+     * with the source, the sequence index j (first_sequence not added) and the logits (V) the
+     * token was chosen from (after suppress_tokens and the penalties, before temperature,
+     * top-k and top-p). A status other than NT_OK stops generation and is returned wrapped. */
+    nt_status (*on_token)(void *user, int source, int sequence, int32_t token, const float *logits);
+    void *on_token_user;
 } nt_generate_config;
 
 nt_generate_config nt_generate_config_default(void);
@@ -113,7 +141,8 @@ nt_generate_seq *nt_generate_result_get(const nt_generate_result *r, int i, int 
 /* Frees what r owns and zeroes it; NULL or an already freed result is a no-op. */
 void nt_generate_result_free(nt_generate_result *r);
 
-/* Generates for n sources. src[i] holds src_len[i] token ids without specials
+/* Generates for n sources, in batches the model takes (its decode_plan;
+ * outputs never depend on the split). src[i] holds src_len[i] token ids without specials
  * (src_len[i] may be 0). ctx is the scratch arena of the decode steps: it is
  * reset (everything in it released) and its grad mode is off during the call.
  * On success *res owns the outputs; on error *res is zeroed and holds nothing.
@@ -173,15 +202,35 @@ nt_status nt_generate_run_beam(const nt_generate_stepper *st, nt_generate_result
 nt_status nt_generate_stepper_model(nt_model *m, nt_ctx *ctx, nt_generate_stepper **out,
                                     int **limits, const nt_generate_config *cfg,
                                     const int32_t *const *src, const int *src_len, int n);
+/* The sliding window of cfg.context_keep, for steppers: the first position
+ * of a row's window once its sequence holds n tokens, given the window's
+ * start so far (0 at first). Unchanged while n - start <= context; past it,
+ * the window restarts at the last min(keep, n) tokens. keep <= 0 or
+ * context <= 0: no window (0). */
+int nt_generate_window_start(int n, int start, int context, int keep);
+
+/* The transformer's decode_plan (nn/net.h): checks the sources against m
+ * (errors as nt_generate) and sets *take to how many of them, from the
+ * first, one nt_generate_stepper_model takes: all of them on the no-grad
+ * decoder (every row at its own positions); on the graph path (use_cache 0,
+ * output_attentions) those whose padded rows fit max_len together. */
+nt_status nt_generate_plan_model(nt_model *m, const nt_generate_config *cfg, const int32_t *const *src,
+                                 const int *src_len, int n, int *take);
+
+/* Sources every model can take: n >= 1, src and src_len not NULL, lengths
+ * >= 0, ids in [0, V). NT_ERR_ARG naming the source and token. */
+nt_status nt_generate_check_sources(int V, const int32_t *const *src, const int *src_len, int n);
+
 /* Releases a stepper through its free() (NULL is a no-op). */
 void nt_generate_stepper_free(nt_generate_stepper *st);
 
 /* A stepper over a model's next_logits() (nn/net.h): row r's sequence is
- * <bos>, its source, then the tokens generated so far, and every step asks
- * the model for the next-token logits of all live rows. *limits caps each
- * source at max_new_tokens, and at the model's max_len positions when it
- * has one. NT_ERR_ARG if the model has no next_logits; errors as
- * nt_generate. */
+ * <bos>, its source (or the source as given, cfg.raw_prompt), then the
+ * tokens generated so far - or its sliding window (cfg.context_keep) - and
+ * every step asks the model for the next-token logits of all live rows.
+ * *limits caps each source at max_new_tokens, and, without a window, at
+ * the model's max_len positions when it has one. NT_ERR_ARG if the model
+ * has no next_logits; errors as nt_generate. */
 nt_status nt_generate_stepper_net(nt_net *net, nt_ctx *ctx, nt_generate_stepper **out, int **limits,
                                   const nt_generate_config *cfg, const int32_t *const *src,
                                   const int *src_len, int n);

@@ -23,6 +23,8 @@ typedef struct mstep {
     int encdec, use_cache, record, grad_was, training_was;
     int N, R, rows_cap, L;   /* L: most tokens any source may generate */
     int *row_src, *tmp;      /* (rows_cap) source of each row */
+    int *start;              /* (rows_cap) decoder-only: each row's window start (cfg.context_keep) */
+    int keep;                /* cfg.context_keep (decoder-only) */
     int *limits;             /* (N) */
     nt_kv_cache *cache;
     /* encdec */
@@ -48,7 +50,7 @@ static void mstep_free(nt_generate_stepper *st) {
     }
     if (s->m && s->record) nt_model_set_record_attention(s->m, 0);
     nt_kv_cache_free(s->cache);
-    void *bufs[] = {s->row_src, s->tmp, s->limits, s->src, s->src_mask, s->mem,
+    void *bufs[] = {s->row_src, s->tmp, s->start, s->limits, s->src, s->src_mask, s->mem,
                     s->prompt, s->prompt_mask, s->prompt_pos, s->plen};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) nt_free(bufs[i]);
     nt_free(s);
@@ -133,20 +135,32 @@ static nt_status step_full(mstep *s, float *logits, float *attn, const int32_t *
             memcpy(nt_i32(mem_mask) + (size_t)r * S, s->src_mask + (size_t)i * S, (size_t)S * sizeof(int32_t));
         }
     } else {
-        int P = s->P, T = P + t;
-        NT_TRY(nt_tensor_new(ctx, &tgt, NT_I32, 2, (int[]){R, T}));
-        NT_TRY(nt_tensor_new(ctx, &pos, NT_I32, 2, (int[]){R, T}));
-        NT_TRY(nt_tensor_new(ctx, &mask, NT_I32, 2, (int[]){R, T}));
+        /* each row's window (all of its sequence without a sliding window),
+         * left-padded to the longest: W = P + t without a window */
+        int P = s->P, W = P + t;
+        if (s->keep) {
+            W = 1;
+            for (int r = 0; r < R; r++) {
+                int n = s->plen[s->row_src[r]] + t;
+                s->start[r] = nt_generate_window_start(n, s->start[r], m->cfg.max_len, s->keep);
+                if (n - s->start[r] > W) W = n - s->start[r];
+            }
+        }
+        NT_TRY(nt_tensor_new(ctx, &tgt, NT_I32, 2, (int[]){R, W}));
+        NT_TRY(nt_tensor_new(ctx, &pos, NT_I32, 2, (int[]){R, W}));
+        NT_TRY(nt_tensor_new(ctx, &mask, NT_I32, 2, (int[]){R, W}));
+        memset(nt_i32(tgt), 0, (size_t)R * W * sizeof(int32_t));
+        memset(nt_i32(pos), 0, (size_t)R * W * sizeof(int32_t));
+        memset(nt_i32(mask), 0, (size_t)R * W * sizeof(int32_t));
         for (int r = 0; r < R; r++) {
-            int i = s->row_src[r];
-            size_t o = (size_t)r * T;
-            memcpy(nt_i32(tgt) + o, s->prompt + (size_t)i * P, (size_t)P * sizeof(int32_t));
-            memcpy(nt_i32(pos) + o, s->prompt_pos + (size_t)i * P, (size_t)P * sizeof(int32_t));
-            memcpy(nt_i32(mask) + o, s->prompt_mask + (size_t)i * P, (size_t)P * sizeof(int32_t));
-            for (int k = 0; k < t; k++) {
-                nt_i32(tgt)[o + P + k] = tokens[(size_t)r * stride + k];
-                nt_i32(pos)[o + P + k] = s->plen[i] + k;
-                nt_i32(mask)[o + P + k] = 1;
+            int i = s->row_src[r], pl = s->plen[i], len = pl + t - s->start[r];
+            const int32_t *prompt = s->prompt + (size_t)i * P + (P - pl); /* left-padded */
+            size_t o = (size_t)r * W + (W - len);
+            for (int k = 0; k < len; k++) {
+                int j = s->start[r] + k; /* position in the row's sequence */
+                nt_i32(tgt)[o + k] = j < pl ? prompt[j] : tokens[(size_t)r * stride + j - pl];
+                nt_i32(pos)[o + k] = k;
+                nt_i32(mask)[o + k] = 1;
             }
         }
     }
@@ -177,6 +191,10 @@ static nt_status mstep_select(void *user, const int *src_rows, int n_new) {
     }
     if (s->cache) NT_TRY(nt_kv_cache_select(s->cache, src_rows, n_new));
     memcpy(s->row_src, s->tmp, (size_t)n_new * sizeof *s->tmp);
+    if (s->start) {
+        for (int r = 0; r < n_new; r++) s->tmp[r] = s->start[src_rows[r]];
+        memcpy(s->start, s->tmp, (size_t)n_new * sizeof *s->tmp);
+    }
     s->R = n_new;
     return NT_OK;
 }
@@ -195,21 +213,20 @@ static nt_status mstep_select(void *user, const int *src_rows, int n_new) {
 static nt_status check_sources(const nt_model *m, const nt_generate_config *cfg,
                                const int32_t *const *src, const int *src_len, int n) {
     const char *f = "nt_generate";
-    int V = m->cfg.vocab_size, max_len = m->cfg.max_len;
-    if (!src || !src_len) return nt_error(NT_ERR_ARG, "%s: src or src_len is NULL", f);
-    if (n < 1) return nt_error(NT_ERR_ARG, "%s: %d sources, expected >= 1", f, n);
+    int max_len = m->cfg.max_len;
+    NT_TRY(nt_generate_check_sources(m->cfg.vocab_size, src, src_len, n));
+    if (cfg->context_keep > 0 && m->cfg.arch != NT_ARCH_DECODER)
+        return nt_error(NT_ERR_ARG, "%s: context_keep (a sliding window) needs a decoder-only model", f);
+    if (cfg->context_keep > max_len)
+        return nt_error(NT_ERR_ARG, "%s: context_keep %d exceeds the model's context (max_len %d)", f,
+                        cfg->context_keep, max_len);
     for (int i = 0; i < n; i++) {
-        if (src_len[i] < 0) return nt_error(NT_ERR_ARG, "%s: source %d: length %d < 0", f, i, src_len[i]);
-        if (src_len[i] > 0 && !src[i]) return nt_error(NT_ERR_ARG, "%s: source %d is NULL", f, i);
-        for (int k = 0; k < src_len[i]; k++)
-            if (src[i][k] < 0 || src[i][k] >= V)
-                return nt_error(NT_ERR_ARG, "%s: source %d token %d: id %d outside [0, %d)", f, i, k,
-                                (int)src[i][k], V);
         if (m->cfg.arch == NT_ARCH_ENCDEC && src_len[i] + 1 > max_len)
             return nt_error(NT_ERR_ARG, "%s: source %d: %d tokens + <eos> exceed max_len %d", f, i,
                             src_len[i], max_len);
         if (m->cfg.arch == NT_ARCH_DECODER && cfg->raw_prompt && src_len[i] < 1)
             return nt_error(NT_ERR_ARG, "%s: source %d: an empty raw prompt (give at least <bos>)", f, i);
+        if (cfg->context_keep > 0) continue; /* a sliding window crops long prompts */
         if (m->cfg.arch == NT_ARCH_DECODER && !cfg->raw_prompt && src_len[i] + 2 > max_len)
             return nt_error(NT_ERR_ARG,
                             "%s: source %d: prompt of %d tokens (<bos> source <sep>) exceeds max_len %d",
@@ -229,6 +246,7 @@ static int prompt_len(const nt_generate_config *cfg, int src_len) {
 
 /* Generated tokens at most for a source (the positions the model has). */
 static int source_limit(const nt_model *m, const nt_generate_config *cfg, int len) {
+    if (cfg->context_keep > 0) return cfg->max_new_tokens; /* the window slides */
     int lim = m->cfg.arch == NT_ARCH_ENCDEC ? m->cfg.max_len : m->cfg.max_len - prompt_len(cfg, len) + 1;
     return lim < cfg->max_new_tokens ? lim : cfg->max_new_tokens;
 }
@@ -242,7 +260,8 @@ static int batch_cap(const nt_model *m, const nt_generate_config *cfg, const int
         int l = source_limit(m, cfg, src_len[i]);
         if (l > L) L = l;
     }
-    return m->cfg.arch == NT_ARCH_ENCDEC ? L : P + L - 1;
+    int cap = m->cfg.arch == NT_ARCH_ENCDEC ? L : P + L - 1;
+    return cfg->context_keep > 0 && cap > m->cfg.max_len ? m->cfg.max_len : cap; /* windows fit */
 }
 
 /* Positions the longest row needs when every row has its own positions. */
@@ -253,7 +272,7 @@ static int row_cap(const nt_model *m, const nt_generate_config *cfg, const int *
         if (m->cfg.arch == NT_ARCH_DECODER) c += prompt_len(cfg, src_len[i]) - 1;
         if (c > cap) cap = c;
     }
-    return cap;
+    return cfg->context_keep > 0 && cap > m->cfg.max_len ? m->cfg.max_len : cap; /* windows fit */
 }
 
 /* ---- the no-grad decode path (nn/infer.h): what nt_generate runs ------------------
@@ -265,19 +284,43 @@ typedef struct istep {
     nt_generate_stepper pub;
     nt_infer *inf;
     int N, R, rows_cap, encdec;
+    int T, keep;             /* decoder-only sliding window: context, tokens kept (keep 0: off) */
     int *limits;             /* (N) */
-    int *rows;               /* (max(rows_cap, prompt tokens)) item rows */
-    int32_t *items;          /* (same) item tokens */
-    int n_prompt;            /* decoder-only: prompt tokens of all sources */
+    int *rows;               /* (n_items) item rows */
+    int32_t *items;          /* (n_items) item tokens */
+    /* decoder-only */
+    int P;                   /* longest prompt */
+    int32_t *prompt;         /* (N, P) each source's prompt, left-aligned */
+    int *plen;               /* (N) */
+    int *row_src, *start, *tmp; /* (rows_cap) each row's source and window start */
 } istep;
 
 static void istep_free(nt_generate_stepper *st) {
     istep *s = (istep *)st;
     nt_infer_free(s->inf);
-    nt_free(s->limits);
-    nt_free(s->rows);
-    nt_free(s->items);
+    void *bufs[] = {s->limits, s->rows, s->items, s->prompt, s->plen, s->row_src, s->start, s->tmp};
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) nt_free(bufs[i]);
     nt_free(s);
+}
+
+/* Token k of row r's sequence: its source's prompt, then what it generated. */
+static int32_t istep_token(const istep *s, int r, int k, const int32_t *tokens, int stride) {
+    int i = s->row_src[r], pl = s->plen[i];
+    return k < pl ? s->prompt[(size_t)i * s->P + k] : tokens[(size_t)r * stride + k - pl];
+}
+
+/* Decoder-only: restarts every row and feeds it its window (all of it
+ * without a sliding window). A row's logits do not depend on how its tokens
+ * were split into feeds (nn/infer.h), so rows fed again are unchanged. */
+static nt_status istep_refeed(istep *s, float *logits, const int32_t *tokens, int stride, int R, int t) {
+    NT_TRY(nt_infer_start(s->inf, R, NULL));
+    int k = 0;
+    for (int r = 0; r < R; r++) {
+        int n = s->plen[s->row_src[r]] + t;
+        s->start[r] = nt_generate_window_start(n, s->start[r], s->T, s->keep);
+        for (int j = s->start[r]; j < n; j++) s->rows[k] = r, s->items[k++] = istep_token(s, r, j, tokens, stride);
+    }
+    return nt_infer_feed(s->inf, k, s->rows, s->items, logits);
 }
 
 static nt_status istep_step(void *user, float *logits, float *attn, const int32_t *tokens, int stride,
@@ -285,14 +328,14 @@ static nt_status istep_step(void *user, float *logits, float *attn, const int32_
     istep *s = user;
     if (attn) return nt_error(NT_ERR_STATE, "nt_generate: attention was not requested");
     if (R != s->R) return nt_error(NT_ERR_STATE, "nt_generate: %d rows, the stepper has %d", R, s->R);
-    if (t == 0) {
-        if (R != s->N) return nt_error(NT_ERR_STATE, "nt_generate: step 0 must see one row per source");
-        if (s->encdec) {
-            for (int r = 0; r < R; r++) s->rows[r] = r, s->items[r] = NT_GEN_BOS;
-            return nt_infer_feed(s->inf, R, s->rows, s->items, logits);
-        }
-        return nt_infer_feed(s->inf, s->n_prompt, s->rows, s->items, logits);
+    if (t == 0 && R != s->N) return nt_error(NT_ERR_STATE, "nt_generate: step 0 must see one row per source");
+    if (t == 0 && s->encdec) {
+        for (int r = 0; r < R; r++) s->rows[r] = r, s->items[r] = NT_GEN_BOS;
+        return nt_infer_feed(s->inf, R, s->rows, s->items, logits);
     }
+    if (t == 0) return istep_refeed(s, logits, tokens, stride, R, t);
+    for (int r = 0; s->keep && r < R; r++)
+        if (s->plen[s->row_src[r]] + t - s->start[r] > s->T) return istep_refeed(s, logits, tokens, stride, R, t);
     for (int r = 0; r < R; r++) s->rows[r] = r, s->items[r] = tokens[(size_t)r * stride + t - 1];
     return nt_infer_feed(s->inf, R, s->rows, s->items, logits);
 }
@@ -300,6 +343,11 @@ static nt_status istep_step(void *user, float *logits, float *attn, const int32_
 static nt_status istep_select(void *user, const int *src_rows, int n_new) {
     istep *s = user;
     NT_TRY(nt_infer_select(s->inf, src_rows, n_new));
+    if (!s->encdec) {
+        for (int r = 0; r < n_new; r++) s->tmp[r] = s->row_src[src_rows[r]];
+        for (int r = 0; r < n_new; r++) s->row_src[r] = s->tmp[r], s->tmp[r] = s->start[src_rows[r]];
+        memcpy(s->start, s->tmp, (size_t)n_new * sizeof *s->start);
+    }
     s->R = n_new;
     return NT_OK;
 }
@@ -317,24 +365,43 @@ static nt_status stepper_infer(nt_generate_stepper **out, int **limits, nt_model
     s->pub.free = istep_free;
     s->encdec = m->cfg.arch == NT_ARCH_ENCDEC;
     s->N = s->R = n;
+    s->T = m->cfg.max_len;
+    s->keep = s->encdec ? 0 : cfg->context_keep;
     int fan = cfg->num_beams > cfg->num_return_sequences ? cfg->num_beams : cfg->num_return_sequences;
     s->rows_cap = n * fan;
-    int S = 1, items = s->rows_cap;
+    int S = 1, n_prompt = 0;
     for (int i = 0; i < n; i++) {
         if (src_len[i] + 1 > S) S = src_len[i] + 1;
-        if (!s->encdec) s->n_prompt += prompt_len(cfg, src_len[i]);
+        if (!s->encdec) {
+            int pl = prompt_len(cfg, src_len[i]);
+            n_prompt += s->keep && pl > s->T ? s->keep : pl;
+            if (pl > s->P) s->P = pl;
+        }
     }
-    if (s->n_prompt > items) items = s->n_prompt;
+    /* a pass takes every row's token, step 0 every prompt (window), a
+     * sliding window's restart every row's window */
+    int items = s->rows_cap > n_prompt ? s->rows_cap : n_prompt;
+    int64_t refeed = s->keep ? (int64_t)s->rows_cap * s->T : 0;
+    int n_items = refeed > items ? (int)refeed : items;
+    if (refeed > items) items = refeed < 4096 ? (int)refeed : (items > 4096 ? items : 4096);
     s->limits = nt_calloc((size_t)n, sizeof *s->limits);
-    s->rows = nt_calloc((size_t)items, sizeof *s->rows);
-    s->items = nt_calloc((size_t)items, sizeof *s->items);
-    if (!s->limits || !s->rows || !s->items) {
+    s->rows = nt_calloc((size_t)n_items, sizeof *s->rows);
+    s->items = nt_calloc((size_t)n_items, sizeof *s->items);
+    int ok = s->limits && s->rows && s->items;
+    if (ok && !s->encdec) {
+        s->prompt = nt_calloc((size_t)n * (s->P ? s->P : 1), sizeof *s->prompt);
+        s->plen = nt_calloc((size_t)n, sizeof *s->plen);
+        s->row_src = nt_calloc((size_t)s->rows_cap, sizeof *s->row_src);
+        s->start = nt_calloc((size_t)s->rows_cap, sizeof *s->start);
+        s->tmp = nt_calloc((size_t)s->rows_cap, sizeof *s->tmp);
+        ok = s->prompt && s->plen && s->row_src && s->start && s->tmp;
+    }
+    if (!ok) {
         istep_free(&s->pub);
         return nt_error(NT_ERR_NOMEM, "%s: out of memory", f);
     }
-    /* passes as large as this call needs (buffers sized to it): a step feeds
-     * every row, step 0 of a decoder-only model every prompt token; the
-     * encoder takes up to 4096 source tokens at once */
+    /* passes as large as this call needs (buffers sized to it); the encoder
+     * takes up to 4096 source tokens at once */
     int64_t src_tokens = 0;
     for (int i = 0; i < n; i++) src_tokens += src_len[i] + 1;
     nt_infer_config ic = {.rows = s->rows_cap, .cap = cap, .sources = n, .src_cap = S, .items = items,
@@ -342,7 +409,7 @@ static nt_status stepper_infer(nt_generate_stepper **out, int **limits, nt_model
                           .bf16 = nt_ctx_precision(ctx) == NT_PREC_BF16};
     nt_status st = nt_infer_new(&s->inf, m, &ic);
     if (st == NT_OK && s->encdec) {
-        /* source + <eos>, encoded once, slot i; s->rows / s->items as scratch */
+        /* source + <eos>, encoded once, slot i */
         int32_t *buf = nt_malloc((size_t)n * S * sizeof *buf);
         const int32_t **ptr = nt_malloc((size_t)n * sizeof *ptr);
         int *lens = nt_malloc((size_t)n * sizeof *lens), *slots = nt_malloc((size_t)n * sizeof *slots);
@@ -357,13 +424,17 @@ static nt_status stepper_infer(nt_generate_stepper **out, int **limits, nt_model
         if (st == NT_OK) st = nt_infer_start(s->inf, n, slots);
         nt_free(buf), nt_free(ptr), nt_free(lens), nt_free(slots);
     } else if (st == NT_OK) {
-        int k = 0;
+        /* the prompts, fed at step 0 (istep_refeed) */
         for (int i = 0; i < n; i++) {
-            if (!cfg->raw_prompt) s->rows[k] = i, s->items[k++] = NT_GEN_BOS;
-            for (int j = 0; j < src_len[i]; j++) s->rows[k] = i, s->items[k++] = src[i][j];
-            if (!cfg->raw_prompt) s->rows[k] = i, s->items[k++] = NT_GEN_SEP;
+            int32_t *p = s->prompt + (size_t)i * s->P;
+            int k = 0;
+            if (!cfg->raw_prompt) p[k++] = NT_GEN_BOS;
+            if (src_len[i]) memcpy(p + k, src[i], (size_t)src_len[i] * sizeof *p);
+            k += src_len[i];
+            if (!cfg->raw_prompt) p[k++] = NT_GEN_SEP;
+            s->plen[i] = k;
+            s->row_src[i] = i;
         }
-        st = nt_infer_start(s->inf, n, NULL);
     }
     if (st != NT_OK) {
         istep_free(&s->pub);
@@ -405,6 +476,10 @@ nt_status nt_generate_stepper_model(nt_model *m, nt_ctx *ctx, nt_generate_steppe
     MS_ALLOC(s->row_src, s->rows_cap);
     MS_ALLOC(s->tmp, s->rows_cap);
     MS_ALLOC(s->limits, n);
+    if (!encdec) {
+        MS_ALLOC(s->start, s->rows_cap);
+        s->keep = cfg->context_keep;
+    }
     for (int i = 0; i < n; i++) {
         s->row_src[i] = i;
         s->limits[i] = source_limit(m, cfg, src_len[i]);
@@ -486,86 +561,22 @@ nt_status nt_generate_stepper_model(nt_model *m, nt_ctx *ctx, nt_generate_steppe
     return NT_OK;
 }
 
-/* ---- nt_generate: sub-batches run one after another -------------------------------
- * A sub-batch holds at most NT_GEN_MAX_ROWS rows (sources x beams) so that the
- * cache stays small, and only sources whose padded prompts fit max_len
- * together. Outputs do not depend on the split. */
-#define NT_GEN_MAX_ROWS 256
-
-static nt_status generate_transformer(nt_model *m, nt_ctx *ctx, const nt_generate_config *cfg,
-                                     const int32_t *const *src, const int *src_len, int n,
-                                     nt_generate_result *res) {
+/* ---- what one stepper takes (nt_net_ops.decode_plan) ------------------------------
+ * The no-grad decoder gives every row its own positions: any sources fit
+ * together. The graph path pads a batch's rows to a common length: only
+ * sources whose padded prompts and outputs fit max_len together. */
+nt_status nt_generate_plan_model(nt_model *m, const nt_generate_config *cfg, const int32_t *const *src,
+                                 const int *src_len, int n, int *take) {
     const char *f = "nt_generate";
-    if (!res) return nt_error(NT_ERR_ARG, "%s: result is NULL", f);
-    memset(res, 0, sizeof *res);
-    if (!m || !ctx) return nt_error(NT_ERR_ARG, "%s: model or ctx is NULL", f);
+    if (!m || !take) return nt_error(NT_ERR_ARG, "%s: model or take is NULL", f);
     NT_TRY(nt_generate_config_check(cfg));
     NT_TRY(check_sources(m, cfg, src, src_len, n));
     if (cfg->output_attentions && m->cfg.arch != NT_ARCH_ENCDEC)
         return nt_error(NT_ERR_ARG, "%s: output_attentions needs an encoder-decoder model "
                         "(a decoder-only model has no cross-attention)", f);
-    int nrs = cfg->num_return_sequences;
-    int fan = cfg->num_beams > nrs ? cfg->num_beams : nrs;
-    int per = NT_GEN_MAX_ROWS / fan;
-    if (per < 1) per = 1;
-    res->seqs = nt_calloc((size_t)n * nrs, sizeof *res->seqs);
-    if (!res->seqs) return nt_error(NT_ERR_NOMEM, "%s: out of memory (results)", f);
-    res->n_sources = n;
-    res->n_per_source = nrs;
-    nt_status st = NT_OK;
-    for (int i0 = 0; i0 < n && st == NT_OK;) {
-        int k = 1;
-        int own_pos = cfg->use_cache && !cfg->output_attentions; /* rows need not share positions */
-        while (i0 + k < n && k < per && (own_pos || batch_cap(m, cfg, src_len + i0, k + 1) <= m->cfg.max_len))
-            k++;
-        nt_generate_stepper *stp = NULL;
-        int *limits = NULL;
-        nt_generate_result part;
-        memset(&part, 0, sizeof part);
-        st = nt_generate_stepper_model(m, ctx, &stp, &limits, cfg, src + i0, src_len + i0, k);
-        if (st == NT_OK) st = nt_generate_run(stp, &part, cfg, k, limits);
-        nt_generate_stepper_free(stp);
-        if (st == NT_OK) {
-            /* move the sequences over; trim attention to each source's columns */
-            for (int i = 0; i < k; i++)
-                for (int j = 0; j < nrs; j++) {
-                    nt_generate_seq *o = &res->seqs[(size_t)(i0 + i) * nrs + j];
-                    *o = part.seqs[(size_t)i * nrs + j];
-                    if (o->attn) {
-                        int cols = src_len[i0 + i] + 1;
-                        for (int r = 0; r < o->attn_rows; r++)
-                            memmove(o->attn + (size_t)r * cols, o->attn + (size_t)r * o->attn_cols,
-                                    (size_t)cols * sizeof *o->attn);
-                        o->attn_cols = cols;
-                    }
-                }
-            nt_free(part.seqs);
-        }
-        i0 += k;
-    }
-    if (st != NT_OK) nt_generate_result_free(res);
-    return st;
-}
-
-nt_status nt_generate(nt_net *net, nt_ctx *ctx, nt_generate_result *res,
-                      const nt_generate_config *cfg, const int32_t *const *src, const int *src_len,
-                      int n) {
-    const char *f = "nt_generate";
-    if (!res) return nt_error(NT_ERR_ARG, "%s: result is NULL", f);
-    memset(res, 0, sizeof *res);
-    if (!net || !ctx) return nt_error(NT_ERR_ARG, "%s: model or ctx is NULL", f);
-    /* The transformer packs sources into sub-batches that fit its positions. */
-    nt_model *m = nt_model_from_net(net);
-    if (m) return generate_transformer(m, ctx, cfg, src, src_len, n, res);
-    NT_TRY(nt_generate_config_check(cfg));
-    nt_generate_stepper *stp = NULL;
-    int *limits = NULL;
-    nt_status st;
-    if (net->ops->stepper)
-        st = net->ops->stepper(net, ctx, cfg, src, src_len, n, &stp, &limits);
-    else
-        st = nt_generate_stepper_net(net, ctx, &stp, &limits, cfg, src, src_len, n);
-    if (st == NT_OK) st = nt_generate_run(stp, res, cfg, n, limits);
-    nt_generate_stepper_free(stp);
-    return st;
+    int own_pos = cfg->use_cache && !cfg->output_attentions;
+    int k = 1;
+    while (k < n && (own_pos || batch_cap(m, cfg, src_len, k + 1) <= m->cfg.max_len)) k++;
+    *take = k;
+    return NT_OK;
 }

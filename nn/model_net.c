@@ -34,6 +34,11 @@ static nt_status transformer_stepper(nt_net *net, nt_ctx *ctx, const nt_generate
     return nt_generate_stepper_model((nt_model *)net, ctx, out, limits, cfg, src, src_len, n);
 }
 
+static nt_status transformer_plan(nt_net *net, const nt_generate_config *cfg, const int32_t *const *src,
+                                  const int *src_len, int n, int *take) {
+    return nt_generate_plan_model((nt_model *)net, cfg, src, src_len, n, take);
+}
+
 const nt_net_ops nt_transformer_ops = {
     .arch = "transformer", /* /config says "encdec" or "decoder": see config_to_attrs */
     .loss = transformer_loss,
@@ -41,6 +46,7 @@ const nt_net_ops nt_transformer_ops = {
     .free = transformer_free,
     .set_dropout = transformer_set_dropout,
     .stepper = transformer_stepper,
+    .decode_plan = transformer_plan,
 };
 
 nt_model *nt_model_from_net(nt_net *net) {

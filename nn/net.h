@@ -35,8 +35,10 @@
  *  - generation, optional: either stepper() (full control: a KV cache, an
  *    encoder; what the transformer provides) or next_logits() (the simple
  *    form: next-token logits of each row's whole sequence, recomputed every
- *    step). nt_net_generate (nn/generate.h) drives either with greedy,
- *    sampling and beam search.
+ *    step), and decode_plan() when one stepper cannot take any batch of
+ *    sources. nt_generate (nn/generate.h) drives either with greedy,
+ *    sampling and beam search, streaming, suppressed tokens and a sliding
+ *    window past max_len: the model's type is never asked.
  *  - config(): the model writes its configuration as attributes; the
  *    checkpoint stores them under /config (with "arch" = ops->arch) and a
  *    registered create function rebuilds the model from them.
@@ -128,6 +130,18 @@ typedef struct nt_net_ops {
      * caller between steps. */
     nt_status (*next_logits)(nt_net *net, nt_ctx *ctx, const int32_t *const *seq, const int *len,
                              int n, float *logits);
+    /* Optional, generation: what one stepper() takes. Checks the n sources
+     * against the model (NT_ERR_ARG naming a source by its index here: a
+     * prompt longer than the model's positions, an option it does not
+     * support) and sets *take to how many of them, from the first, one
+     * stepper() call decodes together, in [1, n]. nt_generate runs the
+     * sources in such batches (of at most 256 rows) one after another, and
+     * asks again for the rest. NULL: any sources fit together. The
+     * transformer takes all of them on its no-grad incremental decoder
+     * (every row at its own positions) and, on its padded graph path, only
+     * those whose rows fit max_len together. */
+    nt_status (*decode_plan)(nt_net *net, const struct nt_generate_config *cfg, const int32_t *const *src,
+                             const int *src_len, int n, int *take);
 } nt_net_ops;
 
 /* The common head of every model: put it first in the model's struct so a

@@ -1,7 +1,8 @@
 /* test_custom.c - a model the library's authors did not write (examples/custom,
- * nextok-custom) trains, checkpoints, resumes bitwise and samples through the
- * trainer, checkpoints and generation, as real processes; and a checkpoint of
- * one kind of model is refused by a model of another kind, naming both. */
+ * nextok-custom) trains, checkpoints, resumes bitwise and samples (streamed,
+ * specials suppressed) through the trainer, checkpoints and generation, as
+ * real processes; and a checkpoint of one kind of model is refused by a model
+ * of another kind, naming both. */
 #include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,6 +105,11 @@ int main(void) {
     rc = nt_cli_run((const char *[]){"sample", nt_scratch_path("a/checkpoint-last.h5"), "ROMEO:", "60", "7", NULL});
     CHECK(rc == 0 && strncmp(nt_cli_out, "ROMEO:", 6) == 0 && strlen(nt_cli_out) > 20, "sample: rc %d: %s%s", rc, nt_cli_out, nt_cli_err);
     snprintf(first, sizeof first, "%s", nt_cli_out);
+    /* streamed character by character (on_token) with the specials
+     * suppressed: never an early <eos>, exactly 60 characters after the prompt */
+    int chars = 0;
+    for (const char *c = nt_cli_out; *c; c++) chars += ((unsigned char)*c & 0xC0) != 0x80;
+    CHECK(chars == 6 + 60 + 1, "%d characters, expected the prompt, 60 and a newline: %s", chars, nt_cli_out);
     rc = nt_cli_run((const char *[]){"sample", nt_scratch_path("a/checkpoint-last.h5"), "ROMEO:", "60", "7", NULL});
     CHECK(rc == 0 && strcmp(nt_cli_out, first) == 0, "same seed, same text");
     rc = nt_cli_run((const char *[]){"sample", nt_scratch_path("a/checkpoint-last.h5"), "ROMEO:", "60", "8", NULL});

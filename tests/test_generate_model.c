@@ -180,6 +180,94 @@ static void test_batch_independence(nt_arch arch) {
     nt_model_free(m);
 }
 
+/* ---- the sliding window (context_keep) on the transformer ---------------------------
+ * A decoder-only model continues past its context of MAXLEN positions: every
+ * step's logits (handed to on_token) are those of the full forward over the
+ * window by hand (the last keep tokens once the sequence outgrew the
+ * context), the outputs of a batch are bitwise those of each source alone,
+ * and the cached and uncached paths agree. */
+
+typedef struct window_ref {
+    nt_model *m;
+    nt_ctx *ctx;
+    int keep, n, start, steps;
+    int32_t seq[256];
+    double worst;
+} window_ref;
+
+static nt_status window_check(void *user, int source, int sequence, int32_t token, const float *logits) {
+    window_ref *w = user;
+    if (w->n - w->start > MAXLEN) w->start = w->n - (w->n > w->keep ? w->keep : w->n);
+    int L = w->n - w->start, V = w->m->cfg.vocab_size;
+    nt_ctx_reset(w->ctx);
+    nt_tensor *tgt, *lg;
+    NT_TRY(nt_tensor_wrap(w->ctx, &tgt, NT_I32, 2, (int[]){1, L}, w->seq + w->start));
+    NT_TRY(nt_model_decode(w->m, w->ctx, &lg, tgt, NULL, NULL, NULL, NULL, NULL, 0));
+    const float *ref = nt_f32(lg) + (size_t)(L - 1) * V;
+    for (int v = 0; v < V; v++) {
+        if (v == NT_GEN_EOS) continue; /* suppressed: -inf */
+        double d = fabs((double)logits[v] - ref[v]) / (1 + fabs((double)ref[v]));
+        if (!(d <= w->worst)) w->worst = d;
+    }
+    w->seq[w->n++] = token;
+    w->steps++;
+    return NT_OK;
+}
+
+static void test_window(void) {
+    nt_model *m = random_model(NT_ARCH_DECODER, 12);
+    if (!m) return;
+    nt_ctx *ctx, *ref_ctx;
+    nt_ctx_new(&ctx, 0);
+    nt_ctx_new(&ref_ctx, 0);
+    nt_ctx_set_grad(ref_ctx, 0);
+    sources src;
+    make_sources(&src, 3, (int[]){5, 11, 3}, 9);
+    int32_t ban[] = {NT_GEN_EOS};
+    nt_generate_config g = nt_generate_config_default();
+    g.max_new_tokens = 70, g.raw_prompt = 1, g.suppress_tokens = ban, g.n_suppress_tokens = 1;
+    nt_generate_result r;
+    int32_t long_src[60];
+    for (int k = 0; k < 60; k++) long_src[k] = 5 + (k * 7) % (V_SMALL - 5);
+    src.ptr[2] = long_src, src.len[2] = 60; /* longer than the context */
+    CHECK(nt_generate(&m->net, ctx, &r, &g, src.ptr, src.len, 3) == NT_ERR_ARG && strstr(nt_errmsg(), "source 2"),
+          "a prompt past the context without a window: %s", nt_errmsg());
+    for (int keep = MAXLEN; keep >= 20; keep -= 28) {
+        g.context_keep = keep;
+        /* every step of source 0 against the forward over its window by hand */
+        window_ref w = {.m = m, .ctx = ref_ctx, .keep = keep, .n = src.len[0]};
+        memcpy(w.seq, src.ptr[0], (size_t)src.len[0] * sizeof *w.seq);
+        g.on_token = window_check, g.on_token_user = &w;
+        CHECK(nt_generate(&m->net, ctx, &r, &g, src.ptr, src.len, 1) == NT_OK, "keep %d: %s", keep, nt_errmsg());
+        CHECK(w.steps == 70 && r.seqs[0].len == 70 && w.worst < 1e-4,
+              "keep %d: %d steps, logits off the window's forward by %.3g", keep, w.steps, w.worst);
+        nt_generate_result_free(&r);
+        g.on_token = NULL;
+        /* a batch == each alone (bitwise), cached == uncached */
+        nt_generate_result all, full;
+        CHECK(nt_generate(&m->net, ctx, &all, &g, src.ptr, src.len, 3) == NT_OK, "keep %d batch: %s", keep, nt_errmsg());
+        g.use_cache = 0;
+        CHECK(nt_generate(&m->net, ctx, &full, &g, src.ptr, src.len, 3) == NT_OK, "keep %d full: %s", keep, nt_errmsg());
+        g.use_cache = 1;
+        for (int i = 0; i < 3; i++) {
+            nt_generate_result one;
+            CHECK(nt_generate(&m->net, ctx, &one, &g, &src.ptr[i], &src.len[i], 1) == NT_OK, "alone: %s", nt_errmsg());
+            CHECK(seq_eq(&all.seqs[i], &one.seqs[0]) && all.seqs[i].score == one.seqs[0].score,
+                  "keep %d: source %d alone differs from in the batch", keep, i);
+            CHECK(seq_eq(&all.seqs[i], &full.seqs[i]), "keep %d: source %d cached differs from uncached", keep, i);
+            CHECK(all.seqs[i].len == 70, "keep %d: source %d: %d tokens", keep, i, all.seqs[i].len);
+            nt_generate_result_free(&one);
+        }
+        nt_generate_result_free(&all), nt_generate_result_free(&full);
+    }
+    /* encoder-decoder models have no such window; nor is keep > max_len a window */
+    g.context_keep = MAXLEN + 1;
+    CHECK(nt_generate(&m->net, ctx, &r, &g, src.ptr, src.len, 3) == NT_ERR_ARG && strstr(nt_errmsg(), "context_keep"),
+          "keep > max_len: %s", nt_errmsg());
+    nt_ctx_free(ctx), nt_ctx_free(ref_ctx);
+    nt_model_free(m);
+}
+
 /* ---- num_beams=1, top_k=1, temperature -> 0 all equal greedy ------------------------ */
 
 static void test_equal_greedy(nt_arch arch) {
@@ -505,6 +593,7 @@ int main(void) {
     test_cache_matches_full(NT_ARCH_DECODER);
     test_batch_independence(NT_ARCH_ENCDEC);
     test_batch_independence(NT_ARCH_DECODER);
+    test_window();
     test_equal_greedy(NT_ARCH_ENCDEC);
     test_equal_greedy(NT_ARCH_DECODER);
     test_attention();

@@ -63,7 +63,7 @@ static void test_trainer_options(void) {
     c.lr = 3e-4 / 7, c.label_smoothing = 0.123456789f, c.steps = 1234567;
     snprintf(c.out_dir, sizeof c.out_dir, "runs/\"quoted\" \\ dir");
     snprintf(c.extra, sizeof c.extra, "{\"block_size\":64}");
-    c.optim = NT_OPTIM_SGD, c.metric = NT_METRIC_EXACT_MATCH;
+    c.optim = NT_OPTIM_SGD, c.metric = NT_TRAINER_METRIC_EXACT_MATCH;
     char buf[NT_TRAIN_OPTIONS_MAX];
     CHECK(nt_trainer_config_to_json(&c, buf, sizeof buf) == NT_OK, "%s", nt_errmsg());
     CHECK(nt_trainer_config_from_json(&back, buf) == NT_OK, "%s", nt_errmsg());

@@ -111,7 +111,7 @@ static void test_overfit(void) {
     c.lr = 3e-3, c.warmup = 20, c.schedule = NT_SCHEDULE_INV_SQRT;
     c.label_smoothing = 0, c.dropout = 0;
     c.eval_every = sanitized ? 40 : 20, c.log_every = 20; /* fewer greedy decodes under ASan */
-    c.metric = NT_METRIC_EXACT_MATCH;
+    c.metric = NT_TRAINER_METRIC_EXACT_MATCH;
     c.eval_exact_max = 0;
     c.target = 1.0; /* stop at the first evaluation at 100% */
     nt_train_result r;
@@ -133,8 +133,8 @@ static void test_overfit(void) {
     CHECK(nt_test_pairs_trainer_new(&tr, &c2, m2, t.vocab, t.corpus, t.corpus) == NT_OK, "%s", nt_errmsg());
     nt_eval_result ev;
     CHECK(nt_trainer_evaluate(tr, &ev) == NT_OK, "%s", nt_errmsg());
-    CHECK(ev.exact_match == 1.0 && ev.n_decoded == 32 && ev.token_acc == 1.0, "reloaded best: %.3f %.3f",
-          ev.exact_match, ev.token_acc);
+    CHECK(ev.decode_metric == 1.0 && ev.n_decoded == 32 && ev.token_acc == 1.0, "reloaded best: %.3f %.3f",
+          ev.decode_metric, ev.token_acc);
     nt_test_pairs_trainer_free(tr);
     nt_model_free(m2);
     nt_vocab_free(v2);
@@ -455,7 +455,7 @@ static void test_signal_and_nan(void) {
     /* early stopping: with lr 0 nothing improves after the first evaluation */
     m = tiny_model(V, 32, 1, 6);
     c = quiet_config("patience");
-    c.steps = 50, c.lr = 0, c.eval_every = 1, c.patience = 2, c.metric = NT_METRIC_TOKEN_ACC;
+    c.steps = 50, c.lr = 0, c.eval_every = 1, c.patience = 2, c.metric = NT_TRAINER_METRIC_TOKEN_ACC;
     s = train(&c, m, &t, t.corpus, &r);
     CHECK(s == NT_OK && strcmp(r.stop_reason, "early_stop") == 0 && r.step == 3 && r.best_step == 1,
           "patience 2: %s at %lld, best at %lld", r.stop_reason, (long long)r.step, (long long)r.best_step);
@@ -624,7 +624,7 @@ static void test_decoder_only(void) {
 /* checkpoint-best: a better metric wins; an equal one wins only with a lower
  * validation loss (a saturated exact match still tracks the loss). */
 static void test_eval_better(void) {
-    const nt_metric EM = NT_METRIC_EXACT_MATCH, L = NT_METRIC_LOSS;
+    const nt_trainer_metric EM = NT_TRAINER_METRIC_EXACT_MATCH, L = NT_TRAINER_METRIC_LOSS;
     CHECK(nt_eval_better(EM, 0.5, 1.0, NAN, NAN) == 1, "first evaluation");
     CHECK(nt_eval_better(EM, NAN, 1.0, NAN, NAN) == 0, "NaN metric");
     CHECK(nt_eval_better(EM, 0.9, 2.0, 0.8, 1.0) == 1, "higher exact match, worse loss");
@@ -642,7 +642,7 @@ static void test_eval_better(void) {
 static void test_options(void) {
     nt_trainer_config a = nt_trainer_config_default(), b = nt_trainer_config_default();
     a.steps = 1234, a.lr = 3.5e-4, a.optim = NT_OPTIM_SGD, a.momentum = 0.9, a.nesterov = 1;
-    a.schedule = NT_SCHEDULE_INV_SQRT, a.metric = NT_METRIC_EXACT_MATCH, a.seed = 18446744073709551615ULL;
+    a.schedule = NT_SCHEDULE_INV_SQRT, a.metric = NT_TRAINER_METRIC_EXACT_MATCH, a.seed = 18446744073709551615ULL;
     a.clip = 0.25f, a.minutes = 2.5;
     snprintf(a.out_dir, sizeof a.out_dir, "runs/\"q\"\\x\ty");
     snprintf(a.freeze, sizeof a.freeze, "encoder.,embed.");
@@ -650,7 +650,7 @@ static void test_options(void) {
     CHECK(nt_trainer_config_to_json(&a, json, sizeof json) == NT_OK, "%s", nt_errmsg());
     CHECK(nt_trainer_config_from_json(&b, json) == NT_OK, "%s (%s)", nt_errmsg(), json);
     CHECK(b.steps == 1234 && b.lr == 3.5e-4 && b.optim == NT_OPTIM_SGD && b.momentum == 0.9 &&
-              b.nesterov == 1 && b.schedule == NT_SCHEDULE_INV_SQRT && b.metric == NT_METRIC_EXACT_MATCH &&
+              b.nesterov == 1 && b.schedule == NT_SCHEDULE_INV_SQRT && b.metric == NT_TRAINER_METRIC_EXACT_MATCH &&
               b.seed == a.seed && b.clip == 0.25f && b.minutes == 2.5,
           "round trip: %s", json);
     CHECK(strcmp(a.out_dir, b.out_dir) == 0 && strcmp(a.freeze, b.freeze) == 0, "strings: %s", b.out_dir);
@@ -674,8 +674,89 @@ static void test_options(void) {
     c = nt_trainer_config_default();
     c.beta2 = 1.0;
     CHECK(nt_trainer_config_check(&c) == NT_ERR_ARG && strstr(nt_errmsg(), "beta2"), "beta2");
-    nt_metric mt;
-    CHECK(nt_metric_parse("bleu", &mt) == NT_ERR_ARG && strstr(nt_errmsg(), "'bleu'"), "metric parse");
+    nt_trainer_metric mt;
+    CHECK(nt_trainer_metric_parse("bleu", &mt) == NT_ERR_ARG && strstr(nt_errmsg(), "'bleu'"), "metric parse");
+}
+
+/* ---- the evaluator's decode-and-compare hook: a metric of the caller's own -------------- */
+
+typedef struct my_metric {
+    const nt_corpus *c;
+    int prompts, scores, fail_at;
+    int out_len[8];
+} my_metric;
+
+static nt_status my_prompt(void *user, int i, const int32_t **ids, int *len) {
+    my_metric *m = user;
+    m->prompts++;
+    if (i == m->fail_at) return nt_error(NT_ERR_FORMAT, "no prompt for this one");
+    *ids = m->c->ids + m->c->src_off[i], *len = m->c->src_len[i];
+    return NT_OK;
+}
+
+static double my_score(void *user, int i, const nt_generate_seq *out) {
+    my_metric *m = user;
+    m->scores++;
+    if (i < 8) m->out_len[i] = out->len;
+    return i % 3 == 0 ? 1.0 : 0.25; /* items 0, 3: 1; others 0.25 */
+}
+
+static void test_decode_hook(void) {
+    task t;
+    task_make(&t, 8, 999, 5, NULL);
+    nt_model *m = tiny_model(nt_vocab_size(t.vocab), 16, 1, 3);
+    nt_trainer_config c = quiet_config("decode-hook");
+    c.steps = 2, c.eval_every = 2, c.eval_exact_max = 5;
+    nt_batcher_config bc = nt_batcher_config_default();
+    bc.max_tokens = 0, bc.max_sentences = 8, bc.max_len = m->cfg.max_len, bc.shuffle = 0;
+    nt_data_source *st = NULL, *sv = NULL;
+    CHECK(nt_pairs_source_new(&st, t.corpus, &bc) == NT_OK && nt_pairs_source_new(&sv, t.corpus, &bc) == NT_OK,
+          "sources: %s", nt_errmsg());
+    my_metric mm = {.c = t.corpus, .fail_at = -1};
+    nt_eval_decoder d = {.name = "my_metric", .n = 8, .gen = nt_generate_config_default(),
+                         .prompt = my_prompt, .score = my_score, .user = &mm};
+    d.gen.max_new_tokens = 6;
+    nt_evaluator ev = {.batches = sv, .decode = &d};
+    nt_trainer *tr = NULL;
+    CHECK(nt_trainer_new(&tr, &c, &m->net, t.vocab, st, &ev) == NT_OK, "trainer: %s", nt_errmsg());
+    nt_eval_result r;
+    CHECK(tr && nt_trainer_evaluate(tr, &r) == NT_OK, "evaluate: %s", nt_errmsg());
+    /* items 0..4 (eval_exact_max 5): scores 1, .25, .25, 1, .25 */
+    CHECK(r.n_decoded == 5 && fabs(r.decode_metric - 2.75 / 5) < 1e-12 && mm.prompts == 5 && mm.scores == 5,
+          "decode metric %.6f of %d (prompts %d, scores %d)", r.decode_metric, r.n_decoded, mm.prompts, mm.scores);
+    /* score() saw nt_generate's output for the item's prompt */
+    nt_ctx *ctx;
+    CHECK(nt_ctx_new(&ctx, 0) == NT_OK, "ctx");
+    int same = 1;
+    for (int i = 0; i < 5; i++) {
+        const int32_t *src = t.corpus->ids + t.corpus->src_off[i];
+        int len = t.corpus->src_len[i];
+        nt_generate_result g;
+        same &= nt_generate(&m->net, ctx, &g, &d.gen, &src, &len, 1) == NT_OK && g.seqs[0].len == mm.out_len[i];
+        nt_generate_result_free(&g);
+    }
+    CHECK(same, "score() did not see nt_generate's outputs");
+    nt_ctx_free(ctx);
+    nt_train_result res;
+    CHECK(tr && nt_trainer_run(tr, &res) == NT_OK, "run: %s", nt_errmsg());
+    nt_trainer_free(tr);
+    CHECK(count_lines(nt_scratch_path("decode-hook/metrics.jsonl"), "\"my_metric\":55") == 1,
+          "metrics.jsonl names the metric by the decoder's name");
+    /* a prompt error comes back naming the metric and the item */
+    mm.fail_at = 2;
+    snprintf(c.out_dir, sizeof c.out_dir, "%s", nt_scratch_path("decode-hook2"));
+    CHECK(nt_trainer_new(&tr, &c, &m->net, t.vocab, st, &ev) == NT_OK, "trainer: %s", nt_errmsg());
+    CHECK(tr && nt_trainer_evaluate(tr, &r) == NT_ERR_FORMAT && strstr(nt_errmsg(), "my_metric: item 2") &&
+              strstr(nt_errmsg(), "no prompt"),
+          "prompt error: %s", nt_errmsg());
+    nt_trainer_free(tr);
+    /* a bad decoder is refused when the trainer is made */
+    d.name = "My Metric";
+    CHECK(nt_trainer_new(&tr, &c, &m->net, t.vocab, st, &ev) == NT_ERR_ARG && strstr(nt_errmsg(), "name"),
+          "bad name: %s", nt_errmsg());
+    nt_data_source_free(st), nt_data_source_free(sv);
+    nt_model_free(m);
+    task_free(&t);
 }
 
 int main(int argc, char **argv) {
@@ -696,6 +777,7 @@ int main(int argc, char **argv) {
     test_signal_and_nan();
     test_finetune();
     test_decoder_only();
+    test_decode_hook();
     test_overfit();
     nt_scratch_end();
     return nt_check_report("test_trainer");

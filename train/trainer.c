@@ -25,38 +25,38 @@
 
 static const char *const METRIC_NAMES[] = {"loss", "ppl", "token_acc", "exact_match"};
 
-const char *nt_metric_name(nt_metric m) {
-    return m >= NT_METRIC_LOSS && m <= NT_METRIC_EXACT_MATCH ? METRIC_NAMES[m] : "?";
+const char *nt_trainer_metric_name(nt_trainer_metric m) {
+    return m >= NT_TRAINER_METRIC_LOSS && m <= NT_TRAINER_METRIC_EXACT_MATCH ? METRIC_NAMES[m] : "?";
 }
 
-nt_status nt_metric_parse(const char *name, nt_metric *out) {
-    if (!name || !out) return nt_error(NT_ERR_ARG, "nt_metric_parse: NULL argument");
-    for (int k = 0; k <= NT_METRIC_EXACT_MATCH; k++)
+nt_status nt_trainer_metric_parse(const char *name, nt_trainer_metric *out) {
+    if (!name || !out) return nt_error(NT_ERR_ARG, "nt_trainer_metric_parse: NULL argument");
+    for (int k = 0; k <= NT_TRAINER_METRIC_EXACT_MATCH; k++)
         if (strcmp(name, METRIC_NAMES[k]) == 0) {
-            *out = (nt_metric)k;
+            *out = (nt_trainer_metric)k;
             return NT_OK;
         }
     return nt_error(NT_ERR_ARG,
                     "unknown metric '%s' (expected loss, ppl, token_acc or exact_match)", name);
 }
 
-static int metric_higher_is_better(nt_metric m) {
-    return m == NT_METRIC_TOKEN_ACC || m == NT_METRIC_EXACT_MATCH;
+static int metric_higher_is_better(nt_trainer_metric m) {
+    return m == NT_TRAINER_METRIC_TOKEN_ACC || m == NT_TRAINER_METRIC_EXACT_MATCH;
 }
 
-int nt_eval_better(nt_metric m, double v, double loss, double best_v, double best_loss) {
+int nt_eval_better(nt_trainer_metric m, double v, double loss, double best_v, double best_loss) {
     if (!isfinite(v)) return 0;
     if (isnan(best_v)) return 1;
     if (v != best_v) return metric_higher_is_better(m) ? v > best_v : v < best_v;
     return isfinite(loss) && (isnan(best_loss) || loss < best_loss);
 }
 
-static double metric_value(nt_metric m, const nt_eval_result *e) {
+static double metric_value(nt_trainer_metric m, const nt_eval_result *e) {
     switch (m) {
-    case NT_METRIC_LOSS: return e->loss;
-    case NT_METRIC_PPL: return e->ppl;
-    case NT_METRIC_TOKEN_ACC: return e->token_acc;
-    case NT_METRIC_EXACT_MATCH: return e->exact_match;
+    case NT_TRAINER_METRIC_LOSS: return e->loss;
+    case NT_TRAINER_METRIC_PPL: return e->ppl;
+    case NT_TRAINER_METRIC_TOKEN_ACC: return e->token_acc;
+    case NT_TRAINER_METRIC_EXACT_MATCH: return e->decode_metric;
     }
     return NAN;
 }
@@ -80,7 +80,7 @@ nt_trainer_config nt_trainer_config_default(void) {
     c.dropout = 0.1f;
     c.eval_every = 200;
     c.log_every = 20;
-    c.metric = NT_METRIC_LOSS;
+    c.metric = NT_TRAINER_METRIC_LOSS;
     c.seed = 1;
     c.progress = -1;
     return c;
@@ -150,13 +150,13 @@ nt_status nt_trainer_config_check(const nt_trainer_config *c) {
         return nt_error(NT_ERR_ARG, "%s: eval_every %lld, log_every %lld, save_every %lld must be >= 0",
                         fn, (long long)c->eval_every, (long long)c->log_every, (long long)c->save_every);
     if (c->patience < 0) return nt_error(NT_ERR_ARG, "%s: patience %d must be >= 0", fn, c->patience);
-    if (c->metric < NT_METRIC_LOSS || c->metric > NT_METRIC_EXACT_MATCH)
+    if (c->metric < NT_TRAINER_METRIC_LOSS || c->metric > NT_TRAINER_METRIC_EXACT_MATCH)
         return nt_error(NT_ERR_ARG, "%s: unknown metric %d", fn, (int)c->metric);
     if (!(c->target >= 0) || !isfinite(c->target))
         return nt_error(NT_ERR_ARG, "%s: target %g must be finite and >= 0", fn, c->target);
     if (c->eval_exact_max < -1)
         return nt_error(NT_ERR_ARG, "%s: eval_exact_max %d must be >= -1", fn, c->eval_exact_max);
-    if (c->metric == NT_METRIC_EXACT_MATCH && c->eval_exact_max < 0)
+    if (c->metric == NT_TRAINER_METRIC_EXACT_MATCH && c->eval_exact_max < 0)
         return nt_error(NT_ERR_ARG, "%s: metric exact_match needs decoding (eval_exact_max is -1)", fn);
     if (c->eval_max_new_tokens < 0)
         return nt_error(NT_ERR_ARG, "%s: eval_max_new_tokens %d must be >= 0", fn, c->eval_max_new_tokens);
@@ -184,7 +184,7 @@ nt_status nt_trainer_config_to_json(const nt_trainer_config *c, char *buf, size_
         case F_STR: nt_json_str(&w, f->name, p); break;
         case F_OPTIM: nt_json_str(&w, f->name, nt_optim_kind_name(*(const nt_optim_kind *)p)); break;
         case F_SCHED: nt_json_str(&w, f->name, nt_schedule_kind_name(*(const nt_schedule_kind *)p)); break;
-        case F_METRIC: nt_json_str(&w, f->name, nt_metric_name(*(const nt_metric *)p)); break;
+        case F_METRIC: nt_json_str(&w, f->name, nt_trainer_metric_name(*(const nt_trainer_metric *)p)); break;
         }
     }
     nt_json_end(&w);
@@ -225,7 +225,7 @@ static nt_status field_from_json(nt_trainer_config *c, const field *f, const nt_
         break;
     case F_OPTIM: st = nt_optim_kind_parse(x->str, (nt_optim_kind *)p); break;
     case F_SCHED: st = nt_schedule_kind_parse(x->str, (nt_schedule_kind *)p); break;
-    case F_METRIC: st = nt_metric_parse(x->str, (nt_metric *)p); break;
+    case F_METRIC: st = nt_trainer_metric_parse(x->str, (nt_trainer_metric *)p); break;
     }
     return st == NT_OK ? NT_OK : nt_error_wrap(NT_ERR_FORMAT, "%s: \"%s\"", fn, f->name);
 }
@@ -401,12 +401,13 @@ static nt_status check_inputs(const nt_trainer_config *cfg, nt_net *net, const n
     if (vocab && nt_vocab_size(vocab) != net->vocab_size)
         return nt_error(NT_ERR_ARG, "vocabulary has %d tokens, the model's vocab_size is %d",
                         nt_vocab_size(vocab), net->vocab_size);
-    int exact = eval && eval->batches && eval->exact && cfg->eval_exact_max >= 0;
-    if (exact && !net->ops->stepper && !net->ops->next_logits)
-        return nt_error(NT_ERR_ARG, "exact match needs generation, and model '%s' has neither stepper nor "
-                        "next_logits (set eval_exact_max to -1)", net->ops->arch);
-    if (cfg->metric == NT_METRIC_EXACT_MATCH && !exact)
-        return nt_error(NT_ERR_ARG, "metric exact_match needs pairs to decode (evaluator.exact)");
+    int decode = eval && eval->batches && eval->decode && cfg->eval_exact_max >= 0;
+    if (decode) NT_TRY(nt_eval_decoder_check(eval->decode));
+    if (decode && !net->ops->stepper && !net->ops->next_logits)
+        return nt_error(NT_ERR_ARG, "%s needs generation, and model '%s' has neither stepper nor "
+                        "next_logits (set eval_exact_max to -1)", eval->decode->name, net->ops->arch);
+    if (cfg->metric == NT_TRAINER_METRIC_EXACT_MATCH && !decode)
+        return nt_error(NT_ERR_ARG, "metric exact_match needs a decode metric (evaluator.decode)");
     return NT_OK;
 }
 
@@ -561,38 +562,6 @@ static nt_status train_update(nt_trainer *t, step_info *si) {
 
 /* ---- evaluation ----------------------------------------------------------------------- */
 
-static nt_status eval_exact(nt_trainer *t, nt_eval_result *ev) {
-    const nt_corpus *c = t->eval.exact;
-    int n = t->cfg.eval_exact_max > 0 && t->cfg.eval_exact_max < c->n ? t->cfg.eval_exact_max : c->n;
-    int max_tgt = 0;
-    for (int i = 0; i < n; i++) max_tgt = c->tgt_len[i] > max_tgt ? c->tgt_len[i] : max_tgt;
-    nt_generate_config g = nt_generate_config_default();
-    g.max_new_tokens = t->cfg.eval_max_new_tokens > 0 ? t->cfg.eval_max_new_tokens : max_tgt + 8;
-    enum { CHUNK = 64 };
-    const int32_t *src[CHUNK];
-    int len[CHUNK];
-    int exact = 0; /* the ranks take turns by chunk; their counts are summed */
-    const int ranks = nt_dist_size(t->dist), rank = nt_dist_rank(t->dist);
-    for (int i0 = rank * CHUNK; i0 < n; i0 += ranks * CHUNK) {
-        int m = n - i0 < CHUNK ? n - i0 : CHUNK;
-        for (int j = 0; j < m; j++) src[j] = c->ids + c->src_off[i0 + j], len[j] = c->src_len[i0 + j];
-        nt_generate_result res;
-        NT_TRY(nt_generate(t->net, t->ctx, &res, &g, src, len, m));
-        for (int j = 0; j < m; j++) {
-            const nt_generate_seq *q = nt_generate_result_get(&res, j, 0);
-            int i = i0 + j;
-            exact += q && q->finished && q->len == c->tgt_len[i] &&
-                     memcmp(q->tokens, c->ids + c->tgt_off[i], (size_t)q->len * sizeof(int32_t)) == 0;
-        }
-        nt_generate_result_free(&res);
-    }
-    double sum[1] = {exact};
-    NT_TRY(nt_dist_sum(t->dist, sum, 1));
-    ev->n_decoded = n;
-    ev->exact_match = n > 0 ? sum[0] / n : 0.0;
-    return NT_OK;
-}
-
 /* Tokens whose argmax logit is the label, over the labels that take a loss. */
 static int64_t count_right(const nt_batch *b, const float *logits, int V) { /* logits (B, T, V) */
     int64_t right = 0;
@@ -646,13 +615,15 @@ static nt_status eval_batches(nt_trainer *t, nt_eval_result *ev) {
 nt_status nt_trainer_evaluate(nt_trainer *t, nt_eval_result *ev) {
     if (!t || !ev) return nt_error(NT_ERR_ARG, "nt_trainer_evaluate: NULL argument");
     memset(ev, 0, sizeof *ev);
-    ev->exact_match = NAN;
+    ev->decode_metric = NAN;
     if (!t->eval.batches) return nt_error(NT_ERR_STATE, "nt_trainer_evaluate: no validation data");
     int prev_grad = nt_ctx_set_grad(t->ctx, 0);
     nt_ctx_set_training(t->ctx, 0);
     nt_ctx_set_rng(t->ctx, NULL);
     nt_status s = eval_batches(t, ev);
-    if (s == NT_OK && t->eval.exact && t->cfg.eval_exact_max >= 0) s = eval_exact(t, ev);
+    if (s == NT_OK && t->eval.decode && t->cfg.eval_exact_max >= 0)
+        s = nt_eval_decoder_run(t->eval.decode, t->net, t->ctx, t->dist, t->cfg.eval_exact_max,
+                                t->cfg.eval_max_new_tokens, &ev->decode_metric, &ev->n_decoded);
     nt_ctx_reset(t->ctx);
     nt_ctx_set_grad(t->ctx, prev_grad);
     nt_ctx_set_training(t->ctx, 1);
@@ -790,8 +761,8 @@ static nt_status evaluate_and_track(nt_trainer *t, nt_train_result *r, eval_outc
     nt_json_flt(&w, "loss", ev.loss);
     nt_json_flt(&w, "ppl", ev.ppl);
     nt_json_flt(&w, "token_acc", 100.0 * ev.token_acc);
-    if (ev.n_decoded > 0 || (t->eval.exact && c->eval_exact_max >= 0))
-        nt_json_flt(&w, "exact_match", 100.0 * ev.exact_match);
+    if (ev.n_decoded > 0 || (t->eval.decode && c->eval_exact_max >= 0))
+        nt_json_flt(&w, t->eval.decode->name, 100.0 * ev.decode_metric);
     nt_json_flt(&w, "elapsed_s", t->st.seconds);
     nt_json_int(&w, "sentences", ev.n_sentences);
     nt_json_bool(&w, "best", o->better);
@@ -803,7 +774,8 @@ static nt_status evaluate_and_track(nt_trainer *t, nt_train_result *r, eval_outc
         t->run.line_open = 0;
         fprintf(t->log, "eval step %lld: loss %.4f ppl %.3f token_acc %.2f%%", (long long)t->st.step, ev.loss,
                 ev.ppl, 100.0 * ev.token_acc);
-        if (ev.n_decoded > 0) fprintf(t->log, " exact_match %.2f%% (%d sentences)", 100.0 * ev.exact_match, ev.n_decoded);
+        if (ev.n_decoded > 0)
+            fprintf(t->log, " %s %.2f%% (%d decoded)", t->eval.decode->name, 100.0 * ev.decode_metric, ev.n_decoded);
         fprintf(t->log, "%s\n", o->better ? " (best)" : "");
         fflush(t->log);
     }
@@ -887,7 +859,7 @@ static nt_status after_update(nt_trainer *t, nt_train_result *r, int *stop) {
         if (t->tty >= 0) {
             close_progress_line(t);
             fprintf(t->log, "target reached at step %lld: %s %.6g\n", (long long)t->st.step,
-                    nt_metric_name(c->metric), metric_value(c->metric, &r->eval));
+                    nt_trainer_metric_name(c->metric), metric_value(c->metric, &r->eval));
         }
         return NT_OK;
     }
@@ -896,7 +868,7 @@ static nt_status after_update(nt_trainer *t, nt_train_result *r, int *stop) {
         if (t->tty >= 0) {
             close_progress_line(t);
             fprintf(t->log, "early stop at step %lld: %s did not improve for %d evaluations (best %.6g at step %lld)\n",
-                    (long long)t->st.step, nt_metric_name(c->metric), c->patience, t->st.best_metric,
+                    (long long)t->st.step, nt_trainer_metric_name(c->metric), c->patience, t->st.best_metric,
                     (long long)t->st.best_step);
         }
         return NT_OK;
@@ -915,7 +887,7 @@ nt_status nt_trainer_run(nt_trainer *t, nt_train_result *res) {
     t->ran = 1;
     nt_train_result r;
     memset(&r, 0, sizeof r);
-    r.eval.exact_match = NAN;
+    r.eval.decode_metric = NAN;
     r.stop_reason = t->cfg.steps > 0 && t->st.step >= t->cfg.steps ? "steps" : "time";
     run_state *rs = &t->run;
     memset(rs, 0, sizeof *rs);

@@ -10,7 +10,9 @@
  *     nt_data_source *train, *valid;
  *     NT_TRY(nt_pairs_source_new(&train, train_corpus, &bc));       // or any source
  *     NT_TRY(nt_pairs_source_new(&valid, valid_corpus, &bc_eval));
- *     nt_evaluator ev = {.batches = valid, .exact = valid_corpus};  // exact: optional
+ *     nt_eval_decoder em;                                            // optional: a decode metric
+ *     NT_TRY(nt_eval_exact_match(&em, valid_corpus));
+ *     nt_evaluator ev = {.batches = valid, .decode = &em};
  *     nt_trainer *tr;
  *     NT_TRY(nt_trainer_new(&tr, &tc, &model->net, vocab, train, &ev));
  *     nt_train_result res;
@@ -38,8 +40,9 @@
  *    "exact_match":12.4,"sentences":500,"best":true}
  * "tokens" counts source + target tokens trained on so far and "tok_s" their
  * rate over the last log window (nt_train_state.tokens).
- * token_acc and exact_match in percent there (like BLEU), as fractions in
- * nt_eval_result; "exact_match" is present when greedy decoding ran
+ * token_acc and the decode metric in percent there (like BLEU), as fractions
+ * in nt_eval_result; the decode metric (key: the evaluator's decode->name,
+ * "exact_match" for the translator) is present when decoding ran
  * (eval_exact_max >= 0). A resumed run first drops the lines of steps after
  * its checkpoint, so the file never repeats a step.
  *
@@ -76,26 +79,28 @@
 #include "data/source.h"
 #include "nn/net.h"
 #include "train/checkpoint.h"
+#include "train/evaluator.h"
 #include "train/optim.h"
 #include "train/schedule.h"
 
-typedef enum nt_metric {
-    NT_METRIC_LOSS = 0,        /* validation cross-entropy (lower is better) */
-    NT_METRIC_PPL = 1,         /* exp(loss) (lower is better) */
-    NT_METRIC_TOKEN_ACC = 2,   /* teacher-forced next-token accuracy (higher is better) */
-    NT_METRIC_EXACT_MATCH = 3, /* greedy output == reference (higher is better) */
-} nt_metric;
+typedef enum nt_trainer_metric {
+    NT_TRAINER_METRIC_LOSS = 0,        /* validation cross-entropy (lower is better) */
+    NT_TRAINER_METRIC_PPL = 1,         /* exp(loss) (lower is better) */
+    NT_TRAINER_METRIC_TOKEN_ACC = 2,   /* teacher-forced next-token accuracy (higher is better) */
+    NT_TRAINER_METRIC_EXACT_MATCH = 3, /* the evaluator's decode metric (higher is better): exact match
+                                  (greedy output == reference) for the translator */
+} nt_trainer_metric;
 
-const char *nt_metric_name(nt_metric m); /* "loss", "ppl", "token_acc", "exact_match" */
+const char *nt_trainer_metric_name(nt_trainer_metric m); /* "loss", "ppl", "token_acc", "exact_match" */
 /* NT_ERR_ARG naming the text and the choices; *out untouched then. */
-nt_status nt_metric_parse(const char *name, nt_metric *out);
+nt_status nt_trainer_metric_parse(const char *name, nt_trainer_metric *out);
 
 /* 1 when an evaluation (metric value v, validation loss) beats the best so
  * far (best_v and best_loss; NaN: none yet): v better than best_v, or equal
  * to it with a lower loss - a saturated metric (exact match at 100%) still
  * moves checkpoint-best and resets the patience while the loss improves.
  * 0 for a non-finite v. */
-int nt_eval_better(nt_metric m, double v, double loss, double best_v, double best_loss);
+int nt_eval_better(nt_trainer_metric m, double v, double loss, double best_v, double best_loss);
 
 #define NT_TRAINER_PATH_MAX 1024
 
@@ -131,12 +136,12 @@ typedef struct nt_trainer_config {
     int64_t log_every;        /* updates between train log lines */
     int64_t save_every;       /* updates between checkpoint-last saves, 0 = at evaluations */
     int patience;             /* evaluations without improvement before stopping, 0 = off */
-    nt_metric metric;         /* early stopping and checkpoint-best (ties: lower validation
+    nt_trainer_metric metric;         /* early stopping and checkpoint-best (ties: lower validation
                                  loss wins, see nt_eval_better) */
     double target;            /* stop once an evaluation's metric reaches this (<= for loss
                                  and ppl, >= for accuracies, as fractions); 0 = off */
-    int eval_exact_max;       /* sentences greedily decoded for exact match: 0 all, -1 none */
-    int eval_max_new_tokens;  /* decoding limit, 0 = longest reference + 8 */
+    int eval_exact_max;       /* items of the decode metric (exact match) decoded: 0 all, -1 none */
+    int eval_max_new_tokens;  /* decoding limit, 0 = the decoder's (exact match: longest reference + 8) */
     uint64_t seed;            /* data order and dropout */
     /* files */
     char out_dir[NT_TRAINER_PATH_MAX];   /* created if missing; "" = "run", or the resumed run's */
@@ -183,10 +188,11 @@ typedef struct nt_eval_result {
     double loss;          /* mean cross-entropy per target token */
     double ppl;           /* exp(loss) */
     double token_acc;     /* argmax == label, over target tokens */
-    double exact_match;   /* fraction of decoded sentences equal to the reference; NaN if not run */
+    double decode_metric; /* the evaluator's decode metric (mean score; exact match: the fraction
+                             of decoded sentences equal to the reference); NaN if not run */
     int64_t n_tokens;     /* target tokens scored */
     int n_sentences;      /* sentences scored (loss) */
-    int n_decoded;        /* sentences greedily decoded */
+    int n_decoded;        /* items decoded for the decode metric */
 } nt_eval_result;
 
 typedef struct nt_train_result {
@@ -210,9 +216,11 @@ typedef struct nt_evaluator {
      * rewound to cursor {0, 0} first, and a pass ends at B == 0). Loss,
      * perplexity and token accuracy come from the model's loss(). */
     nt_data_source *batches;
-    /* Optional: pairs greedily decoded with nt_net_generate for exact match
-     * (cfg.eval_exact_max of them); needs a model that can generate. */
-    const nt_corpus *exact;
+    /* Optional: a decode-and-compare metric (train/evaluator.h; the first
+     * cfg.eval_exact_max of its items), run after the loss pass through
+     * nt_generate: the translator's exact match (nt_eval_exact_match), or a
+     * model's own. Needs a model that can generate. */
+    const nt_eval_decoder *decode;
 } nt_evaluator;
 
 /* A trainer for `net` (not owned; trained in place) on the batches of
@@ -226,7 +234,7 @@ typedef struct nt_evaluator {
  * Freezes cfg->freeze prefixes. Creates out_dir.
  * Errors: NT_ERR_ARG (bad config, an incomplete model, a prefix that matches
  * no parameter, mismatched vocab, exact match asked of a model that cannot
- * generate), NT_ERR_IO / NT_ERR_FORMAT (resume file: another kind or shape
+ * generate or a bad decoder), NT_ERR_IO / NT_ERR_FORMAT (resume file: another kind or shape
  * of model is named), NT_ERR_NOMEM; *out untouched (the model may hold
  * loaded weights if a later part of the resume failed). */
 nt_status nt_trainer_new(nt_trainer **out, const nt_trainer_config *cfg, nt_net *net,

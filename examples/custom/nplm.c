@@ -93,18 +93,25 @@ static nt_status nplm_create(nt_net **out, const nt_attrs *cfg) {
 
 static int fail(const char *what) { return fprintf(stderr, "nextok-custom: %s: %s\n", what, nt_errmsg()), 1; }
 
+/* nt_generate's on_token: each character as it is chosen. */
+static nt_status print_token(void *vocab, int source, int sequence, int32_t id, const float *logits) {
+    fputs(nt_vocab_token(vocab, id), stdout);
+    return fflush(stdout) == 0 ? NT_OK : nt_error(NT_ERR_IO, "cannot write stdout");
+}
+
 static int sample(const char *ckpt, const char *prompt, int n_new, uint64_t seed) {
     nt_net *net; nt_vocab *v; nt_ctx *ctx; nt_generate_result res;
-    int32_t ids[256];
+    int32_t ids[256], specials[] = {0, 1, 2, 3, 4};  /* <pad> <bos> <eos> <unk> <sep>: never drawn */
     int n;
-    char text[4096];
     nt_generate_config g = nt_generate_config_default();
-    g.do_sample = 1, g.max_new_tokens = n_new, g.seed = seed;
-    if (nt_ckpt_load_net(ckpt, &net, &v) || nt_vocab_encode(v, prompt, ids, 256, &n) || nt_ctx_new(&ctx, 0) ||
-        nt_generate(net, ctx, &res, &g, (const int32_t *[]){ids}, &n, 1) ||
-        nt_vocab_decode(v, res.seqs[0].tokens, res.seqs[0].len, text, sizeof text))
+    g.do_sample = 1, g.max_new_tokens = n_new, g.seed = seed, g.suppress_tokens = specials, g.n_suppress_tokens = 5;
+    g.on_token = print_token;  /* streamed: the same loop and options as the transformer's */
+    if (nt_ckpt_load_net(ckpt, &net, &v) || nt_vocab_encode(v, prompt, ids, 256, &n) || nt_ctx_new(&ctx, 0))
         return fail(ckpt);
-    printf("%s%s\n", prompt, text);
+    g.on_token_user = v;
+    printf("%s", prompt);
+    if (nt_generate(net, ctx, &res, &g, (const int32_t *[]){ids}, &n, 1)) return fail(ckpt);
+    printf("\n");
     return nt_generate_result_free(&res), nt_ctx_free(ctx), nt_vocab_free(v), nt_net_free(net), 0;
 }
 

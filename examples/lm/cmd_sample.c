@@ -1,7 +1,8 @@
 /* cmd_sample.c - `nextok-lm sample`: text from a language model, written as
- * it is generated. The thesis's for-loop: logits of the last position,
- * choose a token, append, repeat. */
-#include <math.h>
+ * it is generated. The thesis's for-loop is nt_generate's (nn/generate.h),
+ * the same for every model: this file only streams its tokens to stdout
+ * (on_token), suppresses the special tokens and asks for the sliding
+ * window past the model's context (context_keep). */
 #include <string.h>
 
 #include "commands.h"
@@ -9,9 +10,8 @@
 #include "core/alloc.h"
 #include "core/opts.h"
 #include "core/parallel.h"
-#include "core/rng.h"
 #include "lm.h"
-#include "nn/sampling.h"
+#include "nn/generate.h"
 #include "train/checkpoint.h"
 
 typedef struct sample_opts {
@@ -21,13 +21,21 @@ typedef struct sample_opts {
     uint64_t seed;
 } sample_opts;
 
-/* Chooses the next token from logits x (V, specials already at -inf). */
-static int choose(float *x, int V, const sample_opts *o, void *scratch, nt_rng *rng) {
-    if (o->temperature == 0) return nt_sampling_argmax(x, V);
-    nt_sampling_temperature(x, V, (float)o->temperature);
-    if (o->top_k > 0) nt_sampling_top_k(x, V, o->top_k, scratch);
-    if (o->top_p < 1) nt_sampling_top_p(x, V, (float)o->top_p, scratch);
-    return nt_sampling_draw(x, V, nt_rng_uniform_double(rng));
+/* nt_generate's on_token: the token's text to stdout, flushed; its logits to --dump-logits. */
+typedef struct stream {
+    const nt_vocab *vocab;
+    int V;
+    FILE *dump;
+    const char *dump_path;
+} stream;
+
+static nt_status stream_token(void *user, int source, int sequence, int32_t id, const float *logits) {
+    const stream *s = user;
+    if (s->dump && fwrite(logits, sizeof *logits, (size_t)s->V, s->dump) != (size_t)s->V)
+        return nt_error(NT_ERR_IO, "cannot write %s", s->dump_path);
+    fputs(nt_vocab_token(s->vocab, id), stdout);
+    fflush(stdout);
+    return NT_OK;
 }
 
 int cmd_sample(int argc, char **argv) {
@@ -65,10 +73,11 @@ int cmd_sample(int argc, char **argv) {
     nt_opts cmd = {"nextok-lm sample",
                    "usage: nextok-lm sample --checkpoint FILE [--prompt TEXT | --prompt-file FILE] [options]",
                    "Continues the prompt with text drawn from the model and writes it to stdout as it is generated, "
-                   "flushed token by token: the prompt first, then the continuation. Decoding runs nt_generate's "
-                   "decoder (no tape, a KV cache: one token's forward per step, the prompt in one pass). The model reads at most its context of T tokens: past it, the window "
-                   "is cropped and the cache recomputed (--keep). The special tokens (<pad>, <bos>, ...) are never "
-                   "drawn. Same checkpoint, options and seed: same text, at any thread count.",
+                   "flushed token by token: the prompt first, then the continuation. Decoding is nt_generate, the "
+                   "loop every model samples through (no tape, a KV cache: one token's forward per step, the prompt "
+                   "in one pass). The model reads at most its context of T tokens: past it, the window is cropped "
+                   "and the cache recomputed (--keep). The special tokens (<pad>, <bos>, ...) are never drawn. "
+                   "Same checkpoint, options and seed: same text, at any thread count.",
                    .opts = opts, .epilog = ex_omp_policy_help("nextok-lm")};
     int rc = nt_opts_parse(&cmd, argc, argv);
     if (rc >= 0) return rc;
@@ -77,13 +86,11 @@ int cmd_sample(int argc, char **argv) {
 
     nt_model *m = NULL;
     nt_vocab *v = NULL;
+    nt_ctx *ctx = NULL;
     lm_text prompt = {0};
-    int32_t *pids = NULL, *seq = NULL;
+    int32_t *pids = NULL;
     int64_t np = 0;
-    float *logits = NULL;
-    void *scratch = NULL;
-    FILE *dump = NULL;
-    lm_sampler s = {0};
+    stream out = {0};
     rc = 1;
     nt_status st = nt_ckpt_load(o.checkpoint, &m, &v);
     if (st != NT_OK) {
@@ -95,7 +102,7 @@ int cmd_sample(int argc, char **argv) {
                         "(nextok-translate reads it)\n", o.checkpoint);
         goto done;
     }
-    const int T = m->cfg.max_len, V = m->cfg.vocab_size;
+    const int T = m->net.max_len, V = m->net.vocab_size;
     if (o.keep == 0) o.keep = T;
     if (o.keep > T) {
         rc = nt_opts_usage_error(&cmd, "--keep %d exceeds the model's context of %d tokens", o.keep, T);
@@ -104,10 +111,13 @@ int cmd_sample(int argc, char **argv) {
     if (o.prompt_file) st = lm_text_read(&prompt, o.prompt_file);
     else st = lm_text_from_string(&prompt, "--prompt", o.prompt ? o.prompt : "", 1);
     if (st == NT_OK && prompt.len > 0) st = lm_text_encode(&prompt, v, &pids, &np);
+    if (st == NT_OK && np > 0x7fffffff) st = nt_error(NT_ERR_ARG, "a prompt of %lld tokens", (long long)np);
+    if (st == NT_OK) st = nt_ctx_new(&ctx, 0);
     if (st != NT_OK) {
         fprintf(stderr, "nextok-lm sample: %s\n", nt_errmsg());
         goto done;
     }
+    nt_ctx_set_precision(ctx, (nt_precision)o.precision);
     int implicit = 0; /* the prompt is the newline we start from, not printed */
     if (np == 0) {
         int nl = nt_vocab_id(v, "\n");
@@ -120,66 +130,63 @@ int cmd_sample(int argc, char **argv) {
         if (!pids) goto done;
         pids[0] = nl, np = 1, implicit = 1;
     }
-    int64_t cap = np + o.max_new_tokens;
-    seq = nt_malloc((size_t)cap * sizeof *seq);
-    logits = nt_malloc((size_t)V * sizeof *logits);
-    scratch = nt_malloc(nt_sampling_scratch_bytes(V));
-    if (!seq || !logits || !scratch) {
-        fprintf(stderr, "nextok-lm sample: out of memory\n");
-        goto done;
-    }
-    if (o.dump_logits && !(dump = fopen(o.dump_logits, "wb"))) {
+    if (o.dump_logits && !(out.dump = fopen(o.dump_logits, "wb"))) {
         fprintf(stderr, "nextok-lm sample: cannot create %s\n", o.dump_logits);
         goto done;
     }
-    st = lm_sampler_open(&s, m, !o.no_cache, o.keep, (nt_precision)o.precision);
-    if (st != NT_OK) {
-        fprintf(stderr, "nextok-lm sample: %s\n", nt_errmsg());
-        goto done;
-    }
+    out.vocab = v, out.V = V, out.dump_path = o.dump_logits;
+    /* the prompt as given, continued; specials never drawn; past the
+     * context the window restarts at the last --keep tokens */
+    int32_t specials[NT_TOK_N_SPECIAL];
+    for (int id = 0; id < NT_TOK_N_SPECIAL; id++) specials[id] = id;
+    nt_generate_config g = nt_generate_config_default();
+    g.max_new_tokens = o.max_new_tokens;
+    g.do_sample = o.temperature > 0;
+    g.temperature = o.temperature > 0 ? (float)o.temperature : 1.0f;
+    g.top_k = o.top_k;
+    g.top_p = (float)o.top_p;
+    g.seed = o.seed;
+    g.use_cache = !o.no_cache;
+    g.raw_prompt = 1;
+    g.suppress_tokens = specials;
+    g.n_suppress_tokens = NT_TOK_N_SPECIAL < V ? NT_TOK_N_SPECIAL : V;
+    g.context_keep = o.keep;
+    g.on_token = stream_token;
+    g.on_token_user = &out;
+    const int32_t *src[1] = {pids};
+    int len[1] = {(int)np};
     for (int j = 0; j < o.num_samples; j++) {
-        /* sample j draws from its own stretch of the seeded stream */
-        nt_rng rng;
-        nt_rng_seed(&rng, o.seed);
-        rng.counter = (uint64_t)j << 40;
-        lm_sampler_reset(&s);
-        memcpy(seq, pids, (size_t)np * sizeof *seq);
-        int64_t n = np;
         if (j > 0) fputs("---------------\n", stdout);
         if (!implicit) fwrite(prompt.bytes, 1, prompt.len, stdout);
         fflush(stdout);
-        for (int k = 0; k < o.max_new_tokens; k++) {
-            st = lm_sampler_logits(&s, seq, n, logits);
+        if (o.max_new_tokens > 0) {
+            /* sample j draws from stream j of the seed, as one call of num_samples would */
+            g.first_sequence = j;
+            nt_generate_result res;
+            st = nt_generate(&m->net, ctx, &res, &g, src, len, 1);
+            int stuck = st == NT_OK && res.seqs[0].finished; /* <eos> is suppressed: nothing was left */
+            nt_generate_result_free(&res);
             if (st != NT_OK) {
                 fprintf(stderr, "\nnextok-lm sample: %s\n", nt_errmsg());
                 goto done;
             }
-            for (int id = 0; id < NT_TOK_N_SPECIAL && id < V; id++) logits[id] = -INFINITY;
-            if (dump && fwrite(logits, sizeof *logits, (size_t)V, dump) != (size_t)V) {
-                fprintf(stderr, "\nnextok-lm sample: cannot write %s\n", o.dump_logits);
-                goto done;
-            }
-            int id = choose(logits, V, &o, scratch, &rng);
-            if (id < NT_TOK_N_SPECIAL) {
+            if (stuck) {
                 fprintf(stderr, "\nnextok-lm sample: no token left to draw (every logit filtered out)\n");
                 goto done;
             }
-            seq[n++] = id;
-            fputs(nt_vocab_token(v, id), stdout);
-            fflush(stdout);
         }
         fputc('\n', stdout);
         fflush(stdout);
     }
     rc = 0;
 done:
-    if (dump && fclose(dump) != 0 && rc == 0) {
+    if (out.dump && fclose(out.dump) != 0 && rc == 0) {
         fprintf(stderr, "nextok-lm sample: cannot write %s\n", o.dump_logits);
         rc = 1;
     }
-    lm_sampler_close(&s);
-    nt_free(seq), nt_free(logits), nt_free(scratch), nt_free(pids);
+    nt_free(pids);
     lm_text_free(&prompt);
+    nt_ctx_free(ctx);
     nt_model_free(m);
     nt_vocab_free(v);
     return rc;

@@ -46,7 +46,7 @@ static nt_trainer_config lm_trainer_defaults(void) {
     c.label_smoothing = 0, c.dropout = 0;
     c.eval_every = 250, c.log_every = 50;
     c.eval_exact_max = -1; /* no greedy decoding at evaluation: the loss is the metric */
-    c.metric = NT_METRIC_LOSS;
+    c.metric = NT_TRAINER_METRIC_LOSS;
     c.batch_tokens = 0, c.batch_sentences = 12, c.buckets = 0;
     return c;
 }
@@ -179,7 +179,7 @@ static nt_status write_report(const train_run *r, const nt_trainer_config *tc, c
     KV("training", "%lld updates in %.1f s (%s), %.0f tokens/s", (long long)res->step, res->seconds, res->stop_reason,
        res->seconds > 0 ? (double)res->tokens / res->seconds : 0.0);
     if (isfinite(res->best_metric))
-        KV("best validation", "%s %.4f at update %lld", nt_metric_name(tc->metric), res->best_metric,
+        KV("best validation", "%s %.4f at update %lld", nt_trainer_metric_name(tc->metric), res->best_metric,
            (long long)res->best_step);
 #undef KV
     char path[NT_TRAINER_PATH_MAX + 32], metrics[NT_TRAINER_PATH_MAX + 32];
@@ -190,7 +190,7 @@ static nt_status write_report(const train_run *r, const nt_trainer_config *tc, c
 }
 
 static int run_training(train_run *r, nt_trainer_config *tc, const train_opts *o) {
-    nt_evaluator ev = {.batches = r->valid, .exact = NULL};
+    nt_evaluator ev = {.batches = r->valid};
     nt_status s = nt_trainer_new(&r->tr, tc, &r->model->net, r->vocab, r->train, r->valid ? &ev : NULL);
     if (s != NT_OK) {
         fprintf(stderr, "nextok-lm train: %s\n", nt_errmsg());
@@ -225,7 +225,7 @@ static int run_training(train_run *r, nt_trainer_config *tc, const train_opts *o
     fprintf(stderr, "trained %lld updates in %.1f s (%s), %.0f tokens/s", (long long)res.step, res.seconds,
             res.stop_reason, res.seconds > 0 ? (double)res.tokens / res.seconds : 0.0);
     if (isfinite(res.best_metric))
-        fprintf(stderr, "; best validation %s %.4f at update %lld", nt_metric_name(tc->metric), res.best_metric,
+        fprintf(stderr, "; best validation %s %.4f at update %lld", nt_trainer_metric_name(tc->metric), res.best_metric,
                 (long long)res.best_step);
     char best[NT_TRAINER_PATH_MAX + 32];
     snprintf(best, sizeof best, "%s/checkpoint-best.h5", tc->out_dir);

@@ -1,5 +1,4 @@
-/* lm.c - shared parts of nextok-lm: text checks and tokenizing, presets, and
- * the sampler's model side (KV cache, crop and recompute). */
+/* lm.c - shared parts of nextok-lm: text checks and tokenizing, presets. */
 #include "lm.h"
 
 #include <errno.h>
@@ -162,90 +161,4 @@ const lm_preset *lm_preset_find(const char *name) {
     for (int i = 0; i < LM_N_PRESETS; i++)
         if (strcmp(LM_PRESETS[i].name, name) == 0) return &LM_PRESETS[i];
     return NULL;
-}
-
-/* ---- sampler -------------------------------------------------------------------- */
-
-nt_status lm_sampler_open(lm_sampler *s, nt_model *m, int use_cache, int keep, nt_precision prec) {
-    memset(s, 0, sizeof *s);
-    s->bf16 = prec == NT_PREC_BF16;
-    if (m->cfg.arch != NT_ARCH_DECODER)
-        return nt_error(NT_ERR_ARG, "not a language model: the checkpoint holds an encoder-decoder model "
-                        "(use nextok-translate)");
-    int T = m->cfg.max_len;
-    if (keep < 1 || keep > T) return nt_error(NT_ERR_ARG, "keep %d outside [1, %d] (the context)", keep, T);
-    s->m = m, s->use_cache = use_cache, s->T = T, s->keep = keep, s->V = m->cfg.vocab_size;
-    NT_TRY(nt_ctx_new(&s->ctx, 0));
-    nt_ctx_set_grad(s->ctx, 0);
-    nt_ctx_set_training(s->ctx, 0);
-    nt_ctx_set_precision(s->ctx, prec);
-    if (use_cache) {
-        /* the no-grad decode path of nt_generate (nn/infer.h), one row of T positions */
-        nt_infer_config ic = {.rows = 1, .cap = T, .bf16 = s->bf16};
-        nt_status st = nt_infer_new(&s->inf, m, &ic);
-        if (st != NT_OK) {
-            nt_ctx_free(s->ctx);
-            memset(s, 0, sizeof *s);
-            return st;
-        }
-    }
-    return NT_OK;
-}
-
-void lm_sampler_close(lm_sampler *s) {
-    if (!s) return;
-    nt_infer_free(s->inf);
-    nt_free(s->rows);
-    nt_ctx_free(s->ctx);
-    memset(s, 0, sizeof *s);
-}
-
-void lm_sampler_reset(lm_sampler *s) {
-    s->start = 0;
-    s->cached = 0;
-}
-
-/* Copies the last position of logits (1, L, V) into out (V). */
-static void last_row(float *out, const nt_tensor *lg) {
-    int L = lg->shape[1], V = lg->shape[2];
-    memcpy(out, nt_f32(lg) + (size_t)(L - 1) * V, (size_t)V * sizeof *out);
-}
-
-nt_status lm_sampler_logits(lm_sampler *s, const int32_t *seq, int64_t n, float *logits) {
-    if (n < 1) return nt_error(NT_ERR_ARG, "lm_sampler: empty sequence");
-    if (s->cached > 0 && n != s->start + s->cached + 1)
-        return nt_error(NT_ERR_STATE, "lm_sampler: a sequence of %lld tokens does not extend the previous "
-                        "one by one token (%lld)", (long long)n, (long long)(s->start + s->cached));
-    /* the window: restart at the last `keep` tokens when it would exceed T */
-    int restart = s->cached == 0;
-    if (n - s->start > s->T) {
-        s->start = n - (n > s->keep ? s->keep : n);
-        if (n - s->start > s->T) s->start = n - s->T;
-        restart = 1;
-        s->recomputes++;
-    }
-    if (s->use_cache) {
-        /* feed the window (a restart) or the newest token; row 0 */
-        int64_t from = restart ? s->start : n - 1;
-        int L = (int)(n - from);
-        if (restart) NT_TRY(nt_infer_start(s->inf, 1, NULL));
-        if (L > s->rows_n) {
-            int *r = nt_realloc(s->rows, (size_t)L * sizeof *r);
-            if (!r) return nt_error(NT_ERR_NOMEM, "lm_sampler: out of memory");
-            s->rows = r;
-            for (int k = s->rows_n; k < L; k++) r[k] = 0;
-            s->rows_n = L;
-        }
-        NT_TRY(nt_infer_feed(s->inf, L, s->rows, seq + from, logits));
-        s->cached = n - s->start;
-        return NT_OK;
-    }
-    nt_ctx_reset(s->ctx);
-    nt_tensor *tgt, *lg;
-    int L = (int)(n - s->start);
-    NT_TRY(nt_tensor_wrap(s->ctx, &tgt, NT_I32, 2, (int[]){1, L}, (void *)(seq + s->start)));
-    NT_TRY(nt_model_decode(s->m, s->ctx, &lg, tgt, NULL, NULL, NULL, NULL, NULL, 0));
-    s->cached = n - s->start;
-    last_row(logits, lg);
-    return NT_OK;
 }

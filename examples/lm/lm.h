@@ -1,18 +1,12 @@
 /* lm.h - what the nextok-lm subcommands share: reading and tokenizing text
  * (untrusted: every problem is reported with its file, line and column),
- * model presets, and the sampler (the generation loop of a decoder-only
- * language model, with a KV cache, streaming one token at a time).
+ * and model presets. Sampling is nt_generate's (nn/generate.h; cmd_sample.c
+ * streams it).
  *
  *     lm_text t;
  *     if (lm_text_read(&t, "input.txt") != NT_OK) ... nt_errmsg() names the file and line
  *     int32_t *ids; int64_t n;
  *     lm_text_encode(&t, vocab, &ids, &n);    // error if a character is not in the vocabulary
- *
- *     lm_sampler s;
- *     lm_sampler_open(&s, model, 1, model->cfg.max_len, NT_PREC_F32); // use_cache 1, keep T
- *     float *logits = ...;                                     // (V)
- *     lm_sampler_logits(&s, seq, n, logits);                   // next-token logits of seq
- *     lm_sampler_close(&s);
  */
 #ifndef NT_LM_H
 #define NT_LM_H
@@ -20,7 +14,6 @@
 #include <stdint.h>
 
 #include "data/tokenizer.h"
-#include "nn/infer.h"
 #include "nn/model.h"
 
 /* ---- text --------------------------------------------------------------------- */
@@ -60,42 +53,5 @@ extern const lm_preset LM_PRESETS[];
 extern const int LM_N_PRESETS;
 /* The preset called name, or NULL. */
 const lm_preset *lm_preset_find(const char *name);
-
-/* ---- sampling ------------------------------------------------------------------- */
-
-/* The generation loop's model side for one sequence. The context window:
- * the model reads at most T = max_len tokens. While the text is shorter the
- * KV cache grows by one token per step; when it would overflow, the window
- * restarts at the last `keep` tokens (1 <= keep <= T) and the cache is
- * rebuilt from them (crop and recompute: learned absolute positions rule out
- * a sliding cache). keep = T (the default) recomputes every step once the
- * text is longer than T, so every token sees exactly the last T tokens, as
- * in training and nanoGPT's sampler; a smaller keep recomputes every
- * T - keep + 1 steps, faster, with a context between keep and T tokens.
- * use_cache 0 reruns the full forward on the same window every step (the
- * reference the cached path must match). */
-typedef struct lm_sampler {
-    nt_model *m;
-    nt_ctx *ctx;
-    nt_infer *inf;        /* the cached path: nt_generate's decoder (nn/infer.h); NULL without cache */
-    int *rows, rows_n;    /* row ids of a fed window (all 0) */
-    int use_cache, T, keep, V, bf16;
-    int64_t start;        /* index in the sequence of the window's first token */
-    int64_t cached;       /* tokens of the sequence in the cache (from start) */
-    int recomputes;       /* window restarts so far (for tests and --verbose) */
-} lm_sampler;
-
-/* A sampler of model m (decoder-only; NT_ERR_ARG otherwise, or for keep
- * outside [1, T]). Owns a ctx and, with use_cache, a decoder with its KV
- * cache. prec NT_PREC_BF16: the cached path reads bf16 copies of the
- * weights, and the uncached path runs the graph in bf16 precision. */
-nt_status lm_sampler_open(lm_sampler *s, nt_model *m, int use_cache, int keep, nt_precision prec);
-void lm_sampler_close(lm_sampler *s);
-/* Forgets the sequence (a new sample starts). */
-void lm_sampler_reset(lm_sampler *s);
-/* logits (V) of the token after seq[0 .. n) (n >= 1). The sequence must
- * extend the one of the previous call by exactly one token, or the sampler
- * must have been reset (any other sequence: NT_ERR_STATE). */
-nt_status lm_sampler_logits(lm_sampler *s, const int32_t *seq, int64_t n, float *logits);
 
 #endif

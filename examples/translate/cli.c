@@ -495,9 +495,9 @@ nt_status cli_report_write(const char *run_dir, const char *ckpt, const char *sa
         KV("training", "%lld updates, %lld tokens (source + target), %s", (long long)ts->step, (long long)ts->tokens, t);
         if (isfinite(ts->best_metric))
             KV("best validation", "%s %.6g%s at step %lld (the checkpoint the samples below come from)",
-               nt_metric_name(tc.metric),
-               tc.metric == NT_METRIC_TOKEN_ACC || tc.metric == NT_METRIC_EXACT_MATCH ? 100 * ts->best_metric : ts->best_metric,
-               tc.metric == NT_METRIC_TOKEN_ACC || tc.metric == NT_METRIC_EXACT_MATCH ? "%" : "",
+               nt_trainer_metric_name(tc.metric),
+               tc.metric == NT_TRAINER_METRIC_TOKEN_ACC || tc.metric == NT_TRAINER_METRIC_EXACT_MATCH ? 100 * ts->best_metric : ts->best_metric,
+               tc.metric == NT_TRAINER_METRIC_TOKEN_ACC || tc.metric == NT_TRAINER_METRIC_EXACT_MATCH ? "%" : "",
                (long long)ts->best_step);
         if (tc.train_path[0]) KV("training data", "%s", tc.train_path);
         if (tc.valid_path[0]) KV("validation data", "%s", tc.valid_path);

@@ -85,8 +85,8 @@ int cmd_inspect(int argc, char **argv) {
         printf("step:         %lld updates (epoch %lld)\n", (long long)ts->step, (long long)ts->epoch);
         printf("trained on:   %lld tokens (source + target) in %.1f s\n", (long long)ts->tokens, ts->seconds);
         if (isfinite(ts->best_metric)) {
-            int pct = opts && (tc.metric == NT_METRIC_TOKEN_ACC || tc.metric == NT_METRIC_EXACT_MATCH);
-            printf("best metric:  %s %.6g%s at step %lld\n", opts ? nt_metric_name(tc.metric) : "?",
+            int pct = opts && (tc.metric == NT_TRAINER_METRIC_TOKEN_ACC || tc.metric == NT_TRAINER_METRIC_EXACT_MATCH);
+            printf("best metric:  %s %.6g%s at step %lld\n", opts ? nt_trainer_metric_name(tc.metric) : "?",
                    pct ? 100 * ts->best_metric : ts->best_metric, pct ? "%" : "", (long long)ts->best_step);
         } else {
             printf("best metric:  none (no evaluation yet)\n");

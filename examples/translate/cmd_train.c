@@ -40,7 +40,9 @@ int cli_run_training(const char *cmd, nt_trainer_config *tc, nt_model *model, co
     bc.shuffle = 0;
     if (s == NT_OK && (s = nt_pairs_source_new(&svalid, cvalid, &bc)) != NT_OK)
         nt_error_wrap(s, "the validation data");
-    nt_evaluator ev = {.batches = svalid, .exact = cvalid};
+    nt_eval_decoder em; /* exact match: greedy output == reference */
+    if (s == NT_OK) s = nt_eval_exact_match(&em, cvalid);
+    nt_evaluator ev = {.batches = svalid, .decode = s == NT_OK ? &em : NULL};
     if (s == NT_OK) s = nt_trainer_new(&tr, tc, &model->net, vocab, strain, &ev);
     if (s != NT_OK) {
         /* a bad value of an option (a --freeze prefix no parameter has, a
@@ -85,15 +87,15 @@ int cli_run_training(const char *cmd, nt_trainer_config *tc, nt_model *model, co
     fprintf(stderr, "trained %lld updates in %.0f s (%s), %.0f tokens/s", (long long)res.step, sec, res.stop_reason,
             sec > 0 ? (double)res.tokens / sec : 0.0);
     if (isfinite(res.best_metric)) {
-        int pct = tc->metric == NT_METRIC_TOKEN_ACC || tc->metric == NT_METRIC_EXACT_MATCH;
-        fprintf(stderr, "; best validation %s %.4g%s at update %lld", nt_metric_name(tc->metric),
+        int pct = tc->metric == NT_TRAINER_METRIC_TOKEN_ACC || tc->metric == NT_TRAINER_METRIC_EXACT_MATCH;
+        fprintf(stderr, "; best validation %s %.4g%s at update %lld", nt_trainer_metric_name(tc->metric),
                 pct ? 100 * res.best_metric : res.best_metric, pct ? "%" : "", (long long)res.best_step);
     }
     fprintf(stderr, "\n");
     if (res.eval.n_sentences > 0) {
         fprintf(stderr, "last validation: loss %.4f, token accuracy %.2f%%", res.eval.loss, 100 * res.eval.token_acc);
         if (res.eval.n_decoded > 0)
-            fprintf(stderr, ", exact match %.2f%% (%d sentences)", 100 * res.eval.exact_match, res.eval.n_decoded);
+            fprintf(stderr, ", exact match %.2f%% (%d sentences)", 100 * res.eval.decode_metric, res.eval.n_decoded);
         fprintf(stderr, "\n");
     }
     s = !nt_dist_is_root(NULL) ? NT_OK /* rank 0 writes it */

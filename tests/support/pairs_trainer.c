@@ -9,6 +9,7 @@
 static struct {
     nt_trainer *tr;
     nt_data_source *train, *valid;
+    nt_eval_decoder em; /* exact match over the validation pairs: outlives the trainer */
 } live[4];
 
 nt_status nt_test_pairs_trainer_new(nt_trainer **out, const nt_trainer_config *c, nt_model *m, const nt_vocab *v,
@@ -24,7 +25,8 @@ nt_status nt_test_pairs_trainer_new(nt_trainer **out, const nt_trainer_config *c
     nt_status s = nt_pairs_source_new(&st, train, &bc);
     bc.shuffle = 0;
     if (s == NT_OK && valid) s = nt_pairs_source_new(&sv, valid, &bc);
-    nt_evaluator ev = {.batches = sv, .exact = valid};
+    if (s == NT_OK && valid) s = nt_eval_exact_match(&live[k].em, valid);
+    nt_evaluator ev = {.batches = sv, .decode = valid ? &live[k].em : NULL};
     if (s == NT_OK) s = nt_trainer_new(out, c, &m->net, v, st, &ev);
     if (s != NT_OK) {
         nt_data_source_free(st), nt_data_source_free(sv);
