@@ -84,6 +84,7 @@ int cmd_sample(int argc, char **argv) {
     void *scratch = NULL;
     FILE *dump = NULL;
     lm_sampler s = {0};
+    lm_tokens tok = {0};
     rc = 1;
     nt_status st = nt_ckpt_load(o.checkpoint, &m, &v);
     if (st != NT_OK) {
@@ -132,7 +133,8 @@ int cmd_sample(int argc, char **argv) {
         fprintf(stderr, "nextok-lm sample: cannot create %s\n", o.dump_logits);
         goto done;
     }
-    st = lm_sampler_open(&s, m, !o.no_cache, o.keep, (nt_precision)o.precision);
+    if (st == NT_OK) st = lm_tokens_new(&tok, v); /* the text of each token (lm.h) */
+    if (st == NT_OK) st = lm_sampler_open(&s, m, !o.no_cache, o.keep, (nt_precision)o.precision);
     if (st != NT_OK) {
         fprintf(stderr, "nextok-lm sample: %s\n", nt_errmsg());
         goto done;
@@ -148,6 +150,8 @@ int cmd_sample(int argc, char **argv) {
         if (j > 0) fputs("---------------\n", stdout);
         if (!implicit) fwrite(prompt.bytes, 1, prompt.len, stdout);
         fflush(stdout);
+        lm_writer w;
+        lm_writer_start(&w, stdout, &tok);
         for (int k = 0; k < o.max_new_tokens; k++) {
             st = lm_sampler_logits(&s, seq, n, logits);
             if (st != NT_OK) {
@@ -165,9 +169,9 @@ int cmd_sample(int argc, char **argv) {
                 goto done;
             }
             seq[n++] = id;
-            fputs(nt_vocab_token(v, id), stdout);
-            fflush(stdout);
+            lm_writer_token(&w, id); /* whole UTF-8 characters only, flushed */
         }
+        lm_writer_end(&w);
         fputc('\n', stdout);
         fflush(stdout);
     }
@@ -178,6 +182,7 @@ done:
         rc = 1;
     }
     lm_sampler_close(&s);
+    lm_tokens_free(&tok);
     nt_free(seq), nt_free(logits), nt_free(scratch), nt_free(pids);
     lm_text_free(&prompt);
     nt_model_free(m);
