@@ -47,6 +47,7 @@ extern "C" void nt_spm_options_default(nt_spm_options *o) {
     o->seed = 1;
     o->threads = 1;
     o->max_sentence_length = 4192;
+    o->raw_text = 0;
 }
 
 /* ---- training ------------------------------------------------------------------- */
@@ -107,6 +108,14 @@ nt_status train_vec(nt_spm **out, const nt_spm_options *o, const std::vector<std
     kw["eos_piece"] = "<eos>";
     kw["unk_piece"] = "<unk>";
     kw["control_symbols"] = "<sep>";
+    if (o->raw_text) {
+        /* text byte for byte (spm.h): no normalization, every space kept, newline a piece of its own */
+        kw["normalization_rule_name"] = "identity";
+        kw["remove_extra_whitespaces"] = "false";
+        kw["add_dummy_prefix"] = "false";
+        kw["allow_whitespace_only_pieces"] = "true";
+        kw["user_defined_symbols"] = "\n";
+    }
     kw["minloglevel"] = "2";
     sentencepiece::SetRandomGeneratorSeed(o->seed);
     VecIterator it(sents);

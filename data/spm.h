@@ -65,10 +65,19 @@ typedef struct nt_spm_options {
     unsigned seed;             /* SentencePiece's random generator (sentence sampling) */
     int threads;               /* trainer threads; 1 (the default) for reproducibility */
     int max_sentence_length;   /* bytes; longer training sentences are skipped */
+    /* 1: raw text, kept byte for byte (what a language model reads):
+     * identity normalization (no NFKC), runs of spaces and leading or
+     * trailing spaces kept, no dummy "▁" prefix, whitespace-only pieces
+     * allowed, and "\n" a user-defined piece, so that text with newlines
+     * encodes and decodes back exactly (decode(encode(x)) == x for any
+     * UTF-8 x, with byte fallback). Training sentences should then be the
+     * lines of the text without their newlines. 0 (the default): the
+     * translator's normalized sentences, as described above. */
+    int raw_text;
 } nt_spm_options;
 
 /* unigram, vocab_size 8000, character_coverage 1.0, seed 1, threads 1,
- * max_sentence_length 4192 (SentencePiece's default). */
+ * max_sentence_length 4192 (SentencePiece's default), raw_text 0. */
 void nt_spm_options_default(nt_spm_options *o);
 
 /* Trains a model on n sentences (NUL-terminated UTF-8; they are not

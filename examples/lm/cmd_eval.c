@@ -47,9 +47,11 @@ int cmd_eval(int argc, char **argv) {
     nt_opts cmd = {"nextok-lm eval", "usage: nextok-lm eval --checkpoint FILE --text FILE [--json]",
                    "Scores every token of the file but the first: the text is cut into consecutive, non-overlapping "
                    "windows of T tokens (each window starts with an empty context, so the score is a little worse "
-                   "than the training log's, whose windows are random). Prints the mean cross-entropy (nats per "
-                   "token), the perplexity exp(loss) and bits per character (total nats / ln 2 / characters "
-                   "predicted).",
+                   "than the training log's, whose windows are random). Prints the loss per character: the total "
+                   "cross-entropy in nats of the predicted tokens divided by the characters (Unicode code points) "
+                   "they cover, whatever the tokenizer (for char it is the mean per token; for spm it compares with "
+                   "a character model), the perplexity per character exp(loss), bits per character (loss / ln 2), "
+                   "and the loss per token.",
                    .opts = opts, .epilog = ex_omp_policy_help("nextok-lm")};
     int rc = nt_opts_parse(&cmd, argc, argv);
     if (rc >= 0) return rc;
@@ -62,7 +64,8 @@ int cmd_eval(int argc, char **argv) {
     int64_t n = 0;
     nt_data_source *src = NULL;
     nt_ctx *ctx = NULL;
-    int *chars = NULL;
+    lm_tokens tok = {0};
+    int64_t first = 0; /* tokens before the scored part */
     rc = 1;
     nt_status s = nt_ckpt_load(o.checkpoint, &m, &v);
     if (s != NT_OK) {
@@ -80,20 +83,23 @@ int cmd_eval(int argc, char **argv) {
         goto done;
     }
     s = lm_text_read(&text, o.text);
-    if (s == NT_OK) s = lm_text_encode(&text, v, &ids, &n);
     nt_text_source_config c = {.mode = NT_TEXT_SEQUENTIAL, .batch_size = o.batch_size, .block_size = o.block_size};
-    /* the split of `train --valid-fraction` (nanoGPT's: train = data[:int(n * 0.9)]) */
-    int64_t first = o.valid_fraction > 0 ? (int64_t)((double)n * (1.0 - o.valid_fraction)) : 0;
+    /* the split of `train --valid-fraction` (nanoGPT's: train = data[:int(n * 0.9)], in characters); the scored
+     * part is encoded on its own, as training encoded it */
+    if (s == NT_OK) {
+        size_t cut = 0;
+        int64_t all;
+        if (o.valid_fraction > 0) lm_text_split(&text, o.valid_fraction, &cut, &all);
+        s = lm_text_encode_split(&text, v, cut, &ids, &n, &first);
+    }
     if (s == NT_OK) s = nt_text_source_new(&src, ids + first, n - first, &c);
     if (s == NT_OK) s = nt_ctx_new(&ctx, 0);
-    /* characters of each token (1 for the char tokenizer) */
-    if (s == NT_OK && !(chars = nt_malloc((size_t)m->cfg.vocab_size * sizeof *chars)))
-        s = nt_error(NT_ERR_NOMEM, "out of memory");
+    /* characters each token covers (1 for the char tokenizer) */
+    if (s == NT_OK) s = lm_tokens_new(&tok, v);
     if (s != NT_OK) {
         fprintf(stderr, "nextok-lm eval: %s\n", nt_errmsg());
         goto done;
     }
-    for (int id = 0; id < m->cfg.vocab_size; id++) chars[id] = id < NT_TOK_N_SPECIAL ? 0 : lm_utf8_count(nt_vocab_token(v, id));
     nt_ctx_set_grad(ctx, 0);
     nt_ctx_set_training(ctx, 0);
     double nats = 0;
@@ -109,30 +115,32 @@ int cmd_eval(int argc, char **argv) {
         if (s != NT_OK) break;
         nats += (double)nt_f32(loss)[0] * (double)cnt;
         tokens += cnt;
-        for (int64_t i = 0; i < (int64_t)b.B * b.T; i++) characters += chars[b.labels[i]];
+        characters += lm_batch_chars(&b, tok.chars);
     }
     if (s != NT_OK) {
         fprintf(stderr, "nextok-lm eval: %s\n", nt_errmsg());
         goto done;
     }
-    double loss = nats / (double)tokens, bpc = nats / log(2.0) / (double)characters;
+    double loss = nats / (double)characters, loss_token = nats / (double)tokens, bpc = loss / log(2.0);
     int64_t windows = nt_text_source_pass_windows(src);
     if (o.json) {
         printf("{\"file\":");
         json_string(stdout, o.text);
         printf(",\"checkpoint\":");
         json_string(stdout, o.checkpoint);
-        printf(",\"from_token\":%lld,\"tokens\":%lld,\"characters\":%lld,\"windows\":%lld,\"block_size\":%d,\"loss\":%.6f,\"ppl\":%.6f,"
-               "\"bpc\":%.6f}\n",
-               (long long)first, (long long)tokens, (long long)characters, (long long)windows, o.block_size, loss,
-               exp(loss), bpc);
+        printf(",\"tokenizer\":\"%s\",\"from_token\":%lld,\"tokens\":%lld,\"characters\":%lld,\"windows\":%lld,"
+               "\"block_size\":%d,\"loss\":%.6f,\"ppl\":%.6f,\"bpc\":%.6f,\"loss_token\":%.6f,\"ppl_token\":%.6f}\n",
+               nt_tokenizer_kind_name(nt_vocab_kind(v)), (long long)first, (long long)tokens, (long long)characters,
+               (long long)windows, o.block_size, loss, exp(loss), bpc, loss_token, exp(loss_token));
     } else {
-        printf("%s%s: %lld tokens predicted in %lld windows of %d: loss %.4f, perplexity %.3f, %.4f bits per character\n",
-               o.text, first > 0 ? " (its last part)" : "", (long long)tokens, (long long)windows, o.block_size, loss, exp(loss), bpc);
+        printf("%s%s: %lld tokens (%lld characters) predicted in %lld windows of %d: loss %.4f per character, "
+               "perplexity %.3f, %.4f bits per character; %.4f per token\n",
+               o.text, first > 0 ? " (its last part)" : "", (long long)tokens, (long long)characters, (long long)windows,
+               o.block_size, loss, exp(loss), bpc, loss_token);
     }
     rc = 0;
 done:
-    nt_free(chars);
+    lm_tokens_free(&tok);
     nt_ctx_free(ctx);
     nt_data_source_free(src);
     nt_free(ids);

@@ -23,18 +23,18 @@ typedef struct sample_opts {
 
 /* nt_generate's on_token: the token's text to stdout, flushed; its logits to --dump-logits. */
 typedef struct stream {
-    const nt_vocab *vocab;
+    lm_writer w; /* whole UTF-8 characters only (a byte-fallback piece may end mid-character) */
     int V;
     FILE *dump;
     const char *dump_path;
 } stream;
 
 static nt_status stream_token(void *user, int source, int sequence, int32_t id, const float *logits) {
-    const stream *s = user;
+    (void)source, (void)sequence;
+    stream *s = user;
     if (s->dump && fwrite(logits, sizeof *logits, (size_t)s->V, s->dump) != (size_t)s->V)
         return nt_error(NT_ERR_IO, "cannot write %s", s->dump_path);
-    fputs(nt_vocab_token(s->vocab, id), stdout);
-    fflush(stdout);
+    lm_writer_token(&s->w, id); /* flushed */
     return NT_OK;
 }
 
@@ -91,6 +91,7 @@ int cmd_sample(int argc, char **argv) {
     int32_t *pids = NULL;
     int64_t np = 0;
     stream out = {0};
+    lm_tokens tok = {0};
     rc = 1;
     nt_status st = nt_ckpt_load(o.checkpoint, &m, &v);
     if (st != NT_OK) {
@@ -113,6 +114,7 @@ int cmd_sample(int argc, char **argv) {
     if (st == NT_OK && prompt.len > 0) st = lm_text_encode(&prompt, v, &pids, &np);
     if (st == NT_OK && np > 0x7fffffff) st = nt_error(NT_ERR_ARG, "a prompt of %lld tokens", (long long)np);
     if (st == NT_OK) st = nt_ctx_new(&ctx, 0);
+    if (st == NT_OK) st = lm_tokens_new(&tok, v); /* the text of each token (lm.h) */
     if (st != NT_OK) {
         fprintf(stderr, "nextok-lm sample: %s\n", nt_errmsg());
         goto done;
@@ -134,7 +136,7 @@ int cmd_sample(int argc, char **argv) {
         fprintf(stderr, "nextok-lm sample: cannot create %s\n", o.dump_logits);
         goto done;
     }
-    out.vocab = v, out.V = V, out.dump_path = o.dump_logits;
+    out.V = V, out.dump_path = o.dump_logits;
     /* the prompt as given, continued; specials never drawn; past the
      * context the window restarts at the last --keep tokens */
     int32_t specials[NT_TOK_N_SPECIAL];
@@ -159,6 +161,7 @@ int cmd_sample(int argc, char **argv) {
         if (j > 0) fputs("---------------\n", stdout);
         if (!implicit) fwrite(prompt.bytes, 1, prompt.len, stdout);
         fflush(stdout);
+        lm_writer_start(&out.w, stdout, &tok);
         if (o.max_new_tokens > 0) {
             /* sample j draws from stream j of the seed, as one call of num_samples would */
             g.first_sequence = j;
@@ -175,6 +178,7 @@ int cmd_sample(int argc, char **argv) {
                 goto done;
             }
         }
+        lm_writer_end(&out.w);
         fputc('\n', stdout);
         fflush(stdout);
     }
@@ -185,6 +189,7 @@ done:
         rc = 1;
     }
     nt_free(pids);
+    lm_tokens_free(&tok);
     lm_text_free(&prompt);
     nt_ctx_free(ctx);
     nt_model_free(m);

@@ -28,8 +28,8 @@
  * block_size, batch_size, valid_fraction, eval_iters and tokenizer are
  * stored in the checkpoint (nt_trainer_config.extra) for --resume. */
 typedef struct train_opts {
-    const char *text, *out, *resume, *preset, *tokenizer;
-    int layers, heads, d_model, block_size, batch_size, eval_iters, threads, overwrite;
+    const char *text, *out, *resume, *preset, *tokenizer, *spm_type;
+    int layers, heads, d_model, block_size, batch_size, eval_iters, threads, overwrite, vocab_size;
     double valid_fraction;
     int64_t stop_after;
 } train_opts;
@@ -86,8 +86,11 @@ typedef struct train_run {
     lm_text text;
     int32_t *ids;
     int64_t n, n_train, n_valid;  /* tokens: all, the training part, the validation part */
+    int64_t chars, chars_train;   /* code points: all, the training part */
     nt_model *model;
     nt_vocab *vocab;
+    lm_tokens tokens;             /* what each token covers (losses per character) */
+    lm_perchar_net net;           /* the model as the trainer sees it */
     nt_data_source *train, *valid;
     nt_trainer *tr;
 } train_run;
@@ -98,16 +101,34 @@ static void train_run_free(train_run *r) {
     nt_data_source_free(r->valid);
     nt_model_free(r->model);
     nt_vocab_free(r->vocab);
+    lm_tokens_free(&r->tokens);
     nt_free(r->ids);
     lm_text_free(&r->text);
 }
 
-/* A fresh model: vocabulary from the whole text (as nanoGPT's), preset +
- * overrides, max_len = block size, initialised from the seed. */
+/* The text's ids under r->vocab, split into training and validation parts at
+ * the last valid_fraction of its characters (each part encoded on its own). */
+static nt_status encode_text(train_run *r, const train_opts *o) {
+    size_t cut;
+    lm_text_split(&r->text, o->valid_fraction, &cut, &r->chars);
+    NT_TRY(lm_text_encode_split(&r->text, r->vocab, cut, &r->ids, &r->n, &r->n_train));
+    for (size_t i = 0; i < cut; i++) r->chars_train += ((unsigned char)r->text.bytes[i] & 0xC0) != 0x80;
+    return lm_tokens_new(&r->tokens, r->vocab);
+}
+
+/* A fresh model: the vocabulary (char: from the whole text, as nanoGPT's;
+ * spm: learned from the training part only), preset + overrides, max_len =
+ * block size, initialised from the seed. */
 static int build_model(train_run *r, train_opts *o, const nt_trainer_config *tc) {
-    const char *texts[1] = {r->text.bytes};
-    nt_status s = nt_vocab_build(&r->vocab, NT_TOKENIZER_CHAR, texts, 1, 1);
-    if (s == NT_OK) s = lm_text_encode(&r->text, r->vocab, &r->ids, &r->n);
+    nt_tokenizer_kind kind = strcmp(o->tokenizer, "spm") == 0 ? NT_TOKENIZER_SPM : NT_TOKENIZER_CHAR;
+    size_t cut;
+    int64_t chars;
+    lm_text_split(&r->text, o->valid_fraction, &cut, &chars);
+    lm_spm_config sp = {.vocab_size = o->vocab_size, .seed = (unsigned)tc->seed};
+    nt_status s = NT_OK;
+    if (kind == NT_TOKENIZER_SPM) s = nt_spm_type_parse(o->spm_type, &sp.type);
+    if (s == NT_OK) s = lm_vocab_build(&r->vocab, kind, &r->text, cut, &sp);
+    if (s == NT_OK) s = encode_text(r, o);
     if (s != NT_OK) {
         fprintf(stderr, "nextok-lm train: %s\n", nt_errmsg());
         return 0;
@@ -132,10 +153,10 @@ static int build_model(train_run *r, train_opts *o, const nt_trainer_config *tc)
 /* The training windows (the first part of the text) and the fixed validation
  * windows (its last valid_fraction). */
 static int make_sources(train_run *r, const train_opts *o, const nt_trainer_config *tc) {
-    /* nanoGPT's split: train = data[:int(n * 0.9)] */
-    int64_t n_train = o->valid_fraction > 0 ? (int64_t)((double)r->n * (1.0 - o->valid_fraction)) : r->n;
+    /* nanoGPT's split: train = data[:int(n * 0.9)], in characters (encode_text) */
+    int64_t n_train = r->n_train;
     int64_t n_valid = r->n - n_train;
-    r->n_train = n_train, r->n_valid = n_valid;
+    r->n_valid = n_valid;
     nt_text_source_config c = {.mode = NT_TEXT_RANDOM, .batch_size = o->batch_size, .block_size = o->block_size,
                                .seed = tc->seed};
     nt_status s = nt_text_source_new(&r->train, r->ids, n_train, &c);
@@ -170,16 +191,19 @@ static nt_status write_report(const train_run *r, const nt_trainer_config *tc, c
     KV("model", "decoder-only, %d layers x %d, %d heads, context %d", mc->dec_layers, mc->d_model, mc->heads,
        mc->max_len);
     KV("parameters", "%lld", (long long)nt_model_num_params(r->model));
-    KV("text", "%s: %lld characters, %lld for training, the last %lld for validation", r->text.path,
-       (long long)r->n, (long long)r->n_train, (long long)r->n_valid);
-    KV("batches", "%d windows of %d + 1 characters x %d micro-batches", o->batch_size, o->block_size, tc->accum);
+    KV("text", "%s: %lld characters, %lld for training, the last %lld for validation; %s tokenizer, %d tokens: "
+       "%lld for training, %lld for validation", r->text.path, (long long)r->chars, (long long)r->chars_train,
+       (long long)(r->chars - r->chars_train), nt_tokenizer_kind_name(nt_vocab_kind(r->vocab)), nt_vocab_size(r->vocab),
+       (long long)r->n_train, (long long)r->n_valid);
+    KV("batches", "%d windows of %d + 1 tokens x %d micro-batches", o->batch_size, o->block_size, tc->accum);
     KV("optimizer", "%s, lr %g, %s to %g, warmup %lld, weight decay %g, beta2 %g, clip %g, dropout %g",
        nt_optim_kind_name(tc->optim), tc->lr, nt_schedule_kind_name(tc->schedule), tc->lr_min, (long long)tc->warmup,
        tc->weight_decay, tc->beta2, (double)tc->clip, (double)tc->dropout);
     KV("training", "%lld updates in %.1f s (%s), %.0f tokens/s", (long long)res->step, res->seconds, res->stop_reason,
        res->seconds > 0 ? (double)res->tokens / res->seconds : 0.0);
     if (isfinite(res->best_metric))
-        KV("best validation", "%s %.4f at update %lld", nt_trainer_metric_name(tc->metric), res->best_metric,
+        KV("best validation", "%s %.4f (per character) at update %lld", nt_trainer_metric_name(tc->metric),
+           res->best_metric,
            (long long)res->best_step);
 #undef KV
     char path[NT_TRAINER_PATH_MAX + 32], metrics[NT_TRAINER_PATH_MAX + 32];
@@ -189,9 +213,25 @@ static nt_status write_report(const train_run *r, const nt_trainer_config *tc, c
     return nt_report_write(path, ex_file_exists(metrics) ? metrics : NULL, &info);
 }
 
+/* Tokens per character of the text a source reads in one pass (its windows'
+ * labels): for the per-token figures. */
+static double tokens_per_char(const train_run *r, nt_data_source *src) {
+    int64_t tok = 0, ch = 0;
+    nt_batch b;
+    if (nt_data_source_set_cursor(src, &(nt_cursor){0, 0}) != NT_OK) return NAN;
+    while (nt_data_source_next(src, &b) == NT_OK && b.B > 0) {
+        tok += b.n_tgt_tokens;
+        ch += lm_batch_chars(&b, r->tokens.chars);
+    }
+    nt_data_source_set_cursor(src, &(nt_cursor){0, 0});
+    return ch > 0 ? (double)tok / (double)ch : NAN;
+}
+
 static int run_training(train_run *r, nt_trainer_config *tc, const train_opts *o) {
     nt_evaluator ev = {.batches = r->valid};
-    nt_status s = nt_trainer_new(&r->tr, tc, &r->model->net, r->vocab, r->train, r->valid ? &ev : NULL);
+    /* the trainer sees the model through lm_perchar_net: validation losses per character */
+    lm_perchar_net_init(&r->net, &r->model->net, r->tokens.chars);
+    nt_status s = nt_trainer_new(&r->tr, tc, &r->net.base, r->vocab, r->train, r->valid ? &ev : NULL);
     if (s != NT_OK) {
         fprintf(stderr, "nextok-lm train: %s\n", nt_errmsg());
         return 1;
@@ -199,11 +239,24 @@ static int run_training(train_run *r, nt_trainer_config *tc, const train_opts *o
     const nt_model_config *mc = &r->model->cfg;
     const nt_train_state *st0 = nt_trainer_state(r->tr);
     int64_t n_valid = nt_text_source_pass_windows(r->valid);
-    fprintf(stderr, "model: decoder-only, %d layers x %d, %d heads, context %d, %lld parameters; %d characters\n",
-            mc->dec_layers, mc->d_model, mc->heads, mc->max_len, (long long)nt_model_num_params(r->model),
-            nt_vocab_size(r->vocab) - NT_TOK_N_SPECIAL);
-    fprintf(stderr, "data: %s, %lld tokens: %lld for training, %lld for validation (%lld windows per evaluation)\n",
-            r->text.path, (long long)r->n, (long long)r->n_train, (long long)r->n_valid, (long long)n_valid);
+    const nt_spm *sp = nt_vocab_spm(r->vocab);
+    if (sp) {
+        nt_spm_info info;
+        nt_spm_get_info(sp, &info);
+        fprintf(stderr, "model: decoder-only, %d layers x %d, %d heads, context %d, %lld parameters; SentencePiece %s, "
+                        "%d pieces (specials and 256 bytes included)\n", mc->dec_layers, mc->d_model, mc->heads,
+                mc->max_len, (long long)nt_model_num_params(r->model), info.type, nt_vocab_size(r->vocab));
+    } else {
+        fprintf(stderr, "model: decoder-only, %d layers x %d, %d heads, context %d, %lld parameters; %d characters\n",
+                mc->dec_layers, mc->d_model, mc->heads, mc->max_len, (long long)nt_model_num_params(r->model),
+                nt_vocab_size(r->vocab) - NT_TOK_N_SPECIAL);
+    }
+    double tpc_train = r->chars_train > 0 ? (double)r->n_train / (double)r->chars_train : NAN;
+    double tpc_valid = r->valid ? tokens_per_char(r, r->valid) : NAN;
+    fprintf(stderr, "data: %s, %lld characters, %lld tokens: %lld for training, %lld for validation (%lld windows per "
+                    "evaluation); %.3f characters per token\n", r->text.path, (long long)r->chars, (long long)r->n,
+            (long long)r->n_train, (long long)r->n_valid, (long long)n_valid, 1.0 / tpc_train);
+    fprintf(stderr, "losses: validation per character (nats / characters predicted); training per token\n");
     fprintf(stderr, "training: ");
     if (tc->steps > 0) fprintf(stderr, "%lld updates", (long long)tc->steps);
     if (tc->steps > 0 && tc->minutes > 0) fprintf(stderr, " or ");
@@ -233,15 +286,19 @@ static int run_training(train_run *r, nt_trainer_config *tc, const train_opts *o
         fprintf(stderr, "nextok-lm train: report: %s\n", nt_errmsg());
     fprintf(stderr, "\nwrote %s/checkpoint-last.h5%s, metrics.jsonl and report.html\n", tc->out_dir,
             ex_file_exists(best) ? ", checkpoint-best.h5" : " (no checkpoint-best.h5: no evaluation ran)");
-    printf("step=%lld val_loss=%.4f train_loss=%.4f seconds=%.2f tok_s=%.0f\n", (long long)res.step,
-           res.eval.n_tokens > 0 ? res.eval.loss : NAN, res.loss, res.seconds,
-           res.seconds > 0 ? (double)res.tokens / res.seconds : 0.0);
+    /* per character; the per-token figures: validation x characters / tokens of its windows, training the last
+     * update's own */
+    double val = res.eval.n_tokens > 0 ? res.eval.loss : NAN;
+    printf("step=%lld val_loss=%.4f train_loss=%.4f seconds=%.2f tok_s=%.0f val_loss_token=%.4f train_loss_token=%.4f\n",
+           (long long)res.step, val, res.loss * tpc_train, res.seconds,
+           res.seconds > 0 ? (double)res.tokens / res.seconds : 0.0, val / tpc_valid, res.loss);
     fflush(stdout);
     return res.signal > 0 ? 128 + res.signal : 0; /* a script must not go on as if it had finished */
 }
 
 int cmd_train(int argc, char **argv) {
-    train_opts o = {.preset = "nanogpt-cpu", .tokenizer = "char", .valid_fraction = 0.1, .eval_iters = 20};
+    train_opts o = {.preset = "nanogpt-cpu", .tokenizer = "char", .spm_type = "unigram", .vocab_size = 1024,
+                    .valid_fraction = 0.1, .eval_iters = 20};
     /* the trainer options given now (on --resume they override the stored ones) */
     nt_trainer_config given = lm_trainer_defaults();
     nt_opt trainer_opts[EX_TRAINER_NOPTS];
@@ -267,8 +324,13 @@ int cmd_train(int argc, char **argv) {
         {"--heads", NT_OPT_INT, &o.heads, 1, 1024, .small = 1, .arg = "N", .def = "the preset's",
          .help = "attention heads (divides --d-model)"},
         {"--d-model", NT_OPT_INT, &o.d_model, 1, 65536, .small = 1, .arg = "N", .def = "the preset's", .help = "width"},
-        {"--tokenizer", NT_OPT_STRING, &o.tokenizer, .arg = "char",
-         .help = "char: one token per Unicode code point (the only one yet)"},
+        {"--tokenizer", NT_OPT_STRING, &o.tokenizer, .arg = "char|spm",
+         .help = "char: one token per Unicode code point (the vocabulary: every character of the file); spm: "
+                 "SentencePiece subwords learned from the training part only (seeded, byte fallback, raw text: "
+                 "spaces and newlines kept, decoding gives the text back byte for byte), stored in the checkpoint"},
+        {"--vocab-size", NT_OPT_INT, &o.vocab_size, 269, 1000000, .arg = "N",
+         .help = "spm: pieces in the vocabulary (5 specials, newline and 256 byte pieces included)"},
+        {"--spm-type", NT_OPT_STRING, &o.spm_type, .arg = "bpe|unigram", .help = "spm: SentencePiece's model"},
         {"--threads", NT_OPT_INT, &o.threads, 1, 1024, .small = 1, .arg = "N", .def = "OMP_NUM_THREADS or all cores",
          .help = "OpenMP/OpenBLAS threads"},
         {"--stop-after", NT_OPT_INT64, &o.stop_after, 1, 1e15, .arg = "N", .def = "",
@@ -283,17 +345,30 @@ int cmd_train(int argc, char **argv) {
                    "training text (the first 1 - X of the file). Writes RUN/checkpoint-last.h5, "
                    "RUN/checkpoint-best.h5 (lowest validation loss), RUN/metrics.jsonl and RUN/report.html; "
                    "SIGINT/SIGTERM saves checkpoint-last and exits with status 128 + the signal's number (130, 143); "
-                   "--resume continues bitwise exactly. Ends with one line on stdout: step=N val_loss=X "
-                   "train_loss=X seconds=S tok_s=R.",
+                   "--resume continues bitwise exactly. "
+                   "Losses per character, whatever the tokenizer: the validation loss (logged, selecting "
+                   "checkpoint-best, and on the last line) is the total cross-entropy in nats of the predicted "
+                   "tokens divided by the characters (Unicode code points) they cover, comparable between "
+                   "tokenizers and with nanoGPT's character model (for char it is the mean per token). The "
+                   "training log's loss is per token. Ends with one line on stdout: step=N val_loss=X "
+                   "train_loss=X seconds=S tok_s=R val_loss_token=X train_loss_token=X (train_loss: the last "
+                   "update's loss per token x tokens per character of the training text).",
                    .opts = opts, .epilog = ex_omp_policy_help("nextok-lm")};
     int rc = nt_opts_parse(&cmd, argc, argv);
     if (rc >= 0) return rc;
     nt_trainer_config tc = given;
     if (o.threads) nt_threads_set(o.threads);
-    if (strcmp(o.tokenizer, "char") != 0)
-        return nt_opts_usage_error(&cmd, "--tokenizer: unknown tokenizer \"%s\" (nextok-lm has char only yet)",
-                                   o.tokenizer);
-    static const char *model_flags[] = {"--preset", "--layers", "--heads", "--d-model", "--tokenizer"};
+    if (strcmp(o.tokenizer, "char") != 0 && strcmp(o.tokenizer, "spm") != 0)
+        return nt_opts_usage_error(&cmd, "--tokenizer: unknown tokenizer \"%s\" (expected char or spm)", o.tokenizer);
+    if (!o.resume && strcmp(o.tokenizer, "spm") != 0 &&
+        (nt_opts_given(&cmd, "--vocab-size") || nt_opts_given(&cmd, "--spm-type")))
+        return nt_opts_usage_error(&cmd, "--%s is an spm option: pass --tokenizer spm (the char vocabulary is every "
+                                   "character of the text)", nt_opts_given(&cmd, "--vocab-size") ? "vocab-size" : "spm-type");
+    nt_spm_type spm_type;
+    if (nt_spm_type_parse(o.spm_type, &spm_type) != NT_OK)
+        return nt_opts_usage_error(&cmd, "--spm-type: %s", nt_errmsg());
+    static const char *model_flags[] = {"--preset", "--layers", "--heads", "--d-model", "--tokenizer", "--vocab-size",
+                                        "--spm-type"};
     train_run r;
     memset(&r, 0, sizeof r);
     rc = 1;
@@ -351,7 +426,7 @@ int cmd_train(int argc, char **argv) {
             goto done;
         }
         s = lm_text_read(&r.text, tc.train_path);
-        if (s == NT_OK) s = lm_text_encode(&r.text, r.vocab, &r.ids, &r.n);
+        if (s == NT_OK) s = encode_text(&r, &o);
         if (s != NT_OK) {
             fprintf(stderr, "nextok-lm train: %s\n", nt_errmsg());
             goto done;

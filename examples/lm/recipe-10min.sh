@@ -52,9 +52,32 @@
 # context 256, 2.7M parameters: the hour's size by the same rule; dropout
 # for the ~40 passes over the text it makes).
 #
+# Subwords (TOKENIZER=spm): SentencePiece pieces learned from the training
+# part (`nextok-lm train --help`), losses per character either way, so the
+# figure compares with the char run's. A piece covers ~1.5-2.5 characters
+# (1.54 for 400 unigram pieces on the 20 KB fixture; 1.74 for 512 unigram
+# pieces on the full text, measured with Python's sentencepiece, same
+# options), so at the same context in tokens the model sees ~2x the
+# characters per position and per FLOP, and the 10 minutes make ~2x the
+# passes over the text: hence dropout. The untested starting point:
+#   TOKENIZER=spm VOCAB=1024 SPM_TYPE=bpe DROPOUT=0.1 recipe-10min.sh RUN
+# (the 10min preset's 6 x 128, context 128 tokens ~ 300 characters).
+# Measured at 11:18 UTC on a quiet spell (load average ~2, AMD EPYC, 2
+# threads, nice 19, bf16), the 10min preset, 600 updates each, lr 3e-3,
+# warmup 100, cosine to 1e-4 over the 600, no dropout, seed 1337: char
+# 2.052 per character (train 1.978) in 57.5 s; spm bpe 1024 (2.376
+# characters per token on the full text; learned in a few seconds) 1.766
+# per character (3.913 per token, train 1.575 per character) in 65.2 s:
+# 1.13x the time per update, so ~4,700 updates in the 10 minutes the char
+# preset spends on ~5,400. Its train/validation gap opens early (0.19 at
+# update 600): hence DROPOUT=0.1. Expected at 10 minutes: below the char
+# run's 1.528, plausibly <= 1.47 (not run to the end by its author).
+#
 # Environment: NEXTOK_LM (the binary), THREADS (default 2), PRECISION (fp32
 # or bf16, default bf16 here), PRESET (default 10min), LR (default 3e-3), DROPOUT
-# (default 0), EXTRA (more train flags).
+# (default 0), TOKENIZER (char or spm, default char), VOCAB (spm pieces,
+# default 1024), SPM_TYPE (bpe or unigram, default bpe), EXTRA (more train
+# flags).
 set -eu
 USAGE="RUN_DIR [TEXT] [MINUTES]"
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -64,10 +87,21 @@ MINUTES=${3:-10}
 PRESET=${PRESET:-10min}
 LR=${LR:-3e-3}
 DROPOUT=${DROPOUT:-0}
+TOKENIZER=${TOKENIZER:-char}
+VOCAB=${VOCAB:-1024}
+SPM_TYPE=${SPM_TYPE:-bpe}
+case $TOKENIZER in
+char) TOK_FLAGS="" ;;
+spm) TOK_FLAGS="--tokenizer spm --vocab-size $VOCAB --spm-type $SPM_TYPE" ;;
+*)
+    echo "$0: TOKENIZER must be char or spm (got '$TOKENIZER')" >&2
+    exit 2
+    ;;
+esac
 
-# shellcheck disable=SC2086 # EXTRA: more flags, split on spaces
+# shellcheck disable=SC2086 # TOK_FLAGS, EXTRA: flags, split on spaces
 recipe_run --text "$TEXT" --out "$RUN" --overwrite --preset "$PRESET" \
     --minutes "$MINUTES" --lr "$LR" --warmup 200 --schedule cosine --lr-min 1e-4 \
     --beta2 0.99 --weight-decay 0.1 --clip 1 --dropout "$DROPOUT" \
     --valid-fraction 0.1 --eval-every 250 --eval-iters 20 --log-every 100 \
-    --seed 1337 --threads "$THREADS" --precision "$PRECISION" --progress lines ${EXTRA:-}
+    --seed 1337 --threads "$THREADS" --precision "$PRECISION" --progress lines $TOK_FLAGS ${EXTRA:-}
