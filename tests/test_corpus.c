@@ -7,15 +7,15 @@
 #include "core/alloc.h"
 #include "data/number_corpus.h"
 #include "support/check.h"
+#include "support/fixtures.h"
 
 /* Every row of tests/fixtures/numbers-sample.tsv (a copy of
  * shared/data/numbers-sample.tsv, the authority on conventions) and, when
  * present, numbers-num2words.tsv (the larger cross-checked fixture), in all
  * five forms. Returns the number of rows checked. */
 static int check_fixture(const char *name, int required) {
-    const char *dir = getenv("NT_FIXTURES");
     char path[1024];
-    snprintf(path, sizeof path, "%s/%s", dir ? dir : "tests/fixtures", name);
+    nt_fixture_path_to(path, sizeof path, name);
     FILE *f = fopen(path, "rb");
     if (!required && !f) return 0;
     CHECK(f != NULL, "cannot open %s", path);
