@@ -253,10 +253,38 @@ static void test_h5(void) {
     unlink(path);
 }
 
+/* nt_tokenizer_collect: the distinct tokens of texts in order; nt_vocab_collect_unknown: those a
+ * vocabulary lacks (what fine-tuning adds, what nextok-translate names). */
+static void test_collect(void) {
+    nt_strset set = {0};
+    CHECK(nt_tokenizer_collect(NT_TOKENIZER_WORD, "one two, one", &set) == NT_OK &&
+              nt_tokenizer_collect(NT_TOKENIZER_WORD, "two three", &set) == NT_OK,
+          "collect: %s", nt_errmsg());
+    const char *want[] = {"\xE2\x96\x81one", "\xE2\x96\x81two", ",", "\xE2\x96\x81three"};
+    CHECK(set.n == 4, "4 distinct words, got %d", set.n);
+    for (int i = 0; i < 4 && i < set.n; i++) CHECK(strcmp(set.items[i], want[i]) == 0, "word %d: %s", i, set.items[i]);
+    CHECK(nt_tokenizer_collect(NT_TOKENIZER_WORD, "bad\xFF", &set) == NT_ERR_FORMAT && set.n == 4, "bad UTF-8");
+    nt_strset_free(&set);
+
+    const char *texts[] = {"abc"};
+    nt_vocab *v;
+    CHECK(nt_vocab_build(&v, NT_TOKENIZER_CHAR, texts, 1, 1) == NT_OK, "build");
+    CHECK(nt_vocab_collect_unknown(v, "cabbage", &set) == NT_OK && nt_vocab_collect_unknown(v, "xa", &set) == NT_OK,
+          "unknown: %s", nt_errmsg());
+    CHECK(set.n == 3 && strcmp(set.items[0], "g") == 0 && strcmp(set.items[1], "e") == 0 &&
+              strcmp(set.items[2], "x") == 0,
+          "unknown: %d tokens", set.n);
+    CHECK(nt_vocab_collect_unknown(NULL, "x", &set) == NT_ERR_ARG && nt_vocab_collect_unknown(v, "x", NULL) == NT_ERR_ARG,
+          "NULL arguments");
+    nt_strset_free(&set);
+    nt_vocab_free(v);
+}
+
 int main(void) {
     test_split();
     test_round_trip();
     test_vocab();
+    test_collect();
     test_h5();
     return nt_check_report("test_tokenizer");
 }

@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "core/alloc.h"
 #include "core/fs.h"
+#include "core/strset.h"
 #include "train/atomic_file.h"
 #include "core/status.h"
 #include "data/number_corpus.h"
@@ -153,33 +154,6 @@ static int data_from_parallel(int argc, char **argv) {
 
 /* ---- --exclude: a set of texts, and splits drawn around it ------------------------ */
 
-typedef struct text_set {
-    const char **keys; /* open addressing, cap a power of two; point into the tables */
-    size_t cap, n;
-} text_set;
-
-static uint64_t text_hash(const char *s) {
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
-static int text_set_has(const text_set *t, const char *s) {
-    if (!t->cap) return 0;
-    for (size_t k = text_hash(s) & (t->cap - 1);; k = (k + 1) & (t->cap - 1)) {
-        if (!t->keys[k]) return 0;
-        if (strcmp(t->keys[k], s) == 0) return 1;
-    }
-}
-
-static void text_set_add(text_set *t, const char *s) {
-    size_t k = text_hash(s) & (t->cap - 1);
-    for (; t->keys[k]; k = (k + 1) & (t->cap - 1))
-        if (strcmp(t->keys[k], s) == 0) return;
-    t->keys[k] = s;
-    t->n++;
-}
-
 static nt_status write_numbers(const char *dir, const char *name, nt_form src, nt_form tgt, const int *nums, int n) {
     char path[4200], a[NT_CORPUS_MAX_TEXT], b[NT_CORPUS_MAX_TEXT];
     snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -202,7 +176,7 @@ static nt_status write_numbers(const char *dir, const char *name, nt_form src, n
  * takes what test and valid leave (cfg->n_train is set to that count). */
 #define TRAIN_ALL (-1)
 static nt_status write_splits_excluding(const char *dir, nt_form src, nt_form tgt, nt_corpus_split_config *cfg,
-                                        const text_set *ex, int *n_dropped) {
+                                        const nt_strset *ex, int *n_dropped) {
     int all = cfg->n_train == TRAIN_ALL;
     int64_t total = (int64_t)(all ? 0 : cfg->n_train) + cfg->n_valid + cfg->n_test;
     int64_t draw = total + (int64_t)ex->n, avail = (int64_t)cfg->max_number + 1;
@@ -217,7 +191,8 @@ static nt_status write_splits_excluding(const char *dir, nt_form src, nt_form tg
     for (int64_t i = 0; i < draw && s == NT_OK; i++) {
         s = nt_corpus_render(src, nums[i], a, sizeof a);
         if (s == NT_OK) s = nt_corpus_render(tgt, nums[i], b, sizeof b);
-        if (s == NT_OK && !text_set_has(ex, a) && !text_set_has(ex, b)) nums[kept++] = nums[i];
+        if (s == NT_OK && !nt_strset_has(ex, a, strlen(a)) && !nt_strset_has(ex, b, strlen(b)))
+            nums[kept++] = nums[i];
     }
     *n_dropped = (int)(draw - kept);
     if (s == NT_OK && all && kept >= total) cfg->n_train = (int)(kept - total), total = kept;
@@ -236,7 +211,7 @@ static nt_status write_splits_excluding(const char *dir, nt_form src, nt_form tg
  * are <= max and not in ex, into DIR/train.tsv (cfg->n_train gets the count;
  * valid.tsv and test.tsv are written empty). */
 static nt_status write_typed(const char *dir, nt_form src, nt_form tgt, nt_corpus_split_config *cfg,
-                             const text_set *ex, int *n_dropped) {
+                             const nt_strset *ex, int *n_dropped) {
     static int nums[3000];
     static unsigned char seen[NT_CORPUS_MAX_NUMBER + 1];
     int n = 0, kept = 0;
@@ -252,7 +227,7 @@ static nt_status write_typed(const char *dir, nt_form src, nt_form tgt, nt_corpu
         seen[v] = 1;
         NT_TRY(nt_corpus_render(src, v, a, sizeof a));
         NT_TRY(nt_corpus_render(tgt, v, b, sizeof b));
-        if (ex->cap && (text_set_has(ex, a) || text_set_has(ex, b))) {
+        if (nt_strset_has(ex, a, strlen(a)) || nt_strset_has(ex, b, strlen(b))) {
             (*n_dropped)++;
             continue;
         }
@@ -315,22 +290,20 @@ int cmd_data(int argc, char **argv) {
         s = nt_corpus_write_splits(out, src, tgt, &cfg);
     } else {
         nt_tsv *tables[MAX_EXCLUDE] = {0};
-        text_set ex = {0};
-        size_t n_texts = 0;
+        nt_strset ex = {0}; /* the texts of the --exclude files */
         for (int k = 0; k < n_exclude && s == NT_OK; k++) {
             s = nt_tsv_read(&tables[k], exclude[k], NULL);
-            if (s == NT_OK) n_texts += 2 * (size_t)tables[k]->n, cli_tsv_notes(tables[k]);
-        }
-        if (s == NT_OK) {
-            for (ex.cap = 16; ex.cap < 2 * n_texts; ex.cap *= 2) {}
-            ex.keys = nt_calloc(ex.cap, sizeof *ex.keys);
-            if (!ex.keys) s = nt_error(NT_ERR_NOMEM, "out of memory");
+            if (s == NT_OK) cli_tsv_notes(tables[k]);
         }
         for (int k = 0; k < n_exclude && s == NT_OK; k++)
-            for (int i = 0; i < tables[k]->n; i++) text_set_add(&ex, tables[k]->src[i]), text_set_add(&ex, tables[k]->tgt[i]);
+            for (int i = 0; i < tables[k]->n && s == NT_OK; i++) {
+                const char *st = tables[k]->src[i], *tt = tables[k]->tgt[i];
+                if (nt_strset_add(&ex, st, strlen(st)) < 0 || nt_strset_add(&ex, tt, strlen(tt)) < 0)
+                    s = nt_error(NT_ERR_NOMEM, "out of memory");
+            }
         if (s == NT_OK && typed) s = write_typed(out, src, tgt, &cfg, &ex, &dropped);
         else if (s == NT_OK) s = write_splits_excluding(out, src, tgt, &cfg, &ex, &dropped);
-        nt_free(ex.keys);
+        nt_strset_free(&ex);
         for (int k = 0; k < n_exclude; k++) nt_tsv_free(tables[k]);
     }
     if (s != NT_OK) {
