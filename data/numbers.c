@@ -79,10 +79,10 @@ static int chunk_ready;
 
 static void chunks_init(void) {
     if (chunk_ready) return;
-    char buf[NT_CORPUS_MAX_TEXT];
+    char buf[NT_NUMBER_CORPUS_MAX_TEXT];
     for (int w = 0; w < N_WORD_FORMS; w++)
         for (int n = 0; n < 1000; n++) {
-            nt_corpus_render(word_form[w], n, buf, sizeof buf);
+            nt_number_corpus_render(word_form[w], n, buf, sizeof buf);
             skeleton(w, buf, chunk_sk[w][n], SK_MAX);
         }
     chunk_ready = 1;
@@ -137,7 +137,7 @@ static int digits_number(const char *s, int *arabic) {
         } else {
             return -1;
         }
-        if (v > NT_CORPUS_MAX_NUMBER) return -1;
+        if (v > NT_NUMBER_CORPUS_MAX_NUMBER) return -1;
     }
     if (!digits || (ascii && east)) return -1;
     *arabic = east;
@@ -159,13 +159,13 @@ nt_status nt_numbers_normalize(const char *in, char *out, size_t cap, int *numbe
             form = arabic ? NT_FORM_ARABIC : NT_FORM_DIGITS;
         } else {
             chunks_init();
-            char sk[1024], canon[NT_CORPUS_MAX_TEXT], canon_sk[1024];
+            char sk[1024], canon[NT_NUMBER_CORPUS_MAX_TEXT], canon_sk[1024];
             for (int w = 0; w < N_WORD_FORMS && value < 0; w++) {
                 skeleton(w, folded, sk, sizeof sk);
                 int v = words_number(w, sk);
                 if (v < 0) continue;
                 /* only the variants set aside may differ from the corpus' spelling */
-                nt_corpus_render(word_form[w], v, canon, sizeof canon);
+                nt_number_corpus_render(word_form[w], v, canon, sizeof canon);
                 skeleton(w, canon, canon_sk, sizeof canon_sk);
                 if (strcmp(sk, canon_sk) == 0) value = v, form = word_form[w];
             }
@@ -173,7 +173,7 @@ nt_status nt_numbers_normalize(const char *in, char *out, size_t cap, int *numbe
     }
     if (value >= 0) {
         if (number) *number = value;
-        return nt_corpus_render(form, value, out, cap);
+        return nt_number_corpus_render(form, value, out, cap);
     }
     if (n + 1 > cap) {
         out[0] = 0;
@@ -191,15 +191,15 @@ int nt_numbers_vocab(const nt_vocab *v) {
     nt_status s = NT_OK;
     /* every word of every form, in every position a tokenizer distinguishes */
     static const int rest[] = {0, 1, 7, 21, 71, 80, 81, 91, 100, 101, 180, 200, 999};
-    char buf[NT_CORPUS_MAX_TEXT];
+    char buf[NT_NUMBER_CORPUS_MAX_TEXT];
     for (int f = 0; f < NT_FORM_COUNT && s == NT_OK; f++)
         for (int k = 0; k < 1000 && s == NT_OK; k++)
             for (int r = 0; r < (int)(sizeof rest / sizeof *rest); r++) {
                 int n = k == 0 ? (r == 0 ? 0 : -1) : k * 1000 + rest[r];
                 if (n < 0) continue;
-                if (s == NT_OK && nt_corpus_render((nt_form)f, n, buf, sizeof buf) == NT_OK)
+                if (s == NT_OK && nt_number_corpus_render((nt_form)f, n, buf, sizeof buf) == NT_OK)
                     s = nt_tokenizer_collect(nt_vocab_kind(v), buf, &words);
-                if (s == NT_OK && k < 1000 && r == 0 && nt_corpus_render((nt_form)f, k, buf, sizeof buf) == NT_OK)
+                if (s == NT_OK && k < 1000 && r == 0 && nt_number_corpus_render((nt_form)f, k, buf, sizeof buf) == NT_OK)
                     s = nt_tokenizer_collect(nt_vocab_kind(v), buf, &words);
             }
     int all = s == NT_OK;

@@ -10,20 +10,20 @@
 
 enum { N = 600, MAXB = 4096 };
 
-static char src_s[N][NT_CORPUS_MAX_TEXT], tgt_s[N][NT_CORPUS_MAX_TEXT];
+static char src_s[N][NT_NUMBER_CORPUS_MAX_TEXT], tgt_s[N][NT_NUMBER_CORPUS_MAX_TEXT];
 static nt_corpus *corpus;
 static nt_vocab *vocab;
 
 static void make_corpus(void) {
-    nt_corpus_split_config sc;
-    nt_corpus_split_config_default(&sc);
+    nt_number_corpus_split_config sc;
+    nt_number_corpus_split_config_default(&sc);
     sc.n_train = N; sc.n_valid = 0; sc.n_test = 0; sc.seed = 3;
     int nums[N];
-    CHECK(nt_corpus_split_numbers(&sc, nums, NULL, NULL) == NT_OK, "numbers");
+    CHECK(nt_number_corpus_split_numbers(&sc, nums, NULL, NULL) == NT_OK, "numbers");
     const char *s[N], *t[N];
     for (int i = 0; i < N; i++) {
-        nt_corpus_render(NT_FORM_DIGITS, nums[i], src_s[i], sizeof src_s[i]);
-        nt_corpus_render(NT_FORM_FR, nums[i], tgt_s[i], sizeof tgt_s[i]);
+        nt_number_corpus_render(NT_FORM_DIGITS, nums[i], src_s[i], sizeof src_s[i]);
+        nt_number_corpus_render(NT_FORM_FR, nums[i], tgt_s[i], sizeof tgt_s[i]);
         s[i] = src_s[i];
         t[i] = tgt_s[i];
     }

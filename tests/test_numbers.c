@@ -13,7 +13,7 @@ static int failures_shown;
 
 /* Expects normalize(variant) == want and the number n. */
 static void expect(const char *variant, const char *want, int n) {
-    char out[NT_CORPUS_MAX_TEXT];
+    char out[NT_NUMBER_CORPUS_MAX_TEXT];
     int got = -2;
     nt_status s = nt_numbers_normalize(variant, out, sizeof out, &got);
     int ok = s == NT_OK && strcmp(out, want) == 0 && got == n;
@@ -41,8 +41,8 @@ static void upper_ascii(const char *s, char *out) {
 /* The variants of form f's text of n (numbers.h's list), each expected to
  * normalise back to it. */
 static void variants(nt_form f, int n) {
-    char canon[NT_CORPUS_MAX_TEXT], v[512], w[512];
-    nt_corpus_render(f, n, canon, sizeof canon);
+    char canon[NT_NUMBER_CORPUS_MAX_TEXT], v[512], w[512];
+    nt_number_corpus_render(f, n, canon, sizeof canon);
     expect(canon, canon, n);
     snprintf(v, sizeof v, "  %s \t", canon); /* surrounding whitespace */
     expect(v, canon, n);
@@ -93,7 +93,7 @@ static void variants(nt_form f, int n) {
 int main(void) {
     const nt_form forms[] = {NT_FORM_DIGITS, NT_FORM_ARABIC, NT_FORM_EN, NT_FORM_FR, NT_FORM_DE};
     for (int fi = 0; fi < 5; fi++)
-        for (int n = 0; n <= NT_CORPUS_MAX_NUMBER; n += n < 2000 ? 1 : n < 100000 ? 97 : 997) variants(forms[fi], n);
+        for (int n = 0; n <= NT_NUMBER_CORPUS_MAX_NUMBER; n += n < 2000 ? 1 : n < 100000 ? 97 : 997) variants(forms[fi], n);
     for (int fi = 0; fi < 5; fi++)
         for (int k = 1; k < 1000; k++) variants(forms[fi], k * 1000); /* every k thousand */
     /* the cases of the issue */

@@ -54,11 +54,11 @@ static void test_split(void) {
  * cases) in all five forms, for both tokenizers, vocabulary built from them. */
 static void test_round_trip(void) {
     enum { N = 1000000 / 37 + 1 };
-    static char text[NT_FORM_COUNT][N][NT_CORPUS_MAX_TEXT / 2];
+    static char text[NT_FORM_COUNT][N][NT_NUMBER_CORPUS_MAX_TEXT / 2];
     const char **all = malloc(sizeof(char *) * N * NT_FORM_COUNT);
     for (int f = 0; f < NT_FORM_COUNT; f++)
         for (int i = 0; i < N; i++) {
-            CHECK(nt_corpus_render((nt_form)f, i * 37, text[f][i], sizeof text[f][i]) == NT_OK, "render");
+            CHECK(nt_number_corpus_render((nt_form)f, i * 37, text[f][i], sizeof text[f][i]) == NT_OK, "render");
             all[f * N + i] = text[f][i];
         }
     int32_t ids[256];
