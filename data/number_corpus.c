@@ -163,22 +163,22 @@ static void render_digits(sb *b, int n, int arabic) {
 
 /* ---- public: names and rendering ---------------------------------------------- */
 
-static const char *form_names[NT_FORM_COUNT] = {"digits", "arabic", "en", "fr", "de"};
+static const char *form_names[NT_NUMBER_FORM_COUNT] = {"digits", "arabic", "en", "fr", "de"};
 
-const char *nt_number_corpus_form_name(nt_form f) {
-    return (unsigned)f < NT_FORM_COUNT ? form_names[f] : NULL;
+const char *nt_number_corpus_form_name(nt_number_form f) {
+    return (unsigned)f < NT_NUMBER_FORM_COUNT ? form_names[f] : NULL;
 }
 
-nt_status nt_number_corpus_form_parse(const char *name, nt_form *out) {
+nt_status nt_number_corpus_form_parse(const char *name, nt_number_form *out) {
     if (!name || !out) return nt_error(NT_ERR_ARG, "nt_number_corpus_form_parse: NULL argument");
-    for (int f = 0; f < NT_FORM_COUNT; f++)
-        if (strcmp(name, form_names[f]) == 0) { *out = (nt_form)f; return NT_OK; }
+    for (int f = 0; f < NT_NUMBER_FORM_COUNT; f++)
+        if (strcmp(name, form_names[f]) == 0) { *out = (nt_number_form)f; return NT_OK; }
     return nt_error(NT_ERR_ARG,
                     "nt_number_corpus_form_parse: unknown form \"%s\" (expected digits, arabic, en, fr or de)",
                     name);
 }
 
-nt_status nt_number_corpus_task_parse(const char *task, nt_form *src, nt_form *tgt) {
+nt_status nt_number_corpus_task_parse(const char *task, nt_number_form *src, nt_number_form *tgt) {
     if (!task || !src || !tgt) return nt_error(NT_ERR_ARG, "nt_number_corpus_task_parse: NULL argument");
     const char *dash = strchr(task, '-');
     char a[32];
@@ -190,7 +190,7 @@ nt_status nt_number_corpus_task_parse(const char *task, nt_form *src, nt_form *t
                         task);
     memcpy(a, task, la);
     a[la] = 0;
-    nt_form s, t;
+    nt_number_form s, t;
     if (nt_number_corpus_form_parse(a, &s) != NT_OK || nt_number_corpus_form_parse(dash + 1, &t) != NT_OK)
         return nt_error(NT_ERR_ARG,
                         "nt_number_corpus_task_parse: bad task \"%s\": unknown form (expected digits, "
@@ -205,22 +205,22 @@ nt_status nt_number_corpus_task_parse(const char *task, nt_form *src, nt_form *t
     return NT_OK;
 }
 
-nt_status nt_number_corpus_render(nt_form f, int n, char *buf, size_t cap) {
+nt_status nt_number_corpus_render(nt_number_form f, int n, char *buf, size_t cap) {
     if (!buf) return nt_error(NT_ERR_ARG, "nt_number_corpus_render: NULL buf");
     if (cap > 0) buf[0] = 0;
-    if ((unsigned)f >= NT_FORM_COUNT)
+    if ((unsigned)f >= NT_NUMBER_FORM_COUNT)
         return nt_error(NT_ERR_ARG, "nt_number_corpus_render: bad form %d (expected 0..%d)", (int)f,
-                        NT_FORM_COUNT - 1);
+                        NT_NUMBER_FORM_COUNT - 1);
     if (n < 0 || n > NT_NUMBER_CORPUS_MAX_NUMBER)
         return nt_error(NT_ERR_ARG, "nt_number_corpus_render: number %d out of range 0..%d", n,
                         NT_NUMBER_CORPUS_MAX_NUMBER);
     sb b = {buf, cap, 0};
     switch (f) {
-    case NT_FORM_DIGITS: render_digits(&b, n, 0); break;
-    case NT_FORM_ARABIC: render_digits(&b, n, 1); break;
-    case NT_FORM_EN: render_en(&b, n); break;
-    case NT_FORM_FR: render_fr(&b, n); break;
-    case NT_FORM_DE: render_de(&b, n); break;
+    case NT_NUMBER_FORM_DIGITS: render_digits(&b, n, 0); break;
+    case NT_NUMBER_FORM_ARABIC: render_digits(&b, n, 1); break;
+    case NT_NUMBER_FORM_EN: render_en(&b, n); break;
+    case NT_NUMBER_FORM_FR: render_fr(&b, n); break;
+    case NT_NUMBER_FORM_DE: render_de(&b, n); break;
     default: break;
     }
     if (b.len >= cap) {
@@ -372,7 +372,7 @@ nt_status nt_number_corpus_split_numbers(const nt_number_corpus_split_config *cf
     return NT_OK;
 }
 
-static nt_status write_split(const char *dir, const char *name, nt_form src, nt_form tgt,
+static nt_status write_split(const char *dir, const char *name, nt_number_form src, nt_number_form tgt,
                              const int *nums, int n) {
     char path[4200], a[NT_NUMBER_CORPUS_MAX_TEXT], b[NT_NUMBER_CORPUS_MAX_TEXT];
     snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -393,13 +393,13 @@ static nt_status write_split(const char *dir, const char *name, nt_form src, nt_
     return NT_OK;
 }
 
-nt_status nt_number_corpus_write_splits(const char *dir, nt_form src, nt_form tgt,
+nt_status nt_number_corpus_write_splits(const char *dir, nt_number_form src, nt_number_form tgt,
                                  const nt_number_corpus_split_config *cfg) {
     if (!dir || !cfg) return nt_error(NT_ERR_ARG, "nt_number_corpus_write_splits: NULL argument");
-    if ((unsigned)src >= NT_FORM_COUNT || (unsigned)tgt >= NT_FORM_COUNT || src == tgt)
+    if ((unsigned)src >= NT_NUMBER_FORM_COUNT || (unsigned)tgt >= NT_NUMBER_FORM_COUNT || src == tgt)
         return nt_error(NT_ERR_ARG, "nt_number_corpus_write_splits: bad task (source form %d, target "
                                     "form %d; expected two distinct forms 0..%d)",
-                        (int)src, (int)tgt, NT_FORM_COUNT - 1);
+                        (int)src, (int)tgt, NT_NUMBER_FORM_COUNT - 1);
     if (cfg->n_train < 0 || cfg->n_valid < 0 || cfg->n_test < 0)
         return nt_number_corpus_split_numbers(cfg, NULL, NULL, NULL); /* reports the error */
     size_t n = (size_t)cfg->n_train + cfg->n_valid + cfg->n_test;

@@ -15,9 +15,9 @@
  * A task is an ordered pair of distinct forms, named "src-tgt" ("en-fr").
  *
  *     char buf[NT_NUMBER_CORPUS_MAX_TEXT];
- *     nt_number_corpus_render(NT_FORM_FR, 80, buf, sizeof buf);     // "quatre-vingts"
+ *     nt_number_corpus_render(NT_NUMBER_FORM_FR, 80, buf, sizeof buf);     // "quatre-vingts"
  *
- *     nt_form src, tgt;
+ *     nt_number_form src, tgt;
  *     nt_number_corpus_task_parse("en-fr", &src, &tgt);
  *     nt_number_corpus_split_config sc;
  *     nt_number_corpus_split_config_default(&sc);                    // 20000/500/1000
@@ -33,14 +33,14 @@
 
 /* ---- number forms ---------------------------------------------------------- */
 
-typedef enum nt_form {
-    NT_FORM_DIGITS = 0, /* "1234" */
-    NT_FORM_ARABIC,     /* "١٢٣٤" */
-    NT_FORM_EN,         /* British English words */
-    NT_FORM_FR,         /* traditional French spelling */
-    NT_FORM_DE,         /* German compound */
-    NT_FORM_COUNT
-} nt_form;
+typedef enum nt_number_form {
+    NT_NUMBER_FORM_DIGITS = 0, /* "1234" */
+    NT_NUMBER_FORM_ARABIC,     /* "١٢٣٤" */
+    NT_NUMBER_FORM_EN,         /* British English words */
+    NT_NUMBER_FORM_FR,         /* traditional French spelling */
+    NT_NUMBER_FORM_DE,         /* German compound */
+    NT_NUMBER_FORM_COUNT
+} nt_number_form;
 
 #define NT_NUMBER_CORPUS_MAX_NUMBER 999999
 /* A buffer of this many bytes holds any rendered number (longest: de/en of
@@ -48,21 +48,21 @@ typedef enum nt_form {
 #define NT_NUMBER_CORPUS_MAX_TEXT 256
 
 /* "digits", "arabic", "en", "fr", "de"; NULL for an out-of-range value. */
-const char *nt_number_corpus_form_name(nt_form f);
+const char *nt_number_corpus_form_name(nt_number_form f);
 
 /* Parses a form name. NT_ERR_ARG naming the bad name and the valid ones;
  * *out unchanged on error. */
-nt_status nt_number_corpus_form_parse(const char *name, nt_form *out);
+nt_status nt_number_corpus_form_parse(const char *name, nt_number_form *out);
 
 /* Parses a task "src-tgt" ("en-fr", "digits-de"). NT_ERR_ARG if the name is
  * not two known forms joined by '-', or if both are the same form; outputs
  * unchanged on error. */
-nt_status nt_number_corpus_task_parse(const char *task, nt_form *src, nt_form *tgt);
+nt_status nt_number_corpus_task_parse(const char *task, nt_number_form *src, nt_number_form *tgt);
 
 /* Writes number n (0..999999) in form f into buf (NUL-terminated UTF-8).
  * NT_ERR_ARG for a bad form, n out of range, NULL buf, or cap too small
  * (the message gives the bytes needed); buf[0] = 0 then if cap > 0. */
-nt_status nt_number_corpus_render(nt_form f, int n, char *buf, size_t cap);
+nt_status nt_number_corpus_render(nt_number_form f, int n, char *buf, size_t cap);
 
 /* ---- splits ------------------------------------------------------------------ */
 
@@ -99,7 +99,7 @@ nt_status nt_number_corpus_split_numbers(const nt_number_corpus_split_config *cf
 /* Writes dir/train.tsv, dir/valid.tsv, dir/test.tsv ("source\ttarget\n" per
  * number) for task (src, tgt), creating dir (and missing parents) if needed.
  * Errors as nt_number_corpus_split_numbers, plus NT_ERR_IO naming the path. */
-nt_status nt_number_corpus_write_splits(const char *dir, nt_form src, nt_form tgt,
+nt_status nt_number_corpus_write_splits(const char *dir, nt_number_form src, nt_number_form tgt,
                                  const nt_number_corpus_split_config *cfg);
 
 #endif

@@ -50,7 +50,7 @@ static size_t fold(const char *in, char *out, size_t cap) {
 /* ---- words -------------------------------------------------------------------------------- */
 
 enum { W_EN, W_FR, W_DE, N_WORD_FORMS };
-static const nt_form word_form[N_WORD_FORMS] = {NT_FORM_EN, NT_FORM_FR, NT_FORM_DE};
+static const nt_number_form word_form[N_WORD_FORMS] = {NT_NUMBER_FORM_EN, NT_NUMBER_FORM_FR, NT_NUMBER_FORM_DE};
 static const char *thousand_word[N_WORD_FORMS] = {"thousand", "mille", "tausend"};
 
 /* The words of `text` without the spelling variants of form w (numbers.h),
@@ -152,11 +152,11 @@ nt_status nt_numbers_normalize(const char *in, char *out, size_t cap, int *numbe
     char folded[1024];
     size_t n = fold(in, folded, sizeof folded);
     int value = -1;
-    nt_form form = NT_FORM_DIGITS;
+    nt_number_form form = NT_NUMBER_FORM_DIGITS;
     if (n < sizeof folded - 1) {
         int arabic = 0;
         if ((value = digits_number(folded, &arabic)) >= 0) {
-            form = arabic ? NT_FORM_ARABIC : NT_FORM_DIGITS;
+            form = arabic ? NT_NUMBER_FORM_ARABIC : NT_NUMBER_FORM_DIGITS;
         } else {
             chunks_init();
             char sk[1024], canon[NT_NUMBER_CORPUS_MAX_TEXT], canon_sk[1024];
@@ -192,14 +192,14 @@ int nt_numbers_vocab(const nt_vocab *v) {
     /* every word of every form, in every position a tokenizer distinguishes */
     static const int rest[] = {0, 1, 7, 21, 71, 80, 81, 91, 100, 101, 180, 200, 999};
     char buf[NT_NUMBER_CORPUS_MAX_TEXT];
-    for (int f = 0; f < NT_FORM_COUNT && s == NT_OK; f++)
+    for (int f = 0; f < NT_NUMBER_FORM_COUNT && s == NT_OK; f++)
         for (int k = 0; k < 1000 && s == NT_OK; k++)
             for (int r = 0; r < (int)(sizeof rest / sizeof *rest); r++) {
                 int n = k == 0 ? (r == 0 ? 0 : -1) : k * 1000 + rest[r];
                 if (n < 0) continue;
-                if (s == NT_OK && nt_number_corpus_render((nt_form)f, n, buf, sizeof buf) == NT_OK)
+                if (s == NT_OK && nt_number_corpus_render((nt_number_form)f, n, buf, sizeof buf) == NT_OK)
                     s = nt_tokenizer_collect(nt_vocab_kind(v), buf, &words);
-                if (s == NT_OK && k < 1000 && r == 0 && nt_number_corpus_render((nt_form)f, k, buf, sizeof buf) == NT_OK)
+                if (s == NT_OK && k < 1000 && r == 0 && nt_number_corpus_render((nt_number_form)f, k, buf, sizeof buf) == NT_OK)
                     s = nt_tokenizer_collect(nt_vocab_kind(v), buf, &words);
             }
     int all = s == NT_OK;

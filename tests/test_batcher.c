@@ -22,8 +22,8 @@ static void make_corpus(void) {
     CHECK(nt_number_corpus_split_numbers(&sc, nums, NULL, NULL) == NT_OK, "numbers");
     const char *s[N], *t[N];
     for (int i = 0; i < N; i++) {
-        nt_number_corpus_render(NT_FORM_DIGITS, nums[i], src_s[i], sizeof src_s[i]);
-        nt_number_corpus_render(NT_FORM_FR, nums[i], tgt_s[i], sizeof tgt_s[i]);
+        nt_number_corpus_render(NT_NUMBER_FORM_DIGITS, nums[i], src_s[i], sizeof src_s[i]);
+        nt_number_corpus_render(NT_NUMBER_FORM_FR, nums[i], tgt_s[i], sizeof tgt_s[i]);
         s[i] = src_s[i];
         t[i] = tgt_s[i];
     }

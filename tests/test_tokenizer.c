@@ -54,21 +54,21 @@ static void test_split(void) {
  * cases) in all five forms, for both tokenizers, vocabulary built from them. */
 static void test_round_trip(void) {
     enum { N = 1000000 / 37 + 1 };
-    static char text[NT_FORM_COUNT][N][NT_NUMBER_CORPUS_MAX_TEXT / 2];
-    const char **all = malloc(sizeof(char *) * N * NT_FORM_COUNT);
-    for (int f = 0; f < NT_FORM_COUNT; f++)
+    static char text[NT_NUMBER_FORM_COUNT][N][NT_NUMBER_CORPUS_MAX_TEXT / 2];
+    const char **all = malloc(sizeof(char *) * N * NT_NUMBER_FORM_COUNT);
+    for (int f = 0; f < NT_NUMBER_FORM_COUNT; f++)
         for (int i = 0; i < N; i++) {
-            CHECK(nt_number_corpus_render((nt_form)f, i * 37, text[f][i], sizeof text[f][i]) == NT_OK, "render");
+            CHECK(nt_number_corpus_render((nt_number_form)f, i * 37, text[f][i], sizeof text[f][i]) == NT_OK, "render");
             all[f * N + i] = text[f][i];
         }
     int32_t ids[256];
     char back[512];
     for (int k = 0; k < 2; k++) {
         nt_vocab *v;
-        CHECK(nt_vocab_build(&v, (nt_tokenizer_kind)k, all, N * NT_FORM_COUNT, 1) == NT_OK, "build: %s", nt_errmsg());
+        CHECK(nt_vocab_build(&v, (nt_tokenizer_kind)k, all, N * NT_NUMBER_FORM_COUNT, 1) == NT_OK, "build: %s", nt_errmsg());
         if (!v) continue;
         int bad = 0, unk = 0;
-        for (int f = 0; f < NT_FORM_COUNT; f++)
+        for (int f = 0; f < NT_NUMBER_FORM_COUNT; f++)
             for (int i = 0; i < N; i++) {
                 int n;
                 if (nt_vocab_encode(v, text[f][i], ids, 256, &n) != NT_OK) { bad++; continue; }

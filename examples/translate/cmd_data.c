@@ -154,7 +154,7 @@ static int data_from_parallel(int argc, char **argv) {
 
 /* ---- --exclude: a set of texts, and splits drawn around it ------------------------ */
 
-static nt_status write_numbers(const char *dir, const char *name, nt_form src, nt_form tgt, const int *nums, int n) {
+static nt_status write_numbers(const char *dir, const char *name, nt_number_form src, nt_number_form tgt, const int *nums, int n) {
     char path[4200], a[NT_NUMBER_CORPUS_MAX_TEXT], b[NT_NUMBER_CORPUS_MAX_TEXT];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE *f = fopen(path, "wb");
@@ -175,7 +175,7 @@ static nt_status write_numbers(const char *dir, const char *name, nt_form src, n
  * cfg->n_train == TRAIN_ALL: the pool is all of 0..max_number, and training
  * takes what test and valid leave (cfg->n_train is set to that count). */
 #define TRAIN_ALL (-1)
-static nt_status write_splits_excluding(const char *dir, nt_form src, nt_form tgt, nt_number_corpus_split_config *cfg,
+static nt_status write_splits_excluding(const char *dir, nt_number_form src, nt_number_form tgt, nt_number_corpus_split_config *cfg,
                                         const nt_strset *ex, int *n_dropped) {
     int all = cfg->n_train == TRAIN_ALL;
     int64_t total = (int64_t)(all ? 0 : cfg->n_train) + cfg->n_valid + cfg->n_test;
@@ -210,7 +210,7 @@ static nt_status write_splits_excluding(const char *dir, nt_form src, nt_form tg
 /* The numbers people type first (0..1000, every k*10^n, every k*1000) that
  * are <= max and not in ex, into DIR/train.tsv (cfg->n_train gets the count;
  * valid.tsv and test.tsv are written empty). */
-static nt_status write_typed(const char *dir, nt_form src, nt_form tgt, nt_number_corpus_split_config *cfg,
+static nt_status write_typed(const char *dir, nt_number_form src, nt_number_form tgt, nt_number_corpus_split_config *cfg,
                              const nt_strset *ex, int *n_dropped) {
     static int nums[3000];
     static unsigned char seen[NT_NUMBER_CORPUS_MAX_NUMBER + 1];
@@ -281,7 +281,7 @@ int cmd_data(int argc, char **argv) {
     int rc = nt_opts_parse(&cmd, argc, argv);
     if (rc >= 0) return rc;
     cfg.sampling = (nt_number_corpus_sampling)sampling;
-    nt_form src, tgt;
+    nt_number_form src, tgt;
     if (nt_number_corpus_task_parse(task, &src, &tgt) != NT_OK) return nt_opts_usage_error(&cmd, "--task: %s", cli_errmsg());
     nt_status s = NT_OK;
     int dropped = 0;

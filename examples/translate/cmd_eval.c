@@ -73,7 +73,7 @@ static double now_seconds(void) {
 }
 
 static int eval_numbers(const nt_opts *cmd, const eval_numbers_opts *o) {
-    nt_form src, tgt;
+    nt_number_form src, tgt;
     if (nt_number_corpus_task_parse(o->task, &src, &tgt) != NT_OK)
         return nt_opts_usage_error(cmd, "--task: %s", cli_errmsg());
     int *nums = NULL;
