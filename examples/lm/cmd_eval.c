@@ -81,7 +81,7 @@ int cmd_eval(int argc, char **argv) {
     }
     s = lm_text_read(&text, o.text);
     if (s == NT_OK) s = lm_text_encode(&text, v, &ids, &n);
-    nt_text_source_config c = {.mode = NT_TEXT_SEQUENTIAL, .batch_size = o.batch_size, .block_size = o.block_size};
+    nt_text_source_config c = {.mode = NT_TEXT_SOURCE_SEQUENTIAL, .batch_size = o.batch_size, .block_size = o.block_size};
     /* the split of `train --valid-fraction` (nanoGPT's: train = data[:int(n * 0.9)]) */
     int64_t first = o.valid_fraction > 0 ? (int64_t)((double)n * (1.0 - o.valid_fraction)) : 0;
     if (s == NT_OK) s = nt_text_source_new(&src, ids + first, n - first, &c);
