@@ -30,7 +30,7 @@ struct nt_batcher {
 };
 
 nt_batcher_config nt_batcher_config_default(void) {
-    nt_batcher_config c = {NT_LAYOUT_ENCDEC, 4096, 0, 1, 1, 256, 0, 8};
+    nt_batcher_config c = {NT_BATCHER_LAYOUT_ENCDEC, 4096, 0, 1, 1, 256, 0, 8};
     return c;
 }
 
@@ -116,7 +116,7 @@ nt_status nt_batcher_new(nt_batcher **out, const nt_corpus *c, const nt_batcher_
     if (!out) return nt_error(NT_ERR_ARG, "%s: NULL out", who);
     *out = NULL;
     if (!c || !cfg) return nt_error(NT_ERR_ARG, "%s: NULL corpus or config", who);
-    if (cfg->layout != NT_LAYOUT_ENCDEC && cfg->layout != NT_LAYOUT_DECODER)
+    if (cfg->layout != NT_BATCHER_LAYOUT_ENCDEC && cfg->layout != NT_BATCHER_LAYOUT_DECODER)
         return nt_error(NT_ERR_ARG, "%s: bad layout %d", who, (int)cfg->layout);
     if (cfg->max_tokens < 0 || cfg->max_sentences < 0 || cfg->max_len < 0 || cfg->buckets < 0)
         return nt_error(NT_ERR_ARG, "%s: negative value (max_tokens %d, max_sentences %d, max_len %d, buckets %d)",
@@ -136,7 +136,7 @@ nt_status nt_batcher_new(nt_batcher **out, const nt_corpus *c, const nt_batcher_
     int maxkey = 1;
     for (int i = 0; i < c->n; i++) {
         int s, t;
-        if (cfg->layout == NT_LAYOUT_ENCDEC) {
+        if (cfg->layout == NT_BATCHER_LAYOUT_ENCDEC) {
             s = c->src_len[i] + 1;
             t = c->tgt_len[i] + 1;
         } else {
@@ -207,7 +207,7 @@ nt_status nt_batcher_new(nt_batcher **out, const nt_corpus *c, const nt_batcher_
     b->labels = nt_malloc((size_t)cells * sizeof(int32_t));
     b->index = nt_malloc((size_t)rows * sizeof(int));
     if (!b->tgt_in || !b->tgt_mask || !b->labels || !b->index) goto nomem;
-    if (cfg->layout == NT_LAYOUT_ENCDEC) {
+    if (cfg->layout == NT_BATCHER_LAYOUT_ENCDEC) {
         b->src = nt_malloc((size_t)cells * sizeof(int32_t));
         b->src_mask = nt_malloc((size_t)cells * sizeof(int32_t));
         if (!b->src || !b->src_mask) goto nomem;
@@ -249,7 +249,7 @@ static void fill(nt_batcher *b, nt_batch *o, const int *rows, int B) {
         b->index[r] = i;
         o->n_src_tokens += ns + 1;
         o->n_tgt_tokens += nt + 1;
-        if (b->cfg.layout == NT_LAYOUT_ENCDEC) {
+        if (b->cfg.layout == NT_BATCHER_LAYOUT_ENCDEC) {
             int32_t *s = b->src + (size_t)r * S, *sm = b->src_mask + (size_t)r * S;
             memset(s, 0, (size_t)S * sizeof *s);
             memset(sm, 0, (size_t)S * sizeof *sm);
@@ -275,7 +275,7 @@ static void fill(nt_batcher *b, nt_batch *o, const int *rows, int B) {
             for (int t = 0; t < ns + nt + 2; t++) tm[t] = 1;
         }
     }
-    if (b->cfg.layout == NT_LAYOUT_ENCDEC) {
+    if (b->cfg.layout == NT_BATCHER_LAYOUT_ENCDEC) {
         o->src = b->src;
         o->src_mask = b->src_mask;
     } else {

@@ -4,7 +4,7 @@
  * T padded target (decoder) length.
  *
  *     nt_batcher_config bc = nt_batcher_config_default();
- *     bc.layout = NT_LAYOUT_ENCDEC;  bc.max_tokens = 4096;  bc.seed = 42;
+ *     bc.layout = NT_BATCHER_LAYOUT_ENCDEC;  bc.max_tokens = 4096;  bc.seed = 42;
  *     nt_batcher *b;
  *     if (nt_batcher_new(&b, corpus, &bc) != NT_OK) ... nt_errmsg() ...
  *     nt_batch batch;
@@ -56,13 +56,13 @@
 #include "core/status.h"
 #include "data/corpus.h"
 
-typedef enum nt_layout {
-    NT_LAYOUT_ENCDEC = 0,  /* encoder input and decoder input/labels */
-    NT_LAYOUT_DECODER = 1, /* one sequence <bos> source <sep> target <eos> */
-} nt_layout;
+typedef enum nt_batcher_layout {
+    NT_BATCHER_LAYOUT_ENCDEC = 0,  /* encoder input and decoder input/labels */
+    NT_BATCHER_LAYOUT_DECODER = 1, /* one sequence <bos> source <sep> target <eos> */
+} nt_batcher_layout;
 
 typedef struct nt_batcher_config {
-    nt_layout layout;
+    nt_batcher_layout layout;
     int max_tokens;    /* cap on B * padded length (0 = unused) */
     int max_sentences; /* cap on B (0 = unused) */
     uint64_t seed;

@@ -163,41 +163,41 @@ static void render_digits(sb *b, int n, int arabic) {
 
 /* ---- public: names and rendering ---------------------------------------------- */
 
-static const char *form_names[NT_FORM_COUNT] = {"digits", "arabic", "en", "fr", "de"};
+static const char *form_names[NT_NUMBER_FORM_COUNT] = {"digits", "arabic", "en", "fr", "de"};
 
-const char *nt_corpus_form_name(nt_form f) {
-    return (unsigned)f < NT_FORM_COUNT ? form_names[f] : NULL;
+const char *nt_number_corpus_form_name(nt_number_form f) {
+    return (unsigned)f < NT_NUMBER_FORM_COUNT ? form_names[f] : NULL;
 }
 
-nt_status nt_corpus_form_parse(const char *name, nt_form *out) {
-    if (!name || !out) return nt_error(NT_ERR_ARG, "nt_corpus_form_parse: NULL argument");
-    for (int f = 0; f < NT_FORM_COUNT; f++)
-        if (strcmp(name, form_names[f]) == 0) { *out = (nt_form)f; return NT_OK; }
+nt_status nt_number_corpus_form_parse(const char *name, nt_number_form *out) {
+    if (!name || !out) return nt_error(NT_ERR_ARG, "nt_number_corpus_form_parse: NULL argument");
+    for (int f = 0; f < NT_NUMBER_FORM_COUNT; f++)
+        if (strcmp(name, form_names[f]) == 0) { *out = (nt_number_form)f; return NT_OK; }
     return nt_error(NT_ERR_ARG,
-                    "nt_corpus_form_parse: unknown form \"%s\" (expected digits, arabic, en, fr or de)",
+                    "nt_number_corpus_form_parse: unknown form \"%s\" (expected digits, arabic, en, fr or de)",
                     name);
 }
 
-nt_status nt_corpus_task_parse(const char *task, nt_form *src, nt_form *tgt) {
-    if (!task || !src || !tgt) return nt_error(NT_ERR_ARG, "nt_corpus_task_parse: NULL argument");
+nt_status nt_number_corpus_task_parse(const char *task, nt_number_form *src, nt_number_form *tgt) {
+    if (!task || !src || !tgt) return nt_error(NT_ERR_ARG, "nt_number_corpus_task_parse: NULL argument");
     const char *dash = strchr(task, '-');
     char a[32];
     size_t la = dash ? (size_t)(dash - task) : 0;
     if (!dash || la >= sizeof a || strchr(dash + 1, '-'))
         return nt_error(NT_ERR_ARG,
-                        "nt_corpus_task_parse: bad task \"%s\" (expected SRC-TGT, e.g. en-fr, with "
+                        "nt_number_corpus_task_parse: bad task \"%s\" (expected SRC-TGT, e.g. en-fr, with "
                         "forms digits, arabic, en, fr, de)",
                         task);
     memcpy(a, task, la);
     a[la] = 0;
-    nt_form s, t;
-    if (nt_corpus_form_parse(a, &s) != NT_OK || nt_corpus_form_parse(dash + 1, &t) != NT_OK)
+    nt_number_form s, t;
+    if (nt_number_corpus_form_parse(a, &s) != NT_OK || nt_number_corpus_form_parse(dash + 1, &t) != NT_OK)
         return nt_error(NT_ERR_ARG,
-                        "nt_corpus_task_parse: bad task \"%s\": unknown form (expected digits, "
+                        "nt_number_corpus_task_parse: bad task \"%s\": unknown form (expected digits, "
                         "arabic, en, fr or de on each side of '-')",
                         task);
     if (s == t)
-        return nt_error(NT_ERR_ARG, "nt_corpus_task_parse: bad task \"%s\": source and target are "
+        return nt_error(NT_ERR_ARG, "nt_number_corpus_task_parse: bad task \"%s\": source and target are "
                                     "the same form",
                         task);
     *src = s;
@@ -205,27 +205,27 @@ nt_status nt_corpus_task_parse(const char *task, nt_form *src, nt_form *tgt) {
     return NT_OK;
 }
 
-nt_status nt_corpus_render(nt_form f, int n, char *buf, size_t cap) {
-    if (!buf) return nt_error(NT_ERR_ARG, "nt_corpus_render: NULL buf");
+nt_status nt_number_corpus_render(nt_number_form f, int n, char *buf, size_t cap) {
+    if (!buf) return nt_error(NT_ERR_ARG, "nt_number_corpus_render: NULL buf");
     if (cap > 0) buf[0] = 0;
-    if ((unsigned)f >= NT_FORM_COUNT)
-        return nt_error(NT_ERR_ARG, "nt_corpus_render: bad form %d (expected 0..%d)", (int)f,
-                        NT_FORM_COUNT - 1);
-    if (n < 0 || n > NT_CORPUS_MAX_NUMBER)
-        return nt_error(NT_ERR_ARG, "nt_corpus_render: number %d out of range 0..%d", n,
-                        NT_CORPUS_MAX_NUMBER);
+    if ((unsigned)f >= NT_NUMBER_FORM_COUNT)
+        return nt_error(NT_ERR_ARG, "nt_number_corpus_render: bad form %d (expected 0..%d)", (int)f,
+                        NT_NUMBER_FORM_COUNT - 1);
+    if (n < 0 || n > NT_NUMBER_CORPUS_MAX_NUMBER)
+        return nt_error(NT_ERR_ARG, "nt_number_corpus_render: number %d out of range 0..%d", n,
+                        NT_NUMBER_CORPUS_MAX_NUMBER);
     sb b = {buf, cap, 0};
     switch (f) {
-    case NT_FORM_DIGITS: render_digits(&b, n, 0); break;
-    case NT_FORM_ARABIC: render_digits(&b, n, 1); break;
-    case NT_FORM_EN: render_en(&b, n); break;
-    case NT_FORM_FR: render_fr(&b, n); break;
-    case NT_FORM_DE: render_de(&b, n); break;
+    case NT_NUMBER_FORM_DIGITS: render_digits(&b, n, 0); break;
+    case NT_NUMBER_FORM_ARABIC: render_digits(&b, n, 1); break;
+    case NT_NUMBER_FORM_EN: render_en(&b, n); break;
+    case NT_NUMBER_FORM_FR: render_fr(&b, n); break;
+    case NT_NUMBER_FORM_DE: render_de(&b, n); break;
     default: break;
     }
     if (b.len >= cap) {
         if (cap > 0) buf[0] = 0;
-        return nt_error(NT_ERR_ARG, "nt_corpus_render: buffer of %zu bytes too small for %d in %s "
+        return nt_error(NT_ERR_ARG, "nt_number_corpus_render: buffer of %zu bytes too small for %d in %s "
                                     "(needs %zu)",
                         cap, n, form_names[f], b.len + 1);
     }
@@ -237,26 +237,26 @@ nt_status nt_corpus_render(nt_form f, int n, char *buf, size_t cap) {
 
 static const char *sampling_names[2] = {"uniform", "length"};
 
-const char *nt_corpus_sampling_name(nt_corpus_sampling s) {
+const char *nt_number_corpus_sampling_name(nt_number_corpus_sampling s) {
     return (unsigned)s < 2 ? sampling_names[s] : NULL;
 }
 
-nt_status nt_corpus_sampling_parse(const char *name, nt_corpus_sampling *out) {
-    if (!name || !out) return nt_error(NT_ERR_ARG, "nt_corpus_sampling_parse: NULL argument");
+nt_status nt_number_corpus_sampling_parse(const char *name, nt_number_corpus_sampling *out) {
+    if (!name || !out) return nt_error(NT_ERR_ARG, "nt_number_corpus_sampling_parse: NULL argument");
     for (int s = 0; s < 2; s++)
-        if (strcmp(name, sampling_names[s]) == 0) { *out = (nt_corpus_sampling)s; return NT_OK; }
+        if (strcmp(name, sampling_names[s]) == 0) { *out = (nt_number_corpus_sampling)s; return NT_OK; }
     return nt_error(NT_ERR_ARG,
-                    "nt_corpus_sampling_parse: unknown sampling \"%s\" (expected uniform or length)",
+                    "nt_number_corpus_sampling_parse: unknown sampling \"%s\" (expected uniform or length)",
                     name);
 }
 
-void nt_corpus_split_config_default(nt_corpus_split_config *cfg) {
+void nt_number_corpus_split_config_default(nt_number_corpus_split_config *cfg) {
     cfg->n_train = 20000;
     cfg->n_valid = 500;
     cfg->n_test = 1000;
-    cfg->max_number = NT_CORPUS_MAX_NUMBER;
+    cfg->max_number = NT_NUMBER_CORPUS_MAX_NUMBER;
     cfg->seed = 1;
-    cfg->sampling = NT_CORPUS_SAMPLING_LENGTH;
+    cfg->sampling = NT_NUMBER_CORPUS_SAMPLING_LENGTH;
 }
 
 /* Floyd's algorithm: k distinct values from [lo, hi] (k <= hi - lo + 1),
@@ -273,41 +273,41 @@ static void floyd_sample(nt_rng *r, int lo, int hi, int k, uint8_t *seen, int *o
     }
 }
 
-nt_status nt_corpus_split_numbers(const nt_corpus_split_config *cfg, int *train, int *valid,
+nt_status nt_number_corpus_split_numbers(const nt_number_corpus_split_config *cfg, int *train, int *valid,
                                   int *test) {
-    if (!cfg) return nt_error(NT_ERR_ARG, "nt_corpus_split_numbers: NULL cfg");
+    if (!cfg) return nt_error(NT_ERR_ARG, "nt_number_corpus_split_numbers: NULL cfg");
     if (cfg->n_train < 0 || cfg->n_valid < 0 || cfg->n_test < 0)
-        return nt_error(NT_ERR_ARG, "nt_corpus_split_numbers: negative split size (train %d, "
+        return nt_error(NT_ERR_ARG, "nt_number_corpus_split_numbers: negative split size (train %d, "
                                     "valid %d, test %d)",
                         cfg->n_train, cfg->n_valid, cfg->n_test);
-    if (cfg->max_number < 0 || cfg->max_number > NT_CORPUS_MAX_NUMBER)
-        return nt_error(NT_ERR_ARG, "nt_corpus_split_numbers: max_number %d out of range 0..%d",
-                        cfg->max_number, NT_CORPUS_MAX_NUMBER);
-    if ((unsigned)cfg->sampling > NT_CORPUS_SAMPLING_LENGTH)
-        return nt_error(NT_ERR_ARG, "nt_corpus_split_numbers: bad sampling %d", (int)cfg->sampling);
+    if (cfg->max_number < 0 || cfg->max_number > NT_NUMBER_CORPUS_MAX_NUMBER)
+        return nt_error(NT_ERR_ARG, "nt_number_corpus_split_numbers: max_number %d out of range 0..%d",
+                        cfg->max_number, NT_NUMBER_CORPUS_MAX_NUMBER);
+    if ((unsigned)cfg->sampling > NT_NUMBER_CORPUS_SAMPLING_LENGTH)
+        return nt_error(NT_ERR_ARG, "nt_number_corpus_split_numbers: bad sampling %d", (int)cfg->sampling);
     int64_t total = (int64_t)cfg->n_train + cfg->n_valid + cfg->n_test;
     int64_t avail = (int64_t)cfg->max_number + 1;
     if (total > avail)
         return nt_error(NT_ERR_ARG,
-                        "nt_corpus_split_numbers: %lld numbers asked (train %d + valid %d + test %d) "
+                        "nt_number_corpus_split_numbers: %lld numbers asked (train %d + valid %d + test %d) "
                         "but 0..%d holds only %lld",
                         (long long)total, cfg->n_train, cfg->n_valid, cfg->n_test, cfg->max_number,
                         (long long)avail);
     if ((cfg->n_train && !train) || (cfg->n_valid && !valid) || (cfg->n_test && !test))
-        return nt_error(NT_ERR_ARG, "nt_corpus_split_numbers: NULL array for a non-empty split");
+        return nt_error(NT_ERR_ARG, "nt_number_corpus_split_numbers: NULL array for a non-empty split");
     if (total == 0) return NT_OK;
 
     int *all = nt_malloc((size_t)total * sizeof *all);
-    uint8_t *seen = nt_calloc((NT_CORPUS_MAX_NUMBER + 8) / 8, 1);
+    uint8_t *seen = nt_calloc((NT_NUMBER_CORPUS_MAX_NUMBER + 8) / 8, 1);
     if (!all || !seen) {
         nt_free(all);
         nt_free(seen);
-        return nt_error(NT_ERR_NOMEM, "nt_corpus_split_numbers: out of memory for %lld numbers",
+        return nt_error(NT_ERR_NOMEM, "nt_number_corpus_split_numbers: out of memory for %lld numbers",
                         (long long)total);
     }
     nt_rng r;
     nt_rng_seed(&r, cfg->seed);
-    if (cfg->sampling == NT_CORPUS_SAMPLING_UNIFORM) {
+    if (cfg->sampling == NT_NUMBER_CORPUS_SAMPLING_UNIFORM) {
         floyd_sample(&r, 0, cfg->max_number, (int)total, seen, all);
     } else {
         /* Lengths 1..L; length d holds [lo_d, hi_d] clipped to max. Water-fill:
@@ -372,41 +372,41 @@ nt_status nt_corpus_split_numbers(const nt_corpus_split_config *cfg, int *train,
     return NT_OK;
 }
 
-static nt_status write_split(const char *dir, const char *name, nt_form src, nt_form tgt,
+static nt_status write_split(const char *dir, const char *name, nt_number_form src, nt_number_form tgt,
                              const int *nums, int n) {
-    char path[4200], a[NT_CORPUS_MAX_TEXT], b[NT_CORPUS_MAX_TEXT];
+    char path[4200], a[NT_NUMBER_CORPUS_MAX_TEXT], b[NT_NUMBER_CORPUS_MAX_TEXT];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE *f = fopen(path, "wb");
     if (!f)
-        return nt_error(NT_ERR_IO, "nt_corpus_write_splits: cannot open %s for writing: %s", path,
+        return nt_error(NT_ERR_IO, "nt_number_corpus_write_splits: cannot open %s for writing: %s", path,
                         strerror(errno));
     for (int i = 0; i < n; i++) {
         /* the call stays outside NT_ASSERT: it writes a and b */
-        nt_status s_src = nt_corpus_render(src, nums[i], a, sizeof a);
-        nt_status s_tgt = nt_corpus_render(tgt, nums[i], b, sizeof b);
+        nt_status s_src = nt_number_corpus_render(src, nums[i], a, sizeof a);
+        nt_status s_tgt = nt_number_corpus_render(tgt, nums[i], b, sizeof b);
         NT_ASSERT(s_src == NT_OK && s_tgt == NT_OK);
         fprintf(f, "%s\t%s\n", a, b);
     }
     int bad = ferror(f);
     if (fclose(f) != 0 || bad)
-        return nt_error(NT_ERR_IO, "nt_corpus_write_splits: write to %s failed", path);
+        return nt_error(NT_ERR_IO, "nt_number_corpus_write_splits: write to %s failed", path);
     return NT_OK;
 }
 
-nt_status nt_corpus_write_splits(const char *dir, nt_form src, nt_form tgt,
-                                 const nt_corpus_split_config *cfg) {
-    if (!dir || !cfg) return nt_error(NT_ERR_ARG, "nt_corpus_write_splits: NULL argument");
-    if ((unsigned)src >= NT_FORM_COUNT || (unsigned)tgt >= NT_FORM_COUNT || src == tgt)
-        return nt_error(NT_ERR_ARG, "nt_corpus_write_splits: bad task (source form %d, target "
+nt_status nt_number_corpus_write_splits(const char *dir, nt_number_form src, nt_number_form tgt,
+                                 const nt_number_corpus_split_config *cfg) {
+    if (!dir || !cfg) return nt_error(NT_ERR_ARG, "nt_number_corpus_write_splits: NULL argument");
+    if ((unsigned)src >= NT_NUMBER_FORM_COUNT || (unsigned)tgt >= NT_NUMBER_FORM_COUNT || src == tgt)
+        return nt_error(NT_ERR_ARG, "nt_number_corpus_write_splits: bad task (source form %d, target "
                                     "form %d; expected two distinct forms 0..%d)",
-                        (int)src, (int)tgt, NT_FORM_COUNT - 1);
+                        (int)src, (int)tgt, NT_NUMBER_FORM_COUNT - 1);
     if (cfg->n_train < 0 || cfg->n_valid < 0 || cfg->n_test < 0)
-        return nt_corpus_split_numbers(cfg, NULL, NULL, NULL); /* reports the error */
+        return nt_number_corpus_split_numbers(cfg, NULL, NULL, NULL); /* reports the error */
     size_t n = (size_t)cfg->n_train + cfg->n_valid + cfg->n_test;
     int *nums = nt_malloc((n ? n : 1) * sizeof *nums);
-    if (!nums) return nt_error(NT_ERR_NOMEM, "nt_corpus_write_splits: out of memory");
+    if (!nums) return nt_error(NT_ERR_NOMEM, "nt_number_corpus_write_splits: out of memory");
     int *tr = nums, *va = nums + cfg->n_train, *te = va + cfg->n_valid;
-    nt_status s = nt_corpus_split_numbers(cfg, tr, va, te);
+    nt_status s = nt_number_corpus_split_numbers(cfg, tr, va, te);
     if (s == NT_OK) s = nt_fs_mkdirs(dir);
     if (s == NT_OK) s = write_split(dir, "train.tsv", src, tgt, tr, cfg->n_train);
     if (s == NT_OK) s = write_split(dir, "valid.tsv", src, tgt, va, cfg->n_valid);

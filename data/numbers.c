@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "core/alloc.h"
+#include "core/strset.h"
 #include "data/number_corpus.h"
 
 /* ---- folding ---------------------------------------------------------------------------- */
@@ -50,7 +50,7 @@ static size_t fold(const char *in, char *out, size_t cap) {
 /* ---- words -------------------------------------------------------------------------------- */
 
 enum { W_EN, W_FR, W_DE, N_WORD_FORMS };
-static const nt_form word_form[N_WORD_FORMS] = {NT_FORM_EN, NT_FORM_FR, NT_FORM_DE};
+static const nt_number_form word_form[N_WORD_FORMS] = {NT_NUMBER_FORM_EN, NT_NUMBER_FORM_FR, NT_NUMBER_FORM_DE};
 static const char *thousand_word[N_WORD_FORMS] = {"thousand", "mille", "tausend"};
 
 /* The words of `text` without the spelling variants of form w (numbers.h),
@@ -79,10 +79,10 @@ static int chunk_ready;
 
 static void chunks_init(void) {
     if (chunk_ready) return;
-    char buf[NT_CORPUS_MAX_TEXT];
+    char buf[NT_NUMBER_CORPUS_MAX_TEXT];
     for (int w = 0; w < N_WORD_FORMS; w++)
         for (int n = 0; n < 1000; n++) {
-            nt_corpus_render(word_form[w], n, buf, sizeof buf);
+            nt_number_corpus_render(word_form[w], n, buf, sizeof buf);
             skeleton(w, buf, chunk_sk[w][n], SK_MAX);
         }
     chunk_ready = 1;
@@ -137,7 +137,7 @@ static int digits_number(const char *s, int *arabic) {
         } else {
             return -1;
         }
-        if (v > NT_CORPUS_MAX_NUMBER) return -1;
+        if (v > NT_NUMBER_CORPUS_MAX_NUMBER) return -1;
     }
     if (!digits || (ascii && east)) return -1;
     *arabic = east;
@@ -152,20 +152,20 @@ nt_status nt_numbers_normalize(const char *in, char *out, size_t cap, int *numbe
     char folded[1024];
     size_t n = fold(in, folded, sizeof folded);
     int value = -1;
-    nt_form form = NT_FORM_DIGITS;
+    nt_number_form form = NT_NUMBER_FORM_DIGITS;
     if (n < sizeof folded - 1) {
         int arabic = 0;
         if ((value = digits_number(folded, &arabic)) >= 0) {
-            form = arabic ? NT_FORM_ARABIC : NT_FORM_DIGITS;
+            form = arabic ? NT_NUMBER_FORM_ARABIC : NT_NUMBER_FORM_DIGITS;
         } else {
             chunks_init();
-            char sk[1024], canon[NT_CORPUS_MAX_TEXT], canon_sk[1024];
+            char sk[1024], canon[NT_NUMBER_CORPUS_MAX_TEXT], canon_sk[1024];
             for (int w = 0; w < N_WORD_FORMS && value < 0; w++) {
                 skeleton(w, folded, sk, sizeof sk);
                 int v = words_number(w, sk);
                 if (v < 0) continue;
                 /* only the variants set aside may differ from the corpus' spelling */
-                nt_corpus_render(word_form[w], v, canon, sizeof canon);
+                nt_number_corpus_render(word_form[w], v, canon, sizeof canon);
                 skeleton(w, canon, canon_sk, sizeof canon_sk);
                 if (strcmp(sk, canon_sk) == 0) value = v, form = word_form[w];
             }
@@ -173,7 +173,7 @@ nt_status nt_numbers_normalize(const char *in, char *out, size_t cap, int *numbe
     }
     if (value >= 0) {
         if (number) *number = value;
-        return nt_corpus_render(form, value, out, cap);
+        return nt_number_corpus_render(form, value, out, cap);
     }
     if (n + 1 > cap) {
         out[0] = 0;
@@ -185,63 +185,28 @@ nt_status nt_numbers_normalize(const char *in, char *out, size_t cap, int *numbe
 
 /* ---- the vocabulary check ------------------------------------------------------------------------ */
 
-typedef struct token_set {
-    char **keys;
-    size_t cap, n;
-    int oom;
-} token_set;
-
-static uint64_t hash_bytes(const char *s, size_t len) {
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-    return h;
-}
-
-static char **set_slot(const token_set *t, const char *s, size_t len) {
-    for (size_t k = hash_bytes(s, len) & (t->cap - 1);; k = (k + 1) & (t->cap - 1))
-        if (!t->keys[k] || (strlen(t->keys[k]) == len && memcmp(t->keys[k], s, len) == 0)) return &t->keys[k];
-}
-
-static void set_add(const char *piece, size_t len, void *user) {
-    token_set *t = user;
-    if (t->oom || t->n * 2 >= t->cap) {
-        t->oom = 1;
-        return;
-    }
-    char **slot = set_slot(t, piece, len);
-    if (*slot) return;
-    if (!(*slot = nt_malloc(len + 1))) {
-        t->oom = 1;
-        return;
-    }
-    memcpy(*slot, piece, len);
-    (*slot)[len] = 0;
-    t->n++;
-}
-
 int nt_numbers_vocab(const nt_vocab *v) {
     if (!v) return 0;
-    token_set t = {nt_calloc(1 << 18, sizeof(char *)), 1 << 18, 0, 0};
-    if (!t.keys) return 0;
+    nt_strset words = {0};
+    nt_status s = NT_OK;
     /* every word of every form, in every position a tokenizer distinguishes */
     static const int rest[] = {0, 1, 7, 21, 71, 80, 81, 91, 100, 101, 180, 200, 999};
-    char buf[NT_CORPUS_MAX_TEXT];
-    for (int f = 0; f < NT_FORM_COUNT && !t.oom; f++)
-        for (int k = 0; k < 1000 && !t.oom; k++)
+    char buf[NT_NUMBER_CORPUS_MAX_TEXT];
+    for (int f = 0; f < NT_NUMBER_FORM_COUNT && s == NT_OK; f++)
+        for (int k = 0; k < 1000 && s == NT_OK; k++)
             for (int r = 0; r < (int)(sizeof rest / sizeof *rest); r++) {
                 int n = k == 0 ? (r == 0 ? 0 : -1) : k * 1000 + rest[r];
                 if (n < 0) continue;
-                if (nt_corpus_render((nt_form)f, n, buf, sizeof buf) == NT_OK)
-                    nt_tokenizer_split(nt_vocab_kind(v), buf, set_add, &t);
-                if (k < 1000 && r == 0 && nt_corpus_render((nt_form)f, k, buf, sizeof buf) == NT_OK)
-                    nt_tokenizer_split(nt_vocab_kind(v), buf, set_add, &t);
+                if (s == NT_OK && nt_number_corpus_render((nt_number_form)f, n, buf, sizeof buf) == NT_OK)
+                    s = nt_tokenizer_collect(nt_vocab_kind(v), buf, &words);
+                if (s == NT_OK && k < 1000 && r == 0 && nt_number_corpus_render((nt_number_form)f, k, buf, sizeof buf) == NT_OK)
+                    s = nt_tokenizer_collect(nt_vocab_kind(v), buf, &words);
             }
-    int all = !t.oom;
+    int all = s == NT_OK;
     for (int id = 5; id < nt_vocab_size(v) && all; id++) {
         const char *tok = nt_vocab_token(v, id);
-        all = tok && *set_slot(&t, tok, strlen(tok)) != NULL;
+        all = tok && nt_strset_has(&words, tok, strlen(tok));
     }
-    for (size_t k = 0; k < t.cap; k++) nt_free(t.keys[k]);
-    nt_free(t.keys);
+    nt_strset_free(&words);
     return all;
 }

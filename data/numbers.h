@@ -1,7 +1,7 @@
 /* numbers.h - what people type, read as the number corpora write it: input
  * normalisation for the number-translation task (data/number_corpus.h's forms).
  *
- *     char out[NT_CORPUS_MAX_TEXT];
+ *     char out[NT_NUMBER_CORPUS_MAX_TEXT];
  *     nt_numbers_normalize("  Forty two ", out, sizeof out);    // "forty-two"
  *     nt_numbers_normalize("one thousand two hundred", ...);    // "one thousand, two hundred"
  *     nt_numbers_normalize("Quatre vingt dix", ...);            // "quatre-vingt-dix"

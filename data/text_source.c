@@ -65,7 +65,7 @@ static nt_status text_next(nt_data_source *ds, nt_batch *b) {
     text_source *s = (text_source *)ds;
     const int B = s->cfg.batch_size;
     int64_t n_tgt = 0;
-    if (s->cfg.mode == NT_TEXT_RANDOM) {
+    if (s->cfg.mode == NT_TEXT_SOURCE_RANDOM) {
         for (int r = 0; r < B; r++) n_tgt += fill_row(s, r, random_offset(s, s->windows + r));
         s->windows += B;
         batch_set(s, b, B, n_tgt);
@@ -79,7 +79,7 @@ static nt_status text_next(nt_data_source *ds, nt_batch *b) {
         return NT_OK;
     }
     int rows = B;
-    if (s->cfg.mode == NT_TEXT_FIXED) {
+    if (s->cfg.mode == NT_TEXT_SOURCE_FIXED) {
         for (int r = 0; r < B; r++) n_tgt += fill_row(s, r, random_offset(s, s->taken * B + r));
     } else {
         const int T = s->cfg.block_size;
@@ -99,7 +99,7 @@ static int64_t random_passes(const text_source *s, int64_t windows) {
 
 static void text_get_cursor(const nt_data_source *ds, nt_cursor *c) {
     const text_source *s = (const text_source *)ds;
-    if (s->cfg.mode == NT_TEXT_RANDOM) {
+    if (s->cfg.mode == NT_TEXT_SOURCE_RANDOM) {
         c->epoch = random_passes(s, s->windows);
         c->position = s->windows;
     } else {
@@ -110,7 +110,7 @@ static void text_get_cursor(const nt_data_source *ds, nt_cursor *c) {
 
 static nt_status text_set_cursor(nt_data_source *ds, const nt_cursor *c) {
     text_source *s = (text_source *)ds;
-    if (s->cfg.mode == NT_TEXT_RANDOM) {
+    if (s->cfg.mode == NT_TEXT_SOURCE_RANDOM) {
         if (c->position < 0 || c->position % s->cfg.batch_size != 0)
             return nt_error(NT_ERR_ARG, "text source: cursor position %lld is not a whole number of "
                             "batches of %d windows", (long long)c->position, s->cfg.batch_size);
@@ -153,7 +153,7 @@ nt_status nt_text_source_new(nt_data_source **out, const int32_t *ids, int64_t n
                              const nt_text_source_config *cfg) {
     const char *f = "text source";
     if (!out || !cfg) return nt_error(NT_ERR_ARG, "%s: out or cfg is NULL", f);
-    if (cfg->mode != NT_TEXT_RANDOM && cfg->mode != NT_TEXT_FIXED && cfg->mode != NT_TEXT_SEQUENTIAL)
+    if (cfg->mode != NT_TEXT_SOURCE_RANDOM && cfg->mode != NT_TEXT_SOURCE_FIXED && cfg->mode != NT_TEXT_SOURCE_SEQUENTIAL)
         return nt_error(NT_ERR_ARG, "%s: unknown mode %d", f, (int)cfg->mode);
     if (cfg->batch_size < 1 || cfg->batch_size > (1 << 20))
         return nt_error(NT_ERR_ARG, "%s: batch size %d outside [1, %d]", f, cfg->batch_size, 1 << 20);
@@ -162,10 +162,10 @@ nt_status nt_text_source_new(nt_data_source **out, const int32_t *ids, int64_t n
     if ((int64_t)cfg->batch_size * cfg->block_size > ((int64_t)1 << 31))
         return nt_error(NT_ERR_ARG, "%s: a batch of %d x %d tokens is too large", f, cfg->batch_size,
                         cfg->block_size);
-    if (cfg->mode == NT_TEXT_FIXED && cfg->batches < 1)
+    if (cfg->mode == NT_TEXT_SOURCE_FIXED && cfg->batches < 1)
         return nt_error(NT_ERR_ARG, "%s: batches %d per evaluation pass, expected >= 1", f, cfg->batches);
     if (n < 0 || (n > 0 && !ids)) return nt_error(NT_ERR_ARG, "%s: no text (%lld tokens)", f, (long long)n);
-    int64_t need = cfg->mode == NT_TEXT_SEQUENTIAL ? 2 : (int64_t)cfg->block_size + 1;
+    int64_t need = cfg->mode == NT_TEXT_SOURCE_SEQUENTIAL ? 2 : (int64_t)cfg->block_size + 1;
     if (n < need)
         return nt_error(NT_ERR_ARG, "%s: text of %lld tokens is shorter than one window of %lld (block size %d)",
                         f, (long long)n, (long long)need, cfg->block_size);
@@ -190,8 +190,8 @@ nt_status nt_text_source_new(nt_data_source **out, const int32_t *ids, int64_t n
     s->cfg = *cfg;
     s->ids = ids;
     s->n = n;
-    if (cfg->mode == NT_TEXT_FIXED) s->pass_batches = cfg->batches;
-    if (cfg->mode == NT_TEXT_SEQUENTIAL) {
+    if (cfg->mode == NT_TEXT_SOURCE_FIXED) s->pass_batches = cfg->batches;
+    if (cfg->mode == NT_TEXT_SOURCE_SEQUENTIAL) {
         int64_t w = nt_text_source_pass_windows(&s->base);
         s->pass_batches = (w + cfg->batch_size - 1) / cfg->batch_size;
     }
@@ -209,8 +209,8 @@ int64_t nt_text_source_pass_windows(const nt_data_source *ds) {
     if (!ds || ds->ops != &TEXT_OPS) return 0;
     const text_source *s = (const text_source *)ds;
     switch (s->cfg.mode) {
-    case NT_TEXT_FIXED: return (int64_t)s->cfg.batches * s->cfg.batch_size;
-    case NT_TEXT_SEQUENTIAL: return (s->n - 1 + s->cfg.block_size - 1) / s->cfg.block_size;
+    case NT_TEXT_SOURCE_FIXED: return (int64_t)s->cfg.batches * s->cfg.batch_size;
+    case NT_TEXT_SOURCE_SEQUENTIAL: return (s->n - 1 + s->cfg.block_size - 1) / s->cfg.block_size;
     default: return 0;
     }
 }

@@ -7,7 +7,7 @@
  * so the model takes a loss at every position: plain next-token prediction,
  * no <bos>/<sep> structure.
  *
- *     nt_text_source_config c = {.mode = NT_TEXT_RANDOM, .batch_size = 12,
+ *     nt_text_source_config c = {.mode = NT_TEXT_SOURCE_RANDOM, .batch_size = 12,
  *                                .block_size = 64, .seed = 1};
  *     nt_data_source *train;
  *     NT_TRY(nt_text_source_new(&train, ids, n, &c));   // ids borrowed
@@ -16,17 +16,17 @@
  *     nt_data_source_free(train);
  *
  * Modes:
- *  - NT_TEXT_RANDOM (training): endless; window k (counting from the start
+ *  - NT_TEXT_SOURCE_RANDOM (training): endless; window k (counting from the start
  *    of training) starts at a uniform offset drawn from value k of the
  *    counter-based generator seeded with `seed` (core/rng.h), so the cursor
  *    is that counter: {passes, windows drawn}, where passes =
  *    windows * T / (n - 1) (how many times the text has been read, for the
  *    log; set_cursor checks it matches). next() never returns B == 0.
- *  - NT_TEXT_FIXED (validation during training): a pass is `batches`
+ *  - NT_TEXT_SOURCE_FIXED (validation during training): a pass is `batches`
  *    batches of windows at offsets drawn the same way from `seed`, the same
  *    windows every pass (so evaluations compare), then B == 0. nanoGPT's
  *    estimate_loss() draws eval_iters fresh random batches instead.
- *  - NT_TEXT_SEQUENTIAL (scoring a whole file): consecutive non-overlapping
+ *  - NT_TEXT_SOURCE_SEQUENTIAL (scoring a whole file): consecutive non-overlapping
  *    windows starting at 0, T, 2T, ...: every token but the first is
  *    predicted exactly once (the first tokens of a window see a short
  *    context); the last window is padded (tgt_mask 0, labels 0 (<pad>):
@@ -46,14 +46,14 @@
 
 #include "data/source.h"
 
-typedef enum nt_text_mode {
-    NT_TEXT_RANDOM = 0,     /* endless random windows (training) */
-    NT_TEXT_FIXED = 1,      /* `batches` batches of fixed random windows per pass */
-    NT_TEXT_SEQUENTIAL = 2, /* consecutive non-overlapping windows over the whole text */
-} nt_text_mode;
+typedef enum nt_text_source_mode {
+    NT_TEXT_SOURCE_RANDOM = 0,     /* endless random windows (training) */
+    NT_TEXT_SOURCE_FIXED = 1,      /* `batches` batches of fixed random windows per pass */
+    NT_TEXT_SOURCE_SEQUENTIAL = 2, /* consecutive non-overlapping windows over the whole text */
+} nt_text_source_mode;
 
 typedef struct nt_text_source_config {
-    nt_text_mode mode;
+    nt_text_source_mode mode;
     int batch_size;  /* B >= 1 */
     int block_size;  /* T >= 1: tokens of context (the model's max_len or less) */
     uint64_t seed;   /* window offsets of RANDOM and FIXED */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/strset.h"
 #include "data/utf8.h"
 
 #define MARK "\xE2\x96\x81" /* U+2581 LOWER ONE EIGHTH BLOCK, SentencePiece's space mark */
@@ -529,6 +530,37 @@ nt_status nt_vocab_split(const nt_vocab *v, const char *text,
     if (!v) return nt_error(NT_ERR_ARG, "nt_vocab_split: NULL vocab");
     if (v->spm) return nt_spm_encode_pieces(v->spm, text, fn, user);
     return nt_tokenizer_split(v->kind, text, fn, user);
+}
+
+/* ---- collecting distinct tokens ------------------------------------------------------------- */
+
+typedef struct collect_ctx {
+    nt_strset *set;
+    const nt_vocab *v; /* NULL: every token; else only those v lacks */
+    int nomem;
+} collect_ctx;
+
+static void collect_piece(const char *p, size_t len, void *user) {
+    collect_ctx *c = user;
+    if (c->nomem || (c->v && c->v->map.key[map_slot(&c->v->map, 0, p, len)])) return;
+    if (nt_strset_add(c->set, p, len) < 0) c->nomem = 1;
+}
+
+static nt_status collect(const char *fn, nt_tokenizer_kind k, const nt_vocab *v, const char *text, nt_strset *set) {
+    if (!set) return nt_error(NT_ERR_ARG, "%s: NULL set", fn);
+    collect_ctx c = {set, v, 0};
+    NT_TRY(nt_tokenizer_split(k, text, collect_piece, &c));
+    return c.nomem ? nt_error(NT_ERR_NOMEM, "%s: out of memory", fn) : NT_OK;
+}
+
+nt_status nt_tokenizer_collect(nt_tokenizer_kind k, const char *text, nt_strset *set) {
+    return collect("nt_tokenizer_collect", k, NULL, text, set);
+}
+
+nt_status nt_vocab_collect_unknown(const nt_vocab *v, const char *text, nt_strset *set) {
+    if (!v) return nt_error(NT_ERR_ARG, "nt_vocab_collect_unknown: NULL vocab");
+    if (v->spm) return NT_OK; /* byte fallback: every text encodes to known pieces */
+    return collect("nt_vocab_collect_unknown", v->kind, v, text, set);
 }
 
 /* ---- encode / decode ------------------------------------------------------------------------ */

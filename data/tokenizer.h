@@ -29,4 +29,10 @@
 nt_status nt_tokenizer_split(nt_tokenizer_kind k, const char *text,
                              void (*fn)(const char *piece, size_t len, void *user), void *user);
 
+/* Adds every token of text (as nt_tokenizer_split gives them) to `set`:
+ * the distinct tokens of many texts, in order of first appearance. Errors as
+ * nt_tokenizer_split, and NT_ERR_NOMEM; the tokens added before an error
+ * stay in the set. */
+nt_status nt_tokenizer_collect(nt_tokenizer_kind k, const char *text, nt_strset *set);
+
 #endif

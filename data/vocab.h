@@ -34,6 +34,7 @@
 #include <stdint.h>
 
 #include "core/status.h"
+#include "core/strset.h"
 #include "core/tokens.h" /* NT_TOK_PAD .. NT_TOK_SEP, NT_TOK_N_SPECIAL */
 #include "data/spm.h"
 
@@ -103,6 +104,12 @@ int nt_vocab_target_size(const nt_vocab *v);
  * its model encodes text to. */
 nt_status nt_vocab_split(const nt_vocab *v, const char *text,
                          void (*fn)(const char *piece, size_t len, void *user), void *user);
+
+/* Adds the tokens of text that v lacks (they would encode to <unk>) to
+ * `set` (core/strset.h), in order of first appearance: what extending v to
+ * text needs. Nothing for an spm vocabulary (byte fallback: nothing is
+ * unknown). Errors as nt_tokenizer_collect; NT_ERR_ARG for a NULL v or set. */
+nt_status nt_vocab_collect_unknown(const nt_vocab *v, const char *text, nt_strset *set);
 
 /* A vocabulary from an explicit token list: tokens[0..4] must be the five
  * specials by name, the rest distinct. NT_ERR_FORMAT naming the first bad

@@ -6,7 +6,7 @@ agree, in the sample file's five-column layout).
 
 usage: num2words_check.py OURS.TSV [FIXTURE_ROWS]
   OURS.TSV: "n<TAB>en<TAB>fr<TAB>de" for every number, as printed by the
-  nextok renderer (nt_corpus_render).
+  nextok renderer (nt_number_corpus_render).
 """
 import random
 import sys

@@ -10,20 +10,20 @@
 
 enum { N = 600, MAXB = 4096 };
 
-static char src_s[N][NT_CORPUS_MAX_TEXT], tgt_s[N][NT_CORPUS_MAX_TEXT];
+static char src_s[N][NT_NUMBER_CORPUS_MAX_TEXT], tgt_s[N][NT_NUMBER_CORPUS_MAX_TEXT];
 static nt_corpus *corpus;
 static nt_vocab *vocab;
 
 static void make_corpus(void) {
-    nt_corpus_split_config sc;
-    nt_corpus_split_config_default(&sc);
+    nt_number_corpus_split_config sc;
+    nt_number_corpus_split_config_default(&sc);
     sc.n_train = N; sc.n_valid = 0; sc.n_test = 0; sc.seed = 3;
     int nums[N];
-    CHECK(nt_corpus_split_numbers(&sc, nums, NULL, NULL) == NT_OK, "numbers");
+    CHECK(nt_number_corpus_split_numbers(&sc, nums, NULL, NULL) == NT_OK, "numbers");
     const char *s[N], *t[N];
     for (int i = 0; i < N; i++) {
-        nt_corpus_render(NT_FORM_DIGITS, nums[i], src_s[i], sizeof src_s[i]);
-        nt_corpus_render(NT_FORM_FR, nums[i], tgt_s[i], sizeof tgt_s[i]);
+        nt_number_corpus_render(NT_NUMBER_FORM_DIGITS, nums[i], src_s[i], sizeof src_s[i]);
+        nt_number_corpus_render(NT_NUMBER_FORM_FR, nums[i], tgt_s[i], sizeof tgt_s[i]);
         s[i] = src_s[i];
         t[i] = tgt_s[i];
     }
@@ -48,7 +48,7 @@ static void check_batch(const nt_batch *bt, const nt_batcher_config *cfg) {
         ns_sum += ns + 1;
         nt_sum += nt + 1;
         int bad = 0;
-        if (cfg->layout == NT_LAYOUT_ENCDEC) {
+        if (cfg->layout == NT_BATCHER_LAYOUT_ENCDEC) {
             const int32_t *s = bt->src + (size_t)r * bt->S, *sm = bt->src_mask + (size_t)r * bt->S;
             for (int t = 0; t < bt->S; t++) {
                 int32_t want = t < ns ? sid[t] : t == ns ? NT_TOK_EOS : NT_TOK_PAD;
@@ -80,7 +80,7 @@ static void check_batch(const nt_batch *bt, const nt_batcher_config *cfg) {
         CHECK(bad == 0, "layout %d row %d (pair %d): %d wrong cells", (int)cfg->layout, r, i, bad);
     }
     CHECK(bt->n_src_tokens == ns_sum && bt->n_tgt_tokens == nt_sum, "token counts");
-    if (cfg->layout == NT_LAYOUT_DECODER) CHECK(bt->S == 0 && bt->src == NULL && bt->src_mask == NULL, "decoder: no src");
+    if (cfg->layout == NT_BATCHER_LAYOUT_DECODER) CHECK(bt->S == 0 && bt->src == NULL && bt->src_mask == NULL, "decoder: no src");
     else CHECK(bt->prompt_len == NULL, "encdec: no prompt_len");
     int len = bt->S > bt->T ? bt->S : bt->T;
     if (cfg->max_tokens && bt->B > 1) CHECK((int64_t)bt->B * len <= cfg->max_tokens, "token cap: %d x %d", bt->B, len);
@@ -103,7 +103,7 @@ static int run_epoch(nt_batcher *b, const nt_batcher_config *cfg, int *firsts, i
         static int key[N], ord[N];
         for (int i = 0; i < N; i++) {
             int s = corpus->src_len[i] + 1, t = corpus->tgt_len[i] + 1;
-            key[i] = cfg->layout == NT_LAYOUT_ENCDEC ? (s > t ? s : t) : corpus->src_len[i] + corpus->tgt_len[i] + 2;
+            key[i] = cfg->layout == NT_BATCHER_LAYOUT_ENCDEC ? (s > t ? s : t) : corpus->src_len[i] + corpus->tgt_len[i] + 2;
             ord[i] = i;
         }
         for (int i = 1; i < N; i++) { /* insertion sort by (key, index) */
@@ -146,7 +146,7 @@ static void test_epochs(void) {
     for (int layout = 0; layout < 2; layout++)
         for (int shuffle = 1; shuffle >= 0; shuffle--) {
             nt_batcher_config cfg = nt_batcher_config_default();
-            cfg.layout = (nt_layout)layout;
+            cfg.layout = (nt_batcher_layout)layout;
             cfg.shuffle = shuffle;
             cfg.max_tokens = 400;
             cfg.max_sentences = 24;
@@ -189,7 +189,7 @@ static void test_epochs(void) {
 static void test_resume(void) {
     for (int layout = 0; layout < 2; layout++) {
         nt_batcher_config cfg = nt_batcher_config_default();
-        cfg.layout = (nt_layout)layout;
+        cfg.layout = (nt_batcher_layout)layout;
         cfg.max_tokens = 300;
         cfg.seed = 99;
         nt_batcher *a, *r;
@@ -246,7 +246,7 @@ static void test_config_and_long(void) {
     CHECK(nt_batcher_new(&b, corpus, &cfg) == NT_ERR_ARG && b == NULL, "no caps");
     CHECK(strstr(nt_errmsg(), "both 0") != NULL, "msg: %s", nt_errmsg());
     cfg = nt_batcher_config_default();
-    cfg.layout = (nt_layout)7;
+    cfg.layout = (nt_batcher_layout)7;
     CHECK(nt_batcher_new(&b, corpus, &cfg) == NT_ERR_ARG, "layout");
     cfg = nt_batcher_config_default();
     cfg.max_len = -1;

@@ -8,41 +8,15 @@
 
 #include "core/isa.h"
 #include "support/check.h"
-#include "support/proc.h"
-
-static char err_text[1 << 14];
-
-/* Runs bin with args (NULL-terminated), stdout into buf (NUL-terminated),
- * stderr into err_text; returns the exit status. */
-static int run(const char *bin, const char *const *args, char *buf, size_t cap) {
-    nt_proc_io io = {.out = buf, .out_cap = cap, .err = err_text, .err_cap = sizeof err_text};
-    return nt_proc_run(bin, args, &io);
-}
-
-/* The number after "key": in a flat JSON line, or NAN if absent. */
-static double num(const char *json, const char *key) {
-    char pat[64];
-    snprintf(pat, sizeof pat, "\"%s\": ", key);
-    const char *p = strstr(json, pat);
-    if (!p) return NAN;
-    char *end;
-    double v = strtod(p + strlen(pat), &end);
-    return end == p + strlen(pat) ? NAN : v;
-}
+#include "support/cli_run.h"
 
 int main(void) {
-    const char *dir = getenv("NT_BIN");
-    if (!dir) {
-        fprintf(stderr, "test_bench_smoke: NT_BIN is not set (run it through ctest)\n");
-        return 1;
-    }
-    char bin[4096];
-    snprintf(bin, sizeof bin, "%s/nextok-bench", dir);
-    static char out[1 << 16];
+    nt_cli_use("nextok-bench");
+    const char *out = nt_cli_out;
 
     const char *args[] = {"--config", "tiny", "--threads", "2", "--seconds", "1", "--json", NULL};
-    int rc = run(bin, args, out, sizeof out);
-    CHECK(rc == 0, "nextok-bench exited with %d; output:\n%s\nstderr:\n%s", rc, out, err_text);
+    int rc = nt_cli_run(args);
+    CHECK(rc == 0, "nextok-bench exited with %d; output:\n%s\nstderr:\n%s", rc, out, nt_cli_err);
     char *line = strchr(out, '{');
     CHECK(line != NULL, "no JSON line in:\n%s", out);
     if (line) {
@@ -54,7 +28,7 @@ int main(void) {
         static const char *figures[] = {"train_step_ms", "train_tok_s", "decode_tok_s", "peak_rss_mb",
                                         "sgemm_peak_gflops", "mfu", "batch_decode_tok_s"};
         for (size_t i = 0; i < sizeof figures / sizeof *figures; i++) {
-            double v = num(line, figures[i]);
+            double v = nt_cli_json_num(line, figures[i]);
             CHECK(v > 0, "%s = %g, expected a positive number in %s", figures[i], v, line);
         }
         /* the kernels that ran: this process's level (the child inherits NT_ISA) */
@@ -68,14 +42,14 @@ int main(void) {
 
     /* --only train: no decode figure to give, so 0 (never inf/nan: not JSON) */
     const char *only[] = {"--config", "tiny", "--threads", "2", "--seconds", "1", "--only", "train", "--json", NULL};
-    rc = run(bin, only, out, sizeof out);
-    CHECK(rc == 0, "nextok-bench --only train exited with %d; stderr:\n%s", rc, err_text);
+    rc = nt_cli_run(only);
+    CHECK(rc == 0, "nextok-bench --only train exited with %d; stderr:\n%s", rc, nt_cli_err);
     line = strchr(out, '{');
     CHECK(line != NULL, "no JSON line in:\n%s", out);
     if (line) {
         CHECK(!strstr(line, "inf") && !strstr(line, "nan"), "--only train: a non-finite figure in %s", line);
-        CHECK(num(line, "train_tok_s") > 0, "--only train: train_tok_s not positive in %s", line);
-        CHECK(num(line, "decode_tok_s") == 0, "--only train: decode_tok_s not 0 in %s", line);
+        CHECK(nt_cli_json_num(line, "train_tok_s") > 0, "--only train: train_tok_s not positive in %s", line);
+        CHECK(nt_cli_json_num(line, "decode_tok_s") == 0, "--only train: decode_tok_s not 0 in %s", line);
     }
 
     const char *bad[][4] = {{"--config", "huge", NULL}, {"--config", "tiny", "--seconds", "-1"},
@@ -83,7 +57,7 @@ int main(void) {
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         const char *av[5] = {NULL};
         for (int k = 0; k < 4 && bad[i][k]; k++) av[k] = bad[i][k];
-        rc = run(bin, av, out, sizeof out);
+        rc = nt_cli_run(av);
         CHECK(rc == 2, "bad options %zu: exit %d, expected 2", i, rc);
     }
     return nt_check_report("test_bench_smoke");

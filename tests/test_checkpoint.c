@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "support/check.h"
+#include "support/fixtures.h"
 #include "support/models.h"
 #include "support/scratch.h"
 #include "support/proc.h"
@@ -520,9 +521,8 @@ static void test_checksums(void) {
     /* a checkpoint written before the checksums (tests/fixtures/checkpoint-unfiltered.h5:
      * written by nt_ckpt_save with train/h5io.c as of 09c7ee5: contiguous datasets, no filter)
      * still loads, unchecked, and re-saves with checksums */
-    const char *fx = getenv("NT_FIXTURES");
     char old[1024];
-    snprintf(old, sizeof old, "%s/checkpoint-unfiltered.h5", fx ? fx : "tests/fixtures");
+    nt_fixture_path_to(old, sizeof old, "checkpoint-unfiltered.h5");
     CHECK(!has_fletcher32(old, "/model/embed.weight"), "the fixture has no checksums");
     nt_model *mo = NULL;
     nt_vocab *vo = NULL;

@@ -37,10 +37,10 @@ static void test_writes(void) {
         /* each pair is one number, digits then fr */
         for (int i = 0; i < t->n; i++) {
             int n = atoi(t->src[i]);
-            char fr[NT_CORPUS_MAX_TEXT];
-            CHECK(n >= 0 && n <= NT_CORPUS_MAX_NUMBER, "%s line %d: %s", names[s], i + 1, t->src[i]);
-            if (n < 0 || n > NT_CORPUS_MAX_NUMBER) continue;
-            nt_corpus_render(NT_FORM_FR, n, fr, sizeof fr);
+            char fr[NT_NUMBER_CORPUS_MAX_TEXT];
+            CHECK(n >= 0 && n <= NT_NUMBER_CORPUS_MAX_NUMBER, "%s line %d: %s", names[s], i + 1, t->src[i]);
+            if (n < 0 || n > NT_NUMBER_CORPUS_MAX_NUMBER) continue;
+            nt_number_corpus_render(NT_NUMBER_FORM_FR, n, fr, sizeof fr);
             CHECK(strcmp(fr, t->tgt[i]) == 0, "%s line %d: %s", names[s], i + 1, t->tgt[i]);
             shared += seen[n];
             seen[n] = 1;

@@ -13,6 +13,7 @@
 #include "core/tensor.h"
 #include "nn/model.h"
 #include "support/check.h"
+#include "support/fixtures.h"
 #include "support/cli_run.h"
 #include "support/models.h"
 #include "support/proc.h"
@@ -51,10 +52,9 @@ static double dump_diff(const char *pa, const char *pb, size_t *floats) {
 }
 
 int main(void) {
-    const char *fx = getenv("NT_FIXTURES");
     nt_cli_use("nextok-lm");
     char text[1100];
-    snprintf(text, sizeof text, "%s/shakespeare-20k.txt", fx ? fx : "tests/fixtures");
+    nt_fixture_path_to(text, sizeof text, "shakespeare-20k.txt");
     CHECK(nt_scratch_begin("nt_cli_lm"), "mkdtemp");
     const int sanitized = getenv("NT_SANITIZED") != NULL;
     setenv("OMP_WAIT_POLICY", "passive", 0);

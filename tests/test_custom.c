@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "support/check.h"
+#include "support/fixtures.h"
 #include "support/cli_run.h"
 #include "support/proc.h"
 #include "support/scratch.h"
@@ -71,9 +72,8 @@ static double final_loss(void) {
 }
 
 int main(void) {
-    const char *fx = getenv("NT_FIXTURES");
     nt_cli_use("nextok-custom");
-    snprintf(text, sizeof text, "%s/text-10k.txt", fx ? fx : "tests/fixtures");
+    nt_fixture_path_to(text, sizeof text, "text-10k.txt");
     CHECK(nt_scratch_begin("nt_test_custom"), "mkdtemp");
     const int steps = getenv("NT_SANITIZED") ? 120 : 240, stop = steps / 2;
     char s_steps[16], s_stop[16];

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "support/check.h"
+#include "support/fixtures.h"
 #include "support/proc.h"
 
 #define LLVMFuzzerTestOneInput fuzz_tsv_one
@@ -87,8 +88,7 @@ static int replay(const char *sub, const char *name, harness_fn fn) {
 }
 
 int main(void) {
-    const char *fx = getenv("NT_FIXTURES");
-    snprintf(root, sizeof root, "%s/../fuzz", fx ? fx : "tests/fixtures");
+    nt_fixture_path_to(root, sizeof root, "../fuzz");
     for (size_t k = 0; k < sizeof targets / sizeof *targets; k++) {
         int seeds = replay("corpus", targets[k].name, targets[k].fn);
         int regs = replay("regress", targets[k].name, targets[k].fn);

@@ -28,104 +28,23 @@
 #include "core/kernels.h"
 #include "core/parallel.h"
 #include "support/check.h"
-
-static float val(uint32_t i, uint32_t salt) {
-    uint32_t h = (i + 0x9e3779b9u * salt) * 2654435761u;
-    h ^= h >> 15;
-    h *= 2246822519u;
-    h ^= h >> 13;
-    return (float)(h % 2001) / 1000.0f - 1.0f;
-}
-
-#define SENTINEL 12345.0f
-
-typedef struct {
-    int ta, tb, m, n, k, lda, ldb, ldc;
-    float alpha, beta;
-    float *a, *b, *c0, *c;
-} prob;
-
-/* Matrices for one case: A and B filled with values, C0 with values (or NaN
- * when beta == 0), C's padding columns with SENTINEL. */
-static int prob_init(prob *p, int ta, int tb, int m, int n, int k, int pad, float alpha, float beta,
-                     uint32_t salt) {
-    p->ta = ta, p->tb = tb, p->m = m, p->n = n, p->k = k, p->alpha = alpha, p->beta = beta;
-    int arows = ta ? k : m, acols = ta ? m : k, brows = tb ? n : k, bcols = tb ? k : n;
-    p->lda = acols + pad, p->ldb = bcols + 2 * pad, p->ldc = n + pad;
-    if (p->lda < 1) p->lda = 1;
-    if (p->ldb < 1) p->ldb = 1;
-    size_t na = (size_t)arows * p->lda + 1, nb = (size_t)brows * p->ldb + 1, nc = (size_t)m * p->ldc + 1;
-    p->a = malloc(na * sizeof(float));
-    p->b = malloc(nb * sizeof(float));
-    p->c0 = malloc(nc * sizeof(float));
-    p->c = malloc(nc * sizeof(float));
-    if (!p->a || !p->b || !p->c0 || !p->c) return 0;
-    for (size_t i = 0; i < na; i++) p->a[i] = val((uint32_t)i, salt);
-    for (size_t i = 0; i < nb; i++) p->b[i] = val((uint32_t)i, salt + 1);
-    for (size_t i = 0; i < nc; i++)
-        p->c0[i] = (i % p->ldc) >= (size_t)n ? SENTINEL : beta == 0.0f ? NAN : val((uint32_t)i, salt + 2);
-    memcpy(p->c, p->c0, nc * sizeof(float));
-    return 1;
-}
-
-static void prob_free(prob *p) {
-    free(p->a);
-    free(p->b);
-    free(p->c0);
-    free(p->c);
-}
-
-static double elem_a(const prob *p, int i, int q) { return p->ta ? p->a[(size_t)q * p->lda + i] : p->a[(size_t)i * p->lda + q]; }
-static double elem_b(const prob *p, int q, int j) { return p->tb ? p->b[(size_t)j * p->ldb + q] : p->b[(size_t)q * p->ldb + j]; }
-
-/* Checks p->c against the double reference; returns the number of bad
- * elements (reports the first few). */
-static int prob_check(const prob *p, const char *what) {
-    int bad = 0;
-    double tol = 4.0 * (p->k + 4) * FLT_EPSILON;
-    for (int i = 0; i < p->m; i++) {
-        for (int j = 0; j < p->ldc; j++) {
-            size_t at = (size_t)i * p->ldc + j;
-            double got = p->c[at];
-            if (j >= p->n) {
-                if (got != SENTINEL && bad++ < 3)
-                    CHECK(0, "%s: padding C[%d, %d] written (%g)", what, i, j, got);
-                continue;
-            }
-            double ref = 0, mag = 0;
-            for (int q = 0; q < p->k; q++) {
-                double t = elem_a(p, i, q) * elem_b(p, q, j);
-                ref += t;
-                mag += fabs(t);
-            }
-            ref *= p->alpha;
-            mag *= fabs(p->alpha);
-            if (p->beta != 0.0f) {
-                ref += (double)p->beta * p->c0[at];
-                mag += fabs((double)p->beta * p->c0[at]);
-            }
-            if (!(fabs(got - ref) <= tol * mag + 1e-30) && bad++ < 3)
-                CHECK(0, "%s: C[%d, %d] = %.9g, expected %.9g (bound %.3g)", what, i, j, got, ref, tol * mag);
-        }
-    }
-    return bad;
-}
+#include "support/gemm_case.h"
 
 static int run_case(int ta, int tb, int m, int n, int k, int pad, float alpha, float beta, uint32_t salt) {
-    prob p;
+    gemm_case p;
     char what[160];
     snprintf(what, sizeof what, "ta %d tb %d m %d n %d k %d pad %d alpha %g beta %g", ta, tb, m, n, k,
              pad, alpha, beta);
-    if (!prob_init(&p, ta, tb, m, n, k, pad, alpha, beta, salt)) {
+    if (!gemm_case_init(&p, ta, tb, m, n, k, pad, alpha, beta, salt)) {
         CHECK(0, "%s: out of memory", what);
-        prob_free(&p);
+        gemm_case_free(&p);
         return 1;
     }
     nt_status st = nt_sgemm(ta, tb, m, n, k, alpha, p.a, p.lda, p.b, p.ldb, beta, p.c, p.ldc);
     CHECK(st == NT_OK, "%s: %s", what, nt_errmsg());
-    int bad = prob_check(&p, what);
+    int bad = gemm_case_check(&p, p.c, NULL, what);
     CHECK(bad == 0, "%s: %d elements off", what, bad);
-    prob_free(&p);
+    gemm_case_free(&p);
     return bad;
 }
 
@@ -183,17 +102,17 @@ static void test_vs_cblas(void) {
     static const int sizes[][3] = {{128, 384, 256}, {77, 45, 530}, {300, 64, 33}};
     for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++)
         for (int t = 0; t < 4; t++) {
-            prob p;
+            gemm_case p;
             int m = sizes[s][0], n = sizes[s][1], k = sizes[s][2];
-            if (!prob_init(&p, t >> 1, t & 1, m, n, k, 3, 1.0f, 0.5f, (uint32_t)(500 + s * 4 + t))) {
+            if (!gemm_case_init(&p, t >> 1, t & 1, m, n, k, 3, 1.0f, 0.5f, (uint32_t)(500 + s * 4 + t))) {
                 CHECK(0, "out of memory");
-                prob_free(&p);
+                gemm_case_free(&p);
                 continue;
             }
             float *ref = malloc((size_t)m * p.ldc * sizeof(float));
             if (!ref) {
                 CHECK(0, "out of memory");
-                prob_free(&p);
+                gemm_case_free(&p);
                 continue;
             }
             memcpy(ref, p.c0, (size_t)m * p.ldc * sizeof(float));
@@ -206,7 +125,7 @@ static void test_vs_cblas(void) {
             for (int i = 0; i < m; i++)
                 for (int j = 0; j < n; j++) {
                     double mag = 0;
-                    for (int q = 0; q < k; q++) mag += fabs(elem_a(&p, i, q) * elem_b(&p, q, j));
+                    for (int q = 0; q < k; q++) mag += fabs(gemm_case_a(&p, i, q) * gemm_case_b(&p, q, j));
                     mag = mag * fabs(p.alpha) + fabs(p.beta * p.c0[(size_t)i * p.ldc + j]);
                     double d = fabs((double)p.c[(size_t)i * p.ldc + j] - ref[(size_t)i * p.ldc + j]);
                     if (!(d <= tol * mag) && bad++ < 3)
@@ -215,7 +134,7 @@ static void test_vs_cblas(void) {
                 }
             CHECK(bad == 0, "vs cblas: ta %d tb %d %dx%dx%d: %d elements differ", p.ta, p.tb, m, n, k, bad);
             free(ref);
-            prob_free(&p);
+            gemm_case_free(&p);
         }
 }
 
@@ -230,18 +149,18 @@ static void test_bitwise(void) {
     }
     for (size_t s = 0; s < 2; s++)
         for (int t = 0; t < 4; t++) {
-            prob p;
+            gemm_case p;
             int m = sizes[s][0], n = sizes[s][1], k = sizes[s][2];
-            if (!prob_init(&p, t >> 1, t & 1, m, n, k, 1, 0.5f, 1.0f, (uint32_t)(900 + t))) {
+            if (!gemm_case_init(&p, t >> 1, t & 1, m, n, k, 1, 0.5f, 1.0f, (uint32_t)(900 + t))) {
                 CHECK(0, "out of memory");
-                prob_free(&p);
+                gemm_case_free(&p);
                 continue;
             }
             size_t nc = (size_t)m * p.ldc;
             float *c1 = malloc(nc * sizeof(float)), *c3 = malloc(nc * sizeof(float));
             if (!c1 || !c3) {
                 CHECK(0, "out of memory");
-                free(c1), free(c3), prob_free(&p);
+                free(c1), free(c3), gemm_case_free(&p);
                 continue;
             }
             memcpy(c1, p.c0, nc * sizeof(float));
@@ -261,28 +180,28 @@ static void test_bitwise(void) {
             nt_sgemm(p.ta, p.tb, r0, c0, k, p.alpha, p.a, p.lda, p.b, p.ldb, p.beta, c3, p.ldc);
             CHECK(memcmp(c3, p.c, nc * sizeof(float)) == 0, "ta %d tb %d %dx%dx%d: strips differ from the whole",
                   p.ta, p.tb, m, n, k);
-            CHECK(prob_check(&p, "bitwise case") == 0, "ta %d tb %d: wrong result", p.ta, p.tb);
+            CHECK(gemm_case_check(&p, p.c, NULL, "bitwise case") == 0, "ta %d tb %d: wrong result", p.ta, p.tb);
             free(c1);
             free(c3);
-            prob_free(&p);
+            gemm_case_free(&p);
         }
 }
 
 /* Products started from inside a parallel region run on the calling thread
  * and give the same bits as outside. */
 static void test_in_parallel(void) {
-    prob p;
+    gemm_case p;
     if (strcmp(nt_sgemm_backend(), "openblas") == 0) return;
-    if (!prob_init(&p, 0, 1, 150, 90, 260, 0, 1.0f, 0.0f, 4242)) {
+    if (!gemm_case_init(&p, 0, 1, 150, 90, 260, 0, 1.0f, 0.0f, 4242)) {
         CHECK(0, "out of memory");
-        prob_free(&p);
+        gemm_case_free(&p);
         return;
     }
     size_t nc = (size_t)p.m * p.ldc;
     float *cs = malloc(2 * nc * sizeof(float));
     if (!cs) {
         CHECK(0, "out of memory");
-        prob_free(&p);
+        gemm_case_free(&p);
         return;
     }
     nt_sgemm(0, 1, p.m, p.n, p.k, 1.0f, p.a, p.lda, p.b, p.ldb, 0.0f, p.c, p.ldc);
@@ -294,7 +213,7 @@ static void test_in_parallel(void) {
     CHECK(memcmp(cs, p.c, nc * sizeof(float)) == 0 && memcmp(cs + nc, p.c, nc * sizeof(float)) == 0,
           "in a parallel region: results differ from the serial call");
     free(cs);
-    prob_free(&p);
+    gemm_case_free(&p);
 }
 
 /* nt_sgemm_share (core/kernels.h): a bias added by the product equals C
@@ -386,18 +305,18 @@ static void test_cross_level(void) {
     for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++)
         for (int t = 0; t < 4; t++)
             for (int bi = 0; bi < 3; bi++) {
-                prob p;
+                gemm_case p;
                 int m = sizes[s][0], n = sizes[s][1], k = sizes[s][2];
-                if (!prob_init(&p, t >> 1, t & 1, m, n, k, (int)s % 3, 0.75f, xl_betas[bi], (uint32_t)(77 + s * 8 + t))) {
+                if (!gemm_case_init(&p, t >> 1, t & 1, m, n, k, (int)s % 3, 0.75f, xl_betas[bi], (uint32_t)(77 + s * 8 + t))) {
                     CHECK(0, "out of memory");
-                    prob_free(&p);
+                    gemm_case_free(&p);
                     continue;
                 }
                 size_t nc = (size_t)m * p.ldc;
                 float *c2 = malloc(nc * sizeof(float));
                 if (!c2) {
                     CHECK(0, "out of memory");
-                    prob_free(&p);
+                    gemm_case_free(&p);
                     continue;
                 }
                 memcpy(p.c, p.c0, nc * sizeof(float));
@@ -415,7 +334,7 @@ static void test_cross_level(void) {
                           (double)p.beta);
                 }
                 free(c2);
-                prob_free(&p);
+                gemm_case_free(&p);
             }
     nt_threads_set(2);
     printf("cross-level (avx512 vs avx2): %d cases, %d differ\n", cases, bad);

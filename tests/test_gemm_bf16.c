@@ -27,92 +27,44 @@
 #include "core/bf16.h"
 #include "core/gemm_bf16.h"
 #include "support/check.h"
-
-static float val(uint32_t i, uint32_t salt) {
-    uint32_t h = (i + 0x9e3779b9u * salt) * 2654435761u;
-    h ^= h >> 15;
-    h *= 2246822519u;
-    h ^= h >> 13;
-    return (float)(h % 2001) / 1000.0f - 1.0f;
-}
-
-#define SENTINEL 12345.0f
+#include "support/gemm_case.h"
 
 typedef struct {
-    int ta, tb, m, n, k, lda, ldb, ldc;
-    float alpha, beta;
-    float *a, *b, *c0;
-    nt_bf16 *ah, *bh;
+    gemm_case g;
+    nt_bf16 *ah, *bh; /* A and B converted to bf16 */
 } prob;
 
+static void prob_free(prob *p) { gemm_case_free(&p->g), free(p->ah), free(p->bh); }
+
 static int prob_init(prob *p, int ta, int tb, int m, int n, int k, int pad, float alpha, float beta, uint32_t salt) {
-    memset(p, 0, sizeof *p);
-    p->ta = ta, p->tb = tb, p->m = m, p->n = n, p->k = k, p->alpha = alpha, p->beta = beta;
-    int arows = ta ? k : m, acols = ta ? m : k, brows = tb ? n : k, bcols = tb ? k : n;
-    p->lda = acols + pad, p->ldb = bcols + 2 * pad, p->ldc = n + pad;
-    if (p->lda < 1) p->lda = 1;
-    if (p->ldb < 1) p->ldb = 1;
-    size_t na = (size_t)arows * p->lda + 1, nb = (size_t)brows * p->ldb + 1, nc = (size_t)m * p->ldc + 1;
-    p->a = malloc(na * sizeof(float)), p->b = malloc(nb * sizeof(float)), p->c0 = malloc(nc * sizeof(float));
+    p->ah = p->bh = NULL;
+    if (!gemm_case_init(&p->g, ta, tb, m, n, k, pad, alpha, beta, salt)) return 0;
+    size_t na = (size_t)(ta ? k : m) * p->g.lda + 1, nb = (size_t)(tb ? n : k) * p->g.ldb + 1;
     p->ah = malloc(na * sizeof(nt_bf16)), p->bh = malloc(nb * sizeof(nt_bf16));
-    if (!p->a || !p->b || !p->c0 || !p->ah || !p->bh) return 0;
-    for (size_t i = 0; i < na; i++) p->a[i] = val((uint32_t)i, salt);
-    for (size_t i = 0; i < nb; i++) p->b[i] = val((uint32_t)i, salt + 1);
-    for (size_t i = 0; i < nc; i++) {
-        int col = (int)(i % (size_t)p->ldc);
-        p->c0[i] = col >= n ? SENTINEL : beta == 0.0f ? NAN : val((uint32_t)i, salt + 2);
-    }
-    nt_bf16_from_f32_n(p->ah, p->a, (int64_t)na);
-    nt_bf16_from_f32_n(p->bh, p->b, (int64_t)nb);
+    if (!p->ah || !p->bh) return 0;
+    nt_bf16_from_f32_n(p->ah, p->g.a, (int64_t)na);
+    nt_bf16_from_f32_n(p->bh, p->g.b, (int64_t)nb);
     return 1;
 }
 
-static void prob_free(prob *p) { free(p->a), free(p->b), free(p->c0), free(p->ah), free(p->bh); }
-
-static size_t c_len(const prob *p) { return (size_t)p->m * p->ldc + 1; }
+static size_t c_len(const prob *p) { return gemm_case_c_len(&p->g); }
 
 // C (a fresh copy of C0) through nt_gemm_bf16 with the given operand types
 static float *run(const prob *p, nt_operand at, nt_operand bt) {
     float *c = malloc(c_len(p) * sizeof(float));
     if (!c) return NULL;
-    memcpy(c, p->c0, c_len(p) * sizeof(float));
-    const void *a = at == NT_OPERAND_BF16 ? (const void *)p->ah : p->a;
-    const void *b = bt == NT_OPERAND_BF16 ? (const void *)p->bh : p->b;
-    nt_status s = nt_gemm_bf16(p->ta, p->tb, p->m, p->n, p->k, p->alpha, a, at, p->lda, b, bt, p->ldb, p->beta, c, p->ldc);
+    const gemm_case *g = &p->g;
+    memcpy(c, g->c0, c_len(p) * sizeof(float));
+    const void *a = at == NT_OPERAND_BF16 ? (const void *)p->ah : g->a;
+    const void *b = bt == NT_OPERAND_BF16 ? (const void *)p->bh : g->b;
+    nt_status s = nt_gemm_bf16(g->ta, g->tb, g->m, g->n, g->k, g->alpha, a, at, g->lda, b, bt, g->ldb, g->beta, c, g->ldc);
     CHECK(s == NT_OK, "nt_gemm_bf16 status %d", (int)s);
     return c;
 }
 
 // c against the double reference on bf16-rounded operands; returns 1 if all within bound
 static int check_ref(const prob *p, const float *c, const char *what) {
-    const double eps = 1.0 / (1 << 23);
-    int bad = 0;
-    for (int i = 0; i < p->m && bad < 3; i++)
-        for (int j = 0; j < p->ldc && bad < 3; j++) {
-            float got = c[(size_t)i * p->ldc + j];
-            if (j >= p->n) {
-                if (got != SENTINEL) {
-                    bad++;
-                    CHECK(0, "%s: padding C[%d][%d] written (%g)", what, i, j, (double)got);
-                }
-                continue;
-            }
-            double s = 0, sa = 0;
-            for (int q = 0; q < p->k; q++) {
-                float av = p->ta ? p->a[(size_t)q * p->lda + i] : p->a[(size_t)i * p->lda + q];
-                float bv = p->tb ? p->b[(size_t)j * p->ldb + q] : p->b[(size_t)q * p->ldb + j];
-                double t = (double)nt_bf16_round(av) * nt_bf16_round(bv);
-                s += t, sa += fabs(t);
-            }
-            double c0 = p->c0[(size_t)i * p->ldc + j];
-            double ref = p->alpha * s + (p->beta != 0.0f ? p->beta * c0 : 0.0);
-            double bound = 4.0 * (p->k + 4) * eps * (fabs(p->alpha) * sa + (p->beta != 0.0f ? fabs(p->beta * c0) : 0.0));
-            if (!(fabs(got - ref) <= bound)) {
-                bad++;
-                CHECK(0, "%s: C[%d][%d] = %.9g, reference %.9g (bound %.3g)", what, i, j, (double)got, ref, bound);
-            }
-        }
-    return bad == 0;
+    return gemm_case_check(&p->g, c, nt_bf16_round, what) == 0;
 }
 
 static int n_kernels;
@@ -238,10 +190,11 @@ typedef struct {
 static void *nobuf_thread(void *arg) {
     nobuf_job *j = arg;
     prob *p = j->p;
-    memcpy(j->c, p->c0, c_len(p) * sizeof(float));
+    const gemm_case *g = &p->g;
+    memcpy(j->c, g->c0, c_len(p) * sizeof(float));
     nt_alloc_fail_after(1);
-    j->st = nt_gemm_bf16(p->ta, p->tb, p->m, p->n, p->k, p->alpha, p->a, NT_OPERAND_F32, p->lda, p->bh,
-                         NT_OPERAND_BF16, p->ldb, p->beta, j->c, p->ldc);
+    j->st = nt_gemm_bf16(g->ta, g->tb, g->m, g->n, g->k, g->alpha, g->a, NT_OPERAND_F32, g->lda, p->bh, NT_OPERAND_BF16,
+                         g->ldb, g->beta, j->c, g->ldc);
     nt_alloc_fail_after(0);
     return NULL;
 }

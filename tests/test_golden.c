@@ -18,6 +18,7 @@
 #include "core/alloc.h"
 #include "nn/model.h"
 #include "support/check.h"
+#include "support/fixtures.h"
 #include "support/golden.h"
 #include "support/models.h"
 #include "train/h5io.h"
@@ -77,12 +78,11 @@ static double adamw_steps(nt_model *m, nt_ctx *ctx, hid_t f, const char *file, i
     for (int k = 0; k <= 5; k++) {
         nt_ctx_reset(ctx);
         nt_ctx_set_grad(ctx, 1);
-        nt_tensor *src = encdec ? nt_test_read_ids(ctx, f, "/inputs/src") : NULL;
-        nt_tensor *src_mask = encdec ? nt_test_read_ids(ctx, f, "/inputs/src_mask") : NULL;
-        nt_tensor *tgt = nt_test_read_ids(ctx, f, "/inputs/tgt_in"), *labels = nt_test_read_ids(ctx, f, "/inputs/labels");
+        nt_test_batch in;
+        CHECK(nt_test_read_batch(ctx, f, encdec, &in), "%s: inputs", file);
         nt_tensor *loss;
         nt_params_zero_grad(m->params);
-        nt_status st = nt_model_loss(m, ctx, &loss, NULL, src, src_mask, tgt, labels, 0.0f, NULL);
+        nt_status st = nt_model_loss(m, ctx, &loss, NULL, in.src, in.src_mask, in.tgt, in.labels, 0.0f, NULL);
         CHECK(st == NT_OK, "%s: AdamW step %d: %s", file, k, nt_errmsg());
         if (st != NT_OK) break;
         double e = fabs(nt_f32(loss)[0] - want[k]) / fabs(want[k]);
@@ -99,8 +99,7 @@ static double adamw_steps(nt_model *m, nt_ctx *ctx, hid_t f, const char *file, i
 
 static void run(const char *file) {
     char path[1024];
-    const char *dir = getenv("NT_FIXTURES");
-    snprintf(path, sizeof path, "%s/%s", dir ? dir : "tests/fixtures", file);
+    nt_fixture_path_to(path, sizeof path, file);
     nt_model *m = NULL;
     nt_status st = nt_test_model_load(path, &m);
     CHECK(st == NT_OK, "load %s: %s", path, nt_errmsg());
@@ -111,10 +110,9 @@ static void run(const char *file) {
     nt_ctx *ctx;
     nt_ctx_new(&ctx, 0);
     int encdec = m->cfg.arch == NT_ARCH_ENCDEC;
-    nt_tensor *src = encdec ? nt_test_read_ids(ctx, f, "/inputs/src") : NULL;
-    nt_tensor *src_mask = encdec ? nt_test_read_ids(ctx, f, "/inputs/src_mask") : NULL;
-    nt_tensor *tgt = nt_test_read_ids(ctx, f, "/inputs/tgt_in"), *labels = nt_test_read_ids(ctx, f, "/inputs/labels");
-    CHECK(tgt && labels && (!encdec || (src && src_mask)), "%s: inputs", file);
+    nt_test_batch in;
+    CHECK(nt_test_read_batch(ctx, f, encdec, &in), "%s: inputs", file);
+    nt_tensor *src = in.src, *src_mask = in.src_mask, *tgt = in.tgt, *labels = in.labels;
     int B = tgt->shape[0], T = tgt->shape[1], V = m->cfg.vocab_size;
 
     /* logits, loss, gradients */
@@ -176,12 +174,9 @@ static void run(const char *file) {
 
     /* label smoothing 0.1 (forward only) */
     nt_ctx_reset(ctx);
-    src = encdec ? nt_test_read_ids(ctx, f, "/inputs/src") : NULL;
-    src_mask = encdec ? nt_test_read_ids(ctx, f, "/inputs/src_mask") : NULL;
-    tgt = nt_test_read_ids(ctx, f, "/inputs/tgt_in");
-    labels = nt_test_read_ids(ctx, f, "/inputs/labels");
+    CHECK(nt_test_read_batch(ctx, f, encdec, &in), "%s: inputs", file);
     nt_ctx_set_grad(ctx, 0);
-    st = nt_model_loss(m, ctx, &loss, NULL, src, src_mask, tgt, labels, 0.1f, NULL);
+    st = nt_model_loss(m, ctx, &loss, NULL, in.src, in.src_mask, in.tgt, in.labels, 0.1f, NULL);
     double wls = nt_test_read_scalar(f, "/expected/loss_ls");
     double e_ls = st == NT_OK ? fabs(nt_f32(loss)[0] - wls) / fabs(wls) : 1;
     CHECK(st == NT_OK && e_ls <= 1e-5, "%s: smoothed loss %.9g, want %.9g (%s)", file,

@@ -28,6 +28,7 @@
 #include "core/alloc.h"
 #include "nn/model.h"
 #include "support/check.h"
+#include "support/fixtures.h"
 #include "support/golden.h"
 #include "train/h5io.h"
 #include "train/weights.h"
@@ -58,10 +59,11 @@ static errs compare(const float *ours, const float *autocast, const float *truth
     return e;
 }
 
-static void run(const char *dir, const char *stem) {
+static void run(const char *stem) {
     char path[1024], bpath[1024], name[512];
-    snprintf(path, sizeof path, "%s/%s.h5", dir, stem);
-    snprintf(bpath, sizeof bpath, "%s/golden_bf16.h5", dir);
+    snprintf(name, sizeof name, "%s.h5", stem);
+    nt_fixture_path_to(path, sizeof path, name);
+    nt_fixture_path_to(bpath, sizeof bpath, "golden_bf16.h5");
     nt_net *net = NULL;
     CHECK(nt_weights_load_file(path, &net) == NT_OK, "load %s: %s", path, nt_errmsg());
     if (!net) return;
@@ -76,16 +78,14 @@ static void run(const char *dir, const char *stem) {
     nt_ctx_new(&ctx, 0);
     nt_ctx_set_precision(ctx, NT_PREC_BF16);
     int encdec = m->cfg.arch == NT_ARCH_ENCDEC;
-    nt_tensor *src = encdec ? nt_test_read_ids(ctx, f, "/inputs/src") : NULL;
-    nt_tensor *src_mask = encdec ? nt_test_read_ids(ctx, f, "/inputs/src_mask") : NULL;
-    nt_tensor *tgt = nt_test_read_ids(ctx, f, "/inputs/tgt_in"), *labels = nt_test_read_ids(ctx, f, "/inputs/labels");
-    CHECK(tgt && labels && (!encdec || (src && src_mask)), "%s: inputs", stem);
-    int B = tgt->shape[0], T = tgt->shape[1], V = m->cfg.vocab_size;
+    nt_test_batch in;
+    CHECK(nt_test_read_batch(ctx, f, encdec, &in), "%s: inputs", stem);
+    int B = in.tgt->shape[0], T = in.tgt->shape[1], V = m->cfg.vocab_size;
     int64_t nl = (int64_t)B * T * V;
 
     nt_params_zero_grad(m->params);
     nt_tensor *loss, *logits;
-    nt_status st = nt_model_loss(m, ctx, &loss, &logits, src, src_mask, tgt, labels, 0.0f, NULL);
+    nt_status st = nt_model_loss(m, ctx, &loss, &logits, in.src, in.src_mask, in.tgt, in.labels, 0.0f, NULL);
     CHECK(st == NT_OK, "%s: bf16 loss: %s", stem, nt_errmsg());
     if (st != NT_OK) return;
 
@@ -148,9 +148,7 @@ static void run(const char *dir, const char *stem) {
 }
 
 int main(void) {
-    const char *dir = getenv("NT_FIXTURES");
-    if (!dir) dir = "tests/fixtures";
-    run(dir, "golden_encdec");
-    run(dir, "golden_decoder");
+    run("golden_encdec");
+    run("golden_decoder");
     return nt_check_report("test_golden_bf16");
 }

@@ -14,12 +14,7 @@
 #include "core/ops.h"
 #include "core/parallel.h"
 #include "support/check.h"
-
-static float val(uint32_t i, uint32_t salt) {
-    uint32_t h = (i + 0x9e3779b9u * salt) * 2654435761u;
-    h ^= h >> 15;
-    return (float)(h % 2001) / 1000.0f - 1.0f;
-}
+#include "support/values.h"
 
 /* y (R, Out) of x (R, In) W (Out, In)^T + b against a double reference, and
  * every row computed alone equals the same row of the batched call. */
@@ -28,10 +23,9 @@ static void check_shape_case(nt_ctx *ctx, int R, int In, int Out, int bias) {
     CHECK(nt_tensor_new(ctx, &x, NT_F32, 2, (int[]){R, In}) == NT_OK, "x");
     CHECK(nt_tensor_new(ctx, &w, NT_F32, 2, (int[]){Out, In}) == NT_OK, "w");
     if (bias) CHECK(nt_tensor_new(ctx, &b, NT_F32, 1, (int[]){Out}) == NT_OK, "b");
-    for (int64_t i = 0; i < x->n; i++) nt_f32(x)[i] = val((uint32_t)i, 1);
-    for (int64_t i = 0; i < w->n; i++) nt_f32(w)[i] = val((uint32_t)i, 2);
-    if (b)
-        for (int64_t i = 0; i < b->n; i++) nt_f32(b)[i] = val((uint32_t)i, 3);
+    nt_test_fill(nt_f32(x), x->n, 1);
+    nt_test_fill(nt_f32(w), w->n, 2);
+    if (b) nt_test_fill(nt_f32(b), b->n, 3);
     nt_status st = nt_linear(ctx, &y, x, w, b);
     CHECK(st == NT_OK, "R %d In %d Out %d: %s", R, In, Out, nt_errmsg());
     if (st) return;
@@ -78,9 +72,9 @@ static void check_cross_level(void) {
                 float *b = malloc(sizeof(float) * (size_t)Out), *y[2];
                 y[0] = malloc(sizeof(float) * (size_t)R * Out);
                 y[1] = malloc(sizeof(float) * (size_t)R * Out);
-                for (int i = 0; i < R * In; i++) x[i] = val((uint32_t)i, 7);
-                for (int i = 0; i < Out * In; i++) w[i] = val((uint32_t)i, 8);
-                for (int i = 0; i < Out; i++) b[i] = val((uint32_t)i, 9);
+                nt_test_fill(x, R * In, 7);
+                nt_test_fill(w, Out * In, 8);
+                nt_test_fill(b, Out, 9);
                 for (int k = 0; k < 2; k++) {
                     nt_isa_set(k ? NT_ISA_AVX2 : NT_ISA_AVX512);
                     nt_linear_rows(y[k], x, w, (a + r) % 2 ? b : NULL, R, In, Out, 0, Out);

@@ -6,6 +6,7 @@
 
 #include "core/alloc.h"
 #include "support/check.h"
+#include "support/fixtures.h"
 #include "eval/metrics.h"
 
 static nt_metrics run(const char *const *h, const char *const *r, int n) {
@@ -208,9 +209,8 @@ static int split_tabs(char *line, char **f, int max) {
 }
 
 static void test_fixture(void) {
-    const char *dir = getenv("NT_FIXTURES");
     char path[1024];
-    snprintf(path, sizeof path, "%s/metrics_cases.tsv", dir ? dir : "tests/fixtures");
+    nt_fixture_path_to(path, sizeof path, "metrics_cases.tsv");
     FILE *f = fopen(path, "r");
     CHECK(f != NULL, "cannot open %s", path);
     if (!f) return;

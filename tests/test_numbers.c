@@ -13,7 +13,7 @@ static int failures_shown;
 
 /* Expects normalize(variant) == want and the number n. */
 static void expect(const char *variant, const char *want, int n) {
-    char out[NT_CORPUS_MAX_TEXT];
+    char out[NT_NUMBER_CORPUS_MAX_TEXT];
     int got = -2;
     nt_status s = nt_numbers_normalize(variant, out, sizeof out, &got);
     int ok = s == NT_OK && strcmp(out, want) == 0 && got == n;
@@ -40,9 +40,9 @@ static void upper_ascii(const char *s, char *out) {
 
 /* The variants of form f's text of n (numbers.h's list), each expected to
  * normalise back to it. */
-static void variants(nt_form f, int n) {
-    char canon[NT_CORPUS_MAX_TEXT], v[512], w[512];
-    nt_corpus_render(f, n, canon, sizeof canon);
+static void variants(nt_number_form f, int n) {
+    char canon[NT_NUMBER_CORPUS_MAX_TEXT], v[512], w[512];
+    nt_number_corpus_render(f, n, canon, sizeof canon);
     expect(canon, canon, n);
     snprintf(v, sizeof v, "  %s \t", canon); /* surrounding whitespace */
     expect(v, canon, n);
@@ -50,13 +50,13 @@ static void variants(nt_form f, int n) {
     expect(v, canon, n);
     upper_ascii(canon, v); /* SHOUTED (ASCII letters; "ZéRO" stays mixed) */
     expect(v, canon, n);
-    if (f == NT_FORM_EN || f == NT_FORM_FR) {
+    if (f == NT_NUMBER_FORM_EN || f == NT_NUMBER_FORM_FR) {
         replace(canon, "-", " ", v, sizeof v); /* space instead of hyphen */
         expect(v, canon, n);
         replace(canon, " ", "-", v, sizeof v); /* hyphens everywhere */
         expect(v, canon, n);
     }
-    if (f == NT_FORM_EN) {
+    if (f == NT_NUMBER_FORM_EN) {
         replace(canon, " and", "", v, sizeof v); /* no "and" */
         expect(v, canon, n);
         replace(v, ",", "", w, sizeof w); /* nor commas */
@@ -67,20 +67,20 @@ static void variants(nt_form f, int n) {
         replace(v, ",", "", w, sizeof w);
         expect(w, canon, n);
     }
-    if (f == NT_FORM_FR) {
+    if (f == NT_NUMBER_FORM_FR) {
         replace(canon, "vingts", "vingt", v, sizeof v); /* plural s or not */
         replace(v, "cents", "cent", w, sizeof w);
         expect(w, canon, n);
         replace(canon, " et ", "-et-", v, sizeof v); /* 1990 spelling */
         expect(v, canon, n);
     }
-    if (f == NT_FORM_DE) {
+    if (f == NT_NUMBER_FORM_DE) {
         replace(canon, "und", " und ", v, sizeof v);
         expect(v, canon, n);
         replace(canon, "tausend", "-tausend ", v, sizeof v);
         expect(v, canon, n);
     }
-    if (f == NT_FORM_DIGITS && n >= 1000) {
+    if (f == NT_NUMBER_FORM_DIGITS && n >= 1000) {
         snprintf(v, sizeof v, "%d,%03d", n / 1000, n % 1000);
         expect(v, canon, n);
         snprintf(v, sizeof v, "%d %03d", n / 1000, n % 1000);
@@ -91,9 +91,9 @@ static void variants(nt_form f, int n) {
 }
 
 int main(void) {
-    const nt_form forms[] = {NT_FORM_DIGITS, NT_FORM_ARABIC, NT_FORM_EN, NT_FORM_FR, NT_FORM_DE};
+    const nt_number_form forms[] = {NT_NUMBER_FORM_DIGITS, NT_NUMBER_FORM_ARABIC, NT_NUMBER_FORM_EN, NT_NUMBER_FORM_FR, NT_NUMBER_FORM_DE};
     for (int fi = 0; fi < 5; fi++)
-        for (int n = 0; n <= NT_CORPUS_MAX_NUMBER; n += n < 2000 ? 1 : n < 100000 ? 97 : 997) variants(forms[fi], n);
+        for (int n = 0; n <= NT_NUMBER_CORPUS_MAX_NUMBER; n += n < 2000 ? 1 : n < 100000 ? 97 : 997) variants(forms[fi], n);
     for (int fi = 0; fi < 5; fi++)
         for (int k = 1; k < 1000; k++) variants(forms[fi], k * 1000); /* every k thousand */
     /* the cases of the issue */

@@ -7,6 +7,7 @@
 
 #include "core/parallel.h"
 #include "support/check.h"
+#include "support/fixtures.h"
 #include "nn/model.h"
 #include "train/optim.h"
 
@@ -201,9 +202,8 @@ static int read_floats(FILE *f, float *x, int64_t n) {
 static int64_t numel(const int *s) { return s[0] == 1 ? s[1] : (int64_t)s[1] * s[2]; }
 
 static void test_torch(void) {
-    const char *dir = getenv("NT_FIXTURES");
     char path[1024];
-    snprintf(path, sizeof path, "%s/optim.txt", dir ? dir : "tests/fixtures");
+    nt_fixture_path_to(path, sizeof path, "optim.txt");
     FILE *f = fopen(path, "r");
     CHECK(f != NULL, "cannot open %s", path);
     if (!f) return;

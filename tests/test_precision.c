@@ -21,19 +21,8 @@
 #include "core/isa.h"
 #include "support/check.h"
 #include "support/tinynet.h"
+#include "support/values.h"
 #include "train/optim.h"
-
-static float val(uint32_t i, uint32_t salt) {
-    uint32_t h = (i + 0x9e3779b9u * salt) * 2654435761u;
-    h ^= h >> 15;
-    h *= 2246822519u;
-    h ^= h >> 13;
-    return (float)(h % 2001) / 1000.0f - 1.0f;
-}
-
-static void fill(float *x, int64_t n, uint32_t salt) {
-    for (int64_t i = 0; i < n; i++) x[i] = val((uint32_t)i, salt);
-}
 
 static double max_rel(const float *a, const float *b, int64_t n) {
     double num = 0, den = 0;
@@ -53,8 +42,8 @@ static void test_linear(void) {
     int iw = nt_params_add(P, "w", 2, (int[]){OUT, IN}), ib = nt_params_add(P, "b", 1, (int[]){OUT});
     CHECK(nt_params_alloc(P) == NT_OK, "alloc");
     nt_tensor *w = nt_params_get(P, iw), *b = nt_params_get(P, ib);
-    fill(nt_f32(w), w->n, 1);
-    fill(nt_f32(b), b->n, 2);
+    nt_test_fill(nt_f32(w), w->n, 1);
+    nt_test_fill(nt_f32(b), b->n, 2);
     nt_ctx *ctx;
     nt_ctx_new(&ctx, 0);
     CHECK(nt_ctx_precision(ctx) == NT_PREC_F32, "default precision fp32");
@@ -62,7 +51,7 @@ static void test_linear(void) {
 
     nt_tensor *x, *y, *loss;
     nt_tensor_new(ctx, &x, NT_F32, 2, (int[]){R, IN});
-    fill(nt_f32(x), x->n, 3);
+    nt_test_fill(nt_f32(x), x->n, 3);
     x->requires_grad = 1;
     CHECK(nt_linear(ctx, &y, x, w, b) == NT_OK, "linear: %s", nt_errmsg());
     float want[R * OUT];
@@ -87,7 +76,7 @@ static void test_linear(void) {
     nt_ctx_set_precision(ctx, NT_PREC_BF16);
     nt_tensor *x3, *y3;
     nt_tensor_new(ctx, &x3, NT_F32, 3, (int[]){2, R / 2, IN});
-    fill(nt_f32(x3), x3->n, 4);
+    nt_test_fill(nt_f32(x3), x3->n, 4);
     x3->requires_grad = 1;
     CHECK(nt_matmul(ctx, &y3, x3, w, 0, 1) == NT_OK, "matmul: %s", nt_errmsg()); // (2, R/2, OUT)
     nt_gemm_bf16(0, 1, R, OUT, IN, 1.0f, nt_f32(x3), NT_OPERAND_F32, IN, nt_f32(w), NT_OPERAND_F32, IN, 0.0f, want, OUT);
@@ -108,7 +97,7 @@ static void test_linear(void) {
     nt_optim_step(opt, 0.5);
     nt_ctx_set_precision(ctx, NT_PREC_BF16);
     nt_tensor_new(ctx, &x, NT_F32, 2, (int[]){R, IN});
-    fill(nt_f32(x), x->n, 3);
+    nt_test_fill(nt_f32(x), x->n, 3);
     CHECK(nt_linear(ctx, &y, x, w, NULL) == NT_OK, "linear");
     nt_gemm_bf16(0, 1, R, OUT, IN, 1.0f, nt_f32(x), NT_OPERAND_F32, IN, nt_f32(w), NT_OPERAND_F32, IN, 0.0f, want, OUT);
     CHECK(memcmp(want, nt_f32(y), sizeof want) == 0, "after nt_optim_step the bf16 weights are the new ones");
@@ -137,13 +126,13 @@ static void products(nt_precision prec, float *mm, float *att) {
     nt_tensor *a, *b, *c, *q, *k, *v, *o;
     nt_tensor_new(ctx, &a, NT_F32, 3, (int[]){3, 20, 30});
     nt_tensor_new(ctx, &b, NT_F32, 3, (int[]){3, 25, 30});
-    fill(nt_f32(a), a->n, 5), fill(nt_f32(b), b->n, 6);
+    nt_test_fill(nt_f32(a), a->n, 5), nt_test_fill(nt_f32(b), b->n, 6);
     CHECK(nt_matmul(ctx, &c, a, b, 0, 1) == NT_OK, "matmul"); // (3, 20, 25)
     memcpy(mm, nt_f32(c), c->n * sizeof(float));
     nt_tensor_new(ctx, &q, NT_F32, 3, (int[]){2, 24, 32});
     nt_tensor_new(ctx, &k, NT_F32, 3, (int[]){2, 24, 32});
     nt_tensor_new(ctx, &v, NT_F32, 3, (int[]){2, 24, 32});
-    fill(nt_f32(q), q->n, 7), fill(nt_f32(k), k->n, 8), fill(nt_f32(v), v->n, 9);
+    nt_test_fill(nt_f32(q), q->n, 7), nt_test_fill(nt_f32(k), k->n, 8), nt_test_fill(nt_f32(v), v->n, 9);
     CHECK(nt_attention(ctx, &o, q, k, v, NULL, 4, 1, 0.35f, NULL) == NT_OK, "attention");
     memcpy(att, nt_f32(o), o->n * sizeof(float));
     nt_ctx_free(ctx);
@@ -205,8 +194,8 @@ static void test_few_rows(void) {
     int iw = nt_params_add(P, "w", 2, (int[]){OUT, IN}), ib = nt_params_add(P, "b", 1, (int[]){OUT});
     nt_params_alloc(P);
     nt_tensor *w = nt_params_get(P, iw), *b = nt_params_get(P, ib);
-    fill(nt_f32(w), w->n, 11);
-    fill(nt_f32(b), b->n, 12);
+    nt_test_fill(nt_f32(w), w->n, 11);
+    nt_test_fill(nt_f32(b), b->n, 12);
     nt_ctx *ctx;
     nt_ctx_new(&ctx, 0);
     nt_tensor *wr; /* w rounded to bf16, as float32 */
@@ -215,7 +204,7 @@ static void test_few_rows(void) {
     for (int rows = 1; rows <= 16; rows += 5) {
         nt_tensor *x, *y16, *y32;
         nt_tensor_new(ctx, &x, NT_F32, 2, (int[]){rows, IN});
-        fill(nt_f32(x), x->n, 13 + rows);
+        nt_test_fill(nt_f32(x), x->n, 13 + rows);
         nt_ctx_set_precision(ctx, NT_PREC_BF16);
         CHECK(nt_linear(ctx, &y16, x, w, b) == NT_OK, "linear");
         nt_ctx_set_precision(ctx, NT_PREC_F32);

@@ -19,16 +19,9 @@
 #include "train/vocab_h5.h"
 #include "support/check.h"
 #include "support/cli_run.h"
+#include "support/fixtures.h"
 #include "support/proc.h"
 #include "support/scratch.h"
-
-static char fixtures[1024];
-
-static const char *fixture(const char *name) {
-    static char path[2048];
-    snprintf(path, sizeof path, "%s/%s", fixtures, name);
-    return path;
-}
 
 /* ---- the fixture sentences: spm_pairs.tsv, English column then German ---- */
 
@@ -37,7 +30,7 @@ static const char **lines;
 static int n_lines;
 
 static int load_pairs(void) {
-    pairs_text = nt_proc_read_file(fixture("spm_pairs.tsv"), NULL);
+    pairs_text = nt_proc_read_file(nt_fixture_path("spm_pairs.tsv"), NULL);
     if (!pairs_text) return 0;
     int rows = 0;
     for (char *p = pairs_text; *p; p++) rows += *p == '\n';
@@ -79,7 +72,7 @@ static void unescape_tab(char *s) {
 }
 
 static int load_cases(spm_case *cs) {
-    FILE *f = fopen(fixture("spm_cases.txt"), "r");
+    FILE *f = fopen(nt_fixture_path("spm_cases.txt"), "r");
     if (!f) return 0;
     static char line[8192];
     int n = -1;
@@ -138,7 +131,7 @@ static void test_python_ids(void) {
         nt_spm *sp = NULL;
         char name[64];
         snprintf(name, sizeof name, "%s.model", model_names[m]);
-        CHECK(nt_spm_load_file(&sp, fixture(name)) == NT_OK, "load %s: %s", name, nt_errmsg());
+        CHECK(nt_spm_load_file(&sp, nt_fixture_path(name)) == NT_OK, "load %s: %s", name, nt_errmsg());
         if (!sp) continue;
         for (int c = 0; c < n_cases; c++) {
             int32_t ids[1024];
@@ -191,7 +184,7 @@ static void test_train_matches_python(void) {
         CHECK(nt_spm_train(&b, &o, lines, n_lines) == NT_OK, "train again: %s", nt_errmsg());
         char name[64];
         snprintf(name, sizeof name, "%s.model", model_names[m]);
-        CHECK(nt_spm_load_file(&py, fixture(name)) == NT_OK, "load: %s", nt_errmsg());
+        CHECK(nt_spm_load_file(&py, nt_fixture_path(name)) == NT_OK, "load: %s", nt_errmsg());
         if (!a || !b || !py) goto done;
         CHECK(same_model_bytes(a, b), "%s: two trainings differ", nt_spm_type_name(o.type));
         CHECK(nt_spm_size(a) == nt_spm_size(py), "%d pieces, Python %d", nt_spm_size(a), nt_spm_size(py));
@@ -285,7 +278,7 @@ static void test_vocab_identity(void) {
  * pad, no byte fallback): its ids are mapped around nextok's specials. */
 static void test_vocab_mapping(void) {
     nt_spm *sp = NULL;
-    CHECK(nt_spm_load_file(&sp, fixture("spm_py_default.model")) == NT_OK, "load: %s", nt_errmsg());
+    CHECK(nt_spm_load_file(&sp, nt_fixture_path("spm_py_default.model")) == NT_OK, "load: %s", nt_errmsg());
     if (!sp) return;
     CHECK(nt_spm_unk_id(sp) == 0 && nt_spm_bos_id(sp) == 1 && nt_spm_eos_id(sp) == 2 && nt_spm_pad_id(sp) < 0,
           "default layout %d %d %d %d", nt_spm_unk_id(sp), nt_spm_bos_id(sp), nt_spm_eos_id(sp), nt_spm_pad_id(sp));
@@ -323,6 +316,19 @@ static void test_vocab_mapping(void) {
     CHECK(nt_vocab_encode(v, "犬", ids, 64, &n) == NT_OK && n >= 1 && ids[n - 1] == NT_TOK_UNK,
           "no byte fallback: unknown char -> <unk> (n %d, last %d)", n, n ? ids[n - 1] : -1);
     nt_vocab_free(v);
+}
+
+/* 1 if the vocabulary of the HDF5 file at path fails to load with
+ * NT_ERR_FORMAT and a message that holds `want` (printed otherwise). */
+static int load_fails(const char *path, const char *want) {
+    nt_vocab *w = NULL;
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    nt_status s = nt_vocab_load_h5(&w, f);
+    H5Fclose(f);
+    int ok = s == NT_ERR_FORMAT && w == NULL && strstr(nt_errmsg(), want) != NULL;
+    if (!ok) fprintf(stderr, "%s: status %s, message: %s\n", path, nt_status_name(s), nt_errmsg());
+    nt_vocab_free(w);
+    return ok;
 }
 
 static void test_hdf5(void) {
@@ -371,17 +377,11 @@ static void test_hdf5(void) {
     H5Sclose(fs);
     H5Dclose(ds);
     H5Fclose(f);
-    f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    CHECK(nt_vocab_load_h5(&w, f) == NT_ERR_FORMAT && w == NULL && strstr(nt_errmsg(), "spm_model"),
-          "junk model: %s", nt_errmsg());
-    H5Fclose(f);
+    CHECK(load_fails(path, "spm_model"), "junk model");
     f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
     H5Ldelete(f, "vocab/spm_model", H5P_DEFAULT);
     H5Fclose(f);
-    f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    CHECK(nt_vocab_load_h5(&w, f) == NT_ERR_FORMAT && strstr(nt_errmsg(), "no dataset vocab/spm_model"),
-          "missing model: %s", nt_errmsg());
-    H5Fclose(f);
+    CHECK(load_fails(path, "no dataset vocab/spm_model"), "missing model");
     remove(path);
 
     /* tokens that are not the model's pieces */
@@ -404,10 +404,7 @@ static void test_hdf5(void) {
     H5Sclose(sp);
     H5Gclose(g);
     H5Fclose(f);
-    f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    CHECK(nt_vocab_load_h5(&w, f) == NT_ERR_FORMAT && strstr(nt_errmsg(), "420 tokens"),
-          "tokens vs model: %s", nt_errmsg());
-    H5Fclose(f);
+    CHECK(load_fails(path, "420 tokens"), "tokens vs model");
     remove(path);
     nt_vocab_free(u);
     nt_vocab_free(v);
@@ -421,7 +418,7 @@ static char sep_text[MAX_CASES][512], sep_ids[MAX_CASES][2][2048];
 static int n_sep;
 
 static int load_sep_cases(void) {
-    FILE *f = fopen(fixture("spm_sep_cases.txt"), "r");
+    FILE *f = fopen(nt_fixture_path("spm_sep_cases.txt"), "r");
     if (!f) return 0;
     char line[8192];
     int n = -1;
@@ -680,7 +677,7 @@ static void test_cli_from_parallel(void) {
  * validation), a few updates of the tiny preset; inspect, export-spm,
  * resume, translate. */
 static void test_cli_train(void) {
-    char *all = nt_proc_read_file(fixture("spm_pairs.tsv"), NULL);
+    char *all = nt_proc_read_file(nt_fixture_path("spm_pairs.tsv"), NULL);
     if (!all) { CHECK(0, "no fixture"); return; }
     char *cut = all;
     for (int i = 0; i < 350; i++) cut = strchr(cut, '\n') + 1;
@@ -706,7 +703,7 @@ static void test_cli_train(void) {
     const char *a2[] = {"export-spm", ckpt, nt_scratch_path("out.model"), NULL};
     CHECK(nt_cli_run(a2) == 0 && strstr(nt_cli_out, "400 pieces"), "export-spm: %s%s", nt_cli_out, nt_cli_err);
     nt_spm *py = NULL, *ex = NULL;
-    nt_spm_load_file(&py, fixture("spm_py.model"));
+    nt_spm_load_file(&py, nt_fixture_path("spm_py.model"));
     nt_spm_load_file(&ex, nt_scratch_path("out.model"));
     CHECK(py && ex && nt_spm_size(ex) == 400, "exported model: %s", nt_errmsg());
     nt_model *m = NULL;
@@ -840,11 +837,9 @@ static void test_cli_train(void) {
 }
 
 int main(void) {
-    const char *fx = getenv("NT_FIXTURES");
-    snprintf(fixtures, sizeof fixtures, "%s", fx ? fx : "tests/fixtures");
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     if (!load_pairs()) {
-        fprintf(stderr, "test_spm: cannot read %s (400 rows)\n", fixture("spm_pairs.tsv"));
+        fprintf(stderr, "test_spm: cannot read %s (400 rows)\n", nt_fixture_path("spm_pairs.tsv"));
         return 1;
     }
     n_cases = load_cases(cases);

@@ -24,7 +24,7 @@ static int window_ok(const nt_batch *b, const int64_t *offs, int r, int64_t n) {
     return 1;
 }
 
-static nt_data_source *make(nt_text_mode mode, int B, int T, uint64_t seed, int batches, int64_t n) {
+static nt_data_source *make(nt_text_source_mode mode, int B, int T, uint64_t seed, int batches, int64_t n) {
     nt_text_source_config c = {.mode = mode, .batch_size = B, .block_size = T, .seed = seed, .batches = batches};
     nt_data_source *ds = NULL;
     nt_status s = nt_text_source_new(&ds, ids, n, &c);
@@ -34,8 +34,8 @@ static nt_data_source *make(nt_text_mode mode, int B, int T, uint64_t seed, int 
 
 static void test_random(void) {
     const int B = 5, T = 16;
-    nt_data_source *a = make(NT_TEXT_RANDOM, B, T, 7, 0, N), *b = make(NT_TEXT_RANDOM, B, T, 7, 0, N),
-                   *c = make(NT_TEXT_RANDOM, B, T, 8, 0, N);
+    nt_data_source *a = make(NT_TEXT_SOURCE_RANDOM, B, T, 7, 0, N), *b = make(NT_TEXT_SOURCE_RANDOM, B, T, 7, 0, N),
+                   *c = make(NT_TEXT_SOURCE_RANDOM, B, T, 8, 0, N);
     if (!a || !b || !c) return;
     int64_t lo = N, hi = -1;
     int differ = 0;
@@ -67,7 +67,7 @@ static void test_random(void) {
 
 static void test_random_resume(void) {
     const int B = 3, T = 8;
-    nt_data_source *a = make(NT_TEXT_RANDOM, B, T, 3, 0, N), *b = make(NT_TEXT_RANDOM, B, T, 3, 0, N);
+    nt_data_source *a = make(NT_TEXT_SOURCE_RANDOM, B, T, 3, 0, N), *b = make(NT_TEXT_SOURCE_RANDOM, B, T, 3, 0, N);
     if (!a || !b) return;
     nt_batch x;
     for (int k = 0; k < 500; k++) nt_data_source_next(a, &x);
@@ -99,7 +99,7 @@ static void test_random_resume(void) {
 
 static void test_fixed(void) {
     const int B = 4, T = 10, E = 3;
-    nt_data_source *a = make(NT_TEXT_FIXED, B, T, 5, E, N);
+    nt_data_source *a = make(NT_TEXT_SOURCE_FIXED, B, T, 5, E, N);
     if (!a) return;
     CHECK(nt_text_source_pass_windows(a) == B * E, "pass windows %lld", (long long)nt_text_source_pass_windows(a));
     int64_t first[3][4];
@@ -134,7 +134,7 @@ static void test_fixed(void) {
 static void test_sequential(void) {
     const int B = 4, T = 7;
     const int64_t n = 100; /* 99 labels: 14 full windows and one of 1 */
-    nt_data_source *a = make(NT_TEXT_SEQUENTIAL, B, T, 0, 0, n);
+    nt_data_source *a = make(NT_TEXT_SOURCE_SEQUENTIAL, B, T, 0, 0, n);
     if (!a) return;
     CHECK(nt_text_source_pass_windows(a) == 15, "windows %lld, expected 15", (long long)nt_text_source_pass_windows(a));
     int seen[100] = {0};
@@ -166,7 +166,7 @@ static void test_sequential(void) {
 
 static void test_errors(void) {
     nt_data_source *ds = (nt_data_source *)0x1;
-    nt_text_source_config c = {.mode = NT_TEXT_RANDOM, .batch_size = 2, .block_size = 64, .seed = 1};
+    nt_text_source_config c = {.mode = NT_TEXT_SOURCE_RANDOM, .batch_size = 2, .block_size = 64, .seed = 1};
     CHECK(nt_text_source_new(&ds, ids, 64, &c) == NT_ERR_ARG, "64 tokens for a window of 65 accepted");
     CHECK(strstr(nt_errmsg(), "shorter than one window of 65") != NULL, "message: %s", nt_errmsg());
     CHECK(ds == (nt_data_source *)0x1, "*out changed on error");
@@ -175,15 +175,15 @@ static void test_errors(void) {
     c.batch_size = 0;
     CHECK(nt_text_source_new(&ds, ids, N, &c) == NT_ERR_ARG && strstr(nt_errmsg(), "batch size"), "batch 0: %s",
           nt_errmsg());
-    c.batch_size = 2, c.mode = NT_TEXT_FIXED, c.batches = 0;
+    c.batch_size = 2, c.mode = NT_TEXT_SOURCE_FIXED, c.batches = 0;
     CHECK(nt_text_source_new(&ds, ids, N, &c) == NT_ERR_ARG && strstr(nt_errmsg(), "batches"), "0 batches: %s",
           nt_errmsg());
-    c.mode = NT_TEXT_SEQUENTIAL;
+    c.mode = NT_TEXT_SOURCE_SEQUENTIAL;
     CHECK(nt_text_source_new(&ds, ids, 1, &c) == NT_ERR_ARG, "1 token accepted sequentially");
     int32_t bad[80];
     for (int i = 0; i < 80; i++) bad[i] = 9;
     bad[41] = 0;
-    c.mode = NT_TEXT_RANDOM;
+    c.mode = NT_TEXT_SOURCE_RANDOM;
     CHECK(nt_text_source_new(&ds, bad, 80, &c) == NT_ERR_ARG && strstr(nt_errmsg(), "token 41"), "id 0: %s",
           nt_errmsg());
     CHECK(nt_text_source_offsets(NULL) == NULL && nt_text_source_pass_windows(NULL) == 0, "NULL source");

@@ -54,21 +54,21 @@ static void test_split(void) {
  * cases) in all five forms, for both tokenizers, vocabulary built from them. */
 static void test_round_trip(void) {
     enum { N = 1000000 / 37 + 1 };
-    static char text[NT_FORM_COUNT][N][NT_CORPUS_MAX_TEXT / 2];
-    const char **all = malloc(sizeof(char *) * N * NT_FORM_COUNT);
-    for (int f = 0; f < NT_FORM_COUNT; f++)
+    static char text[NT_NUMBER_FORM_COUNT][N][NT_NUMBER_CORPUS_MAX_TEXT / 2];
+    const char **all = malloc(sizeof(char *) * N * NT_NUMBER_FORM_COUNT);
+    for (int f = 0; f < NT_NUMBER_FORM_COUNT; f++)
         for (int i = 0; i < N; i++) {
-            CHECK(nt_corpus_render((nt_form)f, i * 37, text[f][i], sizeof text[f][i]) == NT_OK, "render");
+            CHECK(nt_number_corpus_render((nt_number_form)f, i * 37, text[f][i], sizeof text[f][i]) == NT_OK, "render");
             all[f * N + i] = text[f][i];
         }
     int32_t ids[256];
     char back[512];
     for (int k = 0; k < 2; k++) {
         nt_vocab *v;
-        CHECK(nt_vocab_build(&v, (nt_tokenizer_kind)k, all, N * NT_FORM_COUNT, 1) == NT_OK, "build: %s", nt_errmsg());
+        CHECK(nt_vocab_build(&v, (nt_tokenizer_kind)k, all, N * NT_NUMBER_FORM_COUNT, 1) == NT_OK, "build: %s", nt_errmsg());
         if (!v) continue;
         int bad = 0, unk = 0;
-        for (int f = 0; f < NT_FORM_COUNT; f++)
+        for (int f = 0; f < NT_NUMBER_FORM_COUNT; f++)
             for (int i = 0; i < N; i++) {
                 int n;
                 if (nt_vocab_encode(v, text[f][i], ids, 256, &n) != NT_OK) { bad++; continue; }
@@ -253,10 +253,38 @@ static void test_h5(void) {
     unlink(path);
 }
 
+/* nt_tokenizer_collect: the distinct tokens of texts in order; nt_vocab_collect_unknown: those a
+ * vocabulary lacks (what fine-tuning adds, what nextok-translate names). */
+static void test_collect(void) {
+    nt_strset set = {0};
+    CHECK(nt_tokenizer_collect(NT_TOKENIZER_WORD, "one two, one", &set) == NT_OK &&
+              nt_tokenizer_collect(NT_TOKENIZER_WORD, "two three", &set) == NT_OK,
+          "collect: %s", nt_errmsg());
+    const char *want[] = {"\xE2\x96\x81one", "\xE2\x96\x81two", ",", "\xE2\x96\x81three"};
+    CHECK(set.n == 4, "4 distinct words, got %d", set.n);
+    for (int i = 0; i < 4 && i < set.n; i++) CHECK(strcmp(set.items[i], want[i]) == 0, "word %d: %s", i, set.items[i]);
+    CHECK(nt_tokenizer_collect(NT_TOKENIZER_WORD, "bad\xFF", &set) == NT_ERR_FORMAT && set.n == 4, "bad UTF-8");
+    nt_strset_free(&set);
+
+    const char *texts[] = {"abc"};
+    nt_vocab *v;
+    CHECK(nt_vocab_build(&v, NT_TOKENIZER_CHAR, texts, 1, 1) == NT_OK, "build");
+    CHECK(nt_vocab_collect_unknown(v, "cabbage", &set) == NT_OK && nt_vocab_collect_unknown(v, "xa", &set) == NT_OK,
+          "unknown: %s", nt_errmsg());
+    CHECK(set.n == 3 && strcmp(set.items[0], "g") == 0 && strcmp(set.items[1], "e") == 0 &&
+              strcmp(set.items[2], "x") == 0,
+          "unknown: %d tokens", set.n);
+    CHECK(nt_vocab_collect_unknown(NULL, "x", &set) == NT_ERR_ARG && nt_vocab_collect_unknown(v, "x", NULL) == NT_ERR_ARG,
+          "NULL arguments");
+    nt_strset_free(&set);
+    nt_vocab_free(v);
+}
+
 int main(void) {
     test_split();
     test_round_trip();
     test_vocab();
+    test_collect();
     test_h5();
     return nt_check_report("test_tokenizer");
 }

@@ -39,10 +39,10 @@ static void task_make(task *t, int n, int max_number, uint64_t seed, const nt_vo
     t->n = n;
     for (int i = 0; i < n; i++) {
         int x = (int)nt_rng_below(&r, (uint64_t)max_number + 1);
-        t->src[i] = malloc(NT_CORPUS_MAX_TEXT);
-        t->tgt[i] = malloc(NT_CORPUS_MAX_TEXT);
-        NT_ASSERT(nt_corpus_render(NT_FORM_DIGITS, x, t->src[i], NT_CORPUS_MAX_TEXT) == NT_OK);
-        NT_ASSERT(nt_corpus_render(NT_FORM_EN, x, t->tgt[i], NT_CORPUS_MAX_TEXT) == NT_OK);
+        t->src[i] = malloc(NT_NUMBER_CORPUS_MAX_TEXT);
+        t->tgt[i] = malloc(NT_NUMBER_CORPUS_MAX_TEXT);
+        NT_ASSERT(nt_number_corpus_render(NT_NUMBER_FORM_DIGITS, x, t->src[i], NT_NUMBER_CORPUS_MAX_TEXT) == NT_OK);
+        NT_ASSERT(nt_number_corpus_render(NT_NUMBER_FORM_EN, x, t->tgt[i], NT_NUMBER_CORPUS_MAX_TEXT) == NT_OK);
     }
     if (!vocab) {
         const char *texts[128];

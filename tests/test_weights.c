@@ -6,6 +6,7 @@
 #include "core/alloc.h"
 #include "nn/model.h"
 #include "support/check.h"
+#include "support/fixtures.h"
 #include "support/models.h"
 #include "train/h5io.h"
 #include "train/weights.h"
@@ -154,8 +155,7 @@ static void test_errors(void) {
  * state_dict plus /config: it loads as is. */
 static void test_pytorch_file(void) {
     char path[1024];
-    const char *dir = getenv("NT_FIXTURES");
-    snprintf(path, sizeof path, "%s/golden_encdec.h5", dir ? dir : "tests/fixtures");
+    nt_fixture_path_to(path, sizeof path, "golden_encdec.h5");
     nt_model *m = NULL;
     CHECK(nt_test_model_load(path, &m) == NT_OK, "h5py file: %s", nt_errmsg());
     if (!m) return;

@@ -5,42 +5,8 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/strset.h"
 #include "train/checkpoint.h"
-
-
-typedef struct missing_ctx {
-    const nt_vocab *v;
-    char **tokens;   /* new tokens, in order of first appearance */
-    int n, cap;
-    int oom;
-} missing_ctx;
-
-static void collect_missing(const char *piece, size_t len, void *user) {
-    missing_ctx *m = user;
-    char buf[256];
-    if (m->oom || len >= sizeof buf) return;
-    memcpy(buf, piece, len);
-    buf[len] = 0;
-    if (nt_vocab_id(m->v, buf) >= 0) return;
-    for (int i = 0; i < m->n; i++)
-        if (strcmp(m->tokens[i], buf) == 0) return;
-    if (m->n == m->cap) {
-        int cap = m->cap ? 2 * m->cap : 16;
-        char **t = nt_realloc(m->tokens, (size_t)cap * sizeof *t);
-        if (!t) {
-            m->oom = 1;
-            return;
-        }
-        m->tokens = t, m->cap = cap;
-    }
-    char *copy = nt_malloc(len + 1);
-    if (!copy) {
-        m->oom = 1;
-        return;
-    }
-    memcpy(copy, buf, len + 1);
-    m->tokens[m->n++] = copy;
-}
 
 nt_status nt_finetune_load(const char *ckpt, const char *const *texts, int n, int extend,
                                    uint64_t seed, nt_model **model, nt_vocab **vocab, int *n_added) {
@@ -50,18 +16,17 @@ nt_status nt_finetune_load(const char *ckpt, const char *const *texts, int n, in
     nt_model *m = NULL, *m2 = NULL;
     nt_vocab *v = NULL, *v2 = NULL;
     NT_TRY(nt_ckpt_load(ckpt, &m, &v));
-    missing_ctx mc = {.v = v};
+    nt_strset mc = {0}; /* the tokens the texts need and v lacks, in order of first appearance */
     nt_status s = NT_OK;
-    for (int i = 0; i < n && s == NT_OK && !nt_vocab_spm(v); i++) { /* spm: byte fallback, nothing missing */
-        s = nt_tokenizer_split(nt_vocab_kind(v), texts[i], collect_missing, &mc);
+    for (int i = 0; i < n && s == NT_OK; i++) {
+        s = nt_vocab_collect_unknown(v, texts[i], &mc);
         if (s != NT_OK) nt_error_wrap(s, "%s: text %d", fn, i);
     }
-    if (s == NT_OK && mc.oom) s = nt_error(NT_ERR_NOMEM, "%s: out of memory", fn);
     if (s == NT_OK && mc.n > 0 && !extend) {
         char list[256] = "";
         size_t k = 0;
         for (int i = 0; i < mc.n && i < 5 && k < sizeof list; i++)
-            k += (size_t)snprintf(list + k, sizeof list - k, "%s'%s'", i ? ", " : "", mc.tokens[i]);
+            k += (size_t)snprintf(list + k, sizeof list - k, "%s'%s'", i ? ", " : "", mc.items[i]);
         s = nt_error(NT_ERR_ARG,
                      "vocabulary mismatch: %d token%s of the training data %s not in %s's vocabulary "
                      "(first: %s); extending the vocabulary adds them (new embedding rows are "
@@ -75,7 +40,7 @@ nt_status nt_finetune_load(const char *ckpt, const char *const *texts, int n, in
         if (!toks) s = nt_error(NT_ERR_NOMEM, "%s: out of memory", fn);
         if (s == NT_OK) {
             for (int i = 0; i < V0; i++) toks[i] = nt_vocab_token(v, i);
-            for (int i = 0; i < mc.n; i++) toks[V0 + i] = mc.tokens[i];
+            for (int i = 0; i < mc.n; i++) toks[V0 + i] = mc.items[i];
             s = nt_vocab_from_tokens(&v2, nt_vocab_kind(v), toks, V1);
         }
         nt_free(toks);
@@ -104,14 +69,14 @@ nt_status nt_finetune_load(const char *ckpt, const char *const *texts, int n, in
             m2 = NULL, v2 = NULL;
         }
     }
-    for (int i = 0; i < mc.n; i++) nt_free(mc.tokens[i]);
-    nt_free(mc.tokens);
+    int added = mc.n;
+    nt_strset_free(&mc);
     if (s != NT_OK) {
         nt_model_free(m), nt_model_free(m2);
         nt_vocab_free(v), nt_vocab_free(v2);
         return s;
     }
     *model = m, *vocab = v;
-    if (n_added) *n_added = mc.n;
+    if (n_added) *n_added = added;
     return NT_OK;
 }

@@ -597,6 +597,22 @@ nt_status nt_h5_attr_read_double(hid_t loc, const char *obj, const char *name, d
     return NT_OK;
 }
 
+// a string type in memory of `size` bytes (H5T_VARIABLE: a char *) in the character set of t
+static hid_t mem_str_type(hid_t t, size_t size) {
+    hid_t m = H5Tcopy(H5T_C_S1);
+    H5Tset_size(m, size);
+    H5Tset_cset(m, H5Tget_cset(t));
+    return m;
+}
+
+// s[0..len) and a NUL into buf, or NT_ERR_FORMAT when it does not fit
+static nt_status str_out(const char *obj, const char *name, const char *s, size_t len, char *buf, size_t cap) {
+    if (len >= cap) return nt_error(NT_ERR_FORMAT, "%s: attribute '%s' longer than %zu bytes", obj, name, cap - 1);
+    memcpy(buf, s, len);
+    buf[len] = 0;
+    return NT_OK;
+}
+
 nt_status nt_h5_attr_read_str(hid_t loc, const char *obj, const char *name, char *buf, size_t cap) {
     if (!buf || cap == 0) return nt_error(NT_ERR_ARG, "nt_h5_attr_read_str: NULL buffer");
     nt_h5_quiet q = nt_h5_quiet_begin();
@@ -611,27 +627,19 @@ nt_status nt_h5_attr_read_str(hid_t loc, const char *obj, const char *name, char
         st = nt_error(NT_ERR_FORMAT, "%s: attribute '%s' is %s, expected a string", obj, name,
                       type_name(t, tn, sizeof tn));
     } else if (H5Tis_variable_str(t) > 0) {
-        hid_t m = H5Tcopy(H5T_C_S1);
-        H5Tset_size(m, H5T_VARIABLE);
-        H5Tset_cset(m, H5Tget_cset(t));
+        hid_t m = mem_str_type(t, H5T_VARIABLE);
         char *s = NULL;
         if (H5Aread(a, m, &s) < 0 || !s) {
             st = nt_error(NT_ERR_IO, "%s: cannot read attribute '%s'", obj, name);
         } else {
-            size_t n = strlen(s);
-            if (n >= cap)
-                st = nt_error(NT_ERR_FORMAT, "%s: attribute '%s' longer than %zu bytes", obj, name, cap - 1);
-            else
-                memcpy(buf, s, n + 1);
+            st = str_out(obj, name, s, strlen(s), buf, cap);
             H5free_memory(s);
         }
         H5Tclose(m);
     } else {
         size_t n = H5Tget_size(t);
         char *s = nt_malloc(n + 1);
-        hid_t m = H5Tcopy(H5T_C_S1);
-        H5Tset_size(m, n + 1);   /* room for the NUL the conversion adds */
-        H5Tset_cset(m, H5Tget_cset(t));
+        hid_t m = mem_str_type(t, n + 1); /* room for the NUL the conversion adds */
         if (!s) {
             st = nt_error(NT_ERR_NOMEM, "nt_h5_attr_read_str: out of memory");
         } else if (H5Aread(a, m, s) < 0) {
@@ -640,10 +648,7 @@ nt_status nt_h5_attr_read_str(hid_t loc, const char *obj, const char *name, char
             s[n] = 0;
             size_t len = strlen(s);
             while (len > 0 && s[len - 1] == ' ' && H5Tget_strpad(t) == H5T_STR_SPACEPAD) s[--len] = 0;
-            if (len >= cap)
-                st = nt_error(NT_ERR_FORMAT, "%s: attribute '%s' longer than %zu bytes", obj, name, cap - 1);
-            else
-                memcpy(buf, s, len + 1);
+            st = str_out(obj, name, s, len, buf, cap);
         }
         H5Tclose(m);
         nt_free(s);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "../common/omp_policy.h"
 #include "core/opts.h"
 #include "core/parallel.h"
 #include "train/dist.h"
@@ -44,13 +45,7 @@ double bench_time(void (*fn)(void *), void *arg, int reps, double min_seconds) {
 }
 
 int main(int argc, char **argv) {
-    /* Idle OpenMP threads sleep instead of spinning (unless the caller chose
-     * a policy): on a machine whose cores other processes share, a spinning
-     * worker takes the core the working thread needs, and a step of a few
-     * hundred short parallel regions slows down several times. libgomp reads
-     * the policy once at load, hence the re-exec. */
-    if (!getenv("OMP_WAIT_POLICY") && setenv("OMP_WAIT_POLICY", "passive", 1) == 0)
-        execv("/proc/self/exe", argv); /* on failure, go on with the default policy */
+    ex_omp_policy(argv); /* first: before anything starts the OpenMP runtime */
     bench_opts o = {.threads = 2, .reps = 5, .seconds = 8.0};
     int kernels = 0, peak_only = 0, only = 0, gemm_bf16 = 0, precision = NT_PREC_F32;
     double allreduce_mb = 0;
@@ -85,9 +80,8 @@ int main(int argc, char **argv) {
                  "decoding on bf16 copies of the weights, checked against fp32's tokens)"},
         {"--reps", NT_OPT_INT, &reps, 1, 64, .arg = "R", .help = "--kernels: timed repetitions per measurement"},
         {0}};
-    char epilog[512];
-    snprintf(epilog, sizeof epilog, "OMP_WAIT_POLICY defaults to passive (idle threads sleep; set it to override).\n%s",
-             nt_dist_build_info());
+    char epilog[1024];
+    snprintf(epilog, sizeof epilog, "%s\n%s", ex_omp_policy_help("nextok-bench"), nt_dist_build_info());
     nt_opts cmd = {.prog = "nextok-bench",
                    .usage = "usage: nextok-bench --config NAME [--threads N] [--seconds S] [--json]\n"
                             "       nextok-bench --kernels [--threads N] [--reps R]\n"

@@ -1,5 +1,5 @@
 /* omp_policy.h - the OpenMP wait policy of the example CLIs (nextok-translate,
- * nextok-lm), when the environment sets neither OMP_WAIT_POLICY nor
+ * nextok-lm, nextok-bench), when the environment sets neither OMP_WAIT_POLICY nor
  * GOMP_SPINCOUNT: a bounded spin on a quiet machine, passive on a busy one.
  *
  *     int main(int argc, char **argv) {

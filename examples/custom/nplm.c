@@ -124,7 +124,7 @@ static int train(const char *path, const char *run, int64_t steps, int64_t stop_
     int n;
     nt_vocab *v; nt_attrs cfg; nt_net *net; nt_trainer *tr; nt_train_result r;
     nt_data_source *windows;  /* B random windows of T + 1 characters; the cursor is exact */
-    nt_text_source_config wc = {.mode = NT_TEXT_RANDOM, .batch_size = B, .block_size = T, .seed = 1000};
+    nt_text_source_config wc = {.mode = NT_TEXT_SOURCE_RANDOM, .batch_size = B, .block_size = T, .seed = 1000};
     if (len < 2 * T || nt_vocab_build(&v, NT_TOKENIZER_CHAR, (const char *[]){text}, 1, 1) ||
         nt_vocab_encode(v, text, ids, sizeof text, &n) || nt_text_source_new(&windows, ids, n, &wc))
         return fail(path);

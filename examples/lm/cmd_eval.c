@@ -83,7 +83,7 @@ int cmd_eval(int argc, char **argv) {
         goto done;
     }
     s = lm_text_read(&text, o.text);
-    nt_text_source_config c = {.mode = NT_TEXT_SEQUENTIAL, .batch_size = o.batch_size, .block_size = o.block_size};
+    nt_text_source_config c = {.mode = NT_TEXT_SOURCE_SEQUENTIAL, .batch_size = o.batch_size, .block_size = o.block_size};
     /* the split of `train --valid-fraction` (nanoGPT's: train = data[:int(n * 0.9)], in characters); the scored
      * part is encoded on its own, as training encoded it */
     if (s == NT_OK) {

@@ -157,7 +157,7 @@ static int make_sources(train_run *r, const train_opts *o, const nt_trainer_conf
     int64_t n_train = r->n_train;
     int64_t n_valid = r->n - n_train;
     r->n_valid = n_valid;
-    nt_text_source_config c = {.mode = NT_TEXT_RANDOM, .batch_size = o->batch_size, .block_size = o->block_size,
+    nt_text_source_config c = {.mode = NT_TEXT_SOURCE_RANDOM, .batch_size = o->batch_size, .block_size = o->block_size,
                                .seed = tc->seed};
     nt_status s = nt_text_source_new(&r->train, r->ids, n_train, &c);
     if (s != NT_OK) {
@@ -166,7 +166,7 @@ static int make_sources(train_run *r, const train_opts *o, const nt_trainer_conf
         return 0;
     }
     if (n_valid == 0) return 1;
-    c.mode = NT_TEXT_FIXED;
+    c.mode = NT_TEXT_SOURCE_FIXED;
     c.batches = o->eval_iters;
     c.seed = tc->seed + 1;
     s = nt_text_source_new(&r->valid, r->ids + n_train, n_valid, &c);

@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "core/alloc.h"
 #include "core/parallel.h"
+#include "core/strset.h"
 #include "data/numbers.h"
 #include "data/tsv.h"
 #include "train/checkpoint.h"
@@ -165,55 +166,20 @@ nt_status cli_pairs_read(cli_pairs *out, const char *paths) {
     return s;
 }
 
-typedef struct word_set {
-    char **keys;
-    int n, cap; /* open addressing, cap a power of two */
-    int oom;
-} word_set;
-
-static uint64_t hash_bytes(const char *s, size_t n) {
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-    return h;
-}
-
-static void word_set_add(const char *piece, size_t len, void *user) {
-    word_set *w = user;
-    if (w->oom || w->n > CLI_AUTO_WORD_MAX) return;
-    uint64_t h = hash_bytes(piece, len);
-    for (int k = 0;; k++) {
-        char **slot = &w->keys[(h + (uint64_t)k) & (uint64_t)(w->cap - 1)];
-        if (!*slot) {
-            *slot = nt_malloc(len + 1);
-            if (!*slot) {
-                w->oom = 1;
-                return;
-            }
-            memcpy(*slot, piece, len);
-            (*slot)[len] = 0;
-            w->n++;
-            return;
-        }
-        if (strlen(*slot) == len && memcmp(*slot, piece, len) == 0) return;
-    }
-}
-
 nt_status cli_tokenizer_choose(const char *name, const cli_pairs *p, nt_tokenizer_kind *out) {
     if (strcmp(name, "auto") != 0) return nt_tokenizer_kind_parse(name, out);
-    word_set w = {0};
-    w.cap = 4096; /* > 2 * CLI_AUTO_WORD_MAX: the table never fills */
-    w.keys = nt_calloc((size_t)w.cap, sizeof *w.keys);
-    if (!w.keys) return nt_error(NT_ERR_NOMEM, "out of memory");
+    nt_strset words = {0};
     nt_status s = NT_OK;
-    for (int i = 0; i < p->n && s == NT_OK && w.n <= CLI_AUTO_WORD_MAX; i++) {
-        s = nt_tokenizer_split(NT_TOKENIZER_WORD, p->src[i], word_set_add, &w);
-        if (s == NT_OK) s = nt_tokenizer_split(NT_TOKENIZER_WORD, p->tgt[i], word_set_add, &w);
-        if (s != NT_OK) s = NT_OK, w.n = CLI_AUTO_WORD_MAX + 1; /* not word-tokenizable: chars */
+    int chars = 0;
+    for (int i = 0; i < p->n && s == NT_OK && !chars; i++) {
+        s = nt_tokenizer_collect(NT_TOKENIZER_WORD, p->src[i], &words);
+        if (s == NT_OK) s = nt_tokenizer_collect(NT_TOKENIZER_WORD, p->tgt[i], &words);
+        if (s != NT_OK && s != NT_ERR_NOMEM) s = NT_OK, chars = 1; /* not word-tokenizable */
+        chars |= words.n > CLI_AUTO_WORD_MAX;
     }
-    if (w.oom) s = nt_error(NT_ERR_NOMEM, "out of memory");
-    *out = w.n > CLI_AUTO_WORD_MAX ? NT_TOKENIZER_CHAR : NT_TOKENIZER_WORD;
-    for (int i = 0; i < w.cap; i++) nt_free(w.keys[i]);
-    nt_free(w.keys);
+    if (s == NT_ERR_NOMEM) s = nt_error(NT_ERR_NOMEM, "out of memory");
+    *out = chars ? NT_TOKENIZER_CHAR : NT_TOKENIZER_WORD;
+    nt_strset_free(&words);
     return s;
 }
 
@@ -310,38 +276,22 @@ static const char *normalized(const char *line, char *buf, size_t cap) {
     return nt_numbers_normalize(line, buf, cap, NULL) == NT_OK ? buf : NULL;
 }
 
-typedef struct unk_ctx {
-    const nt_vocab *v;
-    char *out;
-    size_t cap, len;
-    int n;
-} unk_ctx;
-
-static void unk_piece(const char *piece, size_t len, void *user) {
-    unk_ctx *u = user;
-    char tok[64];
-    if (len >= sizeof tok) len = sizeof tok - 1;
-    memcpy(tok, piece, len);
-    tok[len] = 0;
-    if (nt_vocab_id(u->v, tok) >= 0) return;
-    /* show the word as typed: the word tokenizer's ▁ (U+2581) is a space */
-    const char *shown = strncmp(tok, "\xE2\x96\x81", 3) == 0 ? (tok[3] ? tok + 3 : "(a space)") : tok;
-    if (u->n < 6 && u->len < u->cap) {
-        int k = snprintf(u->out + u->len, u->cap - u->len, "%s\"%s\"", u->n ? ", " : "", shown);
-        u->len += k > 0 ? (size_t)k : 0;
-    } else if (u->n == 6 && u->len < u->cap) {
-        int k = snprintf(u->out + u->len, u->cap - u->len, ", ...");
-        u->len += k > 0 ? (size_t)k : 0;
-    }
-    u->n++;
-}
-
-/* The tokens of text that v lacks, quoted and comma-separated, into out. */
+/* The tokens of text that v lacks (the first six), quoted and comma-separated, into out. */
 static void unknown_tokens(const nt_vocab *v, const char *text, char *out, size_t cap) {
-    unk_ctx u = {v, out, cap, 0, 0};
+    nt_strset unk = {0};
+    size_t len = 0;
     out[0] = 0;
-    nt_tokenizer_split(nt_vocab_kind(v), text, unk_piece, &u);
-    if (u.len >= cap && cap > 4) memcpy(out + cap - 4, "...", 4);
+    nt_vocab_collect_unknown(v, text, &unk);
+    for (int i = 0; i < unk.n && i <= 6 && len < cap; i++) {
+        /* show the word as typed: the word tokenizer's ▁ (U+2581) is a space */
+        const char *tok = unk.items[i];
+        const char *shown = strncmp(tok, "\xE2\x96\x81", 3) == 0 ? (tok[3] ? tok + 3 : "(a space)") : tok;
+        int k = i < 6 ? snprintf(out + len, cap - len, "%s\"%.60s\"", i ? ", " : "", shown)
+                      : snprintf(out + len, cap - len, ", ...");
+        len += k > 0 ? (size_t)k : 0;
+    }
+    if (len >= cap && cap > 4) memcpy(out + cap - 4, "...", 4);
+    nt_strset_free(&unk);
 }
 
 nt_status cli_translate(cli_translator *t, const char *const *lines, int n, cli_hyp *hyps, int line0, int verbose) {

@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "core/alloc.h"
 #include "core/fs.h"
+#include "core/strset.h"
 #include "train/atomic_file.h"
 #include "core/status.h"
 #include "data/number_corpus.h"
@@ -153,41 +154,14 @@ static int data_from_parallel(int argc, char **argv) {
 
 /* ---- --exclude: a set of texts, and splits drawn around it ------------------------ */
 
-typedef struct text_set {
-    const char **keys; /* open addressing, cap a power of two; point into the tables */
-    size_t cap, n;
-} text_set;
-
-static uint64_t text_hash(const char *s) {
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
-static int text_set_has(const text_set *t, const char *s) {
-    if (!t->cap) return 0;
-    for (size_t k = text_hash(s) & (t->cap - 1);; k = (k + 1) & (t->cap - 1)) {
-        if (!t->keys[k]) return 0;
-        if (strcmp(t->keys[k], s) == 0) return 1;
-    }
-}
-
-static void text_set_add(text_set *t, const char *s) {
-    size_t k = text_hash(s) & (t->cap - 1);
-    for (; t->keys[k]; k = (k + 1) & (t->cap - 1))
-        if (strcmp(t->keys[k], s) == 0) return;
-    t->keys[k] = s;
-    t->n++;
-}
-
-static nt_status write_numbers(const char *dir, const char *name, nt_form src, nt_form tgt, const int *nums, int n) {
-    char path[4200], a[NT_CORPUS_MAX_TEXT], b[NT_CORPUS_MAX_TEXT];
+static nt_status write_numbers(const char *dir, const char *name, nt_number_form src, nt_number_form tgt, const int *nums, int n) {
+    char path[4200], a[NT_NUMBER_CORPUS_MAX_TEXT], b[NT_NUMBER_CORPUS_MAX_TEXT];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE *f = fopen(path, "wb");
     if (!f) return nt_error(NT_ERR_IO, "cannot open %s for writing: %s", path, strerror(errno));
     for (int i = 0; i < n; i++) {
-        NT_TRY(nt_corpus_render(src, nums[i], a, sizeof a));
-        NT_TRY(nt_corpus_render(tgt, nums[i], b, sizeof b));
+        NT_TRY(nt_number_corpus_render(src, nums[i], a, sizeof a));
+        NT_TRY(nt_number_corpus_render(tgt, nums[i], b, sizeof b));
         fprintf(f, "%s\t%s\n", a, b);
     }
     int bad = ferror(f);
@@ -201,23 +175,24 @@ static nt_status write_numbers(const char *dir, const char *name, nt_form src, n
  * cfg->n_train == TRAIN_ALL: the pool is all of 0..max_number, and training
  * takes what test and valid leave (cfg->n_train is set to that count). */
 #define TRAIN_ALL (-1)
-static nt_status write_splits_excluding(const char *dir, nt_form src, nt_form tgt, nt_corpus_split_config *cfg,
-                                        const text_set *ex, int *n_dropped) {
+static nt_status write_splits_excluding(const char *dir, nt_number_form src, nt_number_form tgt, nt_number_corpus_split_config *cfg,
+                                        const nt_strset *ex, int *n_dropped) {
     int all = cfg->n_train == TRAIN_ALL;
     int64_t total = (int64_t)(all ? 0 : cfg->n_train) + cfg->n_valid + cfg->n_test;
     int64_t draw = total + (int64_t)ex->n, avail = (int64_t)cfg->max_number + 1;
     if (draw > avail || all) draw = avail;
-    nt_corpus_split_config pool = *cfg;
+    nt_number_corpus_split_config pool = *cfg;
     pool.n_train = (int)draw, pool.n_valid = 0, pool.n_test = 0;
     int *nums = nt_malloc((size_t)(draw ? draw : 1) * sizeof *nums);
     if (!nums) return nt_error(NT_ERR_NOMEM, "out of memory");
-    nt_status s = nt_corpus_split_numbers(&pool, nums, NULL, NULL);
+    nt_status s = nt_number_corpus_split_numbers(&pool, nums, NULL, NULL);
     int64_t kept = 0;
-    char a[NT_CORPUS_MAX_TEXT], b[NT_CORPUS_MAX_TEXT];
+    char a[NT_NUMBER_CORPUS_MAX_TEXT], b[NT_NUMBER_CORPUS_MAX_TEXT];
     for (int64_t i = 0; i < draw && s == NT_OK; i++) {
-        s = nt_corpus_render(src, nums[i], a, sizeof a);
-        if (s == NT_OK) s = nt_corpus_render(tgt, nums[i], b, sizeof b);
-        if (s == NT_OK && !text_set_has(ex, a) && !text_set_has(ex, b)) nums[kept++] = nums[i];
+        s = nt_number_corpus_render(src, nums[i], a, sizeof a);
+        if (s == NT_OK) s = nt_number_corpus_render(tgt, nums[i], b, sizeof b);
+        if (s == NT_OK && !nt_strset_has(ex, a, strlen(a)) && !nt_strset_has(ex, b, strlen(b)))
+            nums[kept++] = nums[i];
     }
     *n_dropped = (int)(draw - kept);
     if (s == NT_OK && all && kept >= total) cfg->n_train = (int)(kept - total), total = kept;
@@ -235,12 +210,12 @@ static nt_status write_splits_excluding(const char *dir, nt_form src, nt_form tg
 /* The numbers people type first (0..1000, every k*10^n, every k*1000) that
  * are <= max and not in ex, into DIR/train.tsv (cfg->n_train gets the count;
  * valid.tsv and test.tsv are written empty). */
-static nt_status write_typed(const char *dir, nt_form src, nt_form tgt, nt_corpus_split_config *cfg,
-                             const text_set *ex, int *n_dropped) {
+static nt_status write_typed(const char *dir, nt_number_form src, nt_number_form tgt, nt_number_corpus_split_config *cfg,
+                             const nt_strset *ex, int *n_dropped) {
     static int nums[3000];
-    static unsigned char seen[NT_CORPUS_MAX_NUMBER + 1];
+    static unsigned char seen[NT_NUMBER_CORPUS_MAX_NUMBER + 1];
     int n = 0, kept = 0;
-    char a[NT_CORPUS_MAX_TEXT], b[NT_CORPUS_MAX_TEXT];
+    char a[NT_NUMBER_CORPUS_MAX_TEXT], b[NT_NUMBER_CORPUS_MAX_TEXT];
     memset(seen, 0, sizeof seen);
     for (int i = 0; i <= 1000; i++) nums[n++] = i;
     for (int p = 10; p <= 100000; p *= 10)
@@ -250,9 +225,9 @@ static nt_status write_typed(const char *dir, nt_form src, nt_form tgt, nt_corpu
         int v = nums[i];
         if (v > cfg->max_number || seen[v]) continue;
         seen[v] = 1;
-        NT_TRY(nt_corpus_render(src, v, a, sizeof a));
-        NT_TRY(nt_corpus_render(tgt, v, b, sizeof b));
-        if (ex->cap && (text_set_has(ex, a) || text_set_has(ex, b))) {
+        NT_TRY(nt_number_corpus_render(src, v, a, sizeof a));
+        NT_TRY(nt_number_corpus_render(tgt, v, b, sizeof b));
+        if (nt_strset_has(ex, a, strlen(a)) || nt_strset_has(ex, b, strlen(b))) {
             (*n_dropped)++;
             continue;
         }
@@ -268,8 +243,8 @@ static nt_status write_typed(const char *dir, nt_form src, nt_form tgt, nt_corpu
 #define MAX_EXCLUDE 64
 
 int cmd_data(int argc, char **argv) {
-    nt_corpus_split_config cfg;
-    nt_corpus_split_config_default(&cfg);
+    nt_number_corpus_split_config cfg;
+    nt_number_corpus_split_config_default(&cfg);
     const char *task = NULL, *out = NULL;
     const char *exclude[MAX_EXCLUDE];
     int n_exclude = 0, sampling = (int)cfg.sampling, typed = 0;
@@ -277,12 +252,12 @@ int cmd_data(int argc, char **argv) {
         {"--task", NT_OPT_STRING, &task, .arg = "SRC-TGT", .required = 1,
          .help = "two distinct forms of digits, arabic, en, fr, de (e.g. en-fr)"},
         {"--out", NT_OPT_STRING, &out, .arg = "DIR", .required = 1, .help = "output directory (created if missing)"},
-        {"--train", NT_OPT_INT, &cfg.n_train, 0, NT_CORPUS_MAX_NUMBER + 1, .small = 1, .word = "all",
+        {"--train", NT_OPT_INT, &cfg.n_train, 0, NT_NUMBER_CORPUS_MAX_NUMBER + 1, .small = 1, .word = "all",
          .word_value = TRAIN_ALL,
          .help = "training pairs; all: every number of 0..M that the test and validation splits and --exclude leave"},
-        {"--valid", NT_OPT_INT, &cfg.n_valid, 0, NT_CORPUS_MAX_NUMBER + 1, .small = 1, .help = "validation pairs"},
-        {"--test", NT_OPT_INT, &cfg.n_test, 0, NT_CORPUS_MAX_NUMBER + 1, .small = 1, .help = "test pairs"},
-        {"--max", NT_OPT_INT, &cfg.max_number, 0, NT_CORPUS_MAX_NUMBER, .small = 1, .arg = "M",
+        {"--valid", NT_OPT_INT, &cfg.n_valid, 0, NT_NUMBER_CORPUS_MAX_NUMBER + 1, .small = 1, .help = "validation pairs"},
+        {"--test", NT_OPT_INT, &cfg.n_test, 0, NT_NUMBER_CORPUS_MAX_NUMBER + 1, .small = 1, .help = "test pairs"},
+        {"--max", NT_OPT_INT, &cfg.max_number, 0, NT_NUMBER_CORPUS_MAX_NUMBER, .small = 1, .arg = "M",
          .help = "numbers are drawn from 0..M"},
         {"--seed", NT_OPT_U64, &cfg.seed, .arg = "S", .help = "random seed; the same seed writes the same files"},
         {"--sampling", NT_OPT_ENUM, &sampling, .choices = "uniform|length",
@@ -305,32 +280,30 @@ int cmd_data(int argc, char **argv) {
         if (strcmp(argv[i], "--from-parallel") == 0) return data_from_parallel(argc, argv);
     int rc = nt_opts_parse(&cmd, argc, argv);
     if (rc >= 0) return rc;
-    cfg.sampling = (nt_corpus_sampling)sampling;
-    nt_form src, tgt;
-    if (nt_corpus_task_parse(task, &src, &tgt) != NT_OK) return nt_opts_usage_error(&cmd, "--task: %s", cli_errmsg());
+    cfg.sampling = (nt_number_corpus_sampling)sampling;
+    nt_number_form src, tgt;
+    if (nt_number_corpus_task_parse(task, &src, &tgt) != NT_OK) return nt_opts_usage_error(&cmd, "--task: %s", cli_errmsg());
     nt_status s = NT_OK;
     int dropped = 0;
     if (typed) cfg.n_train = 0, cfg.n_valid = 0, cfg.n_test = 0;
     if (n_exclude == 0 && cfg.n_train != TRAIN_ALL && !typed) {
-        s = nt_corpus_write_splits(out, src, tgt, &cfg);
+        s = nt_number_corpus_write_splits(out, src, tgt, &cfg);
     } else {
         nt_tsv *tables[MAX_EXCLUDE] = {0};
-        text_set ex = {0};
-        size_t n_texts = 0;
+        nt_strset ex = {0}; /* the texts of the --exclude files */
         for (int k = 0; k < n_exclude && s == NT_OK; k++) {
             s = nt_tsv_read(&tables[k], exclude[k], NULL);
-            if (s == NT_OK) n_texts += 2 * (size_t)tables[k]->n, cli_tsv_notes(tables[k]);
-        }
-        if (s == NT_OK) {
-            for (ex.cap = 16; ex.cap < 2 * n_texts; ex.cap *= 2) {}
-            ex.keys = nt_calloc(ex.cap, sizeof *ex.keys);
-            if (!ex.keys) s = nt_error(NT_ERR_NOMEM, "out of memory");
+            if (s == NT_OK) cli_tsv_notes(tables[k]);
         }
         for (int k = 0; k < n_exclude && s == NT_OK; k++)
-            for (int i = 0; i < tables[k]->n; i++) text_set_add(&ex, tables[k]->src[i]), text_set_add(&ex, tables[k]->tgt[i]);
+            for (int i = 0; i < tables[k]->n && s == NT_OK; i++) {
+                const char *st = tables[k]->src[i], *tt = tables[k]->tgt[i];
+                if (nt_strset_add(&ex, st, strlen(st)) < 0 || nt_strset_add(&ex, tt, strlen(tt)) < 0)
+                    s = nt_error(NT_ERR_NOMEM, "out of memory");
+            }
         if (s == NT_OK && typed) s = write_typed(out, src, tgt, &cfg, &ex, &dropped);
         else if (s == NT_OK) s = write_splits_excluding(out, src, tgt, &cfg, &ex, &dropped);
-        nt_free(ex.keys);
+        nt_strset_free(&ex);
         for (int k = 0; k < n_exclude; k++) nt_tsv_free(tables[k]);
     }
     if (s != NT_OK) {
@@ -341,7 +314,7 @@ int cmd_data(int argc, char **argv) {
     printf("wrote %s/train.tsv (%d), %s/valid.tsv (%d), %s/test.tsv (%d): task %s, numbers 0..%d, %s sampling, "
            "seed %llu\n",
            out, cfg.n_train, out, cfg.n_valid, out, cfg.n_test, task, cfg.max_number,
-           nt_corpus_sampling_name(cfg.sampling), (unsigned long long)cfg.seed);
+           nt_number_corpus_sampling_name(cfg.sampling), (unsigned long long)cfg.seed);
     if (n_exclude) printf("excluded %d drawn numbers found in the --exclude files\n", dropped);
     return 0;
 }

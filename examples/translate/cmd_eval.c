@@ -50,13 +50,13 @@ static int number_set(const nt_opts *cmd, const eval_numbers_opts *o, int **out)
         for (const char *p = o->list;; p++) {
             char *end;
             long x = strtol(p, &end, 10);
-            if (*p < '0' || *p > '9' || end == p || x < 0 || x > NT_CORPUS_MAX_NUMBER ||
+            if (*p < '0' || *p > '9' || end == p || x < 0 || x > NT_NUMBER_CORPUS_MAX_NUMBER ||
                 (*end && *end != ',')) {
                 char shown[NT_OPTS_EXCERPT_CAP];
                 nt_opts_usage_error(cmd, "--numbers: item %zu \"%s\" is not a number in 0..%d (expected numbers "
                                     "separated by commas)",
                                     n + 1, nt_opts_excerpt(p, strcspn(p, ","), shown, sizeof shown),
-                                    NT_CORPUS_MAX_NUMBER);
+                                    NT_NUMBER_CORPUS_MAX_NUMBER);
                 free(v);
                 return -2;
             }
@@ -88,8 +88,8 @@ static double now_seconds(void) {
 }
 
 static int eval_numbers(const nt_opts *cmd, const eval_numbers_opts *o) {
-    nt_form src, tgt;
-    if (nt_corpus_task_parse(o->task, &src, &tgt) != NT_OK)
+    nt_number_form src, tgt;
+    if (nt_number_corpus_task_parse(o->task, &src, &tgt) != NT_OK)
         return nt_opts_usage_error(cmd, "--task: %s", cli_errmsg());
     int *nums = NULL;
     int n = number_set(cmd, o, &nums);
@@ -112,7 +112,7 @@ static int eval_numbers(const nt_opts *cmd, const eval_numbers_opts *o) {
     tr.normalize = tr.numbers && o->normalize;
     nt_ctx_set_precision(tr.ctx, (nt_precision)o->precision);
     enum { CHUNK = 4096 };
-    char(*text)[NT_CORPUS_MAX_TEXT] = malloc((size_t)CHUNK * sizeof *text);
+    char(*text)[NT_NUMBER_CORPUS_MAX_TEXT] = malloc((size_t)CHUNK * sizeof *text);
     const char **lines = malloc((size_t)CHUNK * sizeof *lines);
     cli_hyp *hyps = nt_calloc(CHUNK, sizeof *hyps);
     nt_status s = text && lines && hyps ? NT_OK : nt_error(NT_ERR_NOMEM, "out of memory");
@@ -122,13 +122,13 @@ static int eval_numbers(const nt_opts *cmd, const eval_numbers_opts *o) {
     for (int i0 = 0; i0 < n && s == NT_OK; i0 += CHUNK) {
         int m = n - i0 < CHUNK ? n - i0 : CHUNK;
         for (int j = 0; j < m && s == NT_OK; j++) {
-            s = nt_corpus_render(src, nums[i0 + j], text[j], sizeof text[j]);
+            s = nt_number_corpus_render(src, nums[i0 + j], text[j], sizeof text[j]);
             lines[j] = text[j];
         }
         if (s == NT_OK) s = cli_translate(&tr, lines, m, hyps, 1, 0);
         for (int j = 0; j < m && s == NT_OK; j++) {
-            char want[NT_CORPUS_MAX_TEXT];
-            s = nt_corpus_render(tgt, nums[i0 + j], want, sizeof want);
+            char want[NT_NUMBER_CORPUS_MAX_TEXT];
+            s = nt_number_corpus_render(tgt, nums[i0 + j], want, sizeof want);
             const char *got = hyps[j].n > 0 ? hyps[j].text[0] : "";
             int ok = s == NT_OK && strcmp(got, want) == 0;
             int digits = 1;
@@ -197,13 +197,13 @@ int cmd_eval(int argc, char **argv) {
     cli_generate_opts(gen_opts, &g);
     const char *task = NULL, *list = NULL;
     int all = 0, typed = 0, show_all = 0;
-    long max_number = NT_CORPUS_MAX_NUMBER;
+    long max_number = NT_NUMBER_CORPUS_MAX_NUMBER;
     nt_opt num_opts[] = {
         {"--task", NT_OPT_STRING, &task, .arg = "SRC-TGT",
          .help = "the number task the checkpoint translates (as 'data --task'); with one of:"},
         {"--all", NT_OPT_FLAG, &all, .help = "every number 0..M: the error count, the error rate per digit length, "
                                              "the first errors"},
-        {"--max", NT_OPT_INT, &max_number, 0, NT_CORPUS_MAX_NUMBER, .arg = "M", .help = "--all: the last number"},
+        {"--max", NT_OPT_INT, &max_number, 0, NT_NUMBER_CORPUS_MAX_NUMBER, .arg = "M", .help = "--all: the last number"},
         {"--typed", NT_OPT_FLAG, &typed,
          .help = "the numbers people type first: 0..1000, every k*10^n, every k*1000 (multiples of 100,000 "
                  "included)"},

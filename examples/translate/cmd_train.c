@@ -33,7 +33,7 @@ int cli_run_training(const char *cmd, nt_trainer_config *tc, nt_model *model, co
     /* Length-bucketed batches of the pairs, in the model's layout; the
      * validation pass in corpus order. */
     nt_batcher_config bc = nt_batcher_config_default();
-    bc.layout = model->cfg.arch == NT_ARCH_DECODER ? NT_LAYOUT_DECODER : NT_LAYOUT_ENCDEC;
+    bc.layout = model->cfg.arch == NT_ARCH_DECODER ? NT_BATCHER_LAYOUT_DECODER : NT_BATCHER_LAYOUT_ENCDEC;
     bc.max_tokens = tc->batch_tokens, bc.max_sentences = tc->batch_sentences;
     bc.seed = tc->seed, bc.shuffle = 1, bc.max_len = model->cfg.max_len, bc.buckets = tc->buckets;
     if (s == NT_OK) s = nt_pairs_source_new(&strain, ctrain, &bc);

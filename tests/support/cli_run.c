@@ -30,5 +30,8 @@ double nt_cli_json_num(const char *json, const char *key) {
     char pat[128];
     snprintf(pat, sizeof pat, "\"%s\":", key);
     const char *p = strstr(json, pat);
-    return p ? strtod(p + strlen(pat), NULL) : NAN;
+    if (!p) return NAN;
+    char *end;
+    double v = strtod(p + strlen(pat), &end);
+    return end == p + strlen(pat) ? NAN : v;
 }

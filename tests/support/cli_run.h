@@ -25,7 +25,7 @@ int nt_cli_run_in(const char *input, const char *const *args);
 int nt_cli_run_env(const char *const *env, const char *const *args);
 
 /* The number after "key": in a one-line JSON object (a --json output), NAN
- * if the key is absent. */
+ * if the key is absent or no number follows it. */
 double nt_cli_json_num(const char *json, const char *key);
 
 #endif

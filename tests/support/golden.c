@@ -25,3 +25,11 @@ double nt_test_read_scalar(hid_t f, const char *path) {
     H5Dclose(ds);
     return v;
 }
+
+int nt_test_read_batch(nt_ctx *ctx, hid_t f, int encdec, nt_test_batch *b) {
+    b->src = encdec ? nt_test_read_ids(ctx, f, "/inputs/src") : NULL;
+    b->src_mask = encdec ? nt_test_read_ids(ctx, f, "/inputs/src_mask") : NULL;
+    b->tgt = nt_test_read_ids(ctx, f, "/inputs/tgt_in");
+    b->labels = nt_test_read_ids(ctx, f, "/inputs/labels");
+    return b->tgt && b->labels && (!encdec || (b->src && b->src_mask));
+}

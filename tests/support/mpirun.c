@@ -1,5 +1,6 @@
 /* mpirun.c - test support: run a program under mpirun with a time limit. */
 #include "support/mpirun.h"
+#include "support/proc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,15 +23,6 @@ const char *nt_mpirun_path(void) {
     return p && *p ? p : NULL;
 }
 
-static int capture_fd(void) {
-    const char *dir = getenv("TMPDIR");
-    char path[4096];
-    snprintf(path, sizeof path, "%s/nt_mpirun_XXXXXX", dir && *dir ? dir : "/tmp");
-    int fd = mkstemp(path);
-    if (fd >= 0) unlink(path);
-    return fd;
-}
-
 int nt_mpirun_start(nt_mpirun *r, int np, const char *prog, const char *const *args,
                     const char *const *env) {
     memset(r, 0, sizeof *r);
@@ -48,25 +40,31 @@ int nt_mpirun_start(nt_mpirun *r, int np, const char *prog, const char *const *a
     argv[k++] = prog;
     for (int i = 0; args && args[i] && k < 62; i++) argv[k++] = args[i];
     argv[k] = NULL;
-    r->out = capture_fd(), r->err = capture_fd();
+    r->out = nt_proc_temp_fd(), r->err = nt_proc_temp_fd();
     if (r->out < 0 || r->err < 0) return -1;
-    /* ASan's leak report would fail every rank on Open MPI's own allocations. */
-    char asan[512] = "";
+    /* the environment: env, and ASan's leak report off (it would fail every
+     * rank on Open MPI's own allocations); built before fork (proc.h) */
+    const char *extra[64];
+    int e = 0;
+    for (int i = 0; env && env[i] && e < 62; i++) extra[e++] = env[i];
+    char asan[512];
     const char *a = getenv("ASAN_OPTIONS");
-    if (a) snprintf(asan, sizeof asan, "%s:detect_leaks=0", a);
+    if (a) snprintf(asan, sizeof asan, "ASAN_OPTIONS=%s:detect_leaks=0", a), extra[e++] = asan;
+    extra[e] = NULL;
+    char **envp = nt_proc_env_with(extra);
+    if (!envp) return -1;
     fflush(NULL);
     r->t0 = mono();
     pid_t pid = fork();
-    if (pid < 0) return -1;
     if (pid == 0) {
         setpgid(0, 0);
-        for (int i = 0; env && env[i]; i++) putenv((char *)env[i]);
-        if (asan[0]) setenv("ASAN_OPTIONS", asan, 1);
         int in = open("/dev/null", O_RDONLY);
         if (in < 0 || dup2(in, 0) < 0 || dup2(r->out, 1) < 0 || dup2(r->err, 2) < 0) _exit(127);
-        execv(mpirun, (char *const *)argv);
+        execve(mpirun, (char *const *)argv, envp);
         _exit(127);
     }
+    free(envp);
+    if (pid < 0) return -1;
     setpgid(pid, pid);
     r->pid = pid;
     return 0;
@@ -77,16 +75,6 @@ void nt_mpirun_signal(nt_mpirun *r, int sig) {
 }
 
 double nt_mpirun_elapsed(const nt_mpirun *r) { return mono() - r->t0; }
-
-static void read_back(int fd, char *buf, size_t cap) {
-    if (!buf || !cap) return;
-    size_t len = 0;
-    if (lseek(fd, 0, SEEK_SET) == 0) {
-        ssize_t k;
-        while (len + 1 < cap && (k = read(fd, buf + len, cap - 1 - len)) > 0) len += (size_t)k;
-    }
-    buf[len] = 0;
-}
 
 int nt_mpirun_wait(nt_mpirun *r, double timeout_s, char *out, size_t out_cap, char *err, size_t err_cap) {
     if (out && out_cap) out[0] = 0;
@@ -110,8 +98,8 @@ int nt_mpirun_wait(nt_mpirun *r, double timeout_s, char *out, size_t out_cap, ch
     }
     /* ranks left over (mpirun gone first) must not outlive the test */
     kill(-r->pid, SIGKILL);
-    read_back(r->out, out, out_cap);
-    read_back(r->err, err, err_cap);
+    nt_proc_read_back(r->out, out, out_cap);
+    nt_proc_read_back(r->err, err, err_cap);
     close(r->out), close(r->err);
     r->pid = -1;
     return status;

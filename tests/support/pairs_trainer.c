@@ -18,7 +18,7 @@ nt_status nt_test_pairs_trainer_new(nt_trainer **out, const nt_trainer_config *c
     while (k < 4 && live[k].tr) k++;
     if (k == 4) return nt_error(NT_ERR_STATE, "nt_test_pairs_trainer_new: 4 trainers live already");
     nt_batcher_config bc = nt_batcher_config_default();
-    bc.layout = m->cfg.arch == NT_ARCH_DECODER ? NT_LAYOUT_DECODER : NT_LAYOUT_ENCDEC;
+    bc.layout = m->cfg.arch == NT_ARCH_DECODER ? NT_BATCHER_LAYOUT_DECODER : NT_BATCHER_LAYOUT_ENCDEC;
     bc.max_tokens = c->batch_tokens, bc.max_sentences = c->batch_sentences;
     bc.seed = c->seed, bc.max_len = m->cfg.max_len, bc.buckets = c->buckets;
     nt_data_source *st = NULL, *sv = NULL;

@@ -11,10 +11,7 @@
 
 extern char **environ;
 
-/* An unlinked temporary file open for reading and writing, or -1. Output is
- * captured in files rather than pipes so that a child filling both stdout
- * and stderr cannot block on a parent that reads only one of them. */
-static int temp_fd(void) {
+int nt_proc_temp_fd(void) {
     const char *dir = getenv("TMPDIR");
     char path[4096];
     snprintf(path, sizeof path, "%s/nt_proc_XXXXXX", dir && *dir ? dir : "/tmp");
@@ -32,8 +29,8 @@ static int write_all(int fd, const char *p, size_t n) {
     return 0;
 }
 
-/* Reads what fd holds from its start into buf (cap > 0), NUL-terminated. */
-static void read_back(int fd, char *buf, size_t cap) {
+void nt_proc_read_back(int fd, char *buf, size_t cap) {
+    if (!buf || !cap) return;
     size_t len = 0;
     if (lseek(fd, 0, SEEK_SET) == 0) {
         ssize_t k;
@@ -48,11 +45,7 @@ static size_t name_len(const char *entry) {
     return eq ? (size_t)(eq - entry) + 1 : 0;
 }
 
-/* environ with `extra` added, entries of the same name replaced; the array
- * is malloc'd, its strings are borrowed. NULL when out of memory. Built
- * before fork: the child of a process with running threads may call only
- * async-signal-safe functions, and setenv is not one. */
-static char **env_with(const char *const *extra) {
+char **nt_proc_env_with(const char *const *extra) {
     size_t n = 0, m = 0;
     while (environ[n]) n++;
     while (extra && extra[m]) m++;
@@ -81,9 +74,9 @@ int nt_proc_run(const char *path, const char *const *args, const nt_proc_io *io)
     size_t n_args = 0;
     while (args && args[n_args]) n_args++;
     const char **argv = malloc((n_args + 2) * sizeof *argv);
-    char **env = env_with(io->env);
-    int in = io->input ? temp_fd() : open("/dev/null", O_RDONLY);
-    int out = temp_fd(), err = temp_fd(), status = -1;
+    char **env = nt_proc_env_with(io->env);
+    int in = io->input ? nt_proc_temp_fd() : open("/dev/null", O_RDONLY);
+    int out = nt_proc_temp_fd(), err = nt_proc_temp_fd(), status = -1;
     if (!argv || !env || in < 0 || out < 0 || err < 0) goto done;
     if (io->input && (write_all(in, io->input, strlen(io->input)) != 0 || lseek(in, 0, SEEK_SET) != 0)) goto done;
     argv[0] = path;
@@ -102,8 +95,8 @@ int nt_proc_run(const char *path, const char *const *args, const nt_proc_io *io)
     while (waitpid(pid, &st, 0) < 0)
         if (errno != EINTR) goto done;
     status = WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : -1;
-    if (io->out && io->out_cap) read_back(out, io->out, io->out_cap);
-    if (io->err && io->err_cap) read_back(err, io->err, io->err_cap);
+    nt_proc_read_back(out, io->out, io->out_cap);
+    nt_proc_read_back(err, io->err, io->err_cap);
 done:
     if (in >= 0) close(in);
     if (out >= 0) close(out);

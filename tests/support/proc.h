@@ -44,4 +44,20 @@ char *nt_proc_read_file(const char *path, size_t *len);
  * the file cannot be created or written. */
 int nt_proc_write_file(const char *path, const void *data, size_t len);
 
+/* The pieces nt_proc_run is made of, for runners that start a process
+ * differently (support/mpirun.c). An unlinked temporary file open for reading
+ * and writing, or -1: output is captured in files rather than pipes, so a
+ * child filling both stdout and stderr cannot block on a parent that reads
+ * only one of them. */
+int nt_proc_temp_fd(void);
+/* What fd holds from its start into buf, NUL-terminated, cut at cap - 1
+ * bytes (buf NULL or cap 0: nothing). */
+void nt_proc_read_back(int fd, char *buf, size_t cap);
+/* environ with `extra` ("NAME=value", NULL-terminated, may be NULL) added,
+ * entries of the same name replaced: a malloc'd array (the caller frees it)
+ * of borrowed strings, NULL when out of memory. Build it before fork: the
+ * child of a process with running threads may call only async-signal-safe
+ * functions, and setenv is not one. */
+char **nt_proc_env_with(const char *const *extra);
+
 #endif
