@@ -38,9 +38,10 @@ TASK=${4:-en-fr}
 DATA=$RUN/data
 SRC=${TASK%%-*}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
-# nextok-translate makes idle OpenMP threads sleep instead of spin by itself
-# (OMP_WAIT_POLICY=passive unless set; see its --help): spinning threads on a
-# machine with other work can make training several times slower.
+# nextok-translate picks the OpenMP wait policy by load at start-up (a
+# bounded spin when the machine is quiet, passive when other work is
+# runnable, unless set; see its --help): spinning threads on a machine with
+# other work can make training several times slower.
 ALL_MAX=${DEMO_ALL_MAX:-999999}
 if [ -n "${DEMO_STEPS:-}" ]; then BUDGET="--steps $DEMO_STEPS"; BUDGET_SAY="$DEMO_STEPS updates"
 else BUDGET="--minutes $MINUTES"; BUDGET_SAY="$MINUTES minutes"; fi
