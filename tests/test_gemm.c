@@ -29,6 +29,7 @@
 #include "core/parallel.h"
 #include "support/check.h"
 #include "support/gemm_case.h"
+#include "support/values.h"
 
 static int run_case(int ta, int tb, int m, int n, int k, int pad, float alpha, float beta, uint32_t salt) {
     gemm_case p;
@@ -225,21 +226,21 @@ static void test_share_bias(void) {
     int blas = strcmp(nt_sgemm_backend(), "openblas") == 0;
     for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++)
         for (int t = 0; t < 4; t++) {
-            prob p;
+            gemm_case p;
             int m = sizes[s][0], n = sizes[s][1], k = sizes[s][2];
-            if (!prob_init(&p, t >> 1, t & 1, m, n, k, 1, 1.0f, 1.0f, (uint32_t)(500 + s * 4 + t))) {
+            if (!gemm_case_init(&p, t >> 1, t & 1, m, n, k, 1, 1.0f, 1.0f, (uint32_t)(500 + s * 4 + t))) {
                 CHECK(0, "out of memory");
-                prob_free(&p);
+                gemm_case_free(&p);
                 continue;
             }
             size_t nc = (size_t)m * p.ldc;
             float *bias = malloc((size_t)n * sizeof(float)), *cs = malloc(nc * sizeof(float));
             if (!bias || !cs) {
                 CHECK(0, "out of memory");
-                free(bias), free(cs), prob_free(&p);
+                free(bias), free(cs), gemm_case_free(&p);
                 continue;
             }
-            for (int j = 0; j < n; j++) bias[j] = val((uint32_t)j, 31);
+            for (int j = 0; j < n; j++) bias[j] = nt_test_val((uint32_t)j, 31);
             memcpy(p.c, p.c0, nc * sizeof(float)); /* keeps the padding sentinels */
             for (int i = 0; i < m; i++) memcpy(p.c + (size_t)i * p.ldc, bias, (size_t)n * sizeof(float));
             nt_sgemm(p.ta, p.tb, m, n, k, 1.0f, p.a, p.lda, p.b, p.ldb, 1.0f, p.c, p.ldc);
@@ -268,7 +269,7 @@ static void test_share_bias(void) {
                     CHECK(same, "share %dx%dx%d ta %d tb %d nth %d: bias product differs from C preset (max %g)", m,
                           n, k, p.ta, p.tb, nth, worst);
             }
-            free(bias), free(cs), prob_free(&p);
+            free(bias), free(cs), gemm_case_free(&p);
         }
 }
 
