@@ -27,4 +27,19 @@ uint64_t nt_alloc_count(void);
  * return NULL; k = 0 disarms. For tests of out-of-memory paths. */
 void nt_alloc_fail_after(uint64_t k);
 
+/* For functions returning nt_status: p = count zeroed elements of *p (at
+ * least one, so an empty table is still a valid pointer); when that fails,
+ * runs the statement `cleanup` and returns NT_ERR_NOMEM naming `who` and p.
+ * Needs core/error.h.
+ *     NT_CALLOC_OR_RETURN(s->rows, n, "nt_generate", state_free(s));  */
+#define NT_CALLOC_OR_RETURN(p, count, who, cleanup)                                  \
+    do {                                                                             \
+        size_t nt_calloc_n_ = (size_t)(count);                                       \
+        (p) = nt_calloc(nt_calloc_n_ > 0 ? nt_calloc_n_ : 1, sizeof *(p));           \
+        if (!(p)) {                                                                  \
+            cleanup;                                                                 \
+            return nt_error(NT_ERR_NOMEM, "%s: out of memory (%s)", who, #p);        \
+        }                                                                            \
+    } while (0)
+
 #endif

@@ -145,15 +145,7 @@ static void loop_free(loop *s) {
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) nt_free(bufs[i]);
 }
 
-#define LOOP_ALLOC(p, count)                                                        \
-    do {                                                                            \
-        size_t loop_n_ = (size_t)(count);                                           \
-        (p) = nt_calloc(loop_n_ > 0 ? loop_n_ : 1, sizeof *(p));                    \
-        if (!(p)) {                                                                 \
-            loop_free(s);                                                           \
-            return nt_error(NT_ERR_NOMEM, "nt_generate: out of memory (%s)", #p);   \
-        }                                                                           \
-    } while (0)
+#define LOOP_ALLOC(p, count) NT_CALLOC_OR_RETURN(p, count, "nt_generate", loop_free(s))
 
 
 static nt_status loop_init(loop *s, const nt_generate_stepper *st, const nt_generate_config *cfg,

@@ -199,15 +199,7 @@ static nt_status mstep_select(void *user, const int *src_rows, int n_new) {
     return NT_OK;
 }
 
-#define MS_ALLOC(p, count)                                                          \
-    do {                                                                            \
-        size_t ms_n_ = (size_t)(count);                                             \
-        (p) = nt_calloc(ms_n_ > 0 ? ms_n_ : 1, sizeof *(p));                        \
-        if (!(p)) {                                                                 \
-            mstep_free(&s->pub);                                      \
-            return nt_error(NT_ERR_NOMEM, "nt_generate: out of memory (%s)", #p);   \
-        }                                                                           \
-    } while (0)
+#define MS_ALLOC(p, count) NT_CALLOC_OR_RETURN(p, count, "nt_generate", mstep_free(&s->pub))
 
 /* Validates the sources against the model: ids in range, lengths within max_len. */
 static nt_status check_sources(const nt_model *m, const nt_generate_config *cfg,

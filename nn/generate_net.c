@@ -89,15 +89,7 @@ static nt_status nstep_select(void *user, const int *src_rows, int n_new) {
     return NT_OK;
 }
 
-#define NS_ALLOC(p, count)                                                        \
-    do {                                                                          \
-        size_t ns_n_ = (size_t)(count);                                           \
-        (p) = nt_calloc(ns_n_ > 0 ? ns_n_ : 1, sizeof *(p));                      \
-        if (!(p)) {                                                               \
-            nstep_free(&s->pub);                                                  \
-            return nt_error(NT_ERR_NOMEM, "nt_generate: out of memory (%s)", #p); \
-        }                                                                         \
-    } while (0)
+#define NS_ALLOC(p, count) NT_CALLOC_OR_RETURN(p, count, "nt_generate", nstep_free(&s->pub))
 
 nt_status nt_generate_stepper_net(nt_net *net, nt_ctx *ctx, nt_generate_stepper **out, int **limits,
                                   const nt_generate_config *cfg, const int32_t *const *src,
