@@ -452,12 +452,14 @@ static void test_signal_and_nan(void) {
           (long long)r.step, r.seconds);
     nt_model_free(m);
 
-    /* early stopping: with lr 0 nothing improves after the first evaluation */
+    /* early stopping: with lr 0 nothing improves after the first evaluation;
+     * the equal evaluations after it are ties, so checkpoint-best follows
+     * them (step 3) while the patience runs out */
     m = tiny_model(V, 32, 1, 6);
     c = quiet_config("patience");
     c.steps = 50, c.lr = 0, c.eval_every = 1, c.patience = 2, c.metric = NT_TRAINER_METRIC_TOKEN_ACC;
     s = train(&c, m, &t, t.corpus, &r);
-    CHECK(s == NT_OK && strcmp(r.stop_reason, "early_stop") == 0 && r.step == 3 && r.best_step == 1,
+    CHECK(s == NT_OK && strcmp(r.stop_reason, "early_stop") == 0 && r.step == 3 && r.best_step == 3,
           "patience 2: %s at %lld, best at %lld", r.stop_reason, (long long)r.step, (long long)r.best_step);
     CHECK(r.best_metric == r.eval.token_acc && r.best_metric > 0, "best token_acc %.3f", r.best_metric);
     nt_model_free(m);
@@ -621,22 +623,24 @@ static void test_decoder_only(void) {
 
 /* ---- options -------------------------------------------------------------------------------- */
 
-/* checkpoint-best: a better metric wins; an equal one wins only with a lower
- * validation loss (a saturated exact match still tracks the loss). */
-static void test_eval_better(void) {
+/* checkpoint-best: a better metric wins; an equal one is an improvement with
+ * a lower validation loss (a saturated exact match still tracks the loss),
+ * else a tie (checkpoint-best moves to the later one, the patience counts). */
+static void test_eval_compare(void) {
     const nt_trainer_metric EM = NT_TRAINER_METRIC_EXACT_MATCH, L = NT_TRAINER_METRIC_LOSS;
-    CHECK(nt_eval_better(EM, 0.5, 1.0, NAN, NAN) == 1, "first evaluation");
-    CHECK(nt_eval_better(EM, NAN, 1.0, NAN, NAN) == 0, "NaN metric");
-    CHECK(nt_eval_better(EM, 0.9, 2.0, 0.8, 1.0) == 1, "higher exact match, worse loss");
-    CHECK(nt_eval_better(EM, 0.7, 0.5, 0.8, 1.0) == 0, "lower exact match, better loss");
-    CHECK(nt_eval_better(EM, 1.0, 0.9, 1.0, 1.0) == 1, "tie, lower loss");
-    CHECK(nt_eval_better(EM, 1.0, 1.0, 1.0, 1.0) == 0, "tie, same loss");
-    CHECK(nt_eval_better(EM, 1.0, 1.1, 1.0, 1.0) == 0, "tie, higher loss");
-    CHECK(nt_eval_better(EM, 1.0, NAN, 1.0, 1.0) == 0, "tie, NaN loss");
-    CHECK(nt_eval_better(EM, 1.0, 0.9, 1.0, NAN) == 1, "tie, no best loss (old checkpoint)");
-    CHECK(nt_eval_better(L, 0.4, 0.4, 0.5, 0.5) == 1 && nt_eval_better(L, 0.5, 0.5, 0.5, 0.5) == 0 &&
-              nt_eval_better(L, 0.6, 0.6, 0.5, 0.5) == 0,
-          "loss metric: lower wins, a tie does not");
+    const nt_eval_rank W = NT_EVAL_WORSE, T = NT_EVAL_TIE, B = NT_EVAL_BETTER;
+    CHECK(nt_eval_compare(EM, 0.5, 1.0, NAN, NAN) == B, "first evaluation");
+    CHECK(nt_eval_compare(EM, NAN, 1.0, NAN, NAN) == W, "NaN metric");
+    CHECK(nt_eval_compare(EM, 0.9, 2.0, 0.8, 1.0) == B, "higher exact match, worse loss");
+    CHECK(nt_eval_compare(EM, 0.7, 0.5, 0.8, 1.0) == W, "lower exact match, better loss");
+    CHECK(nt_eval_compare(EM, 1.0, 0.9, 1.0, 1.0) == B, "tie, lower loss");
+    CHECK(nt_eval_compare(EM, 1.0, 1.0, 1.0, 1.0) == T, "tie, same loss");
+    CHECK(nt_eval_compare(EM, 1.0, 1.1, 1.0, 1.0) == T, "tie, higher loss");
+    CHECK(nt_eval_compare(EM, 1.0, NAN, 1.0, 1.0) == W, "tie, NaN loss");
+    CHECK(nt_eval_compare(EM, 1.0, 0.9, 1.0, NAN) == B, "tie, no best loss (old checkpoint)");
+    CHECK(nt_eval_compare(L, 0.4, 0.4, 0.5, 0.5) == B && nt_eval_compare(L, 0.5, 0.5, 0.5, 0.5) == T &&
+              nt_eval_compare(L, 0.6, 0.6, 0.5, 0.5) == W,
+          "loss metric: lower wins, equal ties, higher loses");
 }
 
 static void test_options(void) {
@@ -769,7 +773,7 @@ int main(int argc, char **argv) {
         return kill_child(atoi(argv[2]), atoll(argv[4]), atoll(argv[5]));
     }
     CHECK(nt_scratch_begin("nt_test_trainer"), "mkdtemp");
-    test_eval_better();
+    test_eval_compare();
     test_options();
     test_accumulation();
     test_bf16();

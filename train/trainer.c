@@ -44,11 +44,13 @@ static int metric_higher_is_better(nt_trainer_metric m) {
     return m == NT_TRAINER_METRIC_TOKEN_ACC || m == NT_TRAINER_METRIC_EXACT_MATCH;
 }
 
-int nt_eval_better(nt_trainer_metric m, double v, double loss, double best_v, double best_loss) {
-    if (!isfinite(v)) return 0;
-    if (isnan(best_v)) return 1;
-    if (v != best_v) return metric_higher_is_better(m) ? v > best_v : v < best_v;
-    return isfinite(loss) && (isnan(best_loss) || loss < best_loss);
+nt_eval_rank nt_eval_compare(nt_trainer_metric m, double v, double loss, double best_v, double best_loss) {
+    if (!isfinite(v)) return NT_EVAL_WORSE;
+    if (isnan(best_v)) return NT_EVAL_BETTER;
+    if (v != best_v)
+        return (metric_higher_is_better(m) ? v > best_v : v < best_v) ? NT_EVAL_BETTER : NT_EVAL_WORSE;
+    if (!isfinite(loss)) return NT_EVAL_WORSE;
+    return isnan(best_loss) || loss < best_loss ? NT_EVAL_BETTER : NT_EVAL_TIE;
 }
 
 static double metric_value(nt_trainer_metric m, const nt_eval_result *e) {
@@ -731,7 +733,8 @@ static void log_update(nt_trainer *t, const step_info *si) {
 
 /* What an evaluation decided. */
 typedef struct eval_outcome {
-    int better;      /* a new best: checkpoint-best was written */
+    int better;      /* an improvement (the patience starts over) */
+    int saved_best;  /* checkpoint-best was written: an improvement or a later tie */
     int stop_early;  /* patience ran out */
     int reached;     /* the target metric was reached */
 } eval_outcome;
@@ -744,14 +747,16 @@ static nt_status evaluate_and_track(nt_trainer *t, nt_train_result *r, eval_outc
     NT_TRY(nt_trainer_evaluate(t, &ev));
     r->eval = ev;
     double v = metric_value(c->metric, &ev);
-    o->better = nt_eval_better(c->metric, v, ev.loss, t->st.best_metric, t->st.best_loss);
+    nt_eval_rank rank = nt_eval_compare(c->metric, v, ev.loss, t->st.best_metric, t->st.best_loss);
+    o->better = rank == NT_EVAL_BETTER;
+    o->saved_best = rank != NT_EVAL_WORSE;
     if (o->better) {
-        t->st.best_metric = v, t->st.best_loss = ev.loss;
-        t->st.best_step = t->st.step, t->st.bad_evals = 0;
+        t->st.best_metric = v, t->st.best_loss = ev.loss, t->st.bad_evals = 0;
     } else {
         t->st.bad_evals++;
         o->stop_early = c->patience > 0 && t->st.bad_evals >= c->patience;
     }
+    if (o->saved_best) t->st.best_step = t->st.step;
     o->reached = c->target > 0 && isfinite(v) &&
                  (metric_higher_is_better(c->metric) ? v >= c->target : v <= c->target);
     nt_json w = nt_json_file(t->metrics);
@@ -765,7 +770,8 @@ static nt_status evaluate_and_track(nt_trainer *t, nt_train_result *r, eval_outc
         nt_json_flt(&w, t->eval.decode->name, 100.0 * ev.decode_metric);
     nt_json_flt(&w, "elapsed_s", t->st.seconds);
     nt_json_int(&w, "sentences", ev.n_sentences);
-    nt_json_bool(&w, "best", o->better);
+    nt_json_bool(&w, "best", o->saved_best);
+    if (rank == NT_EVAL_TIE) nt_json_bool(&w, "tie", 1);
     nt_json_end(&w);
     fputc('\n', t->metrics);
     fflush(t->metrics);
@@ -776,10 +782,10 @@ static nt_status evaluate_and_track(nt_trainer *t, nt_train_result *r, eval_outc
                 ev.ppl, 100.0 * ev.token_acc);
         if (ev.n_decoded > 0)
             fprintf(t->log, " %s %.2f%% (%d decoded)", t->eval.decode->name, 100.0 * ev.decode_metric, ev.n_decoded);
-        fprintf(t->log, "%s\n", o->better ? " (best)" : "");
+        fprintf(t->log, "%s\n", o->better ? " (best)" : o->saved_best ? " (best: ties, later)" : "");
         fflush(t->log);
     }
-    return o->better ? save_checkpoint(t, t->path_best) : NT_OK;
+    return o->saved_best ? save_checkpoint(t, t->path_best) : NT_OK;
 }
 
 /* ---- the loop ---------------------------------------------------------------------------- */

@@ -50,7 +50,7 @@ void ex_trainer_opts(nt_opt out[EX_TRAINER_NOPTS], nt_trainer_config *tc, int wh
              .help = "evaluations without improvement before stopping, 0 = off"}},
         {0, {"--metric", NT_OPT_ENUM, TC(metric),
              .choices = which == EX_TRAINER_PAIRS ? "loss|ppl|token_acc|exact_match" : "loss|ppl|token_acc",
-             .help = "early stopping and checkpoint-best"}},
+             .help = "early stopping and checkpoint-best (a tie moves it to the later evaluation)"}},
         {0, {"--target", NT_OPT_DOUBLE, TC(target), 0, 1e6,
              .help = "stop once an evaluation's --metric reaches this (accuracies as fractions), 0 = off"}},
         {1, {"--eval-exact-max", NT_OPT_INT, TC(eval_exact_max), -1, 1e9, .small = 1,
