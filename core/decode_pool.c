@@ -10,7 +10,8 @@
  * descheduled or sleeping worker never holds a step up for longer than
  * the chunk it is in.
  *
- * Sleeping: a worker that saw no job for NT_DECODE_POOL_SPIN_US counts
+ * Sleeping: a worker that saw no job for NT_DECODE_POOL_SPIN_US (0 under
+ * OMP_WAIT_POLICY=passive) counts
  * itself in `sleepers` and waits on the condition variable; the caller
  * signals only when someone sleeps. The job number is stored and the
  * sleepers loaded sequentially consistent on the caller's side, counted and
@@ -24,6 +25,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -59,13 +61,15 @@ static int64_t now_ns(void) {
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+static int64_t spin_ns; /* how long an idle worker spins: set once, before any worker starts */
+
 /* Waits for a job after `seen`; returns its number. */
 static int64_t wait_job(int64_t seen) {
     int64_t j, t0 = now_ns();
     for (int spins = 1;; spins++) {
         if ((j = __atomic_load_n(&P.job, __ATOMIC_ACQUIRE)) > seen) return j;
         relax();
-        if (spins % 64 == 0 && now_ns() - t0 > (int64_t)NT_DECODE_POOL_SPIN_US * 1000) break;
+        if (spins % 64 == 0 && now_ns() - t0 > spin_ns) break;
     }
     pthread_mutex_lock(&P.mu);
     __atomic_add_fetch(&P.sleepers, 1, __ATOMIC_SEQ_CST);
@@ -122,7 +126,16 @@ static int disabled; /* NT_DECODE_POOL=0 */
 static void init_once(void) {
     const char *e = getenv("NT_DECODE_POOL");
     disabled = e && !strcmp(e, "0");
+    /* OMP_WAIT_POLICY=passive (set by the user, or by the CLIs on a busy
+     * machine) asks idle threads not to spin: the pool's workers sleep at once */
+    const char *w = getenv("OMP_WAIT_POLICY");
+    spin_ns = w && !strcasecmp(w, "passive") ? 0 : (int64_t)NT_DECODE_POOL_SPIN_US * 1000;
     pthread_atfork(NULL, NULL, forget_workers);
+}
+
+int nt_decode_pool_spin_us(void) {
+    pthread_once(&once, init_once);
+    return (int)(spin_ns / 1000);
 }
 
 int nt_decode_pool_run(nt_decode_pool_fn fn, void *arg, int T) {

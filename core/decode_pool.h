@@ -3,10 +3,12 @@
  *
  * A batch-1 decoding step of a small model takes tens of microseconds; an
  * OpenMP parallel region per step costs a futex wake-up and a sleep of the
- * worker when idle threads sleep (OMP_WAIT_POLICY=passive, nextok-bench's
- * default and the CLIs' on a busy machine): ~15% of the step. The pool's
- * workers spin for a short while after each run (NT_DECODE_POOL_SPIN_US),
- * then sleep on a condition variable, so a loop of steps wakes nobody.
+ * worker when idle threads sleep (OMP_WAIT_POLICY=passive): ~15% of the step.
+ * The pool's workers spin for a short while after each run
+ * (NT_DECODE_POOL_SPIN_US), then sleep on a condition variable, so a loop of
+ * steps wakes nobody. Under OMP_WAIT_POLICY=passive (read once, at the first
+ * run; the CLIs set it on a busy machine) they do not spin: where other work
+ * needs the cores, they sleep at once, as OpenMP's threads do.
  *
  *     static void work(void *arg, int t, int T) { ... thread t of T ... }
  *     if (nt_decode_pool_run(work, arg, 2) != 0)
@@ -37,5 +39,10 @@ typedef void (*nt_decode_pool_fn)(void *arg, int t, int T);
  * caller, a worker could not be created, NT_DECODE_POOL=0): the caller runs the job
  * another way. Not for use inside a running job. */
 int nt_decode_pool_run(nt_decode_pool_fn fn, void *arg, int T);
+
+/* The spin in force, in microseconds: NT_DECODE_POOL_SPIN_US, or 0 under
+ * OMP_WAIT_POLICY=passive (the environment as it was at the first call of
+ * either function). */
+int nt_decode_pool_spin_us(void);
 
 #endif

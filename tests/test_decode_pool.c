@@ -2,11 +2,16 @@
  *  - every run does all its work exactly once, whichever threads take part,
  *    and no worker is still inside the job when the run returns;
  *  - runs after the workers went to sleep (longer than the spin) still run;
- *  - T < 2 and a run from inside a running job are refused (-1), not run. */
+ *  - T < 2 and a run from inside a running job are refused (-1), not run;
+ *  - under OMP_WAIT_POLICY=passive the workers do not spin (a child process
+ *    with that environment), and runs are still complete. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/decode_pool.h"
 #include "support/check.h"
@@ -65,6 +70,23 @@ int main(void) {
         printf("test_decode_pool: NT_DECODE_POOL=0, the pool is off: skipped\n");
         return 0;
     }
+    /* first, before this process reads its environment: a passive child */
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+        CHECK(nt_decode_pool_spin_us() == 0, "OMP_WAIT_POLICY=PASSIVE: spin %d us", nt_decode_pool_spin_us());
+        run_many(2, 200, 0);
+        run_many(3, 20, 50);
+        _exit(nt_check_report("test_decode_pool (passive child)"));
+    }
+    int status = 0;
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+          "the passive child failed (status %d)", status);
+    const char *policy = getenv("OMP_WAIT_POLICY");
+    if (!policy || strcasecmp(policy, "passive"))
+        CHECK(nt_decode_pool_spin_us() == NT_DECODE_POOL_SPIN_US, "spin %d us, expected %d",
+              nt_decode_pool_spin_us(), NT_DECODE_POOL_SPIN_US);
     static job j;
     CHECK(nt_decode_pool_run(work, &j, 1) == -1 && j.ran_by[0] == 0, "T 1 was run");
     run_many(2, 3000, 0);
