@@ -460,10 +460,12 @@ nt_status nt_gelu(nt_ctx *ctx, nt_tensor **out, nt_tensor *x) {
  * backward, ~14% of a char-LM training step. dropout_hash is 32-bit
  * arithmetic (two 32-bit multiplies: Wellons' "lowbias32" integer hash with
  * the key's high half folded in between its rounds, so blocks with different
- * keys are not shifted copies of one sequence), which the compiler vectorizes
- * 8 (AVX2) or 16 (AVX-512) lanes wide. Backward regenerates the mask rather
- * than storing it: at this cost regenerating is cheaper than n/8 bytes of
- * arena traffic, and the node keeps only the RNG snapshot. */
+ * keys are not shifted copies of one sequence): 16 lanes wide at AVX-512 (the
+ * compiler vectorizes the body), 8 at AVX2 (intrinsics), scalar on the
+ * portable level. Backward regenerates the mask rather than storing it: the
+ * hash costs about 20 us per 100k elements at AVX-512 (docs/bench.md), so an
+ * n/8-byte mask in the arena would save little, and the node keeps only the
+ * RNG snapshot. */
 static inline uint32_t dropout_hash(uint64_t key, uint32_t i) {
     uint32_t h = i + (uint32_t)key;
     h ^= h >> 16;
