@@ -15,8 +15,12 @@
  */
 #include <math.h>
 #include <string.h>
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include "core/core_internal.h"
+#include "core/isa.h"
 #include "core/mutate.h"
 #include "core/ops.h"
 #include "core/vecmath.h"
@@ -442,22 +446,129 @@ nt_status nt_gelu(nt_ctx *ctx, nt_tensor **out, nt_tensor *x) {
 
 /* ---- dropout ------------------------------------------------------------------- */
 
-/* Element i is kept iff the uniform draw at stream position base + i is >= p,
- * so the mask depends on (seed, base, i) only, never on which thread draws it,
- * and backward regenerates it instead of storing n bytes. */
-static inline int dropout_keep(const nt_rng *r, uint64_t base, int64_t i, float p) {
-    return nt_rng_to_unit(nt_rng_u64_at(r, base + (uint64_t)i)) >= p;
+/* The mask. A call reserves n stream positions (nt_rng_skip) starting at
+ * `base`; element i is kept iff
+ *     dropout_hash(key_b, (uint32_t)i) >= t,   t = floor(p * 2^32),
+ * where b = i >> 32 and key_b = nt_rng_u64_at(r, base + b * 2^32) is the
+ * generator's full 64-bit hash of the block's first position. So the mask is a
+ * function of (seed, base, i) only -- never of the thread count, the schedule
+ * or the ISA level -- and the RNG counter stays the whole state (resume is
+ * exact). The keep probability is 1 - t / 2^32, within 2^-32 of 1 - p.
+ *
+ * Why not one nt_rng_u64_at per element (what this did before): that is two
+ * 64-bit multiply rounds plus a call per element, in forward and again in
+ * backward, ~14% of a char-LM training step. dropout_hash is 32-bit
+ * arithmetic (two 32-bit multiplies: Wellons' "lowbias32" integer hash with
+ * the key's high half folded in between its rounds, so blocks with different
+ * keys are not shifted copies of one sequence): 16 lanes wide at AVX-512 (the
+ * compiler vectorizes the body), 8 at AVX2 (intrinsics), scalar on the
+ * portable level. Backward regenerates the mask rather than storing it: the
+ * hash costs about 20 us per 100k elements at AVX-512 (docs/bench.md), so an
+ * n/8-byte mask in the arena would save little, and the node keeps only the
+ * RNG snapshot. */
+static inline uint32_t dropout_hash(uint64_t key, uint32_t i) {
+    uint32_t h = i + (uint32_t)key;
+    h ^= h >> 16;
+    h *= 0x7feb352dU;
+    h ^= h >> 15;
+    h ^= (uint32_t)(key >> 32);
+    h *= 0x846ca68bU;
+    h ^= h >> 16;
+    return h;
 }
 
-// y (n) = keep_i ? x_i / (1 - p) : 0
+#define DROP_ALWAYS static inline __attribute__((always_inline))
+
+// y (len) (+)= keep ? x * scale : 0 for the elements i0 .. i0 + len - 1 of one
+// 2^32 block (i0 its low 32 bits). One body for every ISA level: integer hash
+// and one float multiply (no FMA: the build is ISO C, -ffp-contract=off), so
+// each level gives bitwise the same values.
+DROP_ALWAYS void dropout_body(float *restrict y, const float *restrict x, uint64_t key, uint32_t i0,
+                              int64_t len, uint32_t t, float scale, int accumulate) {
+    if (accumulate)
+        for (int64_t k = 0; k < len; k++) {
+            float v = x[k] * scale;
+            y[k] += dropout_hash(key, i0 + (uint32_t)k) >= t ? v : 0.0f;
+        }
+    else
+        for (int64_t k = 0; k < len; k++) {
+            float v = x[k] * scale;
+            y[k] = dropout_hash(key, i0 + (uint32_t)k) >= t ? v : 0.0f;
+        }
+}
+
+typedef void (*dropout_span_fn)(float *, const float *, uint64_t, uint32_t, int64_t, uint32_t, float, int);
+
+#define DROPOUT_LEVEL(SUF, ATTR)                                                                     \
+    ATTR static void dropout_span_##SUF(float *y, const float *x, uint64_t key, uint32_t i0,         \
+                                        int64_t len, uint32_t t, float scale, int acc) {             \
+        dropout_body(y, x, key, i0, len, t, scale, acc);                                             \
+    }
+DROPOUT_LEVEL(portable, )
+#if NT_ISA_X86
+DROPOUT_LEVEL(avx512, NT_AVX512) /* GCC vectorizes the body 16 lanes wide here */
+
+/* GCC leaves the body scalar for AVX2 (no unsigned compare), so written out:
+ * dropout_hash on 8 lanes, keep = (max(h, t) == h), the same mul-then-add. */
+NT_AVX2 static void dropout_span_avx2(float *y, const float *x, uint64_t key, uint32_t i0, int64_t len,
+                                      uint32_t t, float scale, int acc) {
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i k1 = _mm256_set1_epi32((int)(uint32_t)(key >> 32));
+    const __m256i m1 = _mm256_set1_epi32((int)0x7feb352dU), m2 = _mm256_set1_epi32((int)0x846ca68bU);
+    const __m256i tv = _mm256_set1_epi32((int)t);
+    const __m256 sv = _mm256_set1_ps(scale);
+    int64_t k = 0;
+    for (; k + 8 <= len; k += 8) {
+        __m256i h = _mm256_add_epi32(_mm256_set1_epi32((int)(i0 + (uint32_t)k + (uint32_t)key)), lane);
+        h = _mm256_xor_si256(h, _mm256_srli_epi32(h, 16));
+        h = _mm256_mullo_epi32(h, m1);
+        h = _mm256_xor_si256(h, _mm256_srli_epi32(h, 15));
+        h = _mm256_xor_si256(h, k1);
+        h = _mm256_mullo_epi32(h, m2);
+        h = _mm256_xor_si256(h, _mm256_srli_epi32(h, 16));
+        __m256 keep = _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_max_epu32(h, tv), h));
+        __m256 v = _mm256_and_ps(keep, _mm256_mul_ps(_mm256_loadu_ps(x + k), sv));
+        if (acc) v = _mm256_add_ps(_mm256_loadu_ps(y + k), v);
+        _mm256_storeu_ps(y + k, v);
+    }
+    dropout_body(y + k, x + k, key, i0 + (uint32_t)k, len - k, t, scale, acc);
+}
+#endif
+
+static dropout_span_fn dropout_span(void) {
+#if NT_ISA_X86
+    switch (nt_isa()) {
+    case NT_ISA_AVX512: return dropout_span_avx512;
+    case NT_ISA_AVX2: return dropout_span_avx2;
+    default: break;
+    }
+#endif
+    return dropout_span_portable;
+}
+
+/* floor(p * 2^32) for p in [0, 1): exact in double, below 2^32. */
+static uint32_t dropout_threshold(float p) { return (uint32_t)((double)p * 4294967296.0); }
+
+// y (n) (+)= keep_i ? x_i * scale : 0, the mask of the draws from `base` on
 static void dropout_kernel(float *y, const float *x, const nt_rng *r, uint64_t base, float p,
                            float scale, int64_t n, int accumulate) {
-#pragma omp parallel for schedule(static) if (n > PAR_MIN / 4)
-    for (int64_t i = 0; i < n; i++) {
-        float v = dropout_keep(r, base, i, p) ? x[i] * scale : 0.0f;
-        if (accumulate) y[i] += v;
-        else y[i] = v;
+    enum { CHUNK = 4096 }; /* divides 2^32: no chunk straddles two blocks */
+    dropout_span_fn span = dropout_span();
+    uint32_t t = dropout_threshold(p);
+    int64_t chunks = (n + CHUNK - 1) / CHUNK;
+#define DROPOUT_CHUNK(c)                                                                   \
+    do {                                                                                   \
+        int64_t i0 = (c) * CHUNK, len = n - i0 < CHUNK ? n - i0 : CHUNK;                   \
+        uint64_t key = nt_rng_u64_at(r, base + (((uint64_t)i0 >> 32) << 32));              \
+        span(y + i0, x + i0, key, (uint32_t)i0, len, t, scale, accumulate);                \
+    } while (0)
+    if (n <= PAR_MIN) { /* no parallel region at all (see binop_forward) */
+        for (int64_t c = 0; c < chunks; c++) DROPOUT_CHUNK(c);
+        return;
     }
+#pragma omp parallel for schedule(static)
+    for (int64_t c = 0; c < chunks; c++) DROPOUT_CHUNK(c);
+#undef DROPOUT_CHUNK
 }
 
 /* What nt_dropout keeps on its node. */

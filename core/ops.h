@@ -39,9 +39,12 @@ nt_status nt_relu(nt_ctx *ctx, nt_tensor **out, nt_tensor *x);
 nt_status nt_gelu(nt_ctx *ctx, nt_tensor **out, nt_tensor *x);
 /* Inverted dropout: zero with probability p, scale the rest by 1/(1-p).
  * Identity when p == 0 or the context is not in training mode: *out = x
- * itself, no node, no draw. Draws n values from the context's RNG (counter-
- * based: the mask does not depend on the thread count; NT_ERR_STATE if none
- * is set and p > 0 in training). p outside [0, 1) is NT_ERR_ARG. */
+ * itself, no node, no draw. Reserves n positions of the context's RNG
+ * (nt_rng_skip; NT_ERR_STATE if none is set and p > 0 in training); the mask
+ * is a 32-bit counter hash of (seed, first position, element index), so it
+ * does not depend on the thread count or the ISA level, and backward
+ * regenerates the same mask. The keep probability is 1 - floor(p 2^32)/2^32
+ * (within 2^-32 of 1 - p). p outside [0, 1) is NT_ERR_ARG. */
 nt_status nt_dropout(nt_ctx *ctx, nt_tensor **out, nt_tensor *x, float p);
 
 /* ---- products ------------------------------------------------------------ */

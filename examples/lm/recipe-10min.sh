@@ -50,7 +50,9 @@
 # order: LR=2e-3; EXTRA="--batch-size 24"; EXTRA="--layers 8".
 # The hour: PRESET=60min DROPOUT=0.1 recipe-10min.sh RUN "" 60 (6 x 192,
 # context 256, 2.7M parameters: the hour's size by the same rule; dropout
-# for the ~40 passes over the text it makes).
+# for the ~40 passes over the text it makes). DROPOUT=0.1 costs ~2% of a
+# step at the 10min preset (was ~20% before the vectorized mask hash:
+# docs/bench.md, "Dropout").
 #
 # Subwords (TOKENIZER=spm): SentencePiece pieces learned from the training
 # part (`nextok-lm train --help`), losses per character either way, so the
