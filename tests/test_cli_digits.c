@@ -3,7 +3,8 @@
  * the CLI meets it. `inspect` names the rule; the number task's input
  * normalisation stays on (" 42 ", "080", "1,234", "80 000" read as numbers,
  * "1.5" refused naming "."); a checkpoint without the /vocab attribute keeps
- * DESIGN.md's rule (digit runs whole). The model is untrained: only what the
+ * DESIGN.md's rule (digit runs whole), and finetune --extend-vocab keeps
+ * either rule. The model is untrained: only what the
  * tokenizer and the normaliser decide is checked, not the translations. */
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "data/tokenizer.h"
 #include "support/check.h"
 #include "support/cli_run.h"
+#include "support/proc.h"
 #include "support/scratch.h"
 #include "train/checkpoint.h"
 
@@ -86,6 +88,26 @@ int main(void) {
     rc = nt_cli_run_in("42\n", a_tr_old);
     CHECK(strstr(nt_cli_err, "not in the vocabulary (read as <unk>)") && strstr(nt_cli_err, "\"42\""),
           "old rule: exit %d, stderr: %s", rc, nt_cli_err);
+
+    /* finetune --extend-vocab keeps the checkpoint's rule: the new vocabulary
+     * (one more word) still splits digits, and an old one still does not */
+    char tsv[1100], run[1100], run_old[1100], ck2[1200];
+    nt_scratch_path_to(tsv, sizeof tsv, "new.tsv");
+    nt_scratch_path_to(run, sizeof run, "ft");
+    nt_scratch_path_to(run_old, sizeof run_old, "ft-old");
+    const char *pairs = "42\tforty-two\n7\tseven!\n"; /* "!": a word the vocabulary lacks */
+    CHECK(nt_proc_write_file(tsv, pairs, strlen(pairs)) == 0, "write %s", tsv);
+    for (int k = 0; k < 2; k++) {
+        const char *a_ft[] = {"finetune", "--checkpoint", k ? old : ck, "--train", tsv, "--valid", tsv, "--out",
+                              k ? run_old : run, "--extend-vocab", "--steps", "1", "--threads", "1",
+                              "--progress", "off", NULL};
+        rc = nt_cli_run(a_ft);
+        CHECK(rc == 0, "finetune %s: exit %d, stderr: %s", k ? "old" : "new", rc, nt_cli_err);
+        snprintf(ck2, sizeof ck2, "%s/checkpoint-last.h5", k ? run_old : run);
+        const char *a_in[] = {"inspect", ck2, NULL};
+        CHECK(nt_cli_run(a_in) == 0 && strstr(nt_cli_out, k ? "digit runs are part of their word" : "digits:       split_digits"),
+              "finetuned %s checkpoint:\n%s%s", k ? "old" : "new", nt_cli_out, nt_cli_err);
+    }
 
     nt_scratch_end();
     return nt_check_report("test_cli_digits");
