@@ -29,11 +29,12 @@
 #include "core/status.h"
 #include "data/vocab.h" /* nt_tokenizer_kind, nt_vocab */
 
-/* Splits one text into token strings (the tokenizer alone, no vocabulary,
- * word with digits split: the rule nt_vocab_build records; nt_vocab_split
- * applies a vocabulary's own): calls fn(piece, len, user) per token in order. NT_ERR_FORMAT for invalid
- * UTF-8 (or U+2581 in word mode), naming the byte offset. NT_ERR_ARG for
- * spm, which needs its model: use nt_vocab_split. */
+/* Splits one text into token strings (the tokenizer alone, no vocabulary;
+ * word with digits split, the rule nt_vocab_build records: nt_vocab_split
+ * applies a vocabulary's own): calls fn(piece, len, user) per token in
+ * order. NT_ERR_FORMAT for invalid UTF-8 (or U+2581 in word mode), naming
+ * the byte offset. NT_ERR_ARG for spm, which needs its model: use
+ * nt_vocab_split. */
 nt_status nt_tokenizer_split(nt_tokenizer_kind k, const char *text,
                              void (*fn)(const char *piece, size_t len, void *user), void *user);
 
