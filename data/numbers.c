@@ -198,9 +198,9 @@ int nt_numbers_vocab(const nt_vocab *v) {
                 int n = k == 0 ? (r == 0 ? 0 : -1) : k * 1000 + rest[r];
                 if (n < 0) continue;
                 if (s == NT_OK && nt_number_corpus_render((nt_number_form)f, n, buf, sizeof buf) == NT_OK)
-                    s = nt_tokenizer_collect(nt_vocab_kind(v), buf, &words);
+                    s = nt_vocab_collect(v, buf, &words);
                 if (s == NT_OK && k < 1000 && r == 0 && nt_number_corpus_render((nt_number_form)f, k, buf, sizeof buf) == NT_OK)
-                    s = nt_tokenizer_collect(nt_vocab_kind(v), buf, &words);
+                    s = nt_vocab_collect(v, buf, &words);
             }
     int all = s == NT_OK;
     for (int id = 5; id < nt_vocab_size(v) && all; id++) {

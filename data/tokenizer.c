@@ -32,7 +32,20 @@ nt_status nt_tokenizer_kind_parse(const char *name, nt_tokenizer_kind *out) {
 /* A token is an optional ▁ marker followed by text[off, off + len). */
 typedef void (*piece_fn)(int mark, const char *p, size_t len, void *user);
 
-static nt_status split(nt_tokenizer_kind k, const char *who, const char *text, piece_fn fn,
+/* The bytes of the decimal digit at p (rem bytes left): 1 for an ASCII
+ * digit, 2 for an Arabic-Indic one (U+0660..U+0669, UTF-8 D9 A0..D9 A9),
+ * else 0. The digit scripts of the number task (data/number_corpus.h). */
+static size_t digit_len(const char *p, size_t rem) {
+    unsigned char c = (unsigned char)p[0];
+    if (c >= '0' && c <= '9') return 1;
+    if (c == 0xD9 && rem >= 2 && (unsigned char)p[1] >= 0xA0 && (unsigned char)p[1] <= 0xA9) return 2;
+    return 0;
+}
+
+/* split_digits (word only): every digit is a token of its own, as
+ * SentencePiece's split_digits option makes it: "123,456" -> ▁1 2 3 , 4 5 6.
+ * Without it a digit run is part of its word (DESIGN.md's rule). */
+static nt_status split(nt_tokenizer_kind k, int split_digits, const char *who, const char *text, piece_fn fn,
                        void *user) {
     size_t len = strlen(text), bad;
     if (!nt_utf8_valid(text, len, &bad))
@@ -62,9 +75,13 @@ static nt_status split(nt_tokenizer_kind k, const char *who, const char *text, p
             i++;
             continue;
         }
-        size_t j = i + 1;
-        if (c != '-' && c != ',')
-            while (j < len && text[j] != ' ' && text[j] != '-' && text[j] != ',') j++;
+        size_t d = split_digits ? digit_len(text + i, len - i) : 0, j = i + (d ? d : 1);
+        /* a word runs to a space, '-', ',' or (split_digits) a digit; a
+         * digit's lead byte is never inside another character's UTF-8 */
+        if (!d && c != '-' && c != ',')
+            while (j < len && text[j] != ' ' && text[j] != '-' && text[j] != ',' &&
+                   !(split_digits && digit_len(text + j, len - j)))
+                j++;
         fn(space, text + i, j - i, user);
         space = 0;
         i = j;
@@ -96,17 +113,23 @@ static void pub_piece(int mark, const char *p, size_t len, void *user) {
     c->fn(c->buf, MARK_LEN + len, c->user);
 }
 
-nt_status nt_tokenizer_split(nt_tokenizer_kind k, const char *text,
-                             void (*fn)(const char *piece, size_t len, void *user), void *user) {
+/* nt_tokenizer_split with the digit rule given (nt_vocab_split passes its own). */
+static nt_status split_pub(nt_tokenizer_kind k, int split_digits, const char *text,
+                           void (*fn)(const char *piece, size_t len, void *user), void *user) {
     if (k == NT_TOKENIZER_SPM)
         return nt_error(NT_ERR_ARG, "nt_tokenizer_split: spm needs its model (nt_vocab_split)");
     if (!text || !fn || (unsigned)k > NT_TOKENIZER_WORD)
         return nt_error(NT_ERR_ARG, "nt_tokenizer_split: NULL argument or bad kind %d", (int)k);
     pub_ctx c = {fn, user, NULL, 0, 0};
-    nt_status s = split(k, "nt_tokenizer_split", text, pub_piece, &c);
+    nt_status s = split(k, split_digits, "nt_tokenizer_split", text, pub_piece, &c);
     nt_free(c.buf);
     if (s == NT_OK && c.nomem) return nt_error(NT_ERR_NOMEM, "nt_tokenizer_split: out of memory");
     return s;
+}
+
+nt_status nt_tokenizer_split(nt_tokenizer_kind k, const char *text,
+                             void (*fn)(const char *piece, size_t len, void *user), void *user) {
+    return split_pub(k, 1, text, fn, user);
 }
 
 /* ---- a string -> int hash map (open addressing, FNV-1a) ------------------------ */
@@ -194,6 +217,7 @@ static char *dup_piece(int mark, const char *p, size_t len) {
 
 struct nt_vocab {
     nt_tokenizer_kind kind;
+    int split_digits; /* word: every digit a token (/vocab attribute split_digits) */
     int n;        /* tokens, specials included */
     char **tok;   /* (n) owned strings */
     strmap map;   /* token -> id (keys borrowed from tok) */
@@ -227,6 +251,10 @@ int nt_vocab_size(const nt_vocab *v) { return v ? v->n : 0; }
 nt_tokenizer_kind nt_vocab_kind(const nt_vocab *v) { return v ? v->kind : NT_TOKENIZER_CHAR; }
 void nt_vocab_set_kind(nt_vocab *v, nt_tokenizer_kind k) {
     if (v && !v->spm && (unsigned)k <= NT_TOKENIZER_WORD) v->kind = k;
+}
+int nt_vocab_split_digits(const nt_vocab *v) { return v && v->kind == NT_TOKENIZER_WORD ? v->split_digits : 0; }
+void nt_vocab_set_split_digits(nt_vocab *v, int on) {
+    if (v && !v->spm) v->split_digits = on != 0;
 }
 
 const nt_spm *nt_vocab_spm(const nt_vocab *v) { return v ? v->spm : NULL; }
@@ -348,7 +376,7 @@ nt_status nt_vocab_build(nt_vocab **out, nt_tokenizer_kind kind, const char *con
     if (!map_init(&c.m, 256)) { map_free(&c.m, 1); return nt_error(NT_ERR_NOMEM, "%s: out of memory", who); }
     for (int i = 0; i < n; i++) {
         if (!texts[i]) { map_free(&c.m, 1); return nt_error(NT_ERR_ARG, "%s: text %d is NULL", who, i); }
-        nt_status s = split(kind, who, texts[i], count_piece, &c);
+        nt_status s = split(kind, 1, who, texts[i], count_piece, &c);
         if (s != NT_OK) {
             map_free(&c.m, 1);
             return nt_error_wrap(s, "text %d", i);
@@ -382,7 +410,9 @@ nt_status nt_vocab_build(nt_vocab **out, nt_tokenizer_kind kind, const char *con
             nt_free(tok);
             return nt_error(NT_ERR_NOMEM, "%s: out of memory", who);
         }
-    return vocab_make(out, kind, tok, nt, who);
+    nt_status s = vocab_make(out, kind, tok, nt, who);
+    if (s == NT_OK) (*out)->split_digits = kind == NT_TOKENIZER_WORD;
+    return s;
 }
 
 /* ---- spm: a SentencePiece model as the vocabulary ------------------------------------------ */
@@ -529,7 +559,7 @@ nt_status nt_vocab_split(const nt_vocab *v, const char *text,
                          void (*fn)(const char *piece, size_t len, void *user), void *user) {
     if (!v) return nt_error(NT_ERR_ARG, "nt_vocab_split: NULL vocab");
     if (v->spm) return nt_spm_encode_pieces(v->spm, text, fn, user);
-    return nt_tokenizer_split(v->kind, text, fn, user);
+    return split_pub(v->kind, v->split_digits, text, fn, user);
 }
 
 /* ---- collecting distinct tokens ------------------------------------------------------------- */
@@ -546,21 +576,35 @@ static void collect_piece(const char *p, size_t len, void *user) {
     if (nt_strset_add(c->set, p, len) < 0) c->nomem = 1;
 }
 
-static nt_status collect(const char *fn, nt_tokenizer_kind k, const nt_vocab *v, const char *text, nt_strset *set) {
+/* The tokens of text (split by kind k and the digit rule), those v lacks if
+ * lacks is set, added to set. */
+static nt_status collect(const char *fn, nt_tokenizer_kind k, int split_digits, const nt_vocab *lacks,
+                         const char *text, nt_strset *set) {
     if (!set) return nt_error(NT_ERR_ARG, "%s: NULL set", fn);
-    collect_ctx c = {set, v, 0};
-    NT_TRY(nt_tokenizer_split(k, text, collect_piece, &c));
+    collect_ctx c = {set, lacks, 0};
+    NT_TRY(split_pub(k, split_digits, text, collect_piece, &c));
     return c.nomem ? nt_error(NT_ERR_NOMEM, "%s: out of memory", fn) : NT_OK;
 }
 
 nt_status nt_tokenizer_collect(nt_tokenizer_kind k, const char *text, nt_strset *set) {
-    return collect("nt_tokenizer_collect", k, NULL, text, set);
+    return collect("nt_tokenizer_collect", k, 1, NULL, text, set);
+}
+
+nt_status nt_vocab_collect(const nt_vocab *v, const char *text, nt_strset *set) {
+    if (!v) return nt_error(NT_ERR_ARG, "nt_vocab_collect: NULL vocab");
+    if (!set) return nt_error(NT_ERR_ARG, "nt_vocab_collect: NULL set");
+    if (v->spm) {
+        collect_ctx c = {set, NULL, 0};
+        NT_TRY(nt_vocab_split(v, text, collect_piece, &c));
+        return c.nomem ? nt_error(NT_ERR_NOMEM, "nt_vocab_collect: out of memory") : NT_OK;
+    }
+    return collect("nt_vocab_collect", v->kind, v->split_digits, NULL, text, set);
 }
 
 nt_status nt_vocab_collect_unknown(const nt_vocab *v, const char *text, nt_strset *set) {
     if (!v) return nt_error(NT_ERR_ARG, "nt_vocab_collect_unknown: NULL vocab");
     if (v->spm) return NT_OK; /* byte fallback: every text encodes to known pieces */
-    return collect("nt_vocab_collect_unknown", v->kind, v, text, set);
+    return collect("nt_vocab_collect_unknown", v->kind, v->split_digits, v, text, set);
 }
 
 /* ---- encode / decode ------------------------------------------------------------------------ */
@@ -589,7 +633,7 @@ nt_status nt_vocab_encode(const nt_vocab *v, const char *text, int32_t *ids, int
         return NT_OK;
     }
     enc_ctx c = {v, ids, cap < 0 ? 0 : cap, 0};
-    NT_TRY(split(v->kind, "nt_vocab_encode", text, enc_piece, &c));
+    NT_TRY(split(v->kind, v->split_digits, "nt_vocab_encode", text, enc_piece, &c));
     *n = c.n;
     if (ids && c.n > cap)
         return nt_error(NT_ERR_ARG, "nt_vocab_encode: %d ids do not fit cap %d", c.n, cap);

@@ -8,6 +8,13 @@
  * leading "▁" (U+2581), and the start of the text counts as following a
  * space: "one thousand, twenty-one" -> ▁one ▁thousand , ▁twenty - one.
  * A space followed by another space (or ending the text) is a bare "▁".
+ * Digits: every decimal digit is a token of its own, ASCII 0-9 and the
+ * Arabic-Indic U+0660..U+0669 (SentencePiece's split_digits): "123,456" ->
+ * ▁1 2 3 , 4 5 6, "80 000" -> ▁8 0 ▁0 0 0, "abc12" -> ▁abc 1 2. This extends
+ * DESIGN.md's word rule, under which a digit run is part of its word
+ * ("▁123"); a vocabulary records which rule it was built with
+ * (nt_vocab_split_digits, the /vocab attribute split_digits), so a
+ * checkpoint written before the extension tokenizes as it always did.
  * Decoding concatenates, turns ▁ into spaces and drops the leading one, so
  * decode(encode(x)) == x for every text whose symbols are in the vocabulary.
  * Text containing U+2581 itself cannot be word-tokenized (NT_ERR_FORMAT).
@@ -22,10 +29,12 @@
 #include "core/status.h"
 #include "data/vocab.h" /* nt_tokenizer_kind, nt_vocab */
 
-/* Splits one text into token strings (the tokenizer alone, no vocabulary):
- * calls fn(piece, len, user) per token in order. NT_ERR_FORMAT for invalid
- * UTF-8 (or U+2581 in word mode), naming the byte offset. NT_ERR_ARG for
- * spm, which needs its model: use nt_vocab_split. */
+/* Splits one text into token strings (the tokenizer alone, no vocabulary;
+ * word with digits split, the rule nt_vocab_build records: nt_vocab_split
+ * applies a vocabulary's own): calls fn(piece, len, user) per token in
+ * order. NT_ERR_FORMAT for invalid UTF-8 (or U+2581 in word mode), naming
+ * the byte offset. NT_ERR_ARG for spm, which needs its model: use
+ * nt_vocab_split. */
 nt_status nt_tokenizer_split(nt_tokenizer_kind k, const char *text,
                              void (*fn)(const char *piece, size_t len, void *user), void *user);
 

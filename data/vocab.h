@@ -52,7 +52,8 @@ nt_status nt_tokenizer_kind_parse(const char *name, nt_tokenizer_kind *out);
 typedef struct nt_vocab nt_vocab; /* opaque */
 
 /* Builds a vocabulary from n training texts: specials, then every token seen
- * at least min_freq times (min_freq >= 1). NT_ERR_ARG for bad arguments,
+ * at least min_freq times (min_freq >= 1). A word vocabulary splits digits
+ * (nt_vocab_split_digits is 1). NT_ERR_ARG for bad arguments,
  * NT_ERR_FORMAT naming the text index for invalid UTF-8, NT_ERR_NOMEM;
  * *out = NULL on error. */
 nt_status nt_vocab_build(nt_vocab **out, nt_tokenizer_kind kind, const char *const *texts, int n,
@@ -105,6 +106,11 @@ int nt_vocab_target_size(const nt_vocab *v);
 nt_status nt_vocab_split(const nt_vocab *v, const char *text,
                          void (*fn)(const char *piece, size_t len, void *user), void *user);
 
+/* Adds every token of text, as v splits it (nt_vocab_split), to `set`, in
+ * order of first appearance. Errors as nt_tokenizer_collect; NT_ERR_ARG for
+ * a NULL v or set. */
+nt_status nt_vocab_collect(const nt_vocab *v, const char *text, nt_strset *set);
+
 /* Adds the tokens of text that v lacks (they would encode to <unk>) to
  * `set` (core/strset.h), in order of first appearance: what extending v to
  * text needs. Nothing for an spm vocabulary (byte fallback: nothing is
@@ -112,7 +118,9 @@ nt_status nt_vocab_split(const nt_vocab *v, const char *text,
 nt_status nt_vocab_collect_unknown(const nt_vocab *v, const char *text, nt_strset *set);
 
 /* A vocabulary from an explicit token list: tokens[0..4] must be the five
- * specials by name, the rest distinct. NT_ERR_FORMAT naming the first bad
+ * specials by name, the rest distinct. Word: DESIGN.md's rule, digit runs
+ * whole (what a /vocab without the split_digits attribute means); set the
+ * rule with nt_vocab_set_split_digits. NT_ERR_FORMAT naming the first bad
  * entry; *out = NULL on error. */
 nt_status nt_vocab_from_tokens(nt_vocab **out, nt_tokenizer_kind kind, const char *const *tokens,
                                int n);
@@ -124,6 +132,14 @@ nt_tokenizer_kind nt_vocab_kind(const nt_vocab *v);
 /* After a load without the attr; char <-> word only (spm needs a model:
  * a no-op for an spm vocabulary or k == NT_TOKENIZER_SPM). */
 void nt_vocab_set_kind(nt_vocab *v, nt_tokenizer_kind k);
+/* The word tokenizer's digit rule (data/tokenizer.h): 1 if every digit is a
+ * token of its own (what nt_vocab_build makes), 0 if a digit run is part of
+ * its word (DESIGN.md's rule, a checkpoint from before the extension).
+ * Always 0 unless the kind is word. */
+int nt_vocab_split_digits(const nt_vocab *v);
+/* Sets the rule (after a load: the /vocab attribute split_digits); a no-op
+ * for an spm vocabulary. Kept across nt_vocab_set_kind. */
+void nt_vocab_set_split_digits(nt_vocab *v, int on);
 /* The token string of id (NUL-terminated), NULL if id is out of range. */
 const char *nt_vocab_token(const nt_vocab *v, int id);
 /* The id of token string s, or -1 if s is not in the vocabulary. */

@@ -346,6 +346,7 @@ static void test_full_round_trip(void) {
                   memcmp(m2->params->values, m->params->values, (size_t)m->params->total * 4) == 0,
               "weights bitwise");
         CHECK(nt_vocab_size(v2) == V && nt_vocab_kind(v2) == NT_TOKENIZER_WORD, "vocab kind/size");
+        CHECK(nt_vocab_split_digits(v2) == 1, "the word tokenizer's digit rule (/vocab split_digits) survives");
         int same = 1;
         for (int i = 0; i < V; i++) same &= strcmp(nt_vocab_token(v, i), nt_vocab_token(v2, i)) == 0;
         CHECK(same, "vocab tokens");

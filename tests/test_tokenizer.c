@@ -1,5 +1,6 @@
 /* test_tokenizer.c - char and word tokenizers: splitting, vocabulary, round
- * trips over all five number forms, unknowns, HDF5 save/load and its errors. */
+ * trips over all five number forms, unknowns, HDF5 save/load and its errors;
+ * the word tokenizer's digit rule (split_digits) and vocabularies without it. */
 #include <hdf5.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,7 +8,9 @@
 
 #include "core/alloc.h"
 #include "data/number_corpus.h"
+#include "data/numbers.h"
 #include "data/tokenizer.h"
+#include "train/h5io.h"
 #include "train/vocab_h5.h"
 #include "support/check.h"
 
@@ -90,8 +93,13 @@ static void test_round_trip(void) {
             int n;
             CHECK(nt_vocab_encode(v, "one thousand, twenty-one", ids, 256, &n) == NT_OK && n == 6, "word count %d", n);
             CHECK(nt_vocab_id(v, "▁thousand") == ids[1] && nt_vocab_id(v, ",") == ids[2], "word ids");
-            /* digits, arabic and German numbers are one word each: a big vocabulary */
-            CHECK(nt_vocab_size(v) > 50000, "word vocab size %d", nt_vocab_size(v));
+            /* German numbers are one word each: a big vocabulary (digits are split) */
+            CHECK(nt_vocab_size(v) > 20000, "word vocab size %d", nt_vocab_size(v));
+            /* digits and arabic: every digit a token, with or without ▁ */
+            nt_vocab *da;
+            CHECK(nt_vocab_build(&da, NT_TOKENIZER_WORD, all, 2 * N, 1) == NT_OK && nt_vocab_size(da) == 5 + 40,
+                  "digits+arabic word vocab size %d, want 45", nt_vocab_size(da));
+            nt_vocab_free(da);
             nt_vocab *ef;
             CHECK(nt_vocab_build(&ef, NT_TOKENIZER_WORD, all + 2 * N, 2 * N, 1) == NT_OK, "en+fr");
             CHECK(nt_vocab_size(ef) < 100, "en+fr word vocab size %d", nt_vocab_size(ef));
@@ -253,6 +261,130 @@ static void test_h5(void) {
     unlink(path);
 }
 
+/* The word tokenizer's digit rule: every ASCII and Arabic-Indic digit a token
+ * (SentencePiece's split_digits), what nt_vocab_build records; a vocabulary
+ * without the rule (nt_vocab_from_tokens, a checkpoint from before it)
+ * keeps digit runs whole, DESIGN.md's rule. */
+static void test_split_digits(void) {
+    check_split(NT_TOKENIZER_WORD, "123,456", "▁1|2|3|,|4|5|6", 7);
+    check_split(NT_TOKENIZER_WORD, "80 000", "▁8|0|▁0|0|0", 5);
+    check_split(NT_TOKENIZER_WORD, "٨٠ ٠٠٠", "▁٨|٠|▁٠|٠|٠", 5); /* U+0660..U+0669 */
+    check_split(NT_TOKENIZER_WORD, "١٢٬٣", "▁١|٢|٬|٣", 4);    /* U+066C between digits is a word */
+    check_split(NT_TOKENIZER_WORD, "abc12def 7x", "▁abc|1|2|def|▁7|x", 6);
+    check_split(NT_TOKENIZER_WORD, "vingt-1 ", "▁vingt|-|1|▁", 4);
+    check_split(NT_TOKENIZER_WORD, "۱۲", "▁۱۲", 1); /* Extended Arabic-Indic (Persian) digits: not the number task's */
+    check_split(NT_TOKENIZER_WORD, "Ùª" "5", "▁Ùª|5", 2); /* U+066A (D9 AA) is not a digit */
+    check_split(NT_TOKENIZER_CHAR, "12٣", "1|2|٣", 3);
+
+    /* built vocabularies record the rule; char and token lists do not split */
+    const char *texts[] = {"123,456", "٧٨", "twenty-1", "6 3 ٨"};
+    nt_vocab *v, *c, *old;
+    CHECK(nt_vocab_build(&v, NT_TOKENIZER_WORD, texts, 4, 1) == NT_OK && nt_vocab_split_digits(v) == 1,
+          "a built word vocabulary splits digits");
+    CHECK(nt_vocab_build(&c, NT_TOKENIZER_CHAR, texts, 4, 1) == NT_OK && nt_vocab_split_digits(c) == 0, "char: 0");
+    CHECK(nt_vocab_id(v, "▁1") >= 5 && nt_vocab_id(v, "2") >= 5 && nt_vocab_id(v, "▁٧") >= 5 &&
+              nt_vocab_id(v, "٨") >= 5 && nt_vocab_id(v, "1") >= 5 && nt_vocab_id(v, "▁123") < 0,
+          "digit tokens in the built vocabulary");
+    int32_t ids[32];
+    int n;
+    char back[64];
+    const char *rt[] = {"123,456", "٧٨", "twenty-1", "654 321", "٨٨"};
+    for (int i = 0; i < 5; i++) {
+        CHECK(nt_vocab_encode(v, rt[i], ids, 32, &n) == NT_OK && nt_vocab_decode(v, ids, n, back, sizeof back) == NT_OK &&
+                  strcmp(back, rt[i]) == 0,
+              "round trip \"%s\" -> \"%s\"", rt[i], back);
+        for (int j = 0; j < n; j++) CHECK(ids[j] >= NT_TOK_N_SPECIAL, "\"%s\": token %d unknown", rt[i], j);
+    }
+    CHECK(nt_vocab_encode(v, "654 321", ids, 32, &n) == NT_OK && n == 6, "654 321: %d tokens, want 6", n);
+    nt_strset set = {0};
+    CHECK(nt_vocab_collect(v, "12 x", &set) == NT_OK && set.n == 3 && strcmp(set.items[0], "▁1") == 0 &&
+              strcmp(set.items[1], "2") == 0,
+          "nt_vocab_collect splits digits (%d tokens)", set.n);
+    nt_strset_free(&set);
+
+    /* the old rule: a token list as a checkpoint without the attribute holds it */
+    const char *toks[] = {"<pad>", "<bos>", "<eos>", "<unk>", "<sep>", "▁123", "▁1", "2", "3", "▁45"};
+    CHECK(nt_vocab_from_tokens(&old, NT_TOKENIZER_WORD, toks, 10) == NT_OK && nt_vocab_split_digits(old) == 0,
+          "from_tokens: DESIGN.md's rule");
+    CHECK(nt_vocab_encode(old, "123 45", ids, 32, &n) == NT_OK && n == 2 && ids[0] == 5 && ids[1] == 9,
+          "old rule: digit runs whole (%d tokens)", n);
+    CHECK(nt_vocab_collect_unknown(old, "12", &set) == NT_OK && set.n == 1 && strcmp(set.items[0], "▁12") == 0,
+          "old rule: the unknown is the run");
+    nt_strset_free(&set);
+    pieces ps = {{0}, 0};
+    CHECK(nt_vocab_split(old, "x123", join_piece, &ps) == NT_OK && strcmp(ps.s, "▁x123") == 0, "old split: %s", ps.s);
+    nt_vocab_set_split_digits(old, 1);
+    CHECK(nt_vocab_encode(old, "123", ids, 32, &n) == NT_OK && n == 3 && ids[0] == 6 && ids[1] == 7 && ids[2] == 8,
+          "set_split_digits(1): %d tokens", n);
+    nt_vocab_set_kind(old, NT_TOKENIZER_CHAR);
+    CHECK(nt_vocab_split_digits(old) == 0, "char never reports the word rule");
+    nt_vocab_set_kind(old, NT_TOKENIZER_WORD);
+    CHECK(nt_vocab_split_digits(old) == 1, "the rule is kept across set_kind");
+    nt_vocab_free(old);
+    nt_vocab_free(c);
+    nt_vocab_free(v);
+
+    /* the number task's vocabulary check sees the rule: a digits-en word
+     * vocabulary is a number model's (normalisation on) */
+    enum { M = 2000 };
+    static char text[2][M][NT_NUMBER_CORPUS_MAX_TEXT];
+    const char *pair[2 * M];
+    for (int i = 0; i < M; i++) {
+        int x = i < 1000 ? i : (i - 1000) * 997 + 1000;
+        nt_number_corpus_render(NT_NUMBER_FORM_DIGITS, x, text[0][i], sizeof text[0][i]);
+        nt_number_corpus_render(NT_NUMBER_FORM_EN, x, text[1][i], sizeof text[1][i]);
+        pair[2 * i] = text[0][i], pair[2 * i + 1] = text[1][i];
+    }
+    CHECK(nt_vocab_build(&v, NT_TOKENIZER_WORD, pair, 2 * M, 1) == NT_OK && nt_numbers_vocab(v) == 1,
+          "a digits-en word vocabulary (%d tokens) is a number model's", nt_vocab_size(v));
+    nt_vocab_free(v);
+}
+
+/* /vocab's split_digits attribute in a real HDF5 file: written by a vocabulary
+ * that splits digits, read back; absent (a file from before the extension):
+ * digit runs whole; a bad value is refused by name. */
+static void test_h5_split_digits(void) {
+    char path[] = "/tmp/nt_vocab_digits_XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    const char *texts[] = {"123,456", "one hundred 654"};
+    nt_vocab *v, *w = NULL;
+    CHECK(nt_vocab_build(&v, NT_TOKENIZER_WORD, texts, 2, 1) == NT_OK, "build");
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    CHECK(nt_vocab_save_h5(v, f) == NT_OK, "save: %s", nt_errmsg());
+    int64_t sd = -1;
+    CHECK(nt_h5_attr_read_int(f, "vocab", "split_digits", &sd) == NT_OK && sd == 1, "attribute /vocab.split_digits = %lld",
+          (long long)sd);
+    H5Fclose(f);
+    f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    CHECK(nt_vocab_load_h5(&w, f) == NT_OK && nt_vocab_split_digits(w) == 1, "loaded: split_digits %d",
+          nt_vocab_split_digits(w));
+    H5Fclose(f);
+    int32_t ids[16];
+    int n;
+    CHECK(w && nt_vocab_encode(w, "654", ids, 16, &n) == NT_OK && n == 3 && ids[0] == nt_vocab_id(w, "▁6"),
+          "after load 654 is 3 tokens");
+    nt_vocab_free(w), w = NULL;
+    nt_vocab_free(v);
+
+    /* a vocabulary without the rule writes no attribute and loads without it */
+    const char *toks[] = {"<pad>", "<bos>", "<eos>", "<unk>", "<sep>", "▁123", "▁1", "2", "3"};
+    CHECK(nt_vocab_from_tokens(&v, NT_TOKENIZER_WORD, toks, 9) == NT_OK, "from_tokens");
+    f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    CHECK(nt_vocab_save_h5(v, f) == NT_OK && !nt_h5_attr_exists(f, "vocab", "split_digits"), "no attribute: %s",
+          nt_errmsg());
+    CHECK(nt_vocab_load_h5(&w, f) == NT_OK && nt_vocab_split_digits(w) == 0, "old rule after load");
+    CHECK(w && nt_vocab_encode(w, "123", ids, 16, &n) == NT_OK && n == 1 && ids[0] == 5, "old: 123 is one token (%d)", n);
+    nt_vocab_free(w), w = NULL;
+    /* a bad value */
+    CHECK(nt_h5_attr_write_int(f, "vocab", "split_digits", 2) == NT_OK, "write 2");
+    CHECK(nt_vocab_load_h5(&w, f) == NT_ERR_FORMAT && w == NULL && strstr(nt_errmsg(), "split_digits is 2"),
+          "split_digits 2 refused: %s", nt_errmsg());
+    H5Fclose(f);
+    nt_vocab_free(v);
+    unlink(path);
+}
+
 /* nt_tokenizer_collect: the distinct tokens of texts in order; nt_vocab_collect_unknown: those a
  * vocabulary lacks (what fine-tuning adds, what nextok-translate names). */
 static void test_collect(void) {
@@ -286,5 +418,7 @@ int main(void) {
     test_vocab();
     test_collect();
     test_h5();
+    test_split_digits();
+    test_h5_split_digits();
     return nt_check_report("test_tokenizer");
 }

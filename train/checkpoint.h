@@ -7,6 +7,9 @@
  *                     attributes the model's config() writes, tokenizer
  *                     (when a vocabulary is saved)   (train/weights.h)
  *   /vocab/tokens     UTF-8 strings, index = token id    (data/vocab.h)
+ *   /vocab            attr split_digits = 1 when the word tokenizer makes
+ *                     every digit a token (an extension of DESIGN.md's word
+ *                     rule; absent: digit runs whole)  (train/vocab_h5.h)
  *   /model/<name>     float32 parameters                 (train/weights.h)
  *   /optim/<name>/m, /optim/<name>/v   float32 moments, the parameter's shape
  *   /optim            attrs kind ("sgd"|"adam"|"adamw"), step, lr (last),

@@ -42,6 +42,7 @@ nt_status nt_finetune_load(const char *ckpt, const char *const *texts, int n, in
             for (int i = 0; i < V0; i++) toks[i] = nt_vocab_token(v, i);
             for (int i = 0; i < mc.n; i++) toks[V0 + i] = mc.items[i];
             s = nt_vocab_from_tokens(&v2, nt_vocab_kind(v), toks, V1);
+            if (s == NT_OK) nt_vocab_set_split_digits(v2, nt_vocab_split_digits(v)); /* the old rule stays */
         }
         nt_free(toks);
         nt_model_config mcfg = m->cfg;

@@ -5,6 +5,7 @@
 
 #include "core/alloc.h"
 #include "data/utf8.h"
+#include "train/h5io.h"
 
 static hid_t utf8_vlen_type(void) {
     hid_t t = H5Tcopy(H5T_C_S1);
@@ -136,6 +137,8 @@ nt_status nt_vocab_save_h5(const nt_vocab *v, hid_t loc) {
             if (attr < 0 || H5Awrite(attr, type, &kn) < 0)
                 s = nt_error(NT_ERR_IO, "nt_vocab_save_h5: cannot write attribute vocab/tokens.tokenizer");
         }
+        /* the word tokenizer's digit rule, an extension of DESIGN.md (absent: digit runs whole) */
+        if (s == NT_OK && nt_vocab_split_digits(v)) s = nt_h5_attr_write_int(g, ".", "split_digits", 1);
         if (s == NT_OK && nt_vocab_spm(v)) s = save_spm_model(nt_vocab_spm(v), g, "spm_model");
         if (s == NT_OK && nt_vocab_spm_src(v)) s = save_spm_model(nt_vocab_spm_src(v), g, "spm_model_src");
         if (attr >= 0) H5Aclose(attr);
@@ -211,6 +214,19 @@ nt_status nt_vocab_load_h5(nt_vocab **out, hid_t loc) {
         for (hsize_t i = 0; i < n; i++) tok[i] = raw[i] ? raw[i] : "";
         if (kind == NT_TOKENIZER_SPM) s = load_spm(out, loc, tok, (int)n);
         else if ((s = nt_vocab_from_tokens(out, kind, tok, (int)n)) != NT_OK) s = nt_error_wrap(s, "%s", who);
+    }
+    if (s == NT_OK && nt_h5_attr_exists(loc, "vocab", "split_digits")) {
+        int64_t sd = -1;
+        nt_status a = nt_h5_attr_read_int(loc, "vocab", "split_digits", &sd);
+        if (a != NT_OK || (sd != 0 && sd != 1)) {
+            s = a != NT_OK ? nt_error_wrap(a, "%s: attribute vocab.split_digits", who)
+                           : nt_error(NT_ERR_FORMAT, "%s: attribute vocab.split_digits is %lld, expected 0 or 1", who,
+                                      (long long)sd);
+            nt_vocab_free(*out);
+            *out = NULL;
+        } else {
+            nt_vocab_set_split_digits(*out, (int)sd);
+        }
     }
     nt_free(tok);
     if (raw) {

@@ -9,6 +9,10 @@
  * Layout:
  *     /vocab/tokens     1-D variable-length UTF-8 strings, index = id; string
  *                       attribute "tokenizer": "char" | "word" | "spm"
+ *     /vocab            int attribute "split_digits" = 1 when the word
+ *                       tokenizer makes every digit a token (data/tokenizer.h;
+ *                       an extension of DESIGN.md's word rule: absent means
+ *                       digit runs are part of their word, as before)
  *     /vocab/spm_model  spm only: the serialized SentencePiece model, 1-D
  *                       uint8 (the bytes of a .model file)
  */
@@ -24,7 +28,9 @@
  * with a string attribute "tokenizer" ("char" | "word" | "spm"). For spm
  * also "vocab/spm_model": the serialized SentencePiece model, 1-D uint8
  * (the bytes of a .model file), and for separate models "vocab/spm_model_src"
- * (the source model; vocab/spm_model is then the target's). NT_ERR_IO if a dataset exists already or
+ * (the source model; vocab/spm_model is then the target's). A vocabulary
+ * that splits digits (nt_vocab_split_digits) gets the int attribute
+ * "split_digits" = 1 on group "vocab". NT_ERR_IO if a dataset exists already or
  * HDF5 fails. */
 nt_status nt_vocab_save_h5(const nt_vocab *v, hid_t loc);
 
@@ -32,7 +38,9 @@ nt_status nt_vocab_save_h5(const nt_vocab *v, hid_t loc);
  * <eos> <unk> <sep> (NT_ERR_FORMAT naming the first wrong one) and that the
  * rest are distinct. The kind comes from the "tokenizer" attribute if
  * present, else NT_TOKENIZER_CHAR (the caller may set it from /config with
- * nt_vocab_set_kind). For spm, loads vocab/spm_model (and vocab/spm_model_src
+ * nt_vocab_set_kind). The digit rule comes from the "split_digits" attribute
+ * of group "vocab" (0 or 1, else NT_ERR_FORMAT); without it digit runs stay
+ * whole, DESIGN.md's rule. For spm, loads vocab/spm_model (and vocab/spm_model_src
  * if present: separate models) and checks that
  * vocab/tokens are its pieces in the mapped order (NT_ERR_FORMAT naming
  * the first difference). *out = NULL on error. */

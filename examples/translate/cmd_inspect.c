@@ -73,6 +73,10 @@ int cmd_inspect(int argc, char **argv) {
     printf("parameters:   %lld\n", (long long)nt_model_num_params(m));
     printf("vocabulary:   %d tokens (%s tokenizer, 5 specials)\n", nt_vocab_size(v),
            nt_tokenizer_kind_name(nt_vocab_kind(v)));
+    if (nt_vocab_kind(v) == NT_TOKENIZER_WORD) /* /vocab attribute split_digits (data/tokenizer.h) */
+        printf("digits:       %s\n", nt_vocab_split_digits(v)
+                                          ? "split_digits: every digit a token of its own (\"123\" -> \"\xE2\x96\x81" "1 2 3\")"
+                                          : "digit runs are part of their word (a vocabulary from before split_digits)");
     if (nt_vocab_spm(v)) print_spm(nt_vocab_spm(v), v);
     if (nt_vocab_spm_src(v)) /* --spm-separate: the model above is the target's */
         printf("source model: SentencePiece, %d pieces in /vocab/spm_model_src (export-spm --side source); the "

@@ -10,7 +10,8 @@
 # fr-en, digits-en or any other SRC-TGT of 'nextok-translate data'.
 # DEMO_STEPS=N trains N updates instead of MINUTES (the same amount of
 # training on a busy machine as on a quiet one); DEMO_EVAL_EVERY=N evaluates
-# every N updates (default 50).
+# every N updates (default 50); DEMO_TOKENIZER=char trains on characters
+# instead of word tokens (the comparison).
 #
 # If training is stopped (Ctrl-C, SIGTERM: the trainer saves checkpoint-last
 # and exits 128 + the signal) or fails, the demo stops there, says why and how
@@ -46,12 +47,16 @@ ALL_MAX=${DEMO_ALL_MAX:-999999}
 if [ -n "${DEMO_STEPS:-}" ]; then BUDGET="--steps $DEMO_STEPS"; BUDGET_SAY="$DEMO_STEPS updates"
 else BUDGET="--minutes $MINUTES"; BUDGET_SAY="$MINUTES minutes"; fi
 
-# The recipe. Words are tokens when both sides are words; digits are one
-# character a token (a word tokenizer would see 1,000,000 distinct "words").
-case $TASK in
-  digits-*|arabic-*|*-digits|*-arabic) TOKENIZER=char ;;
-  *) TOKENIZER=word ;;
-esac
+# The recipe. Word tokens for every task: the word tokenizer makes every
+# digit (ASCII and Arabic-Indic) a token of its own, as SentencePiece's
+# split_digits does ("123,456" -> ▁1 2 3 , 4 5 6), so a digits side is at
+# most 7 tokens where it would otherwise be 1,000,000 distinct "words". Until
+# then digits tasks used characters for both sides: the English or French
+# target then ran ~5 times as many tokens (61 characters against 11.5 words on
+# average), which made training and the exhaustive decode ~5 times slower
+# (docs/translate.md, "Why digits-en decoded 5 times slower").
+# DEMO_TOKENIZER overrides it (char: the comparison).
+TOKENIZER=${DEMO_TOKENIZER:-word}
 # d_model 64 (the small preset's 2+2 layers and 4 heads, 248k parameters):
 # on en-fr it reached 99% validation exact match within 450 updates, as many as
 # d_model 128 needed for 98.8%, and an update costs well under half as much
