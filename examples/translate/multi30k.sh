@@ -12,7 +12,11 @@
 # the training loop; the SentencePiece model and the evaluation come on
 # top); the schedule follows it: with 15 minutes or less, a peak learning
 # rate of 2e-3 after 100 warm-up updates (the warm-up of a longer run would
-# eat most of a short one), else 1e-3 after 400 (torch_mt.py's). Extra
+# eat most of a short one), else 1e-3 after 400 (torch_mt.py's).
+# PRECISION: bf16 (matrix products on bf16 operands, fp32 master weights;
+# docs/precision.md) where the CPU has bf16 units (the avx512_bf16 or
+# amx_bf16 flag in /proc/cpuinfo), else fp32 -- the emulated bf16 of a CPU
+# without them is exact but slow; set PRECISION=fp32|bf16 to choose. Extra
 # variables (for experiments): WARMUP, LR, BATCH_TOKENS (4096), VOCAB (8000),
 # SPM_TYPE (unigram), BEAMS (4), LENGTH_PENALTY (0.6), EVAL_EVERY (200),
 # TRAIN_ARGS (appended to train), BLEU_PY (a sacreBLEU-style scorer
@@ -36,6 +40,9 @@ BEAMS=${BEAMS:-4}
 LENGTH_PENALTY=${LENGTH_PENALTY:-0.6}
 EVAL_EVERY=${EVAL_EVERY:-200}
 TRAIN_ARGS=${TRAIN_ARGS:-}
+if [ -z "${PRECISION:-}" ]; then
+    if grep -qwE 'avx512_bf16|amx_bf16' /proc/cpuinfo 2>/dev/null; then PRECISION=bf16; else PRECISION=fp32; fi
+fi
 BLEU_PY=${BLEU_PY:-}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 # the OpenMP wait policy: the CLI's own choice by load (its --help) unless set
@@ -56,12 +63,12 @@ for split in train val test_2016_flickr test_2017_flickr; do
     "$BIN" data --from-parallel "$DATA/$split.$SRC" "$DATA/$split.$TGT" --out "$RUN/data"
 done
 
-say "2/4 train: SentencePiece $SPM_TYPE $VOCAB (joint), d 256, 3+3 layers, 4 heads; $MINUTES minutes on $OMP_NUM_THREADS threads, lr $LR, warm-up $WARMUP"
+say "2/4 train: SentencePiece $SPM_TYPE $VOCAB (joint), d 256, 3+3 layers, 4 heads; $MINUTES minutes on $OMP_NUM_THREADS threads, $PRECISION, lr $LR, warm-up $WARMUP"
 # shellcheck disable=SC2086 # TRAIN_ARGS is a list of options
 "$BIN" train --train "$RUN/data/train.tsv" --valid "$RUN/data/val.tsv" --out "$RUN" --overwrite \
     --preset base --heads 4 --tokenizer spm --vocab-size "$VOCAB" --spm-type "$SPM_TYPE" --spm-joint \
     --minutes "$MINUTES" --lr "$LR" --lr-min 5e-5 --warmup "$WARMUP" --beta2 0.98 --weight-decay 0.01 \
-    --clip 1 --label-smoothing 0.1 --dropout 0.1 --batch-tokens "$BATCH_TOKENS" \
+    --clip 1 --label-smoothing 0.1 --dropout 0.1 --batch-tokens "$BATCH_TOKENS" --precision "$PRECISION" \
     --eval-every "$EVAL_EVERY" --eval-exact-max -1 --metric loss --log-every 50 $TRAIN_ARGS
 
 say "3/4 eval: test2016 and test2017, beam $BEAMS, length penalty $LENGTH_PENALTY (cased, detokenized, 13a)"
