@@ -16,6 +16,8 @@
  *         pack op(A)[ir.., pc..] -> Ap         one MR x KC micro-panel
  *         for jr in NC, step NR
  *           C[ir.., jc+jr..] = alpha Ap Bp_jr + (pc == 0 ? beta : 1) C
+ *           (hardware kernel: a share of op(A)[ir+MR.., pc..], the next
+ *           panel, prefetched to L2 before each tile)
  *
  * vdpbf16ps multiplies pairs: lane j of the destination gets
  *   acc_j = (acc_j + a[2j+1] b[2j+1]) + a[2j] b[2j]
