@@ -16,6 +16,8 @@
  *         pack op(A)[ir.., pc..] -> Ap         one MR x KC micro-panel
  *         for jr in NC, step NR
  *           C[ir.., jc+jr..] = alpha Ap Bp_jr + (pc == 0 ? beta : 1) C
+ *           (hardware kernel: a share of op(A)[ir+MR.., pc..], the next
+ *           panel, prefetched to L2 before each tile)
  *
  * vdpbf16ps multiplies pairs: lane j of the destination gets
  *   acc_j = (acc_j + a[2j+1] b[2j+1]) + a[2j] b[2j]
@@ -431,15 +433,46 @@ BF16K static void pack_b_hw(void *buf, const void *args, int p0, int kc, int j0,
     pack_b_avx512(buf, args, p0, kc, j0, nc);
 }
 
+/* Part `part` of `parts` of the prefetches (to L2) of op(A)[i0 .. i0+MR,
+ * p0 .. p0+kc), the panel pack_a_avx512 reads next: the kernel of one
+ * panel runs long enough to hide the misses of the next one's packing,
+ * which otherwise stalls on every load (A is usually not in L2). */
+static inline __attribute__((always_inline)) BF16K void prefetch_a(const gb_args *g, int i0, int p0, int kc,
+                                                                   int part, int parts) {
+    if (i0 >= g->m) return;
+    int rows = g->m - i0 < MR ? g->m - i0 : MR;
+    const int es = g->at == NT_OPERAND_BF16 ? 2 : 4; /* bytes per element */
+    const char *a = g->a;
+    if (!g->ta) { /* rows i0 .. i0+rows, kc elements each: spread the lines over the parts */
+        int per_row = (kc * es + 63) / 64, lines = rows * per_row;
+        int l0 = (int)((int64_t)lines * part / parts), l1 = (int)((int64_t)lines * (part + 1) / parts);
+        for (int l = l0; l < l1; l++) {
+            int i = l / per_row, c = l - i * per_row;
+            int off = 64 * c < kc * es ? 64 * c : kc * es - 1; /* inside the row */
+            _mm_prefetch(a + ((int64_t)(i0 + i) * g->lda + p0) * es + off, _MM_HINT_T1);
+        }
+        return;
+    }
+    /* rows p0 .. p0+kc of the stored A, `rows` elements from column i0 */
+    int p_lo = (int)((int64_t)kc * part / parts), p_hi = (int)((int64_t)kc * (part + 1) / parts);
+    for (int p = p_lo; p < p_hi; p++) {
+        const char *r = a + ((int64_t)(p0 + p) * g->lda + i0) * es;
+        _mm_prefetch(r, _MM_HINT_T1);
+        _mm_prefetch(r + (rows * es - 1), _MM_HINT_T1);
+    }
+}
+
 BF16K static void rows_hw(void *buf, const void *args, int ir, int mr, int pc, int kc, int jc, int nc) {
     const gb_args *g = args;
     uint32_t *bp = buf, *ap = bp + (size_t)QC * NC;
     int kq = (kc + 1) / 2;
     float beta = pc == 0 ? g->beta : 1.0f;
     pack_a_avx512(ap, g, ir, mr, pc, kc);
+    const int tiles = (nc + NR - 1) / NR;
     for (int jr = 0; jr < nc; jr += NR) {
         int nr = nc - jr < NR ? nc - jr : NR;
         const float *bias = pc == 0 && g->bias ? g->bias + jc + jr : NULL;
+        prefetch_a(g, ir + MR, pc, kc, jr / NR, tiles);
         kernel_bf16(g->ta, kq, ap, bp + (int64_t)jr * kq, g->c + ir * (int64_t)g->ldc + jc + jr, g->ldc, g->alpha,
                     beta, bias, mr, nr);
     }

@@ -4,6 +4,8 @@
  *   - nt_linear's forward and both backward products give bitwise what
  *     nt_gemm_bf16 gives on the same operands (weights from the bf16 copy);
  *   - the weight copy follows the values after nt_optim_step / nt_params_touch;
+ *     AdamW writes it in its own pass when it was current (bitwise the
+ *     conversion of the new values, the values unchanged by it);
  *   - nt_matmul (batched) and nt_attention stay within bf16 error of float32
  *     and do differ from it (the switch is not ignored);
  *   - a short AdamW run of a small network (tests/support/tinynet) ends at
@@ -226,6 +228,61 @@ static void test_few_rows(void) {
     nt_params_free(P);
 }
 
+/* AdamW keeps a current bf16 copy current in its own pass (train/optim.c):
+ * after the step the copy is the bf16 of every value (frozen ones
+ * included), the values are bitwise those of a block without a copy, and
+ * a stale copy is left stale (converted at its next use). Sizes span
+ * several of the update's chunks and a frozen parameter between two
+ * trained ones. */
+static void adam_block(nt_params **out, int with_copy) {
+    nt_params *P;
+    CHECK(nt_params_new(&P) == NT_OK, "params");
+    nt_params_add(P, "a", 2, (int[]){70, 73});                   /* 5110: 2 chunks and a tail */
+    nt_params_declare(P, "f", 1, (int[]){300}, NT_PARAM_FROZEN); /* frozen, in the middle */
+    nt_params_add(P, "b", 1, (int[]){3001});
+    CHECK(nt_params_alloc(P) == NT_OK && nt_params_alloc_moments(P) == NT_OK, "alloc");
+    nt_test_fill(P->values, P->total, 11);
+    nt_test_fill(P->grads, P->total, 12);
+    if (with_copy) CHECK(nt_params_bf16_of(nt_params_get(P, 0)) != NULL, "bf16 copy");
+    *out = P;
+}
+
+static int copy_is_current(const nt_params *P) {
+    nt_bf16 *want = malloc((size_t)P->total * sizeof *want);
+    nt_bf16_from_f32_n(want, P->values, P->total);
+    int same = memcmp(want, P->values_bf16, (size_t)P->total * sizeof *want) == 0;
+    free(want);
+    return same;
+}
+
+static void test_adam_copy(void) {
+    nt_params *P, *Q; /* P with a bf16 copy, Q without */
+    adam_block(&P, 1);
+    adam_block(&Q, 0);
+    nt_optim *op, *oq;
+    nt_optim_config oc = nt_optim_config_default(NT_OPTIM_ADAMW);
+    CHECK(nt_optim_new(&op, P, &oc) == NT_OK && nt_optim_new(&oq, Q, &oc) == NT_OK, "optim");
+    for (int s = 0; s < 3; s++) {
+        CHECK(nt_optim_step(op, 0.05) == NT_OK && nt_optim_step(oq, 0.05) == NT_OK, "step");
+        CHECK(P->bf16_version == P->version, "step %d: AdamW kept the bf16 copy current", s);
+        CHECK(copy_is_current(P), "step %d: the bf16 copy is bitwise the bf16 of the new values", s);
+        CHECK(memcmp(P->values, Q->values, (size_t)P->total * sizeof(float)) == 0,
+              "step %d: values bitwise as without a copy", s);
+    }
+    CHECK(Q->values_bf16 == NULL, "no copy is made when none was asked for");
+    /* a stale copy (a hand edit announced with nt_params_touch) stays stale... */
+    P->values[1] += 1.0f;
+    nt_params_touch(P);
+    CHECK(nt_optim_step(op, 0.05) == NT_OK, "step");
+    CHECK(P->bf16_version != P->version, "a stale copy is left to nt_params_bf16_of");
+    /* ... and is converted at its next use */
+    CHECK(nt_params_bf16_of(nt_params_get(P, 2)) != NULL && copy_is_current(P), "converted on use");
+    nt_optim_free(op);
+    nt_optim_free(oq);
+    nt_params_free(P);
+    nt_params_free(Q);
+}
+
 int main(void) {
     nt_precision p = NT_PREC_F32;
     CHECK(nt_precision_parse("bf16", &p) == NT_OK && p == NT_PREC_BF16, "parse bf16");
@@ -236,5 +293,6 @@ int main(void) {
     test_few_rows();
     test_products();
     test_training();
+    test_adam_copy();
     return nt_check_report("test_precision");
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/bf16.h"
 
 /* Elements per chunk of the gradient-norm sum. Fixed (not per thread), so
  * the sum's rounding does not depend on the thread count. */
@@ -224,10 +225,25 @@ static void step_sgd(nt_optim *o, double lr) {
  * errno semantics GCC keeps sqrtf scalar and the update runs 4-5x slower
  * (measured: 36 ms vs 8 ms per 10M parameters on 2 threads, the latter at
  * the speed of a plain stream over the four arrays). */
-static void step_adam(nt_optim *o, double lr, int decoupled) {
+/* Elements per chunk of the Adam update: the chunk's new values are
+ * converted to the bf16 copy while they are still in L1. */
+#define ADAM_CHUNK 2048
+
+/* The parameters' bf16 copy when it is current (converted from the values
+ * as they are now), else NULL: then the optimizer may keep it current by
+ * converting what it writes; a stale or absent copy is left to
+ * nt_params_bf16_of, which converts the whole block at its next use. */
+static nt_bf16 *current_bf16(const nt_params *P) {
+    return P->values_bf16 && P->bf16_version == P->version ? P->values_bf16 : NULL;
+}
+
+/* Returns 1 if it kept the bf16 copy current (wrote bf16 of every value it
+ * changed; frozen parameters keep their values and their copy). */
+static int step_adam(nt_optim *o, double lr, int decoupled) {
     const nt_params *P = o->params;
     float *restrict pv = P->values, *restrict pg = P->grads, *restrict pm = P->m,
                     *restrict pvv = P->v;
+    nt_bf16 *restrict pb = current_bf16(P);
     const double t = (double)(o->step + 1);
     const double b1d = o->cfg.beta1, b2d = o->cfg.beta2;
     const float b1 = (float)b1d, b2 = (float)b2d, eps = (float)o->cfg.eps;
@@ -241,31 +257,42 @@ static void step_adam(nt_optim *o, double lr, int decoupled) {
         const int decay = o->ranges[r].decay && o->cfg.weight_decay != 0.0;
         const float l2 = decay && !decoupled ? (float)o->cfg.weight_decay : 0.0f;
         const float keep = decay && decoupled ? shrink : 1.0f;
+        const int64_t chunks = (e - b + ADAM_CHUNK - 1) / ADAM_CHUNK;
 #pragma omp for schedule(static) nowait
-        for (int64_t i = b; i < e; i++) {
-            float p = pv[i] * keep;
-            float g = pg[i] + l2 * p;
-            float m = pm[i] * b1 + omb1 * g;
-            float v = pvv[i] * b2 + omb2 * g * g;
-            pm[i] = m;
-            pvv[i] = v;
-            pv[i] = p + neg_step * (m / (sqrtf(v) / bc2_sqrt + eps));
+        for (int64_t c = 0; c < chunks; c++) {
+            const int64_t i0 = b + c * ADAM_CHUNK, i1 = e - i0 < ADAM_CHUNK ? e : i0 + ADAM_CHUNK;
+            for (int64_t i = i0; i < i1; i++) {
+                float p = pv[i] * keep;
+                float g = pg[i] + l2 * p;
+                float m = pm[i] * b1 + omb1 * g;
+                float v = pvv[i] * b2 + omb2 * g * g;
+                pm[i] = m;
+                pvv[i] = v;
+                pv[i] = p + neg_step * (m / (sqrtf(v) / bc2_sqrt + eps));
+            }
+            /* the weights' bf16 copy in the same pass (one read of the
+             * values instead of a second sweep over the block) */
+            if (pb) nt_bf16_from_f32_n(pb + i0, pv + i0, i1 - i0);
         }
     }
+    return pb != NULL;
 }
 
 nt_status nt_optim_step(nt_optim *o, double lr) {
     if (!o) return nt_error(NT_ERR_ARG, "nt_optim_step: optimizer is NULL");
     if (!(lr >= 0.0) || !isfinite(lr))
         return nt_error(NT_ERR_ARG, "nt_optim_step: lr %g must be finite and >= 0", lr);
+    int copied = 0; /* 1: the update kept the bf16 copy of the weights current */
     switch (o->cfg.kind) {
     case NT_OPTIM_SGD: step_sgd(o, lr); break;
-    case NT_OPTIM_ADAM: step_adam(o, lr, 0); break;
-    case NT_OPTIM_ADAMW: step_adam(o, lr, 1); break;
+    case NT_OPTIM_ADAM: copied = step_adam(o, lr, 0); break;
+    case NT_OPTIM_ADAMW: copied = step_adam(o, lr, 1); break;
     }
     o->step++;
     o->last_lr = lr;
-    nt_params_touch(o->params); /* the bf16 copy of the weights is stale */
+    nt_params_touch(o->params); /* the values changed */
+    if (copied)
+        o->params->bf16_version = o->params->version; /* ... and so did their copy */
     return NT_OK;
 }
 
