@@ -632,8 +632,8 @@ NT_AVX2 static void widen_block_avx2(float *dst, const nt_bf16 *const *w, int n)
 /* Rows from 2 on (x86 levels): a chunk of the 8 outputs' weights widened
  * once into an L1 buffer, then every row over it (nt_rows8_chunk, the same
  * chains as dot8's). */
-static void rows_bf16_chunked(float *Y, const float *X, const nt_bf16 *const *w, const float *bias, int R, int In,
-                              int Out, int o0, int n, nt_isa_level isa) {
+static void rows_bf16_chunked(float *Y, const float *X, const nt_bf16 *const *w, const nt_bf16 *const *next,
+                              const float *bias, int R, int In, int Out, int o0, int n, nt_isa_level isa) {
     _Alignas(64) float buf[8 * NT_ROWS_KC];
     _Alignas(64) float acc[NT_ROWS_TILE * 128];
     const float *wc[8];
@@ -643,10 +643,17 @@ static void rows_bf16_chunked(float *Y, const float *X, const nt_bf16 *const *w,
         for (int j0 = 0; j0 == 0 || j0 < In; j0 += NT_ROWS_KC) {
             int kc = In - j0 < NT_ROWS_KC ? In - j0 : NT_ROWS_KC;
             const nt_bf16 *ws[8];
-            for (int o = 0; o < 8; o++) ws[o] = w[o] + j0;
+            const char *pf[8];
+            int j1 = j0 + NT_ROWS_KC, pf_n = j1 < In ? (In - j1 < NT_ROWS_KC ? In - j1 : NT_ROWS_KC) : 0;
+            for (int o = 0; o < 8; o++) {
+                ws[o] = w[o] + j0;
+                pf[o] = pf_n ? (const char *)(w[o] + j1) : next ? (const char *)next[o] : NULL;
+            }
+            if (!pf_n && next) pf_n = In < NT_ROWS_KC ? In : NT_ROWS_KC;
             if (isa == NT_ISA_AVX512) widen_block_avx512(buf, ws, kc);
             else widen_block_avx2(buf, ws, kc);
-            nt_rows8_chunk(acc, X + (int64_t)r0 * In + j0, In, nr, wc, kc, j0 == 0);
+            nt_rows8_chunk(acc, X + (int64_t)r0 * In + j0, In, nr, wc, kc, j0 == 0, pf_n ? pf : NULL,
+                           pf_n * (int)sizeof(nt_bf16));
         }
         nt_rows8_store(Y + (int64_t)r0 * Out + o0, Out, acc, bias ? bias + o0 : NULL, nr, n);
     }
@@ -664,7 +671,9 @@ void nt_linear_rows_bf16(float *Y, const float *X, const uint16_t *Wh, const flo
         int n = o1 - b0 < 8 ? o1 - b0 : 8;
 #if NT_GB_X86
         if (isa != NT_ISA_PORTABLE && R >= 2) {
-            rows_bf16_chunked(Y, X, w, bias, R, In, Out, b0, n, isa);
+            const nt_bf16 *next[8];
+            for (int o = 0; o < 8; o++) next[o] = Wh + (int64_t)(b0 + 8 + o < o1 ? b0 + 8 + o : o1 - 1) * In;
+            rows_bf16_chunked(Y, X, w, b0 + 8 < o1 ? next : NULL, bias, R, In, Out, b0, n, isa);
             continue;
         }
 #endif

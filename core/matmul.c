@@ -438,10 +438,21 @@ chunk_rows_avx512(const int NRW, float *acc, const float *X, int64_t ldx, const 
         for (int o = 0; o < 8; o++) _mm512_storeu_ps(acc + 128 * r + 16 * o, a[r][o]);
 }
 
+// group g of G's share of the prefetch: lines [g L / G, (g + 1) L / G) of the 8 ranges pf[o], bytes each
+static inline __attribute__((always_inline)) void prefetch_share(const char *const *pf, int bytes, int g, int G) {
+    if (!pf) return;
+    int per = (bytes + 63) / 64, L = 8 * per;
+    for (int k = L * g / G; k < L * (g + 1) / G; k++) __builtin_prefetch(pf[k / per] + 64 * (k % per), 0, 3);
+}
+
 NT_AVX512 static void chunk_avx512(float *acc, const float *X, int64_t ldx, int R, const float *const *w, int n,
-                                   int first) {
-    int r = 0;
-    for (; r + 3 <= R; r += 3) chunk_rows_avx512(3, acc + 128 * r, X + r * ldx, ldx, w, n, first);
+                                   int first, const char *const *pf, int pf_bytes) {
+    int r = 0, G = (R + 2) / 3;
+    for (; r + 3 <= R; r += 3) {
+        prefetch_share(pf, pf_bytes, r / 3, G);
+        chunk_rows_avx512(3, acc + 128 * r, X + r * ldx, ldx, w, n, first);
+    }
+    if (r < R) prefetch_share(pf, pf_bytes, r / 3, G);
     if (R - r == 2) chunk_rows_avx512(2, acc + 128 * r, X + r * ldx, ldx, w, n, first);
     else if (R - r == 1) chunk_rows_avx512(1, acc + 128 * r, X + r * ldx, ldx, w, n, first);
 }
@@ -470,8 +481,9 @@ NT_AVX2 static void store_avx2(float *Y, int64_t ldy, const float *acc, const fl
 /* AVX2: lanes 0..7 and 8..15 of a sum as two ymm (dot8_avx2's), two rows by
  * two outputs at a time. */
 NT_AVX2 static void chunk_avx2(float *acc, const float *X, int64_t ldx, int R, const float *const *w, int n,
-                               int first) {
+                               int first, const char *const *pf, int pf_bytes) {
     for (int r = 0; r < R; r += 2) {
+        prefetch_share(pf, pf_bytes, r / 2, (R + 1) / 2);
         int two = r + 1 < R;
         const float *x0 = X + r * ldx, *x1 = two ? x0 + ldx : x0;
         for (int o = 0; o < 8; o += 2) {
@@ -542,12 +554,13 @@ static void dot8_portable(float *y, const float *restrict x, const float *const 
 }
 
 
-void nt_rows8_chunk(float *acc, const float *X, int64_t ldx, int R, const float *const *w, int n, int first) {
+void nt_rows8_chunk(float *acc, const float *X, int64_t ldx, int R, const float *const *w, int n, int first,
+                    const char *const *pf, int pf_bytes) {
 #if NT_ISA_X86
-    if (nt_isa() == NT_ISA_AVX512) chunk_avx512(acc, X, ldx, R, w, n, first);
-    else chunk_avx2(acc, X, ldx, R, w, n, first);
+    if (nt_isa() == NT_ISA_AVX512) chunk_avx512(acc, X, ldx, R, w, n, first, pf, pf_bytes);
+    else chunk_avx2(acc, X, ldx, R, w, n, first, pf, pf_bytes);
 #else
-    (void)acc, (void)X, (void)ldx, (void)R, (void)w, (void)n, (void)first;
+    (void)acc, (void)X, (void)ldx, (void)R, (void)w, (void)n, (void)first, (void)pf, (void)pf_bytes;
 #endif
 }
 
@@ -571,17 +584,24 @@ void nt_rows8_store(float *Y, int64_t ldy, float *acc, const float *bias, int R,
         }
 }
 
-// few_rows_block's rows from NT_ROWS_CHUNKED on: the chunked kernel, NT_ROWS_TILE rows at a time
-static void few_rows_chunked(float *Y, const float *X, const float *const *w, const float *bias, int R, int In,
-                             int Out, int o0, int n) {
+// few_rows_block's rows from NT_ROWS_CHUNKED on: the chunked kernel, NT_ROWS_TILE rows at a time;
+// next (or NULL): the 8 weight rows of the next block, prefetched during the last chunk
+static void few_rows_chunked(float *Y, const float *X, const float *const *w, const float *const *next,
+                             const float *bias, int R, int In, int Out, int o0, int n) {
     _Alignas(64) float acc[NT_ROWS_TILE * 128];
     for (int r0 = 0; r0 < R; r0 += NT_ROWS_TILE) {
         int nr = R - r0 < NT_ROWS_TILE ? R - r0 : NT_ROWS_TILE;
         for (int j0 = 0; j0 == 0 || j0 < In; j0 += NT_ROWS_KC) {
             const float *wc[8];
-            for (int o = 0; o < 8; o++) wc[o] = w[o] + j0;
+            const char *pf[8];
+            int j1 = j0 + NT_ROWS_KC, pf_n = j1 < In ? (In - j1 < NT_ROWS_KC ? In - j1 : NT_ROWS_KC) : 0;
+            for (int o = 0; o < 8; o++) {
+                wc[o] = w[o] + j0;
+                pf[o] = pf_n ? (const char *)(w[o] + j1) : next ? (const char *)next[o] : NULL;
+            }
+            if (!pf_n && next) pf_n = In < NT_ROWS_KC ? In : NT_ROWS_KC;
             nt_rows8_chunk(acc, X + (int64_t)r0 * In + j0, In, nr, wc, In - j0 < NT_ROWS_KC ? In - j0 : NT_ROWS_KC,
-                           j0 == 0);
+                           j0 == 0, pf_n ? pf : NULL, pf_n * (int)sizeof(float));
         }
         nt_rows8_store(Y + (int64_t)r0 * Out + o0, Out, acc, bias ? bias + o0 : NULL, nr, n);
     }
@@ -598,7 +618,9 @@ static void few_rows_block(float *Y, const float *X, const float *W, const float
 #if NT_ISA_X86
     nt_isa_level isa = nt_isa();
     if (isa != NT_ISA_PORTABLE && R >= NT_ROWS_CHUNKED) {
-        few_rows_chunked(Y, X, w, bias, R, In, Out, o0, n);
+        const float *next[8];
+        for (int o = 0; o < 8; o++) next[o] = W + (int64_t)(o0 + 8 + o < end ? o0 + 8 + o : end - 1) * In;
+        few_rows_chunked(Y, X, w, o0 + 8 < end ? next : NULL, bias, R, In, Out, o0, n);
         return;
     }
     for (; isa != NT_ISA_PORTABLE && r + 2 <= R; r += 2) {
