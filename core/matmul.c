@@ -402,7 +402,7 @@ NT_AVX2 static void dot8x2_avx2(float *y0, float *y1, const float *restrict x0, 
 // rows [0, NR) of acc (row r at acc + 128 r, output o's lanes at + 16 o) += chunk j < n
 static inline __attribute__((always_inline)) NT_AVX512 void
 chunk_rows_avx512(const int NRW, float *acc, const float *X, int64_t ldx, const float *const *w, int n,
-                  int first) {
+                  int first, const nt_rows8_out *out, int r0) {
     __m512 a[3][8];
 #pragma GCC unroll 3
     for (int r = 0; r < NRW; r++)
@@ -432,6 +432,15 @@ chunk_rows_avx512(const int NRW, float *acc, const float *X, int64_t ldx, const 
             for (int r = 0; r < NRW; r++) a[r][o] = _mm512_fmadd_ps(xv[r], wk, a[r][o]);
         }
     }
+    if (out) { /* the last chunk: the sums, from the registers */
+#pragma GCC unroll 3
+        for (int r = 0; r < NRW; r++) {
+            float y[8], *yr = out->Y + (r0 + r) * out->ldy;
+            nt_reduce8_ps(y, a[r][0], a[r][1], a[r][2], a[r][3], a[r][4], a[r][5], a[r][6], a[r][7]);
+            for (int o = 0; o < out->n; o++) yr[o] = out->bias ? y[o] + out->bias[o] : y[o];
+        }
+        return;
+    }
 #pragma GCC unroll 3
     for (int r = 0; r < NRW; r++)
 #pragma GCC unroll 8
@@ -446,42 +455,21 @@ static inline __attribute__((always_inline)) void prefetch_share(const char *con
 }
 
 NT_AVX512 static void chunk_avx512(float *acc, const float *X, int64_t ldx, int R, const float *const *w, int n,
-                                   int first, const char *const *pf, int pf_bytes) {
+                                   int first, const char *const *pf, int pf_bytes, const nt_rows8_out *out) {
     int r = 0, G = (R + 2) / 3;
     for (; r + 3 <= R; r += 3) {
         prefetch_share(pf, pf_bytes, r / 3, G);
-        chunk_rows_avx512(3, acc + 128 * r, X + r * ldx, ldx, w, n, first);
+        chunk_rows_avx512(3, acc + 128 * r, X + r * ldx, ldx, w, n, first, out, r);
     }
     if (r < R) prefetch_share(pf, pf_bytes, r / 3, G);
-    if (R - r == 2) chunk_rows_avx512(2, acc + 128 * r, X + r * ldx, ldx, w, n, first);
-    else if (R - r == 1) chunk_rows_avx512(1, acc + 128 * r, X + r * ldx, ldx, w, n, first);
-}
-
-// nt_rows8_store's sums (the tree of nt_reduce8_ps / nt_reduce16_ps256)
-NT_AVX512 static void store_avx512(float *Y, int64_t ldy, const float *acc, const float *bias, int R, int n) {
-    for (int r = 0; r < R; r++) {
-        const float *a = acc + 128 * r;
-        float y[8];
-        nt_reduce8_ps(y, _mm512_loadu_ps(a), _mm512_loadu_ps(a + 16), _mm512_loadu_ps(a + 32),
-                      _mm512_loadu_ps(a + 48), _mm512_loadu_ps(a + 64), _mm512_loadu_ps(a + 80),
-                      _mm512_loadu_ps(a + 96), _mm512_loadu_ps(a + 112));
-        for (int o = 0; o < n; o++) Y[r * ldy + o] = bias ? y[o] + bias[o] : y[o];
-    }
-}
-
-NT_AVX2 static void store_avx2(float *Y, int64_t ldy, const float *acc, const float *bias, int R, int n) {
-    for (int r = 0; r < R; r++)
-        for (int o = 0; o < n; o++) {
-            const float *a = acc + 128 * r + 16 * o;
-            float y = nt_reduce16_ps256(_mm256_loadu_ps(a), _mm256_loadu_ps(a + 8));
-            Y[r * ldy + o] = bias ? y + bias[o] : y;
-        }
+    if (R - r == 2) chunk_rows_avx512(2, acc + 128 * r, X + r * ldx, ldx, w, n, first, out, r);
+    else if (R - r == 1) chunk_rows_avx512(1, acc + 128 * r, X + r * ldx, ldx, w, n, first, out, r);
 }
 
 /* AVX2: lanes 0..7 and 8..15 of a sum as two ymm (dot8_avx2's), two rows by
  * two outputs at a time. */
 NT_AVX2 static void chunk_avx2(float *acc, const float *X, int64_t ldx, int R, const float *const *w, int n,
-                               int first, const char *const *pf, int pf_bytes) {
+                               int first, const char *const *pf, int pf_bytes, const nt_rows8_out *out) {
     for (int r = 0; r < R; r += 2) {
         prefetch_share(pf, pf_bytes, r / 2, (R + 1) / 2);
         int two = r + 1 < R;
@@ -519,6 +507,16 @@ NT_AVX2 static void chunk_avx2(float *acc, const float *X, int64_t ldx, int R, c
                     b[q][1] = _mm256_fmadd_ps(v1, w1, b[q][1]);
                 }
             }
+            if (out) { /* the last chunk: the sums */
+                for (int q = 0; q < 2; q++) {
+                    float y0 = nt_reduce16_ps256(a[q][0], a[q][1]), y1 = nt_reduce16_ps256(b[q][0], b[q][1]);
+                    if (o + q >= out->n) continue;
+                    const float bq = out->bias ? out->bias[o + q] : 0.0f;
+                    out->Y[r * out->ldy + o + q] = out->bias ? y0 + bq : y0;
+                    if (two) out->Y[(r + 1) * out->ldy + o + q] = out->bias ? y1 + bq : y1;
+                }
+                continue;
+            }
             /* the second row's sums first: with one row left, c1 is c0 and the
              * first row's (the same values) win */
             for (int q = 0; q < 2; q++)
@@ -555,34 +553,16 @@ static void dot8_portable(float *y, const float *restrict x, const float *const 
 
 
 void nt_rows8_chunk(float *acc, const float *X, int64_t ldx, int R, const float *const *w, int n, int first,
-                    const char *const *pf, int pf_bytes) {
+                    const char *const *pf, int pf_bytes, const nt_rows8_out *out) {
 #if NT_ISA_X86
-    if (nt_isa() == NT_ISA_AVX512) chunk_avx512(acc, X, ldx, R, w, n, first, pf, pf_bytes);
-    else chunk_avx2(acc, X, ldx, R, w, n, first, pf, pf_bytes);
+    if (nt_isa() == NT_ISA_AVX512) chunk_avx512(acc, X, ldx, R, w, n, first, pf, pf_bytes, out);
+    else chunk_avx2(acc, X, ldx, R, w, n, first, pf, pf_bytes, out);
 #else
-    (void)acc, (void)X, (void)ldx, (void)R, (void)w, (void)n, (void)first, (void)pf, (void)pf_bytes;
+    (void)acc, (void)X, (void)ldx, (void)R, (void)w, (void)n, (void)first, (void)pf, (void)pf_bytes, (void)out;
 #endif
 }
 
-void nt_rows8_store(float *Y, int64_t ldy, float *acc, const float *bias, int R, int n) {
-#if NT_ISA_X86
-    if (nt_isa() == NT_ISA_AVX512) {
-        store_avx512(Y, ldy, acc, bias, R, n);
-        return;
-    }
-    if (nt_isa() == NT_ISA_AVX2) {
-        store_avx2(Y, ldy, acc, bias, R, n);
-        return;
-    }
-#endif
-    for (int r = 0; r < R; r++)
-        for (int o = 0; o < n; o++) {
-            float *a = acc + 128 * r + 16 * o;
-            for (int h = LANES / 2; h > 0; h /= 2)
-                for (int l = 0; l < h; l++) a[l] += a[l + h];
-            Y[r * ldy + o] = bias ? a[0] + bias[o] : a[0];
-        }
-}
+
 
 // few_rows_block's rows from NT_ROWS_CHUNKED on: the chunked kernel, NT_ROWS_TILE rows at a time;
 // next (or NULL): the 8 weight rows of the next block, prefetched during the last chunk
@@ -600,10 +580,10 @@ static void few_rows_chunked(float *Y, const float *X, const float *const *w, co
                 pf[o] = pf_n ? (const char *)(w[o] + j1) : next ? (const char *)next[o] : NULL;
             }
             if (!pf_n && next) pf_n = In < NT_ROWS_KC ? In : NT_ROWS_KC;
+            nt_rows8_out out = {Y + (int64_t)r0 * Out + o0, Out, bias ? bias + o0 : NULL, n};
             nt_rows8_chunk(acc, X + (int64_t)r0 * In + j0, In, nr, wc, In - j0 < NT_ROWS_KC ? In - j0 : NT_ROWS_KC,
-                           j0 == 0, pf_n ? pf : NULL, pf_n * (int)sizeof(float));
+                           j0 == 0, pf_n ? pf : NULL, pf_n * (int)sizeof(float), j1 >= In ? &out : NULL);
         }
-        nt_rows8_store(Y + (int64_t)r0 * Out + o0, Out, acc, bias ? bias + o0 : NULL, nr, n);
     }
 }
 
