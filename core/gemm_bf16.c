@@ -650,8 +650,10 @@ static void rows_bf16_chunked(float *Y, const float *X, const nt_bf16 *const *w,
                 pf[o] = pf_n ? (const char *)(w[o] + j1) : next ? (const char *)next[o] : NULL;
             }
             if (!pf_n && next) pf_n = In < NT_ROWS_KC ? In : NT_ROWS_KC;
-            if (isa == NT_ISA_AVX512) widen_block_avx512(buf, ws, kc);
-            else widen_block_avx2(buf, ws, kc);
+            if (r0 == 0 || In > NT_ROWS_KC) { /* one chunk: widened once for every tile */
+                if (isa == NT_ISA_AVX512) widen_block_avx512(buf, ws, kc);
+                else widen_block_avx2(buf, ws, kc);
+            }
             nt_rows8_out out = {Y + (int64_t)r0 * Out + o0, Out, bias ? bias + o0 : NULL, n};
             nt_rows8_chunk(acc, X + (int64_t)r0 * In + j0, In, nr, wc, kc, j0 == 0, pf_n ? pf : NULL,
                            pf_n * (int)sizeof(nt_bf16), j1 >= In ? &out : NULL);
