@@ -490,6 +490,7 @@ NT_AVX2 static void chunk_avx2(float *acc, const float *X, int64_t ldx, int R, c
 #pragma GCC unroll 2
                 for (int q = 0; q < 2; q++) {
                     __m256 w0 = _mm256_loadu_ps(w[o + q] + j), w1 = _mm256_loadu_ps(w[o + q] + j + 8);
+                    __asm__("" : "+x"(w0), "+x"(w1)); /* loaded once for both rows */
                     a[q][0] = _mm256_fmadd_ps(u0, w0, a[q][0]);
                     a[q][1] = _mm256_fmadd_ps(u1, w1, a[q][1]);
                     b[q][0] = _mm256_fmadd_ps(v0, w0, b[q][0]);
@@ -598,7 +599,9 @@ static void few_rows_block(float *Y, const float *X, const float *W, const float
     int r = 0;
 #if NT_ISA_X86
     nt_isa_level isa = nt_isa();
-    if (isa != NT_ISA_PORTABLE && R >= NT_ROWS_CHUNKED) {
+    /* AVX2: the two-row kernel is faster on float32 weights (measured); the
+     * chunked one serves bf16 weights there (core/gemm_bf16.c) */
+    if (isa == NT_ISA_AVX512 && R >= NT_ROWS_CHUNKED) {
         const float *next[8];
         for (int o = 0; o < 8; o++) next[o] = W + (int64_t)(o0 + 8 + o < end ? o0 + 8 + o : end - 1) * In;
         (void)next; /* float32 weights: the hardware prefetcher does better alone (measured) */
