@@ -537,7 +537,11 @@ nt_status nt_gemm_bf16(int trans_a, int trans_b, int m, int n, int k, float alph
  * nt_linear's few-row order (16 lanes, lane l takes j = l mod 16 in order,
  * one FMA chain each, then the lanes added l + l+8, + l+4, + l+2, + l+1),
  * so a row's result depends on In only, and equals the float32 path's on
- * weights rounded beforehand (same FMAs on the same values). */
+ * weights rounded beforehand (same FMAs on the same values). One row: the
+ * weights widened in registers as they stream (AVX-512, AVX2, portable
+ * fmaf); from 2 rows (AVX-512, AVX2): a chunk of NT_ROWS_KC inputs of the 8
+ * outputs widened once into an L1 buffer, every row run over it by
+ * nt_rows8_chunk (core/kernels.h), the next chunk prefetched meanwhile. */
 #define LANES 16
 
 // y[o] = lanes of acc[o] summed in the tree order

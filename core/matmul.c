@@ -249,7 +249,10 @@ static void bias_backward_share(float *db, const float *dy, int R, int Out, int 
  * That order depends on nothing but In, so a row's result is the same
  * whatever the row count, the row's position, the output blocking or the
  * thread count: a sequence decodes the same alone or in a batch of up to
- * LINEAR_FEW_ROWS rows. */
+ * LINEAR_FEW_ROWS rows. Kernels: one row (dot8), two rows sharing each
+ * weight load (dot8x2, and any row count at AVX2), and at AVX-512 from
+ * NT_ROWS_CHUNKED rows the weights in L1-sized chunks with every row over
+ * a chunk (chunk_avx512); the same chains in all of them. */
 #define LINEAR_FEW_ROWS 16
 #define LANES 16
 /* Below this many multiply-adds a few-row product stays on one thread (and
