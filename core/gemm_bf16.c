@@ -570,7 +570,11 @@ nt_status nt_gemm_bf16(int trans_a, int trans_b, int m, int n, int k, float alph
  * nt_linear's few-row order (16 lanes, lane l takes j = l mod 16 in order,
  * one FMA chain each, then the lanes added l + l+8, + l+4, + l+2, + l+1),
  * so a row's result depends on In only, and equals the float32 path's on
- * weights rounded beforehand (same FMAs on the same values). */
+ * weights rounded beforehand (same FMAs on the same values). One row: the
+ * weights widened in registers as they stream (AVX-512, AVX2, portable
+ * fmaf); from 2 rows (AVX-512, AVX2): a chunk of NT_ROWS_KC inputs of the 8
+ * outputs widened once into an L1 buffer, every row run over it by
+ * nt_rows8_chunk (core/kernels.h), the next chunk prefetched meanwhile. */
 #define LANES 16
 
 // y[o] = lanes of acc[o] summed in the tree order
@@ -605,25 +609,118 @@ AVX512K static void dot8_bf16_avx512(float *y, const float *restrict x, const nt
             acc[o] = _mm512_fmadd_ps(xv, _mm512_castsi512_ps(_mm512_slli_epi32(h, 16)), acc[o]);
         }
     }
-    float a[8][LANES];
-    for (int o = 0; o < 8; o++) _mm512_storeu_ps(a[o], acc[o]);
-    reduce_lanes(y, a);
+    nt_reduce8_ps(y, acc[0], acc[1], acc[2], acc[3], acc[4], acc[5], acc[6], acc[7]);
+}
+
+// 8 bf16 words at p widened to float32
+static inline __attribute__((always_inline)) NT_AVX2 __m256 widen8_avx2(const nt_bf16 *p) {
+    __m256i h = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(h, 16));
+}
+
+/* AVX2: dot8_bf16_avx512's lanes as two ymm (lo 0..7, hi 8..15), the same
+ * FMAs and tree; the In % 16 tail through zero-padded copies. */
+NT_AVX2 static void dot8_bf16_avx2(float *y, const float *restrict x, const nt_bf16 *const *w, int In) {
+    for (int o = 0; o < 8; o += 4) {
+        __m256 lo[4], hi[4];
+        for (int q = 0; q < 4; q++) lo[q] = hi[q] = _mm256_setzero_ps();
+        int j = 0;
+        for (; j + LANES <= In; j += LANES) {
+            __m256 x0 = _mm256_loadu_ps(x + j), x1 = _mm256_loadu_ps(x + j + 8);
+#pragma GCC unroll 4
+            for (int q = 0; q < 4; q++) {
+                lo[q] = _mm256_fmadd_ps(x0, widen8_avx2(w[o + q] + j), lo[q]);
+                hi[q] = _mm256_fmadd_ps(x1, widen8_avx2(w[o + q] + j + 8), hi[q]);
+            }
+        }
+        if (j < In) {
+            float xt[LANES] = {0};
+            memcpy(xt, x + j, (size_t)(In - j) * sizeof(float));
+            __m256 x0 = _mm256_loadu_ps(xt), x1 = _mm256_loadu_ps(xt + 8);
+            for (int q = 0; q < 4; q++) {
+                nt_bf16 wt[LANES] = {0};
+                memcpy(wt, w[o + q] + j, (size_t)(In - j) * sizeof(nt_bf16));
+                lo[q] = _mm256_fmadd_ps(x0, widen8_avx2(wt), lo[q]);
+                hi[q] = _mm256_fmadd_ps(x1, widen8_avx2(wt + 8), hi[q]);
+            }
+        }
+        for (int q = 0; q < 4; q++) y[o + q] = nt_reduce16_ps256(lo[q], hi[q]);
+    }
+}
+
+// dst[o * NT_ROWS_KC + j] = w[o][j] as float32 for o < 8, j < n (n <= NT_ROWS_KC)
+AVX512K static void widen_block_avx512(float *dst, const nt_bf16 *const *w, int n) {
+    for (int o = 0; o < 8; o++)
+        for (int j = 0; j < n; j += LANES) {
+            __mmask16 m = lanes(n - j);
+            __m512i h = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, w[o] + j));
+            _mm512_mask_storeu_ps(dst + o * NT_ROWS_KC + j, m, _mm512_castsi512_ps(_mm512_slli_epi32(h, 16)));
+        }
+}
+
+NT_AVX2 static void widen_block_avx2(float *dst, const nt_bf16 *const *w, int n) {
+    for (int o = 0; o < 8; o++) {
+        int j = 0;
+        for (; j + 8 <= n; j += 8) _mm256_storeu_ps(dst + o * NT_ROWS_KC + j, widen8_avx2(w[o] + j));
+        for (; j < n; j++) dst[o * NT_ROWS_KC + j] = lo_f(w[o][j]);
+    }
+}
+
+/* Rows from 2 on (x86 levels): a chunk of the 8 outputs' weights widened
+ * once into an L1 buffer, then every row over it (nt_rows8_chunk, the same
+ * chains as dot8's). */
+static void rows_bf16_chunked(float *Y, const float *X, const nt_bf16 *const *w, const nt_bf16 *const *next,
+                              const float *bias, int R, int In, int Out, int o0, int n, nt_isa_level isa) {
+    _Alignas(64) float buf[8 * NT_ROWS_KC];
+    _Alignas(64) float acc[NT_ROWS_TILE * 128];
+    const float *wc[8];
+    for (int o = 0; o < 8; o++) wc[o] = buf + o * NT_ROWS_KC;
+    for (int r0 = 0; r0 < R; r0 += NT_ROWS_TILE) {
+        int nr = R - r0 < NT_ROWS_TILE ? R - r0 : NT_ROWS_TILE;
+        for (int j0 = 0; j0 == 0 || j0 < In; j0 += NT_ROWS_KC) {
+            int kc = In - j0 < NT_ROWS_KC ? In - j0 : NT_ROWS_KC;
+            const nt_bf16 *ws[8];
+            const char *pf[8];
+            int j1 = j0 + NT_ROWS_KC, pf_n = j1 < In ? (In - j1 < NT_ROWS_KC ? In - j1 : NT_ROWS_KC) : 0;
+            for (int o = 0; o < 8; o++) {
+                ws[o] = w[o] + j0;
+                pf[o] = pf_n ? (const char *)(w[o] + j1) : next ? (const char *)next[o] : NULL;
+            }
+            if (!pf_n && next) pf_n = In < NT_ROWS_KC ? In : NT_ROWS_KC;
+            if (r0 == 0 || In > NT_ROWS_KC) { /* one chunk: widened once for every tile */
+                if (isa == NT_ISA_AVX512) widen_block_avx512(buf, ws, kc);
+                else widen_block_avx2(buf, ws, kc);
+            }
+            nt_rows8_out out = {Y + (int64_t)r0 * Out + o0, Out, bias ? bias + o0 : NULL, n};
+            nt_rows8_chunk(acc, X + (int64_t)r0 * In + j0, In, nr, wc, kc, j0 == 0, pf_n ? pf : NULL,
+                           pf_n * (int)sizeof(nt_bf16), j1 >= In ? &out : NULL);
+        }
+    }
 }
 #endif
 
 void nt_linear_rows_bf16(float *Y, const float *X, const uint16_t *Wh, const float *bias, int R, int In,
                          int Out, int o0, int o1) {
 #if NT_GB_X86
-    int fast = nt_bf16_isa_selected() >= NT_BF16_AVX512;
+    nt_isa_level isa = nt_isa();
 #endif
     for (int b0 = o0; b0 < o1; b0 += 8) {
         const nt_bf16 *w[8];
         for (int o = 0; o < 8; o++) w[o] = Wh + (int64_t)(b0 + o < o1 ? b0 + o : o1 - 1) * In;
         int n = o1 - b0 < 8 ? o1 - b0 : 8;
+#if NT_GB_X86
+        if (isa != NT_ISA_PORTABLE && R >= 2) {
+            const nt_bf16 *next[8];
+            for (int o = 0; o < 8; o++) next[o] = Wh + (int64_t)(b0 + 8 + o < o1 ? b0 + 8 + o : o1 - 1) * In;
+            rows_bf16_chunked(Y, X, w, b0 + 8 < o1 ? next : NULL, bias, R, In, Out, b0, n, isa);
+            continue;
+        }
+#endif
         for (int r = 0; r < R; r++) {
             float y[8];
 #if NT_GB_X86
-            if (fast) dot8_bf16_avx512(y, X + (int64_t)r * In, w, In);
+            if (isa == NT_ISA_AVX512) dot8_bf16_avx512(y, X + (int64_t)r * In, w, In);
+            else if (isa == NT_ISA_AVX2) dot8_bf16_avx2(y, X + (int64_t)r * In, w, In);
             else
 #endif
                 dot8_bf16_portable(y, X + (int64_t)r * In, w, In);

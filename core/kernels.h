@@ -78,6 +78,30 @@ void nt_linear_rows(float *Y, const float *X, const float *W, const float *bias,
 void nt_linear_rows_bf16(float *Y, const float *X, const uint16_t *Wh, const float *bias, int R, int In,
                          int Out, int o0, int o1);
 
+/* Internal to the few-row kernels (core/matmul.c, core/gemm_bf16.c), AVX-512
+ * and AVX2 levels only (nt_isa() not portable): from NT_ROWS_CHUNKED rows on,
+ * the weights of 8 outputs are taken in chunks of NT_ROWS_KC inputs, every
+ * row over a chunk, NT_ROWS_TILE rows at a time.
+ * nt_rows8_chunk: acc (R x 8 x 16 floats: row r at acc + 128 r, output o's 16
+ * lane sums at + 16 o; zeros first when `first`) += X[r * ldx + j] w[o][j]
+ * for j < n, lane j % 16, one FMA each in order of j (lanes past n % 16 of
+ * the last step masked to zero): nt_linear's few-row chains, any R. pf (or
+ * NULL): 8 ranges of pf_bytes prefetched meanwhile (the next chunk's
+ * weights). out (the last chunk, or NULL): instead of updating acc,
+ * out->Y[r * ldy + o] = the lanes of row r, output o added in the tree order
+ * (l + l+8, + l+4, + l+2, + l+1), + bias[o] if bias, for o < out->n. */
+#define NT_ROWS_CHUNKED 3
+#define NT_ROWS_KC 512
+#define NT_ROWS_TILE 32
+typedef struct nt_rows8_out {
+    float *Y;
+    int64_t ldy;
+    const float *bias;
+    int n;
+} nt_rows8_out;
+void nt_rows8_chunk(float *acc, const float *X, int64_t ldx, int R, const float *const *w, int n, int first,
+                    const char *const *pf, int pf_bytes, const nt_rows8_out *out);
+
 /* Thread t's share of a product when nth threads run it together, for
  * callers inside a parallel region of nth threads where every thread t < nth
  * calls with its t (no barrier inside: the caller's barrier or the region's

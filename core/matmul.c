@@ -249,7 +249,10 @@ static void bias_backward_share(float *db, const float *dy, int R, int Out, int 
  * That order depends on nothing but In, so a row's result is the same
  * whatever the row count, the row's position, the output blocking or the
  * thread count: a sequence decodes the same alone or in a batch of up to
- * LINEAR_FEW_ROWS rows. */
+ * LINEAR_FEW_ROWS rows. Kernels: one row (dot8), two rows sharing each
+ * weight load (dot8x2, and any row count at AVX2), and at AVX-512 from
+ * NT_ROWS_CHUNKED rows the weights in L1-sized chunks with every row over
+ * a chunk (chunk_avx512); the same chains in all of them. */
 #define LINEAR_FEW_ROWS 16
 #define LANES 16
 /* Below this many multiply-adds a few-row product stays on one thread (and
@@ -390,6 +393,144 @@ NT_AVX2 static void dot8x2_avx2(float *y0, float *y1, const float *restrict x0, 
         }
     }
 }
+
+/* ---- more rows: the weights in chunks, every row over a chunk ------------------------
+ * From NT_ROWS_CHUNKED rows on, the 8 outputs' weights are read a chunk of
+ * NT_ROWS_KC inputs at a time (kept in L1 while every row runs over it; a bf16
+ * caller converts a chunk once for all rows) and each row's 8 x 16 lane sums
+ * wait in acc between chunks. A lane's chain is dot8's - the same FMAs in the
+ * same order, the In % 16 tail on masked (zero) lanes - and the lanes are
+ * added by dot8's tree, so a row's bits are dot8's whatever the row count. */
+
+// rows [0, NR) of acc (row r at acc + 128 r, output o's lanes at + 16 o) += chunk j < n
+static inline __attribute__((always_inline)) NT_AVX512 void
+chunk_rows_avx512(const int NRW, float *acc, const float *X, int64_t ldx, const float *const *w, int n,
+                  int first, const nt_rows8_out *out, int r0) {
+    __m512 a[3][8];
+#pragma GCC unroll 3
+    for (int r = 0; r < NRW; r++)
+#pragma GCC unroll 8
+        for (int o = 0; o < 8; o++) a[r][o] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(acc + 128 * r + 16 * o);
+    int j = 0;
+    for (; j + LANES <= n; j += LANES) {
+        __m512 xv[3];
+#pragma GCC unroll 3
+        for (int r = 0; r < NRW; r++) xv[r] = _mm512_loadu_ps(X + r * ldx + j);
+#pragma GCC unroll 8
+        for (int o = 0; o < 8; o++) {
+            __m512 wk = _mm512_loadu_ps(w[o] + j);
+            __asm__("" : "+v"(wk)); /* one load for the rows, not one folded into each FMA */
+#pragma GCC unroll 3
+            for (int r = 0; r < NRW; r++) a[r][o] = _mm512_fmadd_ps(xv[r], wk, a[r][o]);
+        }
+    }
+    if (j < n) {
+        __mmask16 m = (__mmask16)((1u << (n - j)) - 1);
+        __m512 xv[3];
+#pragma GCC unroll 3
+        for (int r = 0; r < NRW; r++) xv[r] = _mm512_maskz_loadu_ps(m, X + r * ldx + j);
+#pragma GCC unroll 8
+        for (int o = 0; o < 8; o++) {
+            __m512 wk = _mm512_maskz_loadu_ps(m, w[o] + j);
+#pragma GCC unroll 3
+            for (int r = 0; r < NRW; r++) a[r][o] = _mm512_fmadd_ps(xv[r], wk, a[r][o]);
+        }
+    }
+    if (out) { /* the last chunk: the sums, from the registers */
+#pragma GCC unroll 3
+        for (int r = 0; r < NRW; r++) {
+            float y[8], *yr = out->Y + (r0 + r) * out->ldy;
+            nt_reduce8_ps(y, a[r][0], a[r][1], a[r][2], a[r][3], a[r][4], a[r][5], a[r][6], a[r][7]);
+            for (int o = 0; o < out->n; o++) yr[o] = out->bias ? y[o] + out->bias[o] : y[o];
+        }
+        return;
+    }
+#pragma GCC unroll 3
+    for (int r = 0; r < NRW; r++)
+#pragma GCC unroll 8
+        for (int o = 0; o < 8; o++) _mm512_storeu_ps(acc + 128 * r + 16 * o, a[r][o]);
+}
+
+// group g of G's share of the prefetch: lines [g L / G, (g + 1) L / G) of the 8 ranges pf[o], bytes each
+static inline __attribute__((always_inline)) void prefetch_share(const char *const *pf, int bytes, int g, int G) {
+    if (!pf) return;
+    int per = (bytes + 63) / 64, L = 8 * per;
+    for (int k = L * g / G; k < L * (g + 1) / G; k++) __builtin_prefetch(pf[k / per] + 64 * (k % per), 0, 3);
+}
+
+NT_AVX512 static void chunk_avx512(float *acc, const float *X, int64_t ldx, int R, const float *const *w, int n,
+                                   int first, const char *const *pf, int pf_bytes, const nt_rows8_out *out) {
+    int r = 0, G = (R + 2) / 3;
+    for (; r + 3 <= R; r += 3) {
+        prefetch_share(pf, pf_bytes, r / 3, G);
+        chunk_rows_avx512(3, acc + 128 * r, X + r * ldx, ldx, w, n, first, out, r);
+    }
+    if (r < R) prefetch_share(pf, pf_bytes, r / 3, G);
+    if (R - r == 2) chunk_rows_avx512(2, acc + 128 * r, X + r * ldx, ldx, w, n, first, out, r);
+    else if (R - r == 1) chunk_rows_avx512(1, acc + 128 * r, X + r * ldx, ldx, w, n, first, out, r);
+}
+
+/* AVX2: lanes 0..7 and 8..15 of a sum as two ymm (dot8_avx2's), two rows by
+ * two outputs at a time. */
+NT_AVX2 static void chunk_avx2(float *acc, const float *X, int64_t ldx, int R, const float *const *w, int n,
+                               int first, const char *const *pf, int pf_bytes, const nt_rows8_out *out) {
+    for (int r = 0; r < R; r += 2) {
+        prefetch_share(pf, pf_bytes, r / 2, (R + 1) / 2);
+        int two = r + 1 < R;
+        const float *x0 = X + r * ldx, *x1 = two ? x0 + ldx : x0;
+        for (int o = 0; o < 8; o += 2) {
+            float *c0 = acc + 128 * r + 16 * o, *c1 = two ? c0 + 128 : c0;
+            __m256 a[2][2], b[2][2]; /* [output][half] of rows r and r + 1 */
+            for (int q = 0; q < 2; q++)
+                for (int h = 0; h < 2; h++) {
+                    a[q][h] = first ? _mm256_setzero_ps() : _mm256_loadu_ps(c0 + 16 * q + 8 * h);
+                    b[q][h] = first ? _mm256_setzero_ps() : _mm256_loadu_ps(c1 + 16 * q + 8 * h);
+                }
+            int j = 0;
+            for (; j + LANES <= n; j += LANES) {
+                __m256 u0 = _mm256_loadu_ps(x0 + j), u1 = _mm256_loadu_ps(x0 + j + 8);
+                __m256 v0 = _mm256_loadu_ps(x1 + j), v1 = _mm256_loadu_ps(x1 + j + 8);
+#pragma GCC unroll 2
+                for (int q = 0; q < 2; q++) {
+                    __m256 w0 = _mm256_loadu_ps(w[o + q] + j), w1 = _mm256_loadu_ps(w[o + q] + j + 8);
+                    __asm__("" : "+x"(w0), "+x"(w1)); /* loaded once for both rows */
+                    a[q][0] = _mm256_fmadd_ps(u0, w0, a[q][0]);
+                    a[q][1] = _mm256_fmadd_ps(u1, w1, a[q][1]);
+                    b[q][0] = _mm256_fmadd_ps(v0, w0, b[q][0]);
+                    b[q][1] = _mm256_fmadd_ps(v1, w1, b[q][1]);
+                }
+            }
+            if (j < n) {
+                __m256i m0 = nt_tail8_mask(n - j), m1 = nt_tail8_mask(n - j - 8);
+                __m256 u0 = _mm256_maskload_ps(x0 + j, m0), u1 = _mm256_maskload_ps(x0 + j + 8, m1);
+                __m256 v0 = _mm256_maskload_ps(x1 + j, m0), v1 = _mm256_maskload_ps(x1 + j + 8, m1);
+                for (int q = 0; q < 2; q++) {
+                    __m256 w0 = _mm256_maskload_ps(w[o + q] + j, m0), w1 = _mm256_maskload_ps(w[o + q] + j + 8, m1);
+                    a[q][0] = _mm256_fmadd_ps(u0, w0, a[q][0]);
+                    a[q][1] = _mm256_fmadd_ps(u1, w1, a[q][1]);
+                    b[q][0] = _mm256_fmadd_ps(v0, w0, b[q][0]);
+                    b[q][1] = _mm256_fmadd_ps(v1, w1, b[q][1]);
+                }
+            }
+            if (out) { /* the last chunk: the sums */
+                for (int q = 0; q < 2; q++) {
+                    float y0 = nt_reduce16_ps256(a[q][0], a[q][1]), y1 = nt_reduce16_ps256(b[q][0], b[q][1]);
+                    if (o + q >= out->n) continue;
+                    const float bq = out->bias ? out->bias[o + q] : 0.0f;
+                    out->Y[r * out->ldy + o + q] = out->bias ? y0 + bq : y0;
+                    if (two) out->Y[(r + 1) * out->ldy + o + q] = out->bias ? y1 + bq : y1;
+                }
+                continue;
+            }
+            /* the second row's sums first: with one row left, c1 is c0 and the
+             * first row's (the same values) win */
+            for (int q = 0; q < 2; q++)
+                for (int h = 0; h < 2; h++) _mm256_storeu_ps(c1 + 16 * q + 8 * h, b[q][h]);
+            for (int q = 0; q < 2; q++)
+                for (int h = 0; h < 2; h++) _mm256_storeu_ps(c0 + 16 * q + 8 * h, a[q][h]);
+        }
+    }
+}
 #endif
 
 /* Portable: 16 lane sums per output, fmaf where the build targets FMA
@@ -416,6 +557,42 @@ static void dot8_portable(float *y, const float *restrict x, const float *const 
 }
 
 
+void nt_rows8_chunk(float *acc, const float *X, int64_t ldx, int R, const float *const *w, int n, int first,
+                    const char *const *pf, int pf_bytes, const nt_rows8_out *out) {
+#if NT_ISA_X86
+    if (nt_isa() == NT_ISA_AVX512) chunk_avx512(acc, X, ldx, R, w, n, first, pf, pf_bytes, out);
+    else chunk_avx2(acc, X, ldx, R, w, n, first, pf, pf_bytes, out);
+#else
+    (void)acc, (void)X, (void)ldx, (void)R, (void)w, (void)n, (void)first, (void)pf, (void)pf_bytes, (void)out;
+#endif
+}
+
+
+
+// few_rows_block's rows from NT_ROWS_CHUNKED on: the chunked kernel, NT_ROWS_TILE rows at a time;
+// next (or NULL): the 8 weight rows of the next block, prefetched during the last chunk
+static void few_rows_chunked(float *Y, const float *X, const float *const *w, const float *const *next,
+                             const float *bias, int R, int In, int Out, int o0, int n) {
+    _Alignas(64) float acc[NT_ROWS_TILE * 128];
+    for (int r0 = 0; r0 < R; r0 += NT_ROWS_TILE) {
+        int nr = R - r0 < NT_ROWS_TILE ? R - r0 : NT_ROWS_TILE;
+        for (int j0 = 0; j0 == 0 || j0 < In; j0 += NT_ROWS_KC) {
+            const float *wc[8];
+            const char *pf[8];
+            int j1 = j0 + NT_ROWS_KC, pf_n = j1 < In ? (In - j1 < NT_ROWS_KC ? In - j1 : NT_ROWS_KC) : 0;
+            for (int o = 0; o < 8; o++) {
+                wc[o] = w[o] + j0;
+                pf[o] = pf_n ? (const char *)(w[o] + j1) : next ? (const char *)next[o] : NULL;
+            }
+            if (!pf_n && next) pf_n = In < NT_ROWS_KC ? In : NT_ROWS_KC;
+            nt_rows8_out out = {Y + (int64_t)r0 * Out + o0, Out, bias ? bias + o0 : NULL, n};
+            nt_rows8_chunk(acc, X + (int64_t)r0 * In + j0, In, nr, wc, In - j0 < NT_ROWS_KC ? In - j0 : NT_ROWS_KC,
+                           j0 == 0, pf_n ? pf : NULL, pf_n * (int)sizeof(float), j1 >= In ? &out : NULL);
+        }
+    }
+}
+
+
 // Y[r, o0 .. min(o0+8, end)) for every r < R (outputs past end reuse row end-1 and are dropped)
 static void few_rows_block(float *Y, const float *X, const float *W, const float *bias, int R,
                            int In, int Out, int o0, int end) {
@@ -425,6 +602,15 @@ static void few_rows_block(float *Y, const float *X, const float *W, const float
     int r = 0;
 #if NT_ISA_X86
     nt_isa_level isa = nt_isa();
+    /* AVX2: the two-row kernel is faster on float32 weights (measured); the
+     * chunked one serves bf16 weights there (core/gemm_bf16.c) */
+    if (isa == NT_ISA_AVX512 && R >= NT_ROWS_CHUNKED) {
+        const float *next[8];
+        for (int o = 0; o < 8; o++) next[o] = W + (int64_t)(o0 + 8 + o < end ? o0 + 8 + o : end - 1) * In;
+        (void)next; /* float32 weights: the hardware prefetcher does better alone (measured) */
+        few_rows_chunked(Y, X, w, NULL, bias, R, In, Out, o0, n);
+        return;
+    }
     for (; isa != NT_ISA_PORTABLE && r + 2 <= R; r += 2) {
         float y0[8], y1[8];
         if (isa == NT_ISA_AVX512) dot8x2_avx512(y0, y1, X + (int64_t)r * In, X + (int64_t)(r + 1) * In, w, In);

@@ -141,8 +141,8 @@ static size_t lines(size_t n) { return (n + 15) / 16 * 16; }
 /* Multiply-adds per chunk (for one row), about. */
 #define CHUNK_MACS 32768
 /* Rows per call of the few-row kernel: the weights of a chunk are read once
- * per tile, the tile's rows stay in L1/L2. */
-#define ROW_TILE 32
+ * per tile (the kernel runs its rows over each L1-sized piece of them). */
+#define ROW_TILE 64
 
 static int add_rows(chunk *c, int n, chunk_kind kind, int layer, int Out, int64_t In, int wait, int T) {
     int64_t work = (int64_t)Out * In;

@@ -29,6 +29,10 @@
  * chose <eos> early ends early; training on labels in [5, V) makes that
  * unlikely, and the text output says when it happened).
  *
+ * decode_cpu_tok_s and batch_decode_cpu_tok_s: the same tokens per CPU
+ * second of the process (user + system, all threads): with --threads 1 the
+ * work per token, little disturbed by other load on the machine.
+ *
  * The JSON also says which kernels ran: `isa` (core/isa.h's level, NT_ISA
  * caps it), `gemm` (nt_sgemm's path) and `precision` (fp32).
  *
@@ -234,6 +238,13 @@ static nt_status decode_run_batch(nt_model *m, nt_ctx *ctx, const nt_generate_co
     return NT_OK;
 }
 
+/* User + system CPU seconds of the process so far (all threads). */
+static double cpu_seconds(void) {
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return (double)u.ru_utime.tv_sec + 1e-6 * u.ru_utime.tv_usec + (double)u.ru_stime.tv_sec + 1e-6 * u.ru_stime.tv_usec;
+}
+
 static double peak_rss_mb(void) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
@@ -297,7 +308,7 @@ int bench_model(const bench_opts *o) {
     train_state ts = {.m = m, .opt = opt, .work = work, .src = c->enc_layers ? src : NULL,
                       .tgt_in = tgt_in, .labels = labels};
     float loss = 0;
-    double t0, el, step_s = 0, dec_s = 0, gen_s = 0, batch_tok_s = 0;
+    double t0, el, step_s = 0, dec_s = 0, gen_s = 0, batch_tok_s = 0, dec_cpu_tok_s = 0, batch_cpu_tok_s = 0;
     int steps = 0, runs = 0, gen_runs = 0, batch_runs = 0, bf16_same = -1;
     int64_t batch_tokens = 0, batch_short = 0; /* tokens of the timed batched runs; rows that stopped early */
     if (!o->skip_train) {
@@ -371,6 +382,7 @@ int bench_model(const bench_opts *o) {
             while (bf16_same < c->G && out[bf16_same] == want[bf16_same]) bf16_same++;
         }
         t0 = bench_now();
+        double c0 = cpu_seconds();
         do {
             if (decode_run_batch(m, work, &gc, srcs, lens, 1, &n, NULL) != NT_OK) goto fail;
             dec_tokens += n;
@@ -378,6 +390,7 @@ int bench_model(const bench_opts *o) {
             runs++;
         } while ((el = bench_now() - t0) < o->seconds / 2);
         dec_s = el * c->G / (double)dec_tokens; /* seconds per G tokens */
+        dec_cpu_tok_s = dec_tokens / (cpu_seconds() - c0);
         /* The graph path with a cache, for the record (fp32). */
         nt_ctx_set_precision(work, NT_PREC_F32);
         t0 = bench_now();
@@ -391,6 +404,7 @@ int bench_model(const bench_opts *o) {
         nt_ctx_set_precision(work, (nt_precision)o->precision);
         if (decode_run_batch(m, work, &gc, srcs, lens, c->B, &n, NULL) != NT_OK) goto fail; /* warm-up */
         t0 = bench_now();
+        c0 = cpu_seconds();
         do {
             if (decode_run_batch(m, work, &gc, srcs, lens, c->B, &n, NULL) != NT_OK) goto fail;
             batch_tokens += n;
@@ -398,6 +412,7 @@ int bench_model(const bench_opts *o) {
             batch_runs++;
         } while ((el = bench_now() - t0) < o->seconds / 2);
         batch_tok_s = batch_tokens / el;
+        batch_cpu_tok_s = batch_tokens / (cpu_seconds() - c0);
     }
     double peak_after = profiling ? 0 : sgemm_peak(2, o->threads);
     double peak = peak_before > peak_after ? peak_before : peak_after;
@@ -414,13 +429,15 @@ int bench_model(const bench_opts *o) {
                "\"train_step_ms\": %.2f, \"train_tok_s\": %.1f, \"decode_tok_s\": %.1f, "
                "\"peak_rss_mb\": %.1f, \"sgemm_peak_gflops\": %.1f, \"model_gflops\": %.1f, "
                "\"mfu\": %.3f, \"decode_generic_tok_s\": %.1f, \"batch_decode_tok_s\": %.1f, "
-               "\"isa\": \"%s\", \"gemm\": \"%s\", \"precision\": \"%s\", \"gemm_bf16\": \"%s\"}\n",
+               "\"isa\": \"%s\", \"gemm\": \"%s\", \"precision\": \"%s\", \"gemm_bf16\": \"%s\", "
+               "\"decode_cpu_tok_s\": %.1f, \"batch_decode_cpu_tok_s\": %.1f}\n",
                NT_BENCH_VERSION, c->name, o->threads, (long long)nt_model_num_params(m), step_s * 1e3,
                step_s > 0 ? tokens / step_s : 0, dec_s > 0 ? c->G / dec_s : 0, rss, peak,
                step_s > 0 ? flops / step_s * 1e-9 : 0, mfu,
                gen_s > 0 ? c->G / gen_s : 0, batch_tok_s, nt_isa_name(nt_isa()), gemm_name,
                nt_precision_name((nt_precision)o->precision),
-               o->precision == NT_PREC_BF16 ? nt_gemm_bf16_kernel_name(nt_gemm_bf16_kernel_active()) : "none");
+               o->precision == NT_PREC_BF16 ? nt_gemm_bf16_kernel_name(nt_gemm_bf16_kernel_active()) : "none",
+               dec_cpu_tok_s, batch_cpu_tok_s);
     } else {
         printf("nextok-bench --config %s: %d thread(s), %s\n", c->name, o->threads, nt_blas_info());
         printf("  kernels     ISA level %s (CPU: %s), gemm %s, fp32\n", nt_isa_name(nt_isa()),
