@@ -356,37 +356,48 @@ NT_AVX2 static void dot8_avx2(float *y, const float *restrict x, const float *co
     }
 }
 
+/* a[q] += the 16 lane sums of x0 . w[q] and b[q] += those of x1 . w[q] over
+ * inputs [0, n), q < 2, as dot8_avx2's lanes ([q][0] lanes 0..7, [q][1]
+ * 8..15): two rows by two outputs, each weight vector loaded once for both
+ * rows (GCC would otherwise fold a load into every FMA) */
+static inline __attribute__((always_inline)) NT_AVX2 void fma2x2_avx2(__m256 a[2][2], __m256 b[2][2],
+                                                                      const float *x0, const float *x1,
+                                                                      const float *const *w, int n) {
+    int j = 0;
+    for (; j + LANES <= n; j += LANES) {
+        __m256 u0 = _mm256_loadu_ps(x0 + j), u1 = _mm256_loadu_ps(x0 + j + 8);
+        __m256 v0 = _mm256_loadu_ps(x1 + j), v1 = _mm256_loadu_ps(x1 + j + 8);
+#pragma GCC unroll 2
+        for (int q = 0; q < 2; q++) {
+            __m256 w0 = _mm256_loadu_ps(w[q] + j), w1 = _mm256_loadu_ps(w[q] + j + 8);
+            __asm__("" : "+x"(w0), "+x"(w1));
+            a[q][0] = _mm256_fmadd_ps(u0, w0, a[q][0]);
+            a[q][1] = _mm256_fmadd_ps(u1, w1, a[q][1]);
+            b[q][0] = _mm256_fmadd_ps(v0, w0, b[q][0]);
+            b[q][1] = _mm256_fmadd_ps(v1, w1, b[q][1]);
+        }
+    }
+    if (j < n) {
+        __m256i m0 = nt_tail8_mask(n - j), m1 = nt_tail8_mask(n - j - 8);
+        __m256 u0 = _mm256_maskload_ps(x0 + j, m0), u1 = _mm256_maskload_ps(x0 + j + 8, m1);
+        __m256 v0 = _mm256_maskload_ps(x1 + j, m0), v1 = _mm256_maskload_ps(x1 + j + 8, m1);
+        for (int q = 0; q < 2; q++) {
+            __m256 w0 = _mm256_maskload_ps(w[q] + j, m0), w1 = _mm256_maskload_ps(w[q] + j + 8, m1);
+            a[q][0] = _mm256_fmadd_ps(u0, w0, a[q][0]);
+            a[q][1] = _mm256_fmadd_ps(u1, w1, a[q][1]);
+            b[q][0] = _mm256_fmadd_ps(v0, w0, b[q][0]);
+            b[q][1] = _mm256_fmadd_ps(v1, w1, b[q][1]);
+        }
+    }
+}
+
 // two rows share every load of w, two outputs at a time; each row's sums are dot8_avx2's
 NT_AVX2 static void dot8x2_avx2(float *y0, float *y1, const float *restrict x0, const float *restrict x1,
                                 const float *const *w, int In) {
     for (int o = 0; o < 8; o += 2) {
         __m256 a[2][2], b[2][2]; /* [output][half] for rows 0 and 1 */
         for (int q = 0; q < 2; q++) a[q][0] = a[q][1] = b[q][0] = b[q][1] = _mm256_setzero_ps();
-        int j = 0;
-        for (; j + LANES <= In; j += LANES) {
-            __m256 u0 = _mm256_loadu_ps(x0 + j), u1 = _mm256_loadu_ps(x0 + j + 8);
-            __m256 v0 = _mm256_loadu_ps(x1 + j), v1 = _mm256_loadu_ps(x1 + j + 8);
-#pragma GCC unroll 2
-            for (int q = 0; q < 2; q++) {
-                __m256 w0 = _mm256_loadu_ps(w[o + q] + j), w1 = _mm256_loadu_ps(w[o + q] + j + 8);
-                a[q][0] = _mm256_fmadd_ps(u0, w0, a[q][0]);
-                a[q][1] = _mm256_fmadd_ps(u1, w1, a[q][1]);
-                b[q][0] = _mm256_fmadd_ps(v0, w0, b[q][0]);
-                b[q][1] = _mm256_fmadd_ps(v1, w1, b[q][1]);
-            }
-        }
-        if (j < In) {
-            __m256i m0 = nt_tail8_mask(In - j), m1 = nt_tail8_mask(In - j - 8);
-            __m256 u0 = _mm256_maskload_ps(x0 + j, m0), u1 = _mm256_maskload_ps(x0 + j + 8, m1);
-            __m256 v0 = _mm256_maskload_ps(x1 + j, m0), v1 = _mm256_maskload_ps(x1 + j + 8, m1);
-            for (int q = 0; q < 2; q++) {
-                __m256 w0 = _mm256_maskload_ps(w[o + q] + j, m0), w1 = _mm256_maskload_ps(w[o + q] + j + 8, m1);
-                a[q][0] = _mm256_fmadd_ps(u0, w0, a[q][0]);
-                a[q][1] = _mm256_fmadd_ps(u1, w1, a[q][1]);
-                b[q][0] = _mm256_fmadd_ps(v0, w0, b[q][0]);
-                b[q][1] = _mm256_fmadd_ps(v1, w1, b[q][1]);
-            }
-        }
+        fma2x2_avx2(a, b, x0, x1, w + o, In);
         for (int q = 0; q < 2; q++) {
             y0[o + q] = nt_reduce16_ps256(a[q][0], a[q][1]);
             y1[o + q] = nt_reduce16_ps256(b[q][0], b[q][1]);
@@ -486,32 +497,7 @@ NT_AVX2 static void chunk_avx2(float *acc, const float *X, int64_t ldx, int R, c
                     a[q][h] = first ? _mm256_setzero_ps() : _mm256_loadu_ps(c0 + 16 * q + 8 * h);
                     b[q][h] = first ? _mm256_setzero_ps() : _mm256_loadu_ps(c1 + 16 * q + 8 * h);
                 }
-            int j = 0;
-            for (; j + LANES <= n; j += LANES) {
-                __m256 u0 = _mm256_loadu_ps(x0 + j), u1 = _mm256_loadu_ps(x0 + j + 8);
-                __m256 v0 = _mm256_loadu_ps(x1 + j), v1 = _mm256_loadu_ps(x1 + j + 8);
-#pragma GCC unroll 2
-                for (int q = 0; q < 2; q++) {
-                    __m256 w0 = _mm256_loadu_ps(w[o + q] + j), w1 = _mm256_loadu_ps(w[o + q] + j + 8);
-                    __asm__("" : "+x"(w0), "+x"(w1)); /* loaded once for both rows */
-                    a[q][0] = _mm256_fmadd_ps(u0, w0, a[q][0]);
-                    a[q][1] = _mm256_fmadd_ps(u1, w1, a[q][1]);
-                    b[q][0] = _mm256_fmadd_ps(v0, w0, b[q][0]);
-                    b[q][1] = _mm256_fmadd_ps(v1, w1, b[q][1]);
-                }
-            }
-            if (j < n) {
-                __m256i m0 = nt_tail8_mask(n - j), m1 = nt_tail8_mask(n - j - 8);
-                __m256 u0 = _mm256_maskload_ps(x0 + j, m0), u1 = _mm256_maskload_ps(x0 + j + 8, m1);
-                __m256 v0 = _mm256_maskload_ps(x1 + j, m0), v1 = _mm256_maskload_ps(x1 + j + 8, m1);
-                for (int q = 0; q < 2; q++) {
-                    __m256 w0 = _mm256_maskload_ps(w[o + q] + j, m0), w1 = _mm256_maskload_ps(w[o + q] + j + 8, m1);
-                    a[q][0] = _mm256_fmadd_ps(u0, w0, a[q][0]);
-                    a[q][1] = _mm256_fmadd_ps(u1, w1, a[q][1]);
-                    b[q][0] = _mm256_fmadd_ps(v0, w0, b[q][0]);
-                    b[q][1] = _mm256_fmadd_ps(v1, w1, b[q][1]);
-                }
-            }
+            fma2x2_avx2(a, b, x0, x1, w + o, n);
             if (out) { /* the last chunk: the sums */
                 for (int q = 0; q < 2; q++) {
                     float y0 = nt_reduce16_ps256(a[q][0], a[q][1]), y1 = nt_reduce16_ps256(b[q][0], b[q][1]);
